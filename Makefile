@@ -1,0 +1,26 @@
+# The two commands of the README. Both install what is missing (scripts/setup), then build.
+BUILD_DIR ?= build
+JOBS ?= 2
+
+.PHONY: setup build run test check clean
+
+setup:
+	bash scripts/setup
+
+build: setup
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	./$(BUILD_DIR)/codex-pooler serve
+
+check:
+	bash .ci/check-layering
+	bash .ci/check-chart
+	bash .ci/check-compose
+
+test: build check
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 600
+
+clean:
+	rm -rf $(BUILD_DIR)

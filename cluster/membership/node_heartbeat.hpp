@@ -1,0 +1,32 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "persistence/cluster_nodes/cluster_node_repository.hpp"
+
+namespace cxp::cluster {
+
+/// Who this node is, as recorded in `cluster_nodes`.
+struct node_identity {
+  std::string id; ///< a UUID, new for every process start
+  std::string name;
+  std::string role;
+  std::string host;
+  int32_t http_port = 0;
+  int32_t cluster_port = 0;
+};
+
+/// Spawns the actor that registers this node in `cluster_nodes` and renews its heartbeat every
+/// `interval`. Sending it the atom `drain` marks the node `draining`; `down` marks it `down`, answers
+/// `true` once written (or failed) and quits. Database writes go through `db_pool`.
+caf::actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool, node_identity identity,
+                                std::chrono::milliseconds interval);
+
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using down_atom = caf::atom_constant<caf::atom("down")>;
+
+} // namespace cxp::cluster

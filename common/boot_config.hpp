@@ -1,0 +1,75 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "common/database_url.hpp"
+#include "common/log.hpp"
+#include "common/secret.hpp"
+
+namespace cxp {
+
+/// The process environment as plain data; only `main` builds it from the real environment.
+using env_map = std::map<std::string, std::string>;
+
+enum class node_role { all, web, worker, scheduler };
+
+std::string_view to_string(node_role role);
+
+/// A versioned 32-byte AES key, e.g. CODEX_POOLER_UPSTREAM_SECRET_KEY with its _VERSION.
+struct versioned_key {
+  secret<std::string> key; ///< 32 raw bytes
+  std::string version = "v1";
+};
+
+struct cluster_peer {
+  std::string host;
+  uint16_t port = 0;
+};
+
+/// Everything the process needs before it can reach the database. Built once by
+/// `load_boot_config` and passed by const reference to the components that need a part of it.
+struct boot_config {
+  database_url database;
+  std::string database_url_text; ///< as given, for child processes; may hold a password
+  uint16_t port = 4000;
+  std::string bind_address = "0.0.0.0";
+  node_role role = node_role::all;
+  std::string data_dir = "data";
+  size_t pool_size = 10;
+  log::level log_level = log::level::info;
+  std::chrono::milliseconds shutdown_grace{25'000};
+
+  /// Missing secrets are filled from (or generated into) `<data_dir>/secrets.json` on a single
+  /// SQLite node; with PostgreSQL every node must share them, so they are required.
+  std::optional<secret<std::string>> secret_key_base;
+  std::optional<versioned_key> upstream_secret_key;
+  std::optional<versioned_key> totp_encryption_key;
+
+  std::string upstream_base_url = "https://chatgpt.com/backend-api";
+  std::string oauth_token_url = "https://auth.openai.com/oauth/token";
+
+  std::string node_name;
+  std::string dns_cluster_query;
+  std::vector<cluster_peer> cluster_peers;
+  uint16_t cluster_port = 4370;
+
+  std::string admin_ui_dir; ///< built admin UI assets; empty = the default next to the binary
+
+  bool requires_shared_secrets() const { return database.kind == database_kind::postgres; }
+};
+
+/// Parses and validates every boot-time variable. On failure the error's context is one line that
+/// names the variable, e.g. "PORT: must be a number from 0 to 65535 (got \"abc\")".
+caf::expected<boot_config> load_boot_config(const env_map& env);
+
+/// Decodes a 32-byte key given raw (32 bytes), as base64 or as 64 hex digits.
+std::optional<std::string> decode_key_32(const std::string& text);
+
+} // namespace cxp

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cxp {
+
+using bytes = std::vector<uint8_t>;
+
+/// Lower-case hex of `data`.
+std::string to_hex(std::string_view data);
+
+/// Decodes hex (either case); nullopt on odd length or a non-hex digit.
+std::optional<std::string> from_hex(std::string_view text);
+
+/// Standard base64 with padding.
+std::string to_base64(std::string_view data);
+
+/// base64url without padding (RFC 4648 §5), as used in tokens and JWTs.
+std::string to_base64url(std::string_view data);
+
+/// Decodes standard or url-safe base64, padded or not; nullopt on malformed input.
+std::optional<std::string> from_base64(std::string_view text);
+
+/// `n` bytes from OpenSSL's CSPRNG.
+std::string random_bytes(size_t n);
+
+/// A random RFC 4122 version-4 UUID in canonical lower-case form.
+std::string new_uuid();
+
+/// True when `text` is a canonical UUID (8-4-4-4-12 hex digits).
+bool is_uuid(std::string_view text);
+
+} // namespace cxp

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/error.hpp>
+
+namespace cxp {
+
+/// The one list of stable error codes. Each enumerator is spelled like its wire code; the edge's
+/// error table maps every code to an HTTP status, a public message and an OpenAI error `type`.
+enum class errc : uint8_t {
+  internal_error = 1,
+  invalid_request,
+  validation_failed,
+  unauthenticated,
+  forbidden,
+  not_found,
+  method_not_allowed,
+  conflict,
+  rate_limited,
+  payload_too_large,
+  unsupported_media_type,
+  csrf_token_invalid,
+  database_unavailable,
+  service_unavailable,
+  timeout,
+  config_invalid,
+  migration_failed,
+  decryption_failed,
+  api_key_missing,
+  api_key_invalid,
+  api_key_inactive,
+  model_not_allowed,
+};
+
+/// The first and last enumerators, for tests that walk every code.
+constexpr auto errc_first = errc::internal_error;
+constexpr auto errc_last = errc::model_not_allowed;
+
+/// The wire spelling of a code, e.g. "validation_failed".
+std::string_view to_string(errc code);
+
+/// The CAF category atom under which our codes travel inside `caf::error`.
+constexpr caf::atom_value errc_category = caf::atom("cxp");
+
+/// Builds a `caf::error` carrying `code` and an internal context message (logged, never rendered).
+caf::error make_error(errc code, std::string context = {});
+
+/// The `errc` inside `err`, or `errc::internal_error` when `err` is from another category.
+errc to_errc(const caf::error& err);
+
+/// The internal context string of an error built by `make_error`, or the CAF rendering otherwise.
+std::string context_of(const caf::error& err);
+
+} // namespace cxp

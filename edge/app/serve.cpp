@@ -1,0 +1,133 @@
+#include "edge/app/serve.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <future>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+
+#include "actors/db/db_worker.hpp"
+#include "actors/settings/settings_cache.hpp"
+#include "actors/type_ids.hpp"
+#include "cluster/membership/node_heartbeat.hpp"
+#include "common/encoding.hpp"
+#include "common/log.hpp"
+#include "common/metrics/registry.hpp"
+#include "edge/routes/health_routes.hpp"
+#include "edge/server/actor_bridge.hpp"
+#include "edge/server/http_metrics.hpp"
+#include "edge/server/http_server.hpp"
+#include "persistence/migrate/migrator.hpp"
+
+namespace cxp::edge {
+
+namespace {
+
+constexpr auto settings_poll_interval = std::chrono::seconds{2};
+constexpr auto heartbeat_interval = std::chrono::seconds{5};
+constexpr auto heartbeat_down_timeout = std::chrono::seconds{3};
+constexpr size_t io_threads = 2;
+constexpr size_t caf_threads = 2;
+
+caf::expected<std::unique_ptr<persistence::database>> open_database(const boot_config& config) {
+  auto db = persistence::database::open(config.database, config.pool_size);
+  if (!db) {
+    std::fprintf(stderr, "codex-pooler: DATABASE_URL: %s\n", context_of(db.error()).c_str());
+  }
+  return db;
+}
+
+bool apply_migrations(persistence::database& db) {
+  system_clock_source clock;
+  auto report = persistence::run_migrations(db, persistence::embedded_migrations(), clock);
+  if (!report) {
+    std::fprintf(stderr, "codex-pooler: %s\n", context_of(report.error()).c_str());
+    return false;
+  }
+  log::info("migrate", "migrations complete",
+            {{"applied", report->applied}, {"already_applied", report->already_applied}});
+  return true;
+}
+
+int wait_for_signal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int received = 0;
+  sigwait(&signals, &received);
+  return received;
+}
+
+} // namespace
+
+int migrate(const boot_config& config) {
+  auto db = open_database(config);
+  if (!db) {
+    return 1;
+  }
+  return apply_migrations(**db) ? 0 : 1;
+}
+
+int serve(const boot_config& config) {
+  auto db = open_database(config);
+  if (!db) {
+    return 1;
+  }
+  if (config.role == node_role::all && !apply_migrations(**db)) {
+    return 1;
+  }
+
+  caf::actor_system_config caf_config;
+  caf_config.set("scheduler.max-threads", caf_threads);
+  caf_config.set("logger.file-verbosity", caf::atom("quiet"));
+  caf_config.set("logger.console-verbosity", caf::atom("quiet"));
+  actors::add_message_types(caf_config);
+  caf::actor_system system{caf_config};
+
+  auto db_pool = actors::spawn_db_pool(system, **db, config.pool_size);
+  auto settings = actors::spawn_settings_cache(system, db_pool, settings_poll_interval);
+
+  metrics::registry registry;
+  route_table routes;
+  http_server_options options;
+  options.bind_address = config.bind_address;
+  options.port = config.port;
+  options.io_threads = io_threads;
+  http_server server{options, routes, make_http_metrics(registry)};
+  add_health_routes(routes, {system, db_pool, server.state(), registry});
+
+  if (auto started = server.start(); !started) {
+    std::fprintf(stderr, "codex-pooler: PORT: %s\n", context_of(started.error()).c_str());
+    caf::anon_send_exit(db_pool, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(settings, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  const cluster::node_identity identity{new_uuid(), config.node_name, std::string{to_string(config.role)},
+                                        config.node_name, server.port(), config.cluster_port};
+  auto heartbeat = cluster::spawn_node_heartbeat(system, db_pool, identity, heartbeat_interval);
+  log::info("app", "listening",
+            {{"port", server.port()}, {"role", to_string(config.role)}, {"node_id", identity.id},
+             {"database", config.database.redacted()}});
+
+  const int signal_number = wait_for_signal();
+  log::info("app", "draining", {{"signal", signal_number}, {"grace_ms", config.shutdown_grace.count()}});
+  caf::anon_send(heartbeat, cluster::drain_atom::value);
+  const auto unfinished = server.shutdown(config.shutdown_grace);
+  if (unfinished > 0) {
+    log::warn("app", "shutdown deadline passed with requests in flight", {{"in_flight", unfinished}});
+  }
+
+  std::promise<void> marked_down;
+  ask<bool>(system, heartbeat, heartbeat_down_timeout, [&marked_down](caf::expected<bool>) { marked_down.set_value(); },
+            cluster::down_atom::value);
+  marked_down.get_future().wait();
+  caf::anon_send_exit(settings, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(db_pool, caf::exit_reason::user_shutdown);
+  log::info("app", "stopped");
+  return 0;
+}
+
+} // namespace cxp::edge

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/status.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/errc.hpp"
+
+namespace cxp::edge {
+
+/// What the outside world sees for an `errc`: the HTTP status, the OpenAI `type` and a public
+/// message. Internal error context never appears here.
+struct public_error {
+  boost::beast::http::status status;
+  std::string_view type;
+  std::string_view message;
+};
+
+/// The one table from code to public error; every enumerator has an entry (a unit test walks them).
+public_error lookup_error(errc code);
+
+/// Renders the OpenAI error envelope {"error":{"message","type","code","param"}}. `message`
+/// overrides the table's text with a vetted, secret-free one; `param` names the offending field.
+nlohmann::json render_error(errc code, std::optional<std::string> message = std::nullopt,
+                            std::optional<std::string> param = std::nullopt);
+
+} // namespace cxp::edge

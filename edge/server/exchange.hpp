@@ -1,0 +1,73 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/errc.hpp"
+
+namespace cxp::edge {
+
+namespace http = boost::beast::http;
+using http_request = http::request<http::string_body>;
+using http_response = http::response<http::string_body>;
+
+/// One request and its single reply. The session creates it and the route handler owns the
+/// reply: `respond` may be called from any thread exactly once (later calls are ignored); the
+/// bytes are written on the session's strand.
+class exchange {
+public:
+  using reply_fn = std::function<void(http_response)>;
+
+  exchange(http_request request, std::string client_ip, reply_fn reply);
+
+  const http_request& request() const { return request_; }
+  const std::string& client_ip() const { return client_ip_; }
+  std::chrono::steady_clock::time_point started() const { return started_; }
+
+  /// A path parameter captured by the route pattern (":id"), or empty.
+  std::string_view param(std::string_view name) const;
+  void set_params(std::map<std::string, std::string, std::less<>> params) { params_ = std::move(params); }
+
+  /// The query string value of `name`, percent-decoded, or nullopt.
+  std::optional<std::string> query(std::string_view name) const;
+
+  /// The request path without the query string.
+  std::string_view path() const;
+
+  /// The route pattern that matched (a bounded label for metrics and logs).
+  const std::string& route_name() const { return route_name_; }
+  void set_route_name(std::string name) { route_name_ = std::move(name); }
+
+  void respond(http_response response);
+  void respond_json(http::status status, const nlohmann::json& body);
+  /// Renders the OpenAI error envelope for `code` through the error table.
+  void respond_error(errc code, std::optional<std::string> message = std::nullopt,
+                     std::optional<std::string> param = std::nullopt);
+  /// `respond_error` for a `caf::error`: its context is logged, never sent.
+  void respond_error(const caf::error& error);
+
+  bool responded() const { return responded_.load(); }
+
+private:
+  http_request request_;
+  std::string client_ip_;
+  reply_fn reply_;
+  std::map<std::string, std::string, std::less<>> params_;
+  std::string route_name_ = "unmatched";
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::atomic<bool> responded_{false};
+};
+
+using exchange_ptr = std::shared_ptr<exchange>;
+
+} // namespace cxp::edge

@@ -1,0 +1,212 @@
+#include "edge/server/http_server.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "common/log.hpp"
+#include "edge/errors/error_table.hpp"
+
+namespace cxp::edge {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr auto header_limit_bytes = 64u * 1024;
+
+/// One client connection: reads a request, dispatches it, writes the reply, repeats while
+/// keep-alive holds. All socket work happens on the session's strand.
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket&& socket, const http_server_options& options, const route_table& routes,
+               const completion_hook& on_complete, std::shared_ptr<server_state> state)
+    : stream_(std::move(socket)), options_(options), routes_(routes), on_complete_(on_complete),
+      state_(std::move(state)) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  }
+
+private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(options_.body_limit_bytes);
+    parser_->header_limit(header_limit_bytes);
+    stream_.expires_after(requests_served_ == 0 ? options_.read_timeout : options_.keep_alive_idle);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted) {
+      return do_close();
+    }
+    if (ec == http::error::body_limit) {
+      return reply_early(errc::payload_too_large);
+    }
+    if (ec) {
+      return reply_early(errc::invalid_request);
+    }
+    stream_.expires_never();
+    auto request = parser_->release();
+    start_exchange(std::move(request));
+  }
+
+  /// Answers a request that could not be parsed, then closes (its body may be unread).
+  void reply_early(errc code) {
+    http_request request;
+    request.version(11);
+    request.keep_alive(false);
+    start_exchange(std::move(request), code);
+  }
+
+  void start_exchange(http_request request, std::optional<errc> early_error = std::nullopt) {
+    ++state_->in_flight;
+    beast::error_code ignored;
+    auto endpoint = stream_.socket().remote_endpoint(ignored);
+    auto client_ip = ignored ? std::string{} : endpoint.address().to_string();
+    std::weak_ptr<http_session> weak = weak_from_this();
+    auto self = shared_from_this();
+    const bool keep_alive = request.keep_alive() && !early_error;
+    auto ex = std::make_shared<exchange>(std::move(request), std::move(client_ip),
+                                         [self, keep_alive](http_response response) {
+                                           net::post(self->stream_.get_executor(),
+                                                     [self, keep_alive, r = std::move(response)]() mutable {
+                                                       self->do_write(std::move(r), keep_alive);
+                                                     });
+                                         });
+    current_ = ex;
+    if (early_error) {
+      ex->respond_error(*early_error);
+      return;
+    }
+    routes_.dispatch(ex);
+  }
+
+  void do_write(http_response response, bool keep_alive) {
+    const bool keep = keep_alive && !state_->draining;
+    response.keep_alive(keep);
+    response.prepare_payload();
+    const auto status = response.result();
+    if (current_) {
+      on_complete_(*current_, status, std::chrono::steady_clock::now() - current_->started());
+      current_.reset();
+    }
+    auto message = std::make_shared<http_response>(std::move(response));
+    http::async_write(stream_, *message, [self = shared_from_this(), message, keep](beast::error_code ec, size_t) {
+      self->on_write(ec, keep);
+    });
+  }
+
+  void on_write(beast::error_code ec, bool keep_alive) {
+    --state_->in_flight;
+    ++requests_served_;
+    if (ec || !keep_alive) {
+      return do_close();
+    }
+    do_read();
+  }
+
+  void do_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const http_server_options& options_;
+  const route_table& routes_;
+  const completion_hook& on_complete_;
+  std::shared_ptr<server_state> state_;
+  exchange_ptr current_;
+  uint64_t requests_served_ = 0;
+};
+
+} // namespace
+
+http_server::http_server(http_server_options options, const route_table& routes, completion_hook on_complete)
+  : options_(std::move(options)), routes_(routes), on_complete_(std::move(on_complete)),
+    ioc_(static_cast<int>(options_.io_threads)), acceptor_(net::make_strand(ioc_)) {}
+
+http_server::~http_server() {
+  ioc_.stop();
+  for (auto& thread : threads_) {
+    if (thread.joinable()) {
+      thread.join();
+    }
+  }
+}
+
+caf::expected<void> http_server::start() {
+  beast::error_code ec;
+  auto address = net::ip::make_address(options_.bind_address, ec);
+  if (ec) {
+    return make_error(errc::config_invalid, "bad bind address " + options_.bind_address);
+  }
+  tcp::endpoint endpoint{address, options_.port};
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor_.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return make_error(errc::config_invalid, "cannot listen on " + options_.bind_address + ":"
+                                              + std::to_string(options_.port) + ": " + ec.message());
+  }
+  bound_port_ = acceptor_.local_endpoint().port();
+  do_accept();
+  for (size_t i = 0; i < options_.io_threads; ++i) {
+    threads_.emplace_back([this] { ioc_.run(); });
+  }
+  return {};
+}
+
+void http_server::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+      return;
+    }
+    if (!ec) {
+      std::make_shared<http_session>(std::move(socket), options_, routes_, on_complete_, state_)->run();
+    }
+    do_accept();
+  });
+}
+
+int64_t http_server::shutdown(std::chrono::milliseconds deadline) {
+  begin_drain();
+  net::post(acceptor_.get_executor(), [this] {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  const auto give_up_at = std::chrono::steady_clock::now() + deadline;
+  // Polling an atomic is the simplest correct wait here: shutdown happens once per process.
+  while (state_->in_flight.load() > 0 && std::chrono::steady_clock::now() < give_up_at) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  const auto remaining = state_->in_flight.load();
+  ioc_.stop();
+  for (auto& thread : threads_) {
+    if (thread.joinable()) {
+      thread.join();
+    }
+  }
+  threads_.clear();
+  return remaining;
+}
+
+} // namespace cxp::edge

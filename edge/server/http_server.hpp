@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "edge/server/exchange.hpp"
+#include "edge/server/route_table.hpp"
+
+namespace cxp::edge {
+
+struct http_server_options {
+  std::string bind_address = "0.0.0.0";
+  uint16_t port = 4000;
+  size_t io_threads = 2;
+  uint64_t body_limit_bytes = 32u << 20;
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds keep_alive_idle{75};
+};
+
+/// Shared between the server and its sessions: whether the node is draining and how many
+/// requests are being served. Atomics only, no lock: sessions touch it on every request.
+struct server_state {
+  std::atomic<bool> draining{false};
+  std::atomic<int64_t> in_flight{0};
+};
+
+/// Called once per finished exchange (metrics and access logging).
+using completion_hook = std::function<void(const exchange&, http::status, std::chrono::steady_clock::duration)>;
+
+/// A Beast HTTP/1.1 server: one acceptor, keep-alive sessions on strands, `io_threads` Asio
+/// threads. Handlers run on Asio threads and must not block (see actor_bridge.hpp).
+class http_server {
+public:
+  http_server(http_server_options options, const route_table& routes, completion_hook on_complete);
+  ~http_server();
+
+  /// Binds and starts the Asio threads. Fails when the address cannot be bound.
+  caf::expected<void> start();
+
+  /// The bound port (useful with port 0).
+  uint16_t port() const { return bound_port_; }
+
+  const server_state& state() const { return *state_; }
+
+  /// Marks the node draining (readiness turns 503, keep-alive ends after the current response).
+  void begin_drain() { state_->draining = true; }
+
+  /// Stops accepting, waits until in-flight requests finish or `deadline` passes, then stops the
+  /// Asio threads. Returns the number of requests still in flight when it gave up.
+  int64_t shutdown(std::chrono::milliseconds deadline);
+
+private:
+  void do_accept();
+
+  http_server_options options_;
+  const route_table& routes_;
+  completion_hook on_complete_;
+  std::shared_ptr<server_state> state_ = std::make_shared<server_state>();
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  uint16_t bound_port_ = 0;
+};
+
+} // namespace cxp::edge

@@ -1,0 +1,145 @@
+#include "persistence/db/database.hpp"
+
+#include <filesystem>
+
+#include <soci/connection-pool.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include "common/log.hpp"
+
+namespace cxp::persistence {
+
+namespace {
+
+constexpr int lease_timeout_ms = 5'000;
+constexpr int sqlite_busy_timeout_seconds = 10;
+constexpr int postgres_connect_timeout_seconds = 2;
+constexpr int sqlite_constraint = 19; // SQLITE_CONSTRAINT
+
+std::string quote_libpq(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out + "'";
+}
+
+bool is_constraint_violation(const soci::soci_error& error) {
+  if (auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&error)) {
+    return pg->sqlstate().rfind("23", 0) == 0;
+  }
+  if (auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&error)) {
+    return (lite->result() & 0xff) == sqlite_constraint;
+  }
+  return error.get_error_category() == soci::soci_error::constraint_violation;
+}
+
+} // namespace
+
+std::string to_connect_string(const database_url& url) {
+  if (url.kind == database_kind::sqlite) {
+    return "db=" + url.path + " timeout=" + std::to_string(sqlite_busy_timeout_seconds);
+  }
+  std::string out = "host=" + quote_libpq(url.host) + " port=" + std::to_string(url.port)
+                    + " dbname=" + quote_libpq(url.dbname)
+                    + " connect_timeout=" + std::to_string(postgres_connect_timeout_seconds);
+  if (!url.user.empty()) {
+    out += " user=" + quote_libpq(url.user);
+  }
+  if (!url.password.empty()) {
+    out += " password=" + quote_libpq(url.password.expose());
+  }
+  size_t start = 0;
+  while (start < url.options.size()) {
+    auto end = url.options.find('&', start);
+    if (end == std::string::npos) {
+      end = url.options.size();
+    }
+    auto pair = url.options.substr(start, end - start);
+    if (auto eq = pair.find('='); eq != std::string::npos) {
+      out += " " + pair.substr(0, eq) + "=" + quote_libpq(pair.substr(eq + 1));
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+database::database(database_kind kind, size_t pool_size)
+  : kind_(kind), pool_size_(pool_size), pool_(std::make_unique<soci::connection_pool>(pool_size)) {}
+
+database::~database() = default;
+
+caf::expected<std::unique_ptr<database>> database::open(const database_url& url, size_t pool_size) {
+  std::unique_ptr<database> db{new database(url.kind, pool_size)};
+  db->connect_string_ = to_connect_string(url);
+  if (url.kind == database_kind::sqlite) {
+    const auto parent = std::filesystem::path{url.path}.parent_path();
+    std::error_code ignored;
+    if (!parent.empty()) {
+      std::filesystem::create_directories(parent, ignored);
+    }
+  }
+  const auto& backend = url.kind == database_kind::sqlite ? *soci::factory_sqlite3() : *soci::factory_postgresql();
+  try {
+    for (size_t i = 0; i < pool_size; ++i) {
+      auto& sql = db->pool_->at(i);
+      sql.open(backend, db->connect_string_);
+      db->prepare_session(sql);
+    }
+  } catch (const std::exception& e) {
+    return make_error(errc::database_unavailable, std::string{"cannot open "} + url.redacted() + ": " + e.what());
+  }
+  return db;
+}
+
+void database::prepare_session(soci::session& sql) {
+  if (kind_ == database_kind::sqlite) {
+    sql << "PRAGMA journal_mode = WAL";
+    sql << "PRAGMA foreign_keys = ON";
+    sql << "PRAGMA synchronous = NORMAL";
+  } else {
+    sql << "SET TIME ZONE 'UTC'";
+  }
+}
+
+caf::expected<void> database::run_erased(const std::function<void(soci::session&)>& work) {
+  size_t position = 0;
+  if (!pool_->try_lease(position, lease_timeout_ms)) {
+    return make_error(errc::database_unavailable, "no database connection free within the lease timeout");
+  }
+  auto& sql = pool_->at(position);
+  caf::expected<void> outcome{};
+  try {
+    if (!sql.is_connected()) {
+      sql.reconnect();
+      prepare_session(sql);
+    }
+    work(sql);
+  } catch (const soci::soci_error& e) {
+    if (is_constraint_violation(e)) {
+      outcome = make_error(errc::conflict, e.get_error_message());
+    } else if (!sql.is_connected()) {
+      outcome = make_error(errc::database_unavailable, e.get_error_message());
+    } else {
+      outcome = make_error(errc::internal_error, e.what());
+    }
+  } catch (const std::exception& e) {
+    outcome = make_error(errc::internal_error, e.what());
+  }
+  pool_->give_back(position);
+  return outcome;
+}
+
+caf::expected<void> database::ping() {
+  return run([](soci::session& sql) {
+    int one = 0;
+    sql << "SELECT 1", soci::into(one);
+  });
+}
+
+} // namespace cxp::persistence

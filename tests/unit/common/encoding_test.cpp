@@ -1,0 +1,31 @@
+#include "common/encoding.hpp"
+
+#include <set>
+
+#include <catch2/catch.hpp>
+
+TEST_CASE("hex and base64 round-trip arbitrary bytes", "[unit][common][encoding]") {
+  const std::string data{"\x00\xff\x10hello\x7f", 10};
+  CHECK(cxp::to_hex("\x01\xab") == "01ab");
+  CHECK(cxp::from_hex(cxp::to_hex(data)) == data);
+  CHECK_FALSE(cxp::from_hex("abc"));
+  CHECK_FALSE(cxp::from_hex("zz"));
+  CHECK(cxp::to_base64("foobar") == "Zm9vYmFy");
+  CHECK(cxp::to_base64("fo") == "Zm8=");
+  CHECK(cxp::to_base64url("\xfb\xff") == "-_8");
+  CHECK(cxp::from_base64(cxp::to_base64(data)) == data);
+  CHECK(cxp::from_base64(cxp::to_base64url(data)) == data);
+  CHECK_FALSE(cxp::from_base64("a$b="));
+}
+
+TEST_CASE("uuids are version 4, canonical and distinct", "[unit][common][encoding]") {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    auto id = cxp::new_uuid();
+    CHECK(cxp::is_uuid(id));
+    CHECK(id[14] == '4');
+    seen.insert(id);
+  }
+  CHECK(seen.size() == 100);
+  CHECK_FALSE(cxp::is_uuid("not-a-uuid"));
+}
