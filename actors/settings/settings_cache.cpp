@@ -31,8 +31,10 @@ using cache_pointer = settings_cache_actor::stateful_pointer<settings_cache_stat
 db_call load_call() {
   return db_call{[](persistence::database& db) {
     persistence::settings_repository repository{db};
-    auto rows = repository.load_all();
+    // Revision first: a write landing between the two reads leaves an older revision behind,
+    // so the next poll reloads instead of missing the write.
     auto revision = repository.revision();
+    auto rows = repository.load_all();
     if (!rows || !revision) {
       return caf::make_message(caf::expected<stored_settings>{rows ? revision.error() : rows.error()});
     }

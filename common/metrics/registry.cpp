@@ -14,8 +14,12 @@ constexpr std::string_view counter_suffix = "_total";
 constexpr std::string_view reserved_label_prefix = "__";
 constexpr std::string_view bucket_label = "le";
 
-bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ascii_letter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_ascii_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // compare_exchange rather than a lock: counters and gauges sit on the request path.
 void atomic_add(std::atomic<double>& target, double by) {
@@ -39,7 +43,8 @@ bool has_valid_names(const labels& label_set) {
                      [](const auto& entry) { return is_valid_label_name(entry.first); });
 }
 
-[[maybe_unused]] bool is_allowed_child_labels(const family_spec& spec, metric_type type, const labels& child) {
+[[maybe_unused]] bool is_allowed_child_labels(const family_spec& spec, metric_type type,
+                                              const labels& child) {
   if (!has_valid_names(child)) {
     return false;
   }
@@ -54,8 +59,8 @@ bool has_valid_names(const labels& label_set) {
   return true;
 }
 
-std::vector<label_pair> merge_labels(const labels& constant, const labels& child) {
-  labels merged = constant;
+std::vector<label_pair> merge_labels(const family_spec& spec, const labels& child) {
+  labels merged = spec.constant_labels;
   merged.insert(child.begin(), child.end());
   std::vector<label_pair> result;
   result.reserve(merged.size());
@@ -65,20 +70,26 @@ std::vector<label_pair> merge_labels(const labels& constant, const labels& child
   return result;
 }
 
-void fill_sample(metric_sample& out, const counter& metric) { out.value = metric.value(); }
-void fill_sample(metric_sample& out, const gauge& metric) { out.value = metric.value(); }
-void fill_sample(metric_sample& out, const histogram& metric) { out.histogram = metric.snapshot(); }
+void fill_sample(metric_sample& out, const counter& metric) {
+  out.value = metric.value();
+}
+void fill_sample(metric_sample& out, const gauge& metric) {
+  out.value = metric.value();
+}
+void fill_sample(metric_sample& out, const histogram& metric) {
+  out.histogram = metric.snapshot();
+}
 
 } // namespace
 
 std::string_view to_string(metric_type type) {
   switch (type) {
-    case metric_type::counter:
-      return "counter";
-    case metric_type::gauge:
-      return "gauge";
-    case metric_type::histogram:
-      return "histogram";
+  case metric_type::counter:
+    return "counter";
+  case metric_type::gauge:
+    return "gauge";
+  case metric_type::histogram:
+    return "histogram";
   }
   return "untyped";
 }
@@ -114,9 +125,13 @@ void counter::increment(double by) {
   atomic_add(value_, by);
 }
 
-void gauge::increment(double by) { atomic_add(value_, by); }
+void gauge::increment(double by) {
+  atomic_add(value_, by);
+}
 
-void gauge::decrement(double by) { atomic_add(value_, -by); }
+void gauge::decrement(double by) {
+  atomic_add(value_, -by);
+}
 
 histogram::histogram(std::vector<double> upper_bounds) : upper_bounds_(std::move(upper_bounds)) {
   if (!upper_bounds_.empty() && upper_bounds_.back() == std::numeric_limits<double>::infinity()) {
@@ -129,11 +144,11 @@ histogram::histogram(std::vector<double> upper_bounds) : upper_bounds_(std::move
 void histogram::observe(double value) {
   // lower_bound finds the first bound >= value, i.e. the `le` bucket; NaN compares false with
   // everything, so route it to +Inf explicitly.
-  const auto index = std::isnan(value)
-                       ? upper_bounds_.size()
-                       : static_cast<std::size_t>(
-                           std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value)
-                           - upper_bounds_.begin());
+  const auto index =
+    std::isnan(value)
+      ? upper_bounds_.size()
+      : static_cast<std::size_t>(std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value)
+                                 - upper_bounds_.begin());
   bucket_counts_[index].fetch_add(1, std::memory_order_relaxed);
   atomic_add(sum_, value);
 }
@@ -144,8 +159,8 @@ histogram_sample histogram::snapshot() const {
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i <= upper_bounds_.size(); ++i) {
     cumulative += bucket_counts_[i].load(std::memory_order_relaxed);
-    const double bound
-      = i < upper_bounds_.size() ? upper_bounds_[i] : std::numeric_limits<double>::infinity();
+    const double bound =
+      i < upper_bounds_.size() ? upper_bounds_[i] : std::numeric_limits<double>::infinity();
     result.buckets.push_back(bucket_sample{bound, cumulative});
   }
   // Deriving the count from the buckets keeps `count == +Inf bucket` under concurrent observe.
@@ -165,9 +180,8 @@ T& family<T>::add(const labels& child_labels) {
 }
 
 template <metric_kind T>
-T& family<T>::add(const labels& child_labels, std::vector<double> buckets)
-  requires std::same_as<T, histogram>
-{
+T& family<T>::add(const labels& child_labels,
+                  std::vector<double> buckets) requires std::same_as<T, histogram> {
   return add_locked(child_labels, std::move(buckets));
 }
 
@@ -206,7 +220,7 @@ void family<T>::collect_into(metric_family& out) const {
   out.metrics.reserve(out.metrics.size() + children_.size());
   for (const auto& [child_labels, child] : children_) {
     metric_sample sample;
-    sample.label_pairs = merge_labels(spec_.constant_labels, child_labels);
+    sample.label_pairs = merge_labels(spec_, child_labels);
     fill_sample(sample, *child);
     out.metrics.push_back(std::move(sample));
   }

@@ -134,8 +134,8 @@ private:
 };
 
 template <class T>
-concept metric_kind
-  = std::same_as<T, counter> || std::same_as<T, gauge> || std::same_as<T, histogram>;
+concept metric_kind =
+  std::same_as<T, counter> || std::same_as<T, gauge> || std::same_as<T, histogram>;
 
 // ---- families -----------------------------------------------------------------------------------
 
@@ -180,8 +180,8 @@ public:
 
   /// Histogram only: as `add(labels)`, but with explicit bucket bounds. If the child already exists
   /// its original buckets are kept.
-  T& add(const labels& child_labels, std::vector<double> buckets)
-    requires std::same_as<T, histogram>;
+  T& add(const labels& child_labels,
+         std::vector<double> buckets) requires std::same_as<T, histogram>;
 
   /// True when a child with exactly `child_labels` exists.
   bool has(const labels& child_labels) const;
@@ -255,9 +255,7 @@ public:
     return *this;
   }
   /// Histogram only: default bucket bounds for `family::add(labels)`; see `histogram`.
-  builder& buckets(std::vector<double> value)
-    requires std::same_as<T, histogram>
-  {
+  builder& buckets(std::vector<double> value) requires std::same_as<T, histogram> {
     spec_.buckets = std::move(value);
     return *this;
   }
@@ -269,8 +267,14 @@ private:
   family_spec spec_{{}, {}, {}, default_buckets()};
 };
 
-inline builder<counter> build_counter() { return {}; }
-inline builder<gauge> build_gauge() { return {}; }
-inline builder<histogram> build_histogram() { return {}; }
+inline builder<counter> build_counter() {
+  return {};
+}
+inline builder<gauge> build_gauge() {
+  return {};
+}
+inline builder<histogram> build_histogram() {
+  return {};
+}
 
 } // namespace cxp::metrics

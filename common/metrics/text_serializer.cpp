@@ -17,12 +17,16 @@ constexpr double max_exact_integer = 9007199254740992.0;
 constexpr std::size_t number_buffer_size = 32;
 constexpr std::string_view replacement_character = "\xEF\xBF\xBD";
 
-bool is_continuation(unsigned char c) { return c >= 0x80 && c <= 0xBF; }
+bool is_continuation(unsigned char c) {
+  return c >= 0x80 && c <= 0xBF;
+}
 
 // Length of the well-formed UTF-8 sequence starting at `at`, or 0 if it is malformed
 // (Unicode Table 3-7, which excludes overlongs and surrogates).
 std::size_t utf8_sequence_length(std::string_view text, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[at + i]); };
+  const auto byte = [&](std::size_t i) {
+    return static_cast<unsigned char>(text[at + i]);
+  };
   const unsigned char lead = byte(0);
   if (lead < 0x80) {
     return 1;
@@ -92,8 +96,8 @@ void append_number(std::string& out, double value) {
   std::array<char, number_buffer_size> buffer{};
   std::to_chars_result written{};
   if (std::abs(value) < max_exact_integer && std::trunc(value) == value) {
-    written
-      = std::to_chars(buffer.data(), buffer.data() + buffer.size(), static_cast<std::int64_t>(value));
+    written =
+      std::to_chars(buffer.data(), buffer.data() + buffer.size(), static_cast<std::int64_t>(value));
   } else {
     written = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
   }
@@ -139,11 +143,13 @@ void append_histogram(std::string& out, const metric_family& family, const metri
   const auto& data = metric.histogram;
   for (const auto& bucket : data.buckets) {
     append_sample(out, family.name, "_bucket", metric.label_pairs,
-                  extra_label{"le", bucket.upper_bound}, static_cast<double>(bucket.cumulative_count));
+                  extra_label{"le", bucket.upper_bound},
+                  static_cast<double>(bucket.cumulative_count));
   }
   if (data.buckets.empty() || !std::isinf(data.buckets.back().upper_bound)) {
     append_sample(out, family.name, "_bucket", metric.label_pairs,
-                  extra_label{"le", std::numeric_limits<double>::infinity()}, static_cast<double>(data.sample_count));
+                  extra_label{"le", std::numeric_limits<double>::infinity()},
+                  static_cast<double>(data.sample_count));
   }
   append_sample(out, family.name, "_sum", metric.label_pairs, std::nullopt, data.sample_sum);
   append_sample(out, family.name, "_count", metric.label_pairs, std::nullopt,

@@ -1,10 +1,10 @@
 #pragma once
 
-#include "common/metrics/registry.hpp"
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/metrics/registry.hpp"
 
 namespace cxp::metrics {
 

@@ -52,7 +52,8 @@ std::string sha256_raw(std::string_view data) {
 caf::expected<secret<std::string>> derive_key(const secret<std::string>& secret_key_base,
                                               std::string_view purpose) {
   if (secret_key_base.empty() || purpose.empty()) {
-    return make_error(errc::invalid_request, "derive_key: secret_key_base and purpose are required");
+    return make_error(errc::invalid_request,
+                      "derive_key: secret_key_base and purpose are required");
   }
   std::unique_ptr<EVP_KDF, kdf_deleter> kdf{EVP_KDF_fetch(nullptr, "HKDF", nullptr)};
   if (!kdf) {

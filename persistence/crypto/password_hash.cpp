@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <string>
 
 #include <argon2.h>
 #include <openssl/crypto.h>
@@ -19,9 +20,9 @@ bool fits_u32(size_t n) {
 }
 
 std::string current_prefix() {
-  return "$argon2id$v=" + std::to_string(ARGON2_VERSION_13) + "$m=" + std::to_string(argon2_memory_kib)
-         + ",t=" + std::to_string(argon2_iterations) + ",p=" + std::to_string(argon2_parallelism)
-         + "$";
+  return "$argon2id$v=" + std::to_string(ARGON2_VERSION_13)
+         + "$m=" + std::to_string(argon2_memory_kib) + ",t=" + std::to_string(argon2_iterations)
+         + ",p=" + std::to_string(argon2_parallelism) + "$";
 }
 
 } // namespace

@@ -34,7 +34,8 @@ class keyring {
 public:
   /// Builds a keyring. Fails with `errc::invalid_request` when a key is not 32 bytes, a version
   /// label is malformed or two keys share a version. The error context never contains key bytes.
-  static caf::expected<keyring> make(versioned_key current, std::vector<versioned_key> previous = {});
+  static caf::expected<keyring> make(versioned_key current,
+                                     std::vector<versioned_key> previous = {});
 
   /// The version that `seal` uses.
   const std::string& current_version() const noexcept;

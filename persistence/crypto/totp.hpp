@@ -53,9 +53,9 @@ std::optional<int64_t> verify_totp(const secret<std::string>& secret_bytes, std:
                                    int64_t unix_seconds, int window_steps = 1);
 
 /// The Key URI for authenticator apps:
-/// otpauth://totp/<issuer>:<account>?secret=<base32>&issuer=<issuer>&algorithm=SHA1&digits=6&period=30
-/// with the label and issuer percent-encoded. Secret because it contains the TOTP secret; show it
-/// once (as a QR code) and never log it.
+/// otpauth://totp/<issuer>:<account>?secret=<base32>&issuer=<issuer>&algorithm=SHA1&digits=6
+/// &period=30 (one line), with the label and issuer percent-encoded. Secret because it contains
+/// the TOTP secret: show it once (as a QR code) and never log it.
 secret<std::string> otpauth_uri(std::string_view issuer, std::string_view account_email,
                                 const secret<std::string>& secret_bytes);
 

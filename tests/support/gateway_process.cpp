@@ -104,7 +104,7 @@ command_result run_gateway_command(const env_vars& env, const std::vector<std::s
                                    std::chrono::seconds timeout) {
   int out_pipe[2];
   int err_pipe[2];
-  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) {
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
   const pid_t pid = spawn(env, args, out_pipe[1], err_pipe[1]);
@@ -134,7 +134,7 @@ command_result run_program(const std::vector<std::string>& argv, const std::stri
   int in_pipe[2];
   int out_pipe[2];
   int err_pipe[2];
-  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0) {
+  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
   posix_spawn_file_actions_t actions;
@@ -184,7 +184,7 @@ command_result run_program(const std::vector<std::string>& argv, const std::stri
 
 gateway_process::gateway_process(env_vars env, std::vector<std::string> args, std::string working_dir) {
   int out_pipe[2];
-  if (pipe(out_pipe) != 0) {
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
   pid_ = spawn(env, args, out_pipe[1], out_pipe[1], working_dir);

@@ -13,7 +13,8 @@ using namespace cxp::metrics;
 
 namespace {
 
-const metric_family* find_family(const std::vector<metric_family>& families, std::string_view name) {
+const metric_family* find_family(const std::vector<metric_family>& families,
+                                 std::string_view name) {
   for (const auto& candidate : families) {
     if (candidate.name == name) {
       return &candidate;
@@ -84,10 +85,11 @@ TEST_CASE("concurrent increments from several threads sum exactly", "[unit][comm
   registry reg;
   auto& hits = build_counter().name("codex_pooler_test_hits_total").help("Hits.").register_(reg);
   auto& level = build_gauge().name("codex_pooler_test_level").help("Level.").register_(reg);
-  auto& latency
-    = build_histogram().name("codex_pooler_test_seconds").help("Latency.").register_(reg);
+  auto& latency =
+    build_histogram().name("codex_pooler_test_seconds").help("Latency.").register_(reg);
 
   std::vector<std::thread> threads;
+  threads.reserve(thread_count);
   for (int t = 0; t < thread_count; ++t) {
     threads.emplace_back([&, t] {
       // Every thread goes through `add` too, so the family map is exercised concurrently.
@@ -163,11 +165,8 @@ TEST_CASE("histogram children use family default buckets unless given their own"
 TEST_CASE("collect merges constant labels and sorts families and children",
           "[unit][common][metrics]") {
   registry reg;
-  auto& zeta = build_gauge()
-                 .name("codex_pooler_z_value")
-                 .help("Z.")
-                 .labels({{"node", "a"}})
-                 .register_(reg);
+  auto& zeta =
+    build_gauge().name("codex_pooler_z_value").help("Z.").labels({{"node", "a"}}).register_(reg);
   auto& alpha = build_counter().name("codex_pooler_a_total").help("A.").register_(reg);
   build_counter().name("codex_pooler_empty_total").help("Never used.").register_(reg);
   zeta.add({{"zone", "2"}}).set(2.0);

@@ -34,8 +34,7 @@ promtool_result run_promtool_check(const std::string& exposition) {
   close(fd);
   REQUIRE(written == static_cast<ssize_t>(exposition.size()));
 
-  const std::string command
-    = std::string{promtool_path} + " check metrics < '" + path + "' 2>&1";
+  const std::string command = std::string{promtool_path} + " check metrics < '" + path + "' 2>&1";
   promtool_result result;
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -76,8 +75,8 @@ TEST_CASE("numbers render as integers when exact and shortest round-trip otherwi
 }
 
 TEST_CASE("label values escape backslash, double quote and newline", "[unit][common][metrics]") {
-  const auto text
-    = serialize_text({single_gauge("h", {{"path", "C:\\dir \"x\"\nnext"}, {"b", "plain"}}, 1.0)});
+  const auto text =
+    serialize_text({single_gauge("h", {{"path", "C:\\dir \"x\"\nnext"}, {"b", "plain"}}, 1.0)});
 
   CHECK(text.find(R"(codex_pooler_test_value{path="C:\\dir \"x\"\nnext",b="plain"} 1)")
         != std::string::npos);
@@ -92,8 +91,7 @@ TEST_CASE("help text escapes backslash and newline but not double quote",
 
 TEST_CASE("invalid UTF-8 in label values is replaced so the scrape still parses",
           "[unit][common][metrics]") {
-  const auto text
-    = serialize_text({single_gauge("h", {{"model", "ok\xC3\xA9\xFF\xC3"}}, 1.0)});
+  const auto text = serialize_text({single_gauge("h", {{"model", "ok\xC3\xA9\xFF\xC3"}}, 1.0)});
 
   CHECK(text.find("model=\"ok\xC3\xA9\xEF\xBF\xBD\xEF\xBF\xBD\"") != std::string::npos);
 }
@@ -143,8 +141,8 @@ TEST_CASE("a histogram snapshot without a +Inf bucket still renders one",
           "[unit][common][metrics]") {
   metric_sample sample;
   sample.histogram = histogram_sample{{{1.0, 2}}, 5, 9.0};
-  const auto text
-    = serialize_text({metric_family{"codex_pooler_x_seconds", "x", metric_type::histogram, {sample}}});
+  const auto text = serialize_text(
+    {metric_family{"codex_pooler_x_seconds", "x", metric_type::histogram, {sample}}});
 
   CHECK(text.find("codex_pooler_x_seconds_bucket{le=\"1\"} 2\n"
                   "codex_pooler_x_seconds_bucket{le=\"+Inf\"} 5\n"
