@@ -178,6 +178,23 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
     }
     config.upstream_secret_key = std::move(*key);
   }
+  if (auto previous = lookup(env, "CODEX_POOLER_UPSTREAM_SECRET_KEY_PREVIOUS")) {
+    size_t start = 0;
+    while (start < previous->size()) {
+      auto end = previous->find(',', start);
+      if (end == std::string::npos) {
+        end = previous->size();
+      }
+      const auto item = previous->substr(start, end - start);
+      start = end + 1;
+      const auto colon = item.find(':');
+      auto decoded = colon == std::string::npos ? std::nullopt : decode_key_32(item.substr(colon + 1));
+      if (!decoded || colon == 0) {
+        return invalid("CODEX_POOLER_UPSTREAM_SECRET_KEY_PREVIOUS", "each entry must be version:key with a 32-byte key");
+      }
+      config.upstream_previous_keys.push_back({secret<std::string>{*decoded}, item.substr(0, colon)});
+    }
+  }
   if (lookup(env, "CODEX_POOLER_TOTP_ENCRYPTION_KEY")) {
     auto key = load_key(env, "CODEX_POOLER_TOTP_ENCRYPTION_KEY", "CODEX_POOLER_TOTP_ENCRYPTION_KEY_VERSION");
     if (!key) {

@@ -50,6 +50,9 @@ struct boot_config {
   /// SQLite node; with PostgreSQL every node must share them, so they are required.
   std::optional<secret<std::string>> secret_key_base;
   std::optional<versioned_key> upstream_secret_key;
+  /// Older upstream keys still needed to decrypt rows during a rotation
+  /// (CODEX_POOLER_UPSTREAM_SECRET_KEY_PREVIOUS = "version:key,version:key").
+  std::vector<versioned_key> upstream_previous_keys;
   std::optional<versioned_key> totp_encryption_key;
 
   std::string upstream_base_url = "https://chatgpt.com/backend-api";

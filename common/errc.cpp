@@ -29,6 +29,8 @@ std::string_view to_string(errc code) {
     case errc::api_key_invalid: return "api_key_invalid";
     case errc::api_key_inactive: return "api_key_inactive";
     case errc::model_not_allowed: return "model_not_allowed";
+    case errc::totp_required: return "totp_required";
+    case errc::password_change_required: return "password_change_required";
   }
   return "unknown";
 }
@@ -45,6 +47,20 @@ errc to_errc(const caf::error& err) {
     return errc::internal_error;
   }
   return static_cast<errc>(err.code());
+}
+
+caf::error make_validation_error(std::map<std::string, std::string> fields) {
+  return caf::error{static_cast<uint8_t>(errc::validation_failed), errc_category,
+                    caf::make_message(std::move(fields))};
+}
+
+std::map<std::string, std::string> field_errors_of(const caf::error& err) {
+  const auto& context = err.context();
+  if (err.category() == errc_category && context.size() == 1
+      && context.match_element<std::map<std::string, std::string>>(0)) {
+    return context.get_as<std::map<std::string, std::string>>(0);
+  }
+  return {};
 }
 
 std::string context_of(const caf::error& err) {

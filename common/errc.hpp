@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -33,11 +34,13 @@ enum class errc : uint8_t {
   api_key_invalid,
   api_key_inactive,
   model_not_allowed,
+  totp_required,
+  password_change_required,
 };
 
 /// The first and last enumerators, for tests that walk every code.
 constexpr auto errc_first = errc::internal_error;
-constexpr auto errc_last = errc::model_not_allowed;
+constexpr auto errc_last = errc::password_change_required;
 
 /// The wire spelling of a code, e.g. "validation_failed".
 std::string_view to_string(errc code);
@@ -50,6 +53,13 @@ caf::error make_error(errc code, std::string context = {});
 
 /// The `errc` inside `err`, or `errc::internal_error` when `err` is from another category.
 errc to_errc(const caf::error& err);
+
+/// A `validation_failed` error carrying vetted per-field messages (field -> message), which the
+/// edge renders as a 422 with `fields`; the messages must never echo a secret.
+caf::error make_validation_error(std::map<std::string, std::string> fields);
+
+/// The field messages of an error built by `make_validation_error`, or empty.
+std::map<std::string, std::string> field_errors_of(const caf::error& err);
 
 /// The internal context string of an error built by `make_error`, or the CAF rendering otherwise.
 std::string context_of(const caf::error& err);

@@ -78,8 +78,6 @@ std::vector<setting_spec> make_registry() {
     integer("ingress.max_body_bytes", 32 * mib, 1'024, 256 * mib, "Largest accepted request body"),
     integer("files.max_size_bytes", 25 * mib, 1'024, 512 * mib, "Largest file upload"),
     integer("transcription.max_upload_bytes", 25 * mib, 1'024, 512 * mib, "Largest audio upload"),
-    integer("operator.login_max_failures", 5, 1, 100, "Failed logins per account or IP before lockout"),
-    integer("operator.login_lockout_seconds", 900, 10, 86'400, "Login lockout window"),
     text("operator.login_base_url", "http://localhost:4000", "Base URL used in invite links"),
     integer("operator.invite_ttl_hours", 72, 1, 24 * 30, "Invite lifetime"),
     boolean("mcp.enabled", false, "Instance gate for the operator MCP endpoint"),

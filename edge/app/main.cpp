@@ -6,6 +6,7 @@
 #include "common/boot_config.hpp"
 #include "common/errc.hpp"
 #include "common/log.hpp"
+#include "edge/app/admin_cli.hpp"
 #include "edge/app/local_secrets.hpp"
 #include "edge/app/serve.hpp"
 
@@ -18,6 +19,8 @@ constexpr const char* usage = R"(usage: codex-pooler <command>
 commands:
   serve [--role all|web|worker|scheduler]   run the gateway (default command)
   migrate                                   apply pending database migrations
+  admin <command> ...                       provision pools, accounts, keys, settings
+                                            (codex-pooler admin help)
   help                                      show this text
 
 configuration comes from the environment; see README.md.
@@ -65,13 +68,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "codex-pooler: %s\n", cxp::context_of(config.error()).c_str());
     return 2;
   }
-  cxp::log::init(config->log_level);
+  cxp::log::init(command == "admin" ? cxp::log::level::warn : config->log_level);
   if (auto secrets = cxp::edge::ensure_local_secrets(*config); !secrets) {
     std::fprintf(stderr, "codex-pooler: %s\n", cxp::context_of(secrets.error()).c_str());
     return 2;
   }
   if (command == "migrate") {
     return cxp::edge::migrate(*config);
+  }
+  if (command == "admin") {
+    return cxp::edge::run_admin_cli(*config, {args.begin() + 1, args.end()});
   }
   if (command == "serve") {
     block_termination_signals();

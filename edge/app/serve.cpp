@@ -15,6 +15,9 @@
 #include "common/encoding.hpp"
 #include "common/log.hpp"
 #include "common/metrics/registry.hpp"
+#include "actors/admin/login_throttle.hpp"
+#include "edge/app/service_wiring.hpp"
+#include "edge/routes/admin_api/admin_routes.hpp"
 #include "edge/routes/health_routes.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "edge/server/http_metrics.hpp"
@@ -80,6 +83,12 @@ int serve(const boot_config& config) {
     return 1;
   }
 
+  auto wiring = make_service_wiring(config, **db);
+  if (!wiring) {
+    std::fprintf(stderr, "codex-pooler: %s\n", context_of(wiring.error()).c_str());
+    return 2;
+  }
+
   caf::actor_system_config caf_config;
   caf_config.set("scheduler.max-threads", caf_threads);
   caf_config.set("logger.file-verbosity", caf::atom("quiet"));
@@ -97,7 +106,11 @@ int serve(const boot_config& config) {
   options.port = config.port;
   options.io_threads = io_threads;
   http_server server{options, routes, make_http_metrics(registry)};
-  add_health_routes(routes, {system, db_pool, server.state(), registry});
+  add_health_routes(routes, {system, db_pool, server.state(), registry, settings, (*wiring)->context->token_hash_key});
+  const admin_runtime admin{system, db_pool, *(*wiring)->context, std::make_shared<actors::admin::login_throttle>(),
+                            settings};
+  add_auth_routes(routes, admin);
+  add_admin_resource_routes(routes, admin);
 
   if (auto started = server.start(); !started) {
     std::fprintf(stderr, "codex-pooler: PORT: %s\n", context_of(started.error()).c_str());

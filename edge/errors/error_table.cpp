@@ -49,6 +49,10 @@ public_error lookup_error(errc code) {
       return {status::unauthorized, authentication_type, "This API key is paused, revoked or expired."};
     case errc::model_not_allowed:
       return {status::forbidden, permission_type, "This API key may not use the requested model."};
+    case errc::totp_required:
+      return {status::unauthorized, authentication_type, "A TOTP code (or a recovery code) is required."};
+    case errc::password_change_required:
+      return {status::forbidden, permission_type, "Change your password before doing anything else."};
   }
   return {status::internal_server_error, server_type, "Internal server error."};
 }

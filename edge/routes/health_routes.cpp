@@ -4,12 +4,14 @@
 
 #include "common/metrics/text_serializer.hpp"
 #include "edge/server/actor_bridge.hpp"
+#include "persistence/crypto/key_hash.hpp"
 
 namespace cxp::edge {
 
 namespace {
 
 constexpr auto readiness_timeout = std::chrono::milliseconds{1'000};
+constexpr auto settings_timeout = std::chrono::milliseconds{2'000};
 
 void respond_status(const exchange_ptr& ex, http::status status, std::string_view text) {
   ex->respond_json(status, {{"status", text}});
@@ -42,11 +44,29 @@ void add_health_routes(route_table& routes, const health_context& context) {
       });
   });
 
-  routes.add(http::verb::get, "/metrics", [&registry = context.registry](const exchange_ptr& ex) {
-    http_response response{http::status::ok, ex->request().version()};
-    response.set(http::field::content_type, std::string{metrics::text_content_type});
-    response.body() = metrics::serialize_text(registry.collect());
-    ex->respond(std::move(response));
+  routes.add(http::verb::get, "/metrics", [context](const exchange_ptr& ex) {
+    std::string authorization{ex->request()[http::field::authorization]};
+    ask<actors::settings_snapshot>(
+      context.system, context.settings, settings_timeout,
+      [ex, context, authorization = std::move(authorization)](caf::expected<actors::settings_snapshot> settings) {
+        if (!settings) {
+          return ex->respond_error(errc::service_unavailable);
+        }
+        if (auto digest = (*settings)->stored_secret("metrics.bearer_token")) {
+          constexpr std::string_view bearer = "Bearer ";
+          const bool presented = authorization.rfind(bearer, 0) == 0;
+          const auto token = presented ? authorization.substr(bearer.size()) : std::string{};
+          if (!presented
+              || !persistence::constant_time_equals(persistence::hmac_sha256(context.token_hash_key, token), *digest)) {
+            return ex->respond_error(errc::unauthenticated, "A valid metrics bearer token is required.");
+          }
+        }
+        http_response response{http::status::ok, ex->request().version()};
+        response.set(http::field::content_type, std::string{metrics::text_content_type});
+        response.body() = metrics::serialize_text(context.registry.collect());
+        ex->respond(std::move(response));
+      },
+      actors::get_atom::value);
   });
 }
 

@@ -3,7 +3,9 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "actors/settings/settings_cache.hpp"
 #include "common/metrics/registry.hpp"
+#include "common/secret.hpp"
 #include "edge/server/http_server.hpp"
 #include "edge/server/route_table.hpp"
 
@@ -15,10 +17,13 @@ struct health_context {
   caf::actor db_pool;
   const server_state& state;
   metrics::registry& registry;
+  actors::settings_cache_actor settings;
+  const secret<std::string>& token_hash_key; ///< verifies the `metrics.bearer_token` digest
 };
 
 /// `GET /healthz` (liveness), `GET /readyz` (database within 1 s and not draining) and
-/// `GET /metrics` (Prometheus text).
+/// `GET /metrics` (Prometheus text; when the `metrics.bearer_token` setting is configured it
+/// requires `Authorization: Bearer <token>`).
 void add_health_routes(route_table& routes, const health_context& context);
 
 } // namespace cxp::edge

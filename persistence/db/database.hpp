@@ -10,6 +10,7 @@
 
 #include "common/database_url.hpp"
 #include "common/errc.hpp"
+#include "persistence/db/unit_of_work.hpp"
 
 namespace soci {
 class session;
@@ -52,10 +53,11 @@ public:
   /// plain value or a `caf::expected`.
   template <class Work>
   auto run(Work&& work) -> caf::expected<detail::expected_value_t<std::invoke_result_t<Work, soci::session&>>> {
-    using value = detail::expected_value_t<std::invoke_result_t<Work, soci::session&>>;
+    using raw = std::invoke_result_t<Work, soci::session&>;
+    using value = detail::expected_value_t<raw>;
     caf::expected<value> result{make_error(errc::internal_error)};
     auto status = run_erased([&](soci::session& sql) {
-      if constexpr (std::is_void_v<value>) {
+      if constexpr (std::is_void_v<raw>) {
         std::invoke(work, sql);
         result = caf::expected<void>{};
       } else {
@@ -66,6 +68,16 @@ public:
       return std::move(status.error());
     }
     return result;
+  }
+
+  /// Like `run`, inside a transaction: `work(unit_of_work&)` commits it explicitly; anything it
+  /// did not commit is rolled back when it returns.
+  template <class Work>
+  auto transact(Work&& work) {
+    return run([&](soci::session& sql) {
+      unit_of_work unit{sql};
+      return std::invoke(work, unit);
+    });
   }
 
   /// Runs `select 1`; the readiness probe.

@@ -30,20 +30,34 @@ caf::expected<std::string> settings_repository::revision() {
   });
 }
 
+void settings_repository::upsert_in(unit_of_work& work, const setting_row& row) {
+  auto& sql = work.session();
+  nullable_use<std::string> updated_by{row.updated_by};
+  sql << "INSERT INTO instance_settings (key, value, updated_by, updated_at) "
+         "VALUES (:key, :value, :updated_by, :updated_at) "
+         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, "
+         "updated_at = excluded.updated_at",
+    soci::use(row.key), soci::use(row.value_json), soci::use(updated_by.value, updated_by.indicator),
+    soci::use(row.updated_at);
+}
+
+void settings_repository::remove_in(unit_of_work& work, const std::string& key) {
+  auto& sql = work.session();
+  sql << "DELETE FROM instance_settings WHERE key = :key", soci::use(key);
+}
+
 caf::expected<void> settings_repository::upsert(const setting_row& row) {
-  return db_.run([&](soci::session& sql) {
-    nullable_use<std::string> updated_by{row.updated_by};
-    sql << "INSERT INTO instance_settings (key, value, updated_by, updated_at) "
-           "VALUES (:key, :value, :updated_by, :updated_at) "
-           "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, "
-           "updated_at = excluded.updated_at",
-      soci::use(row.key), soci::use(row.value_json), soci::use(updated_by.value, updated_by.indicator),
-      soci::use(row.updated_at);
+  return db_.transact([&](unit_of_work& work) {
+    upsert_in(work, row);
+    work.commit();
   });
 }
 
 caf::expected<void> settings_repository::remove(const std::string& key) {
-  return db_.run([&](soci::session& sql) { sql << "DELETE FROM instance_settings WHERE key = :key", soci::use(key); });
+  return db_.transact([&](unit_of_work& work) {
+    remove_in(work, key);
+    work.commit();
+  });
 }
 
 } // namespace cxp::persistence

@@ -7,6 +7,7 @@
 #include <caf/expected.hpp>
 
 #include "persistence/db/database.hpp"
+#include "persistence/db/unit_of_work.hpp"
 
 namespace cxp::persistence {
 
@@ -33,6 +34,10 @@ public:
 
   /// Removes a stored value so the key falls back to its default.
   caf::expected<void> remove(const std::string& key);
+
+  /// The same writes inside a caller's transaction (a change commits with its audit event).
+  static void upsert_in(unit_of_work& work, const setting_row& row);
+  static void remove_in(unit_of_work& work, const std::string& key);
 
 private:
   database& db_;

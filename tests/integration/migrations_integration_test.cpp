@@ -118,3 +118,14 @@ TEST_CASE("two processes migrating PostgreSQL at once apply each migration exact
   }
   CHECK(count_rows(database.db(), "schema_migrations") == static_cast<int64_t>(all.size()));
 }
+
+TEST_CASE("an error returned from inside database::run reaches the caller", "[integration][persistence][db]") {
+  test::test_database database{backend::sqlite};
+  auto failed = database.db().run([](soci::session&) -> caf::expected<void> {
+    return make_error(errc::not_found, "nothing there");
+  });
+  REQUIRE_FALSE(failed);
+  CHECK(to_errc(failed.error()) == errc::not_found);
+  auto succeeded = database.db().run([](soci::session&) -> caf::expected<void> { return {}; });
+  CHECK(succeeded);
+}

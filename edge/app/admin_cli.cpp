@@ -1,0 +1,322 @@
+#include "edge/app/admin_cli.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/admin/account_service.hpp"
+#include "actors/admin/api_key_service.hpp"
+#include "actors/admin/login_throttle.hpp"
+#include "actors/admin/operator_service.hpp"
+#include "actors/admin/pool_service.hpp"
+#include "actors/admin/settings_service.hpp"
+#include "edge/app/service_wiring.hpp"
+#include "persistence/migrate/migrator.hpp"
+
+namespace cxp::edge {
+
+namespace {
+
+using nlohmann::json;
+using namespace actors::admin;
+
+constexpr const char* admin_usage = R"(usage: codex-pooler admin <command> [--flag value]...
+
+  bootstrap --email E --display-name N (--password P | --password-stdin)
+  pool create --name N [--slug S] [--strategy bridge_ring|deterministic_rotation|least_recent_success|quota_first] [--ring-size N]
+  pool list
+  account import (--file auth.json | --dir DIR | --json-array FILE) [--pool POOL_ID]... [--label L]
+  account list [--pool POOL_ID]
+  account rotate-keys              re-encrypt every account's tokens with the current key
+  key create --pool POOL_ID --name N [--expires-at ISO8601]
+  key rotate --id KEY_ID
+  key revoke --id KEY_ID
+  key list [--pool POOL_ID]
+  settings list
+  settings set KEY=JSON_VALUE...
+)";
+
+struct parsed_args {
+  std::vector<std::string> words;
+  std::multimap<std::string, std::string> flags;
+
+  std::optional<std::string> flag(const std::string& name) const {
+    auto it = flags.find(name);
+    return it == flags.end() ? std::nullopt : std::optional<std::string>{it->second};
+  }
+  std::vector<std::string> all(const std::string& name) const {
+    std::vector<std::string> out;
+    for (auto [it, end] = flags.equal_range(name); it != end; ++it) {
+      out.push_back(it->second);
+    }
+    return out;
+  }
+};
+
+parsed_args parse(const std::vector<std::string>& args) {
+  parsed_args out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("--", 0) == 0) {
+      const auto name = args[i].substr(2);
+      if (name == "password-stdin") {
+        out.flags.emplace(name, "");
+      } else if (i + 1 < args.size()) {
+        out.flags.emplace(name, args[++i]);
+      } else {
+        out.flags.emplace(name, "");
+      }
+    } else {
+      out.words.push_back(args[i]);
+    }
+  }
+  return out;
+}
+
+int fail(const caf::error& error) {
+  std::string message{to_string(to_errc(error))};
+  auto fields = field_errors_of(error);
+  for (const auto& [field, text] : fields) {
+    message += " " + field + ": " + text + ";";
+  }
+  if (fields.empty() && to_errc(error) != errc::internal_error && to_errc(error) != errc::database_unavailable) {
+    message += ": " + context_of(error);
+  }
+  std::fprintf(stderr, "codex-pooler: %s\n", message.c_str());
+  return 1;
+}
+
+int usage_error(const std::string& why) {
+  std::fprintf(stderr, "codex-pooler: %s\n%s", why.c_str(), admin_usage);
+  return 2;
+}
+
+template <class T>
+int print(const caf::expected<T>& result) {
+  if (!result) {
+    return fail(result.error());
+  }
+  std::cout << to_json(*result).dump(2) << "\n";
+  return 0;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in{path};
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+int import_accounts(service_context& context, const principal& who, const parsed_args& args) {
+  std::vector<std::pair<std::string, std::string>> items;
+  if (auto file = args.flag("file")) {
+    items.emplace_back(*file, read_file(*file));
+  } else if (auto dir = args.flag("dir")) {
+    std::vector<std::filesystem::path> paths;
+    for (const auto& entry : std::filesystem::directory_iterator(*dir)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".json") {
+        paths.push_back(entry.path());
+      }
+    }
+    std::sort(paths.begin(), paths.end());
+    for (const auto& path : paths) {
+      items.emplace_back(path.filename().string(), read_file(path));
+    }
+  } else if (auto array_file = args.flag("json-array")) {
+    auto parsed = json::parse(read_file(*array_file), nullptr, false);
+    if (!parsed.is_array()) {
+      return usage_error(*array_file + " is not a JSON array");
+    }
+    for (size_t i = 0; i < parsed.size(); ++i) {
+      items.emplace_back(*array_file + "[" + std::to_string(i) + "]", parsed[i].dump());
+    }
+  } else {
+    return usage_error("account import needs --file, --dir or --json-array");
+  }
+  account_service accounts{context};
+  auto results = accounts.import_many(who, items, args.all("pool"), [](size_t done, size_t total) {
+    std::fprintf(stderr, "\rimported %zu/%zu", done, total);
+    if (done == total) {
+      std::fputc('\n', stderr);
+    }
+  });
+  json out = json::array();
+  int failures = 0;
+  for (const auto& result : results) {
+    failures += result.error_code ? 1 : 0;
+    out.push_back({{"source", result.source},
+                   {"account", result.account ? to_json(*result.account) : json(nullptr)},
+                   {"error", result.error_code ? json{{"code", *result.error_code}, {"message", *result.error_message}}
+                                               : json(nullptr)}});
+  }
+  std::cout << out.dump(2) << "\n";
+  return failures == 0 ? 0 : 1;
+}
+
+int run(service_context& context, const parsed_args& args) {
+  principal who;
+  who.type = principal::kind::cli;
+  const auto command = args.words.size() >= 2 ? args.words[0] + " " + args.words[1]
+                                               : (args.words.empty() ? std::string{} : args.words[0]);
+  login_throttle throttle;
+  if (command == "bootstrap") {
+    auto password = args.flag("password").value_or("");
+    if (args.flag("password-stdin")) {
+      std::getline(std::cin, password);
+    }
+    return print(operator_service{context, throttle}.bootstrap(
+      who, {args.flag("email").value_or(""), password, args.flag("display-name").value_or("")}));
+  }
+  if (command == "pool create") {
+    json body = json::object();
+    for (const auto& [flag, field] : {std::pair{"name", "name"}, std::pair{"slug", "slug"}, std::pair{"strategy", "routing_strategy"}}) {
+      if (auto value = args.flag(flag)) {
+        body[field] = *value;
+      }
+    }
+    if (auto ring = args.flag("ring-size")) {
+      body["ring_size"] = std::atoi(ring->c_str());
+    }
+    auto fields = parse_pool_fields(body);
+    if (!fields) {
+      return fail(fields.error());
+    }
+    return print(pool_service{context}.create(who, *fields));
+  }
+  if (command == "pool list") {
+    auto page = pool_service{context}.list(who, {});
+    if (!page) {
+      return fail(page.error());
+    }
+    json out = json::array();
+    for (const auto& pool : page->items) {
+      out.push_back(to_json(pool));
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (command == "account import") {
+    return import_accounts(context, who, args);
+  }
+  if (command == "account list") {
+    account_filter filter;
+    filter.pool_id = args.flag("pool");
+    auto page = account_service{context}.list(who, filter);
+    if (!page) {
+      return fail(page.error());
+    }
+    json out = json::array();
+    for (const auto& account : page->items) {
+      out.push_back(to_json(account));
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (command == "account rotate-keys") {
+    auto count = account_service{context}.rotate_keys(who);
+    if (!count) {
+      return fail(count.error());
+    }
+    std::cout << json{{"reencrypted", *count}, {"key_version", context.upstream_keys.current_version()}}.dump(2) << "\n";
+    return 0;
+  }
+  if (command == "key create" || command == "key rotate" || command == "key revoke" || command == "key list") {
+    api_key_service keys{context};
+    if (command == "key list") {
+      api_key_filter filter;
+      filter.pool_id = args.flag("pool");
+      auto page = keys.list(who, filter);
+      if (!page) {
+        return fail(page.error());
+      }
+      json out = json::array();
+      for (const auto& key : page->items) {
+        out.push_back(to_json(key));
+      }
+      std::cout << out.dump(2) << "\n";
+      return 0;
+    }
+    if (command == "key revoke") {
+      return print(keys.revoke(who, args.flag("id").value_or("")));
+    }
+    caf::expected<created_api_key> created{make_error(errc::internal_error)};
+    if (command == "key create") {
+      json body = {{"pool_id", args.flag("pool").value_or("")}, {"display_name", args.flag("name").value_or("")}};
+      if (auto expires = args.flag("expires-at")) {
+        body["expires_at"] = *expires;
+      }
+      auto fields = parse_api_key_fields(body);
+      if (!fields) {
+        return fail(fields.error());
+      }
+      created = keys.create(who, *fields);
+    } else {
+      created = keys.rotate(who, args.flag("id").value_or(""));
+    }
+    if (!created) {
+      return fail(created.error());
+    }
+    auto out = to_json(created->key);
+    out["key"] = created->raw_key.expose();
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (command == "settings list") {
+    auto listed = settings_service{context}.list(who);
+    if (!listed) {
+      return fail(listed.error());
+    }
+    std::cout << listed->dump(2) << "\n";
+    return 0;
+  }
+  if (command == "settings set") {
+    json changes = json::object();
+    for (size_t i = 2; i < args.words.size(); ++i) {
+      const auto& item = args.words[i];
+      const auto eq = item.find('=');
+      if (eq == std::string::npos) {
+        return usage_error("settings set expects KEY=JSON_VALUE");
+      }
+      auto value = json::parse(item.substr(eq + 1), nullptr, false);
+      changes[item.substr(0, eq)] = value.is_discarded() ? json(item.substr(eq + 1)) : value;
+    }
+    auto updated = settings_service{context}.update(who, changes);
+    if (!updated) {
+      return fail(updated.error());
+    }
+    std::cout << updated->dump(2) << "\n";
+    return 0;
+  }
+  return usage_error(command.empty() ? "admin needs a command" : "unknown admin command \"" + command + "\"");
+}
+
+} // namespace
+
+int run_admin_cli(const boot_config& config, const std::vector<std::string>& args) {
+  const auto parsed = parse(args);
+  if (parsed.words.empty() || parsed.words[0] == "help") {
+    std::fputs(admin_usage, stdout);
+    return parsed.words.empty() ? 2 : 0;
+  }
+  auto db = persistence::database::open(config.database, 2);
+  if (!db) {
+    std::fprintf(stderr, "codex-pooler: DATABASE_URL: %s\n", context_of(db.error()).c_str());
+    return 1;
+  }
+  system_clock_source clock;
+  if (auto migrated = persistence::run_migrations(**db, persistence::embedded_migrations(), clock); !migrated) {
+    return fail(migrated.error());
+  }
+  auto wiring = make_service_wiring(config, **db);
+  if (!wiring) {
+    std::fprintf(stderr, "codex-pooler: %s\n", context_of(wiring.error()).c_str());
+    return 2;
+  }
+  return run(*(*wiring)->context, parsed);
+}
+
+} // namespace cxp::edge

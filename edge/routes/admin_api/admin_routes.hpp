@@ -1,0 +1,16 @@
+#pragma once
+
+#include "edge/routes/admin_api/admin_http.hpp"
+#include "edge/server/route_table.hpp"
+
+namespace cxp::edge {
+
+/// Operator auth (`/bootstrap*`, `/session`, `/admin/api/session*`, invite acceptance).
+void add_auth_routes(route_table& routes, const admin_runtime& runtime);
+
+/// The admin resources under `/admin/api/`: pools, upstreams, api-keys, operators, invites,
+/// settings and audit-logs. Each handler parses, calls one service method and renders its view;
+/// the behaviour lives in actors/admin. See docs/admin-api.md.
+void add_admin_resource_routes(route_table& routes, const admin_runtime& runtime);
+
+} // namespace cxp::edge

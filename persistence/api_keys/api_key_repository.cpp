@@ -1,0 +1,296 @@
+#include "persistence/api_keys/api_key_repository.hpp"
+
+#include <soci/soci.h>
+
+#include "persistence/db/row_reader.hpp"
+
+namespace cxp::persistence {
+
+namespace {
+
+constexpr const char* key_columns = "k.id, k.pool_id, k.display_name, k.key_prefix, k.key_hash, "
+                                    "k.status, k.revocation_epoch, k.expires_at, "
+                                    "k.last_used_at, k.allowed_models, k.enforced_model, "
+                                    "k.max_reasoning_effort, k.enforced_reasoning_effort, "
+                                    "k.max_requests_per_minute, k.max_tokens_per_day, "
+                                    "k.max_tokens_per_week, k.created_by, k.created_at, "
+                                    "k.updated_at, k.revoked_at";
+constexpr size_t key_column_count = 20;
+
+api_key_row from_row(const soci::row& row) {
+  row_reader r{row};
+  api_key_row key;
+  key.id = r.text(0);
+  key.pool_id = r.text(1);
+  key.display_name = r.text(2);
+  key.key_prefix = r.text(3);
+  key.key_hash = r.text(4);
+  key.status = r.text(5);
+  key.revocation_epoch = static_cast<int32_t>(r.int64(6));
+  key.expires_at = r.opt_text(7);
+  key.last_used_at = r.opt_text(8);
+  key.allowed_models = r.opt_text(9);
+  key.enforced_model = r.opt_text(10);
+  key.max_reasoning_effort = r.opt_text(11);
+  key.enforced_reasoning_effort = r.opt_text(12);
+  if (auto rpm = r.opt_int64(13)) {
+    key.max_requests_per_minute = static_cast<int32_t>(*rpm);
+  }
+  key.max_tokens_per_day = r.opt_int64(14);
+  key.max_tokens_per_week = r.opt_int64(15);
+  key.created_by = r.opt_text(16);
+  key.created_at = r.text(17);
+  key.updated_at = r.text(18);
+  key.revoked_at = r.opt_text(19);
+  return key;
+}
+
+std::optional<long long> widen(const std::optional<int64_t>& value) {
+  if (!value) {
+    return std::nullopt;
+  }
+  return static_cast<long long>(*value);
+}
+
+std::optional<int> widen(const std::optional<int32_t>& value) {
+  if (!value) {
+    return std::nullopt;
+  }
+  return static_cast<int>(*value);
+}
+
+/// The nullable policy columns, bound in the order of `policy_placeholders`.
+struct policy_binds {
+  nullable_use<std::string> expires_at;
+  nullable_use<std::string> allowed_models;
+  nullable_use<std::string> enforced_model;
+  nullable_use<std::string> max_effort;
+  nullable_use<std::string> enforced_effort;
+  nullable_use<int> rpm;
+  nullable_use<long long> per_day;
+  nullable_use<long long> per_week;
+
+  explicit policy_binds(const api_key_row& row)
+      : expires_at(row.expires_at),
+        allowed_models(row.allowed_models),
+        enforced_model(row.enforced_model),
+        max_effort(row.max_reasoning_effort),
+        enforced_effort(row.enforced_reasoning_effort),
+        rpm(widen(row.max_requests_per_minute)),
+        per_day(widen(row.max_tokens_per_day)),
+        per_week(widen(row.max_tokens_per_week)) {}
+};
+
+caf::error key_not_found() {
+  return make_error(errc::not_found, "api key not found");
+}
+
+} // namespace
+
+caf::expected<void> api_key_repository::insert(const api_key_row& row,
+                                               const audit_event_row& audit) {
+  return db_.run([&](soci::session& sql) {
+    soci::transaction transaction{sql};
+    policy_binds policy{row};
+    nullable_use<std::string> last_used_at{row.last_used_at};
+    nullable_use<std::string> created_by{row.created_by};
+    nullable_use<std::string> revoked_at{row.revoked_at};
+    const int epoch = row.revocation_epoch;
+    sql << "INSERT INTO api_keys (id, pool_id, display_name, key_prefix, key_hash, status, "
+           "revocation_epoch, "
+           "expires_at, last_used_at, allowed_models, enforced_model, max_reasoning_effort, "
+           "enforced_reasoning_effort, max_requests_per_minute, max_tokens_per_day, "
+           "max_tokens_per_week, "
+           "created_by, created_at, updated_at, revoked_at) VALUES (:id, :pool_id, :display_name, "
+           ":prefix, "
+           ":hash, :status, :epoch, :expires_at, :last_used_at, :allowed_models, :enforced_model, "
+           ":max_effort, "
+           ":enforced_effort, :rpm, :per_day, :per_week, :created_by, :created_at, :updated_at, "
+           ":revoked_at)",
+      soci::use(row.id), soci::use(row.pool_id), soci::use(row.display_name),
+      soci::use(row.key_prefix), soci::use(row.key_hash), soci::use(row.status), soci::use(epoch),
+      soci::use(policy.expires_at.value, policy.expires_at.indicator),
+      soci::use(last_used_at.value, last_used_at.indicator),
+      soci::use(policy.allowed_models.value, policy.allowed_models.indicator),
+      soci::use(policy.enforced_model.value, policy.enforced_model.indicator),
+      soci::use(policy.max_effort.value, policy.max_effort.indicator),
+      soci::use(policy.enforced_effort.value, policy.enforced_effort.indicator),
+      soci::use(policy.rpm.value, policy.rpm.indicator),
+      soci::use(policy.per_day.value, policy.per_day.indicator),
+      soci::use(policy.per_week.value, policy.per_week.indicator),
+      soci::use(created_by.value, created_by.indicator), soci::use(row.created_at),
+      soci::use(row.updated_at), soci::use(revoked_at.value, revoked_at.indicator);
+    audit_repository::record_in(sql, audit);
+    transaction.commit();
+  });
+}
+
+caf::expected<std::optional<api_key_credential>>
+api_key_repository::find_by_prefix(const std::string& prefix) {
+  return db_.run([&](soci::session& sql) {
+    std::optional<api_key_credential> found;
+    soci::rowset<soci::row> rows =
+      (sql.prepare << "SELECT " << key_columns
+                   << ", p.status FROM api_keys k JOIN pools p ON p.id = k.pool_id "
+                      "WHERE k.key_prefix = :prefix",
+       soci::use(prefix));
+    for (const auto& row : rows) {
+      found = api_key_credential{from_row(row), row_reader{row}.text(key_column_count)};
+    }
+    return found;
+  });
+}
+
+caf::expected<api_key_row> api_key_repository::get(const std::string& id) {
+  return db_.run([&](soci::session& sql) -> caf::expected<api_key_row> {
+    soci::rowset<soci::row> rows =
+      (sql.prepare << "SELECT " << key_columns << " FROM api_keys k WHERE k.id = :id",
+       soci::use(id));
+    for (const auto& row : rows) {
+      return from_row(row);
+    }
+    return key_not_found();
+  });
+}
+
+caf::expected<std::vector<api_key_row>>
+api_key_repository::list(const api_key_list_filter& filter) {
+  return db_.run([&](soci::session& sql) {
+    std::string query = std::string{"SELECT "} + key_columns + " FROM api_keys k WHERE 1 = 1";
+    std::vector<std::string> values;
+    auto placeholder = [&](const std::string& value) {
+      values.push_back(value);
+      return ":p" + std::to_string(values.size() - 1);
+    };
+    if (filter.pool_id) {
+      query += " AND k.pool_id = " + placeholder(*filter.pool_id);
+    }
+    if (filter.status) {
+      query += " AND k.status = " + placeholder(*filter.status);
+    }
+    if (filter.visible_pool_ids) {
+      if (filter.visible_pool_ids->empty()) {
+        return std::vector<api_key_row>{};
+      }
+      query += " AND k.pool_id IN (";
+      for (size_t i = 0; i < filter.visible_pool_ids->size(); ++i) {
+        query += (i ? ", " : "") + placeholder((*filter.visible_pool_ids)[i]);
+      }
+      query += ")";
+    }
+    if (filter.after_created_at && filter.after_id) {
+      // Placeholders bind in the order they appear, and operands of + are unsequenced.
+      const auto after = placeholder(*filter.after_created_at);
+      const auto same = placeholder(*filter.after_created_at);
+      const auto after_id = placeholder(*filter.after_id);
+      query += " AND (k.created_at > " + after + " OR (k.created_at = " + same + " AND k.id > "
+               + after_id + "))";
+    }
+    query += " ORDER BY k.created_at, k.id LIMIT " + std::to_string(filter.limit);
+    soci::statement statement = sql.prepare << query;
+    for (const auto& value : values) {
+      statement.exchange(soci::use(value));
+    }
+    soci::row row;
+    statement.exchange(soci::into(row));
+    statement.define_and_bind();
+    statement.execute(false);
+    std::vector<api_key_row> keys;
+    while (statement.fetch()) {
+      keys.push_back(from_row(row));
+    }
+    return keys;
+  });
+}
+
+caf::expected<void> api_key_repository::update_policy(const api_key_row& row,
+                                                      const audit_event_row& audit) {
+  return db_.run([&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction transaction{sql};
+    policy_binds policy{row};
+    soci::statement statement =
+      (sql.prepare
+         << "UPDATE api_keys SET display_name = :display_name, expires_at = :expires_at, "
+            "allowed_models = :allowed_models, enforced_model = :enforced_model, "
+            "max_reasoning_effort = :max_effort, enforced_reasoning_effort = :enforced_effort, "
+            "max_requests_per_minute = :rpm, max_tokens_per_day = :per_day, "
+            "max_tokens_per_week = :per_week, updated_at = :updated_at WHERE id = :id",
+       soci::use(row.display_name), soci::use(policy.expires_at.value, policy.expires_at.indicator),
+       soci::use(policy.allowed_models.value, policy.allowed_models.indicator),
+       soci::use(policy.enforced_model.value, policy.enforced_model.indicator),
+       soci::use(policy.max_effort.value, policy.max_effort.indicator),
+       soci::use(policy.enforced_effort.value, policy.enforced_effort.indicator),
+       soci::use(policy.rpm.value, policy.rpm.indicator),
+       soci::use(policy.per_day.value, policy.per_day.indicator),
+       soci::use(policy.per_week.value, policy.per_week.indicator), soci::use(row.updated_at),
+       soci::use(row.id));
+    statement.execute(true);
+    if (statement.get_affected_rows() == 0) {
+      return key_not_found();
+    }
+    audit_repository::record_in(sql, audit);
+    transaction.commit();
+    return {};
+  });
+}
+
+caf::expected<void> api_key_repository::set_status(const std::string& id, const std::string& status,
+                                                   bool bump_epoch,
+                                                   const std::optional<std::string>& revoked_at,
+                                                   const std::string& updated_at,
+                                                   const audit_event_row& audit) {
+  return db_.run([&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction transaction{sql};
+    nullable_use<std::string> revoked{revoked_at};
+    const int bump = bump_epoch ? 1 : 0;
+    soci::statement statement =
+      (sql.prepare
+         << "UPDATE api_keys SET status = :status, revocation_epoch = revocation_epoch + :bump, "
+            "revoked_at = :revoked_at, updated_at = :updated_at WHERE id = :id",
+       soci::use(status), soci::use(bump), soci::use(revoked.value, revoked.indicator),
+       soci::use(updated_at), soci::use(id));
+    statement.execute(true);
+    if (statement.get_affected_rows() == 0) {
+      return key_not_found();
+    }
+    audit_repository::record_in(sql, audit);
+    transaction.commit();
+    return {};
+  });
+}
+
+caf::expected<void> api_key_repository::rotate(const std::string& id, const std::string& key_prefix,
+                                               const std::string& key_hash,
+                                               const std::string& updated_at,
+                                               const audit_event_row& audit) {
+  return db_.run([&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction transaction{sql};
+    soci::statement statement =
+      (sql.prepare
+         << "UPDATE api_keys SET key_prefix = :prefix, key_hash = :hash, "
+            "revocation_epoch = revocation_epoch + 1, updated_at = :updated_at WHERE id = :id",
+       soci::use(key_prefix), soci::use(key_hash), soci::use(updated_at), soci::use(id));
+    statement.execute(true);
+    if (statement.get_affected_rows() == 0) {
+      return key_not_found();
+    }
+    audit_repository::record_in(sql, audit);
+    transaction.commit();
+    return {};
+  });
+}
+
+caf::expected<bool> api_key_repository::touch_last_used(const std::string& id, time_point at) {
+  const auto stamp = to_iso8601(at);
+  const auto threshold = to_iso8601(at - touch_debounce);
+  return db_.run([&](soci::session& sql) {
+    soci::statement statement =
+      (sql.prepare << "UPDATE api_keys SET last_used_at = :at WHERE id = :id "
+                      "AND (last_used_at IS NULL OR last_used_at <= :threshold)",
+       soci::use(stamp), soci::use(id), soci::use(threshold));
+    statement.execute(true);
+    return statement.get_affected_rows() > 0;
+  });
+}
+
+} // namespace cxp::persistence

@@ -1,0 +1,583 @@
+#include "persistence/operators/operator_repository.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <nlohmann/json.hpp>
+#include <soci/soci.h>
+
+#include "common/errc.hpp"
+#include "persistence/db/row_reader.hpp"
+
+namespace cxp::persistence {
+
+namespace {
+
+constexpr const char* operator_columns = "SELECT id, email, display_name, password_hash, role, "
+                                         "status, password_change_required, totp_status, "
+                                         "totp_secret_ciphertext, totp_last_used_step, "
+                                         "last_login_at, created_at, updated_at FROM operators";
+
+constexpr const char* session_columns =
+  "SELECT id, operator_id, token_hash, csrf_token_hash, status, client_ip, user_agent, created_at, "
+  "last_seen_at, expires_at, revoked_at FROM operator_sessions";
+
+constexpr const char* invite_columns = "SELECT id, token_hash, email, role, pool_ids, status, "
+                                       "expires_at, created_by, accepted_operator_id, "
+                                       "created_at, accepted_at, revoked_at FROM invites";
+
+operator_row read_operator(const soci::row& row) {
+  row_reader r{row};
+  operator_row out;
+  out.id = r.text(0);
+  out.email = r.text(1);
+  out.display_name = r.text(2);
+  out.password_hash = r.opt_text(3);
+  out.role = r.text(4);
+  out.status = r.text(5);
+  out.password_change_required = r.flag(6);
+  out.totp_status = r.text(7);
+  out.totp_secret_ciphertext = r.opt_text(8);
+  out.totp_last_used_step = r.opt_int64(9);
+  out.last_login_at = r.opt_text(10);
+  out.created_at = r.text(11);
+  out.updated_at = r.text(12);
+  return out;
+}
+
+operator_session_row read_session(const soci::row& row) {
+  row_reader r{row};
+  return {r.text(0),     r.text(1), r.text(2), r.text(3), r.text(4),     r.opt_text(5),
+          r.opt_text(6), r.text(7), r.text(8), r.text(9), r.opt_text(10)};
+}
+
+std::vector<std::string> parse_pool_ids(const std::string& text) {
+  std::vector<std::string> ids;
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_array()) {
+    return ids;
+  }
+  for (const auto& item : parsed) {
+    if (item.is_string()) {
+      ids.push_back(item.get<std::string>());
+    }
+  }
+  return ids;
+}
+
+invite_row read_invite(const soci::row& row) {
+  row_reader r{row};
+  return {r.text(0),      r.text(1),     r.text(2),     r.text(3),     parse_pool_ids(r.text(4)),
+          r.text(5),      r.text(6),     r.opt_text(7), r.opt_text(8), r.text(9),
+          r.opt_text(10), r.opt_text(11)};
+}
+
+std::vector<std::string> pool_ids_of(soci::session& sql, const std::string& operator_id) {
+  std::vector<std::string> ids;
+  soci::rowset<soci::row> rows = (sql.prepare << "SELECT pool_id FROM operator_pool_assignments "
+                                                 "WHERE operator_id = :id ORDER BY pool_id",
+                                  soci::use(operator_id));
+  for (const auto& row : rows) {
+    ids.push_back(row_reader{row}.text(0));
+  }
+  return ids;
+}
+
+std::optional<operator_row> find_operator_where(soci::session& sql, const std::string& clause,
+                                                const std::string& value) {
+  soci::rowset<soci::row> rows =
+    (sql.prepare << std::string{operator_columns} + " WHERE " + clause, soci::use(value));
+  std::optional<operator_row> found;
+  for (const auto& row : rows) {
+    found = read_operator(row);
+    break;
+  }
+  if (found) {
+    found->pool_ids = pool_ids_of(sql, found->id);
+  }
+  return found;
+}
+
+long long count(soci::session& sql, const std::string& query) {
+  long long n = 0;
+  sql << query, soci::into(n);
+  return n;
+}
+
+long long count_owners_other_than(soci::session& sql, const std::string& id) {
+  long long n = 0;
+  sql << "SELECT COUNT(*) FROM operators WHERE role = 'instance_owner' AND status = 'active' AND "
+         "id <> :id",
+    soci::use(id), soci::into(n);
+  return n;
+}
+
+/// Replaces the assignments with the listed pools that exist; a pool deleted meanwhile is skipped
+/// instead of failing the whole change on its foreign key.
+void replace_assignments(soci::session& sql, const std::string& operator_id,
+                         const std::vector<std::string>& pool_ids, const std::string& now) {
+  sql << "DELETE FROM operator_pool_assignments WHERE operator_id = :id", soci::use(operator_id);
+  auto unique = pool_ids;
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  for (const auto& pool_id : unique) {
+    sql << "INSERT INTO operator_pool_assignments (operator_id, pool_id, created_at) "
+           "SELECT :operator_id, id, :created_at FROM pools WHERE id = :pool_id",
+      soci::use(operator_id), soci::use(now), soci::use(pool_id);
+  }
+}
+
+void insert_operator_in(soci::session& sql, const operator_row& row) {
+  nullable_use<std::string> password_hash{row.password_hash};
+  nullable_use<std::string> ciphertext{row.totp_secret_ciphertext};
+  nullable_use<long long> step{
+    row.totp_last_used_step ? std::optional<long long>{*row.totp_last_used_step} : std::nullopt};
+  nullable_use<std::string> last_login{row.last_login_at};
+  const int change_required = row.password_change_required ? 1 : 0;
+  sql << "INSERT INTO operators (id, email, display_name, password_hash, role, status, "
+         "password_change_required, "
+         "totp_status, totp_secret_ciphertext, totp_last_used_step, last_login_at, created_at, "
+         "updated_at) "
+         "VALUES (:id, :email, :display_name, :password_hash, :role, :status, :change_required, "
+         ":totp_status, "
+         ":ciphertext, :step, :last_login, :created_at, :updated_at)",
+    soci::use(row.id), soci::use(row.email), soci::use(row.display_name),
+    soci::use(password_hash.value, password_hash.indicator), soci::use(row.role),
+    soci::use(row.status), soci::use(change_required), soci::use(row.totp_status),
+    soci::use(ciphertext.value, ciphertext.indicator), soci::use(step.value, step.indicator),
+    soci::use(last_login.value, last_login.indicator), soci::use(row.created_at),
+    soci::use(row.updated_at);
+  replace_assignments(sql, row.id, row.pool_ids, row.created_at);
+}
+
+long long count_of_pool(soci::session& sql, const std::string& pool_id) {
+  long long n = 0;
+  sql << "SELECT COUNT(*) FROM pools WHERE id = :id", soci::use(pool_id), soci::into(n);
+  return n;
+}
+
+void revoke_recovery_codes(soci::session& sql, const std::string& operator_id) {
+  sql
+    << "UPDATE recovery_codes SET status = 'revoked' WHERE operator_id = :id AND status = 'active'",
+    soci::use(operator_id);
+}
+
+/// `database::run` treats a `caf::expected<void>` result as plain `void` and drops its error, so
+/// work that can refuse (conflict, not_found) goes through an `expected<bool>` instead.
+template <class Work>
+caf::expected<void> run_checked(database& db, Work&& work) {
+  auto done = db.run([&](soci::session& sql) -> caf::expected<bool> {
+    if (auto result = work(sql); !result) {
+      return std::move(result.error());
+    }
+    return true;
+  });
+  if (!done) {
+    return std::move(done.error());
+  }
+  return {};
+}
+
+} // namespace
+
+caf::expected<bool> operator_repository::is_bootstrapped() {
+  return db_.run([](soci::session& sql) {
+    return count(sql, "SELECT COUNT(*) FROM bootstrap_state") > 0
+           || count(sql, "SELECT COUNT(*) FROM operators") > 0;
+  });
+}
+
+caf::expected<void> operator_repository::insert_bootstrap_owner(const operator_row& owner,
+                                                                const audit_event_row& audit) {
+  return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction tr(sql);
+    if (count(sql, "SELECT COUNT(*) FROM operators") > 0) {
+      return make_error(errc::conflict, "bootstrap already completed");
+    }
+    insert_operator_in(sql, owner);
+    // The singleton's primary key makes a concurrent second bootstrap fail with a unique
+    // violation (-> conflict) even when both transactions saw an empty operators table.
+    sql << "INSERT INTO bootstrap_state (singleton, owner_operator_id, completed_at) VALUES (1, "
+           ":id, :at)",
+      soci::use(owner.id), soci::use(owner.created_at);
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+    return {};
+  });
+}
+
+caf::expected<void> operator_repository::insert_operator(const operator_row& row,
+                                                         const audit_event_row& audit) {
+  return db_.run([&](soci::session& sql) {
+    soci::transaction tr(sql);
+    insert_operator_in(sql, row);
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+  });
+}
+
+caf::expected<std::optional<operator_row>> operator_repository::find_by_id(const std::string& id) {
+  return db_.run([&](soci::session& sql) { return find_operator_where(sql, "id = :id", id); });
+}
+
+caf::expected<std::optional<operator_row>>
+operator_repository::find_by_email(const std::string& email) {
+  return db_.run(
+    [&](soci::session& sql) { return find_operator_where(sql, "lower(email) = :email", email); });
+}
+
+caf::expected<std::vector<operator_row>> operator_repository::list_operators() {
+  return db_.run([](soci::session& sql) {
+    std::map<std::string, std::vector<std::string>> assignments;
+    soci::rowset<soci::row> pairs =
+      sql.prepare << "SELECT operator_id, pool_id FROM operator_pool_assignments ORDER BY pool_id";
+    for (const auto& row : pairs) {
+      row_reader r{row};
+      assignments[r.text(0)].push_back(r.text(1));
+    }
+    std::vector<operator_row> out;
+    soci::rowset<soci::row> rows = sql.prepare
+                                   << std::string{operator_columns} + " ORDER BY created_at, id";
+    for (const auto& row : rows) {
+      out.push_back(read_operator(row));
+      if (auto found = assignments.find(out.back().id); found != assignments.end()) {
+        out.back().pool_ids = found->second;
+      }
+    }
+    return out;
+  });
+}
+
+caf::expected<void> operator_repository::update_operator(const operator_update& update,
+                                                         const audit_event_row& audit) {
+  return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction tr(sql);
+    // Takes the row locks of every active owner first (PostgreSQL), so two concurrent demotions
+    // of different owners serialize and the second one sees the first one's result.
+    sql << "UPDATE operators SET updated_at = updated_at WHERE role = 'instance_owner' AND status "
+           "= 'active'";
+    auto current = find_operator_where(sql, "id = :id", update.id);
+    if (!current) {
+      return make_error(errc::not_found, "operator not found");
+    }
+    const auto role = update.role.value_or(current->role);
+    const auto status = update.status.value_or(current->status);
+    const auto display_name = update.display_name.value_or(current->display_name);
+    const bool was_active_owner = current->role == "instance_owner" && current->status == "active";
+    const bool stays_active_owner = role == "instance_owner" && status == "active";
+    if (was_active_owner && !stays_active_owner && count_owners_other_than(sql, update.id) == 0) {
+      return make_error(errc::conflict, "cannot demote or disable the last active owner");
+    }
+    sql << "UPDATE operators SET display_name = :display_name, role = :role, status = :status, "
+           "updated_at = :updated_at WHERE id = :id",
+      soci::use(display_name), soci::use(role), soci::use(status), soci::use(update.updated_at),
+      soci::use(update.id);
+    if (update.pool_ids) {
+      replace_assignments(sql, update.id, *update.pool_ids, update.updated_at);
+    }
+    if (status != "active") {
+      sql << "UPDATE operator_sessions SET status = 'revoked', revoked_at = :at "
+             "WHERE operator_id = :id AND status = 'active'",
+        soci::use(update.updated_at), soci::use(update.id);
+    }
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+    return {};
+  });
+}
+
+caf::expected<void> operator_repository::update_password(const std::string& operator_id,
+                                                         const std::string& password_hash,
+                                                         const std::string& now,
+                                                         const audit_event_row& audit) {
+  return db_.run([&](soci::session& sql) {
+    soci::transaction tr(sql);
+    sql << "UPDATE operators SET password_hash = :hash, password_change_required = 0, updated_at = "
+           ":at "
+           "WHERE id = :id",
+      soci::use(password_hash), soci::use(now), soci::use(operator_id);
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+  });
+}
+
+caf::expected<std::vector<std::string>>
+operator_repository::existing_pool_ids(const std::vector<std::string>& pool_ids) {
+  return db_.run([&](soci::session& sql) {
+    std::vector<std::string> found;
+    for (const auto& id : pool_ids) {
+      if (count_of_pool(sql, id) > 0) {
+        found.push_back(id);
+      }
+    }
+    return found;
+  });
+}
+
+caf::expected<void> operator_repository::complete_login(const login_commit& commit,
+                                                        const audit_event_row& audit) {
+  return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction tr(sql);
+    const auto& operator_id = commit.session.operator_id;
+    if (commit.totp_step) {
+      const long long step = *commit.totp_step;
+      soci::statement claim =
+        (sql.prepare << "UPDATE operators SET totp_last_used_step = :step WHERE id = :id "
+                        "AND (totp_last_used_step IS NULL OR totp_last_used_step < :newer)",
+         soci::use(step), soci::use(operator_id), soci::use(step));
+      claim.execute(true);
+      if (claim.get_affected_rows() != 1) {
+        return make_error(errc::unauthenticated, "totp step already used");
+      }
+    }
+    if (commit.recovery_code_id) {
+      soci::statement claim =
+        (sql.prepare << "UPDATE recovery_codes SET status = 'used', used_at = :at "
+                        "WHERE id = :id AND operator_id = :operator_id AND status = 'active'",
+         soci::use(commit.now), soci::use(*commit.recovery_code_id), soci::use(operator_id));
+      claim.execute(true);
+      if (claim.get_affected_rows() != 1) {
+        return make_error(errc::unauthenticated, "recovery code already used");
+      }
+    }
+    const auto& s = commit.session;
+    nullable_use<std::string> client_ip{s.client_ip};
+    nullable_use<std::string> user_agent{s.user_agent};
+    sql << "INSERT INTO operator_sessions (id, operator_id, token_hash, csrf_token_hash, status, "
+           "client_ip, "
+           "user_agent, created_at, last_seen_at, expires_at) VALUES (:id, :operator_id, "
+           ":token_hash, "
+           ":csrf_token_hash, :status, :client_ip, :user_agent, :created_at, :last_seen_at, "
+           ":expires_at)",
+      soci::use(s.id), soci::use(s.operator_id), soci::use(s.token_hash),
+      soci::use(s.csrf_token_hash), soci::use(s.status),
+      soci::use(client_ip.value, client_ip.indicator),
+      soci::use(user_agent.value, user_agent.indicator), soci::use(s.created_at),
+      soci::use(s.last_seen_at), soci::use(s.expires_at);
+    sql << "UPDATE operators SET last_login_at = :at WHERE id = :id", soci::use(commit.now),
+      soci::use(operator_id);
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+    return {};
+  });
+}
+
+caf::expected<std::optional<operator_session_row>>
+operator_repository::find_session_by_token_hash(const std::string& hash) {
+  return db_.run([&](soci::session& sql) -> std::optional<operator_session_row> {
+    soci::rowset<soci::row> rows =
+      (sql.prepare << std::string{session_columns} + " WHERE token_hash = :hash", soci::use(hash));
+    for (const auto& row : rows) {
+      return read_session(row);
+    }
+    return std::nullopt;
+  });
+}
+
+caf::expected<void> operator_repository::touch_session(const std::string& session_id,
+                                                       const std::string& now,
+                                                       const std::string& stale_before) {
+  return db_.run([&](soci::session& sql) {
+    sql << "UPDATE operator_sessions SET last_seen_at = :now WHERE id = :id AND last_seen_at < "
+           ":stale_before",
+      soci::use(now), soci::use(session_id), soci::use(stale_before);
+  });
+}
+
+caf::expected<void> operator_repository::revoke_session(const std::string& session_id,
+                                                        const std::string& now,
+                                                        const audit_event_row& audit) {
+  return db_.run([&](soci::session& sql) {
+    soci::transaction tr(sql);
+    sql << "UPDATE operator_sessions SET status = 'revoked', revoked_at = :at WHERE id = :id AND "
+           "status = 'active'",
+      soci::use(now), soci::use(session_id);
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+  });
+}
+
+caf::expected<void> operator_repository::begin_totp(const std::string& operator_id,
+                                                    const std::string& ciphertext,
+                                                    const std::string& now,
+                                                    const audit_event_row& audit) {
+  return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction tr(sql);
+    soci::statement update =
+      (sql.prepare << "UPDATE operators SET totp_status = 'pending', "
+                      "totp_secret_ciphertext = :ciphertext, totp_last_used_step = NULL, "
+                      "updated_at = :at WHERE id = :id AND totp_status <> 'active'",
+       soci::use(ciphertext), soci::use(now), soci::use(operator_id));
+    update.execute(true);
+    if (update.get_affected_rows() != 1) {
+      return make_error(errc::conflict, "totp already active or operator missing");
+    }
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+    return {};
+  });
+}
+
+caf::expected<void> operator_repository::activate_totp(const std::string& operator_id, int64_t step,
+                                                       const std::vector<recovery_code_row>& codes,
+                                                       const std::string& now,
+                                                       const audit_event_row& audit) {
+  return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction tr(sql);
+    const long long used_step = step;
+    soci::statement update = (sql.prepare << "UPDATE operators SET totp_status = 'active', "
+                                             "totp_last_used_step = :step, updated_at = :at "
+                                             "WHERE id = :id AND totp_status = 'pending'",
+                              soci::use(used_step), soci::use(now), soci::use(operator_id));
+    update.execute(true);
+    if (update.get_affected_rows() != 1) {
+      return make_error(errc::conflict, "totp is not pending");
+    }
+    revoke_recovery_codes(sql, operator_id);
+    for (const auto& code : codes) {
+      sql << "INSERT INTO recovery_codes (id, operator_id, code_hash, status, created_at) "
+             "VALUES (:id, :operator_id, :code_hash, :status, :created_at)",
+        soci::use(code.id), soci::use(code.operator_id), soci::use(code.code_hash),
+        soci::use(code.status), soci::use(code.created_at);
+    }
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+    return {};
+  });
+}
+
+caf::expected<void> operator_repository::disable_totp(const std::string& operator_id,
+                                                      const std::string& now,
+                                                      const audit_event_row& audit) {
+  return db_.run([&](soci::session& sql) {
+    soci::transaction tr(sql);
+    sql << "UPDATE operators SET totp_status = 'disabled', totp_secret_ciphertext = NULL, "
+           "totp_last_used_step = NULL, updated_at = :at WHERE id = :id",
+      soci::use(now), soci::use(operator_id);
+    revoke_recovery_codes(sql, operator_id);
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+  });
+}
+
+caf::expected<std::optional<std::string>>
+operator_repository::find_active_recovery_code(const std::string& operator_id,
+                                               const std::string& code_hash) {
+  return db_.run([&](soci::session& sql) -> std::optional<std::string> {
+    soci::rowset<soci::row> rows =
+      (sql.prepare << "SELECT id FROM recovery_codes WHERE operator_id = :id "
+                      "AND code_hash = :hash AND status = 'active'",
+       soci::use(operator_id), soci::use(code_hash));
+    for (const auto& row : rows) {
+      return row_reader{row}.text(0);
+    }
+    return std::nullopt;
+  });
+}
+
+caf::expected<void> operator_repository::insert_invite(const invite_row& row,
+                                                       const audit_event_row& audit) {
+  return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction tr(sql);
+    long long taken = 0;
+    sql << "SELECT COUNT(*) FROM operators WHERE lower(email) = :email", soci::use(row.email),
+      soci::into(taken);
+    if (taken > 0) {
+      return make_error(errc::conflict, "an operator already has this email");
+    }
+    const auto pool_ids = nlohmann::json(row.pool_ids).dump();
+    nullable_use<std::string> created_by{row.created_by};
+    sql << "INSERT INTO invites (id, token_hash, email, role, pool_ids, status, expires_at, "
+           "created_by, "
+           "created_at) VALUES (:id, :token_hash, :email, :role, :pool_ids, :status, :expires_at, "
+           ":created_by, "
+           ":created_at)",
+      soci::use(row.id), soci::use(row.token_hash), soci::use(row.email), soci::use(row.role),
+      soci::use(pool_ids), soci::use(row.status), soci::use(row.expires_at),
+      soci::use(created_by.value, created_by.indicator), soci::use(row.created_at);
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+    return {};
+  });
+}
+
+caf::expected<std::vector<invite_row>> operator_repository::list_invites() {
+  return db_.run([](soci::session& sql) {
+    std::vector<invite_row> out;
+    soci::rowset<soci::row> rows =
+      sql.prepare << std::string{invite_columns} + " ORDER BY created_at DESC, id DESC";
+    for (const auto& row : rows) {
+      out.push_back(read_invite(row));
+    }
+    return out;
+  });
+}
+
+caf::expected<std::optional<invite_row>> operator_repository::find_invite(const std::string& id) {
+  return db_.run([&](soci::session& sql) -> std::optional<invite_row> {
+    soci::rowset<soci::row> rows =
+      (sql.prepare << std::string{invite_columns} + " WHERE id = :id", soci::use(id));
+    for (const auto& row : rows) {
+      return read_invite(row);
+    }
+    return std::nullopt;
+  });
+}
+
+caf::expected<std::optional<invite_row>>
+operator_repository::find_invite_by_token_hash(const std::string& hash) {
+  return db_.run([&](soci::session& sql) -> std::optional<invite_row> {
+    soci::rowset<soci::row> rows =
+      (sql.prepare << std::string{invite_columns} + " WHERE token_hash = :hash", soci::use(hash));
+    for (const auto& row : rows) {
+      return read_invite(row);
+    }
+    return std::nullopt;
+  });
+}
+
+caf::expected<void> operator_repository::revoke_invite(const std::string& id,
+                                                       const std::string& now,
+                                                       const audit_event_row& audit) {
+  return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction tr(sql);
+    soci::statement update =
+      (sql.prepare << "UPDATE invites SET status = 'revoked', revoked_at = :at "
+                      "WHERE id = :id AND status = 'active'",
+       soci::use(now), soci::use(id));
+    update.execute(true);
+    if (update.get_affected_rows() != 1) {
+      return make_error(errc::conflict, "invite is not active");
+    }
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+    return {};
+  });
+}
+
+caf::expected<void> operator_repository::accept_invite(const std::string& invite_id,
+                                                       const operator_row& row,
+                                                       const std::string& now,
+                                                       const audit_event_row& audit) {
+  return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction tr(sql);
+    // Claims the invite before anything else, so of two concurrent accepts only one matches the
+    // active row, and a used invite reads as not_found rather than as an email conflict.
+    soci::statement claim =
+      (sql.prepare << "UPDATE invites SET status = 'accepted', accepted_at = :at "
+                      "WHERE id = :id AND status = 'active' AND expires_at > :now",
+       soci::use(now), soci::use(invite_id), soci::use(now));
+    claim.execute(true);
+    if (claim.get_affected_rows() != 1) {
+      return make_error(errc::not_found, "invite not usable");
+    }
+    insert_operator_in(sql, row);
+    sql << "UPDATE invites SET accepted_operator_id = :operator_id WHERE id = :id",
+      soci::use(row.id), soci::use(invite_id);
+    audit_repository::record_in(sql, audit);
+    tr.commit();
+    return {};
+  });
+}
+
+} // namespace cxp::persistence

@@ -1,0 +1,182 @@
+#include "persistence/pools/pool_repository.hpp"
+
+#include <soci/soci.h>
+
+#include "persistence/db/row_reader.hpp"
+
+namespace cxp::persistence {
+
+namespace {
+
+constexpr const char* pool_columns =
+  "id, slug, name, status, routing_strategy, ring_size, sticky_sessions, prompt_cache_affinity, "
+  "v1_compatibility_enabled, allow_image_generation, created_by, created_at, updated_at, "
+  "disabled_at";
+
+pool_row from_row(const soci::row& row) {
+  row_reader r{row};
+  pool_row pool;
+  pool.id = r.text(0);
+  pool.slug = r.text(1);
+  pool.name = r.text(2);
+  pool.status = r.text(3);
+  pool.routing_strategy = r.text(4);
+  pool.ring_size = static_cast<int32_t>(r.int64(5));
+  pool.sticky_sessions = r.flag(6);
+  pool.prompt_cache_affinity = r.flag(7);
+  pool.v1_compatibility_enabled = r.flag(8);
+  pool.allow_image_generation = r.flag(9);
+  pool.created_by = r.opt_text(10);
+  pool.created_at = r.text(11);
+  pool.updated_at = r.text(12);
+  pool.disabled_at = r.opt_text(13);
+  return pool;
+}
+
+/// LIKE treats % and _ as wildcards; a search term must match them literally.
+std::string like_pattern(const std::string& term) {
+  std::string pattern = "%";
+  for (char c : term) {
+    if (c == '%' || c == '_' || c == '!') {
+      pattern += '!';
+    }
+    pattern += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return pattern + "%";
+}
+
+} // namespace
+
+caf::expected<void> pool_repository::insert(const pool_row& row, const audit_event_row& audit) {
+  return db_.run([&](soci::session& sql) {
+    soci::transaction transaction{sql};
+    nullable_use<std::string> created_by{row.created_by};
+    nullable_use<std::string> disabled_at{row.disabled_at};
+    const int ring_size = row.ring_size;
+    const int sticky = row.sticky_sessions ? 1 : 0;
+    const int affinity = row.prompt_cache_affinity ? 1 : 0;
+    const int v1 = row.v1_compatibility_enabled ? 1 : 0;
+    const int images = row.allow_image_generation ? 1 : 0;
+    sql << "INSERT INTO pools (" << pool_columns
+        << ") VALUES (:id, :slug, :name, :status, :strategy, :ring_size, :sticky, :affinity, :v1, "
+           ":images, :created_by, :created_at, :updated_at, :disabled_at)",
+      soci::use(row.id), soci::use(row.slug), soci::use(row.name), soci::use(row.status),
+      soci::use(row.routing_strategy), soci::use(ring_size), soci::use(sticky), soci::use(affinity),
+      soci::use(v1), soci::use(images), soci::use(created_by.value, created_by.indicator),
+      soci::use(row.created_at), soci::use(row.updated_at),
+      soci::use(disabled_at.value, disabled_at.indicator);
+    audit_repository::record_in(sql, audit);
+    transaction.commit();
+  });
+}
+
+caf::expected<pool_row> pool_repository::get(const std::string& id) {
+  return db_.run([&](soci::session& sql) -> caf::expected<pool_row> {
+    soci::rowset<soci::row> rows =
+      (sql.prepare << "SELECT " << pool_columns << " FROM pools WHERE id = :id", soci::use(id));
+    for (const auto& row : rows) {
+      return from_row(row);
+    }
+    return make_error(errc::not_found, "pool not found");
+  });
+}
+
+caf::expected<std::vector<pool_row>> pool_repository::list(const pool_list_filter& filter) {
+  return db_.run([&](soci::session& sql) {
+    std::string query = std::string{"SELECT "} + pool_columns + " FROM pools WHERE 1 = 1";
+    std::vector<std::string> values;
+    auto placeholder = [&](const std::string& value) {
+      values.push_back(value);
+      return ":p" + std::to_string(values.size() - 1);
+    };
+    if (filter.status) {
+      query += " AND status = " + placeholder(*filter.status);
+    }
+    if (filter.search) {
+      // Placeholders are numbered in the order they are made and bound in the order they appear,
+      // so each is made in its own statement (operands of + are unsequenced).
+      const auto pattern = like_pattern(*filter.search);
+      const auto in_name = placeholder(pattern);
+      const auto in_slug = placeholder(pattern);
+      query += " AND (lower(name) LIKE " + in_name + " ESCAPE '!' OR lower(slug) LIKE " + in_slug
+               + " ESCAPE '!')";
+    }
+    if (filter.visible_pool_ids) {
+      if (filter.visible_pool_ids->empty()) {
+        return std::vector<pool_row>{};
+      }
+      query += " AND id IN (";
+      for (size_t i = 0; i < filter.visible_pool_ids->size(); ++i) {
+        query += (i ? ", " : "") + placeholder((*filter.visible_pool_ids)[i]);
+      }
+      query += ")";
+    }
+    if (filter.after_created_at && filter.after_id) {
+      const auto after = placeholder(*filter.after_created_at);
+      const auto same = placeholder(*filter.after_created_at);
+      const auto after_id = placeholder(*filter.after_id);
+      query += " AND (created_at > " + after + " OR (created_at = " + same + " AND id > " + after_id
+               + "))";
+    }
+    query += " ORDER BY created_at, id LIMIT " + std::to_string(filter.limit);
+    soci::statement statement = sql.prepare << query;
+    for (const auto& value : values) {
+      statement.exchange(soci::use(value));
+    }
+    soci::row row;
+    statement.exchange(soci::into(row));
+    statement.define_and_bind();
+    statement.execute(false);
+    std::vector<pool_row> pools;
+    while (statement.fetch()) {
+      pools.push_back(from_row(row));
+    }
+    return pools;
+  });
+}
+
+caf::expected<void> pool_repository::update(const pool_row& row, const audit_event_row& audit) {
+  return db_.run([&](soci::session& sql) -> caf::expected<void> {
+    soci::transaction transaction{sql};
+    nullable_use<std::string> disabled_at{row.disabled_at};
+    const int ring_size = row.ring_size;
+    const int sticky = row.sticky_sessions ? 1 : 0;
+    const int affinity = row.prompt_cache_affinity ? 1 : 0;
+    const int v1 = row.v1_compatibility_enabled ? 1 : 0;
+    const int images = row.allow_image_generation ? 1 : 0;
+    soci::statement statement =
+      (sql.prepare
+         << "UPDATE pools SET slug = :slug, name = :name, status = :status, "
+            "routing_strategy = :strategy, ring_size = :ring_size, sticky_sessions = :sticky, "
+            "prompt_cache_affinity = :affinity, v1_compatibility_enabled = :v1, "
+            "allow_image_generation = :images, updated_at = :updated_at, "
+            "disabled_at = :disabled_at WHERE id = :id",
+       soci::use(row.slug), soci::use(row.name), soci::use(row.status),
+       soci::use(row.routing_strategy), soci::use(ring_size), soci::use(sticky),
+       soci::use(affinity), soci::use(v1), soci::use(images), soci::use(row.updated_at),
+       soci::use(disabled_at.value, disabled_at.indicator), soci::use(row.id));
+    statement.execute(true);
+    if (statement.get_affected_rows() == 0) {
+      return make_error(errc::not_found, "pool not found");
+    }
+    audit_repository::record_in(sql, audit);
+    transaction.commit();
+    return {};
+  });
+}
+
+caf::expected<std::vector<std::string>>
+pool_repository::assigned_pool_ids(const std::string& operator_id) {
+  return db_.run([&](soci::session& sql) {
+    std::vector<std::string> ids;
+    soci::rowset<soci::row> rows = (sql.prepare << "SELECT pool_id FROM operator_pool_assignments "
+                                                   "WHERE operator_id = :id ORDER BY pool_id",
+                                    soci::use(operator_id));
+    for (const auto& row : rows) {
+      ids.push_back(row_reader{row}.text(0));
+    }
+    return ids;
+  });
+}
+
+} // namespace cxp::persistence
