@@ -193,6 +193,54 @@ TEST_CASE("every admin endpoint answers success, validation failure, wrong role,
     CHECK(ok.status == e.success);
   }
 
+  // Bodiless actions on existing resources: success for the owner, refused for the pool admin
+  // (these resources live in a pool it does not manage), no session and no CSRF.
+  const auto key_id = json::parse(fx.owner.send("POST", "/admin/api/api-keys",
+                                                {{"pool_id", other_pool}, {"display_name", "actions"}}).body)["id"].get<std::string>();
+  auto imported = fx.owner.send("POST", "/admin/api/upstreams/import",
+                                {{"auth_json", test::make_auth_json("acct-2", "b@example.com", "x2")}, {"pool_ids", {other_pool}}});
+  REQUIRE(imported.status == 201);
+  const std::string account_id = json::parse(imported.body)["account"]["id"];
+  const std::string invite_id = json::parse(fx.owner.send("POST", "/admin/api/invites",
+                                                          {{"email", "later@example.com"}, {"role", "instance_owner"}}).body)["id"];
+  const std::string operator_id = json::parse(fx.owner.get("/admin/api/operators").body)["items"][0]["id"];
+  struct action {
+    std::string method, path;
+    json body;
+  };
+  const std::vector<action> actions_list = {
+    {"POST", "/admin/api/pools/" + other_pool + "/disable", nullptr},
+    {"POST", "/admin/api/pools/" + other_pool + "/enable", nullptr},
+    {"PATCH", "/admin/api/api-keys/" + key_id, {{"display_name", "renamed"}}},
+    {"POST", "/admin/api/api-keys/" + key_id + "/pause", nullptr},
+    {"POST", "/admin/api/api-keys/" + key_id + "/resume", nullptr},
+    {"POST", "/admin/api/api-keys/" + key_id + "/rotate", nullptr},
+    {"PATCH", "/admin/api/upstreams/" + account_id, {{"label", "primary"}}},
+    {"POST", "/admin/api/upstreams/" + account_id + "/pause", nullptr},
+    {"POST", "/admin/api/upstreams/" + account_id + "/resume", nullptr},
+    {"PUT", "/admin/api/upstreams/" + account_id + "/pools/" + pool_id, nullptr},
+    {"DELETE", "/admin/api/upstreams/" + account_id + "/pools/" + pool_id, nullptr},
+    {"PATCH", "/admin/api/operators/" + operator_id, {{"display_name", "The Owner"}}},
+    {"POST", "/admin/api/invites/" + invite_id + "/revoke", nullptr},
+    {"POST", "/admin/api/api-keys/" + key_id + "/revoke", nullptr},
+    {"DELETE", "/admin/api/upstreams/" + account_id, nullptr},
+  };
+  for (const auto& a : actions_list) {
+    CAPTURE(a.method, a.path);
+    test::admin_client anonymous{fx.gateway.port()};
+    CHECK(anonymous.send(a.method, a.path, a.body).status == 401);
+    CHECK(error_code(fx.owner.send(a.method, a.path, a.body, false)) == "csrf_token_invalid");
+    auto refused = admin.send(a.method, a.path, a.body);
+    CAPTURE(refused.body);
+    CHECK((refused.status == 403 || refused.status == 404));
+    auto done = fx.owner.send(a.method, a.path, a.body);
+    CAPTURE(done.body);
+    CHECK(done.status == 200);
+  }
+  CHECK(fx.owner.send("PATCH", "/admin/api/api-keys/" + key_id, {{"display_name", "again"}}).status == 409);
+  CHECK(fx.owner.send("POST", "/admin/api/api-keys/" + key_id + "/rotate").status == 409);
+  CHECK(fx.owner.get("/admin/api/upstreams/" + account_id).status == 404);
+
   for (const auto* path : {"/admin/api/pools", "/admin/api/upstreams", "/admin/api/api-keys", "/admin/api/operators",
                            "/admin/api/invites", "/admin/api/settings", "/admin/api/audit-logs"}) {
     CAPTURE(path);
@@ -316,4 +364,21 @@ TEST_CASE("the admin CLI provisions a pool, accounts and a key", "[integration][
   CHECK(bad.exit_code != 0);
   CHECK(bad.err.find("validation_failed") != std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a configured metrics bearer token guards /metrics", "[integration][admin_api][metrics]") {
+  admin_fixture fx{backend::sqlite};
+  CHECK(test::http_get(fx.gateway.port(), "/metrics").status == 200);
+  REQUIRE(fx.owner.send("PATCH", "/admin/api/settings", {{"metrics.bearer_token", "scrape-me-please"}}).status == 200);
+  int status = 200;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (status == 200 && std::chrono::steady_clock::now() < give_up) {
+    status = test::http_get(fx.gateway.port(), "/metrics").status;
+  }
+  CHECK(status == 401);
+  CHECK(test::http_get(fx.gateway.port(), "/metrics", {{"authorization", "Bearer wrong"}}).status == 401);
+  auto scraped = test::http_get(fx.gateway.port(), "/metrics", {{"authorization", "Bearer scrape-me-please"}});
+  CHECK(scraped.status == 200);
+  CHECK(scraped.body.find("codex_pooler_http_requests_total") != std::string::npos);
+  REQUIRE(fx.owner.send("PATCH", "/admin/api/settings", {{"metrics.bearer_token", nullptr}}).status == 200);
 }
