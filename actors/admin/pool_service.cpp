@@ -379,16 +379,7 @@ caf::expected<pool_page> pool_service::list(const principal& who, const pool_fil
   if (!rows) {
     return rows.error();
   }
-  pool_page page;
-  const auto limit = static_cast<size_t>(filter.page.limit);
-  for (size_t i = 0; i < rows->size() && i < limit; ++i) {
-    page.items.push_back(to_view((*rows)[i]));
-  }
-  if (rows->size() > limit) {
-    const auto& last = (*rows)[limit - 1];
-    page.next_cursor = encode_page_cursor(last.created_at, last.id);
-  }
-  return page;
+  return make_page<pool_page>(*rows, filter.page.limit, [](const auto& row) { return to_view(row); });
 }
 
 caf::expected<persistence::pool_row> pool_service::load_visible(const principal& who,

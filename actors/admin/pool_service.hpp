@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -81,6 +82,21 @@ std::string encode_page_cursor(const std::string& created_at, const std::string&
 
 /// The (created_at, id) inside a cursor made by `encode_page_cursor`, or nullopt when malformed.
 std::optional<std::pair<std::string, std::string>> decode_page_cursor(const std::string& cursor);
+
+/// Builds one page from `rows` fetched with `limit + 1`: the first `limit` rows mapped through
+/// `to_view`, and a cursor after the last of them when the extra row shows there is more.
+template <class Page, class Rows, class ToView>
+Page make_page(const Rows& rows, int limit, ToView&& to_view) {
+  Page page;
+  const auto shown = std::min(rows.size(), static_cast<size_t>(limit));
+  for (size_t i = 0; i < shown; ++i) {
+    page.items.push_back(to_view(rows[i]));
+  }
+  if (rows.size() > shown && shown > 0) {
+    page.next_cursor = encode_page_cursor(rows[shown - 1].created_at, rows[shown - 1].id);
+  }
+  return page;
+}
 
 /// Checks `page` (limit 1..page_request::max_limit, a well-formed cursor); a validation error
 /// names `limit` or `cursor`.

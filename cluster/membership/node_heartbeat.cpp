@@ -59,6 +59,7 @@ caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf
         .then(report, ignore);
     },
     [=](down_atom) {
+      self->state.status = "down";
       auto promise = self->make_response_promise();
       auto finish = [self, promise]() mutable {
         promise.deliver(true);

@@ -6,6 +6,7 @@
 #include <soci/soci.h>
 
 #include "persistence/db/row_reader.hpp"
+#include "persistence/db/select_rows.hpp"
 
 namespace cxp::persistence {
 
@@ -41,23 +42,9 @@ account_row from_row(const soci::row& row) {
   return out;
 }
 
-/// Runs a statement built from `query` with every value of `values` bound in order and returns
-/// the rows; the values must outlive the call (they do: the caller owns the vector).
 std::vector<account_row> query_rows(soci::session& sql, const std::string& query,
                                     const std::vector<std::string>& values) {
-  soci::statement statement = sql.prepare << query;
-  for (const auto& value : values) {
-    statement.exchange(soci::use(value));
-  }
-  soci::row row;
-  statement.exchange(soci::into(row));
-  statement.define_and_bind();
-  statement.execute(false);
-  std::vector<account_row> rows;
-  while (statement.fetch()) {
-    rows.push_back(from_row(row));
-  }
-  return rows;
+  return select_rows(sql, query, values, from_row);
 }
 
 std::string placeholder(size_t index) {

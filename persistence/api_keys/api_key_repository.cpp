@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "persistence/db/row_reader.hpp"
+#include "persistence/db/select_rows.hpp"
 
 namespace cxp::persistence {
 
@@ -187,19 +188,7 @@ api_key_repository::list(const api_key_list_filter& filter) {
                + after_id + "))";
     }
     query += " ORDER BY k.created_at, k.id LIMIT " + std::to_string(filter.limit);
-    soci::statement statement = sql.prepare << query;
-    for (const auto& value : values) {
-      statement.exchange(soci::use(value));
-    }
-    soci::row row;
-    statement.exchange(soci::into(row));
-    statement.define_and_bind();
-    statement.execute(false);
-    std::vector<api_key_row> keys;
-    while (statement.fetch()) {
-      keys.push_back(from_row(row));
-    }
-    return keys;
+    return select_rows(sql, query, values, from_row);
   });
 }
 

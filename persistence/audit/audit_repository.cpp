@@ -1,6 +1,7 @@
 #include "persistence/audit/audit_repository.hpp"
 
 #include "persistence/db/row_reader.hpp"
+#include "persistence/db/select_rows.hpp"
 
 namespace cxp::persistence {
 
@@ -64,21 +65,11 @@ caf::expected<std::vector<audit_event_row>> audit_repository::list(const audit_f
       values.push_back(id);
     }
     query += " ORDER BY occurred_at DESC, id DESC LIMIT " + std::to_string(filter.limit);
-    soci::statement statement = sql.prepare << query;
-    for (const auto& value : values) {
-      statement.exchange(soci::use(value));
-    }
-    soci::row row;
-    statement.exchange(soci::into(row));
-    statement.define_and_bind();
-    statement.execute(false);
-    std::vector<audit_event_row> events;
-    while (statement.fetch()) {
+    return select_rows(sql, query, values, [](const soci::row& row) {
       row_reader r{row};
-      events.push_back({r.text(0), r.text(1), r.text(2), r.opt_text(3), r.text(4), r.opt_text(5), r.opt_text(6),
-                        r.opt_text(7), r.text(8), r.opt_text(9), r.text(10)});
-    }
-    return events;
+      return audit_event_row{r.text(0), r.text(1), r.text(2), r.opt_text(3), r.text(4), r.opt_text(5),
+                             r.opt_text(6), r.opt_text(7), r.text(8), r.opt_text(9), r.text(10)};
+    });
   });
 }
 

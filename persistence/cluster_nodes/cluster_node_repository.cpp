@@ -23,7 +23,9 @@ caf::expected<void> cluster_node_repository::register_node(const cluster_node_ro
 caf::expected<void> cluster_node_repository::heartbeat(const std::string& id, const std::string& status,
                                                        const std::string& at) {
   return db_.run([&](soci::session& sql) {
-    sql << "UPDATE cluster_nodes SET status = :status, last_heartbeat_at = :at WHERE id = :id",
+    // A node id is used by one process only, so "down" is final: a heartbeat that was still in
+    // flight on another db worker must not resurrect it.
+    sql << "UPDATE cluster_nodes SET status = :status, last_heartbeat_at = :at WHERE id = :id AND status <> 'down'",
       soci::use(status), soci::use(at), soci::use(id);
   });
 }

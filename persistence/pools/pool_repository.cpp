@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "persistence/db/row_reader.hpp"
+#include "persistence/db/select_rows.hpp"
 
 namespace cxp::persistence {
 
@@ -119,19 +120,7 @@ caf::expected<std::vector<pool_row>> pool_repository::list(const pool_list_filte
                + "))";
     }
     query += " ORDER BY created_at, id LIMIT " + std::to_string(filter.limit);
-    soci::statement statement = sql.prepare << query;
-    for (const auto& value : values) {
-      statement.exchange(soci::use(value));
-    }
-    soci::row row;
-    statement.exchange(soci::into(row));
-    statement.define_and_bind();
-    statement.execute(false);
-    std::vector<pool_row> pools;
-    while (statement.fetch()) {
-      pools.push_back(from_row(row));
-    }
-    return pools;
+    return select_rows(sql, query, values, from_row);
   });
 }
 

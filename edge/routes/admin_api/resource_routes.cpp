@@ -41,6 +41,19 @@ caf::expected<admin_reply> view(caf::expected<T> result, http::status status = h
   return admin_reply{status, to_json(*result), {}};
 }
 
+/// Renders a whole (unpaginated) list in the same shape as a page.
+template <class T>
+caf::expected<admin_reply> list_view(caf::expected<std::vector<T>> list) {
+  if (!list) {
+    return list.error();
+  }
+  json items = json::array();
+  for (const auto& item : *list) {
+    items.push_back(to_json(item));
+  }
+  return admin_reply{http::status::ok, {{"items", items}, {"next_cursor", nullptr}}, {}};
+}
+
 template <class Page>
 caf::expected<admin_reply> page_view(caf::expected<Page> page) {
   if (!page) {
@@ -249,16 +262,8 @@ void add_api_key_routes(route_table& routes, const admin_runtime& runtime) {
 void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
   auto operators = [&runtime](service_context& ctx) { return operator_service{ctx, *runtime.throttle}; };
   add_session_route(routes, runtime, http::verb::get, "/admin/api/operators",
-                    [operators](service_context& ctx, const principal& who, auto&&...) -> caf::expected<admin_reply> {
-                      auto list = operators(ctx).list(who);
-                      if (!list) {
-                        return list.error();
-                      }
-                      json items = json::array();
-                      for (const auto& item : *list) {
-                        items.push_back(to_json(item));
-                      }
-                      return admin_reply{http::status::ok, {{"items", items}, {"next_cursor", nullptr}}, {}};
+                    [operators](service_context& ctx, const principal& who, auto&&...) {
+                      return list_view(operators(ctx).list(who));
                     });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/operators",
                     [operators](service_context& ctx, const principal& who, const json& body, auto&&...) -> caf::expected<admin_reply> {
@@ -293,16 +298,8 @@ void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
                       return view(operators(ctx).update(who, id, fields));
                     });
   add_session_route(routes, runtime, http::verb::get, "/admin/api/invites",
-                    [operators](service_context& ctx, const principal& who, auto&&...) -> caf::expected<admin_reply> {
-                      auto list = operators(ctx).list_invites(who);
-                      if (!list) {
-                        return list.error();
-                      }
-                      json items = json::array();
-                      for (const auto& item : *list) {
-                        items.push_back(to_json(item));
-                      }
-                      return admin_reply{http::status::ok, {{"items", items}, {"next_cursor", nullptr}}, {}};
+                    [operators](service_context& ctx, const principal& who, auto&&...) {
+                      return list_view(operators(ctx).list_invites(who));
                     });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/invites",
                     [operators](service_context& ctx, const principal& who, const json& body, auto&&...) -> caf::expected<admin_reply> {
