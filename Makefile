@@ -15,6 +15,7 @@ run: build
 	./$(BUILD_DIR)/codex-pooler serve
 
 check:
+	bash .ci/check-format
 	bash .ci/check-layering
 	bash .ci/check-chart
 	bash .ci/check-compose

@@ -35,7 +35,8 @@ std::optional<Int> parse_int(const std::string& text, Int min, Int max) {
 }
 
 bool is_http_url(const std::string& text) {
-  return (text.starts_with("https://") && text.size() > 8) || (text.starts_with("http://") && text.size() > 7);
+  return (text.starts_with("https://") && text.size() > 8)
+         || (text.starts_with("http://") && text.size() > 7);
 }
 
 caf::expected<versioned_key> load_key(const env_map& env, const std::string& name,
@@ -70,7 +71,8 @@ caf::expected<std::vector<cluster_peer>> parse_peers(const std::string& text) {
     }
     auto colon = item.rfind(':');
     if (colon == std::string::npos || colon == 0) {
-      return invalid("CODEX_POOLER_CLUSTER_PEERS", "each peer must be host:port (got \"" + item + "\")");
+      return invalid("CODEX_POOLER_CLUSTER_PEERS",
+                     "each peer must be host:port (got \"" + item + "\")");
     }
     auto port = parse_int<uint16_t>(item.substr(colon + 1), 1, 65535);
     if (!port) {
@@ -85,10 +87,14 @@ caf::expected<std::vector<cluster_peer>> parse_peers(const std::string& text) {
 
 std::string_view to_string(node_role role) {
   switch (role) {
-    case node_role::all: return "all";
-    case node_role::web: return "web";
-    case node_role::worker: return "worker";
-    case node_role::scheduler: return "scheduler";
+  case node_role::all:
+    return "all";
+  case node_role::web:
+    return "web";
+  case node_role::worker:
+    return "worker";
+  case node_role::scheduler:
+    return "scheduler";
   }
   return "all";
 }
@@ -114,7 +120,8 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
   if (auto dir = lookup(env, "CODEX_POOLER_DATA_DIR")) {
     config.data_dir = *dir;
   }
-  config.database_url_text = lookup(env, "DATABASE_URL").value_or("sqlite://" + config.data_dir + "/codex-pooler.db");
+  config.database_url_text =
+    lookup(env, "DATABASE_URL").value_or("sqlite://" + config.data_dir + "/codex-pooler.db");
   auto database = parse_database_url(config.database_url_text);
   if (!database) {
     return invalid("DATABASE_URL", context_of(database.error()));
@@ -142,7 +149,8 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
       }
     }
     if (!found) {
-      return invalid("CODEX_POOLER_ROLE", "must be one of all, web, worker, scheduler (got \"" + *role + "\")");
+      return invalid("CODEX_POOLER_ROLE",
+                     "must be one of all, web, worker, scheduler (got \"" + *role + "\")");
     }
   }
   if (auto size = lookup(env, "POOL_SIZE")) {
@@ -154,13 +162,15 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
   }
   if (auto level = lookup(env, "CODEX_POOLER_LOG_LEVEL")) {
     if (!log::parse_level(*level, config.log_level)) {
-      return invalid("CODEX_POOLER_LOG_LEVEL", "must be one of trace, debug, info, warn, error, off");
+      return invalid("CODEX_POOLER_LOG_LEVEL",
+                     "must be one of trace, debug, info, warn, error, off");
     }
   }
   if (auto grace = lookup(env, "CODEX_POOLER_SHUTDOWN_GRACE_MS")) {
     auto parsed = parse_int<int64_t>(*grace, 0, 600'000);
     if (!parsed) {
-      return invalid("CODEX_POOLER_SHUTDOWN_GRACE_MS", "must be a number of milliseconds up to 600000");
+      return invalid("CODEX_POOLER_SHUTDOWN_GRACE_MS",
+                     "must be a number of milliseconds up to 600000");
     }
     config.shutdown_grace = std::chrono::milliseconds{*parsed};
   }
@@ -172,7 +182,8 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
     config.secret_key_base = secret<std::string>{*base};
   }
   if (lookup(env, "CODEX_POOLER_UPSTREAM_SECRET_KEY")) {
-    auto key = load_key(env, "CODEX_POOLER_UPSTREAM_SECRET_KEY", "CODEX_POOLER_UPSTREAM_SECRET_KEY_VERSION");
+    auto key =
+      load_key(env, "CODEX_POOLER_UPSTREAM_SECRET_KEY", "CODEX_POOLER_UPSTREAM_SECRET_KEY_VERSION");
     if (!key) {
       return key.error();
     }
@@ -188,15 +199,19 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
       const auto item = previous->substr(start, end - start);
       start = end + 1;
       const auto colon = item.find(':');
-      auto decoded = colon == std::string::npos ? std::nullopt : decode_key_32(item.substr(colon + 1));
+      auto decoded =
+        colon == std::string::npos ? std::nullopt : decode_key_32(item.substr(colon + 1));
       if (!decoded || colon == 0) {
-        return invalid("CODEX_POOLER_UPSTREAM_SECRET_KEY_PREVIOUS", "each entry must be version:key with a 32-byte key");
+        return invalid("CODEX_POOLER_UPSTREAM_SECRET_KEY_PREVIOUS",
+                       "each entry must be version:key with a 32-byte key");
       }
-      config.upstream_previous_keys.push_back({secret<std::string>{*decoded}, item.substr(0, colon)});
+      config.upstream_previous_keys.push_back(
+        {secret<std::string>{*decoded}, item.substr(0, colon)});
     }
   }
   if (lookup(env, "CODEX_POOLER_TOTP_ENCRYPTION_KEY")) {
-    auto key = load_key(env, "CODEX_POOLER_TOTP_ENCRYPTION_KEY", "CODEX_POOLER_TOTP_ENCRYPTION_KEY_VERSION");
+    auto key =
+      load_key(env, "CODEX_POOLER_TOTP_ENCRYPTION_KEY", "CODEX_POOLER_TOTP_ENCRYPTION_KEY_VERSION");
     if (!key) {
       return key.error();
     }
@@ -206,13 +221,15 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
     for (const char* name : {"SECRET_KEY_BASE", "CODEX_POOLER_UPSTREAM_SECRET_KEY",
                              "CODEX_POOLER_TOTP_ENCRYPTION_KEY"}) {
       if (!lookup(env, name)) {
-        return invalid(name, "is required with a PostgreSQL DATABASE_URL (every node must share it)");
+        return invalid(name,
+                       "is required with a PostgreSQL DATABASE_URL (every node must share it)");
       }
     }
   }
 
-  for (auto [name, target] : {std::pair{"CODEX_POOLER_UPSTREAM_BASE_URL", &config.upstream_base_url},
-                              std::pair{"CODEX_POOLER_OAUTH_TOKEN_URL", &config.oauth_token_url}}) {
+  for (auto [name, target] :
+       {std::pair{"CODEX_POOLER_UPSTREAM_BASE_URL", &config.upstream_base_url},
+        std::pair{"CODEX_POOLER_OAUTH_TOKEN_URL", &config.oauth_token_url}}) {
     if (auto url = lookup(env, name)) {
       if (!is_http_url(*url)) {
         return invalid(name, "must be an http:// or https:// URL");
@@ -224,7 +241,8 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
     config.upstream_base_url.pop_back();
   }
 
-  config.node_name = lookup(env, "CODEX_POOLER_NODE_NAME").value_or(lookup(env, "HOSTNAME").value_or("local"));
+  config.node_name =
+    lookup(env, "CODEX_POOLER_NODE_NAME").value_or(lookup(env, "HOSTNAME").value_or("local"));
   config.dns_cluster_query = lookup(env, "DNS_CLUSTER_QUERY").value_or("");
   if (auto peers = lookup(env, "CODEX_POOLER_CLUSTER_PEERS")) {
     auto parsed = parse_peers(*peers);
@@ -236,7 +254,8 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
   if (auto port = lookup(env, "CODEX_POOLER_CLUSTER_PORT")) {
     auto parsed = parse_int<uint16_t>(*port, 0, 65535);
     if (!parsed) {
-      return invalid("CODEX_POOLER_CLUSTER_PORT", "must be a number from 0 to 65535 (got \"" + *port + "\")");
+      return invalid("CODEX_POOLER_CLUSTER_PORT",
+                     "must be a number from 0 to 65535 (got \"" + *port + "\")");
     }
     config.cluster_port = *parsed;
   }

@@ -27,7 +27,7 @@ public:
 class manual_clock final : public clock {
 public:
   explicit manual_clock(time_point start = time_point{std::chrono::seconds{1'800'000'000}})
-    : now_(start) {}
+      : now_(start) {}
   time_point now() const override { return now_; }
   void advance(std::chrono::microseconds by) { now_ += by; }
   void set(time_point at) { now_ = at; }

@@ -48,11 +48,13 @@ caf::expected<database_url> parse_postgres(std::string_view rest) {
       url.user = percent_decode(userinfo);
     }
   }
-  if (auto colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
+  if (auto colon = authority.rfind(':');
+      colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
     auto port_text = authority.substr(colon + 1);
     unsigned value = 0;
     auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || value == 0 || value > 65535) {
+    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || value == 0
+        || value > 65535) {
       return make_error(errc::config_invalid, "the postgres port must be a number from 1 to 65535");
     }
     url.port = static_cast<uint16_t>(value);
@@ -90,7 +92,8 @@ caf::expected<database_url> parse_database_url(std::string_view text) {
     database_url url;
     url.path = std::string{text.substr(sqlite_scheme.size())};
     if (url.path.empty()) {
-      return make_error(errc::config_invalid, "a sqlite URL needs a file path (sqlite:///abs/path)");
+      return make_error(errc::config_invalid,
+                        "a sqlite URL needs a file path (sqlite:///abs/path)");
     }
     return url;
   }

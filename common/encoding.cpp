@@ -79,7 +79,8 @@ std::string to_base64(std::string_view data) {
   out.reserve((data.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 2 < data.size(); i += 3) {
-    const uint32_t n = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8)
+    const uint32_t n = (static_cast<uint8_t>(data[i]) << 16)
+                       | (static_cast<uint8_t>(data[i + 1]) << 8)
                        | static_cast<uint8_t>(data[i + 2]);
     out.push_back(base64_alphabet[(n >> 18) & 63]);
     out.push_back(base64_alphabet[(n >> 12) & 63]);
@@ -93,7 +94,8 @@ std::string to_base64(std::string_view data) {
     out.push_back(base64_alphabet[(n >> 12) & 63]);
     out.append("==");
   } else if (rest == 2) {
-    const uint32_t n = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
+    const uint32_t n =
+      (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
     out.push_back(base64_alphabet[(n >> 18) & 63]);
     out.push_back(base64_alphabet[(n >> 12) & 63]);
     out.push_back(base64_alphabet[(n >> 6) & 63]);
@@ -157,8 +159,8 @@ std::string new_uuid() {
   raw[6] = static_cast<char>((raw[6] & 0x0f) | 0x40);
   raw[8] = static_cast<char>((raw[8] & 0x3f) | 0x80);
   const auto hex = to_hex(raw);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4)
-         + "-" + hex.substr(20, 12);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-"
+         + hex.substr(16, 4) + "-" + hex.substr(20, 12);
 }
 
 bool is_uuid(std::string_view text) {

@@ -7,30 +7,54 @@ namespace cxp {
 
 std::string_view to_string(errc code) {
   switch (code) {
-    case errc::internal_error: return "internal_error";
-    case errc::invalid_request: return "invalid_request";
-    case errc::validation_failed: return "validation_failed";
-    case errc::unauthenticated: return "unauthenticated";
-    case errc::forbidden: return "forbidden";
-    case errc::not_found: return "not_found";
-    case errc::method_not_allowed: return "method_not_allowed";
-    case errc::conflict: return "conflict";
-    case errc::rate_limited: return "rate_limited";
-    case errc::payload_too_large: return "payload_too_large";
-    case errc::unsupported_media_type: return "unsupported_media_type";
-    case errc::csrf_token_invalid: return "csrf_token_invalid";
-    case errc::database_unavailable: return "database_unavailable";
-    case errc::service_unavailable: return "service_unavailable";
-    case errc::timeout: return "timeout";
-    case errc::config_invalid: return "config_invalid";
-    case errc::migration_failed: return "migration_failed";
-    case errc::decryption_failed: return "decryption_failed";
-    case errc::api_key_missing: return "api_key_missing";
-    case errc::api_key_invalid: return "api_key_invalid";
-    case errc::api_key_inactive: return "api_key_inactive";
-    case errc::model_not_allowed: return "model_not_allowed";
-    case errc::totp_required: return "totp_required";
-    case errc::password_change_required: return "password_change_required";
+  case errc::internal_error:
+    return "internal_error";
+  case errc::invalid_request:
+    return "invalid_request";
+  case errc::validation_failed:
+    return "validation_failed";
+  case errc::unauthenticated:
+    return "unauthenticated";
+  case errc::forbidden:
+    return "forbidden";
+  case errc::not_found:
+    return "not_found";
+  case errc::method_not_allowed:
+    return "method_not_allowed";
+  case errc::conflict:
+    return "conflict";
+  case errc::rate_limited:
+    return "rate_limited";
+  case errc::payload_too_large:
+    return "payload_too_large";
+  case errc::unsupported_media_type:
+    return "unsupported_media_type";
+  case errc::csrf_token_invalid:
+    return "csrf_token_invalid";
+  case errc::database_unavailable:
+    return "database_unavailable";
+  case errc::service_unavailable:
+    return "service_unavailable";
+  case errc::timeout:
+    return "timeout";
+  case errc::config_invalid:
+    return "config_invalid";
+  case errc::migration_failed:
+    return "migration_failed";
+  case errc::decryption_failed:
+    return "decryption_failed";
+  case errc::api_key_missing:
+    return "api_key_missing";
+  case errc::api_key_invalid:
+    return "api_key_invalid";
+  case errc::api_key_inactive:
+    return "api_key_inactive";
+  case errc::model_not_allowed:
+    return "model_not_allowed";
+  case errc::totp_required:
+    return "totp_required";
+  case errc::password_change_required:
+    return "password_change_required";
   }
   return "unknown";
 }
@@ -39,7 +63,8 @@ caf::error make_error(errc code, std::string context) {
   if (context.empty()) {
     return caf::error{static_cast<uint8_t>(code), errc_category};
   }
-  return caf::error{static_cast<uint8_t>(code), errc_category, caf::make_message(std::move(context))};
+  return caf::error{static_cast<uint8_t>(code), errc_category,
+                    caf::make_message(std::move(context))};
 }
 
 errc to_errc(const caf::error& err) {
@@ -65,7 +90,8 @@ std::map<std::string, std::string> field_errors_of(const caf::error& err) {
 
 std::string context_of(const caf::error& err) {
   const auto& context = err.context();
-  if (err.category() == errc_category && context.size() == 1 && context.match_element<std::string>(0)) {
+  if (err.category() == errc_category && context.size() == 1
+      && context.match_element<std::string>(0)) {
     return context.get_as<std::string>(0);
   }
   return caf::to_string(err);

@@ -16,7 +16,8 @@ spdlog::logger& sink() {
   // The timestamp and level come from spdlog (UTC); everything else is a JSON fragment we build,
   // so the whole line is one JSON object.
   static auto logger = [] {
-    auto made = std::make_shared<spdlog::logger>("cxp", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    auto made =
+      std::make_shared<spdlog::logger>("cxp", std::make_shared<spdlog::sinks::stdout_sink_mt>());
     made->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
                       spdlog::pattern_time_type::utc);
     made->set_level(spdlog::level::trace);
@@ -28,12 +29,18 @@ spdlog::logger& sink() {
 
 spdlog::level::level_enum to_spdlog(level lvl) {
   switch (lvl) {
-    case level::trace: return spdlog::level::trace;
-    case level::debug: return spdlog::level::debug;
-    case level::info: return spdlog::level::info;
-    case level::warn: return spdlog::level::warn;
-    case level::error: return spdlog::level::err;
-    case level::off: return spdlog::level::off;
+  case level::trace:
+    return spdlog::level::trace;
+  case level::debug:
+    return spdlog::level::debug;
+  case level::info:
+    return spdlog::level::info;
+  case level::warn:
+    return spdlog::level::warn;
+  case level::error:
+    return spdlog::level::err;
+  case level::off:
+    return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -62,7 +69,8 @@ bool enabled(level lvl) {
   return lvl >= min_level_.load() && lvl != level::off;
 }
 
-void write(level lvl, std::string_view module, std::string_view message, const nlohmann::json& fields) {
+void write(level lvl, std::string_view module, std::string_view message,
+           const nlohmann::json& fields) {
   if (!enabled(lvl)) {
     return;
   }

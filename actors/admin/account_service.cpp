@@ -4,7 +4,6 @@
 #include <array>
 #include <map>
 
-
 #include "actors/admin/auth_json.hpp"
 #include "persistence/accounts/account_repository.hpp"
 
@@ -106,8 +105,8 @@ std::optional<std::string> audit_pool(const principal& who,
 }
 
 /// Writes one `upstream_account.*` audit event inside the caller's transaction.
-void record_event(persistence::unit_of_work& sql, const service_context& context, const principal& who,
-                  std::string action, std::optional<std::string> target_id,
+void record_event(persistence::unit_of_work& sql, const service_context& context,
+                  const principal& who, std::string action, std::optional<std::string> target_id,
                   std::optional<std::string> pool_id, const nlohmann::json& details,
                   std::string outcome = "success") {
   auto event = audit_event(context, who, std::move(action), std::move(outcome));
@@ -279,65 +278,66 @@ caf::expected<import_result> account_service::import_auth_json(const principal& 
   }
   const auto now = to_iso8601(context_.clock.now());
   auto attempt = [&]() -> caf::expected<import_result> {
-    return context_.db.transact([&](persistence::unit_of_work& sql) -> caf::expected<import_result> {
-      for (const auto& pool : *pool_ids) {
-        if (!account_repository::pool_exists_in(sql, pool)) {
-          return make_error(errc::not_found, "pool not found");
+    return context_.db.transact(
+      [&](persistence::unit_of_work& sql) -> caf::expected<import_result> {
+        for (const auto& pool : *pool_ids) {
+          if (!account_repository::pool_exists_in(sql, pool)) {
+            return make_error(errc::not_found, "pool not found");
+          }
         }
-      }
-      auto existing = account_repository::find_by_identity_in(sql, parsed->chatgpt_account_id,
-                                                              parsed->chatgpt_user_id);
-      const bool created = !existing;
-      account_row row = existing ? std::move(*existing) : account_row{};
-      if (created) {
-        row.id = new_uuid();
-        row.chatgpt_account_id = parsed->chatgpt_account_id;
-        row.chatgpt_user_id = parsed->chatgpt_user_id;
-        row.onboarding_method = "import";
-        row.created_at = now;
-        if (!who.operator_id.empty()) {
-          row.created_by = who.operator_id;
+        auto existing = account_repository::find_by_identity_in(sql, parsed->chatgpt_account_id,
+                                                                parsed->chatgpt_user_id);
+        const bool created = !existing;
+        account_row row = existing ? std::move(*existing) : account_row{};
+        if (created) {
+          row.id = new_uuid();
+          row.chatgpt_account_id = parsed->chatgpt_account_id;
+          row.chatgpt_user_id = parsed->chatgpt_user_id;
+          row.onboarding_method = "import";
+          row.created_at = now;
+          if (!who.operator_id.empty()) {
+            row.created_by = who.operator_id;
+          }
         }
-      }
-      auto access = seal_token(context_, parsed->access_token, row.id, access_kind);
-      auto refresh = seal_token(context_, parsed->refresh_token, row.id, refresh_kind);
-      if (!access || !refresh) {
-        return access ? refresh.error() : access.error();
-      }
-      row.access_token_ciphertext = std::move(*access);
-      row.refresh_token_ciphertext = std::move(*refresh);
-      row.secret_key_version = context_.upstream_keys.current_version();
-      row.email = parsed->email;
-      row.label = label;
-      row.plan_type = parsed->plan_type;
-      if (created || (row.status != "paused" && row.status != "disabled")) {
-        row.status = "active";
-      }
-      row.access_token_expires_at = iso_or_null(parsed->access_token_expires_at);
-      row.last_refresh_at = iso_or_null(parsed->last_refresh);
-      row.updated_at = now;
-      if (created) {
-        account_repository::insert_in(sql, row);
-      } else if (!account_repository::update_import_in(sql, row)) {
-        return make_error(errc::conflict, "upstream account deleted during import");
-      }
-      for (const auto& pool : *pool_ids) {
-        account_repository::add_to_pool_in(sql, pool, row.id, now);
-      }
-      record_event(sql, context_, who, "upstream_account.import", row.id,
-                   pool_ids->size() == 1 ? std::optional<std::string>{pool_ids->front()}
-                                         : std::nullopt,
-                   {{"created", created},
-                    {"chatgpt_account_id", row.chatgpt_account_id},
-                    {"pool_ids", *pool_ids},
-                    {"key_version", row.secret_key_version}});
-      auto view = view_in(sql, who, row.id);
-      if (!view) {
-        return view.error();
-      }
-      sql.commit();
-      return import_result{std::move(*view), created};
-    });
+        auto access = seal_token(context_, parsed->access_token, row.id, access_kind);
+        auto refresh = seal_token(context_, parsed->refresh_token, row.id, refresh_kind);
+        if (!access || !refresh) {
+          return access ? refresh.error() : access.error();
+        }
+        row.access_token_ciphertext = std::move(*access);
+        row.refresh_token_ciphertext = std::move(*refresh);
+        row.secret_key_version = context_.upstream_keys.current_version();
+        row.email = parsed->email;
+        row.label = label;
+        row.plan_type = parsed->plan_type;
+        if (created || (row.status != "paused" && row.status != "disabled")) {
+          row.status = "active";
+        }
+        row.access_token_expires_at = iso_or_null(parsed->access_token_expires_at);
+        row.last_refresh_at = iso_or_null(parsed->last_refresh);
+        row.updated_at = now;
+        if (created) {
+          account_repository::insert_in(sql, row);
+        } else if (!account_repository::update_import_in(sql, row)) {
+          return make_error(errc::conflict, "upstream account deleted during import");
+        }
+        for (const auto& pool : *pool_ids) {
+          account_repository::add_to_pool_in(sql, pool, row.id, now);
+        }
+        record_event(sql, context_, who, "upstream_account.import", row.id,
+                     pool_ids->size() == 1 ? std::optional<std::string>{pool_ids->front()}
+                                           : std::nullopt,
+                     {{"created", created},
+                      {"chatgpt_account_id", row.chatgpt_account_id},
+                      {"pool_ids", *pool_ids},
+                      {"key_version", row.secret_key_version}});
+        auto view = view_in(sql, who, row.id);
+        if (!view) {
+          return view.error();
+        }
+        sql.commit();
+        return import_result{std::move(*view), created};
+      });
   };
   auto result = attempt();
   // Two imports of a new identity race on the unique index; the loser retries as an update.

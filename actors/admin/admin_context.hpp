@@ -31,9 +31,12 @@ struct principal {
   }
   std::string actor_type() const {
     switch (type) {
-      case kind::operator_session: return "operator";
-      case kind::cli: return "cli";
-      case kind::anonymous: return "anonymous";
+    case kind::operator_session:
+      return "operator";
+    case kind::cli:
+      return "cli";
+    case kind::anonymous:
+      return "anonymous";
     }
     return "anonymous";
   }
@@ -45,10 +48,11 @@ struct principal {
 struct service_context {
   persistence::database& db;
   const cxp::clock& clock;
-  const persistence::keyring& upstream_keys; ///< CODEX_POOLER_UPSTREAM_SECRET_KEY (+ older versions)
-  const persistence::keyring& totp_keys;     ///< CODEX_POOLER_TOTP_ENCRYPTION_KEY
-  secret<std::string> api_key_hash_key;      ///< derive_key(SECRET_KEY_BASE, "pool-api-key")
-  secret<std::string> token_hash_key;        ///< derive_key(SECRET_KEY_BASE, "operator-token")
+  const persistence::keyring&
+    upstream_keys;                       ///< CODEX_POOLER_UPSTREAM_SECRET_KEY (+ older versions)
+  const persistence::keyring& totp_keys; ///< CODEX_POOLER_TOTP_ENCRYPTION_KEY
+  secret<std::string> api_key_hash_key;  ///< derive_key(SECRET_KEY_BASE, "pool-api-key")
+  secret<std::string> token_hash_key;    ///< derive_key(SECRET_KEY_BASE, "operator-token")
 };
 
 /// Keyset pagination: `cursor` is the opaque `next_cursor` of the previous page.
@@ -60,8 +64,9 @@ struct page_request {
 };
 
 /// Builds an audit row for `who` doing `action` now; the caller fills target and details.
-inline persistence::audit_event_row audit_event(const service_context& context, const principal& who,
-                                                std::string action, std::string outcome = "success") {
+inline persistence::audit_event_row audit_event(const service_context& context,
+                                                const principal& who, std::string action,
+                                                std::string outcome = "success") {
   persistence::audit_event_row row;
   row.id = new_uuid();
   row.occurred_at = to_iso8601(context.clock.now());

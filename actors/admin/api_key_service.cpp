@@ -480,7 +480,8 @@ caf::expected<api_key_page> api_key_service::list(const principal& who,
   if (!rows) {
     return rows.error();
   }
-  return make_page<api_key_page>(*rows, filter.page.limit, [](const auto& row) { return to_view(row); });
+  return make_page<api_key_page>(*rows, filter.page.limit,
+                                 [](const auto& row) { return to_view(row); });
 }
 
 caf::expected<persistence::api_key_row> api_key_service::load_visible(const principal& who,

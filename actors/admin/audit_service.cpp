@@ -21,17 +21,19 @@ caf::expected<nlohmann::json> audit_service::list(const principal& who, const au
   for (size_t i = 0; i < rows->size() && i < limit; ++i) {
     const auto& row = (*rows)[i];
     auto details = nlohmann::json::parse(row.details, nullptr, false);
-    out["items"].push_back({{"id", row.id},
-                            {"occurred_at", row.occurred_at},
-                            {"actor_type", row.actor_type},
-                            {"actor_id", row.actor_id ? nlohmann::json(*row.actor_id) : nlohmann::json(nullptr)},
-                            {"action", row.action},
-                            {"target_type", row.target_type ? nlohmann::json(*row.target_type) : nlohmann::json(nullptr)},
-                            {"target_id", row.target_id ? nlohmann::json(*row.target_id) : nlohmann::json(nullptr)},
-                            {"pool_id", row.pool_id ? nlohmann::json(*row.pool_id) : nlohmann::json(nullptr)},
-                            {"outcome", row.outcome},
-                            {"client_ip", row.client_ip ? nlohmann::json(*row.client_ip) : nlohmann::json(nullptr)},
-                            {"details", details.is_discarded() ? nlohmann::json::object() : details}});
+    out["items"].push_back(
+      {{"id", row.id},
+       {"occurred_at", row.occurred_at},
+       {"actor_type", row.actor_type},
+       {"actor_id", row.actor_id ? nlohmann::json(*row.actor_id) : nlohmann::json(nullptr)},
+       {"action", row.action},
+       {"target_type",
+        row.target_type ? nlohmann::json(*row.target_type) : nlohmann::json(nullptr)},
+       {"target_id", row.target_id ? nlohmann::json(*row.target_id) : nlohmann::json(nullptr)},
+       {"pool_id", row.pool_id ? nlohmann::json(*row.pool_id) : nlohmann::json(nullptr)},
+       {"outcome", row.outcome},
+       {"client_ip", row.client_ip ? nlohmann::json(*row.client_ip) : nlohmann::json(nullptr)},
+       {"details", details.is_discarded() ? nlohmann::json::object() : details}});
   }
   if (rows->size() > limit) {
     const auto& last = (*rows)[limit - 1];

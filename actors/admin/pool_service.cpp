@@ -379,7 +379,8 @@ caf::expected<pool_page> pool_service::list(const principal& who, const pool_fil
   if (!rows) {
     return rows.error();
   }
-  return make_page<pool_page>(*rows, filter.page.limit, [](const auto& row) { return to_view(row); });
+  return make_page<pool_page>(*rows, filter.page.limit,
+                              [](const auto& row) { return to_view(row); });
 }
 
 caf::expected<persistence::pool_row> pool_service::load_visible(const principal& who,

@@ -21,11 +21,13 @@ caf::expected<std::map<std::string, std::string>> load_stored(persistence::datab
 }
 
 /// The at-rest form of a secret setting's value.
-caf::expected<std::string> protect(const service_context& context, const setting_spec& spec, const std::string& raw) {
+caf::expected<std::string> protect(const service_context& context, const setting_spec& spec,
+                                   const std::string& raw) {
   if (spec.secrecy == secret_storage::hmac_digest) {
     return nlohmann::json(persistence::hmac_sha256(context.token_hash_key, raw)).dump();
   }
-  auto sealed = persistence::seal(context.upstream_keys, raw, persistence::secret_scope{"setting", spec.key, "value"});
+  auto sealed = persistence::seal(context.upstream_keys, raw,
+                                  persistence::secret_scope{"setting", spec.key, "value"});
   if (!sealed) {
     return sealed.error();
   }
@@ -45,7 +47,8 @@ caf::expected<nlohmann::json> settings_service::list(const principal& who) {
   return instance_settings::from_stored(*stored).describe();
 }
 
-caf::expected<nlohmann::json> settings_service::update(const principal& who, const nlohmann::json& changes) {
+caf::expected<nlohmann::json> settings_service::update(const principal& who,
+                                                       const nlohmann::json& changes) {
   if (!who.is_owner()) {
     return make_error(errc::forbidden, "settings are owner-only");
   }

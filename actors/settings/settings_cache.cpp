@@ -36,7 +36,8 @@ db_call load_call() {
     auto revision = repository.revision();
     auto rows = repository.load_all();
     if (!rows || !revision) {
-      return caf::make_message(caf::expected<stored_settings>{rows ? revision.error() : rows.error()});
+      return caf::make_message(
+        caf::expected<stored_settings>{rows ? revision.error() : rows.error()});
     }
     stored_settings loaded;
     loaded.revision = *revision;
@@ -63,16 +64,18 @@ void reload(cache_pointer self) {
           return;
         }
         self->state.revision = loaded->revision;
-        self->state.current = std::make_shared<const instance_settings>(
-          instance_settings::from_stored(loaded->values));
+        self->state.current =
+          std::make_shared<const instance_settings>(instance_settings::from_stored(loaded->values));
       },
       [](caf::error& error) {
-        log::warn("settings", "settings reload failed; keeping the last snapshot", {{"error", caf::to_string(error)}});
+        log::warn("settings", "settings reload failed; keeping the last snapshot",
+                  {{"error", caf::to_string(error)}});
       });
 }
 
-settings_cache_actor::behavior_type settings_cache_behavior(cache_pointer self, caf::actor db,
-                                                            std::chrono::milliseconds poll_interval) {
+settings_cache_actor::behavior_type
+settings_cache_behavior(cache_pointer self, caf::actor db,
+                        std::chrono::milliseconds poll_interval) {
   self->state.db = std::move(db);
   self->state.poll_interval = poll_interval;
   reload(self);

@@ -20,8 +20,9 @@ using settings_snapshot = std::shared_ptr<const instance_settings>;
 /// - `get_atom` answers the current snapshot (defaults until the first load completes);
 /// - `reload_atom` reloads from the database now (sent after every local change);
 /// - it polls the stored revision every `poll_interval` and reloads when another node changed it.
-using settings_cache_actor = caf::typed_actor<caf::replies_to<get_atom>::with<settings_snapshot>,
-                                              caf::reacts_to<reload_atom>, caf::reacts_to<tick_atom>>;
+using settings_cache_actor =
+  caf::typed_actor<caf::replies_to<get_atom>::with<settings_snapshot>, caf::reacts_to<reload_atom>,
+                   caf::reacts_to<tick_atom>>;
 
 /// Spawns the cache; `db_pool` is the handle from `spawn_db_pool`.
 settings_cache_actor spawn_settings_cache(caf::actor_system& system, caf::actor db_pool,

@@ -23,7 +23,8 @@ setting_spec boolean(std::string key, bool fallback, std::string description) {
   return make_spec(std::move(key), setting_type::boolean, fallback, std::move(description));
 }
 
-setting_spec integer(std::string key, int64_t fallback, int64_t min, int64_t max, std::string description) {
+setting_spec integer(std::string key, int64_t fallback, int64_t min, int64_t max,
+                     std::string description) {
   auto spec = make_spec(std::move(key), setting_type::integer, fallback, std::move(description));
   spec.min = min;
   spec.max = max;
@@ -32,13 +33,15 @@ setting_spec integer(std::string key, int64_t fallback, int64_t min, int64_t max
 
 setting_spec text(std::string key, std::string fallback, std::string description,
                   std::vector<std::string> allowed = {}) {
-  auto spec = make_spec(std::move(key), setting_type::string, std::move(fallback), std::move(description));
+  auto spec =
+    make_spec(std::move(key), setting_type::string, std::move(fallback), std::move(description));
   spec.allowed = std::move(allowed);
   return spec;
 }
 
 setting_spec list(std::string key, std::vector<std::string> fallback, std::string description) {
-  return make_spec(std::move(key), setting_type::string_list, std::move(fallback), std::move(description));
+  return make_spec(std::move(key), setting_type::string_list, std::move(fallback),
+                   std::move(description));
 }
 
 setting_spec secret_text(std::string key, secret_storage storage, std::string description) {
@@ -57,21 +60,28 @@ std::vector<setting_spec> make_registry() {
             "Interval of downstream SSE keep-alive comments (0 = off)"),
     integer("gateway.websocket_idle_timeout_ms", 30 * one_minute_ms, one_minute_ms, one_hour_ms,
             "Downstream websocket idle close"),
-    integer("gateway.websocket_owner_idle_timeout_ms", 30 * one_minute_ms, one_minute_ms, one_hour_ms,
+    integer("gateway.websocket_owner_idle_timeout_ms", 30 * one_minute_ms, one_minute_ms,
+            one_hour_ms,
             "How long a session's upstream websocket is kept after the client detaches"),
-    integer("gateway.upstream_connect_timeout_ms", 15'000, 100, 120'000, "Upstream TCP/TLS connect timeout"),
+    integer("gateway.upstream_connect_timeout_ms", 15'000, 100, 120'000,
+            "Upstream TCP/TLS connect timeout"),
     integer("gateway.upstream_first_byte_timeout_ms", 120'000, 1'000, 600'000,
             "Upstream wait for response headers"),
     integer("gateway.upstream_receive_timeout_ms", 300'000, 1'000, 1'800'000,
             "Upstream idle timeout between stream events"),
-    integer("gateway.circuit_failure_threshold", 3, 1, 100, "Failures that open an account's circuit"),
+    integer("gateway.circuit_failure_threshold", 3, 1, 100,
+            "Failures that open an account's circuit"),
     integer("gateway.circuit_open_seconds", 60, 1, 3'600, "How long an open circuit stays open"),
     integer("gateway.circuit_half_open_probe_limit", 1, 1, 16, "Concurrent probes while half-open"),
-    integer("gateway.demotion_seconds", 60, 0, 3'600, "How long an account is demoted after a failure"),
-    integer("gateway.session_affinity_ttl_seconds", 86'400, 60, 30 * 86'400, "Session pin lifetime"),
+    integer("gateway.demotion_seconds", 60, 0, 3'600,
+            "How long an account is demoted after a failure"),
+    integer("gateway.session_affinity_ttl_seconds", 86'400, 60, 30 * 86'400,
+            "Session pin lifetime"),
     integer("gateway.bridge_owner_lease_ttl_seconds", 45, 5, 600, "Websocket owner lease lifetime"),
-    integer("gateway.bridge_owner_lease_renewal_seconds", 15, 1, 300, "Websocket owner lease renewal"),
-    list("ingress.firewall_allowlist", {}, "Client IP/CIDR allowlist for runtime routes (empty = off)"),
+    integer("gateway.bridge_owner_lease_renewal_seconds", 15, 1, 300,
+            "Websocket owner lease renewal"),
+    list("ingress.firewall_allowlist", {},
+         "Client IP/CIDR allowlist for runtime routes (empty = off)"),
     list("ingress.trusted_proxies", {}, "Proxies allowed to supply forwarded client IPs"),
     text("ingress.forwarded_client_ip_source", "x_forwarded_for", "Where the client IP comes from",
          {"peer", "x_forwarded_for", "x_real_ip"}),
@@ -105,50 +115,54 @@ const std::vector<setting_spec>& setting_registry() {
 
 const setting_spec* find_setting(std::string_view key) {
   const auto& registry = setting_registry();
-  auto it = std::find_if(registry.begin(), registry.end(), [key](const auto& spec) { return spec.key == key; });
+  auto it = std::find_if(registry.begin(), registry.end(),
+                         [key](const auto& spec) { return spec.key == key; });
   return it == registry.end() ? nullptr : &*it;
 }
 
 caf::expected<json> validate_setting(const setting_spec& spec, const json& value) {
   switch (spec.type) {
-    case setting_type::boolean:
-      if (!value.is_boolean()) {
-        return invalid("must be true or false");
-      }
-      return value;
-    case setting_type::integer: {
-      if (!value.is_number_integer()) {
-        return invalid("must be an integer");
-      }
-      const auto number = value.get<int64_t>();
-      if (number < spec.min || number > spec.max) {
-        return invalid("must be between " + std::to_string(spec.min) + " and " + std::to_string(spec.max));
-      }
-      return value;
+  case setting_type::boolean:
+    if (!value.is_boolean()) {
+      return invalid("must be true or false");
     }
-    case setting_type::string: {
-      if (!value.is_string()) {
-        return invalid("must be a string");
-      }
-      if (spec.is_secret() && value.get<std::string>().empty()) {
-        return invalid("must not be empty");
-      }
-      if (!spec.allowed.empty()
-          && std::find(spec.allowed.begin(), spec.allowed.end(), value.get<std::string>()) == spec.allowed.end()) {
-        std::string choices;
-        for (const auto& choice : spec.allowed) {
-          choices += (choices.empty() ? "" : ", ") + choice;
-        }
-        return invalid("must be one of " + choices);
-      }
-      return value;
+    return value;
+  case setting_type::integer: {
+    if (!value.is_number_integer()) {
+      return invalid("must be an integer");
     }
-    case setting_type::string_list:
-      if (!value.is_array()
-          || !std::all_of(value.begin(), value.end(), [](const json& item) { return item.is_string(); })) {
-        return invalid("must be a list of strings");
+    const auto number = value.get<int64_t>();
+    if (number < spec.min || number > spec.max) {
+      return invalid("must be between " + std::to_string(spec.min) + " and "
+                     + std::to_string(spec.max));
+    }
+    return value;
+  }
+  case setting_type::string: {
+    if (!value.is_string()) {
+      return invalid("must be a string");
+    }
+    if (spec.is_secret() && value.get<std::string>().empty()) {
+      return invalid("must not be empty");
+    }
+    if (!spec.allowed.empty()
+        && std::find(spec.allowed.begin(), spec.allowed.end(), value.get<std::string>())
+             == spec.allowed.end()) {
+      std::string choices;
+      for (const auto& choice : spec.allowed) {
+        choices += (choices.empty() ? "" : ", ") + choice;
       }
-      return value;
+      return invalid("must be one of " + choices);
+    }
+    return value;
+  }
+  case setting_type::string_list:
+    if (!value.is_array() || !std::all_of(value.begin(), value.end(), [](const json& item) {
+          return item.is_string();
+        })) {
+      return invalid("must be a list of strings");
+    }
+    return value;
   }
   return invalid("unsupported setting type");
 }
@@ -231,7 +245,8 @@ json instance_settings::describe() const {
                  {"description", spec.description},
                  {"secret", spec.is_secret()},
                  {"source", stored ? "database" : "default"}};
-    static constexpr std::string_view type_names[] = {"boolean", "integer", "string", "string_list"};
+    static constexpr std::string_view type_names[] = {"boolean", "integer", "string",
+                                                      "string_list"};
     item["type"] = type_names[static_cast<size_t>(spec.type)];
     if (spec.is_secret()) {
       item["configured"] = stored;

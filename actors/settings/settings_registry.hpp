@@ -39,7 +39,8 @@ const setting_spec* find_setting(std::string_view key);
 
 /// Checks `value` against `spec` and returns it normalised; the error context is a message fit
 /// for a 422 field error (it never echoes a secret value).
-caf::expected<nlohmann::json> validate_setting(const setting_spec& spec, const nlohmann::json& value);
+caf::expected<nlohmann::json> validate_setting(const setting_spec& spec,
+                                               const nlohmann::json& value);
 
 /// An immutable snapshot of every setting: stored values over registry defaults. A request takes
 /// one snapshot at its start and keeps it; a change produces a new snapshot.

@@ -27,15 +27,16 @@ actors::db_call write_status(const node_identity& identity, std::string status, 
     persistence::cluster_node_repository repository{db};
     const auto now = to_iso8601(std::chrono::system_clock::now());
     if (first) {
-      return caf::make_message(repository.register_node({identity.id, identity.name, identity.role, identity.host,
-                                                          identity.http_port, identity.cluster_port, status, now, now}));
+      return caf::make_message(
+        repository.register_node({identity.id, identity.name, identity.role, identity.host,
+                                  identity.http_port, identity.cluster_port, status, now, now}));
     }
     return caf::make_message(repository.heartbeat(identity.id, status, now));
   }};
 }
 
-caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf::actor db, node_identity identity,
-                                 std::chrono::milliseconds interval) {
+caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf::actor db,
+                                 node_identity identity, std::chrono::milliseconds interval) {
   self->state.identity = std::move(identity);
   self->state.db = std::move(db);
   self->state.interval = interval;
@@ -44,18 +45,23 @@ caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf
       log::warn("cluster", "heartbeat write failed", {{"error", context_of(written.error())}});
     }
   };
-  auto ignore = [](caf::error&) {};
-  self->request(self->state.db, db_timeout, write_status(self->state.identity, "up", true)).then(report, ignore);
+  auto ignore = [](caf::error&) {
+  };
+  self->request(self->state.db, db_timeout, write_status(self->state.identity, "up", true))
+    .then(report, ignore);
   self->delayed_send(self, interval, actors::tick_atom::value);
   return {
     [=](actors::tick_atom) {
       self->delayed_send(self, self->state.interval, actors::tick_atom::value);
-      self->request(self->state.db, db_timeout, write_status(self->state.identity, self->state.status, false))
+      self
+        ->request(self->state.db, db_timeout,
+                  write_status(self->state.identity, self->state.status, false))
         .then(report, ignore);
     },
     [=](drain_atom) {
       self->state.status = "draining";
-      self->request(self->state.db, db_timeout, write_status(self->state.identity, "draining", false))
+      self
+        ->request(self->state.db, db_timeout, write_status(self->state.identity, "draining", false))
         .then(report, ignore);
     },
     [=](down_atom) {
@@ -66,7 +72,8 @@ caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf
         self->quit();
       };
       self->request(self->state.db, db_timeout, write_status(self->state.identity, "down", false))
-        .then([finish](caf::expected<void>&) mutable { finish(); }, [finish](caf::error&) mutable { finish(); });
+        .then([finish](caf::expected<void>&) mutable { finish(); },
+              [finish](caf::error&) mutable { finish(); });
       return promise;
     },
   };
@@ -74,8 +81,8 @@ caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf
 
 } // namespace
 
-caf::actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool, node_identity identity,
-                                std::chrono::milliseconds interval) {
+caf::actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool,
+                                node_identity identity, std::chrono::milliseconds interval) {
   return system.spawn(heartbeat_behavior, std::move(db_pool), std::move(identity), interval);
 }
 

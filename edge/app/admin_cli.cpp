@@ -83,7 +83,8 @@ int fail(const caf::error& error) {
   for (const auto& [field, text] : fields) {
     message += " " + field + ": " + text + ";";
   }
-  if (fields.empty() && to_errc(error) != errc::internal_error && to_errc(error) != errc::database_unavailable) {
+  if (fields.empty() && to_errc(error) != errc::internal_error
+      && to_errc(error) != errc::database_unavailable) {
     message += ": " + context_of(error);
   }
   std::fprintf(stderr, "codex-pooler: %s\n", message.c_str());
@@ -150,7 +151,8 @@ int import_accounts(service_context& context, const principal& who, const parsed
     failures += result.error_code ? 1 : 0;
     out.push_back({{"source", result.source},
                    {"account", result.account ? to_json(*result.account) : json(nullptr)},
-                   {"error", result.error_code ? json{{"code", *result.error_code}, {"message", *result.error_message}}
+                   {"error", result.error_code ? json{{"code", *result.error_code},
+                                                      {"message", *result.error_message}}
                                                : json(nullptr)}});
   }
   std::cout << out.dump(2) << "\n";
@@ -160,8 +162,9 @@ int import_accounts(service_context& context, const principal& who, const parsed
 int run(service_context& context, const parsed_args& args) {
   principal who;
   who.type = principal::kind::cli;
-  const auto command = args.words.size() >= 2 ? args.words[0] + " " + args.words[1]
-                                               : (args.words.empty() ? std::string{} : args.words[0]);
+  const auto command = args.words.size() >= 2
+                         ? args.words[0] + " " + args.words[1]
+                         : (args.words.empty() ? std::string{} : args.words[0]);
   login_throttle throttle;
   if (command == "bootstrap") {
     auto password = args.flag("password").value_or("");
@@ -173,7 +176,8 @@ int run(service_context& context, const parsed_args& args) {
   }
   if (command == "pool create") {
     json body = json::object();
-    for (const auto& [flag, field] : {std::pair{"name", "name"}, std::pair{"slug", "slug"}, std::pair{"strategy", "routing_strategy"}}) {
+    for (const auto& [flag, field] : {std::pair{"name", "name"}, std::pair{"slug", "slug"},
+                                      std::pair{"strategy", "routing_strategy"}}) {
       if (auto value = args.flag(flag)) {
         body[field] = *value;
       }
@@ -221,10 +225,14 @@ int run(service_context& context, const parsed_args& args) {
     if (!count) {
       return fail(count.error());
     }
-    std::cout << json{{"reencrypted", *count}, {"key_version", context.upstream_keys.current_version()}}.dump(2) << "\n";
+    std::cout << json{{"reencrypted", *count},
+                      {"key_version", context.upstream_keys.current_version()}}
+                   .dump(2)
+              << "\n";
     return 0;
   }
-  if (command == "key create" || command == "key rotate" || command == "key revoke" || command == "key list") {
+  if (command == "key create" || command == "key rotate" || command == "key revoke"
+      || command == "key list") {
     api_key_service keys{context};
     if (command == "key list") {
       api_key_filter filter;
@@ -245,7 +253,8 @@ int run(service_context& context, const parsed_args& args) {
     }
     caf::expected<created_api_key> created{make_error(errc::internal_error)};
     if (command == "key create") {
-      json body = {{"pool_id", args.flag("pool").value_or("")}, {"display_name", args.flag("name").value_or("")}};
+      json body = {{"pool_id", args.flag("pool").value_or("")},
+                   {"display_name", args.flag("name").value_or("")}};
       if (auto expires = args.flag("expires-at")) {
         body["expires_at"] = *expires;
       }
@@ -291,7 +300,8 @@ int run(service_context& context, const parsed_args& args) {
     std::cout << updated->dump(2) << "\n";
     return 0;
   }
-  return usage_error(command.empty() ? "admin needs a command" : "unknown admin command \"" + command + "\"");
+  return usage_error(command.empty() ? "admin needs a command"
+                                     : "unknown admin command \"" + command + "\"");
 }
 
 } // namespace
@@ -308,7 +318,8 @@ int run_admin_cli(const boot_config& config, const std::vector<std::string>& arg
     return 1;
   }
   system_clock_source clock;
-  if (auto migrated = persistence::run_migrations(**db, persistence::embedded_migrations(), clock); !migrated) {
+  if (auto migrated = persistence::run_migrations(**db, persistence::embedded_migrations(), clock);
+      !migrated) {
     return fail(migrated.error());
   }
   auto wiring = make_service_wiring(config, **db);

@@ -1,14 +1,14 @@
 #include "edge/app/local_secrets.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
@@ -26,7 +26,8 @@ caf::expected<nlohmann::json> read_or_create(const std::filesystem::path& path) 
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   if (ec) {
-    return make_error(errc::config_invalid, "CODEX_POOLER_DATA_DIR: cannot create " + path.parent_path().string());
+    return make_error(errc::config_invalid,
+                      "CODEX_POOLER_DATA_DIR: cannot create " + path.parent_path().string());
   }
   nlohmann::json generated = {{"secret_key_base", to_base64(random_bytes(secret_key_base_bytes))},
                               {"upstream_secret_key", to_base64(random_bytes(aes_key_bytes))},
@@ -57,7 +58,8 @@ caf::expected<nlohmann::json> read_or_create(const std::filesystem::path& path) 
   return stored;
 }
 
-caf::expected<std::string> stored_key(const nlohmann::json& stored, const char* field, const std::string& path) {
+caf::expected<std::string> stored_key(const nlohmann::json& stored, const char* field,
+                                      const std::string& path) {
   if (!stored.contains(field) || !stored[field].is_string()) {
     return make_error(errc::config_invalid, path + " has no " + field);
   }

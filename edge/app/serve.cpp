@@ -8,6 +8,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
 
+#include "actors/admin/login_throttle.hpp"
 #include "actors/db/db_worker.hpp"
 #include "actors/settings/settings_cache.hpp"
 #include "actors/type_ids.hpp"
@@ -15,7 +16,6 @@
 #include "common/encoding.hpp"
 #include "common/log.hpp"
 #include "common/metrics/registry.hpp"
-#include "actors/admin/login_throttle.hpp"
 #include "edge/app/service_wiring.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
 #include "edge/routes/health_routes.hpp"
@@ -106,9 +106,10 @@ int serve(const boot_config& config) {
   options.port = config.port;
   options.io_threads = io_threads;
   http_server server{options, routes, make_http_metrics(registry)};
-  add_health_routes(routes, {system, db_pool, server.state(), registry, settings, (*wiring)->context->token_hash_key});
-  const admin_runtime admin{system, db_pool, *(*wiring)->context, std::make_shared<actors::admin::login_throttle>(),
-                            settings};
+  add_health_routes(routes, {system, db_pool, server.state(), registry, settings,
+                             (*wiring)->context->token_hash_key});
+  const admin_runtime admin{system, db_pool, *(*wiring)->context,
+                            std::make_shared<actors::admin::login_throttle>(), settings};
   add_auth_routes(routes, admin);
   add_admin_resource_routes(routes, admin);
 
@@ -118,24 +119,30 @@ int serve(const boot_config& config) {
     caf::anon_send_exit(settings, caf::exit_reason::user_shutdown);
     return 1;
   }
-  const cluster::node_identity identity{new_uuid(), config.node_name, std::string{to_string(config.role)},
-                                        config.node_name, server.port(), config.cluster_port};
+  const cluster::node_identity identity{
+    new_uuid(),       config.node_name, std::string{to_string(config.role)},
+    config.node_name, server.port(),    config.cluster_port};
   auto heartbeat = cluster::spawn_node_heartbeat(system, db_pool, identity, heartbeat_interval);
   log::info("app", "listening",
-            {{"port", server.port()}, {"role", to_string(config.role)}, {"node_id", identity.id},
+            {{"port", server.port()},
+             {"role", to_string(config.role)},
+             {"node_id", identity.id},
              {"database", config.database.redacted()}});
 
   const int signal_number = wait_for_signal();
-  log::info("app", "draining", {{"signal", signal_number}, {"grace_ms", config.shutdown_grace.count()}});
+  log::info("app", "draining",
+            {{"signal", signal_number}, {"grace_ms", config.shutdown_grace.count()}});
   caf::anon_send(heartbeat, cluster::drain_atom::value);
   const auto unfinished = server.shutdown(config.shutdown_grace);
   if (unfinished > 0) {
-    log::warn("app", "shutdown deadline passed with requests in flight", {{"in_flight", unfinished}});
+    log::warn("app", "shutdown deadline passed with requests in flight",
+              {{"in_flight", unfinished}});
   }
 
   std::promise<void> marked_down;
-  ask<bool>(system, heartbeat, heartbeat_down_timeout, [&marked_down](caf::expected<bool>) { marked_down.set_value(); },
-            cluster::down_atom::value);
+  ask<bool>(
+    system, heartbeat, heartbeat_down_timeout,
+    [&marked_down](caf::expected<bool>) { marked_down.set_value(); }, cluster::down_atom::value);
   marked_down.get_future().wait();
   caf::anon_send_exit(settings, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(db_pool, caf::exit_reason::user_shutdown);

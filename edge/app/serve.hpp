@@ -9,7 +9,8 @@ namespace cxp::edge {
 /// Returns the process exit code. The caller has blocked SIGTERM and SIGINT in every thread.
 int serve(const boot_config& config);
 
-/// `codex-pooler migrate`: applies pending migrations and prints what it did. Returns the exit code.
+/// `codex-pooler migrate`: applies pending migrations and prints what it did. Returns the exit
+/// code.
 int migrate(const boot_config& config);
 
 } // namespace cxp::edge

@@ -6,8 +6,9 @@ namespace cxp::edge {
 
 namespace {
 
-caf::expected<persistence::keyring> make_keyring(const std::optional<versioned_key>& key, const char* variable,
-                                                const std::vector<versioned_key>& previous = {}) {
+caf::expected<persistence::keyring> make_keyring(const std::optional<versioned_key>& key,
+                                                 const char* variable,
+                                                 const std::vector<versioned_key>& previous = {}) {
   if (!key) {
     return make_error(errc::config_invalid, std::string{variable} + ": is not set");
   }
@@ -17,7 +18,8 @@ caf::expected<persistence::keyring> make_keyring(const std::optional<versioned_k
   }
   auto ring = persistence::keyring::make({key->version, key->key}, std::move(older));
   if (!ring) {
-    return make_error(errc::config_invalid, std::string{variable} + ": " + context_of(ring.error()));
+    return make_error(errc::config_invalid,
+                      std::string{variable} + ": " + context_of(ring.error()));
   }
   return ring;
 }
@@ -43,9 +45,11 @@ caf::expected<std::unique_ptr<service_wiring>> make_service_wiring(const boot_co
   if (!api_key_hash_key || !token_hash_key) {
     return make_error(errc::config_invalid, "SECRET_KEY_BASE: cannot derive keys");
   }
-  auto wiring = std::make_unique<service_wiring>(service_wiring{{}, std::move(*upstream), std::move(*totp), nullptr});
-  wiring->context = std::make_unique<actors::admin::service_context>(actors::admin::service_context{
-    db, wiring->clock, wiring->upstream_keys, wiring->totp_keys, std::move(*api_key_hash_key), std::move(*token_hash_key)});
+  auto wiring = std::make_unique<service_wiring>(
+    service_wiring{{}, std::move(*upstream), std::move(*totp), nullptr});
+  wiring->context = std::make_unique<actors::admin::service_context>(
+    actors::admin::service_context{db, wiring->clock, wiring->upstream_keys, wiring->totp_keys,
+                                   std::move(*api_key_hash_key), std::move(*token_hash_key)});
   return wiring;
 }
 

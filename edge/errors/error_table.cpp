@@ -16,48 +16,64 @@ constexpr std::string_view server_type = "server_error";
 
 public_error lookup_error(errc code) {
   switch (code) {
-    case errc::internal_error: return {status::internal_server_error, server_type, "Internal server error."};
-    case errc::invalid_request: return {status::bad_request, invalid_request_type, "The request is malformed."};
-    case errc::validation_failed:
-      return {status::unprocessable_entity, invalid_request_type, "The request failed validation."};
-    case errc::unauthenticated: return {status::unauthorized, authentication_type, "Authentication is required."};
-    case errc::forbidden: return {status::forbidden, permission_type, "You are not allowed to do this."};
-    case errc::not_found: return {status::not_found, invalid_request_type, "The requested resource does not exist."};
-    case errc::method_not_allowed:
-      return {status::method_not_allowed, invalid_request_type, "This method is not allowed on this route."};
-    case errc::conflict: return {status::conflict, invalid_request_type, "The request conflicts with existing state."};
-    case errc::rate_limited: return {status::too_many_requests, rate_limit_type, "Too many requests; retry later."};
-    case errc::payload_too_large:
-      return {status::payload_too_large, invalid_request_type, "The request body is too large."};
-    case errc::unsupported_media_type:
-      return {status::unsupported_media_type, invalid_request_type, "The request body must be JSON."};
-    case errc::csrf_token_invalid:
-      return {status::forbidden, permission_type, "A valid CSRF token is required for this request."};
-    case errc::database_unavailable:
-      return {status::service_unavailable, server_type, "The database is unavailable; retry later."};
-    case errc::service_unavailable:
-      return {status::service_unavailable, server_type, "The service is unavailable; retry later."};
-    case errc::timeout: return {status::gateway_timeout, server_type, "The request timed out."};
-    case errc::config_invalid: return {status::internal_server_error, server_type, "Invalid configuration."};
-    case errc::migration_failed: return {status::internal_server_error, server_type, "Database migration failed."};
-    case errc::decryption_failed:
-      return {status::internal_server_error, server_type, "A stored secret could not be decrypted."};
-    case errc::api_key_missing:
-      return {status::unauthorized, authentication_type, "Missing API key: send Authorization: Bearer sk-cxp-…"};
-    case errc::api_key_invalid: return {status::unauthorized, authentication_type, "Invalid API key."};
-    case errc::api_key_inactive:
-      return {status::unauthorized, authentication_type, "This API key is paused, revoked or expired."};
-    case errc::model_not_allowed:
-      return {status::forbidden, permission_type, "This API key may not use the requested model."};
-    case errc::totp_required:
-      return {status::unauthorized, authentication_type, "A TOTP code (or a recovery code) is required."};
-    case errc::password_change_required:
-      return {status::forbidden, permission_type, "Change your password before doing anything else."};
+  case errc::internal_error:
+    return {status::internal_server_error, server_type, "Internal server error."};
+  case errc::invalid_request:
+    return {status::bad_request, invalid_request_type, "The request is malformed."};
+  case errc::validation_failed:
+    return {status::unprocessable_entity, invalid_request_type, "The request failed validation."};
+  case errc::unauthenticated:
+    return {status::unauthorized, authentication_type, "Authentication is required."};
+  case errc::forbidden:
+    return {status::forbidden, permission_type, "You are not allowed to do this."};
+  case errc::not_found:
+    return {status::not_found, invalid_request_type, "The requested resource does not exist."};
+  case errc::method_not_allowed:
+    return {status::method_not_allowed, invalid_request_type,
+            "This method is not allowed on this route."};
+  case errc::conflict:
+    return {status::conflict, invalid_request_type, "The request conflicts with existing state."};
+  case errc::rate_limited:
+    return {status::too_many_requests, rate_limit_type, "Too many requests; retry later."};
+  case errc::payload_too_large:
+    return {status::payload_too_large, invalid_request_type, "The request body is too large."};
+  case errc::unsupported_media_type:
+    return {status::unsupported_media_type, invalid_request_type, "The request body must be JSON."};
+  case errc::csrf_token_invalid:
+    return {status::forbidden, permission_type, "A valid CSRF token is required for this request."};
+  case errc::database_unavailable:
+    return {status::service_unavailable, server_type, "The database is unavailable; retry later."};
+  case errc::service_unavailable:
+    return {status::service_unavailable, server_type, "The service is unavailable; retry later."};
+  case errc::timeout:
+    return {status::gateway_timeout, server_type, "The request timed out."};
+  case errc::config_invalid:
+    return {status::internal_server_error, server_type, "Invalid configuration."};
+  case errc::migration_failed:
+    return {status::internal_server_error, server_type, "Database migration failed."};
+  case errc::decryption_failed:
+    return {status::internal_server_error, server_type, "A stored secret could not be decrypted."};
+  case errc::api_key_missing:
+    return {status::unauthorized, authentication_type,
+            "Missing API key: send Authorization: Bearer sk-cxp-…"};
+  case errc::api_key_invalid:
+    return {status::unauthorized, authentication_type, "Invalid API key."};
+  case errc::api_key_inactive:
+    return {status::unauthorized, authentication_type,
+            "This API key is paused, revoked or expired."};
+  case errc::model_not_allowed:
+    return {status::forbidden, permission_type, "This API key may not use the requested model."};
+  case errc::totp_required:
+    return {status::unauthorized, authentication_type,
+            "A TOTP code (or a recovery code) is required."};
+  case errc::password_change_required:
+    return {status::forbidden, permission_type, "Change your password before doing anything else."};
   }
   return {status::internal_server_error, server_type, "Internal server error."};
 }
 
-nlohmann::json render_error(errc code, std::optional<std::string> message, std::optional<std::string> param) {
+nlohmann::json render_error(errc code, std::optional<std::string> message,
+                            std::optional<std::string> param) {
   const auto entry = lookup_error(code);
   nlohmann::json body = {{"error",
                           {{"message", message ? *message : std::string{entry.message}},

@@ -20,7 +20,8 @@ void respond_status(const exchange_ptr& ex, http::status status, std::string_vie
 } // namespace
 
 void add_health_routes(route_table& routes, const health_context& context) {
-  routes.add(http::verb::get, "/healthz", [](const exchange_ptr& ex) { respond_status(ex, http::status::ok, "ok"); });
+  routes.add(http::verb::get, "/healthz",
+             [](const exchange_ptr& ex) { respond_status(ex, http::status::ok, "ok"); });
 
   routes.add(http::verb::get, "/readyz", [context](const exchange_ptr& ex) {
     if (context.state.draining) {
@@ -48,7 +49,8 @@ void add_health_routes(route_table& routes, const health_context& context) {
     std::string authorization{ex->request()[http::field::authorization]};
     ask<actors::settings_snapshot>(
       context.system, context.settings, settings_timeout,
-      [ex, context, authorization = std::move(authorization)](caf::expected<actors::settings_snapshot> settings) {
+      [ex, context, authorization = std::move(authorization)](
+        caf::expected<actors::settings_snapshot> settings) {
         if (!settings) {
           return ex->respond_error(errc::service_unavailable);
         }
@@ -57,8 +59,10 @@ void add_health_routes(route_table& routes, const health_context& context) {
           const bool presented = authorization.rfind(bearer, 0) == 0;
           const auto token = presented ? authorization.substr(bearer.size()) : std::string{};
           if (!presented
-              || !persistence::constant_time_equals(persistence::hmac_sha256(context.token_hash_key, token), *digest)) {
-            return ex->respond_error(errc::unauthenticated, "A valid metrics bearer token is required.");
+              || !persistence::constant_time_equals(
+                persistence::hmac_sha256(context.token_hash_key, token), *digest)) {
+            return ex->respond_error(errc::unauthenticated,
+                                     "A valid metrics bearer token is required.");
           }
         }
         http_response response{http::status::ok, ex->request().version()};

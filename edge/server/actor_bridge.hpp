@@ -19,19 +19,20 @@ namespace cxp::edge {
 template <class Reply, class Handle, class... Ts>
 void ask(caf::actor_system& system, const Handle& target, std::chrono::milliseconds timeout,
          std::function<void(caf::expected<Reply>)> on_reply, Ts&&... xs) {
-  system.spawn([target, timeout, on_reply = std::move(on_reply),
-                message = caf::make_message(std::forward<Ts>(xs)...)](caf::event_based_actor* self) mutable {
-    self->request(caf::actor_cast<caf::actor>(target), timeout, std::move(message))
-      .then(
-        [self, on_reply](Reply& reply) {
-          on_reply(std::move(reply));
-          self->quit();
-        },
-        [self, on_reply](caf::error& error) {
-          on_reply(std::move(error));
-          self->quit();
-        });
-  });
+  system.spawn(
+    [target, timeout, on_reply = std::move(on_reply),
+     message = caf::make_message(std::forward<Ts>(xs)...)](caf::event_based_actor* self) mutable {
+      self->request(caf::actor_cast<caf::actor>(target), timeout, std::move(message))
+        .then(
+          [self, on_reply](Reply& reply) {
+            on_reply(std::move(reply));
+            self->quit();
+          },
+          [self, on_reply](caf::error& error) {
+            on_reply(std::move(error));
+            self->quit();
+          });
+    });
 }
 
 /// Runs blocking repository work on the db pool and delivers its `caf::expected<T>` result.

@@ -14,7 +14,8 @@ std::string percent_decode(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '+') {
       out.push_back(' ');
-    } else if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1]))
+    } else if (text[i] == '%' && i + 2 < text.size()
+               && std::isxdigit(static_cast<unsigned char>(text[i + 1]))
                && std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
       out.push_back(static_cast<char>(std::stoi(std::string{text.substr(i + 1, 2)}, nullptr, 16)));
       i += 2;
@@ -28,7 +29,9 @@ std::string percent_decode(std::string_view text) {
 } // namespace
 
 exchange::exchange(http_request request, std::string client_ip, reply_fn reply)
-  : request_(std::move(request)), client_ip_(std::move(client_ip)), reply_(std::move(reply)) {}
+    : request_(std::move(request)),
+      client_ip_(std::move(client_ip)),
+      reply_(std::move(reply)) {}
 
 std::string_view exchange::param(std::string_view name) const {
   auto it = params_.find(name);
@@ -77,7 +80,8 @@ void exchange::respond_json(http::status status, const nlohmann::json& body) {
   respond(std::move(response));
 }
 
-void exchange::respond_error(errc code, std::optional<std::string> message, std::optional<std::string> param) {
+void exchange::respond_error(errc code, std::optional<std::string> message,
+                             std::optional<std::string> param) {
   respond_json(lookup_error(code).status, render_error(code, std::move(message), std::move(param)));
 }
 

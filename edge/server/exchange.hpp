@@ -36,7 +36,9 @@ public:
 
   /// A path parameter captured by the route pattern (":id"), or empty.
   std::string_view param(std::string_view name) const;
-  void set_params(std::map<std::string, std::string, std::less<>> params) { params_ = std::move(params); }
+  void set_params(std::map<std::string, std::string, std::less<>> params) {
+    params_ = std::move(params);
+  }
 
   /// The query string value of `name`, percent-decoded, or nullopt.
   std::optional<std::string> query(std::string_view name) const;

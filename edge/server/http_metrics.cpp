@@ -14,16 +14,21 @@ completion_hook make_http_metrics(metrics::registry& registry) {
                       .help("Time from request read to response ready, by route pattern")
                       .buckets({0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
                       .register_(registry);
-  return [&requests, &durations](const exchange& ex, http::status status, std::chrono::steady_clock::duration took) {
+  return [&requests, &durations](const exchange& ex, http::status status,
+                                 std::chrono::steady_clock::duration took) {
     const auto code = static_cast<unsigned>(status);
     const std::string status_class = std::to_string(code / 100) + "xx";
     const std::string method{http::to_string(ex.request().method())};
-    requests.add({{"method", method}, {"route", ex.route_name()}, {"status_class", status_class}}).increment();
+    requests.add({{"method", method}, {"route", ex.route_name()}, {"status_class", status_class}})
+      .increment();
     const double seconds = std::chrono::duration<double>(took).count();
     durations.add({{"route", ex.route_name()}}).observe(seconds);
     if (log::enabled(log::level::debug)) {
-      log::debug("http", "request", {{"method", method}, {"route", ex.route_name()}, {"status", code},
-                                     {"duration_ms", seconds * 1000}});
+      log::debug("http", "request",
+                 {{"method", method},
+                  {"route", ex.route_name()},
+                  {"status", code},
+                  {"duration_ms", seconds * 1000}});
     }
   };
 }

@@ -28,8 +28,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
 public:
   http_session(tcp::socket&& socket, const http_server_options& options, const route_table& routes,
                const completion_hook& on_complete, std::shared_ptr<server_state> state)
-    : stream_(std::move(socket)), options_(options), routes_(routes), on_complete_(on_complete),
-      state_(std::move(state)) {}
+      : stream_(std::move(socket)),
+        options_(options),
+        routes_(routes),
+        on_complete_(on_complete),
+        state_(std::move(state)) {}
 
   void run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
@@ -41,12 +44,14 @@ private:
     parser_->body_limit(options_.body_limit_bytes);
     parser_->header_limit(header_limit_bytes);
     stream_.expires_after(requests_served_ == 0 ? options_.read_timeout : options_.keep_alive_idle);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout
+        || ec == net::error::operation_aborted) {
       return do_close();
     }
     if (ec == http::error::body_limit) {
@@ -76,13 +81,13 @@ private:
     std::weak_ptr<http_session> weak = weak_from_this();
     auto self = shared_from_this();
     const bool keep_alive = request.keep_alive() && !early_error;
-    auto ex = std::make_shared<exchange>(std::move(request), std::move(client_ip),
-                                         [self, keep_alive](http_response response) {
-                                           net::post(self->stream_.get_executor(),
-                                                     [self, keep_alive, r = std::move(response)]() mutable {
-                                                       self->do_write(std::move(r), keep_alive);
-                                                     });
-                                         });
+    auto ex = std::make_shared<exchange>(
+      std::move(request), std::move(client_ip), [self, keep_alive](http_response response) {
+        net::post(self->stream_.get_executor(),
+                  [self, keep_alive, r = std::move(response)]() mutable {
+                    self->do_write(std::move(r), keep_alive);
+                  });
+      });
     current_ = ex;
     if (early_error) {
       ex->respond_error(*early_error);
@@ -101,9 +106,10 @@ private:
       current_.reset();
     }
     auto message = std::make_shared<http_response>(std::move(response));
-    http::async_write(stream_, *message, [self = shared_from_this(), message, keep](beast::error_code ec, size_t) {
-      self->on_write(ec, keep);
-    });
+    http::async_write(stream_, *message,
+                      [self = shared_from_this(), message, keep](beast::error_code ec, size_t) {
+                        self->on_write(ec, keep);
+                      });
   }
 
   void on_write(beast::error_code ec, bool keep_alive) {
@@ -133,9 +139,13 @@ private:
 
 } // namespace
 
-http_server::http_server(http_server_options options, const route_table& routes, completion_hook on_complete)
-  : options_(std::move(options)), routes_(routes), on_complete_(std::move(on_complete)),
-    ioc_(static_cast<int>(options_.io_threads)), acceptor_(net::make_strand(ioc_)) {}
+http_server::http_server(http_server_options options, const route_table& routes,
+                         completion_hook on_complete)
+    : options_(std::move(options)),
+      routes_(routes),
+      on_complete_(std::move(on_complete)),
+      ioc_(static_cast<int>(options_.io_threads)),
+      acceptor_(net::make_strand(ioc_)) {}
 
 http_server::~http_server() {
   ioc_.stop();
@@ -165,7 +175,8 @@ caf::expected<void> http_server::start() {
   }
   if (ec) {
     return make_error(errc::config_invalid, "cannot listen on " + options_.bind_address + ":"
-                                              + std::to_string(options_.port) + ": " + ec.message());
+                                              + std::to_string(options_.port) + ": "
+                                              + ec.message());
   }
   bound_port_ = acceptor_.local_endpoint().port();
   do_accept();
@@ -181,7 +192,8 @@ void http_server::do_accept() {
       return;
     }
     if (!ec) {
-      std::make_shared<http_session>(std::move(socket), options_, routes_, on_complete_, state_)->run();
+      std::make_shared<http_session>(std::move(socket), options_, routes_, on_complete_, state_)
+        ->run();
     }
     do_accept();
   });

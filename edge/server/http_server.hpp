@@ -34,7 +34,8 @@ struct server_state {
 };
 
 /// Called once per finished exchange (metrics and access logging).
-using completion_hook = std::function<void(const exchange&, http::status, std::chrono::steady_clock::duration)>;
+using completion_hook =
+  std::function<void(const exchange&, http::status, std::chrono::steady_clock::duration)>;
 
 /// A Beast HTTP/1.1 server: one acceptor, keep-alive sessions on strands, `io_threads` Asio
 /// threads. Handlers run on Asio threads and must not block (see actor_bridge.hpp).

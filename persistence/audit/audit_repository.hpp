@@ -32,7 +32,7 @@ struct audit_filter {
   std::optional<std::string> actor_id;
   std::optional<std::string> pool_id;
   std::optional<std::vector<std::string>> visible_pool_ids; ///< instance_admin scope; nullopt = all
-  std::optional<std::string> before_cursor;                 ///< "<occurred_at>|<id>" of the last row seen
+  std::optional<std::string> before_cursor; ///< "<occurred_at>|<id>" of the last row seen
   int limit = 50;
 };
 
@@ -45,7 +45,9 @@ public:
 
   /// Inserts inside a caller's transaction, so an admin change and its audit commit together.
   static void record_in(soci::session& sql, const audit_event_row& event);
-  static void record_in(unit_of_work& work, const audit_event_row& event) { record_in(work.session(), event); }
+  static void record_in(unit_of_work& work, const audit_event_row& event) {
+    record_in(work.session(), event);
+  }
 
   /// Newest first, keyset-paginated.
   caf::expected<std::vector<audit_event_row>> list(const audit_filter& filter);

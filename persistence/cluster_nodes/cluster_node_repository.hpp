@@ -31,7 +31,8 @@ public:
   /// Inserts or replaces the row of `node.id` (a restarted node re-registers under its id).
   caf::expected<void> register_node(const cluster_node_row& node);
 
-  caf::expected<void> heartbeat(const std::string& id, const std::string& status, const std::string& at);
+  caf::expected<void> heartbeat(const std::string& id, const std::string& status,
+                                const std::string& at);
 
   caf::expected<std::vector<cluster_node_row>> list();
 

@@ -5,8 +5,9 @@
 #include <limits>
 #include <string>
 
-#include <argon2.h>
 #include <openssl/crypto.h>
+
+#include <argon2.h>
 
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
@@ -35,10 +36,9 @@ caf::expected<std::string> hash_password(std::string_view password) {
   std::string encoded(argon2_encodedlen(argon2_iterations, argon2_memory_kib, argon2_parallelism,
                                         argon2_salt_bytes, argon2_hash_bytes, Argon2_id),
                       '\0');
-  const int rc =
-    argon2id_hash_encoded(argon2_iterations, argon2_memory_kib, argon2_parallelism,
-                          password.data(), password.size(), salt.data(), salt.size(),
-                          argon2_hash_bytes, encoded.data(), encoded.size());
+  const int rc = argon2id_hash_encoded(argon2_iterations, argon2_memory_kib, argon2_parallelism,
+                                       password.data(), password.size(), salt.data(), salt.size(),
+                                       argon2_hash_bytes, encoded.data(), encoded.size());
   if (rc != ARGON2_OK) {
     return make_error(errc::internal_error,
                       std::string{"hash_password: argon2id failed: "} + argon2_error_message(rc));
@@ -63,13 +63,12 @@ bool verify_password(std::string_view encoded, std::string_view password) {
 void dummy_verify(std::string_view password) {
   // The same Argon2id work as a verify with the current parameters; the salt need not be secret
   // because the result is thrown away.
-  static constexpr std::array<uint8_t, argon2_salt_bytes> salt{'c', 'x', 'p', '-', 'd', 'u', 'm',
-                                                               'm', 'y', '-', 's', 'a', 'l', 't',
-                                                               '-', '!'};
+  static constexpr std::array<uint8_t, argon2_salt_bytes> salt{
+    'c', 'x', 'p', '-', 'd', 'u', 'm', 'm', 'y', '-', 's', 'a', 'l', 't', '-', '!'};
   std::array<uint8_t, argon2_hash_bytes> out{};
   const auto size = fits_u32(password.size()) ? password.size() : 0;
-  argon2id_hash_raw(argon2_iterations, argon2_memory_kib, argon2_parallelism, password.data(),
-                    size, salt.data(), salt.size(), out.data(), out.size());
+  argon2id_hash_raw(argon2_iterations, argon2_memory_kib, argon2_parallelism, password.data(), size,
+                    salt.data(), salt.size(), out.data(), out.size());
   OPENSSL_cleanse(out.data(), out.size());
 }
 

@@ -95,9 +95,8 @@ std::optional<std::string> from_canonical_base64url(std::string_view text) {
 }
 
 caf::error open_failed(std::string_view version, std::string_view why) {
-  return make_error(errc::decryption_failed,
-                    "secret_box: " + std::string{why} + " (key version '" + std::string{version}
-                      + "')");
+  return make_error(errc::decryption_failed, "secret_box: " + std::string{why} + " (key version '"
+                                               + std::string{version} + "')");
 }
 
 } // namespace
@@ -130,8 +129,7 @@ caf::expected<keyring> keyring::make(versioned_key current, std::vector<versione
   return keyring{std::move(keys)};
 }
 
-keyring::keyring(std::vector<versioned_key> keys) : keys_(std::move(keys)) {
-}
+keyring::keyring(std::vector<versioned_key> keys) : keys_(std::move(keys)) {}
 
 const std::string& keyring::current_version() const noexcept {
   return keys_.front().version;
@@ -184,8 +182,7 @@ caf::expected<sealed_secret> seal(const keyring& ring, std::string_view plaintex
     && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN,
                            static_cast<int>(secret_box_nonce_bytes), nullptr)
          == 1
-    && EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, bytes_of(key->expose()),
-                          bytes_of(out.nonce))
+    && EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, bytes_of(key->expose()), bytes_of(out.nonce))
          == 1
     && (aad.empty()
         || EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(aad), static_cast<int>(aad.size()))
@@ -194,12 +191,12 @@ caf::expected<sealed_secret> seal(const keyring& ring, std::string_view plaintex
         || EVP_EncryptUpdate(ctx.get(), bytes_of(out.ciphertext) + secret_box_tag_bytes, &len,
                              bytes_of(plaintext), static_cast<int>(plaintext.size()))
              == 1)
-    && EVP_EncryptFinal_ex(ctx.get(), bytes_of(out.ciphertext) + secret_box_tag_bytes
-                                        + (plaintext.empty() ? 0 : len),
-                           &final_len)
+    && EVP_EncryptFinal_ex(
+         ctx.get(), bytes_of(out.ciphertext) + secret_box_tag_bytes + (plaintext.empty() ? 0 : len),
+         &final_len)
          == 1
-    && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG,
-                           static_cast<int>(secret_box_tag_bytes), bytes_of(out.ciphertext))
+    && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(secret_box_tag_bytes),
+                           bytes_of(out.ciphertext))
          == 1;
   if (!ok) {
     OPENSSL_cleanse(out.ciphertext.data(), out.ciphertext.size());
@@ -251,8 +248,8 @@ caf::expected<secret<std::string>> open(const keyring& ring, const sealed_secret
         || EVP_DecryptUpdate(ctx.get(), bytes_of(plaintext), &len, bytes_of(body),
                              static_cast<int>(body.size()))
              == 1)
-    && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG,
-                           static_cast<int>(secret_box_tag_bytes), tag.data())
+    && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(secret_box_tag_bytes),
+                           tag.data())
          == 1
     && EVP_DecryptFinal_ex(ctx.get(), bytes_of(plaintext) + (body.empty() ? 0 : len), &final_len)
          == 1;

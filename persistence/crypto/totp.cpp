@@ -186,11 +186,10 @@ std::optional<int64_t> verify_totp(const secret<std::string>& secret_bytes, std:
 secret<std::string> otpauth_uri(std::string_view issuer, std::string_view account_email,
                                 const secret<std::string>& secret_bytes) {
   const auto encoded_issuer = percent_encode(issuer);
-  return secret<std::string>{"otpauth://totp/" + encoded_issuer + ":"
-                             + percent_encode(account_email) + "?secret="
-                             + to_base32(secret_bytes.expose()) + "&issuer=" + encoded_issuer
-                             + "&algorithm=SHA1&digits=" + std::to_string(totp_digits)
-                             + "&period=" + std::to_string(totp_period_seconds)};
+  return secret<std::string>{
+    "otpauth://totp/" + encoded_issuer + ":" + percent_encode(account_email) + "?secret="
+    + to_base32(secret_bytes.expose()) + "&issuer=" + encoded_issuer + "&algorithm=SHA1&digits="
+    + std::to_string(totp_digits) + "&period=" + std::to_string(totp_period_seconds)};
 }
 
 std::vector<secret<std::string>> new_recovery_codes(int count) {

@@ -70,7 +70,9 @@ std::string to_connect_string(const database_url& url) {
 }
 
 database::database(database_kind kind, size_t pool_size)
-  : kind_(kind), pool_size_(pool_size), pool_(std::make_unique<soci::connection_pool>(pool_size)) {}
+    : kind_(kind),
+      pool_size_(pool_size),
+      pool_(std::make_unique<soci::connection_pool>(pool_size)) {}
 
 database::~database() = default;
 
@@ -84,7 +86,8 @@ caf::expected<std::unique_ptr<database>> database::open(const database_url& url,
       std::filesystem::create_directories(parent, ignored);
     }
   }
-  const auto& backend = url.kind == database_kind::sqlite ? *soci::factory_sqlite3() : *soci::factory_postgresql();
+  const auto& backend =
+    url.kind == database_kind::sqlite ? *soci::factory_sqlite3() : *soci::factory_postgresql();
   try {
     for (size_t i = 0; i < pool_size; ++i) {
       auto& sql = db->pool_->at(i);
@@ -92,7 +95,8 @@ caf::expected<std::unique_ptr<database>> database::open(const database_url& url,
       db->prepare_session(sql);
     }
   } catch (const std::exception& e) {
-    return make_error(errc::database_unavailable, std::string{"cannot open "} + url.redacted() + ": " + e.what());
+    return make_error(errc::database_unavailable,
+                      std::string{"cannot open "} + url.redacted() + ": " + e.what());
   }
   return db;
 }
@@ -110,7 +114,8 @@ void database::prepare_session(soci::session& sql) {
 caf::expected<void> database::run_erased(const std::function<void(soci::session&)>& work) {
   size_t position = 0;
   if (!pool_->try_lease(position, lease_timeout_ms)) {
-    return make_error(errc::database_unavailable, "no database connection free within the lease timeout");
+    return make_error(errc::database_unavailable,
+                      "no database connection free within the lease timeout");
   }
   auto& sql = pool_->at(position);
   caf::expected<void> outcome{};

@@ -52,7 +52,8 @@ public:
   /// reconnected on its next lease), anything else to `internal_error`. `work` returns either a
   /// plain value or a `caf::expected`.
   template <class Work>
-  auto run(Work&& work) -> caf::expected<detail::expected_value_t<std::invoke_result_t<Work, soci::session&>>> {
+  auto run(Work&& work)
+    -> caf::expected<detail::expected_value_t<std::invoke_result_t<Work, soci::session&>>> {
     using raw = std::invoke_result_t<Work, soci::session&>;
     using value = detail::expected_value_t<raw>;
     caf::expected<value> result{make_error(errc::internal_error)};

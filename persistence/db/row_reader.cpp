@@ -25,12 +25,18 @@ std::optional<int64_t> row_reader::opt_int64(size_t column) const {
     return std::nullopt;
   }
   switch (row_.get_properties(column).get_data_type()) {
-    case soci::dt_integer: return row_.get<int>(column);
-    case soci::dt_long_long: return row_.get<long long>(column);
-    case soci::dt_unsigned_long_long: return static_cast<int64_t>(row_.get<unsigned long long>(column));
-    case soci::dt_double: return static_cast<int64_t>(row_.get<double>(column));
-    case soci::dt_string: return std::stoll(row_.get<std::string>(column));
-    default: return std::nullopt;
+  case soci::dt_integer:
+    return row_.get<int>(column);
+  case soci::dt_long_long:
+    return row_.get<long long>(column);
+  case soci::dt_unsigned_long_long:
+    return static_cast<int64_t>(row_.get<unsigned long long>(column));
+  case soci::dt_double:
+    return static_cast<int64_t>(row_.get<double>(column));
+  case soci::dt_string:
+    return std::stoll(row_.get<std::string>(column));
+  default:
+    return std::nullopt;
   }
 }
 
@@ -39,9 +45,12 @@ double row_reader::real(size_t column) const {
     return 0.0;
   }
   switch (row_.get_properties(column).get_data_type()) {
-    case soci::dt_double: return row_.get<double>(column);
-    case soci::dt_string: return std::stod(row_.get<std::string>(column));
-    default: return static_cast<double>(int64(column));
+  case soci::dt_double:
+    return row_.get<double>(column);
+  case soci::dt_string:
+    return std::stod(row_.get<std::string>(column));
+  default:
+    return static_cast<double>(int64(column));
   }
 }
 

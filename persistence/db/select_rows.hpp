@@ -12,7 +12,8 @@ namespace cxp::persistence {
 /// order to its placeholders, and maps each result row with `map(const soci::row&)`. Repositories
 /// only. `values` must outlive the call; the caller owns it.
 template <class Map>
-auto select_rows(soci::session& sql, const std::string& query, const std::vector<std::string>& values, Map&& map) {
+auto select_rows(soci::session& sql, const std::string& query,
+                 const std::vector<std::string>& values, Map&& map) {
   using mapped = std::invoke_result_t<Map&, const soci::row&>;
   soci::statement statement = sql.prepare << query;
   for (const auto& value : values) {

@@ -5,7 +5,8 @@
 namespace cxp::persistence {
 
 unit_of_work::unit_of_work(soci::session& sql)
-  : sql_(sql), transaction_(std::make_unique<soci::transaction>(sql)) {}
+    : sql_(sql),
+      transaction_(std::make_unique<soci::transaction>(sql)) {}
 
 unit_of_work::~unit_of_work() = default;
 

@@ -57,7 +57,8 @@ caf::expected<migration_report> run_migrations(database& db, const std::vector<m
   const bool postgres = db.kind() == database_kind::postgres;
   auto result = db.run([&](soci::session& sql) -> caf::expected<migration_report> {
     advisory_lock lock{sql, postgres};
-    sql << "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, name TEXT NOT NULL, "
+    sql << "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, name TEXT NOT "
+           "NULL, "
            "checksum TEXT NOT NULL, applied_at TEXT NOT NULL)";
     migration_report report;
     for (const auto& step : set) {
@@ -89,7 +90,8 @@ caf::expected<migration_report> run_migrations(database& db, const std::vector<m
         } catch (const std::exception&) {
           // The connection is gone; the server rolls the transaction back itself.
         }
-        return make_error(errc::migration_failed, "migration " + step.version + "_" + step.name + ": " + e.what());
+        return make_error(errc::migration_failed,
+                          "migration " + step.version + "_" + step.name + ": " + e.what());
       }
     }
     return report;

@@ -25,8 +25,10 @@ constexpr auto admin_password = "another long passphrase";
 /// A gateway on a fresh database with a bootstrapped, logged-in owner.
 struct admin_fixture {
   explicit admin_fixture(backend kind)
-    : database(kind), data(std::filesystem::temp_directory_path() / ("cxp_admin_" + to_hex(random_bytes(6)))),
-      gateway(test::gateway_env(database.url(), data.string())), owner(gateway.port()) {
+      : database(kind),
+        data(std::filesystem::temp_directory_path() / ("cxp_admin_" + to_hex(random_bytes(6)))),
+        gateway(test::gateway_env(database.url(), data.string())),
+        owner(gateway.port()) {
     REQUIRE(owner.bootstrap(owner_email, owner_password).status == 201);
     REQUIRE(owner.login(owner_email, owner_password).status == 200);
   }
@@ -44,16 +46,21 @@ struct admin_fixture {
   /// An instance_admin assigned to `pool_id`, logged in and past the forced password change.
   test::admin_client make_admin(const std::string& pool_id) {
     auto created = owner.send("POST", "/admin/api/operators",
-                              {{"email", admin_email}, {"display_name", "Admin"}, {"role", "instance_admin"},
-                               {"temporary_password", "temporary password 1"}, {"pool_ids", {pool_id}}});
+                              {{"email", admin_email},
+                               {"display_name", "Admin"},
+                               {"role", "instance_admin"},
+                               {"temporary_password", "temporary password 1"},
+                               {"pool_ids", {pool_id}}});
     REQUIRE(created.status == 201);
     test::admin_client admin{gateway.port()};
     REQUIRE(admin.login(admin_email, "temporary password 1").status == 200);
     CHECK(admin.get("/admin/api/pools").status == 403);
-    REQUIRE(admin.send("POST", "/admin/api/session/password",
-                       {{"current_password", "temporary password 1"}, {"new_password", admin_password}})
-              .status
-            == 200);
+    REQUIRE(
+      admin
+        .send("POST", "/admin/api/session/password",
+              {{"current_password", "temporary password 1"}, {"new_password", admin_password}})
+        .status
+      == 200);
     return admin;
   }
 
@@ -72,14 +79,16 @@ std::string error_code(const test::http_result& result) {
 std::string dump_database(persistence::database& db) {
   auto dumped = db.run([](soci::session& sql) {
     std::string out;
-    for (const auto* table : {"operators", "operator_sessions", "recovery_codes", "invites", "pools",
-                              "operator_pool_assignments", "upstream_accounts", "pool_accounts", "api_keys",
-                              "instance_settings", "audit_events", "request_logs", "quota_windows", "jobs",
-                              "cluster_nodes", "bootstrap_state"}) {
+    for (const auto* table :
+         {"operators", "operator_sessions", "recovery_codes", "invites", "pools",
+          "operator_pool_assignments", "upstream_accounts", "pool_accounts", "api_keys",
+          "instance_settings", "audit_events", "request_logs", "quota_windows", "jobs",
+          "cluster_nodes", "bootstrap_state"}) {
       soci::rowset<soci::row> rows = sql.prepare << std::string{"SELECT * FROM "} + table;
       for (const auto& row : rows) {
         for (size_t i = 0; i < row.size(); ++i) {
-          if (row.get_indicator(i) != soci::i_null && row.get_properties(i).get_data_type() == soci::dt_string) {
+          if (row.get_indicator(i) != soci::i_null
+              && row.get_properties(i).get_data_type() == soci::dt_string) {
             out += row.get<std::string>(i) + "\n";
           }
         }
@@ -93,21 +102,25 @@ std::string dump_database(persistence::database& db) {
 
 } // namespace
 
-TEST_CASE("bootstrap creates the first owner once and needs a CSRF token", "[integration][admin_api]") {
+TEST_CASE("bootstrap creates the first owner once and needs a CSRF token",
+          "[integration][admin_api]") {
   const auto kind = GENERATE(backend::sqlite, backend::postgres);
   CAPTURE(test::to_string(kind));
   test::test_database database{kind};
-  const auto data = std::filesystem::temp_directory_path() / ("cxp_admin_" + to_hex(random_bytes(6)));
+  const auto data =
+    std::filesystem::temp_directory_path() / ("cxp_admin_" + to_hex(random_bytes(6)));
   test::gateway_process gateway{test::gateway_env(database.url(), data.string())};
   test::admin_client client{gateway.port()};
 
   auto status = client.fetch_anonymous_csrf();
   CHECK(json::parse(status.body)["bootstrap"] == "pending");
-  auto no_csrf = client.send("POST", "/bootstrap", {{"email", owner_email}, {"password", owner_password}, {"display_name", "O"}},
-                             false);
+  auto no_csrf = client.send(
+    "POST", "/bootstrap",
+    {{"email", owner_email}, {"password", owner_password}, {"display_name", "O"}}, false);
   CHECK(no_csrf.status == 403);
   CHECK(error_code(no_csrf) == "csrf_token_invalid");
-  auto weak = client.send("POST", "/bootstrap", {{"email", owner_email}, {"password", "short"}, {"display_name", "O"}});
+  auto weak = client.send("POST", "/bootstrap",
+                          {{"email", owner_email}, {"password", "short"}, {"display_name", "O"}});
   CHECK(weak.status == 422);
   CHECK(json::parse(weak.body)["error"]["fields"].contains("password"));
 
@@ -119,7 +132,8 @@ TEST_CASE("bootstrap creates the first owner once and needs a CSRF token", "[int
   std::filesystem::remove_all(data);
 }
 
-TEST_CASE("login sets a session cookie that /session and logout honour", "[integration][admin_api]") {
+TEST_CASE("login sets a session cookie that /session and logout honour",
+          "[integration][admin_api]") {
   const auto kind = GENERATE(backend::sqlite, backend::postgres);
   CAPTURE(test::to_string(kind));
   admin_fixture fx{kind};
@@ -139,8 +153,9 @@ TEST_CASE("login sets a session cookie that /session and logout honour", "[integ
   CHECK(fx.owner.get("/session").status == 401);
 }
 
-TEST_CASE("every admin endpoint answers success, validation failure, wrong role, no session and no CSRF",
-          "[integration][admin_api]") {
+TEST_CASE(
+  "every admin endpoint answers success, validation failure, wrong role, no session and no CSRF",
+  "[integration][admin_api]") {
   const auto kind = GENERATE(backend::sqlite, backend::postgres);
   CAPTURE(test::to_string(kind));
   admin_fixture fx{kind};
@@ -156,18 +171,48 @@ TEST_CASE("every admin endpoint answers success, validation failure, wrong role,
   };
   const std::vector<endpoint> endpoints = {
     {"POST", "/admin/api/pools", {{"name", "Fresh"}}, {{"ring_size", 0}}, 201, true},
-    {"PATCH", "/admin/api/pools/" + other_pool, {{"ring_size", 5}}, {{"routing_strategy", "random"}}, 200, true},
-    {"POST", "/admin/api/upstreams/import", {{"auth_json", test::make_auth_json("acct-1", "a@example.com", "x1")}},
-     {{"auth_json", {{"OPENAI_API_KEY", "sk-plain"}}}}, 201, true},
-    {"POST", "/admin/api/api-keys", {{"pool_id", other_pool}, {"display_name", "ci"}},
-     {{"pool_id", other_pool}, {"display_name", ""}}, 201, true},
-    {"POST", "/admin/api/operators",
-     {{"email", "third@example.com"}, {"display_name", "T"}, {"role", "instance_admin"},
+    {"PATCH",
+     "/admin/api/pools/" + other_pool,
+     {{"ring_size", 5}},
+     {{"routing_strategy", "random"}},
+     200,
+     true},
+    {"POST",
+     "/admin/api/upstreams/import",
+     {{"auth_json", test::make_auth_json("acct-1", "a@example.com", "x1")}},
+     {{"auth_json", {{"OPENAI_API_KEY", "sk-plain"}}}},
+     201,
+     true},
+    {"POST",
+     "/admin/api/api-keys",
+     {{"pool_id", other_pool}, {"display_name", "ci"}},
+     {{"pool_id", other_pool}, {"display_name", ""}},
+     201,
+     true},
+    {"POST",
+     "/admin/api/operators",
+     {{"email", "third@example.com"},
+      {"display_name", "T"},
+      {"role", "instance_admin"},
       {"temporary_password", "temporary password 3"}},
-     {{"email", "not-an-email"}, {"display_name", "T"}, {"role", "instance_admin"}, {"temporary_password", "x"}}, 201, true},
-    {"POST", "/admin/api/invites", {{"email", "invitee@example.com"}, {"role", "instance_owner"}},
-     {{"email", "invitee2@example.com"}, {"role", "emperor"}}, 201, true},
-    {"PATCH", "/admin/api/settings", {{"gateway.circuit_open_seconds", 90}}, {{"gateway.circuit_open_seconds", -4}}, 200, true},
+     {{"email", "not-an-email"},
+      {"display_name", "T"},
+      {"role", "instance_admin"},
+      {"temporary_password", "x"}},
+     201,
+     true},
+    {"POST",
+     "/admin/api/invites",
+     {{"email", "invitee@example.com"}, {"role", "instance_owner"}},
+     {{"email", "invitee2@example.com"}, {"role", "emperor"}},
+     201,
+     true},
+    {"PATCH",
+     "/admin/api/settings",
+     {{"gateway.circuit_open_seconds", 90}},
+     {{"gateway.circuit_open_seconds", -4}},
+     200,
+     true},
   };
   for (const auto& e : endpoints) {
     CAPTURE(e.method, e.path);
@@ -195,15 +240,24 @@ TEST_CASE("every admin endpoint answers success, validation failure, wrong role,
 
   // Bodiless actions on existing resources: success for the owner, refused for the pool admin
   // (these resources live in a pool it does not manage), no session and no CSRF.
-  const auto key_id = json::parse(fx.owner.send("POST", "/admin/api/api-keys",
-                                                {{"pool_id", other_pool}, {"display_name", "actions"}}).body)["id"].get<std::string>();
-  auto imported = fx.owner.send("POST", "/admin/api/upstreams/import",
-                                {{"auth_json", test::make_auth_json("acct-2", "b@example.com", "x2")}, {"pool_ids", {other_pool}}});
+  const auto key_id = json::parse(fx.owner
+                                    .send("POST", "/admin/api/api-keys",
+                                          {{"pool_id", other_pool}, {"display_name", "actions"}})
+                                    .body)["id"]
+                        .get<std::string>();
+  auto imported =
+    fx.owner.send("POST", "/admin/api/upstreams/import",
+                  {{"auth_json", test::make_auth_json("acct-2", "b@example.com", "x2")},
+                   {"pool_ids", {other_pool}}});
   REQUIRE(imported.status == 201);
   const std::string account_id = json::parse(imported.body)["account"]["id"];
-  const std::string invite_id = json::parse(fx.owner.send("POST", "/admin/api/invites",
-                                                          {{"email", "later@example.com"}, {"role", "instance_owner"}}).body)["id"];
-  const std::string operator_id = json::parse(fx.owner.get("/admin/api/operators").body)["items"][0]["id"];
+  const std::string invite_id =
+    json::parse(fx.owner
+                  .send("POST", "/admin/api/invites",
+                        {{"email", "later@example.com"}, {"role", "instance_owner"}})
+                  .body)["id"];
+  const std::string operator_id =
+    json::parse(fx.owner.get("/admin/api/operators").body)["items"][0]["id"];
   struct action {
     std::string method, path;
     json body;
@@ -237,18 +291,21 @@ TEST_CASE("every admin endpoint answers success, validation failure, wrong role,
     CAPTURE(done.body);
     CHECK(done.status == 200);
   }
-  CHECK(fx.owner.send("PATCH", "/admin/api/api-keys/" + key_id, {{"display_name", "again"}}).status == 409);
+  CHECK(fx.owner.send("PATCH", "/admin/api/api-keys/" + key_id, {{"display_name", "again"}}).status
+        == 409);
   CHECK(fx.owner.send("POST", "/admin/api/api-keys/" + key_id + "/rotate").status == 409);
   CHECK(fx.owner.get("/admin/api/upstreams/" + account_id).status == 404);
 
-  for (const auto* path : {"/admin/api/pools", "/admin/api/upstreams", "/admin/api/api-keys", "/admin/api/operators",
-                           "/admin/api/invites", "/admin/api/settings", "/admin/api/audit-logs"}) {
+  for (const auto* path :
+       {"/admin/api/pools", "/admin/api/upstreams", "/admin/api/api-keys", "/admin/api/operators",
+        "/admin/api/invites", "/admin/api/settings", "/admin/api/audit-logs"}) {
     CAPTURE(path);
     CHECK(fx.owner.get(path).status == 200);
     test::admin_client anonymous{fx.gateway.port()};
     CHECK(anonymous.get(path).status == 401);
   }
-  for (const auto* owner_only : {"/admin/api/operators", "/admin/api/invites", "/admin/api/settings"}) {
+  for (const auto* owner_only :
+       {"/admin/api/operators", "/admin/api/invites", "/admin/api/settings"}) {
     CAPTURE(owner_only);
     CHECK(admin.get(owner_only).status == 403);
   }
@@ -256,15 +313,18 @@ TEST_CASE("every admin endpoint answers success, validation failure, wrong role,
   REQUIRE(visible.size() == 1);
   CHECK(visible[0]["id"] == pool_id);
   CHECK(admin.get("/admin/api/pools/" + other_pool).status == 404);
-  CHECK(admin.send("POST", "/admin/api/api-keys", {{"pool_id", pool_id}, {"display_name", "mine"}}).status == 201);
+  CHECK(admin.send("POST", "/admin/api/api-keys", {{"pool_id", pool_id}, {"display_name", "mine"}})
+          .status
+        == 201);
 
   auto audit = json::parse(fx.owner.get("/admin/api/audit-logs?limit=200").body)["items"];
   std::set<std::string> actions;
   for (const auto& event : audit) {
     actions.insert(event["action"].get<std::string>());
   }
-  for (const auto* expected : {"operator.bootstrap", "auth.login", "pool.create", "pool.update", "upstream_account.import",
-                               "api_key.create", "instance_settings.update"}) {
+  for (const auto* expected :
+       {"operator.bootstrap", "auth.login", "pool.create", "pool.update", "upstream_account.import",
+        "api_key.create", "instance_settings.update"}) {
     CAPTURE(expected);
     CHECK(actions.count(expected) == 1);
   }
@@ -292,35 +352,48 @@ TEST_CASE("failed logins are throttled without checking the password", "[integra
   CHECK(error_code(correct) == "rate_limited");
 }
 
-TEST_CASE("no raw key, token, password or TOTP secret is stored in any table", "[integration][admin_api][privacy]") {
+TEST_CASE("no raw key, token, password or TOTP secret is stored in any table",
+          "[integration][admin_api][privacy]") {
   const auto kind = GENERATE(backend::sqlite, backend::postgres);
   CAPTURE(test::to_string(kind));
   admin_fixture fx{kind};
   const auto pool_id = fx.create_pool("Private");
   const auto auth = test::make_auth_json("acct-secret", "secret@example.com", "zz9");
-  REQUIRE(fx.owner.send("POST", "/admin/api/upstreams/import", {{"auth_json", auth}, {"pool_ids", {pool_id}}}).status == 201);
-  auto key = fx.owner.send("POST", "/admin/api/api-keys", {{"pool_id", pool_id}, {"display_name", "k"}});
+  REQUIRE(
+    fx.owner
+      .send("POST", "/admin/api/upstreams/import", {{"auth_json", auth}, {"pool_ids", {pool_id}}})
+      .status
+    == 201);
+  auto key =
+    fx.owner.send("POST", "/admin/api/api-keys", {{"pool_id", pool_id}, {"display_name", "k"}});
   REQUIRE(key.status == 201);
   const std::string raw_key = json::parse(key.body)["key"];
   REQUIRE(raw_key.rfind("sk-cxp-", 0) == 0);
-  auto rotated = fx.owner.send("POST", "/admin/api/api-keys/" + json::parse(key.body)["id"].get<std::string>() + "/rotate");
+  auto rotated = fx.owner.send(
+    "POST", "/admin/api/api-keys/" + json::parse(key.body)["id"].get<std::string>() + "/rotate");
   REQUIRE(rotated.status == 200);
   const std::string rotated_key = json::parse(rotated.body)["key"];
   auto totp = fx.owner.send("POST", "/admin/api/session/totp");
   REQUIRE(totp.status == 200);
   const std::string totp_secret = json::parse(totp.body)["secret"];
-  auto invite = fx.owner.send("POST", "/admin/api/invites", {{"email", "new@example.com"}, {"role", "instance_owner"}});
+  auto invite = fx.owner.send("POST", "/admin/api/invites",
+                              {{"email", "new@example.com"}, {"role", "instance_owner"}});
   REQUIRE(invite.status == 201);
   const std::string invite_token = json::parse(invite.body)["token"];
-  REQUIRE(fx.owner.send("PATCH", "/admin/api/settings", {{"metrics.bearer_token", "metrics-bearer-value"}}).status == 200);
+  REQUIRE(
+    fx.owner
+      .send("PATCH", "/admin/api/settings", {{"metrics.bearer_token", "metrics-bearer-value"}})
+      .status
+    == 200);
 
   const auto dump = dump_database(fx.database.db());
   REQUIRE(dump.find("acct-secret") != std::string::npos); // the dump does see the tables
-  for (const auto& secret : {raw_key, raw_key.substr(raw_key.rfind('-') + 1), rotated_key, std::string{owner_password},
-                             auth["tokens"]["access_token"].get<std::string>(),
-                             auth["tokens"]["refresh_token"].get<std::string>(),
-                             auth["tokens"]["id_token"].get<std::string>(), totp_secret, invite_token,
-                             std::string{"metrics-bearer-value"}, fx.owner.csrf()}) {
+  for (const auto& secret :
+       {raw_key, raw_key.substr(raw_key.rfind('-') + 1), rotated_key, std::string{owner_password},
+        auth["tokens"]["access_token"].get<std::string>(),
+        auth["tokens"]["refresh_token"].get<std::string>(),
+        auth["tokens"]["id_token"].get<std::string>(), totp_secret, invite_token,
+        std::string{"metrics-bearer-value"}, fx.owner.csrf()}) {
     CHECK(dump.find(secret) == std::string::npos);
   }
   CHECK(dump.find("rt-secret-zz9") == std::string::npos);
@@ -339,7 +412,9 @@ TEST_CASE("the admin CLI provisions a pool, accounts and a key", "[integration][
   std::filesystem::create_directories(dir / "auth");
   for (int i = 0; i < 3; ++i) {
     std::ofstream{dir / "auth" / ("acct" + std::to_string(i) + ".json")}
-      << test::make_auth_json("acct-cli-" + std::to_string(i), "cli" + std::to_string(i) + "@example.com", "c" + std::to_string(i)).dump();
+      << test::make_auth_json("acct-cli-" + std::to_string(i),
+                              "cli" + std::to_string(i) + "@example.com", "c" + std::to_string(i))
+           .dump();
   }
   std::ofstream{dir / "auth" / "broken.json"} << R"({"OPENAI_API_KEY":"sk-only"})";
   auto env = test::gateway_env(database.url(), (dir / "data").string());
@@ -347,7 +422,8 @@ TEST_CASE("the admin CLI provisions a pool, accounts and a key", "[integration][
   auto pool = test::run_gateway_command(env, {"admin", "pool", "create", "--name", "CLI Pool"});
   REQUIRE(pool.exit_code == 0);
   const std::string pool_id = json::parse(pool.out)["id"];
-  auto imported = test::run_gateway_command(env, {"admin", "account", "import", "--dir", (dir / "auth").string(), "--pool", pool_id});
+  auto imported = test::run_gateway_command(
+    env, {"admin", "account", "import", "--dir", (dir / "auth").string(), "--pool", pool_id});
   CHECK(imported.exit_code == 1); // one file is API-key-only
   auto results = json::parse(imported.out);
   REQUIRE(results.size() == 4);
@@ -357,7 +433,8 @@ TEST_CASE("the admin CLI provisions a pool, accounts and a key", "[integration][
   }
   CHECK(ok == 3);
   CHECK(imported.err.find("imported 4/4") != std::string::npos);
-  auto key = test::run_gateway_command(env, {"admin", "key", "create", "--pool", pool_id, "--name", "script"});
+  auto key = test::run_gateway_command(
+    env, {"admin", "key", "create", "--pool", pool_id, "--name", "script"});
   REQUIRE(key.exit_code == 0);
   CHECK(json::parse(key.out)["key"].get<std::string>().rfind("sk-cxp-", 0) == 0);
   auto bad = test::run_gateway_command(env, {"admin", "pool", "create"});
@@ -366,19 +443,26 @@ TEST_CASE("the admin CLI provisions a pool, accounts and a key", "[integration][
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a configured metrics bearer token guards /metrics", "[integration][admin_api][metrics]") {
+TEST_CASE("a configured metrics bearer token guards /metrics",
+          "[integration][admin_api][metrics]") {
   admin_fixture fx{backend::sqlite};
   CHECK(test::http_get(fx.gateway.port(), "/metrics").status == 200);
-  REQUIRE(fx.owner.send("PATCH", "/admin/api/settings", {{"metrics.bearer_token", "scrape-me-please"}}).status == 200);
+  REQUIRE(
+    fx.owner.send("PATCH", "/admin/api/settings", {{"metrics.bearer_token", "scrape-me-please"}})
+      .status
+    == 200);
   int status = 200;
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{5};
   while (status == 200 && std::chrono::steady_clock::now() < give_up) {
     status = test::http_get(fx.gateway.port(), "/metrics").status;
   }
   CHECK(status == 401);
-  CHECK(test::http_get(fx.gateway.port(), "/metrics", {{"authorization", "Bearer wrong"}}).status == 401);
-  auto scraped = test::http_get(fx.gateway.port(), "/metrics", {{"authorization", "Bearer scrape-me-please"}});
+  CHECK(test::http_get(fx.gateway.port(), "/metrics", {{"authorization", "Bearer wrong"}}).status
+        == 401);
+  auto scraped =
+    test::http_get(fx.gateway.port(), "/metrics", {{"authorization", "Bearer scrape-me-please"}});
   CHECK(scraped.status == 200);
   CHECK(scraped.body.find("codex_pooler_http_requests_total") != std::string::npos);
-  REQUIRE(fx.owner.send("PATCH", "/admin/api/settings", {{"metrics.bearer_token", nullptr}}).status == 200);
+  REQUIRE(fx.owner.send("PATCH", "/admin/api/settings", {{"metrics.bearer_token", nullptr}}).status
+          == 200);
 }

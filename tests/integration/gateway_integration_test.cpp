@@ -1,13 +1,12 @@
-#include <sys/stat.h>
-
 #include <csignal>
-
 #include <filesystem>
 #include <fstream>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
+
+#include <sys/stat.h>
 
 #include "common/encoding.hpp"
 #include "persistence/migrate/migration.hpp"
@@ -21,7 +20,8 @@ using json = nlohmann::json;
 namespace {
 
 struct temp_dir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / ("cxp_gw_" + to_hex(random_bytes(6)));
+  std::filesystem::path path =
+    std::filesystem::temp_directory_path() / ("cxp_gw_" + to_hex(random_bytes(6)));
   temp_dir() { std::filesystem::create_directories(path); }
   ~temp_dir() {
     std::error_code ignored;
@@ -43,7 +43,7 @@ TEST_CASE("with no environment at all the gateway serves :4000 on a migrated SQL
 
   const auto database_file = cwd.path / "data" / "codex-pooler.db";
   REQUIRE(std::filesystem::exists(database_file));
-  struct stat info{};
+  struct stat info {};
   REQUIRE(stat((cwd.path / "data" / "secrets.json").c_str(), &info) == 0);
   CHECK((info.st_mode & 0777) == 0600);
 
@@ -74,8 +74,10 @@ TEST_CASE("health, readiness and metrics answer on PostgreSQL", "[integration][e
   auto metrics = test::http_get(gateway.port(), "/metrics");
   CHECK(metrics.status == 200);
   CHECK(metrics.headers["content-type"].find("text/plain; version=0.0.4") == 0);
-  CHECK(metrics.body.find("codex_pooler_http_requests_total{method=\"GET\",route=\"/healthz\",status_class=\"2xx\"}")
-        != std::string::npos);
+  CHECK(
+    metrics.body.find(
+      "codex_pooler_http_requests_total{method=\"GET\",route=\"/healthz\",status_class=\"2xx\"}")
+    != std::string::npos);
   CHECK(metrics.body.find("route=\"unmatched\"") != std::string::npos);
   auto checked = test::run_program({"promtool", "check", "metrics"}, metrics.body);
   INFO(checked.out << checked.err);
@@ -85,7 +87,8 @@ TEST_CASE("health, readiness and metrics answer on PostgreSQL", "[integration][e
 TEST_CASE("a bad DATABASE_URL or PORT stops startup with one line naming the variable",
           "[integration][edge][config]") {
   temp_dir data;
-  auto env = test::gateway_env("sqlite://" + (data.path / "db.sqlite").string(), data.path.string());
+  auto env =
+    test::gateway_env("sqlite://" + (data.path / "db.sqlite").string(), data.path.string());
   SECTION("DATABASE_URL") {
     env["DATABASE_URL"] = "mysql://nope/db";
     auto result = test::run_gateway_command(env, {"serve"});

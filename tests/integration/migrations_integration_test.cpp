@@ -27,7 +27,8 @@ int64_t count_rows(persistence::database& db, const std::string& table) {
 
 } // namespace
 
-TEST_CASE("migrations apply once and a second run is a no-op", "[integration][persistence][migrate]") {
+TEST_CASE("migrations apply once and a second run is a no-op",
+          "[integration][persistence][migrate]") {
   const auto kind = GENERATE(backend::sqlite, backend::postgres);
   CAPTURE(test::to_string(kind));
   test::test_database database{kind, false};
@@ -44,15 +45,17 @@ TEST_CASE("migrations apply once and a second run is a no-op", "[integration][pe
   CHECK(second->applied.empty());
   CHECK(second->already_applied == all.size());
   CHECK(count_rows(database.db(), "schema_migrations") == static_cast<int64_t>(all.size()));
-  for (const auto* table : {"operators", "operator_sessions", "invites", "pools", "upstream_accounts", "pool_accounts",
-                            "api_keys", "instance_settings", "audit_events", "request_logs", "quota_windows", "jobs",
-                            "cluster_nodes"}) {
+  for (const auto* table :
+       {"operators", "operator_sessions", "invites", "pools", "upstream_accounts", "pool_accounts",
+        "api_keys", "instance_settings", "audit_events", "request_logs", "quota_windows", "jobs",
+        "cluster_nodes"}) {
     CAPTURE(table);
     CHECK(count_rows(database.db(), table) == 0);
   }
 }
 
-TEST_CASE("a failing migration rolls back and stops the run", "[integration][persistence][migrate]") {
+TEST_CASE("a failing migration rolls back and stops the run",
+          "[integration][persistence][migrate]") {
   const auto kind = GENERATE(backend::sqlite, backend::postgres);
   CAPTURE(test::to_string(kind));
   test::test_database database{kind, false};
@@ -71,11 +74,14 @@ TEST_CASE("a failing migration rolls back and stops the run", "[integration][per
   CHECK_FALSE(b_exists);
 }
 
-TEST_CASE("a migration edited after it was applied is refused", "[integration][persistence][migrate]") {
+TEST_CASE("a migration edited after it was applied is refused",
+          "[integration][persistence][migrate]") {
   test::test_database database{backend::sqlite, false};
   system_clock_source clock;
-  REQUIRE(persistence::run_migrations(database.db(), {{"0001", "create_a", "CREATE TABLE a (x TEXT);\n"}}, clock));
-  auto edited = persistence::run_migrations(database.db(), {{"0001", "create_a", "CREATE TABLE a (y TEXT);\n"}}, clock);
+  REQUIRE(persistence::run_migrations(database.db(),
+                                      {{"0001", "create_a", "CREATE TABLE a (x TEXT);\n"}}, clock));
+  auto edited = persistence::run_migrations(
+    database.db(), {{"0001", "create_a", "CREATE TABLE a (y TEXT);\n"}}, clock);
   REQUIRE_FALSE(edited);
   CHECK(context_of(edited.error()).find("changed after it was applied") != std::string::npos);
 }
@@ -87,8 +93,12 @@ TEST_CASE("two processes migrating PostgreSQL at once apply each migration exact
   env["CODEX_POOLER_LOG_LEVEL"] = "info";
   test::command_result first;
   test::command_result second;
-  std::thread a{[&] { first = test::run_gateway_command(env, {"migrate"}); }};
-  std::thread b{[&] { second = test::run_gateway_command(env, {"migrate"}); }};
+  std::thread a{[&] {
+    first = test::run_gateway_command(env, {"migrate"});
+  }};
+  std::thread b{[&] {
+    second = test::run_gateway_command(env, {"migrate"});
+  }};
   a.join();
   b.join();
   CHECK(first.exit_code == 0);
@@ -119,7 +129,8 @@ TEST_CASE("two processes migrating PostgreSQL at once apply each migration exact
   CHECK(count_rows(database.db(), "schema_migrations") == static_cast<int64_t>(all.size()));
 }
 
-TEST_CASE("an error returned from inside database::run reaches the caller", "[integration][persistence][db]") {
+TEST_CASE("an error returned from inside database::run reaches the caller",
+          "[integration][persistence][db]") {
   test::test_database database{backend::sqlite};
   auto failed = database.db().run([](soci::session&) -> caf::expected<void> {
     return make_error(errc::not_found, "nothing there");

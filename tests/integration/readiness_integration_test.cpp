@@ -14,7 +14,8 @@ namespace {
 
 /// A private PostgreSQL server, because this test stops it and others must not notice.
 struct private_postgres {
-  std::string state = (std::filesystem::temp_directory_path() / ("cxp_pg_" + to_hex(random_bytes(6)))).string();
+  std::string state =
+    (std::filesystem::temp_directory_path() / ("cxp_pg_" + to_hex(random_bytes(6)))).string();
   std::string script = std::string{std::getenv("CXP_SOURCE_DIR")} + "/scripts/test-postgres";
 
   private_postgres() {
@@ -35,11 +36,13 @@ struct private_postgres {
 };
 
 /// Polls /readyz until it answers `status` or `limit` passes; returns how long it took.
-std::optional<std::chrono::milliseconds> wait_for_readiness(uint16_t port, int status, std::chrono::milliseconds limit) {
+std::optional<std::chrono::milliseconds> wait_for_readiness(uint16_t port, int status,
+                                                            std::chrono::milliseconds limit) {
   const auto start = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - start < limit) {
     if (test::http_get(port, "/readyz").status == status) {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                                   - start);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{25});
   }

@@ -1,5 +1,5 @@
-#include <catch2/catch.hpp>
 #include <caf/all.hpp>
+#include <catch2/catch.hpp>
 
 #include "actors/db/db_worker.hpp"
 #include "actors/settings/settings_cache.hpp"
@@ -10,15 +10,18 @@
 using namespace cxp;
 using test::backend;
 
-TEST_CASE("settings rows upsert, list, change the revision and delete", "[integration][persistence][settings]") {
+TEST_CASE("settings rows upsert, list, change the revision and delete",
+          "[integration][persistence][settings]") {
   const auto kind = GENERATE(backend::sqlite, backend::postgres);
   CAPTURE(test::to_string(kind));
   test::test_database database{kind};
   persistence::settings_repository repository{database.db()};
   auto before = repository.revision();
   REQUIRE(before);
-  REQUIRE(repository.upsert({"gateway.circuit_open_seconds", "120", std::nullopt, to_iso8601(std::chrono::system_clock::now())}));
-  REQUIRE(repository.upsert({"gateway.circuit_open_seconds", "90", std::nullopt, to_iso8601(std::chrono::system_clock::now())}));
+  REQUIRE(repository.upsert({"gateway.circuit_open_seconds", "120", std::nullopt,
+                             to_iso8601(std::chrono::system_clock::now())}));
+  REQUIRE(repository.upsert({"gateway.circuit_open_seconds", "90", std::nullopt,
+                             to_iso8601(std::chrono::system_clock::now())}));
   auto rows = repository.load_all();
   REQUIRE(rows);
   REQUIRE(rows->size() == 1);
@@ -30,7 +33,8 @@ TEST_CASE("settings rows upsert, list, change the revision and delete", "[integr
   CHECK(repository.load_all()->empty());
 }
 
-TEST_CASE("the settings cache picks up a change written by another node", "[integration][actors][settings]") {
+TEST_CASE("the settings cache picks up a change written by another node",
+          "[integration][actors][settings]") {
   const auto kind = GENERATE(backend::sqlite, backend::postgres);
   CAPTURE(test::to_string(kind));
   test::test_database database{kind};
@@ -42,7 +46,8 @@ TEST_CASE("the settings cache picks up a change written by another node", "[inte
   auto current = [&] {
     actors::settings_snapshot snapshot;
     self->request(cache, std::chrono::seconds{5}, actors::get_atom::value)
-      .receive([&](actors::settings_snapshot& s) { snapshot = s; }, [](caf::error& e) { FAIL(caf::to_string(e)); });
+      .receive([&](actors::settings_snapshot& s) { snapshot = s; },
+               [](caf::error& e) { FAIL(caf::to_string(e)); });
     return snapshot;
   };
   CHECK(current()->get_int("gateway.circuit_open_seconds") == 60);
@@ -52,7 +57,8 @@ TEST_CASE("the settings cache picks up a change written by another node", "[inte
                              to_iso8601(std::chrono::system_clock::now())}));
   auto seen = current();
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{5};
-  while (seen->get_int("gateway.circuit_open_seconds") != 240 && std::chrono::steady_clock::now() < give_up) {
+  while (seen->get_int("gateway.circuit_open_seconds") != 240
+         && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
     seen = current();
   }

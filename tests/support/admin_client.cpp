@@ -4,8 +4,8 @@
 
 namespace cxp::test {
 
-http_result admin_client::send(const std::string& method, const std::string& target, const nlohmann::json& body,
-                               bool with_csrf) {
+http_result admin_client::send(const std::string& method, const std::string& target,
+                               const nlohmann::json& body, bool with_csrf) {
   std::map<std::string, std::string> headers;
   std::string cookie_header;
   for (const auto& [name, value] : cookies_) {
@@ -17,7 +17,8 @@ http_result admin_client::send(const std::string& method, const std::string& tar
   if (with_csrf && !csrf_.empty()) {
     headers["x-csrf-token"] = csrf_;
   }
-  auto result = http_request(port_, method, target, body.is_null() ? std::string{} : body.dump(), headers);
+  auto result =
+    http_request(port_, method, target, body.is_null() ? std::string{} : body.dump(), headers);
   if (auto it = result.headers.find("set-cookie"); it != result.headers.end()) {
     size_t start = 0;
     const auto& all = it->second;
@@ -47,7 +48,8 @@ http_result admin_client::fetch_anonymous_csrf() {
 
 http_result admin_client::bootstrap(const std::string& email, const std::string& password) {
   fetch_anonymous_csrf();
-  return send("POST", "/bootstrap", {{"email", email}, {"password", password}, {"display_name", "Owner"}});
+  return send("POST", "/bootstrap",
+              {{"email", email}, {"password", password}, {"display_name", "Owner"}});
 }
 
 http_result admin_client::login(const std::string& email, const std::string& password) {
@@ -63,15 +65,19 @@ http_result admin_client::login(const std::string& email, const std::string& pas
 
 std::string make_jwt(const nlohmann::json& claims) {
   const nlohmann::json header = {{"alg", "RS256"}, {"typ", "JWT"}};
-  return to_base64url(header.dump()) + "." + to_base64url(claims.dump()) + "." + to_base64url("not-a-signature");
+  return to_base64url(header.dump()) + "." + to_base64url(claims.dump()) + "."
+         + to_base64url("not-a-signature");
 }
 
-nlohmann::json make_auth_json(const std::string& account_id, const std::string& email, const std::string& token_suffix) {
-  const nlohmann::json id_claims = {
-    {"email", email},
-    {"https://api.openai.com/auth", {{"chatgpt_account_id", account_id}, {"chatgpt_plan_type", "pro"},
-                                     {"chatgpt_user_id", "user-" + account_id}}}};
-  const nlohmann::json access_claims = {{"exp", 4'102'444'800}, {"secret_marker", "access-" + token_suffix}};
+nlohmann::json make_auth_json(const std::string& account_id, const std::string& email,
+                              const std::string& token_suffix) {
+  const nlohmann::json id_claims = {{"email", email},
+                                    {"https://api.openai.com/auth",
+                                     {{"chatgpt_account_id", account_id},
+                                      {"chatgpt_plan_type", "pro"},
+                                      {"chatgpt_user_id", "user-" + account_id}}}};
+  const nlohmann::json access_claims = {{"exp", 4'102'444'800},
+                                        {"secret_marker", "access-" + token_suffix}};
   return {{"OPENAI_API_KEY", nullptr},
           {"tokens",
            {{"id_token", make_jwt(id_claims)},

@@ -30,7 +30,10 @@ public:
   /// POST /admin/api/session and remember the session's CSRF token.
   http_result login(const std::string& email, const std::string& password);
 
-  void forget_cookies() { cookies_.clear(); csrf_.clear(); }
+  void forget_cookies() {
+    cookies_.clear();
+    csrf_.clear();
+  }
   const std::string& csrf() const { return csrf_; }
 
 private:

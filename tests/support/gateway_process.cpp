@@ -1,13 +1,13 @@
 #include "tests/support/gateway_process.hpp"
 
+#include <cstdlib>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cstdlib>
 
 extern char** environ;
 #include <stdexcept>
@@ -111,7 +111,9 @@ command_result run_gateway_command(const env_vars& env, const std::vector<std::s
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   command_result result;
-  std::thread err_reader{[&] { result.err = drain(err_pipe[0]); }};
+  std::thread err_reader{[&] {
+    result.err = drain(err_pipe[0]);
+  }};
   result.out = drain(out_pipe[0]);
   err_reader.join();
   ::close(out_pipe[0]);
@@ -134,7 +136,8 @@ command_result run_program(const std::vector<std::string>& argv, const std::stri
   int in_pipe[2];
   int out_pipe[2];
   int err_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0
+      || pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
   posix_spawn_file_actions_t actions;
@@ -170,7 +173,9 @@ command_result run_program(const std::vector<std::string>& argv, const std::stri
     ::close(in_pipe[1]);
   }};
   command_result result;
-  std::thread err_reader{[&] { result.err = drain(err_pipe[0]); }};
+  std::thread err_reader{[&] {
+    result.err = drain(err_pipe[0]);
+  }};
   result.out = drain(out_pipe[0]);
   err_reader.join();
   writer.join();
@@ -182,7 +187,8 @@ command_result run_program(const std::vector<std::string>& argv, const std::stri
   return result;
 }
 
-gateway_process::gateway_process(env_vars env, std::vector<std::string> args, std::string working_dir) {
+gateway_process::gateway_process(env_vars env, std::vector<std::string> args,
+                                 std::string working_dir) {
   int out_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");

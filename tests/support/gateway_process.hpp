@@ -1,7 +1,5 @@
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -9,6 +7,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace cxp::test {
 
@@ -28,8 +28,9 @@ command_result run_gateway_command(const env_vars& env, const std::vector<std::s
 /// Runs a program from PATH (promtool, psql, …) and returns what it printed; `input` goes to stdin.
 command_result run_program(const std::vector<std::string>& argv, const std::string& input = {});
 
-/// A `codex-pooler serve` child process for black-box tests (see `gateway_env`). The constructor waits (bounded) for its "listening" log line to learn the
-/// port. The destructor sends SIGTERM and, after a deadline, SIGKILL.
+/// A `codex-pooler serve` child process for black-box tests (see `gateway_env`). The constructor
+/// waits (bounded) for its "listening" log line to learn the port. The destructor sends SIGTERM
+/// and, after a deadline, SIGKILL.
 class gateway_process {
 public:
   explicit gateway_process(env_vars env, std::vector<std::string> args = {"serve"},

@@ -13,7 +13,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 
-http_result http_request(uint16_t port, const std::string& method, const std::string& target, const std::string& body,
+http_result http_request(uint16_t port, const std::string& method, const std::string& target,
+                         const std::string& body,
                          const std::map<std::string, std::string>& headers) {
   net::io_context ioc;
   beast::tcp_stream stream{ioc};
@@ -25,7 +26,8 @@ http_result http_request(uint16_t port, const std::string& method, const std::st
     request.set(name, value);
   }
   if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
-    if (headers.find("content-type") == headers.end() && headers.find("Content-Type") == headers.end()) {
+    if (headers.find("content-type") == headers.end()
+        && headers.find("Content-Type") == headers.end()) {
       request.set(http::field::content_type, "application/json");
     }
     request.body() = body;
@@ -41,7 +43,8 @@ http_result http_request(uint16_t port, const std::string& method, const std::st
   result.status = static_cast<int>(response.result_int());
   for (const auto& field : response) {
     std::string name{field.name_string()};
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     auto& slot = result.headers[name];
     slot += (slot.empty() ? "" : "\n") + std::string{field.value()};
   }

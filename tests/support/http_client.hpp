@@ -15,7 +15,8 @@ struct http_result {
 /// A blocking HTTP/1.1 request to 127.0.0.1:`port` for tests (Beast, one connection per call).
 /// Throws on connection failure so a test reports it.
 http_result http_request(uint16_t port, const std::string& method, const std::string& target,
-                         const std::string& body = {}, const std::map<std::string, std::string>& headers = {});
+                         const std::string& body = {},
+                         const std::map<std::string, std::string>& headers = {});
 
 inline http_result http_get(uint16_t port, const std::string& target,
                             const std::map<std::string, std::string>& headers = {}) {

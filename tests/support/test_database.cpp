@@ -52,7 +52,8 @@ std::string postgres_state_dir() {
 std::string postgres_server_url() {
   auto url = read_first_line(postgres_state_dir() + "/url");
   if (url.empty()) {
-    FAIL("the test PostgreSQL server is not running: run the suite through ctest (fixture test_postgres)");
+    FAIL("the test PostgreSQL server is not running: run the suite through ctest (fixture "
+         "test_postgres)");
   }
   return url;
 }
@@ -73,7 +74,8 @@ test_database::test_database(backend kind, bool migrated) : kind_(kind) {
     std::filesystem::create_directories(directory_);
     url_ = "sqlite://" + directory_ + "/test.db";
   } else {
-    REQUIRE(run_admin_sql("CREATE DATABASE " + name_ + " TEMPLATE " + (migrated ? "cxp_template" : "template0")));
+    REQUIRE(run_admin_sql("CREATE DATABASE " + name_ + " TEMPLATE "
+                          + (migrated ? "cxp_template" : "template0")));
     url_ = with_database(postgres_server_url(), name_);
   }
   if (kind == backend::sqlite && migrated) {

@@ -45,8 +45,8 @@ std::string cookie_value(const exchange& ex, std::string_view name) {
 
 std::string make_cookie(std::string_view name, std::string_view value, std::chrono::seconds max_age,
                         bool script_readable) {
-  std::string cookie = std::string{name} + "=" + std::string{value} + "; Path=/; SameSite=Strict; Max-Age="
-                       + std::to_string(max_age.count());
+  std::string cookie = std::string{name} + "=" + std::string{value}
+                       + "; Path=/; SameSite=Strict; Max-Age=" + std::to_string(max_age.count());
   if (!script_readable) {
     cookie += "; HttpOnly";
   }
@@ -88,7 +88,8 @@ void respond_admin_error(const exchange_ptr& ex, const caf::error& error) {
   ex->respond_json(lookup_error(code).status, body);
 }
 
-void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_access access, admin_work work) {
+void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_access access,
+               admin_work work) {
   auto body = nlohmann::json::object();
   const auto& request = ex->request();
   if (!request.body().empty()) {
@@ -115,8 +116,8 @@ void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_acces
   const auto password_route = ex->route_name() == "/admin/api/session/password";
   run_db<admin_reply>(
     runtime.system, runtime.db_pool, admin_timeout,
-    [&services = runtime.services, throttle = runtime.throttle, access, session_token, csrf_header, state_changing,
-     password_route, body = std::move(body), work = std::move(work),
+    [&services = runtime.services, throttle = runtime.throttle, access, session_token, csrf_header,
+     state_changing, password_route, body = std::move(body), work = std::move(work),
      client_ip = ex->client_ip()](persistence::database&) -> caf::expected<admin_reply> {
       actors::admin::principal who;
       who.client_ip = client_ip;
@@ -129,7 +130,8 @@ void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_acces
         if (state_changing
             && (csrf_header.empty()
                 || !persistence::constant_time_equals(
-                  persistence::hmac_sha256(services.token_hash_key, csrf_header), session->csrf_token_hash))) {
+                  persistence::hmac_sha256(services.token_hash_key, csrf_header),
+                  session->csrf_token_hash))) {
           return make_error(errc::csrf_token_invalid);
         }
         if (session->user.password_change_required && !password_route) {

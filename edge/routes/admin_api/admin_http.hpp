@@ -49,12 +49,13 @@ enum class admin_access {
 };
 
 using admin_work = std::function<caf::expected<admin_reply>(const actors::admin::principal& who,
-                                                             const nlohmann::json& body)>;
+                                                            const nlohmann::json& body)>;
 
 /// Runs `work` on a db worker after the access checks, then renders its reply or its error
 /// (validation errors as 422 with `fields`). `body` is the parsed JSON request body (an empty
 /// object for bodiless requests); a malformed body answers 400 before `work` runs.
-void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_access access, admin_work work);
+void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_access access,
+               admin_work work);
 
 /// Renders `error` through the error table, adding field errors for `validation_failed`.
 void respond_admin_error(const exchange_ptr& ex, const caf::error& error);

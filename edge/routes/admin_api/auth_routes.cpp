@@ -1,7 +1,6 @@
-#include "edge/routes/admin_api/admin_routes.hpp"
-
 #include "actors/admin/operator_service.hpp"
 #include "common/encoding.hpp"
+#include "edge/routes/admin_api/admin_routes.hpp"
 #include "persistence/crypto/secret_box.hpp"
 
 namespace cxp::edge {
@@ -21,11 +20,15 @@ std::string text(const json& body, const char* key) {
 
 std::optional<std::string> optional_text(const json& body, const char* key) {
   auto it = body.find(key);
-  return it != body.end() && it->is_string() ? std::optional<std::string>{it->get<std::string>()} : std::nullopt;
+  return it != body.end() && it->is_string() ? std::optional<std::string>{it->get<std::string>()}
+                                             : std::nullopt;
 }
 
 json user_json(const operator_view& user) {
-  return {{"id", user.id}, {"email", user.email}, {"display_name", user.display_name}, {"role", user.role},
+  return {{"id", user.id},
+          {"email", user.email},
+          {"display_name", user.display_name},
+          {"role", user.role},
           {"password_change_required", user.password_change_required}};
 }
 
@@ -43,140 +46,165 @@ void ensure_anonymous_csrf(const exchange& ex, admin_reply& reply) {
 
 void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
   routes.add(http::verb::get, "/bootstrap/status", [&runtime](const exchange_ptr& ex) {
-    run_admin(runtime, ex, admin_access::anonymous, [&runtime, ex](const principal&, const json&) -> caf::expected<admin_reply> {
-      auto status = operator_service{runtime.services, *runtime.throttle}.bootstrap_status();
-      if (!status) {
-        return status.error();
-      }
-      admin_reply reply;
-      reply.body = {{"status", "ok"}, {"bootstrap", *status}};
-      ensure_anonymous_csrf(*ex, reply);
-      return reply;
-    });
+    run_admin(
+      runtime, ex, admin_access::anonymous,
+      [&runtime, ex](const principal&, const json&) -> caf::expected<admin_reply> {
+        auto status = operator_service{runtime.services, *runtime.throttle}.bootstrap_status();
+        if (!status) {
+          return status.error();
+        }
+        admin_reply reply;
+        reply.body = {{"status", "ok"}, {"bootstrap", *status}};
+        ensure_anonymous_csrf(*ex, reply);
+        return reply;
+      });
   });
 
   routes.add(http::verb::post, "/bootstrap", [&runtime](const exchange_ptr& ex) {
-    run_admin(runtime, ex, admin_access::anonymous, [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
-      auto user = operator_service{runtime.services, *runtime.throttle}.bootstrap(
-        who, {text(body, "email"), text(body, "password"), text(body, "display_name")});
-      if (!user) {
-        return user.error();
-      }
-      return admin_reply{http::status::created, {{"user", to_json(*user)}}, {}};
-    });
+    run_admin(runtime, ex, admin_access::anonymous,
+              [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
+                auto user = operator_service{runtime.services, *runtime.throttle}.bootstrap(
+                  who, {text(body, "email"), text(body, "password"), text(body, "display_name")});
+                if (!user) {
+                  return user.error();
+                }
+                return admin_reply{http::status::created, {{"user", to_json(*user)}}, {}};
+              });
   });
 
   routes.add(http::verb::get, "/session", [&runtime](const exchange_ptr& ex) {
     const auto token = cookie_value(*ex, session_cookie_name);
-    run_admin(runtime, ex, admin_access::session, [&runtime, token](const principal&, const json&) -> caf::expected<admin_reply> {
-      auto session = operator_service{runtime.services, *runtime.throttle}.authenticate_session(token);
-      if (!session) {
-        return session.error();
-      }
-      admin_reply reply;
-      reply.body = {{"status", "ok"}, {"authenticated", true}, {"user", user_json(session->user)}};
-      return reply;
-    });
-  });
-
-  routes.add(http::verb::post, "/admin/api/session", [&runtime](const exchange_ptr& ex) {
-    const auto user_agent = std::string{ex->request()[http::field::user_agent]};
-    run_admin(runtime, ex, admin_access::anonymous,
-              [&runtime, user_agent](const principal& who, const json& body) -> caf::expected<admin_reply> {
-                login_request request{text(body, "email"), text(body, "password"), optional_text(body, "totp_code"),
-                                      optional_text(body, "recovery_code"), who.client_ip, user_agent};
-                auto result = operator_service{runtime.services, *runtime.throttle}.login(request);
-                if (!result) {
-                  if (is_totp_required(result.error())) {
-                    return make_error(errc::totp_required);
-                  }
-                  return result.error();
+    run_admin(runtime, ex, admin_access::session,
+              [&runtime, token](const principal&, const json&) -> caf::expected<admin_reply> {
+                auto session =
+                  operator_service{runtime.services, *runtime.throttle}.authenticate_session(token);
+                if (!session) {
+                  return session.error();
                 }
                 admin_reply reply;
-                reply.body = {{"user", user_json(result->user)},
-                              {"csrf_token", result->tokens.csrf_token.expose()},
-                              {"expires_at", result->tokens.expires_at}};
-                reply.cookies.push_back(make_cookie(session_cookie_name, result->tokens.session_token.expose(), session_max_age));
-                reply.cookies.push_back(make_cookie(csrf_cookie_name, result->tokens.csrf_token.expose(), session_max_age, true));
+                reply.body = {
+                  {"status", "ok"}, {"authenticated", true}, {"user", user_json(session->user)}};
                 return reply;
               });
   });
 
+  routes.add(http::verb::post, "/admin/api/session", [&runtime](const exchange_ptr& ex) {
+    const auto user_agent = std::string{ex->request()[http::field::user_agent]};
+    run_admin(
+      runtime, ex, admin_access::anonymous,
+      [&runtime, user_agent](const principal& who, const json& body) -> caf::expected<admin_reply> {
+        login_request request{text(body, "email"),
+                              text(body, "password"),
+                              optional_text(body, "totp_code"),
+                              optional_text(body, "recovery_code"),
+                              who.client_ip,
+                              user_agent};
+        auto result = operator_service{runtime.services, *runtime.throttle}.login(request);
+        if (!result) {
+          if (is_totp_required(result.error())) {
+            return make_error(errc::totp_required);
+          }
+          return result.error();
+        }
+        admin_reply reply;
+        reply.body = {{"user", user_json(result->user)},
+                      {"csrf_token", result->tokens.csrf_token.expose()},
+                      {"expires_at", result->tokens.expires_at}};
+        reply.cookies.push_back(
+          make_cookie(session_cookie_name, result->tokens.session_token.expose(), session_max_age));
+        reply.cookies.push_back(
+          make_cookie(csrf_cookie_name, result->tokens.csrf_token.expose(), session_max_age, true));
+        return reply;
+      });
+  });
+
   routes.add(http::verb::delete_, "/admin/api/session", [&runtime](const exchange_ptr& ex) {
     const auto token = cookie_value(*ex, session_cookie_name);
-    run_admin(runtime, ex, admin_access::session, [&runtime, token](const principal&, const json&) -> caf::expected<admin_reply> {
-      operator_service operators{runtime.services, *runtime.throttle};
-      auto session = operators.authenticate_session(token);
-      if (!session) {
-        return session.error();
-      }
-      if (auto done = operators.logout(*session); !done) {
-        return done.error();
-      }
-      admin_reply reply;
-      reply.body = {{"status", "logged_out"}};
-      reply.cookies.push_back(make_cookie(session_cookie_name, "", std::chrono::seconds{0}));
-      reply.cookies.push_back(make_cookie(csrf_cookie_name, "", std::chrono::seconds{0}, true));
-      return reply;
-    });
+    run_admin(
+      runtime, ex, admin_access::session,
+      [&runtime, token](const principal&, const json&) -> caf::expected<admin_reply> {
+        operator_service operators{runtime.services, *runtime.throttle};
+        auto session = operators.authenticate_session(token);
+        if (!session) {
+          return session.error();
+        }
+        if (auto done = operators.logout(*session); !done) {
+          return done.error();
+        }
+        admin_reply reply;
+        reply.body = {{"status", "logged_out"}};
+        reply.cookies.push_back(make_cookie(session_cookie_name, "", std::chrono::seconds{0}));
+        reply.cookies.push_back(make_cookie(csrf_cookie_name, "", std::chrono::seconds{0}, true));
+        return reply;
+      });
   });
 
   routes.add(http::verb::post, "/admin/api/session/password", [&runtime](const exchange_ptr& ex) {
-    run_admin(runtime, ex, admin_access::session, [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
-      auto done = operator_service{runtime.services, *runtime.throttle}.change_password(
-        who, text(body, "current_password"), text(body, "new_password"));
-      if (!done) {
-        return done.error();
-      }
-      return admin_reply{http::status::ok, {{"status", "password_changed"}}, {}};
-    });
+    run_admin(runtime, ex, admin_access::session,
+              [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
+                auto done = operator_service{runtime.services, *runtime.throttle}.change_password(
+                  who, text(body, "current_password"), text(body, "new_password"));
+                if (!done) {
+                  return done.error();
+                }
+                return admin_reply{http::status::ok, {{"status", "password_changed"}}, {}};
+              });
   });
 
   routes.add(http::verb::post, "/admin/api/session/totp", [&runtime](const exchange_ptr& ex) {
-    run_admin(runtime, ex, admin_access::session, [&runtime](const principal& who, const json&) -> caf::expected<admin_reply> {
-      auto enrollment = operator_service{runtime.services, *runtime.throttle}.begin_totp(who);
-      if (!enrollment) {
-        return enrollment.error();
-      }
-      return admin_reply{http::status::ok,
-                         {{"secret", enrollment->secret_base32.expose()}, {"otpauth_uri", enrollment->otpauth_uri.expose()}},
-                         {}};
-    });
+    run_admin(
+      runtime, ex, admin_access::session,
+      [&runtime](const principal& who, const json&) -> caf::expected<admin_reply> {
+        auto enrollment = operator_service{runtime.services, *runtime.throttle}.begin_totp(who);
+        if (!enrollment) {
+          return enrollment.error();
+        }
+        return admin_reply{http::status::ok,
+                           {{"secret", enrollment->secret_base32.expose()},
+                            {"otpauth_uri", enrollment->otpauth_uri.expose()}},
+                           {}};
+      });
   });
 
-  routes.add(http::verb::post, "/admin/api/session/totp/confirm", [&runtime](const exchange_ptr& ex) {
-    run_admin(runtime, ex, admin_access::session, [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
-      auto codes = operator_service{runtime.services, *runtime.throttle}.confirm_totp(who, text(body, "code"));
-      if (!codes) {
-        return codes.error();
-      }
-      json shown = json::array();
-      for (const auto& code : *codes) {
-        shown.push_back(code.expose());
-      }
-      return admin_reply{http::status::ok, {{"recovery_codes", shown}}, {}};
+  routes.add(
+    http::verb::post, "/admin/api/session/totp/confirm", [&runtime](const exchange_ptr& ex) {
+      run_admin(runtime, ex, admin_access::session,
+                [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
+                  auto codes = operator_service{runtime.services, *runtime.throttle}.confirm_totp(
+                    who, text(body, "code"));
+                  if (!codes) {
+                    return codes.error();
+                  }
+                  json shown = json::array();
+                  for (const auto& code : *codes) {
+                    shown.push_back(code.expose());
+                  }
+                  return admin_reply{http::status::ok, {{"recovery_codes", shown}}, {}};
+                });
     });
-  });
 
   routes.add(http::verb::delete_, "/admin/api/session/totp", [&runtime](const exchange_ptr& ex) {
-    run_admin(runtime, ex, admin_access::session, [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
-      auto done = operator_service{runtime.services, *runtime.throttle}.disable_totp(who, text(body, "password"));
-      if (!done) {
-        return done.error();
-      }
-      return admin_reply{http::status::ok, {{"status", "totp_disabled"}}, {}};
-    });
+    run_admin(runtime, ex, admin_access::session,
+              [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
+                auto done = operator_service{runtime.services, *runtime.throttle}.disable_totp(
+                  who, text(body, "password"));
+                if (!done) {
+                  return done.error();
+                }
+                return admin_reply{http::status::ok, {{"status", "totp_disabled"}}, {}};
+              });
   });
 
   routes.add(http::verb::post, "/admin/api/invites/accept", [&runtime](const exchange_ptr& ex) {
-    run_admin(runtime, ex, admin_access::anonymous, [&runtime](const principal&, const json& body) -> caf::expected<admin_reply> {
-      auto user = operator_service{runtime.services, *runtime.throttle}.accept_invite(
-        text(body, "token"), text(body, "display_name"), text(body, "password"));
-      if (!user) {
-        return user.error();
-      }
-      return admin_reply{http::status::created, {{"user", to_json(*user)}}, {}};
-    });
+    run_admin(runtime, ex, admin_access::anonymous,
+              [&runtime](const principal&, const json& body) -> caf::expected<admin_reply> {
+                auto user = operator_service{runtime.services, *runtime.throttle}.accept_invite(
+                  text(body, "token"), text(body, "display_name"), text(body, "password"));
+                if (!user) {
+                  return user.error();
+                }
+                return admin_reply{http::status::created, {{"user", to_json(*user)}}, {}};
+              });
   });
 }
 

@@ -52,8 +52,8 @@ TEST_CASE("PORT 0 asks the kernel for a free port", "[unit][common][config]") {
 }
 
 TEST_CASE("a bad DATABASE_URL is an error that names the variable", "[unit][common][config]") {
-  auto value = GENERATE(as<std::string>{}, "mysql://x/y", "postgres://host", "postgres://h:99999/db", "sqlite://",
-                        "just-text");
+  auto value = GENERATE(as<std::string>{}, "mysql://x/y", "postgres://host",
+                        "postgres://h:99999/db", "sqlite://", "just-text");
   auto message = failure_of({{"DATABASE_URL", value}});
   CHECK(message.rfind("DATABASE_URL: ", 0) == 0);
 }
@@ -96,14 +96,19 @@ TEST_CASE("secrets are validated without echoing them", "[unit][common][config]"
 TEST_CASE("roles, URLs and cluster peers are parsed and checked", "[unit][common][config]") {
   CHECK(load_boot_config({{"CODEX_POOLER_ROLE", "worker"}})->role == cxp::node_role::worker);
   CHECK(failure_of({{"CODEX_POOLER_ROLE", "boss"}}).rfind("CODEX_POOLER_ROLE: ", 0) == 0);
-  CHECK(failure_of({{"CODEX_POOLER_UPSTREAM_BASE_URL", "ftp://x"}}).rfind("CODEX_POOLER_UPSTREAM_BASE_URL: ", 0) == 0);
-  auto config = load_boot_config({{"CODEX_POOLER_UPSTREAM_BASE_URL", "http://127.0.0.1:9/backend-api/"},
-                                  {"CODEX_POOLER_CLUSTER_PEERS", "a:4370,b.local:4371"}});
+  CHECK(failure_of({{"CODEX_POOLER_UPSTREAM_BASE_URL", "ftp://x"}})
+          .rfind("CODEX_POOLER_UPSTREAM_BASE_URL: ", 0)
+        == 0);
+  auto config =
+    load_boot_config({{"CODEX_POOLER_UPSTREAM_BASE_URL", "http://127.0.0.1:9/backend-api/"},
+                      {"CODEX_POOLER_CLUSTER_PEERS", "a:4370,b.local:4371"}});
   REQUIRE(config);
   CHECK(config->upstream_base_url == "http://127.0.0.1:9/backend-api");
   REQUIRE(config->cluster_peers.size() == 2);
   CHECK(config->cluster_peers[1].host == "b.local");
   CHECK(config->cluster_peers[1].port == 4371);
-  CHECK(failure_of({{"CODEX_POOLER_CLUSTER_PEERS", "nohost"}}).rfind("CODEX_POOLER_CLUSTER_PEERS: ", 0) == 0);
+  CHECK(
+    failure_of({{"CODEX_POOLER_CLUSTER_PEERS", "nohost"}}).rfind("CODEX_POOLER_CLUSTER_PEERS: ", 0)
+    == 0);
   CHECK(failure_of({{"POOL_SIZE", "0"}}).rfind("POOL_SIZE: ", 0) == 0);
 }

@@ -9,7 +9,8 @@ TEST_CASE("times render as fixed-width UTC and parse back", "[unit][common][cloc
   auto parsed = cxp::parse_iso8601(text);
   REQUIRE(parsed);
   CHECK(*parsed == at);
-  CHECK(cxp::parse_iso8601("2026-11-18T11:06:40Z") == cxp::time_point{std::chrono::seconds{1'795'000'000}});
+  CHECK(cxp::parse_iso8601("2026-11-18T11:06:40Z")
+        == cxp::time_point{std::chrono::seconds{1'795'000'000}});
   CHECK_FALSE(cxp::parse_iso8601("yesterday"));
   CHECK_FALSE(cxp::parse_iso8601("2026-13-01T00:00:00Z"));
 }

@@ -13,7 +13,8 @@ TEST_CASE("sqlite URLs keep absolute and relative paths", "[unit][common][config
 }
 
 TEST_CASE("postgres URLs are split into their parts", "[unit][common][config]") {
-  auto url = cxp::parse_database_url("postgresql://app:p%40ss@db.internal:6543/codex?sslmode=require");
+  auto url =
+    cxp::parse_database_url("postgresql://app:p%40ss@db.internal:6543/codex?sslmode=require");
   REQUIRE(url);
   CHECK(url->kind == cxp::database_kind::postgres);
   CHECK(url->host == "db.internal");

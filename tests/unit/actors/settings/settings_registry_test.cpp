@@ -7,7 +7,8 @@
 using namespace cxp::actors;
 using json = nlohmann::json;
 
-TEST_CASE("every registered setting has a valid default and a unique key", "[unit][actors][settings]") {
+TEST_CASE("every registered setting has a valid default and a unique key",
+          "[unit][actors][settings]") {
   std::set<std::string> keys;
   for (const auto& spec : setting_registry()) {
     CAPTURE(spec.key);
@@ -37,7 +38,8 @@ TEST_CASE("validation enforces type, range and choices", "[unit][actors][setting
   CHECK(find_setting("no.such.key") == nullptr);
 }
 
-TEST_CASE("a snapshot layers stored values over defaults and ignores bad rows", "[unit][actors][settings]") {
+TEST_CASE("a snapshot layers stored values over defaults and ignores bad rows",
+          "[unit][actors][settings]") {
   auto snapshot = instance_settings::from_stored({
     {"gateway.circuit_open_seconds", "120"},
     {"gateway.circuit_failure_threshold", "\"three\""},
@@ -55,8 +57,8 @@ TEST_CASE("a snapshot layers stored values over defaults and ignores bad rows", 
 }
 
 TEST_CASE("the admin description never includes a secret's value", "[unit][actors][settings]") {
-  auto snapshot = instance_settings::from_stored({{"smtp.password", "\"ciphertext-xyz\""},
-                                                  {"gateway.circuit_open_seconds", "90"}});
+  auto snapshot = instance_settings::from_stored(
+    {{"smtp.password", "\"ciphertext-xyz\""}, {"gateway.circuit_open_seconds", "90"}});
   const auto described = snapshot.describe();
   CHECK(described.dump().find("ciphertext-xyz") == std::string::npos);
   bool saw_password = false;

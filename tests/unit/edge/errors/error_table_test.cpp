@@ -5,7 +5,8 @@
 using cxp::errc;
 
 TEST_CASE("every error code has a table entry and a wire name", "[unit][edge][errors]") {
-  for (auto raw = static_cast<int>(cxp::errc_first); raw <= static_cast<int>(cxp::errc_last); ++raw) {
+  for (auto raw = static_cast<int>(cxp::errc_first); raw <= static_cast<int>(cxp::errc_last);
+       ++raw) {
     const auto code = static_cast<errc>(raw);
     CAPTURE(raw);
     CHECK(cxp::to_string(code) != "unknown");
@@ -24,7 +25,8 @@ TEST_CASE("errors render as the OpenAI envelope", "[unit][edge][errors]") {
   CHECK(body["error"]["param"] == "name");
   auto plain = cxp::edge::render_error(errc::not_found);
   CHECK(plain["error"]["param"].is_null());
-  CHECK(cxp::edge::lookup_error(errc::rate_limited).status == boost::beast::http::status::too_many_requests);
+  CHECK(cxp::edge::lookup_error(errc::rate_limited).status
+        == boost::beast::http::status::too_many_requests);
 }
 
 TEST_CASE("internal error context never reaches the envelope", "[unit][edge][errors]") {

@@ -13,10 +13,11 @@ struct captured {
 
 exchange_ptr make_exchange(http::verb method, std::string target, captured& out) {
   http_request request{method, target, 11};
-  return std::make_shared<exchange>(std::move(request), "127.0.0.1", [&out](http_response response) {
-    out.response = std::move(response);
-    out.replied = true;
-  });
+  return std::make_shared<exchange>(std::move(request), "127.0.0.1",
+                                    [&out](http_response response) {
+                                      out.response = std::move(response);
+                                      out.replied = true;
+                                    });
 }
 
 } // namespace
@@ -39,7 +40,8 @@ TEST_CASE("routes match literal segments and capture parameters", "[unit][edge][
 
 TEST_CASE("unknown paths are 404 and wrong methods 405, as JSON errors", "[unit][edge][routes]") {
   route_table routes;
-  routes.add(http::verb::get, "/healthz", [](const exchange_ptr& ex) { ex->respond_json(http::status::ok, {}); });
+  routes.add(http::verb::get, "/healthz",
+             [](const exchange_ptr& ex) { ex->respond_json(http::status::ok, {}); });
   captured missing;
   routes.dispatch(make_exchange(http::verb::get, "/nope", missing));
   CHECK(missing.response.result() == http::status::not_found);

@@ -23,8 +23,8 @@ TEST_CASE("sha256_hex matches the FIPS 180-2 examples", "[unit][persistence][cry
 TEST_CASE("derive_key is HKDF-SHA256 without salt and with the purpose as info",
           "[unit][persistence][crypto]") {
   // Expected value from an independent HMAC-based HKDF that reproduces RFC 5869 test case 3.
-  const auto key = derive_key(secret<std::string>{"test-secret-key-base-0123456789abcdef"},
-                              "pool_api_key");
+  const auto key =
+    derive_key(secret<std::string>{"test-secret-key-base-0123456789abcdef"}, "pool_api_key");
   REQUIRE(key);
   CHECK(key->expose().size() == derived_key_bytes);
   CHECK(to_hex(key->expose())

@@ -1,12 +1,12 @@
-#include "persistence/migrate/migration.hpp"
-
 #include <catch2/catch.hpp>
+
+#include "persistence/migrate/migration.hpp"
 
 using cxp::persistence::split_statements;
 
 TEST_CASE("statements split at line-ending semicolons only", "[unit][persistence][migrate]") {
-  const auto statements = split_statements(
-    "-- a comment;\nCREATE TABLE a (x TEXT DEFAULT 'a;b');\n\nCREATE INDEX i ON a (x);\n-- trailing\n");
+  const auto statements = split_statements("-- a comment;\nCREATE TABLE a (x TEXT DEFAULT "
+                                           "'a;b');\n\nCREATE INDEX i ON a (x);\n-- trailing\n");
   REQUIRE(statements.size() == 2);
   CHECK(statements[0].find("DEFAULT 'a;b'") != std::string::npos);
   CHECK(statements[1].find("CREATE INDEX") != std::string::npos);
