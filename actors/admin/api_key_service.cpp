@@ -211,7 +211,7 @@ nlohmann::json to_json(const api_key_view& view) {
 
 nlohmann::json to_json(const created_api_key& created) {
   auto json = to_json(created.key);
-  json["raw_key"] = created.raw_key.expose();
+  json["key"] = created.raw_key.expose();
   return json;
 }
 

@@ -102,7 +102,7 @@ struct created_api_key {
   secret<std::string> raw_key;
 };
 
-/// The view plus `"raw_key"`: the one place the raw key is rendered, for the body of the create
+/// The view plus `"key"`: the one place the raw key is rendered, for the body of the create
 /// and rotate responses only (never log it).
 nlohmann::json to_json(const created_api_key& created);
 

@@ -269,9 +269,7 @@ int run(service_context& context, const parsed_args& args) {
     if (!created) {
       return fail(created.error());
     }
-    auto out = to_json(created->key);
-    out["key"] = created->raw_key.expose();
-    std::cout << out.dump(2) << "\n";
+    std::cout << to_json(*created).dump(2) << "\n";
     return 0;
   }
   if (command == "settings list") {

@@ -226,9 +226,7 @@ caf::expected<admin_reply> created_key_reply(caf::expected<created_api_key> crea
   if (!created) {
     return created.error();
   }
-  auto body = to_json(created->key);
-  body["key"] = created->raw_key.expose();
-  return admin_reply{status, body, {}};
+  return admin_reply{status, to_json(*created), {}};
 }
 
 void add_api_key_routes(route_table& routes, const admin_runtime& runtime) {

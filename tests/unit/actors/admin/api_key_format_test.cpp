@@ -242,10 +242,10 @@ TEST_CASE("an api key view renders its policy and never a hash", "[unit][actors]
   CHECK(json["policy"]["enforced_model"].is_null());
   CHECK(json["expires_at"].is_null());
   CHECK_FALSE(json.contains("key_hash"));
-  CHECK_FALSE(json.contains("raw_key"));
+  CHECK_FALSE(json.contains("key"));
 
   created_api_key created{view, secret<std::string>{valid_key}};
-  CHECK(to_json(created)["raw_key"] == valid_key);
+  CHECK(to_json(created)["key"] == valid_key);
 }
 
 TEST_CASE("page cursors round-trip and reject garbage", "[unit][actors][admin]") {
