@@ -1,0 +1,105 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cxp::test {
+
+/// Scripted behaviour and credentials of one fake ChatGPT account. Every field can be set from
+/// the C++ API (`fake_upstream::set_account`) or from JSON (`POST /__control/accounts`, the
+/// `--accounts` file) using the same key names.
+struct account_script {
+  std::string account_id;      ///< expected `chatgpt-account-id`
+  std::string access_token;    ///< expected bearer; replaced by a new JWT on every refresh
+  std::string refresh_token;   ///< the one currently valid (single-use, rotating)
+  std::string plan_type = "plus";
+  std::string reply_text = "hello from fake upstream";
+
+  int usage_limit_after = -1;          ///< served turns before 429 usage_limit_reached; -1 = never
+  int status_5xx = 0;                  ///< answer every turn with this status when non-zero
+  bool close_before_headers = false;   ///< drop the connection before any response byte
+  int abrupt_close_after_events = -1;  ///< drop the connection after K SSE events; -1 = never
+  int delay_first_byte_ms = 0;         ///< wait this long before the first response byte
+  bool response_failed_first = false;  ///< first SSE event is `response.failed` (server_error)
+  bool access_token_expired = false;   ///< 401 token_expired on the backend until refreshed
+  bool refresh_revoked = false;        ///< refresh answers 401 `refresh_token_invalidated`
+
+  int primary_limit = 1000;        ///< turns per primary (300 min) window when no usage limit
+  int secondary_limit = 10000;     ///< turns per secondary (10080 min) window
+  int64_t primary_reset_at = 0;    ///< unix s; 0 = now + 5 h at registration
+  int64_t secondary_reset_at = 0;  ///< unix s; 0 = now + 7 d at registration
+};
+
+/// Reads an `account_script` from JSON (unknown keys ignored, missing keys keep defaults).
+void from_json(const nlohmann::json& j, account_script& script);
+/// Writes an `account_script` (tokens included: it is test data).
+void to_json(nlohmann::json& j, const account_script& script);
+
+/// One request as received; the Authorization value is reduced to `<scheme> sha256:<12 hex>`.
+struct recorded_request {
+  std::string method;
+  std::string target;                         ///< path with query string
+  std::map<std::string, std::string> headers; ///< lower-case names
+  std::string body;
+};
+
+/// Live counters of one account, for assertions.
+struct account_counters {
+  int turns_served = 0;    ///< successful 200 turns (they consume quota)
+  int turn_requests = 0;   ///< every `/responses` request that passed auth
+  int refresh_calls = 0;   ///< every `POST /oauth/token` naming one of its tokens
+  int generation = 0;      ///< access token generation (bumped by each refresh)
+};
+
+/// A fake ChatGPT Codex backend + OAuth token endpoint on 127.0.0.1 for tests and benchmarks
+/// (protocol: shared/docs/codex-protocol.md §13/14). Owns its io_context threads.
+class fake_upstream {
+public:
+  /// `port` 0 binds an ephemeral port.
+  explicit fake_upstream(uint16_t port = 0, size_t io_threads = 2);
+  ~fake_upstream();
+  fake_upstream(const fake_upstream&) = delete;
+  fake_upstream& operator=(const fake_upstream&) = delete;
+
+  /// Binds and starts serving. Returns an error message when the port cannot be bound.
+  std::optional<std::string> start();
+
+  /// Stops the threads and closes the listener (also done by the destructor).
+  void stop();
+
+  /// The bound port (valid after a successful `start`).
+  uint16_t port() const;
+
+  /// Adds or replaces (by `account_id`) an account and resets its counters.
+  void set_account(const account_script& script);
+
+  /// The current script of an account (tokens reflect refresh rotation).
+  std::optional<account_script> account(const std::string& account_id) const;
+
+  /// Counters of an account (zeroes when unknown).
+  account_counters counters(const std::string& account_id) const;
+
+  /// Every request received so far, in arrival order.
+  std::vector<recorded_request> recorded() const;
+
+  /// Forgets the recorded requests.
+  void clear_recorded();
+
+  /// Implementation state shared with the sessions.
+  struct state;
+
+private:
+  std::shared_ptr<state> state_;
+};
+
+/// An unsigned JWT (`alg: none`) for `account_id` as the fake issues it (§14.1).
+std::string make_fake_jwt(const std::string& account_id, const std::string& plan_type,
+                          int generation, int64_t exp);
+
+} // namespace cxp::test
