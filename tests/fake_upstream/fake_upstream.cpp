@@ -27,6 +27,8 @@ using tcp = net::ip::tcp;
 using json = nlohmann::json;
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
+constexpr size_t max_recorded_requests = 100000;
+
 void from_json(const json& j, account_script& s) {
   auto get = [&j](const char* key, auto& field) {
     if (auto it = j.find(key); it != j.end() && !it->is_null()) {
@@ -181,7 +183,7 @@ reply json_reply(int status, const json& body, header_list headers = {}) {
 
 std::string format_percent(double value) {
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f", value);
+  std::snprintf(buffer, sizeof buffer, "%.4g", value);
   return buffer;
 }
 
@@ -357,12 +359,13 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
   auto id = std::to_string(++sequence);
   auto response_id = "resp_" + id;
   auto item_id = "msg_" + id;
-  json message_item{{"id", item_id},
-                    {"type", "message"},
-                    {"role", "assistant"},
-                    {"status", "completed"},
-                    {"content", {{{"type", "output_text"}, {"text", s.reply_text}, {"annotations",
-                                                                                      json::array()}}}}};
+  json message_item{
+    {"id", item_id},
+    {"type", "message"},
+    {"role", "assistant"},
+    {"status", "completed"},
+    {"content",
+     {{{"type", "output_text"}, {"text", s.reply_text}, {"annotations", json::array()}}}}};
   json usage{{"input_tokens", 10},
              {"input_tokens_details", {{"cached_tokens", 2}}},
              {"output_tokens", 3},
@@ -370,15 +373,17 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
              {"total_tokens", 13}};
   if (compact) {
     ++c.turns_served;
-    return json_reply(200,
-                      {{"output",
-                        {{{"type", "compaction"}, {"id", "cmp_" + id},
-                          {"encrypted_content", "ENC_" + id}}}}},
-                      quota_headers(*entry, false));
+    return json_reply(
+      200,
+      {{"output",
+        {{{"type", "compaction"}, {"id", "cmp_" + id}, {"encrypted_content", "ENC_" + id}}}}},
+      quota_headers(*entry, false));
   }
   auto model = body.value("model", std::string{"gpt-fake"});
-  header_list extra{{"x-request-id", "req_" + id}, {"x-models-etag", "fake-etag-1"},
-                    {"openai-model", model}, {"x-codex-turn-state", "ts_" + id}};
+  header_list extra{{"x-request-id", "req_" + id},
+                    {"x-models-etag", "fake-etag-1"},
+                    {"openai-model", model},
+                    {"x-codex-turn-state", "ts_" + id}};
   if (s.response_failed_first) {
     reply r;
     r.what = reply::kind::sse;
@@ -417,7 +422,9 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
   r.close_after_events = s.abrupt_close_after_events;
   auto used = c.turns_served;
   int seq = 0;
-  auto add = [&r](json event) { r.events.push_back(event.dump()); };
+  auto add = [&r](json event) {
+    r.events.push_back(event.dump());
+  };
   add({{"type", "response.created"},
        {"sequence_number", seq++},
        {"response",
@@ -429,8 +436,11 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
          {"output", json::array()}}}});
   add({{"type", "response.in_progress"},
        {"sequence_number", seq++},
-       {"response", {{"id", response_id}, {"object", "response"}, {"status", "in_progress"},
-                     {"output", json::array()}}}});
+       {"response",
+        {{"id", response_id},
+         {"object", "response"},
+         {"status", "in_progress"},
+         {"output", json::array()}}}});
   add({{"type", "codex.rate_limits"},
        {"plan_type", s.plan_type},
        {"rate_limits",
@@ -448,8 +458,12 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
   add({{"type", "response.output_item.added"},
        {"sequence_number", seq++},
        {"output_index", 0},
-       {"item", {{"id", item_id}, {"type", "message"}, {"role", "assistant"},
-                 {"status", "in_progress"}, {"content", json::array()}}}});
+       {"item",
+        {{"id", item_id},
+         {"type", "message"},
+         {"role", "assistant"},
+         {"status", "in_progress"},
+         {"content", json::array()}}}});
   add({{"type", "response.output_text.delta"},
        {"sequence_number", seq++},
        {"item_id", item_id},
@@ -526,16 +540,16 @@ reply fake_upstream::state::handle_usage(const http::request<http::string_body>&
   };
   auto reached = primary >= 100 || secondary >= 100;
   return json_reply(
-    200, {{"plan_type", s.plan_type},
-          {"rate_limit",
-           {{"allowed", !reached},
-            {"limit_reached", reached},
-            {"primary_window", window(primary, 18000, s.primary_reset_at)},
-            {"secondary_window", window(secondary, 604800, s.secondary_reset_at)}}},
-          {"credits", {{"has_credits", false}, {"unlimited", false}, {"balance", "0"}}},
-          {"additional_rate_limits", json::array()},
-          {"rate_limit_reached_type",
-           reached ? json{{"type", "rate_limit_reached"}} : json(nullptr)}});
+    200,
+    {{"plan_type", s.plan_type},
+     {"rate_limit",
+      {{"allowed", !reached},
+       {"limit_reached", reached},
+       {"primary_window", window(primary, 18000, s.primary_reset_at)},
+       {"secondary_window", window(secondary, 604800, s.secondary_reset_at)}}},
+     {"credits", {{"has_credits", false}, {"unlimited", false}, {"balance", "0"}}},
+     {"additional_rate_limits", json::array()},
+     {"rate_limit_reached_type", reached ? json{{"type", "rate_limit_reached"}} : json(nullptr)}});
 }
 
 reply fake_upstream::state::handle_token(const http::request<http::string_body>& request) {
@@ -551,8 +565,8 @@ reply fake_upstream::state::handle_token(const http::request<http::string_body>&
                             {"error_description", "only refresh_token is supported"}});
   }
   auto token = body.value("refresh_token", std::string{});
-  auto invalid_grant = json_reply(
-    400, {{"error", "invalid_grant"}, {"error_description", "Invalid refresh token."}});
+  auto invalid_grant =
+    json_reply(400, {{"error", "invalid_grant"}, {"error_description", "Invalid refresh token."}});
   if (token.empty()) {
     return invalid_grant;
   }
@@ -647,8 +661,13 @@ reply fake_upstream::state::handle(const http::request<http::string_body>& reque
     auto& slot = record.headers[name];
     slot += (slot.empty() ? "" : "\n") + value;
   }
+  if (requests.size() >= max_recorded_requests) {
+    // Bounded so long benchmark runs do not grow without limit; keeps the newest half.
+    requests.erase(requests.begin(), requests.begin() + max_recorded_requests / 2);
+  }
   requests.push_back(std::move(record));
-  if (post && (path == "/backend-api/codex/responses" || path == "/backend-api/codex/v1/responses")) {
+  if (post
+      && (path == "/backend-api/codex/responses" || path == "/backend-api/codex/v1/responses")) {
     return handle_responses(request, false);
   }
   if (post && path == "/backend-api/codex/responses/compact") {
@@ -701,7 +720,9 @@ std::string chunk(const std::string& data) {
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket socket, std::shared_ptr<fake_upstream::state> st)
-      : stream_(std::move(socket)), state_(std::move(st)), timer_(stream_.get_executor()) {}
+      : stream_(std::move(socket)),
+        state_(std::move(st)),
+        timer_(stream_.get_executor()) {}
 
   void run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
@@ -712,10 +733,9 @@ private:
     parser_.emplace();
     parser_->body_limit(64u << 20);
     stream_.expires_after(std::chrono::seconds{120});
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -829,8 +849,7 @@ void fake_upstream::state::do_accept() {
                         });
 }
 
-fake_upstream::fake_upstream(uint16_t port, size_t io_threads)
-    : state_(std::make_shared<state>()) {
+fake_upstream::fake_upstream(uint16_t port, size_t io_threads) : state_(std::make_shared<state>()) {
   state_->requested_port = port;
   state_->io_threads = std::max<size_t>(1, io_threads);
 }

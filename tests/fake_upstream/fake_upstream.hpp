@@ -15,25 +15,27 @@ namespace cxp::test {
 /// the C++ API (`fake_upstream::set_account`) or from JSON (`POST /__control/accounts`, the
 /// `--accounts` file) using the same key names.
 struct account_script {
-  std::string account_id;      ///< expected `chatgpt-account-id`
-  std::string access_token;    ///< expected bearer; replaced by a new JWT on every refresh
-  std::string refresh_token;   ///< the one currently valid (single-use, rotating)
+  std::string account_id;    ///< expected `chatgpt-account-id`
+  std::string access_token;  ///< expected bearer; replaced by a new JWT on every refresh
+  std::string refresh_token; ///< the one currently valid (single-use, rotating)
   std::string plan_type = "plus";
   std::string reply_text = "hello from fake upstream";
 
-  int usage_limit_after = -1;          ///< served turns before 429 usage_limit_reached; -1 = never
-  int status_5xx = 0;                  ///< answer every turn with this status when non-zero
-  bool close_before_headers = false;   ///< drop the connection before any response byte
-  int abrupt_close_after_events = -1;  ///< drop the connection after K SSE events; -1 = never
-  int delay_first_byte_ms = 0;         ///< wait this long before the first response byte
-  bool response_failed_first = false;  ///< first SSE event is `response.failed` (server_error)
-  bool access_token_expired = false;   ///< 401 token_expired on the backend until refreshed
-  bool refresh_revoked = false;        ///< refresh answers 401 `refresh_token_invalidated`
+  int usage_limit_after = -1;         ///< served turns before 429 usage_limit_reached; -1 = never
+  int status_5xx = 0;                 ///< answer every turn with this status when non-zero
+  bool close_before_headers = false;  ///< drop the connection before any response byte
+  int abrupt_close_after_events = -1; ///< drop the connection after K SSE events; -1 = never
+  int delay_first_byte_ms = 0;        ///< wait this long before the first response byte
+  bool response_failed_first = false; ///< first SSE event is `response.failed` (server_error)
+  bool access_token_expired = false;  ///< 401 token_expired on the backend until refreshed
+  bool refresh_revoked = false;       ///< refresh answers 401 `refresh_token_invalidated`
 
-  int primary_limit = 1000;        ///< turns per primary (300 min) window when no usage limit
-  int secondary_limit = 10000;     ///< turns per secondary (10080 min) window
-  int64_t primary_reset_at = 0;    ///< unix s; 0 = now + 5 h at registration
-  int64_t secondary_reset_at = 0;  ///< unix s; 0 = now + 7 d at registration
+  /// Turns per primary (300 min) window when `usage_limit_after` is -1; large by default so
+  /// benchmarks do not run into it.
+  int primary_limit = 100000;
+  int secondary_limit = 1000000;  ///< turns per secondary (10080 min) window
+  int64_t primary_reset_at = 0;   ///< unix s; 0 = now + 5 h at registration
+  int64_t secondary_reset_at = 0; ///< unix s; 0 = now + 7 d at registration
 };
 
 /// Reads an `account_script` from JSON (unknown keys ignored, missing keys keep defaults).
@@ -51,10 +53,10 @@ struct recorded_request {
 
 /// Live counters of one account, for assertions.
 struct account_counters {
-  int turns_served = 0;    ///< successful 200 turns (they consume quota)
-  int turn_requests = 0;   ///< every `/responses` request that passed auth
-  int refresh_calls = 0;   ///< every `POST /oauth/token` naming one of its tokens
-  int generation = 0;      ///< access token generation (bumped by each refresh)
+  int turns_served = 0;  ///< successful 200 turns (they consume quota)
+  int turn_requests = 0; ///< every `/responses` request that passed auth
+  int refresh_calls = 0; ///< every `POST /oauth/token` naming one of its tokens
+  int generation = 0;    ///< access token generation (bumped by each refresh)
 };
 
 /// A fake ChatGPT Codex backend + OAuth token endpoint on 127.0.0.1 for tests and benchmarks
@@ -85,7 +87,8 @@ public:
   /// Counters of an account (zeroes when unknown).
   account_counters counters(const std::string& account_id) const;
 
-  /// Every request received so far, in arrival order.
+  /// Every request received so far (control routes excepted), in arrival order; bounded at
+  /// 100000 entries, beyond which the oldest half is dropped.
   std::vector<recorded_request> recorded() const;
 
   /// Forgets the recorded requests.
