@@ -467,15 +467,7 @@ caf::expected<api_key_page> api_key_service::list(const principal& who,
   persistence::api_key_list_filter query;
   query.pool_id = filter.pool_id;
   query.status = filter.status;
-  if (!who.is_owner()) {
-    query.visible_pool_ids = who.pool_ids;
-  }
-  if (filter.page.cursor) {
-    auto position = decode_page_cursor(*filter.page.cursor);
-    query.after_created_at = position->first;
-    query.after_id = position->second;
-  }
-  query.limit = filter.page.limit + 1;
+  apply_scope_and_page(query, who, filter.page);
   auto rows = persistence::api_key_repository{context_.db}.list(query);
   if (!rows) {
     return rows.error();

@@ -366,15 +366,7 @@ caf::expected<pool_page> pool_service::list(const principal& who, const pool_fil
   if (!errors.empty()) {
     return make_validation_error(std::move(errors));
   }
-  if (!who.is_owner()) {
-    query.visible_pool_ids = who.pool_ids;
-  }
-  if (filter.page.cursor) {
-    auto position = decode_page_cursor(*filter.page.cursor);
-    query.after_created_at = position->first;
-    query.after_id = position->second;
-  }
-  query.limit = filter.page.limit + 1;
+  apply_scope_and_page(query, who, filter.page);
   auto rows = persistence::pool_repository{context_.db}.list(query);
   if (!rows) {
     return rows.error();

@@ -83,6 +83,22 @@ std::string encode_page_cursor(const std::string& created_at, const std::string&
 /// The (created_at, id) inside a cursor made by `encode_page_cursor`, or nullopt when malformed.
 std::optional<std::pair<std::string, std::string>> decode_page_cursor(const std::string& cursor);
 
+/// Fills the scope and keyset fields shared by the repositories' list filters: an instance admin
+/// sees only its pools; a (validated) cursor resumes after its row; one extra row is fetched to
+/// learn whether another page exists.
+template <class Query>
+void apply_scope_and_page(Query& query, const principal& who, const page_request& page) {
+  if (!who.is_owner()) {
+    query.visible_pool_ids = who.pool_ids;
+  }
+  if (page.cursor) {
+    auto position = decode_page_cursor(*page.cursor);
+    query.after_created_at = position->first;
+    query.after_id = position->second;
+  }
+  query.limit = page.limit + 1;
+}
+
 /// Builds one page from `rows` fetched with `limit + 1`: the first `limit` rows mapped through
 /// `to_view`, and a cursor after the last of them when the extra row shows there is more.
 template <class Page, class Rows, class ToView>
