@@ -1,8 +1,10 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -62,6 +64,12 @@ struct page_request {
   int limit = default_limit;
   std::optional<std::string> cursor;
 };
+
+/// True when `value` is one of the fixed vocabulary `allowed` (statuses, efforts, …).
+template <size_t N>
+bool is_one_of(const std::array<std::string_view, N>& allowed, std::string_view value) {
+  return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
 
 /// Builds an audit row for `who` doing `action` now; the caller fills target and details.
 inline persistence::audit_event_row audit_event(const service_context& context,

@@ -30,16 +30,6 @@ constexpr size_t api_key_secret_chars = 43;
 /// A prefix clash (6 random bytes) is improbable; a few fresh draws make it impossible in practice.
 constexpr int max_prefix_attempts = 3;
 
-template <size_t N>
-bool is_one_of(const std::array<std::string_view, N>& allowed, std::string_view value) {
-  for (auto candidate : allowed) {
-    if (candidate == value) {
-      return true;
-    }
-  }
-  return false;
-}
-
 bool is_base64url(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
          || c == '_';

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "actors/routing/selection_policy.hpp"
 #include "common/encoding.hpp"
 #include "persistence/pools/pool_repository.hpp"
 
@@ -9,22 +10,10 @@ namespace cxp::actors::admin {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> routing_strategies = {
-  "bridge_ring", "deterministic_rotation", "least_recent_success", "quota_first"};
 constexpr std::array<std::string_view, 2> pool_statuses = {"active", "disabled"};
 constexpr size_t max_search_length = 100;
 /// Hex digits of the random suffix of a slug made for a name without ASCII letters or digits.
 constexpr size_t fallback_slug_hex = 8;
-
-template <size_t N>
-bool is_one_of(const std::array<std::string_view, N>& allowed, std::string_view value) {
-  for (auto candidate : allowed) {
-    if (candidate == value) {
-      return true;
-    }
-  }
-  return false;
-}
 
 std::string to_lower_ascii(std::string text) {
   for (auto& c : text) {
@@ -173,7 +162,7 @@ void check_pool_fields(const pool_fields& fields, std::map<std::string, std::str
     errors["slug"] =
       "must be 1 to 63 characters of a-z, 0-9 and '-', not starting or ending with '-'";
   }
-  if (fields.routing_strategy && !is_one_of(routing_strategies, *fields.routing_strategy)) {
+  if (fields.routing_strategy && !parse_routing_strategy(*fields.routing_strategy)) {
     errors["routing_strategy"] =
       "must be one of bridge_ring, deterministic_rotation, least_recent_success, quota_first";
   }
