@@ -7,8 +7,6 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
-#include "common/log.hpp"
-
 namespace cxp::persistence {
 
 namespace {
