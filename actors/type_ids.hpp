@@ -11,6 +11,12 @@ using put_atom = caf::atom_constant<caf::atom("put")>;
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using checkout_atom = caf::atom_constant<caf::atom("checkout")>;
+using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 /// Announces every message type that may cross a node boundary. CAF 0.17 has no type-ID blocks;
 /// `add_message_type` is its equivalent and this is the one place it is called.

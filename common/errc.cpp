@@ -55,6 +55,22 @@ std::string_view to_string(errc code) {
     return "totp_required";
   case errc::password_change_required:
     return "password_change_required";
+  case errc::usage_limit_reached:
+    return "usage_limit_reached";
+  case errc::no_eligible_account:
+    return "no_eligible_account";
+  case errc::pinned_continuation_unavailable:
+    return "pinned_continuation_unavailable";
+  case errc::reauth_required:
+    return "reauth_required";
+  case errc::pool_unavailable:
+    return "pool_unavailable";
+  case errc::upstream_request_failed:
+    return "upstream_request_failed";
+  case errc::stream_idle_timeout:
+    return "stream_idle_timeout";
+  case errc::invalid_model:
+    return "invalid_model";
   }
   return "unknown";
 }

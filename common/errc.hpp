@@ -36,11 +36,19 @@ enum class errc : uint8_t {
   model_not_allowed,
   totp_required,
   password_change_required,
+  usage_limit_reached,
+  no_eligible_account,
+  pinned_continuation_unavailable,
+  reauth_required,
+  pool_unavailable,
+  upstream_request_failed,
+  stream_idle_timeout,
+  invalid_model,
 };
 
 /// The first and last enumerators, for tests that walk every code.
 constexpr auto errc_first = errc::internal_error;
-constexpr auto errc_last = errc::password_change_required;
+constexpr auto errc_last = errc::invalid_model;
 
 /// The wire spelling of a code, e.g. "validation_failed".
 std::string_view to_string(errc code);

@@ -6,6 +6,7 @@
 
 #include "actors/admin/auth_json.hpp"
 #include "persistence/accounts/account_repository.hpp"
+#include "persistence/routing/routing_repository.hpp"
 
 namespace cxp::actors::admin {
 
@@ -670,6 +671,22 @@ account_service::decrypt_credentials(const std::string& id) {
     return refresh.error();
   }
   return credentials{std::move(*access), std::move(*refresh), (*row)->chatgpt_account_id};
+}
+
+caf::expected<void> account_service::store_refreshed_tokens(
+  const std::string& id, const secret<std::string>& access_token,
+  const secret<std::string>& refresh_token, std::optional<time_point> access_token_expires_at) {
+  auto access = seal_token(context_, access_token, id, access_kind);
+  if (!access) {
+    return access.error();
+  }
+  auto refresh = seal_token(context_, refresh_token, id, refresh_kind);
+  if (!refresh) {
+    return refresh.error();
+  }
+  return persistence::routing_repository{context_.db}.store_refreshed_tokens(
+    {id, context_.upstream_keys.current_version(), std::move(*access), std::move(*refresh),
+     iso_or_null(access_token_expires_at), to_iso8601(context_.clock.now())});
 }
 
 } // namespace cxp::actors::admin

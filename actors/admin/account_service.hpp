@@ -161,6 +161,14 @@ public:
   /// not in the keyring or a ciphertext does not open under this row's AAD.
   caf::expected<credentials> decrypt_credentials(const std::string& id);
 
+  /// Seals and stores the tokens of a successful refresh and marks the account active. The
+  /// upstream refresh token is single-use, so callers use the new tokens only after this
+  /// returned. No audit event: this is the runtime's own upkeep, not an operator action.
+  caf::expected<void> store_refreshed_tokens(const std::string& id,
+                                             const secret<std::string>& access_token,
+                                             const secret<std::string>& refresh_token,
+                                             std::optional<time_point> access_token_expires_at);
+
 private:
   service_context& context_;
 };

@@ -41,4 +41,10 @@ void circuit_breaker::record_failure(time_point now) {
   }
 }
 
+void circuit_breaker::release_probe() {
+  if (probes_in_flight_ > 0) {
+    --probes_in_flight_;
+  }
+}
+
 } // namespace cxp::actors

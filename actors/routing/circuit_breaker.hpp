@@ -28,6 +28,9 @@ public:
 
   void record_success();
   void record_failure(time_point now);
+  /// Ends an attempt that says nothing about health (the client went away, a 4xx): frees its
+  /// probe slot without changing the state.
+  void release_probe();
 
   /// The state as seen at `now` (an open circuit whose time passed reports half_open).
   circuit_state state(time_point now) const;

@@ -99,6 +99,48 @@ std::vector<quota_window> parse_rate_limits_event(const nlohmann::json& event, t
   return windows;
 }
 
+std::vector<quota_window> parse_usage_document(const nlohmann::json& document, time_point now) {
+  std::vector<quota_window> windows;
+  const auto limit = document.find("rate_limit");
+  if (limit == document.end() || !limit->is_object()) {
+    return windows;
+  }
+  for (const std::string kind : {"primary", "secondary"}) {
+    const auto slot = limit->find(kind + "_window");
+    if (slot == limit->end() || !slot->is_object() || !slot->contains("used_percent")
+        || !(*slot)["used_percent"].is_number()) {
+      continue;
+    }
+    quota_window window;
+    window.used_percent = (*slot)["used_percent"].get<double>();
+    window.observed_at = now;
+    window.window_minutes = static_cast<int32_t>(slot->value("limit_window_seconds", 0) / 60);
+    if (slot->contains("reset_at") && (*slot)["reset_at"].is_number()) {
+      window.reset_at = from_unix((*slot)["reset_at"].get<double>());
+    } else if (slot->contains("reset_after_seconds")
+               && (*slot)["reset_after_seconds"].is_number()) {
+      window.reset_at = now + std::chrono::seconds{(*slot)["reset_after_seconds"].get<int64_t>()};
+    }
+    window.kind = normalized_kind(kind, window.window_minutes);
+    windows.push_back(window);
+  }
+  return windows;
+}
+
+std::vector<quota_window> merge_windows(std::vector<quota_window> current,
+                                        const std::vector<quota_window>& observed) {
+  for (const auto& window : observed) {
+    auto same = std::find_if(current.begin(), current.end(),
+                             [&](const auto& known) { return known.kind == window.kind; });
+    if (same == current.end()) {
+      current.push_back(window);
+    } else if (window.observed_at >= same->observed_at) {
+      *same = window;
+    }
+  }
+  return current;
+}
+
 std::optional<time_point> parse_usage_limit_reset(const nlohmann::json& body, time_point now) {
   const auto error = body.find("error");
   if (error == body.end() || !error->is_object()) {

@@ -34,6 +34,14 @@ parse_rate_limit_headers(const std::map<std::string, std::string>& headers, time
 /// Windows from a `codex.rate_limits` stream event (`rate_limits.primary|secondary`).
 std::vector<quota_window> parse_rate_limits_event(const nlohmann::json& event, time_point now);
 
+/// Windows from a `/wham/usage` document (`rate_limit.primary_window|secondary_window` with
+/// `used_percent`, `limit_window_seconds`, `reset_at` or `reset_after_seconds`).
+std::vector<quota_window> parse_usage_document(const nlohmann::json& document, time_point now);
+
+/// `current` updated with `observed`: a window of the same kind is replaced by the newer one.
+std::vector<quota_window> merge_windows(std::vector<quota_window> current,
+                                        const std::vector<quota_window>& observed);
+
 /// The `resets_at` (or `resets_in_seconds`) of a `usage_limit_reached` error body, if any.
 std::optional<time_point> parse_usage_limit_reset(const nlohmann::json& body, time_point now);
 

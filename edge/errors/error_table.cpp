@@ -68,6 +68,26 @@ public_error lookup_error(errc code) {
             "A TOTP code (or a recovery code) is required."};
   case errc::password_change_required:
     return {status::forbidden, permission_type, "Change your password before doing anything else."};
+  case errc::usage_limit_reached:
+    return {status::too_many_requests, "usage_limit_reached", "The usage limit has been reached"};
+  case errc::no_eligible_account:
+    return {status::service_unavailable, server_type,
+            "No upstream account of this pool can serve the request right now."};
+  case errc::pinned_continuation_unavailable:
+    return {status::service_unavailable, server_type,
+            "The account this session is pinned to is unavailable; restart the session with its "
+            "full context."};
+  case errc::reauth_required:
+    return {status::service_unavailable, server_type,
+            "The upstream account needs to be signed in again."};
+  case errc::pool_unavailable:
+    return {status::service_unavailable, server_type, "This pool is disabled or has no accounts."};
+  case errc::upstream_request_failed:
+    return {status::bad_gateway, server_type, "The upstream request failed."};
+  case errc::stream_idle_timeout:
+    return {status::bad_gateway, server_type, "The upstream stream went idle."};
+  case errc::invalid_model:
+    return {status::bad_request, invalid_request_type, "The model is not available for this pool."};
   }
   return {status::internal_server_error, server_type, "Internal server error."};
 }

@@ -1,0 +1,551 @@
+#include "actors/account/account_actor.hpp"
+
+#include <set>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/account/token_refresh.hpp"
+#include "actors/admin/account_service.hpp"
+#include "actors/db/db_worker.hpp"
+#include "actors/pool/routing_messages.hpp"
+#include "actors/type_ids.hpp"
+#include "actors/upstream/codex_identity.hpp"
+#include "common/log.hpp"
+
+namespace cxp::actors {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr auto db_timeout = std::chrono::seconds{15};
+constexpr auto expiry_margin = std::chrono::seconds{30};
+constexpr auto quota_flush_delay = std::chrono::seconds{1};
+constexpr auto catalog_sync_interval = std::chrono::hours{1};
+constexpr int refresh_max_tries = 3;
+constexpr auto refresh_first_backoff = std::chrono::milliseconds{500};
+
+enum class fetch_kind : uint8_t { refresh, models, usage };
+
+/// The answer of an upstream call made by the actor, delivered back to it as a message.
+struct fetched {
+  fetch_kind kind = fetch_kind::refresh;
+  std::optional<upstream_failure> failure;
+  upstream_reply reply;
+};
+
+struct loaded_account {
+  admin::account_service::credentials credentials;
+  std::vector<persistence::quota_window_row> quota;
+  std::vector<persistence::account_model_row> models;
+};
+
+/// Refreshed tokens waiting to be persisted (and then used).
+struct pending_tokens {
+  secret<std::string> access_token;
+  secret<std::string> refresh_token;
+  std::optional<time_point> expires_at;
+};
+
+} // namespace
+} // namespace cxp::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::fetched)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf::expected<cxp::actors::loaded_account>)
+
+namespace cxp::actors {
+namespace {
+
+struct account_state {
+  persistence::routing_account_row row;
+  std::string status;
+  std::string plan_type;
+  std::optional<admin::account_service::credentials> credentials;
+  std::optional<time_point> expires_at;
+  int64_t generation = 0;
+  bool loading = false;
+  bool refreshing = false;
+  int refresh_tries = 0;
+  std::optional<pending_tokens> unpersisted;
+  std::vector<caf::response_promise> waiting;
+  std::vector<quota_window> quota;
+  std::optional<time_point> exhausted_until;
+  bool quota_dirty = false;
+  bool flush_scheduled = false;
+  std::shared_ptr<const std::vector<json>> models = std::make_shared<const std::vector<json>>();
+  bool models_synced = false;
+  std::set<caf::actor> pools;
+  int64_t leases = 0;
+  static inline const char* name = "account_actor";
+};
+
+using account_self = caf::stateful_actor<account_state>;
+
+time_point now(const runtime_deps& deps) {
+  return deps.services.clock.now();
+}
+
+account_snapshot snapshot_of(const account_state& state) {
+  return {state.row.id, state.status,          state.plan_type,
+          state.quota,  state.exhausted_until, state.models};
+}
+
+void publish(account_self* self) {
+  const auto snapshot = snapshot_of(self->state);
+  for (const auto& pool : self->state.pools) {
+    self->send(pool, snapshot);
+  }
+}
+
+lease_grant grant_of(account_self* self) {
+  lease_grant grant;
+  grant.account_id = self->state.row.id;
+  grant.chatgpt_account_id = self->state.credentials->chatgpt_account_id;
+  grant.access_token = self->state.credentials->access_token;
+  grant.token_generation = self->state.generation;
+  grant.account = caf::actor_cast<caf::actor>(self);
+  return grant;
+}
+
+void fail_waiting(account_self* self, const caf::error& error) {
+  for (auto& promise : self->state.waiting) {
+    promise.deliver(error);
+  }
+  self->state.waiting.clear();
+}
+
+void grant_waiting(account_self* self, const runtime_deps& deps) {
+  for (auto& promise : self->state.waiting) {
+    ++self->state.leases;
+    deps.metrics.leases_in_use.add({}).increment();
+    promise.deliver(grant_of(self));
+  }
+  self->state.waiting.clear();
+}
+
+header_list upstream_headers(const account_state& state) {
+  return {{"authorization", "Bearer " + state.credentials->access_token.expose()},
+          {"chatgpt-account-id", state.credentials->chatgpt_account_id},
+          {"originator", std::string{codex_originator}},
+          {"user-agent", std::string{codex_user_agent}},
+          {"accept", "application/json"}};
+}
+
+void fetch(account_self* self, const runtime_deps& deps, fetch_kind kind,
+           upstream_request request) {
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  deps.upstream->fetch(std::move(request),
+                       [me, kind](std::optional<upstream_failure> failure, upstream_reply reply) {
+                         caf::anon_send(me, fetched{kind, failure, std::move(reply)});
+                       });
+}
+
+void sync_catalog(account_self* self, const runtime_deps& deps) {
+  upstream_request request;
+  request.method = boost::beast::http::verb::get;
+  request.url =
+    deps.upstream_base_url + "/codex/models?client_version=" + std::string{codex_client_version};
+  request.headers = upstream_headers(self->state);
+  request.timeouts.first_byte = std::chrono::seconds{30};
+  fetch(self, deps, fetch_kind::models, std::move(request));
+}
+
+void probe_usage(account_self* self, const runtime_deps& deps) {
+  upstream_request request;
+  request.method = boost::beast::http::verb::get;
+  request.url = deps.upstream_base_url + "/wham/usage";
+  request.headers = upstream_headers(self->state);
+  request.timeouts.first_byte = std::chrono::seconds{30};
+  fetch(self, deps, fetch_kind::usage, std::move(request));
+}
+
+void start_refresh(account_self* self, const runtime_deps& deps) {
+  if (self->state.refreshing) {
+    return;
+  }
+  self->state.refreshing = true;
+  upstream_request request;
+  request.url = deps.oauth_token_url;
+  request.headers = {{"content-type", "application/json"},
+                     {"accept", "application/json"},
+                     {"originator", std::string{codex_originator}},
+                     {"user-agent", std::string{codex_user_agent}}};
+  request.body = make_refresh_body(self->state.credentials->refresh_token);
+  request.timeouts.first_byte = std::chrono::seconds{30};
+  fetch(self, deps, fetch_kind::refresh, std::move(request));
+}
+
+bool token_expired(account_self* self, const runtime_deps& deps) {
+  return self->state.expires_at && *self->state.expires_at <= now(deps) + expiry_margin;
+}
+
+/// Persists refreshed tokens; only after the commit are they used (the old refresh token is
+/// already dead upstream, so losing the new one would lose the account).
+void persist_tokens(account_self* self, const runtime_deps& deps) {
+  const auto& tokens = *self->state.unpersisted;
+  db_call call{
+    [&services = deps.services, id = self->state.row.id, tokens](persistence::database&) {
+      admin::account_service service{services};
+      return caf::make_message(service.store_refreshed_tokens(
+        id, tokens.access_token, tokens.refresh_token, tokens.expires_at));
+    }};
+  self->request(deps.db_pool, db_timeout, std::move(call))
+    .then(
+      [self, &deps](caf::expected<void>& stored) {
+        if (!stored) {
+          log::error("account", "refreshed tokens could not be stored; holding them until they are",
+                     {{"account_id", self->state.row.id}, {"error", context_of(stored.error())}});
+          self->state.refreshing = false;
+          fail_waiting(self, make_error(errc::database_unavailable, "token store failed"));
+          return;
+        }
+        auto& stored_tokens = *self->state.unpersisted;
+        self->state.credentials->access_token = stored_tokens.access_token;
+        self->state.credentials->refresh_token = stored_tokens.refresh_token;
+        self->state.expires_at = stored_tokens.expires_at;
+        self->state.unpersisted.reset();
+        ++self->state.generation;
+        self->state.refreshing = false;
+        self->state.refresh_tries = 0;
+        deps.metrics.token_refreshes.add({{"outcome", "refreshed"}}).increment();
+        grant_waiting(self, deps);
+        if (!self->state.models_synced) {
+          sync_catalog(self, deps);
+          probe_usage(self, deps);
+        }
+      },
+      [self](caf::error& error) {
+        self->state.refreshing = false;
+        fail_waiting(self, error);
+      });
+}
+
+void mark_reauth_required(account_self* self, const runtime_deps& deps, const std::string& code) {
+  self->state.status = "reauth_required";
+  self->state.refreshing = false;
+  deps.metrics.token_refreshes.add({{"outcome", "revoked"}}).increment();
+  log::warn("account", "refresh token rejected; the account needs a new sign-in",
+            {{"account_id", self->state.row.id}, {"code", code}});
+  fail_waiting(self, make_error(errc::reauth_required, code));
+  publish(self);
+  const auto at = to_iso8601(now(deps));
+  self->send(deps.db_pool, db_call{[id = self->state.row.id, code, at](persistence::database& db) {
+               return caf::make_message(
+                 persistence::routing_repository{db}.mark_reauth_required(id, code, at));
+             }});
+}
+
+void on_refresh_answer(account_self* self, const runtime_deps& deps, const fetched& answer) {
+  refresh_outcome outcome;
+  if (answer.failure) {
+    outcome.error_code = std::string{to_string(*answer.failure)};
+  } else {
+    outcome = classify_refresh_response(answer.reply.head.status, answer.reply.body, now(deps));
+  }
+  switch (outcome.outcome) {
+  case refresh_outcome::kind::refreshed:
+    self->state.unpersisted =
+      pending_tokens{std::move(outcome.access_token),
+                     outcome.refresh_token ? std::move(*outcome.refresh_token)
+                                           : self->state.credentials->refresh_token,
+                     outcome.access_token_expires_at};
+    persist_tokens(self, deps);
+    return;
+  case refresh_outcome::kind::revoked:
+    mark_reauth_required(self, deps, outcome.error_code);
+    return;
+  case refresh_outcome::kind::transient:
+    break;
+  }
+  deps.metrics.token_refreshes.add({{"outcome", "transient_failure"}}).increment();
+  if (++self->state.refresh_tries < refresh_max_tries) {
+    self->state.refreshing = false;
+    const auto backoff = refresh_first_backoff * (1 << (self->state.refresh_tries - 1));
+    self->delayed_send(self, backoff, refresh_atom::value);
+    return;
+  }
+  log::warn("account", "token refresh failed",
+            {{"account_id", self->state.row.id}, {"code", outcome.error_code}});
+  self->state.refreshing = false;
+  self->state.refresh_tries = 0;
+  fail_waiting(self, make_error(errc::upstream_request_failed, "refresh " + outcome.error_code));
+  self->send(
+    deps.db_pool,
+    db_call{[id = self->state.row.id, code = outcome.error_code](persistence::database& db) {
+      return caf::make_message(persistence::routing_repository{db}.record_refresh_error(id, code));
+    }});
+}
+
+void on_catalog(account_self* self, const fetched& answer, const runtime_deps& deps) {
+  if (answer.failure || answer.reply.head.status != 200) {
+    log::warn("account", "model catalog sync failed",
+              {{"account_id", self->state.row.id},
+               {"status", answer.reply.head.status},
+               {"failure", answer.failure ? to_string(*answer.failure) : ""}});
+    return;
+  }
+  auto document = json::parse(answer.reply.body, nullptr, false);
+  if (!document.is_object() || !document.contains("models") || !document["models"].is_array()) {
+    return;
+  }
+  std::vector<json> models;
+  std::vector<persistence::account_model_row> rows;
+  const auto at = to_iso8601(now(deps));
+  for (const auto& model : document["models"]) {
+    if (model.is_object() && model.contains("slug") && model["slug"].is_string()) {
+      models.push_back(model);
+      rows.push_back({self->state.row.id, model["slug"].get<std::string>(), model.dump(), at});
+    }
+  }
+  self->state.models = std::make_shared<const std::vector<json>>(std::move(models));
+  self->state.models_synced = true;
+  publish(self);
+  self->send(deps.db_pool, db_call{[id = self->state.row.id, rows](persistence::database& db) {
+               return caf::make_message(
+                 persistence::routing_repository{db}.replace_models(id, rows));
+             }});
+}
+
+void schedule_flush(account_self* self) {
+  self->state.quota_dirty = true;
+  if (!self->state.flush_scheduled) {
+    self->state.flush_scheduled = true;
+    self->delayed_send(self, quota_flush_delay, flush_atom::value);
+  }
+}
+
+void observe(account_self* self, const quota_observation& observation) {
+  auto& state = self->state;
+  state.quota = merge_windows(std::move(state.quota), observation.quota);
+  if (observation.exhausted_until
+      && (!state.exhausted_until || *observation.exhausted_until > *state.exhausted_until)) {
+    state.exhausted_until = observation.exhausted_until;
+  }
+  if (observation.plan_type && !observation.plan_type->empty()) {
+    state.plan_type = *observation.plan_type;
+  }
+  publish(self);
+  schedule_flush(self);
+}
+
+void on_usage(account_self* self, const fetched& answer, const runtime_deps& deps) {
+  if (answer.failure || answer.reply.head.status != 200) {
+    return;
+  }
+  auto document = json::parse(answer.reply.body, nullptr, false);
+  if (!document.is_object()) {
+    return;
+  }
+  quota_observation observation;
+  observation.quota = parse_usage_document(document, now(deps));
+  if (document.contains("plan_type") && document["plan_type"].is_string()) {
+    observation.plan_type = document["plan_type"].get<std::string>();
+  }
+  observe(self, observation);
+}
+
+void flush_quota(account_self* self, const runtime_deps& deps) {
+  self->state.flush_scheduled = false;
+  if (!self->state.quota_dirty) {
+    return;
+  }
+  self->state.quota_dirty = false;
+  std::vector<persistence::quota_window_row> rows;
+  for (const auto& window : self->state.quota) {
+    if (window.window_minutes <= 0) {
+      continue;
+    }
+    rows.push_back(
+      {self->state.row.id, window.kind, window.window_minutes, window.used_percent,
+       window.reset_at ? std::optional<std::string>{to_iso8601(*window.reset_at)} : std::nullopt,
+       "traffic", to_iso8601(window.observed_at)});
+  }
+  if (rows.empty()) {
+    return;
+  }
+  self->send(deps.db_pool, db_call{[rows](persistence::database& db) {
+               return caf::make_message(
+                 persistence::routing_repository{db}.save_quota_windows(rows));
+             }});
+}
+
+void load(account_self* self, const runtime_deps& deps) {
+  self->state.loading = true;
+  db_call call{[&services = deps.services, id = self->state.row.id](persistence::database& db) {
+    admin::account_service service{services};
+    auto credentials = service.decrypt_credentials(id);
+    if (!credentials) {
+      return caf::make_message(caf::expected<loaded_account>{credentials.error()});
+    }
+    persistence::routing_repository repository{db};
+    auto quota = repository.quota_windows(id);
+    auto models = repository.models(id);
+    loaded_account loaded{std::move(*credentials), {}, {}};
+    if (quota) {
+      loaded.quota = std::move(*quota);
+    }
+    if (models) {
+      loaded.models = std::move(*models);
+    }
+    return caf::make_message(caf::expected<loaded_account>{std::move(loaded)});
+  }};
+  self->request(deps.db_pool, db_timeout, std::move(call))
+    .then(
+      [self, &deps](caf::expected<loaded_account>& loaded) {
+        self->state.loading = false;
+        if (!loaded) {
+          log::error("account", "credentials could not be loaded",
+                     {{"account_id", self->state.row.id}, {"error", context_of(loaded.error())}});
+          fail_waiting(self, loaded.error());
+          return;
+        }
+        const bool first_load = !self->state.credentials;
+        self->state.credentials = std::move(loaded->credentials);
+        self->state.expires_at = jwt_expiry(self->state.credentials->access_token.expose());
+        ++self->state.generation;
+        if (first_load) {
+          for (const auto& row : loaded->quota) {
+            quota_window window{row.window_kind, row.window_minutes, row.used_percent,
+                                row.reset_at ? parse_iso8601(*row.reset_at) : std::nullopt,
+                                parse_iso8601(row.observed_at).value_or(time_point{})};
+            self->state.quota.push_back(window);
+          }
+          std::vector<json> models;
+          for (const auto& model : loaded->models) {
+            auto parsed = json::parse(model.document, nullptr, false);
+            if (parsed.is_object()) {
+              models.push_back(std::move(parsed));
+            }
+          }
+          self->state.models = std::make_shared<const std::vector<json>>(std::move(models));
+        }
+        publish(self);
+        if (self->state.waiting.empty() && !token_expired(self, deps)) {
+          if (first_load) {
+            sync_catalog(self, deps);
+            probe_usage(self, deps);
+          }
+          return;
+        }
+        if (token_expired(self, deps)) {
+          start_refresh(self, deps);
+        } else {
+          grant_waiting(self, deps);
+        }
+      },
+      [self](caf::error& error) {
+        self->state.loading = false;
+        fail_waiting(self, error);
+      });
+}
+
+caf::result<lease_grant> checkout(account_self* self, const runtime_deps& deps) {
+  auto& state = self->state;
+  if (state.status == "reauth_required" || state.status == "disabled" || state.status == "paused") {
+    return make_error(errc::reauth_required, state.status);
+  }
+  if (state.loading || state.refreshing || !state.credentials || token_expired(self, deps)) {
+    auto promise = self->make_response_promise();
+    state.waiting.push_back(promise);
+    if (!state.loading && !state.credentials) {
+      load(self, deps);
+    } else if (!state.loading && !state.refreshing) {
+      start_refresh(self, deps);
+    }
+    return promise;
+  }
+  ++state.leases;
+  deps.metrics.leases_in_use.add({}).increment();
+  return grant_of(self);
+}
+
+caf::behavior account_behavior(account_self* self, const runtime_deps* deps_ptr,
+                               persistence::routing_account_row row) {
+  const runtime_deps& deps = *deps_ptr;
+  self->state.status = row.status;
+  self->state.plan_type = row.plan_type.value_or("");
+  self->state.row = std::move(row);
+  load(self, deps);
+  self->delayed_send(self, catalog_sync_interval, tick_atom::value);
+  return {
+    [self, &deps](checkout_atom) { return checkout(self, deps); },
+    [self, &deps](refresh_atom, int64_t generation) -> caf::result<lease_grant> {
+      auto& state = self->state;
+      if (state.status == "reauth_required") {
+        return make_error(errc::reauth_required, "refresh token rejected");
+      }
+      if (generation < state.generation && !state.refreshing && state.credentials) {
+        ++state.leases;
+        deps.metrics.leases_in_use.add({}).increment();
+        return grant_of(self);
+      }
+      auto promise = self->make_response_promise();
+      state.waiting.push_back(promise);
+      if (!state.loading) {
+        start_refresh(self, deps);
+      }
+      return promise;
+    },
+    [self, &deps](refresh_atom) {
+      // A retry after a transient refresh failure.
+      if (!self->state.refreshing && self->state.status != "reauth_required") {
+        start_refresh(self, deps);
+      }
+    },
+    [self, &deps](const fetched& answer) {
+      switch (answer.kind) {
+      case fetch_kind::refresh:
+        on_refresh_answer(self, deps, answer);
+        break;
+      case fetch_kind::models:
+        on_catalog(self, answer, deps);
+        break;
+      case fetch_kind::usage:
+        on_usage(self, answer, deps);
+        break;
+      }
+    },
+    [self](const quota_observation& observation) { observe(self, observation); },
+    [self, &deps](release_atom) {
+      if (self->state.leases > 0) {
+        --self->state.leases;
+        deps.metrics.leases_in_use.add({}).decrement();
+      }
+    },
+    [self](subscribe_atom, const caf::actor& pool) {
+      self->state.pools.insert(pool);
+      self->send(pool, snapshot_of(self->state));
+    },
+    [self](unsubscribe_atom, const caf::actor& pool) { self->state.pools.erase(pool); },
+    [self, &deps](reload_atom, persistence::routing_account_row& changed) {
+      const bool credentials_may_differ = changed.updated_at != self->state.row.updated_at;
+      self->state.status = changed.status;
+      if (changed.plan_type) {
+        self->state.plan_type = *changed.plan_type;
+      }
+      self->state.row = std::move(changed);
+      if (credentials_may_differ && !self->state.refreshing && !self->state.loading) {
+        load(self, deps);
+      } else {
+        publish(self);
+      }
+    },
+    [self, &deps](flush_atom) { flush_quota(self, deps); },
+    [self, &deps](tick_atom) {
+      self->delayed_send(self, catalog_sync_interval, tick_atom::value);
+      if (self->state.credentials && !token_expired(self, deps)) {
+        sync_catalog(self, deps);
+      }
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_account_actor(caf::actor_system& system, const runtime_deps& deps,
+                               persistence::routing_account_row row) {
+  return system.spawn(account_behavior, &deps, std::move(row));
+}
+
+} // namespace cxp::actors

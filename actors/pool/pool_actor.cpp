@@ -1,0 +1,402 @@
+#include "actors/pool/pool_actor.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/pool/routing_messages.hpp"
+#include "actors/routing/circuit_breaker.hpp"
+#include "actors/routing/selection_policy.hpp"
+#include "actors/session/session_actor.hpp"
+#include "actors/type_ids.hpp"
+#include "common/log.hpp"
+
+namespace cxp::actors::detail {
+
+/// A lease request continued after the session lookup (or after a failed checkout) with the
+/// session's pinned account, if any.
+struct pinned_lease {
+  lease_request request;
+  std::string pinned;
+};
+
+} // namespace cxp::actors::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::detail::pinned_lease)
+
+namespace cxp::actors {
+
+namespace {
+
+using detail::pinned_lease;
+
+constexpr auto checkout_timeout = std::chrono::seconds{60};
+constexpr auto session_lookup_timeout = std::chrono::seconds{5};
+
+struct pool_state {
+  persistence::routing_pool_row config;
+  routing_strategy strategy = routing_strategy::bridge_ring;
+  account_handles accounts;
+  std::map<std::string, account_snapshot> snapshots;
+  std::map<std::string, circuit_breaker> circuits; ///< "<account>|<model>|<route>"
+  std::map<std::string, time_point> demoted_until;
+  std::map<std::string, time_point> last_success;
+  std::unordered_map<std::string, caf::actor> sessions;
+  settings_snapshot settings = std::make_shared<const instance_settings>();
+  const cxp::clock* clock = nullptr;
+  static inline const char* name = "pool_actor";
+};
+
+using pool_self = caf::stateful_actor<pool_state>;
+
+std::string circuit_key(const std::string& account, const std::string& model, route_class route) {
+  return account + "|" + model + "|" + std::string{to_string(route)};
+}
+
+circuit_settings circuit_settings_of(const instance_settings& settings) {
+  return {static_cast<int32_t>(settings.get_int("gateway.circuit_failure_threshold")),
+          std::chrono::seconds{settings.get_int("gateway.circuit_open_seconds")},
+          static_cast<int32_t>(settings.get_int("gateway.circuit_half_open_probe_limit"))};
+}
+
+circuit_breaker& circuit_of(pool_self* self, const std::string& key) {
+  auto it = self->state.circuits.find(key);
+  if (it == self->state.circuits.end()) {
+    it =
+      self->state.circuits.emplace(key, circuit_breaker{circuit_settings_of(*self->state.settings)})
+        .first;
+  }
+  return it->second;
+}
+
+bool serves_model(const account_snapshot& snapshot, const std::string& model) {
+  if (!snapshot.models || snapshot.models->empty()) {
+    return true;
+  }
+  return std::any_of(snapshot.models->begin(), snapshot.models->end(), [&](const auto& entry) {
+    auto slug = entry.value("slug", std::string{});
+    return std::equal(slug.begin(), slug.end(), model.begin(), model.end(),
+                      [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+  });
+}
+
+/// The quota evidence of a snapshot, with a usage-limit answer as one more exhausting window.
+std::vector<quota_window> evidence_of(const account_snapshot& snapshot, time_point now) {
+  auto windows = snapshot.quota;
+  if (snapshot.exhausted_until && *snapshot.exhausted_until > now) {
+    windows.push_back({"usage_limit", 0, 100.0, snapshot.exhausted_until, now});
+  }
+  return windows;
+}
+
+lease_reply deny(errc code, std::string message, std::optional<int64_t> resets_at = std::nullopt,
+                 std::string plan_type = {}) {
+  lease_reply reply;
+  reply.denial = {code, std::move(message), resets_at, std::move(plan_type)};
+  return reply;
+}
+
+/// The denial when nothing is eligible: usage_limit_reached with the earliest reset when quota
+/// exhaustion excluded someone and nothing else is left, else no_eligible_account.
+lease_reply denial_for(pool_self* self, const selection& selected, time_point now) {
+  std::optional<time_point> earliest;
+  std::string plan_type;
+  bool all_unsupported = !selected.excluded.empty();
+  for (const auto& excluded : selected.excluded) {
+    all_unsupported = all_unsupported && excluded.reason == "model_unsupported";
+    if (excluded.reason != "quota_exhausted") {
+      continue;
+    }
+    const auto& snapshot = self->state.snapshots[excluded.account_id];
+    auto until = exhausted_until(evidence_of(snapshot, now), now);
+    if (until && (!earliest || *until < *earliest)) {
+      earliest = until;
+      plan_type = snapshot.plan_type;
+    }
+  }
+  if (all_unsupported) {
+    return deny(errc::invalid_model, "model is not available for this pool");
+  }
+  if (earliest) {
+    return deny(
+      errc::usage_limit_reached, "every account of the pool reached its usage limit",
+      std::chrono::duration_cast<std::chrono::seconds>(earliest->time_since_epoch()).count(),
+      plan_type);
+  }
+  return deny(errc::no_eligible_account, "no eligible account");
+}
+
+std::vector<routing_candidate> candidates_of(pool_self* self, const lease_request& request,
+                                             time_point now) {
+  std::vector<routing_candidate> candidates;
+  for (const auto& [id, handle] : self->state.accounts) {
+    if (std::find(request.tried.begin(), request.tried.end(), id) != request.tried.end()) {
+      continue;
+    }
+    auto snapshot = self->state.snapshots.find(id);
+    if (snapshot == self->state.snapshots.end()) {
+      continue; // not loaded yet
+    }
+    routing_candidate candidate;
+    candidate.account_id = id;
+    candidate.active = snapshot->second.routable();
+    candidate.supports_model = serves_model(snapshot->second, request.model);
+    candidate.circuit_closed =
+      circuit_of(self, circuit_key(id, request.model, request.route)).state(now)
+      != circuit_state::open;
+    candidate.quota = evidence_of(snapshot->second, now);
+    if (auto it = self->state.last_success.find(id); it != self->state.last_success.end()) {
+      candidate.last_success_at = it->second;
+    }
+    if (auto it = self->state.demoted_until.find(id); it != self->state.demoted_until.end()) {
+      candidate.demoted_until = it->second;
+    }
+    candidates.push_back(std::move(candidate));
+  }
+  return candidates;
+}
+
+caf::result<lease_reply> choose(pool_self* self, lease_request request, std::string pinned);
+
+/// Checks out `account_id`; on failure (e.g. its refresh token was revoked) tries the next one
+/// unless the session is pinned there.
+caf::result<lease_reply> checkout(pool_self* self, lease_request request,
+                                  const std::string& account_id, bool pinned, bool probe) {
+  auto promise = self->make_response_promise();
+  const auto key = circuit_key(account_id, request.model, request.route);
+  self->request(self->state.accounts[account_id], checkout_timeout, checkout_atom::value)
+    .then(
+      [self, promise, pinned, probe](lease_grant& grant) mutable {
+        grant.pool = caf::actor_cast<caf::actor>(self);
+        grant.pinned = pinned;
+        grant.probe = probe;
+        grant.ring_size = self->state.config.ring_size;
+        grant.settings = self->state.settings;
+        lease_reply reply;
+        reply.grant = std::move(grant);
+        promise.deliver(std::move(reply));
+      },
+      [self, promise, request, account_id, pinned, key](caf::error& error) mutable {
+        circuit_of(self, key).release_probe();
+        if (pinned) {
+          promise.deliver(deny(to_errc(error) == errc::reauth_required
+                                 ? errc::pinned_continuation_unavailable
+                                 : to_errc(error),
+                               "pinned account unavailable: " + context_of(error)));
+          return;
+        }
+        request.tried.push_back(account_id);
+        promise.delegate(caf::actor_cast<caf::actor>(self),
+                         pinned_lease{std::move(request), std::string{}});
+      });
+  return promise;
+}
+
+caf::result<lease_reply> choose(pool_self* self, lease_request request, std::string pinned) {
+  const auto now = self->state.clock->now();
+  if (self->state.config.status != "active" || self->state.accounts.empty()) {
+    return deny(errc::pool_unavailable, "pool disabled or empty");
+  }
+  auto candidates = candidates_of(self, request, now);
+  if (!pinned.empty()) {
+    if (std::find(request.tried.begin(), request.tried.end(), pinned) != request.tried.end()) {
+      return deny(errc::pinned_continuation_unavailable, "pinned account failed");
+    }
+    selection_request pin_only{self->state.strategy, request.seed, pinned, 1};
+    auto it = std::find_if(candidates.begin(), candidates.end(),
+                           [&](const auto& c) { return c.account_id == pinned; });
+    if (it == candidates.end()) {
+      return deny(errc::pinned_continuation_unavailable, "pinned account left the pool");
+    }
+    auto selected = select_accounts({*it}, pin_only, now);
+    if (selected.ordered.empty()) {
+      return deny(errc::pinned_continuation_unavailable,
+                  "pinned account is " + selected.excluded.front().reason);
+    }
+    auto& circuit = circuit_of(self, circuit_key(pinned, request.model, request.route));
+    const bool probe = circuit.state(now) == circuit_state::half_open;
+    if (!circuit.try_acquire(now)) {
+      return deny(errc::pinned_continuation_unavailable, "pinned account circuit is open");
+    }
+    return checkout(self, std::move(request), pinned, true, probe);
+  }
+  if (static_cast<int32_t>(request.tried.size()) >= self->state.config.ring_size) {
+    return deny(errc::no_eligible_account, "ring exhausted");
+  }
+  const size_t ring = static_cast<size_t>(self->state.config.ring_size);
+  auto selected =
+    select_accounts(candidates, {self->state.strategy, request.seed, std::nullopt, ring}, now);
+  for (const auto& account_id : selected.ordered) {
+    auto& circuit = circuit_of(self, circuit_key(account_id, request.model, request.route));
+    const bool probe = circuit.state(now) == circuit_state::half_open;
+    if (circuit.try_acquire(now)) {
+      return checkout(self, std::move(request), account_id, false, probe);
+    }
+    selected.excluded.push_back({account_id, "circuit_open"});
+  }
+  return denial_for(self, selected, now);
+}
+
+std::string_view state_name(circuit_state state) {
+  switch (state) {
+  case circuit_state::closed:
+    return "closed";
+  case circuit_state::open:
+    return "open";
+  case circuit_state::half_open:
+    return "half_open";
+  }
+  return "closed";
+}
+
+void pin_session(pool_self* self, const std::string& session_key, const std::string& account_id) {
+  auto& sessions = self->state.sessions;
+  auto it = sessions.find(session_key);
+  if (it == sessions.end()) {
+    const auto ttl =
+      std::chrono::seconds{self->state.settings->get_int("gateway.session_affinity_ttl_seconds")};
+    auto session = spawn_session_actor(self->system(), ttl);
+    self->monitor(session);
+    it = sessions.emplace(session_key, session).first;
+  }
+  self->send(it->second, put_atom::value, account_id);
+}
+
+void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report) {
+  const auto now = self->state.clock->now();
+  auto& circuit = circuit_of(self, circuit_key(report.account_id, report.model, report.route));
+  const auto before = circuit.state(now);
+  switch (report.result) {
+  case attempt_result::succeeded:
+    circuit.record_success();
+    self->state.last_success[report.account_id] = now;
+    self->state.demoted_until.erase(report.account_id);
+    if (!report.session_key.empty() && self->state.config.sticky_sessions) {
+      pin_session(self, report.session_key, report.account_id);
+    }
+    break;
+  case attempt_result::usage_limited:
+  case attempt_result::upstream_error:
+  case attempt_result::network_error:
+  case attempt_result::unauthorized: {
+    circuit.record_failure(now);
+    const auto demotion =
+      std::chrono::seconds{self->state.settings->get_int("gateway.demotion_seconds")};
+    self->state.demoted_until[report.account_id] = now + demotion;
+    break;
+  }
+  case attempt_result::rejected:
+  case attempt_result::cancelled:
+    circuit.release_probe();
+    break;
+  }
+  const auto after = circuit.state(now);
+  if (before != after) {
+    deps.metrics.circuit_transitions
+      .add(
+        {{"transition", std::string{state_name(before)} + "_to_" + std::string{state_name(after)}}})
+      .increment();
+  }
+  auto account = self->state.accounts.find(report.account_id);
+  if (account == self->state.accounts.end()) {
+    return;
+  }
+  if (!report.quota.empty() || report.exhausted_until || report.plan_type) {
+    auto& snapshot = self->state.snapshots[report.account_id];
+    snapshot.quota = merge_windows(std::move(snapshot.quota), report.quota);
+    if (report.exhausted_until) {
+      snapshot.exhausted_until = report.exhausted_until;
+    }
+    self->send(account->second, quota_observation{std::move(report.quota), report.exhausted_until,
+                                                  report.plan_type});
+  }
+  self->send(account->second, release_atom::value);
+}
+
+void set_membership(pool_self* self, persistence::routing_pool_row config,
+                    account_handles accounts) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (const auto& [id, handle] : self->state.accounts) {
+    if (!accounts.count(id) || accounts[id] != handle) {
+      self->send(handle, unsubscribe_atom::value, me);
+      self->state.snapshots.erase(id);
+    }
+  }
+  for (const auto& [id, handle] : accounts) {
+    if (!self->state.accounts.count(id) || self->state.accounts[id] != handle) {
+      self->send(handle, subscribe_atom::value, me);
+    }
+  }
+  self->state.strategy =
+    parse_routing_strategy(config.routing_strategy).value_or(routing_strategy::bridge_ring);
+  self->state.config = std::move(config);
+  self->state.accounts = std::move(accounts);
+}
+
+caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
+                            persistence::routing_pool_row config, account_handles accounts) {
+  const runtime_deps& deps = *deps_ptr;
+  self->state.clock = &deps.services.clock;
+  set_membership(self, std::move(config), std::move(accounts));
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& sessions = self->state.sessions;
+    for (auto it = sessions.begin(); it != sessions.end(); ++it) {
+      if (it->second.address() == down.source) {
+        sessions.erase(it);
+        return;
+      }
+    }
+  });
+  return {
+    [self](lease_request& request) -> caf::result<lease_reply> {
+      if (request.session_key.empty() || !self->state.config.sticky_sessions) {
+        return choose(self, std::move(request), {});
+      }
+      auto session = self->state.sessions.find(request.session_key);
+      if (session == self->state.sessions.end()) {
+        return choose(self, std::move(request), {});
+      }
+      auto promise = self->make_response_promise();
+      self->request(session->second, session_lookup_timeout, get_atom::value)
+        .then(
+          [self, promise, request](std::string& pinned) mutable {
+            promise.delegate(caf::actor_cast<caf::actor>(self),
+                             pinned_lease{std::move(request), std::move(pinned)});
+          },
+          [self, promise, request](caf::error&) mutable {
+            promise.delegate(caf::actor_cast<caf::actor>(self),
+                             pinned_lease{std::move(request), std::string{}});
+          });
+      return promise;
+    },
+    [self](pinned_lease& lease) { return choose(self, std::move(lease.request), lease.pinned); },
+    [self, &deps](attempt_report& report) { on_report(self, deps, report); },
+    [self](account_snapshot& snapshot) {
+      if (self->state.accounts.count(snapshot.account_id)) {
+        self->state.snapshots[snapshot.account_id] = std::move(snapshot);
+      }
+    },
+    [self](settings_snapshot& settings) { self->state.settings = std::move(settings); },
+    [self](put_atom, persistence::routing_pool_row& changed, account_handles& members) {
+      set_membership(self, std::move(changed), std::move(members));
+    },
+    [self](const pool_view_request&) {
+      pool_view view;
+      for (const auto& [id, snapshot] : self->state.snapshots) {
+        view.accounts.push_back(snapshot);
+      }
+      return view;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_pool_actor(caf::actor_system& system, const runtime_deps& deps,
+                            persistence::routing_pool_row config, account_handles accounts) {
+  return system.spawn(pool_behavior, &deps, std::move(config), std::move(accounts));
+}
+
+} // namespace cxp::actors

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/account/account_actor.hpp"
+#include "persistence/routing/routing_repository.hpp"
+
+namespace cxp::actors {
+
+/// The accounts of a pool, by id, as the directory wires them.
+using account_handles = std::map<std::string, caf::actor>;
+
+/// One pool: the selection over its accounts' published snapshots. Messages:
+/// - `lease_request` → `lease_reply`: hard eligibility (status, model, circuit, quota), the
+///   pool's strategy, session pinning, demotions and ring size (see `select_accounts`), then a
+///   circuit slot and a checkout on the chosen account actor. A session pinned to an ineligible
+///   account is refused (`pinned_continuation_unavailable`), never moved; when quota exhaustion
+///   is what excludes every account the denial is `usage_limit_reached` with the earliest reset.
+/// - `attempt_report`: circuit success/failure (per account, model and route class), 60 s
+///   demotion after a failure, last success, session pinning, quota forwarding, lease release.
+/// - `account_snapshot` from the subscribed account actors; `settings_snapshot`;
+///   `put_atom, routing_pool_row, account_handles` when the stored pool changed;
+///   `pool_view_request` → `pool_view`.
+caf::actor spawn_pool_actor(caf::actor_system& system, const runtime_deps& deps,
+                            persistence::routing_pool_row config, account_handles accounts);
+
+} // namespace cxp::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::persistence::routing_pool_row)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_handles)

@@ -1,0 +1,132 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/routing/quota.hpp"
+#include "actors/settings/settings_cache.hpp"
+#include "common/errc.hpp"
+#include "common/secret.hpp"
+
+namespace cxp::actors {
+
+// Node-local messages of the request path: leases carry decrypted tokens, so none of these may
+// ever cross a node boundary (they are deliberately not announced for serialization).
+
+/// What a route does upstream; circuits are kept per route class.
+enum class route_class : uint8_t { responses, compact };
+
+std::string_view to_string(route_class route);
+
+/// The routing-relevant state an account actor publishes to the pools it serves.
+struct account_snapshot {
+  std::string account_id;
+  std::string status;    ///< the stored status, or reauth_required after a failed refresh
+  std::string plan_type; ///< from the token claims or the latest usage evidence
+  std::vector<quota_window> quota;
+  std::optional<time_point> exhausted_until; ///< from a usage_limit_reached answer
+  /// The account's upstream catalog entries; empty until the first sync (then any model routes).
+  std::shared_ptr<const std::vector<nlohmann::json>> models;
+
+  bool routable() const { return status == "active" || status == "refreshing"; }
+};
+
+/// A request for the next account to try.
+struct lease_request {
+  std::string pool_id;
+  std::string request_id;
+  std::string model;
+  route_class route = route_class::responses;
+  std::string session_key;        ///< hashed session key; empty when the client sent none
+  std::string seed;               ///< rendezvous seed: prompt-cache key, session or request id
+  std::vector<std::string> tried; ///< accounts already tried for this request
+};
+
+/// A granted account for one attempt. The token is decrypted and lives in memory only.
+struct lease_grant {
+  std::string account_id;
+  std::string chatgpt_account_id;
+  secret<std::string> access_token;
+  int64_t token_generation = 0; ///< bumped by each refresh; a 401 names the one it used
+  caf::actor account;           ///< for a refresh after a 401
+  caf::actor pool;              ///< receives the attempt report
+  bool pinned = false;          ///< the session is pinned here: never fail over
+  bool probe = false;           ///< the attempt is a half-open circuit probe
+  int32_t ring_size = 3;        ///< attempts this request may make in total
+  settings_snapshot settings;   ///< the settings the request keeps using
+};
+
+/// Why no account was granted: `usage_limit_reached` (every candidate exhausted, with the
+/// earliest reset), `pinned_continuation_unavailable`, `no_eligible_account`, `reauth_required`
+/// (refresh failed on the chosen account), or `pool_unavailable`.
+struct lease_denial {
+  errc code = errc::no_eligible_account;
+  std::string message;
+  std::optional<int64_t> resets_at; ///< unix seconds
+  std::string plan_type;
+};
+
+struct lease_reply {
+  std::optional<lease_grant> grant;
+  lease_denial denial;
+};
+
+/// How an attempt ended, for circuits, demotions and quota.
+enum class attempt_result : uint8_t {
+  succeeded,
+  usage_limited,  ///< 429 usage_limit_reached or an equivalent first event
+  upstream_error, ///< 429 without usage limit, 5xx, or a retryable first event
+  network_error,  ///< connect failure, drop, timeout
+  unauthorized,   ///< 401 that a refresh did not cure
+  rejected,       ///< another 4xx: the request's fault, neutral for health
+  cancelled,      ///< the client went away
+};
+
+std::string_view to_string(attempt_result result);
+
+/// Sent to the pool that granted the lease when the attempt ends.
+struct attempt_report {
+  std::string account_id;
+  std::string model;
+  route_class route = route_class::responses;
+  std::string session_key;
+  attempt_result result = attempt_result::succeeded;
+  bool probe = false;
+  std::vector<quota_window> quota;           ///< windows observed in this answer
+  std::optional<time_point> exhausted_until; ///< from a usage-limit body
+  std::optional<std::string> plan_type;
+};
+
+/// Quota evidence forwarded to an account actor.
+struct quota_observation {
+  std::vector<quota_window> quota;
+  std::optional<time_point> exhausted_until;
+  std::optional<std::string> plan_type;
+};
+
+/// The pool's catalog and usage, for `/models` and the usage routes.
+struct pool_view_request {
+  std::string pool_id;
+};
+
+struct pool_view {
+  std::vector<account_snapshot> accounts;
+};
+
+} // namespace cxp::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_snapshot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::lease_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::lease_grant)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::lease_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::attempt_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::quota_observation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::pool_view_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::pool_view)

@@ -1,0 +1,137 @@
+#include "actors/request_log/request_log_writer.hpp"
+
+#include <deque>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/db/db_worker.hpp"
+#include "actors/type_ids.hpp"
+#include "common/log.hpp"
+
+namespace cxp::actors {
+
+namespace {
+
+constexpr auto db_timeout = std::chrono::seconds{30};
+
+struct writer_state {
+  caf::actor db;
+  std::chrono::milliseconds flush_interval{0};
+  size_t max_batch = 0;
+  size_t max_buffered = 0;
+  std::deque<persistence::request_log_row> buffer;
+  bool writing = false;
+  bool tick_scheduled = false;
+  std::vector<caf::response_promise> flush_waiters;
+  static inline const char* name = "request_log_writer";
+};
+
+using writer_self = caf::stateful_actor<writer_state>;
+
+void write_batch(writer_self* self);
+
+void schedule(writer_self* self) {
+  if (!self->state.tick_scheduled && !self->state.buffer.empty()) {
+    self->state.tick_scheduled = true;
+    self->delayed_send(self, self->state.flush_interval, tick_atom::value);
+  }
+}
+
+void settle_waiters(writer_self* self) {
+  if (self->state.buffer.empty()) {
+    for (auto& waiter : self->state.flush_waiters) {
+      waiter.deliver(true);
+    }
+    self->state.flush_waiters.clear();
+  }
+}
+
+void write_batch(writer_self* self) {
+  auto& state = self->state;
+  if (state.writing || state.buffer.empty()) {
+    settle_waiters(self);
+    return;
+  }
+  state.writing = true;
+  const size_t count = std::min(state.max_batch, state.buffer.size());
+  std::vector<persistence::request_log_row> batch(state.buffer.begin(),
+                                                  state.buffer.begin() + count);
+  db_call call{[batch](persistence::database& db) {
+    return caf::make_message(persistence::request_log_repository{db}.insert_batch(batch));
+  }};
+  auto done = [self, count](bool written) {
+    self->state.writing = false;
+    if (written) {
+      self->state.buffer.erase(self->state.buffer.begin(), self->state.buffer.begin() + count);
+      if (!self->state.buffer.empty()) {
+        write_batch(self);
+        return;
+      }
+      settle_waiters(self);
+      return;
+    }
+    schedule(self);
+  };
+  self->request(state.db, db_timeout, std::move(call))
+    .then(
+      [done](caf::expected<void>& written) {
+        if (!written) {
+          log::warn("request_log", "request log batch failed; retrying",
+                    {{"error", context_of(written.error())}});
+        }
+        done(static_cast<bool>(written));
+      },
+      [done](caf::error& error) {
+        log::warn("request_log", "request log batch failed; retrying",
+                  {{"error", caf::to_string(error)}});
+        done(false);
+      });
+}
+
+caf::behavior writer_behavior(writer_self* self, caf::actor db,
+                              std::chrono::milliseconds flush_interval, size_t max_batch,
+                              size_t max_buffered) {
+  self->state.db = std::move(db);
+  self->state.flush_interval = flush_interval;
+  self->state.max_batch = max_batch;
+  self->state.max_buffered = max_buffered;
+  return {
+    [self](persistence::request_log_row& row) {
+      auto& buffer = self->state.buffer;
+      if (buffer.size() >= self->state.max_buffered) {
+        log::error("request_log", "request log buffer full; dropping the oldest row", {});
+        buffer.pop_front();
+      }
+      buffer.push_back(std::move(row));
+      if (buffer.size() >= self->state.max_batch) {
+        write_batch(self);
+      } else {
+        schedule(self);
+      }
+    },
+    [self](tick_atom) {
+      self->state.tick_scheduled = false;
+      write_batch(self);
+    },
+    [self](flush_atom) -> caf::result<bool> {
+      if (self->state.buffer.empty() && !self->state.writing) {
+        return true;
+      }
+      auto promise = self->make_response_promise();
+      self->state.flush_waiters.push_back(promise);
+      write_batch(self);
+      return promise;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_request_log_writer(caf::actor_system& system, caf::actor db_pool,
+                                    std::chrono::milliseconds flush_interval, size_t max_batch,
+                                    size_t max_buffered) {
+  return system.spawn(writer_behavior, std::move(db_pool), flush_interval, max_batch, max_buffered);
+}
+
+} // namespace cxp::actors

@@ -1,0 +1,52 @@
+#include "actors/runtime/gateway_metrics.hpp"
+
+namespace cxp::actors {
+
+namespace {
+
+const std::vector<double> latency_buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                             0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
+
+} // namespace
+
+gateway_metrics::gateway_metrics(metrics::registry& registry)
+    : requests(metrics::build_counter()
+                 .name("codex_pooler_gateway_requests_total")
+                 .help("Proxied requests by route and final HTTP status")
+                 .register_(registry)),
+      upstream_attempts(metrics::build_counter()
+                          .name("codex_pooler_gateway_upstream_attempts_total")
+                          .help("Upstream attempts by outcome")
+                          .register_(registry)),
+      failovers(metrics::build_counter()
+                  .name("codex_pooler_gateway_failovers_total")
+                  .help("Attempts retried on another account, by the failed attempt's outcome")
+                  .register_(registry)),
+      token_refreshes(metrics::build_counter()
+                        .name("codex_pooler_gateway_token_refreshes_total")
+                        .help("OAuth token refreshes by outcome")
+                        .register_(registry)),
+      circuit_transitions(metrics::build_counter()
+                            .name("codex_pooler_gateway_circuit_transitions_total")
+                            .help("Routing circuit state changes")
+                            .register_(registry)),
+      time_to_first_byte(metrics::build_histogram()
+                           .name("codex_pooler_gateway_time_to_first_byte_seconds")
+                           .help("Request start to the first response byte sent to the client")
+                           .buckets(latency_buckets)
+                           .register_(registry)),
+      request_duration(metrics::build_histogram()
+                         .name("codex_pooler_gateway_request_duration_seconds")
+                         .help("Request start to the end of the response")
+                         .buckets(latency_buckets)
+                         .register_(registry)),
+      leases_in_use(metrics::build_gauge()
+                      .name("codex_pooler_gateway_leases_in_use")
+                      .help("Account leases held by requests in flight")
+                      .register_(registry)),
+      accounts(metrics::build_gauge()
+                 .name("codex_pooler_gateway_accounts")
+                 .help("Routable upstream accounts on this node by state")
+                 .register_(registry)) {}
+
+} // namespace cxp::actors

@@ -1,0 +1,24 @@
+#pragma once
+
+#include "common/metrics/registry.hpp"
+
+namespace cxp::actors {
+
+/// The request path's Prometheus families, registered once per process and shared by reference
+/// (every metric is lock-free). Label values are bounded vocabularies: route patterns, status
+/// classes, `attempt_result` and refresh outcome names, circuit transitions, account statuses.
+struct gateway_metrics {
+  explicit gateway_metrics(metrics::registry& registry);
+
+  metrics::family<metrics::counter>& requests;             ///< {route, status}
+  metrics::family<metrics::counter>& upstream_attempts;    ///< {outcome}
+  metrics::family<metrics::counter>& failovers;            ///< {reason}
+  metrics::family<metrics::counter>& token_refreshes;      ///< {outcome}
+  metrics::family<metrics::counter>& circuit_transitions;  ///< {transition}
+  metrics::family<metrics::histogram>& time_to_first_byte; ///< {route}
+  metrics::family<metrics::histogram>& request_duration;   ///< {route}
+  metrics::family<metrics::gauge>& leases_in_use;          ///< no labels
+  metrics::family<metrics::gauge>& accounts;               ///< {state}
+};
+
+} // namespace cxp::actors

@@ -1,0 +1,229 @@
+#include "actors/runtime/runtime_directory.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/db/db_worker.hpp"
+#include "actors/pool/pool_actor.hpp"
+#include "actors/pool/routing_messages.hpp"
+#include "actors/type_ids.hpp"
+#include "common/log.hpp"
+
+namespace cxp::actors {
+
+namespace {
+
+constexpr auto db_timeout = std::chrono::seconds{15};
+
+struct topology {
+  std::vector<persistence::routing_pool_row> pools;
+  std::vector<persistence::routing_account_row> accounts;
+};
+
+} // namespace
+} // namespace cxp::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf::expected<cxp::actors::topology>)
+
+namespace cxp::actors {
+namespace {
+
+struct directory_state {
+  std::map<std::string, caf::actor> pools;
+  std::map<std::string, caf::actor> accounts;
+  std::map<std::string, persistence::routing_account_row> account_rows;
+  settings_snapshot settings = std::make_shared<const instance_settings>();
+  bool loaded = false;
+  bool reloading = false;
+  std::vector<caf::response_promise> reload_waiters;
+  /// Requests for pools not known yet, answered after the next reload.
+  std::vector<std::pair<caf::response_promise, caf::message>> parked;
+  static inline const char* name = "runtime_directory";
+};
+
+using directory_self = caf::stateful_actor<directory_state>;
+
+db_call topology_call() {
+  return db_call{[](persistence::database& db) {
+    persistence::routing_repository repository{db};
+    auto pools = repository.pools();
+    if (!pools) {
+      return caf::make_message(caf::expected<topology>{pools.error()});
+    }
+    auto accounts = repository.assigned_accounts();
+    if (!accounts) {
+      return caf::make_message(caf::expected<topology>{accounts.error()});
+    }
+    return caf::make_message(
+      caf::expected<topology>{topology{std::move(*pools), std::move(*accounts)}});
+  }};
+}
+
+void apply(directory_self* self, const runtime_deps& deps, topology& loaded) {
+  auto& state = self->state;
+  std::map<std::string, size_t> by_state;
+  std::set<std::string> present;
+  for (auto& row : loaded.accounts) {
+    present.insert(row.id);
+    ++by_state[row.status];
+    auto known = state.account_rows.find(row.id);
+    if (known == state.account_rows.end()) {
+      state.accounts[row.id] = spawn_account_actor(self->system(), deps, row);
+    } else if (known->second.updated_at != row.updated_at || known->second.status != row.status) {
+      self->send(state.accounts[row.id], reload_atom::value, row);
+    }
+    state.account_rows[row.id] = row;
+  }
+  for (auto it = state.accounts.begin(); it != state.accounts.end();) {
+    if (present.count(it->first)) {
+      ++it;
+      continue;
+    }
+    self->send_exit(it->second, caf::exit_reason::user_shutdown);
+    state.account_rows.erase(it->first);
+    it = state.accounts.erase(it);
+  }
+  for (const auto* status : {"active", "refreshing", "reauth_required", "paused", "disabled"}) {
+    deps.metrics.accounts.add({{"state", status}}).set(static_cast<double>(by_state[status]));
+  }
+  std::set<std::string> pool_ids;
+  for (auto& pool : loaded.pools) {
+    pool_ids.insert(pool.id);
+    account_handles members;
+    for (const auto& id : pool.account_ids) {
+      if (auto account = state.accounts.find(id); account != state.accounts.end()) {
+        members.emplace(id, account->second);
+      }
+    }
+    auto known = state.pools.find(pool.id);
+    if (known == state.pools.end()) {
+      auto actor = spawn_pool_actor(self->system(), deps, pool, std::move(members));
+      self->send(actor, state.settings);
+      state.pools.emplace(pool.id, actor);
+    } else {
+      self->send(known->second, put_atom::value, pool, std::move(members));
+    }
+  }
+  for (auto it = state.pools.begin(); it != state.pools.end();) {
+    if (pool_ids.count(it->first)) {
+      ++it;
+      continue;
+    }
+    self->send_exit(it->second, caf::exit_reason::user_shutdown);
+    it = state.pools.erase(it);
+  }
+}
+
+void answer_parked(directory_self* self) {
+  auto parked = std::move(self->state.parked);
+  self->state.parked.clear();
+  for (auto& [promise, message] : parked) {
+    const auto& pool_id = message.match_element<lease_request>(0)
+                            ? message.get_as<lease_request>(0).pool_id
+                            : message.get_as<pool_view_request>(0).pool_id;
+    auto pool = self->state.pools.find(pool_id);
+    if (pool != self->state.pools.end()) {
+      promise.delegate(pool->second, std::move(message));
+    } else if (message.match_element<lease_request>(0)) {
+      lease_reply reply;
+      reply.denial = {errc::pool_unavailable, "unknown pool", std::nullopt, {}};
+      promise.deliver(std::move(reply));
+    } else {
+      promise.deliver(make_error(errc::not_found, "unknown pool"));
+    }
+  }
+}
+
+void reload(directory_self* self, const runtime_deps& deps) {
+  if (self->state.reloading) {
+    return;
+  }
+  self->state.reloading = true;
+  self->request(deps.db_pool, db_timeout, topology_call())
+    .then(
+      [self, &deps](caf::expected<topology>& loaded) {
+        self->state.reloading = false;
+        if (loaded) {
+          apply(self, deps, *loaded);
+          self->state.loaded = true;
+        } else {
+          log::warn("runtime", "routing topology reload failed",
+                    {{"error", context_of(loaded.error())}});
+        }
+        for (auto& waiter : self->state.reload_waiters) {
+          waiter.deliver(static_cast<bool>(loaded));
+        }
+        self->state.reload_waiters.clear();
+        answer_parked(self);
+      },
+      [self](caf::error& error) {
+        self->state.reloading = false;
+        log::warn("runtime", "routing topology reload failed", {{"error", caf::to_string(error)}});
+        for (auto& waiter : self->state.reload_waiters) {
+          waiter.deliver(false);
+        }
+        self->state.reload_waiters.clear();
+        answer_parked(self);
+      });
+}
+
+template <class Request>
+caf::response_promise route(directory_self* self, const runtime_deps& deps, Request& request) {
+  auto promise = self->make_response_promise();
+  auto pool = self->state.pools.find(request.pool_id);
+  if (pool != self->state.pools.end()) {
+    promise.delegate(pool->second, std::move(request));
+    return promise;
+  }
+  self->state.parked.emplace_back(promise, caf::make_message(std::move(request)));
+  reload(self, deps);
+  return promise;
+}
+
+caf::behavior directory_behavior(directory_self* self, const runtime_deps* deps_ptr,
+                                 settings_cache_actor settings,
+                                 std::chrono::milliseconds reload_interval) {
+  const runtime_deps& deps = *deps_ptr;
+  reload(self, deps);
+  self->send(self, tick_atom::value);
+  return {
+    [self, &deps](lease_request& request) -> caf::result<lease_reply> {
+      return route(self, deps, request);
+    },
+    [self, &deps](pool_view_request& request) -> caf::result<pool_view> {
+      return route(self, deps, request);
+    },
+    [self, &deps](reload_atom) -> caf::result<bool> {
+      auto promise = self->make_response_promise();
+      self->state.reload_waiters.push_back(promise);
+      reload(self, deps);
+      return promise;
+    },
+    [self, &deps, settings, reload_interval](tick_atom) {
+      self->delayed_send(self, reload_interval, tick_atom::value);
+      reload(self, deps);
+      self->request(settings, db_timeout, get_atom::value)
+        .then(
+          [self](settings_snapshot& snapshot) {
+            if (snapshot == self->state.settings) {
+              return;
+            }
+            self->state.settings = snapshot;
+            for (const auto& [id, pool] : self->state.pools) {
+              self->send(pool, snapshot);
+            }
+          },
+          [](caf::error&) {});
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_runtime_directory(caf::actor_system& system, const runtime_deps& deps,
+                                   settings_cache_actor settings,
+                                   std::chrono::milliseconds reload_interval) {
+  return system.spawn(directory_behavior, &deps, std::move(settings), reload_interval);
+}
+
+} // namespace cxp::actors

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <chrono>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/account/account_actor.hpp"
+#include "actors/settings/settings_cache.hpp"
+
+namespace cxp::actors {
+
+/// The node's routing topology: one account actor per account assigned to a pool and one pool
+/// actor per pool, spawned from the database and kept in step with it by a reload every
+/// `reload_interval` (a changed account row is reloaded by its actor; settings snapshots are
+/// pushed to the pools). Messages:
+/// - `lease_request` and `pool_view_request` are delegated to the pool actor; an unknown pool
+///   triggers a reload first and is then answered with a `pool_unavailable` denial (or error);
+/// - `reload_atom` → `bool` reloads now and answers when done.
+caf::actor spawn_runtime_directory(caf::actor_system& system, const runtime_deps& deps,
+                                   settings_cache_actor settings,
+                                   std::chrono::milliseconds reload_interval);
+
+} // namespace cxp::actors

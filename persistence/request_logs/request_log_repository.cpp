@@ -1,0 +1,132 @@
+#include "persistence/request_logs/request_log_repository.hpp"
+
+#include <map>
+
+#include <soci/soci.h>
+
+#include "persistence/db/row_reader.hpp"
+#include "persistence/db/unit_of_work.hpp"
+
+namespace cxp::persistence {
+
+namespace {
+
+void insert_attempt(soci::session& sql, const std::string& request_id,
+                    const request_attempt_row& attempt) {
+  nullable_use<std::string> account{attempt.account_id};
+  nullable_use<int32_t> status{attempt.status_code};
+  nullable_use<std::string> error{attempt.error_code};
+  nullable_use<int64_t> latency{attempt.latency_ms};
+  nullable_use<int64_t> ttfb{attempt.ttfb_ms};
+  sql << "INSERT INTO request_attempts (id, request_id, attempt_number, account_id, started_at, "
+         "status_code, outcome, error_code, latency_ms, ttfb_ms) VALUES (:id, :request, :number, "
+         ":account, :started, :status, :outcome, :error, :latency, :ttfb)",
+    soci::use(attempt.id), soci::use(request_id), soci::use(attempt.attempt_number),
+    soci::use(account.value, account.indicator), soci::use(attempt.started_at),
+    soci::use(status.value, status.indicator), soci::use(attempt.outcome),
+    soci::use(error.value, error.indicator), soci::use(latency.value, latency.indicator),
+    soci::use(ttfb.value, ttfb.indicator);
+}
+
+void insert_request(soci::session& sql, const request_log_row& row) {
+  nullable_use<std::string> pool{row.pool_id}, key{row.api_key_id}, account{row.account_id},
+    model{row.model}, error{row.error_code}, session{row.session_key_hash}, ip{row.client_ip};
+  nullable_use<int64_t> latency{row.latency_ms}, ttfb{row.ttfb_ms}, input{row.input_tokens},
+    cached{row.cached_input_tokens}, output{row.output_tokens}, reasoning{row.reasoning_tokens};
+  const int32_t attempt_count = static_cast<int32_t>(row.attempts.size());
+  sql << "INSERT INTO request_logs (id, occurred_at, pool_id, api_key_id, account_id, route, "
+         "transport, model, status_code, outcome, error_code, attempt_count, latency_ms, ttfb_ms, "
+         "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, session_key_hash, "
+         "client_ip) VALUES (:id, :at, :pool, :key, :account, :route, :transport, :model, "
+         ":status, :outcome, :error, :attempts, :latency, :ttfb, :input, :cached, :output, "
+         ":reasoning, :session, :ip)",
+    soci::use(row.id), soci::use(row.occurred_at), soci::use(pool.value, pool.indicator),
+    soci::use(key.value, key.indicator), soci::use(account.value, account.indicator),
+    soci::use(row.route), soci::use(row.transport), soci::use(model.value, model.indicator),
+    soci::use(row.status_code), soci::use(row.outcome), soci::use(error.value, error.indicator),
+    soci::use(attempt_count), soci::use(latency.value, latency.indicator),
+    soci::use(ttfb.value, ttfb.indicator), soci::use(input.value, input.indicator),
+    soci::use(cached.value, cached.indicator), soci::use(output.value, output.indicator),
+    soci::use(reasoning.value, reasoning.indicator), soci::use(session.value, session.indicator),
+    soci::use(ip.value, ip.indicator);
+  for (const auto& attempt : row.attempts) {
+    insert_attempt(sql, row.id, attempt);
+  }
+}
+
+std::optional<int32_t> narrow(std::optional<int64_t> value) {
+  if (!value) {
+    return std::nullopt;
+  }
+  return static_cast<int32_t>(*value);
+}
+
+} // namespace
+
+caf::expected<void> request_log_repository::insert_batch(const std::vector<request_log_row>& rows) {
+  return db_.transact([&](unit_of_work& work) {
+    for (const auto& row : rows) {
+      insert_request(work.session(), row);
+    }
+    work.commit();
+  });
+}
+
+caf::expected<std::vector<request_log_row>> request_log_repository::recent(int limit) {
+  return db_.run([&](soci::session& sql) {
+    std::vector<request_log_row> rows;
+    std::map<std::string, size_t> index;
+    soci::rowset<soci::row> requests =
+      (sql.prepare << "SELECT id, occurred_at, pool_id, api_key_id, account_id, route, transport, "
+                      "model, status_code, outcome, error_code, latency_ms, ttfb_ms, "
+                      "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, "
+                      "session_key_hash, client_ip FROM request_logs "
+                      "ORDER BY occurred_at DESC, id DESC LIMIT :limit",
+       soci::use(limit));
+    for (const auto& row : requests) {
+      row_reader r{row};
+      request_log_row log;
+      log.id = r.text(0);
+      log.occurred_at = r.text(1);
+      log.pool_id = r.opt_text(2);
+      log.api_key_id = r.opt_text(3);
+      log.account_id = r.opt_text(4);
+      log.route = r.text(5);
+      log.transport = r.text(6);
+      log.model = r.opt_text(7);
+      log.status_code = static_cast<int32_t>(r.int64(8));
+      log.outcome = r.text(9);
+      log.error_code = r.opt_text(10);
+      log.latency_ms = r.opt_int64(11);
+      log.ttfb_ms = r.opt_int64(12);
+      log.input_tokens = r.opt_int64(13);
+      log.cached_input_tokens = r.opt_int64(14);
+      log.output_tokens = r.opt_int64(15);
+      log.reasoning_tokens = r.opt_int64(16);
+      log.session_key_hash = r.opt_text(17);
+      log.client_ip = r.opt_text(18);
+      index[log.id] = rows.size();
+      rows.push_back(std::move(log));
+    }
+    soci::rowset<soci::row> attempts =
+      (sql.prepare << "SELECT request_id, id, attempt_number, account_id, started_at, status_code, "
+                      "outcome, error_code, latency_ms, ttfb_ms FROM request_attempts "
+                      "WHERE request_id IN (SELECT id FROM request_logs "
+                      "ORDER BY occurred_at DESC, id DESC LIMIT :limit) "
+                      "ORDER BY request_id, attempt_number",
+       soci::use(limit));
+    for (const auto& row : attempts) {
+      row_reader r{row};
+      auto it = index.find(r.text(0));
+      if (it == index.end()) {
+        continue;
+      }
+      rows[it->second].attempts.push_back(
+        {r.text(1), static_cast<int32_t>(r.int64(2)), r.opt_text(3), r.text(4),
+         narrow(r.opt_int64(5)), r.text(6), r.opt_text(7), r.opt_int64(8), r.opt_int64(9)});
+    }
+    return rows;
+  });
+}
+
+} // namespace cxp::persistence

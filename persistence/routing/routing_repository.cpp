@@ -1,0 +1,157 @@
+#include "persistence/routing/routing_repository.hpp"
+
+#include <map>
+
+#include <soci/soci.h>
+
+#include "persistence/db/row_reader.hpp"
+#include "persistence/db/unit_of_work.hpp"
+
+namespace cxp::persistence {
+
+caf::expected<std::vector<routing_pool_row>> routing_repository::pools() {
+  return db_.run([](soci::session& sql) {
+    std::vector<routing_pool_row> pools;
+    std::map<std::string, size_t> index;
+    soci::rowset<soci::row> pool_rows =
+      sql.prepare << "SELECT id, status, routing_strategy, ring_size, sticky_sessions FROM pools "
+                     "ORDER BY id";
+    for (const auto& row : pool_rows) {
+      row_reader r{row};
+      index[r.text(0)] = pools.size();
+      pools.push_back(
+        {r.text(0), r.text(1), r.text(2), static_cast<int32_t>(r.int64(3)), r.flag(4), {}});
+    }
+    soci::rowset<soci::row> assignments =
+      sql.prepare << "SELECT pool_id, account_id FROM pool_accounts ORDER BY pool_id, account_id";
+    for (const auto& row : assignments) {
+      row_reader r{row};
+      if (auto it = index.find(r.text(0)); it != index.end()) {
+        pools[it->second].account_ids.push_back(r.text(1));
+      }
+    }
+    return pools;
+  });
+}
+
+caf::expected<std::vector<routing_account_row>> routing_repository::assigned_accounts() {
+  return db_.run([](soci::session& sql) {
+    std::vector<routing_account_row> accounts;
+    soci::rowset<soci::row> rows =
+      sql.prepare << "SELECT id, chatgpt_account_id, plan_type, status, updated_at "
+                     "FROM upstream_accounts a WHERE EXISTS "
+                     "(SELECT 1 FROM pool_accounts p WHERE p.account_id = a.id) ORDER BY id";
+    for (const auto& row : rows) {
+      row_reader r{row};
+      accounts.push_back({r.text(0), r.text(1), r.opt_text(2), r.text(3), r.text(4)});
+    }
+    return accounts;
+  });
+}
+
+caf::expected<void> routing_repository::store_refreshed_tokens(const refreshed_tokens& tokens) {
+  return db_.run([&](soci::session& sql) {
+    nullable_use<std::string> expires{tokens.access_token_expires_at};
+    sql << "UPDATE upstream_accounts SET secret_key_version = :version, "
+           "access_token_ciphertext = :access, refresh_token_ciphertext = :refresh, "
+           "access_token_expires_at = :expires, last_refresh_at = :at, last_refresh_error = NULL, "
+           "status = CASE WHEN status = 'refreshing' THEN 'active' ELSE status END, "
+           "updated_at = :at2 WHERE id = :id",
+      soci::use(tokens.key_version), soci::use(tokens.access_token_ciphertext),
+      soci::use(tokens.refresh_token_ciphertext), soci::use(expires.value, expires.indicator),
+      soci::use(tokens.refreshed_at), soci::use(tokens.refreshed_at), soci::use(tokens.account_id);
+  });
+}
+
+caf::expected<void> routing_repository::mark_reauth_required(const std::string& account_id,
+                                                             const std::string& error_code,
+                                                             const std::string& at) {
+  return db_.run([&](soci::session& sql) {
+    sql << "UPDATE upstream_accounts SET status = 'reauth_required', last_refresh_error = :code, "
+           "updated_at = :at WHERE id = :id AND status IN ('active', 'refreshing')",
+      soci::use(error_code), soci::use(at), soci::use(account_id);
+  });
+}
+
+caf::expected<void> routing_repository::record_refresh_error(const std::string& account_id,
+                                                             const std::string& error_code) {
+  // updated_at stays: the runtime reloads an account whose row changed, and nothing it routes on
+  // changed here.
+  return db_.run([&](soci::session& sql) {
+    sql << "UPDATE upstream_accounts SET last_refresh_error = :code WHERE id = :id",
+      soci::use(error_code), soci::use(account_id);
+  });
+}
+
+caf::expected<void>
+routing_repository::save_quota_windows(const std::vector<quota_window_row>& windows) {
+  return db_.transact([&](unit_of_work& work) {
+    auto& sql = work.session();
+    for (const auto& window : windows) {
+      nullable_use<std::string> reset{window.reset_at};
+      sql << "INSERT INTO quota_windows (account_id, window_kind, window_minutes, used_percent, "
+             "reset_at, source, observed_at) VALUES (:account, :kind, :minutes, :used, :reset, "
+             ":source, :observed) ON CONFLICT (account_id, window_kind) DO UPDATE SET "
+             "window_minutes = excluded.window_minutes, used_percent = excluded.used_percent, "
+             "reset_at = excluded.reset_at, source = excluded.source, "
+             "observed_at = excluded.observed_at",
+        soci::use(window.account_id), soci::use(window.window_kind),
+        soci::use(window.window_minutes), soci::use(window.used_percent),
+        soci::use(reset.value, reset.indicator), soci::use(window.source),
+        soci::use(window.observed_at);
+    }
+    work.commit();
+  });
+}
+
+caf::expected<std::vector<quota_window_row>>
+routing_repository::quota_windows(const std::string& account_id) {
+  return db_.run([&](soci::session& sql) {
+    std::vector<quota_window_row> windows;
+    soci::rowset<soci::row> rows =
+      (sql.prepare << "SELECT account_id, window_kind, window_minutes, used_percent, reset_at, "
+                      "source, observed_at FROM quota_windows WHERE account_id = :id "
+                      "ORDER BY window_kind",
+       soci::use(account_id));
+    for (const auto& row : rows) {
+      row_reader r{row};
+      windows.push_back({r.text(0), r.text(1), static_cast<int32_t>(r.int64(2)), r.real(3),
+                         r.opt_text(4), r.text(5), r.text(6)});
+    }
+    return windows;
+  });
+}
+
+caf::expected<void>
+routing_repository::replace_models(const std::string& account_id,
+                                   const std::vector<account_model_row>& models) {
+  return db_.transact([&](unit_of_work& work) {
+    auto& sql = work.session();
+    sql << "DELETE FROM account_models WHERE account_id = :id", soci::use(account_id);
+    for (const auto& model : models) {
+      sql << "INSERT INTO account_models (account_id, slug, document, synced_at) "
+             "VALUES (:account, :slug, :document, :synced)",
+        soci::use(account_id), soci::use(model.slug), soci::use(model.document),
+        soci::use(model.synced_at);
+    }
+    work.commit();
+  });
+}
+
+caf::expected<std::vector<account_model_row>>
+routing_repository::models(const std::string& account_id) {
+  return db_.run([&](soci::session& sql) {
+    std::vector<account_model_row> models;
+    soci::rowset<soci::row> rows =
+      (sql.prepare << "SELECT account_id, slug, document, synced_at FROM account_models "
+                      "WHERE account_id = :id ORDER BY slug",
+       soci::use(account_id));
+    for (const auto& row : rows) {
+      row_reader r{row};
+      models.push_back({r.text(0), r.text(1), r.text(2), r.text(3)});
+    }
+    return models;
+  });
+}
+
+} // namespace cxp::persistence
