@@ -71,6 +71,8 @@ std::string_view to_string(errc code) {
     return "stream_idle_timeout";
   case errc::invalid_model:
     return "invalid_model";
+  case errc::reasoning_effort_not_allowed:
+    return "reasoning_effort_not_allowed";
   }
   return "unknown";
 }

@@ -44,11 +44,12 @@ enum class errc : uint8_t {
   upstream_request_failed,
   stream_idle_timeout,
   invalid_model,
+  reasoning_effort_not_allowed,
 };
 
 /// The first and last enumerators, for tests that walk every code.
 constexpr auto errc_first = errc::internal_error;
-constexpr auto errc_last = errc::invalid_model;
+constexpr auto errc_last = errc::reasoning_effort_not_allowed;
 
 /// The wire spelling of a code, e.g. "validation_failed".
 std::string_view to_string(errc code);

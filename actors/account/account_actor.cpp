@@ -68,7 +68,9 @@ struct account_state {
   bool refreshing = false;
   int refresh_tries = 0;
   std::optional<pending_tokens> unpersisted;
-  std::vector<caf::response_promise> waiting;
+  /// Callers waiting for credentials; true for a new lease (checkout), false for a refresh of
+  /// a lease already held.
+  std::vector<std::pair<caf::response_promise, bool>> waiting;
   std::vector<quota_window> quota;
   std::optional<time_point> exhausted_until;
   bool quota_dirty = false;
@@ -109,16 +111,18 @@ lease_grant grant_of(account_self* self) {
 }
 
 void fail_waiting(account_self* self, const caf::error& error) {
-  for (auto& promise : self->state.waiting) {
+  for (auto& [promise, new_lease] : self->state.waiting) {
     promise.deliver(error);
   }
   self->state.waiting.clear();
 }
 
 void grant_waiting(account_self* self, const runtime_deps& deps) {
-  for (auto& promise : self->state.waiting) {
-    ++self->state.leases;
-    deps.metrics.leases_in_use.add({}).increment();
+  for (auto& [promise, new_lease] : self->state.waiting) {
+    if (new_lease) {
+      ++self->state.leases;
+      deps.metrics.leases_in_use.add({}).increment();
+    }
     promise.deliver(grant_of(self));
   }
   self->state.waiting.clear();
@@ -447,7 +451,7 @@ caf::result<lease_grant> checkout(account_self* self, const runtime_deps& deps) 
   }
   if (state.loading || state.refreshing || !state.credentials || token_expired(self, deps)) {
     auto promise = self->make_response_promise();
-    state.waiting.push_back(promise);
+    state.waiting.emplace_back(promise, true);
     if (!state.loading && !state.credentials) {
       load(self, deps);
     } else if (!state.loading && !state.refreshing) {
@@ -476,12 +480,10 @@ caf::behavior account_behavior(account_self* self, const runtime_deps* deps_ptr,
         return make_error(errc::reauth_required, "refresh token rejected");
       }
       if (generation < state.generation && !state.refreshing && state.credentials) {
-        ++state.leases;
-        deps.metrics.leases_in_use.add({}).increment();
         return grant_of(self);
       }
       auto promise = self->make_response_promise();
-      state.waiting.push_back(promise);
+      state.waiting.emplace_back(promise, false);
       if (!state.loading) {
         start_refresh(self, deps);
       }

@@ -10,6 +10,9 @@
 
 #include "actors/admin/login_throttle.hpp"
 #include "actors/db/db_worker.hpp"
+#include "actors/request_log/request_log_writer.hpp"
+#include "actors/runtime/gateway_metrics.hpp"
+#include "actors/runtime/runtime_directory.hpp"
 #include "actors/settings/settings_cache.hpp"
 #include "actors/type_ids.hpp"
 #include "cluster/membership/node_heartbeat.hpp"
@@ -18,6 +21,7 @@
 #include "common/metrics/registry.hpp"
 #include "edge/app/service_wiring.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
+#include "edge/routes/codex/codex_routes.hpp"
 #include "edge/routes/health_routes.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "edge/server/http_metrics.hpp"
@@ -31,6 +35,10 @@ namespace {
 constexpr auto settings_poll_interval = std::chrono::seconds{2};
 constexpr auto heartbeat_interval = std::chrono::seconds{5};
 constexpr auto heartbeat_down_timeout = std::chrono::seconds{3};
+constexpr auto topology_reload_interval = std::chrono::seconds{3};
+constexpr auto request_log_flush_interval = std::chrono::milliseconds{250};
+constexpr auto request_log_final_flush = std::chrono::seconds{10};
+constexpr size_t upstream_io_threads = 2;
 constexpr size_t io_threads = 2;
 constexpr size_t caf_threads = 2;
 
@@ -100,6 +108,16 @@ int serve(const boot_config& config) {
   auto settings = actors::spawn_settings_cache(system, db_pool, settings_poll_interval);
 
   metrics::registry registry;
+  actors::gateway_metrics gateway_metrics{registry};
+  actors::upstream_client_options upstream_options;
+  upstream_options.io_threads = upstream_io_threads;
+  auto upstream = std::make_shared<actors::upstream_client>(upstream_options);
+  const actors::runtime_deps runtime_deps{
+    db_pool,        upstream, *(*wiring)->context, config.upstream_base_url, config.oauth_token_url,
+    gateway_metrics};
+  auto directory =
+    actors::spawn_runtime_directory(system, runtime_deps, settings, topology_reload_interval);
+  auto request_log = actors::spawn_request_log_writer(system, db_pool, request_log_flush_interval);
   route_table routes;
   http_server_options options;
   options.bind_address = config.bind_address;
@@ -112,9 +130,21 @@ int serve(const boot_config& config) {
                             std::make_shared<actors::admin::login_throttle>(), settings};
   add_auth_routes(routes, admin);
   add_admin_resource_routes(routes, admin);
+  codex_runtime codex{system,
+                      db_pool,
+                      directory,
+                      request_log,
+                      upstream,
+                      *(*wiring)->context,
+                      config.upstream_base_url,
+                      gateway_metrics,
+                      server.executor()};
+  add_codex_routes(routes, codex);
 
   if (auto started = server.start(); !started) {
     std::fprintf(stderr, "codex-pooler: PORT: %s\n", context_of(started.error()).c_str());
+    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(db_pool, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(settings, caf::exit_reason::user_shutdown);
     return 1;
@@ -138,6 +168,15 @@ int serve(const boot_config& config) {
     log::warn("app", "shutdown deadline passed with requests in flight",
               {{"in_flight", unfinished}});
   }
+
+  std::promise<void> logs_flushed;
+  ask<bool>(
+    system, request_log, request_log_final_flush,
+    [&logs_flushed](caf::expected<bool>) { logs_flushed.set_value(); }, actors::flush_atom::value);
+  logs_flushed.get_future().wait();
+  upstream->stop();
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
 
   std::promise<void> marked_down;
   ask<bool>(

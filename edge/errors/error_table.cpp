@@ -88,6 +88,9 @@ public_error lookup_error(errc code) {
     return {status::bad_gateway, server_type, "The upstream stream went idle."};
   case errc::invalid_model:
     return {status::bad_request, invalid_request_type, "The model is not available for this pool."};
+  case errc::reasoning_effort_not_allowed:
+    return {status::bad_request, invalid_request_type,
+            "This API key does not allow the requested reasoning effort."};
   }
   return {status::internal_server_error, server_type, "Internal server error."};
 }

@@ -28,10 +28,11 @@ std::string percent_decode(std::string_view text) {
 
 } // namespace
 
-exchange::exchange(http_request request, std::string client_ip, reply_fn reply)
+exchange::exchange(http_request request, std::string client_ip, reply_fn reply, stream_fn stream)
     : request_(std::move(request)),
       client_ip_(std::move(client_ip)),
-      reply_(std::move(reply)) {}
+      reply_(std::move(reply)),
+      stream_(std::move(stream)) {}
 
 std::string_view exchange::param(std::string_view name) const {
   auto it = params_.find(name);
@@ -70,6 +71,13 @@ void exchange::respond(http_response response) {
     return;
   }
   reply_(std::move(response));
+}
+
+std::shared_ptr<reply_stream> exchange::respond_stream(http_stream_head head) {
+  if (!stream_ || responded_.exchange(true)) {
+    return nullptr;
+  }
+  return stream_(std::move(head));
 }
 
 void exchange::respond_json(http::status status, const nlohmann::json& body) {

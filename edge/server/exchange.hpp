@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,21 @@ namespace cxp::edge {
 namespace http = boost::beast::http;
 using http_request = http::request<http::string_body>;
 using http_response = http::response<http::string_body>;
+using http_stream_head = http::response<http::empty_body>;
+
+/// The writer of a streamed (chunked) reply, e.g. relayed server-sent events. Any thread may
+/// call it; chunks go out in order on the session's strand.
+class reply_stream {
+public:
+  virtual ~reply_stream() = default;
+  /// Queues `chunk`; `written(ok)` runs once it is on the wire, or with false when the client
+  /// is gone. Waiting for it before the next write is how callers get backpressure.
+  virtual void write(std::string chunk, std::function<void(bool ok)> written) = 0;
+  /// Ends the body; the connection may then serve its next request.
+  virtual void finish() = 0;
+  /// Drops the connection without ending the body, so the client sees a truncated reply.
+  virtual void abort() = 0;
+};
 
 /// One request and its single reply. The session creates it and the route handler owns the
 /// reply: `respond` may be called from any thread exactly once (later calls are ignored); the
@@ -27,8 +43,9 @@ using http_response = http::response<http::string_body>;
 class exchange {
 public:
   using reply_fn = std::function<void(http_response)>;
+  using stream_fn = std::function<std::shared_ptr<reply_stream>(http_stream_head)>;
 
-  exchange(http_request request, std::string client_ip, reply_fn reply);
+  exchange(http_request request, std::string client_ip, reply_fn reply, stream_fn stream = {});
 
   const http_request& request() const { return request_; }
   const std::string& client_ip() const { return client_ip_; }
@@ -51,6 +68,9 @@ public:
   void set_route_name(std::string name) { route_name_ = std::move(name); }
 
   void respond(http_response response);
+  /// Starts a chunked reply with `head` (its body is what the stream writes). Returns nullptr
+  /// when the exchange was already answered.
+  std::shared_ptr<reply_stream> respond_stream(http_stream_head head);
   void respond_json(http::status status, const nlohmann::json& body);
   /// Renders the OpenAI error envelope for `code` through the error table.
   void respond_error(errc code, std::optional<std::string> message = std::nullopt,
@@ -64,6 +84,7 @@ private:
   http_request request_;
   std::string client_ip_;
   reply_fn reply_;
+  stream_fn stream_;
   std::map<std::string, std::string, std::less<>> params_;
   std::string route_name_ = "unmatched";
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

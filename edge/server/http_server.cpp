@@ -1,12 +1,16 @@
 #include "edge/server/http_server.hpp"
 
+#include <deque>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "common/log.hpp"
@@ -21,10 +25,14 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 constexpr auto header_limit_bytes = 64u * 1024;
+/// A streamed reply whose client reads nothing for this long is dropped.
+constexpr auto stream_write_timeout = std::chrono::seconds{60};
 
 /// One client connection: reads a request, dispatches it, writes the reply, repeats while
 /// keep-alive holds. All socket work happens on the session's strand.
 class http_session : public std::enable_shared_from_this<http_session> {
+  friend class session_stream;
+
 public:
   http_session(tcp::socket&& socket, const http_server_options& options, const route_table& routes,
                const completion_hook& on_complete, std::shared_ptr<server_state> state)
@@ -82,11 +90,15 @@ private:
     auto self = shared_from_this();
     const bool keep_alive = request.keep_alive() && !early_error;
     auto ex = std::make_shared<exchange>(
-      std::move(request), std::move(client_ip), [self, keep_alive](http_response response) {
+      std::move(request), std::move(client_ip),
+      [self, keep_alive](http_response response) {
         net::post(self->stream_.get_executor(),
                   [self, keep_alive, r = std::move(response)]() mutable {
                     self->do_write(std::move(r), keep_alive);
                   });
+      },
+      [self, keep_alive](http_stream_head head) {
+        return self->start_stream(std::move(head), keep_alive);
       });
     current_ = ex;
     if (early_error) {
@@ -100,17 +112,15 @@ private:
     const bool keep = keep_alive && !state_->draining;
     response.keep_alive(keep);
     response.prepare_payload();
-    const auto status = response.result();
-    if (current_) {
-      on_complete_(*current_, status, std::chrono::steady_clock::now() - current_->started());
-      current_.reset();
-    }
+    finish_exchange(response.result());
     auto message = std::make_shared<http_response>(std::move(response));
     http::async_write(stream_, *message,
                       [self = shared_from_this(), message, keep](beast::error_code ec, size_t) {
                         self->on_write(ec, keep);
                       });
   }
+
+  std::shared_ptr<reply_stream> start_stream(http_stream_head head, bool keep_alive);
 
   void on_write(beast::error_code ec, bool keep_alive) {
     --state_->in_flight;
@@ -119,6 +129,13 @@ private:
       return do_close();
     }
     do_read();
+  }
+
+  void finish_exchange(http::status status) {
+    if (current_) {
+      on_complete_(*current_, status, std::chrono::steady_clock::now() - current_->started());
+      current_.reset();
+    }
   }
 
   void do_close() {
@@ -136,6 +153,122 @@ private:
   exchange_ptr current_;
   uint64_t requests_served_ = 0;
 };
+
+/// The chunked reply of one exchange. Its queue lives on the session's strand; the head goes
+/// first, then chunks in order, then the last chunk (or an abort).
+class session_stream : public reply_stream, public std::enable_shared_from_this<session_stream> {
+public:
+  session_stream(std::shared_ptr<http_session> session, http_stream_head head, bool keep_alive)
+      : session_(std::move(session)),
+        head_(std::move(head)),
+        keep_alive_(keep_alive) {}
+
+  void start() {
+    net::post(session_->stream_.get_executor(),
+              [self = shared_from_this()] { self->write_head(); });
+  }
+
+  void write(std::string chunk, std::function<void(bool)> written) override {
+    net::post(session_->stream_.get_executor(),
+              [self = shared_from_this(), c = std::move(chunk), w = std::move(written)]() mutable {
+                self->queue_.push_back({item::kind::chunk, std::move(c), std::move(w)});
+                self->pump();
+              });
+  }
+
+  void finish() override { enqueue(item::kind::last); }
+  void abort() override { enqueue(item::kind::abort); }
+
+private:
+  struct item {
+    enum class kind { chunk, last, abort } what;
+    std::string data;
+    std::function<void(bool)> written;
+  };
+
+  void enqueue(item::kind what) {
+    net::post(session_->stream_.get_executor(), [self = shared_from_this(), what] {
+      self->queue_.push_back({what, {}, {}});
+      self->pump();
+    });
+  }
+
+  void write_head() {
+    head_.keep_alive(keep_alive_ && !session_->state_->draining);
+    keep_alive_ = head_.keep_alive();
+    head_.chunked(true);
+    serializer_.emplace(head_);
+    writing_ = true;
+    session_->stream_.expires_after(stream_write_timeout);
+    http::async_write_header(session_->stream_, *serializer_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               self->writing_ = false;
+                               self->broken_ = static_cast<bool>(ec);
+                               self->pump();
+                             });
+  }
+
+  void pump() {
+    if (writing_ || !serializer_ || queue_.empty() || done_) {
+      return;
+    }
+    auto& next = queue_.front();
+    if (broken_ || next.what == item::kind::abort) {
+      return close(false);
+    }
+    writing_ = true;
+    session_->stream_.expires_after(stream_write_timeout);
+    auto on_written = [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->writing_ = false;
+      auto front = std::move(self->queue_.front());
+      self->queue_.pop_front();
+      self->broken_ = self->broken_ || static_cast<bool>(ec);
+      if (front.written) {
+        front.written(!ec);
+      }
+      if (front.what == item::kind::last) {
+        return self->close(!ec);
+      }
+      self->pump();
+    };
+    if (next.what == item::kind::last) {
+      net::async_write(session_->stream_, http::make_chunk_last(), std::move(on_written));
+    } else {
+      net::async_write(session_->stream_, http::make_chunk(net::buffer(next.data)),
+                       std::move(on_written));
+    }
+  }
+
+  /// Ends the exchange: a clean end may keep the connection; anything else closes it.
+  void close(bool clean) {
+    done_ = true;
+    for (auto& pending : queue_) {
+      if (pending.written) {
+        pending.written(false);
+      }
+    }
+    queue_.clear();
+    session_->stream_.expires_never();
+    session_->finish_exchange(head_.result());
+    session_->on_write(clean ? beast::error_code{} : beast::error_code{net::error::broken_pipe},
+                       clean && keep_alive_);
+  }
+
+  std::shared_ptr<http_session> session_;
+  http_stream_head head_;
+  bool keep_alive_;
+  std::optional<http::response_serializer<http::empty_body>> serializer_;
+  std::deque<item> queue_;
+  bool writing_ = false;
+  bool broken_ = false;
+  bool done_ = false;
+};
+
+std::shared_ptr<reply_stream> http_session::start_stream(http_stream_head head, bool keep_alive) {
+  auto stream = std::make_shared<session_stream>(shared_from_this(), std::move(head), keep_alive);
+  stream->start();
+  return stream;
+}
 
 } // namespace
 

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -51,6 +52,9 @@ public:
   uint16_t port() const { return bound_port_; }
 
   const server_state& state() const { return *state_; }
+
+  /// The server's Asio executor, for handlers that need timers or strands of their own.
+  boost::asio::any_io_executor executor() { return ioc_.get_executor(); }
 
   /// Marks the node draining (readiness turns 503, keep-alive ends after the current response).
   void begin_drain() { state_->draining = true; }

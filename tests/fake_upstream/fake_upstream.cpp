@@ -500,25 +500,29 @@ reply fake_upstream::state::handle_models(const http::request<http::string_body>
   for (const char* effort : {"low", "medium", "high"}) {
     levels.push_back({{"effort", effort}, {"description", effort}});
   }
-  json model{{"slug", "gpt-fake"},
-             {"display_name", "GPT Fake"},
-             {"description", "fake model"},
-             {"default_reasoning_level", "medium"},
-             {"supported_reasoning_levels", levels},
-             {"shell_type", "shell_command"},
-             {"visibility", "list"},
-             {"supported_in_api", true},
-             {"priority", 1},
-             {"base_instructions", "FAKE-BASE-INSTRUCTIONS"},
-             {"supports_reasoning_summaries", true},
-             {"support_verbosity", true},
-             {"default_verbosity", "low"},
-             {"apply_patch_tool_type", "freeform"},
-             {"truncation_policy", {{"mode", "tokens"}, {"limit", 10000}}},
-             {"supports_parallel_tool_calls", true},
-             {"context_window", 272000},
-             {"experimental_supported_tools", json::array()}};
-  return json_reply(200, {{"models", {model}}}, {{"etag", "fake-etag-1"}});
+  auto model_entry = [&levels](const std::string& slug, const std::string& name, int priority) {
+    return json{{"slug", slug},
+                {"display_name", name},
+                {"description", "fake model"},
+                {"default_reasoning_level", "medium"},
+                {"supported_reasoning_levels", levels},
+                {"shell_type", "shell_command"},
+                {"visibility", "list"},
+                {"supported_in_api", true},
+                {"priority", priority},
+                {"base_instructions", "FAKE-BASE-INSTRUCTIONS"},
+                {"supports_reasoning_summaries", true},
+                {"support_verbosity", true},
+                {"default_verbosity", "low"},
+                {"apply_patch_tool_type", "freeform"},
+                {"truncation_policy", {{"mode", "tokens"}, {"limit", 10000}}},
+                {"supports_parallel_tool_calls", true},
+                {"context_window", 272000},
+                {"experimental_supported_tools", json::array()}};
+  };
+  json models =
+    json::array({model_entry("gpt-5.5", "GPT-5.5", 0), model_entry("gpt-fake", "GPT Fake", 1)});
+  return json_reply(200, {{"models", models}}, {{"etag", "fake-etag-1"}});
 }
 
 reply fake_upstream::state::handle_usage(const http::request<http::string_body>& request) {

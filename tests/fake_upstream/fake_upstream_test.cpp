@@ -217,7 +217,8 @@ TEST_CASE("the control endpoint scripts accounts, models and usage answer in Cod
     cxp::test::http_get(f.upstream.port(), "/backend-api/codex/models?client_version=0.169.0",
                         auth_headers("at-acct-1", "acct-1"));
   REQUIRE(models.status == 200);
-  CHECK(json::parse(models.body)["models"][0]["slug"] == "gpt-fake");
+  CHECK(json::parse(models.body)["models"][0]["slug"] == "gpt-5.5");
+  CHECK(json::parse(models.body)["models"][1]["slug"] == "gpt-fake");
 
   turn(f.upstream, "at-acct-1", "acct-1");
   auto usage = cxp::test::http_get(f.upstream.port(), "/backend-api/wham/usage",

@@ -82,3 +82,28 @@ TEST_CASE("capacity is the smallest remaining share of usable windows",
   quota_window stale{"primary", 300, 0.0, now + minutes{60}, now - minutes{20}};
   CHECK(capacity_score({stale}, now) == Approx(0.0));
 }
+
+TEST_CASE("a usage document gives windows; merging keeps the newest of each kind",
+          "[unit][routing][quota]") {
+  const auto document = nlohmann::json::parse(R"({"plan_type":"plus","rate_limit":{
+    "allowed":true,"limit_reached":false,
+    "primary_window":{"used_percent":12,"limit_window_seconds":18000,"reset_after_seconds":600},
+    "secondary_window":{"used_percent":40,"limit_window_seconds":604800,"reset_at":1800100000}}})");
+  auto windows = cxp::actors::parse_usage_document(document, now);
+  REQUIRE(windows.size() == 2);
+  CHECK(windows[0].kind == "primary");
+  CHECK(windows[0].window_minutes == 300);
+  CHECK(windows[0].reset_at == now + std::chrono::seconds{600});
+  CHECK(windows[1].kind == "secondary");
+  CHECK(windows[1].used_percent == 40);
+  CHECK(cxp::actors::parse_usage_document(nlohmann::json::object(), now).empty());
+
+  std::vector<cxp::actors::quota_window> newer = {
+    {"primary", 300, 50, now + std::chrono::seconds{60}, now + std::chrono::seconds{5}}};
+  auto merged = cxp::actors::merge_windows(windows, newer);
+  REQUIRE(merged.size() == 2);
+  CHECK(merged[0].used_percent == 50);
+  std::vector<cxp::actors::quota_window> older = {
+    {"secondary", 10080, 1, std::nullopt, now - std::chrono::seconds{5}}};
+  CHECK(cxp::actors::merge_windows(merged, older)[1].used_percent == 40);
+}

@@ -1,0 +1,158 @@
+#include "edge/routes/codex/codex_routes.hpp"
+
+#include "actors/admin/api_key_service.hpp"
+#include "edge/routes/codex/codex_request.hpp"
+#include "edge/routes/codex/pool_documents.hpp"
+#include "edge/server/actor_bridge.hpp"
+#include "persistence/crypto/key_hash.hpp"
+
+namespace cxp::edge {
+
+namespace {
+
+using actors::admin::authenticated_key;
+using nlohmann::json;
+
+constexpr auto auth_timeout = std::chrono::seconds{10};
+constexpr auto view_timeout = std::chrono::seconds{10};
+
+/// The bearer of `Authorization: Bearer …`, or empty.
+std::string bearer_of(const http_request& request) {
+  auto it = request.find(http::field::authorization);
+  if (it == request.end()) {
+    return {};
+  }
+  std::string_view value{it->value().data(), it->value().size()};
+  constexpr std::string_view scheme = "Bearer ";
+  if (value.size() <= scheme.size()
+      || !std::equal(scheme.begin(), scheme.end(), value.begin(),
+                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    return {};
+  }
+  return std::string{value.substr(scheme.size())};
+}
+
+/// Authenticates the Pool API key on a db worker, then continues with the key on a CAF thread.
+void with_key(codex_runtime& runtime, const exchange_ptr& ex,
+              std::function<void(authenticated_key)> next) {
+  auto raw = bearer_of(ex->request());
+  if (raw.empty()) {
+    return ex->respond_error(errc::api_key_missing);
+  }
+  run_db<authenticated_key>(
+    runtime.system, runtime.db_pool, auth_timeout,
+    [&services = runtime.services,
+     raw = secret<std::string>{std::move(raw)}](persistence::database&) {
+      return actors::admin::api_key_service{services}.authenticate(raw.expose());
+    },
+    [ex, next = std::move(next)](caf::expected<authenticated_key> key) {
+      if (!key) {
+        return ex->respond_error(key.error());
+      }
+      next(std::move(*key));
+    });
+}
+
+/// Asks the key's pool for its accounts' snapshots.
+void with_pool_view(codex_runtime& runtime, const exchange_ptr& ex, const std::string& pool_id,
+                    std::function<void(actors::pool_view)> next) {
+  ask<actors::pool_view>(
+    runtime.system, runtime.directory, view_timeout,
+    [ex, next = std::move(next)](caf::expected<actors::pool_view> view) {
+      if (!view) {
+        return ex->respond_error(view.error());
+      }
+      next(std::move(*view));
+    },
+    actors::pool_view_request{pool_id});
+}
+
+/// The session key hashed with the pool and key, so a stored hash reveals nothing and two keys
+/// never share a session.
+std::string hash_session_key(const std::string& session_key, const authenticated_key& key) {
+  if (session_key.empty()) {
+    return {};
+  }
+  return persistence::sha256_hex(key.key.pool_id + ":" + key.key.id + ":" + session_key);
+}
+
+void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class route,
+           std::string upstream_path) {
+  with_key(
+    runtime, ex,
+    [&runtime, ex, route, path = std::move(upstream_path)](authenticated_key key) mutable {
+      auto body = json::parse(ex->request().body(), nullptr, false);
+      if (!body.is_object()) {
+        return ex->respond_error(errc::invalid_request, "request body must be a JSON object");
+      }
+      if (!body.contains("model") || !body["model"].is_string()
+          || body["model"].get<std::string>().empty()) {
+        if (!key.key.policy.enforced_model) {
+          return ex->respond_error(errc::invalid_request, "model is required", "model");
+        }
+      }
+      auto changed = apply_key_policy(body, key.key.policy);
+      if (!changed) {
+        return ex->respond_error(changed.error());
+      }
+      turn_request request;
+      request.ex = ex;
+      request.upstream_path = std::move(path);
+      request.route = route;
+      request.pool_id = key.key.pool_id;
+      request.api_key_id = key.key.id;
+      request.body = *changed ? body.dump() : ex->request().body();
+      request.model = body["model"].get<std::string>();
+      const auto session_key = session_key_of(ex->request(), body);
+      request.session_key_hash = hash_session_key(session_key, key);
+      request.seed = body.contains("prompt_cache_key") && body["prompt_cache_key"].is_string()
+                       ? body["prompt_cache_key"].get<std::string>()
+                       : (session_key.empty() ? new_uuid() : session_key);
+      request.allow_failover = route != actors::route_class::compact;
+      run_proxy_turn(runtime, std::move(request));
+    });
+}
+
+void models(codex_runtime& runtime, const exchange_ptr& ex) {
+  with_key(runtime, ex, [&runtime, ex](authenticated_key key) {
+    with_pool_view(runtime, ex, key.key.pool_id,
+                   [ex, allowed = key.key.policy.allowed_models](actors::pool_view view) {
+                     const auto catalog = pool_catalog(view, allowed).dump();
+                     http_response response{http::status::ok, ex->request().version()};
+                     response.set(http::field::content_type, "application/json");
+                     response.set(http::field::etag,
+                                  "W/\"" + persistence::sha256_hex(catalog).substr(0, 32) + "\"");
+                     response.body() = catalog;
+                     ex->respond(std::move(response));
+                   });
+  });
+}
+
+void usage(codex_runtime& runtime, const exchange_ptr& ex) {
+  with_key(runtime, ex, [&runtime, ex](authenticated_key key) {
+    with_pool_view(runtime, ex, key.key.pool_id, [&runtime, ex](actors::pool_view view) {
+      ex->respond_json(http::status::ok, pool_usage(view, runtime.services.clock.now()));
+    });
+  });
+}
+
+} // namespace
+
+void add_codex_routes(route_table& routes, codex_runtime& runtime) {
+  using actors::route_class;
+  for (const std::string prefix : {"/backend-api/codex", "/backend-api/codex/v1"}) {
+    routes.add(http::verb::post, prefix + "/responses", [&runtime](const exchange_ptr& ex) {
+      proxy(runtime, ex, route_class::responses, "/codex/responses");
+    });
+    routes.add(http::verb::post, prefix + "/responses/compact", [&runtime](const exchange_ptr& ex) {
+      proxy(runtime, ex, route_class::compact, "/codex/responses/compact");
+    });
+    routes.add(http::verb::get, prefix + "/models",
+               [&runtime](const exchange_ptr& ex) { models(runtime, ex); });
+  }
+  for (const auto* path : {"/api/codex/usage", "/wham/usage", "/backend-api/wham/usage"}) {
+    routes.add(http::verb::get, path, [&runtime](const exchange_ptr& ex) { usage(runtime, ex); });
+  }
+}
+
+} // namespace cxp::edge

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/admin/admin_context.hpp"
+#include "actors/pool/routing_messages.hpp"
+#include "actors/runtime/gateway_metrics.hpp"
+#include "actors/upstream/upstream_client.hpp"
+#include "edge/server/exchange.hpp"
+
+namespace cxp::edge {
+
+/// What the Codex routes share; every member outlives the server.
+struct codex_runtime {
+  caf::actor_system& system;
+  caf::actor db_pool;
+  caf::actor directory;   ///< actors::spawn_runtime_directory
+  caf::actor request_log; ///< actors::spawn_request_log_writer
+  std::shared_ptr<actors::upstream_client> upstream;
+  actors::admin::service_context& services;
+  std::string upstream_base_url; ///< e.g. https://chatgpt.com/backend-api
+  actors::gateway_metrics& metrics;
+  boost::asio::any_io_executor executor; ///< runs turn state machines and keep-alive timers
+};
+
+/// One authenticated, policy-checked request to proxy.
+struct turn_request {
+  exchange_ptr ex;
+  std::string upstream_path; ///< appended to the upstream base URL, e.g. "/codex/responses"
+  actors::route_class route = actors::route_class::responses;
+  std::string pool_id;
+  std::string api_key_id;
+  std::string body; ///< JSON text as forwarded
+  std::string model;
+  std::string session_key_hash; ///< empty when the client sent no session key
+  std::string seed;             ///< rendezvous seed
+  bool allow_failover = true;   ///< false for compact: never retried
+};
+
+/// Proxies one request: leases an account from the pool, forwards it, and on a usage limit, a
+/// 5xx, a network error or a retryable first event — before any byte reached the client —
+/// reports the failure and tries the next account (bounded by the ring size; a pinned session
+/// never moves). A 401 gets one single-flight token refresh and a retry on the same account.
+/// Once the first event is relayed the stream is committed: bytes pass through unchanged as
+/// they arrive (with `: keepalive` comments at event boundaries while upstream is quiet) and
+/// nothing is ever replayed. Quota headers, `codex.rate_limits` events and usage-limit bodies
+/// feed the account's quota; the final usage event feeds the request log.
+void run_proxy_turn(codex_runtime& runtime, turn_request request);
+
+} // namespace cxp::edge
