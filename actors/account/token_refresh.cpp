@@ -44,8 +44,8 @@ bool is_revoking(std::string_view code) {
 }
 
 /// Codes go into the account row and logs, so only a bounded vocabulary passes through.
-std::string bounded_code(std::string_view code, unsigned status) {
-  if (is_revoking(code)) {
+std::string bounded_code(std::string_view code, unsigned status, bool auth_status) {
+  if (auth_status && is_revoking(code)) {
     return std::string{code};
   }
   return "http_" + std::to_string(status);
@@ -101,7 +101,7 @@ refresh_outcome classify_refresh_response(unsigned status, std::string_view body
   if (status == 401 || (auth_status && is_revoking(code))) {
     outcome.outcome = refresh_outcome::kind::revoked;
   }
-  outcome.error_code = bounded_code(code, status);
+  outcome.error_code = bounded_code(code, status, auth_status);
   return outcome;
 }
 

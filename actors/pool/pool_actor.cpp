@@ -137,7 +137,7 @@ std::vector<routing_candidate> candidates_of(pool_self* self, const lease_reques
     }
     auto snapshot = self->state.snapshots.find(id);
     if (snapshot == self->state.snapshots.end()) {
-      continue; // not loaded yet
+      continue;
     }
     routing_candidate candidate;
     candidate.account_id = id;
@@ -327,6 +327,11 @@ void set_membership(pool_self* self, persistence::routing_pool_row config,
   for (const auto& [id, handle] : accounts) {
     if (!self->state.accounts.count(id) || self->state.accounts[id] != handle) {
       self->send(handle, subscribe_atom::value, me);
+      // Routable until its first snapshot says otherwise: a checkout on an account that cannot
+      // serve fails and the next one is tried, so a request racing the subscription still works.
+      auto& provisional = self->state.snapshots[id];
+      provisional.account_id = id;
+      provisional.status = "active";
     }
   }
   self->state.strategy =

@@ -325,6 +325,10 @@ void http_server::do_accept() {
       return;
     }
     if (!ec) {
+      // Streamed replies go out in small writes (head, then one chunk per event); without this
+      // Nagle holds each one back until the client's delayed ACK.
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       std::make_shared<http_session>(std::move(socket), options_, routes_, on_complete_, state_)
         ->run();
     }

@@ -4,9 +4,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include <soci/soci.h>
-
 #include "common/encoding.hpp"
+#include "persistence/request_logs/request_log_repository.hpp"
 #include "tests/support/admin_client.hpp"
 
 namespace cxp::test {
@@ -147,38 +146,27 @@ std::map<std::string, int> pooler_fixture::turns_served() const {
 }
 
 json pooler_fixture::request_logs(size_t count) {
+  // The writer batches off the request path, so the rows land shortly after the answers.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{10};
   json rows = json::array();
   while (std::chrono::steady_clock::now() < give_up) {
-    rows = json::array();
-    soci::session sql;
-    sql.open(database_.kind() == backend::postgres ? "postgresql" : "sqlite3",
-             database_.kind() == backend::postgres
-               ? database_.url()
-               : "db=" + database_.url().substr(std::string{"sqlite://"}.size()));
-    soci::rowset<soci::row> result =
-      sql.prepare << "SELECT id, account_id, status_code, outcome, error_code, attempt_count, "
-                     "input_tokens, output_tokens, session_key_hash, ttfb_ms FROM request_logs "
-                     "ORDER BY occurred_at DESC";
-    for (const auto& row : result) {
-      json item;
-      for (size_t i = 0; i < row.size(); ++i) {
-        const auto& props = row.get_properties(i);
-        if (row.get_indicator(i) == soci::i_null) {
-          item[props.get_name()] = nullptr;
-        } else if (props.get_data_type() == soci::dt_string) {
-          item[props.get_name()] = row.get<std::string>(i);
-        } else if (props.get_data_type() == soci::dt_integer) {
-          item[props.get_name()] = row.get<int>(i);
-        } else if (props.get_data_type() == soci::dt_long_long) {
-          item[props.get_name()] = row.get<long long>(i);
-        } else {
-          item[props.get_name()] = row.get<double>(i);
-        }
+    auto logs = persistence::request_log_repository{database_.db()}.recent(100);
+    if (logs && logs->size() >= count) {
+      for (const auto& log : *logs) {
+        auto opt = [](const auto& value) {
+          return value ? json(*value) : json(nullptr);
+        };
+        rows.push_back({{"id", log.id},
+                        {"account_id", opt(log.account_id)},
+                        {"status_code", log.status_code},
+                        {"outcome", log.outcome},
+                        {"error_code", opt(log.error_code)},
+                        {"attempt_count", log.attempts.size()},
+                        {"input_tokens", opt(log.input_tokens)},
+                        {"output_tokens", opt(log.output_tokens)},
+                        {"session_key_hash", opt(log.session_key_hash)},
+                        {"ttfb_ms", opt(log.ttfb_ms)}});
       }
-      rows.push_back(item);
-    }
-    if (rows.size() >= count) {
       return rows;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
