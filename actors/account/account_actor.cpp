@@ -234,10 +234,10 @@ void mark_reauth_required(account_self* self, const runtime_deps& deps, const st
   fail_waiting(self, make_error(errc::reauth_required, code));
   publish(self);
   const auto at = to_iso8601(now(deps));
-  self->send(deps.db_pool, db_call{[id = self->state.row.id, code, at](persistence::database& db) {
-               return caf::make_message(
-                 persistence::routing_repository{db}.mark_reauth_required(id, code, at));
-             }});
+  db_write(self, deps.db_pool, "mark_reauth_required",
+           [id = self->state.row.id, code, at](persistence::database& db) {
+             return persistence::routing_repository{db}.mark_reauth_required(id, code, at);
+           });
 }
 
 void on_refresh_answer(account_self* self, const runtime_deps& deps, const fetched& answer) {
@@ -274,11 +274,10 @@ void on_refresh_answer(account_self* self, const runtime_deps& deps, const fetch
   self->state.refreshing = false;
   self->state.refresh_tries = 0;
   fail_waiting(self, make_error(errc::upstream_request_failed, "refresh " + outcome.error_code));
-  self->send(
-    deps.db_pool,
-    db_call{[id = self->state.row.id, code = outcome.error_code](persistence::database& db) {
-      return caf::make_message(persistence::routing_repository{db}.record_refresh_error(id, code));
-    }});
+  db_write(self, deps.db_pool, "record_refresh_error",
+           [id = self->state.row.id, code = outcome.error_code](persistence::database& db) {
+             return persistence::routing_repository{db}.record_refresh_error(id, code);
+           });
 }
 
 void on_catalog(account_self* self, const fetched& answer, const runtime_deps& deps) {
@@ -305,10 +304,10 @@ void on_catalog(account_self* self, const fetched& answer, const runtime_deps& d
   self->state.models = std::make_shared<const std::vector<json>>(std::move(models));
   self->state.models_synced = true;
   publish(self);
-  self->send(deps.db_pool, db_call{[id = self->state.row.id, rows](persistence::database& db) {
-               return caf::make_message(
-                 persistence::routing_repository{db}.replace_models(id, rows));
-             }});
+  db_write(self, deps.db_pool, "replace_models",
+           [id = self->state.row.id, rows](persistence::database& db) {
+             return persistence::routing_repository{db}.replace_models(id, rows);
+           });
 }
 
 void schedule_flush(account_self* self) {
@@ -368,10 +367,9 @@ void flush_quota(account_self* self, const runtime_deps& deps) {
   if (rows.empty()) {
     return;
   }
-  self->send(deps.db_pool, db_call{[rows](persistence::database& db) {
-               return caf::make_message(
-                 persistence::routing_repository{db}.save_quota_windows(rows));
-             }});
+  db_write(self, deps.db_pool, "save_quota_windows", [rows](persistence::database& db) {
+    return persistence::routing_repository{db}.save_quota_windows(rows);
+  });
 }
 
 void load(account_self* self, const runtime_deps& deps) {

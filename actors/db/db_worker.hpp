@@ -9,6 +9,7 @@
 #include <caf/expected.hpp>
 #include <caf/message.hpp>
 
+#include "common/log.hpp"
 #include "persistence/db/database.hpp"
 
 namespace cxp::actors {
@@ -23,6 +24,26 @@ struct db_call {
 /// repositories may block there; nothing else in the process talks to the database. A caller
 /// sends `db_call` and receives the message it returns.
 caf::actor spawn_db_pool(caf::actor_system& system, persistence::database& db, size_t workers);
+
+/// Runs a write whose result only matters when it fails (logged under `what`). Goes through a
+/// request so the worker's answer comes back as a response, never as a stray message.
+template <class Self>
+void db_write(Self* self, const caf::actor& db_pool, const char* what,
+              std::function<caf::expected<void>(persistence::database&)> write) {
+  db_call call{[write = std::move(write)](persistence::database& db) {
+    return caf::make_message(write(db));
+  }};
+  self->request(db_pool, std::chrono::seconds{30}, std::move(call))
+    .then(
+      [what](caf::expected<void>& written) {
+        if (!written) {
+          log::warn("db", "write failed", {{"what", what}, {"error", context_of(written.error())}});
+        }
+      },
+      [what](caf::error& error) {
+        log::warn("db", "write failed", {{"what", what}, {"error", caf::to_string(error)}});
+      });
+}
 
 } // namespace cxp::actors
 

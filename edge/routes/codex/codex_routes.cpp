@@ -32,12 +32,17 @@ std::string bearer_of(const http_request& request) {
   return std::string{value.substr(scheme.size())};
 }
 
-/// Authenticates the Pool API key on a db worker, then continues with the key on a CAF thread.
+/// Authenticates the Pool API key (from the cache, else on a db worker), then continues with
+/// the key.
 void with_key(codex_runtime& runtime, const exchange_ptr& ex,
               std::function<void(authenticated_key)> next) {
   auto raw = bearer_of(ex->request());
   if (raw.empty()) {
     return ex->respond_error(errc::api_key_missing);
+  }
+  auto digest = persistence::sha256_hex(raw);
+  if (auto cached = runtime.keys.find(digest)) {
+    return next(std::move(*cached));
   }
   run_db<authenticated_key>(
     runtime.system, runtime.db_pool, auth_timeout,
@@ -45,10 +50,11 @@ void with_key(codex_runtime& runtime, const exchange_ptr& ex,
      raw = secret<std::string>{std::move(raw)}](persistence::database&) {
       return actors::admin::api_key_service{services}.authenticate(raw.expose());
     },
-    [ex, next = std::move(next)](caf::expected<authenticated_key> key) {
+    [&runtime, ex, digest, next = std::move(next)](caf::expected<authenticated_key> key) {
       if (!key) {
         return ex->respond_error(key.error());
       }
+      runtime.keys.put(digest, *key);
       next(std::move(*key));
     });
 }
@@ -137,6 +143,24 @@ void usage(codex_runtime& runtime, const exchange_ptr& ex) {
 }
 
 } // namespace
+
+std::optional<authenticated_key> api_key_cache::find(const std::string& raw_key_digest) {
+  std::lock_guard lock{mutex_};
+  auto it = entries_.find(raw_key_digest);
+  if (it == entries_.end()) {
+    return std::nullopt;
+  }
+  if (it->second.expires <= std::chrono::steady_clock::now()) {
+    entries_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.key;
+}
+
+void api_key_cache::put(const std::string& raw_key_digest, const authenticated_key& key) {
+  std::lock_guard lock{mutex_};
+  entries_[raw_key_digest] = {key, std::chrono::steady_clock::now() + ttl_};
+}
 
 void add_codex_routes(route_table& routes, codex_runtime& runtime) {
   using actors::route_class;

@@ -1,19 +1,44 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
 #include "actors/admin/admin_context.hpp"
+#include "actors/admin/api_key_service.hpp"
 #include "actors/pool/routing_messages.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/upstream/upstream_client.hpp"
 #include "edge/server/exchange.hpp"
 
 namespace cxp::edge {
+
+/// Recently authenticated Pool API keys, so the hot path skips the database. Entries live
+/// `ttl`, which bounds how long a paused or revoked key keeps working on this node. Keyed by
+/// the SHA-256 of the raw key; the raw key is never kept. Shared by the Asio and CAF threads
+/// that run handlers, hence the mutex (a lookup is a map find; nothing blocks under it).
+class api_key_cache {
+public:
+  explicit api_key_cache(std::chrono::milliseconds ttl) : ttl_(ttl) {}
+
+  std::optional<actors::admin::authenticated_key> find(const std::string& raw_key_digest);
+  void put(const std::string& raw_key_digest, const actors::admin::authenticated_key& key);
+
+private:
+  struct entry {
+    actors::admin::authenticated_key key;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::chrono::milliseconds ttl_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, entry> entries_;
+};
 
 /// What the Codex routes share; every member outlives the server.
 struct codex_runtime {
@@ -26,6 +51,7 @@ struct codex_runtime {
   std::string upstream_base_url; ///< e.g. https://chatgpt.com/backend-api
   actors::gateway_metrics& metrics;
   boost::asio::any_io_executor executor; ///< runs turn state machines and keep-alive timers
+  api_key_cache keys{std::chrono::seconds{2}};
 };
 
 /// One authenticated, policy-checked request to proxy.
