@@ -156,19 +156,34 @@ private:
       std::chrono::milliseconds{settings.get_int("gateway.upstream_first_byte_timeout_ms")};
     upstream.timeouts.idle =
       std::chrono::milliseconds{settings.get_int("gateway.upstream_receive_timeout_ms")};
+    // A cancelled call may still report; only the current attempt's callbacks count.
+    const int attempt = ++attempt_serial_;
     auto self = shared_from_this();
-    actors::upstream_stream_handler handler;
-    handler.on_head = [self](actors::upstream_head head) {
-      net::post(self->strand_,
-                [self, h = std::move(head)]() mutable { self->on_head(std::move(h)); });
+    auto current = [self, attempt] {
+      return attempt == self->attempt_serial_;
     };
-    handler.on_chunk = [self](std::string chunk, std::function<void()> resume) {
-      net::post(self->strand_, [self, c = std::move(chunk), r = std::move(resume)]() mutable {
-        self->on_chunk(std::move(c), std::move(r));
+    actors::upstream_stream_handler handler;
+    handler.on_head = [self, current](actors::upstream_head head) {
+      net::post(self->strand_, [self, current, h = std::move(head)]() mutable {
+        if (current()) {
+          self->on_head(std::move(h));
+        }
       });
     };
-    handler.on_done = [self](std::optional<actors::upstream_failure> failure) {
-      net::post(self->strand_, [self, failure] { self->on_done(failure); });
+    handler.on_chunk = [self, current](std::string chunk, std::function<void()> resume) {
+      net::post(self->strand_,
+                [self, current, c = std::move(chunk), r = std::move(resume)]() mutable {
+                  if (current()) {
+                    self->on_chunk(std::move(c), std::move(r));
+                  }
+                });
+    };
+    handler.on_done = [self, current](std::optional<actors::upstream_failure> failure) {
+      net::post(self->strand_, [self, current, failure] {
+        if (current()) {
+          self->on_done(failure);
+        }
+      });
     };
     call_ = runtime_.upstream->stream(std::move(upstream), std::move(handler));
   }
@@ -651,6 +666,7 @@ private:
   bool refreshed_once_ = false;
   bool client_gone_ = false;
   int writes_in_flight_ = 0;
+  int attempt_serial_ = 0;
   steady_clock::time_point attempt_started_;
   std::string attempt_started_at_;
   std::optional<int64_t> attempt_ttfb_ms_;
