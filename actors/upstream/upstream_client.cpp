@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <deque>
 #include <limits>
 #include <map>
@@ -48,64 +49,40 @@ struct parsed_url {
 
 std::optional<parsed_url> parse_url(std::string_view url) {
   parsed_url out;
-  if (url.substr(0, 7) == "http://") {
-    url.remove_prefix(7);
-  } else if (url.substr(0, 8) == "https://") {
-    out.tls = true;
-    url.remove_prefix(8);
-  } else {
+  out.tls = url.substr(0, 8) == "https://";
+  if (!out.tls && url.substr(0, 7) != "http://") {
     return std::nullopt;
   }
+  url.remove_prefix(out.tls ? 8 : 7);
   // Control characters or spaces would corrupt the request line.
   if (std::any_of(url.begin(), url.end(), [](char c) { return c <= ' ' || c == 0x7f; })) {
     return std::nullopt;
   }
   url = url.substr(0, url.find('#'));
-  auto end = url.find_first_of("/?");
-  auto authority = url.substr(0, end);
-  auto target = end == std::string_view::npos ? std::string_view{} : url.substr(end);
-  out.target =
-    target.empty() || target.front() != '/' ? "/" + std::string{target} : std::string{target};
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
-    return std::nullopt;
-  }
-  std::string_view host = authority;
-  std::string_view port;
-  bool ipv6 = authority.front() == '[';
-  if (ipv6) {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) {
+  const auto end = std::min(url.find_first_of("/?"), url.size());
+  auto host = url.substr(0, end);
+  auto rest = url.substr(end);
+  out.target = rest.empty() || rest.front() != '/' ? "/" + std::string{rest} : std::string{rest};
+  const unsigned default_port = out.tls ? 443 : 80;
+  unsigned port = default_port;
+  // A colon inside IPv6 brackets is not a port separator.
+  if (auto colon = host.rfind(':');
+      colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
+    auto digits = host.substr(colon + 1);
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc{} || ptr != digits.data() + digits.size() || port == 0 || port > 65535) {
       return std::nullopt;
     }
-    host = authority.substr(1, close - 1);
-    auto rest = authority.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') {
-        return std::nullopt;
-      }
-      port = rest.substr(1);
-    }
-  } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-    if (port.empty()) {
-      return std::nullopt;
-    }
+    host = host.substr(0, colon);
   }
-  if (host.empty() || port.size() > 5
-      || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  const bool ipv6 = !host.empty() && host.front() == '[';
+  if (host.empty() || host.find('@') != std::string_view::npos
+      || (ipv6 && (host.size() < 3 || host.back() != ']'))) {
     return std::nullopt;
   }
-  const std::string default_port = out.tls ? "443" : "80";
-  out.host = std::string{host};
-  out.port = port.empty() ? default_port : std::string{port};
-  if (std::stoul(out.port) == 0 || std::stoul(out.port) > 65535) {
-    return std::nullopt;
-  }
-  out.host_header = ipv6 ? "[" + out.host + "]" : out.host;
-  if (out.port != default_port) {
-    out.host_header += ":" + out.port;
-  }
+  out.host = std::string{ipv6 ? host.substr(1, host.size() - 2) : host};
+  out.port = std::to_string(port);
+  out.host_header = std::string{host} + (port == default_port ? "" : ":" + out.port);
   return out;
 }
 
@@ -393,12 +370,16 @@ private:
       });
   }
 
-  void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
-    if (finished_) {
-      return;
+  /// True when the call is over: before, or now because of `ec`.
+  bool ended(beast::error_code ec, upstream_failure failure) {
+    if (ec && !finished_) {
+      finish(failure);
     }
-    if (ec) {
-      finish(upstream_failure::connect_failed);
+    return finished_;
+  }
+
+  void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
+    if (ended(ec, upstream_failure::connect_failed)) {
       return;
     }
     conn_->tcp().expires_at(deadline_);
@@ -409,11 +390,7 @@ private:
   }
 
   void on_connect(beast::error_code ec) {
-    if (finished_) {
-      return;
-    }
-    if (ec) {
-      finish(upstream_failure::connect_failed);
+    if (ended(ec, upstream_failure::connect_failed)) {
       return;
     }
     conn_->tcp().socket().set_option(tcp::no_delay{true}, ec);
@@ -433,12 +410,12 @@ private:
       tls->set_verify_callback(ssl::host_name_verification(url_->host), ec);
     }
     conn_->tcp().expires_at(deadline_);
-    tls->async_handshake(
-      ssl::stream_base::client, [self = shared_from_this()](beast::error_code ec2) {
-        if (!self->finished_) {
-          ec2 ? self->finish(upstream_failure::connect_failed) : self->connected();
-        }
-      });
+    tls->async_handshake(ssl::stream_base::client,
+                         [self = shared_from_this()](beast::error_code ec2) {
+                           if (!self->ended(ec2, upstream_failure::connect_failed)) {
+                             self->connected();
+                           }
+                         });
   }
 
   void connected() {
@@ -687,27 +664,12 @@ std::string_view upstream_head::header(std::string_view name) const {
 }
 
 std::string_view to_string(upstream_failure failure) {
-  switch (failure) {
-  case upstream_failure::bad_url:
-    return "bad_url";
-  case upstream_failure::connect_failed:
-    return "connect_failed";
-  case upstream_failure::closed_before_head:
-    return "closed_before_head";
-  case upstream_failure::first_byte_timeout:
-    return "first_byte_timeout";
-  case upstream_failure::idle_timeout:
-    return "idle_timeout";
-  case upstream_failure::closed_mid_body:
-    return "closed_mid_body";
-  case upstream_failure::body_too_large:
-    return "body_too_large";
-  case upstream_failure::protocol_error:
-    return "protocol_error";
-  case upstream_failure::cancelled:
-    return "cancelled";
-  }
-  return "unknown";
+  // In enumerator order.
+  static constexpr std::string_view names[] = {
+    "bad_url",         "connect_failed", "closed_before_head", "first_byte_timeout", "idle_timeout",
+    "closed_mid_body", "body_too_large", "protocol_error",     "cancelled"};
+  const auto index = static_cast<size_t>(failure);
+  return index < std::size(names) ? names[index] : "unknown";
 }
 
 upstream_client::upstream_client(upstream_client_options options)

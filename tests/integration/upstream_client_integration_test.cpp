@@ -10,6 +10,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -167,6 +169,50 @@ uint16_t unused_port() {
   boost::asio::ip::tcp::acceptor acceptor{ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
   return acceptor.local_endpoint().port();
 }
+
+/// Answers the first request with fixed bytes and then holds the connection open: stalls and
+/// garbage the fake upstream cannot script.
+class raw_server {
+public:
+  explicit raw_server(std::string reply) : reply_(std::move(reply)) {
+    acceptor_.open(tcp::v4());
+    acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec) {
+        return;
+      }
+      socket_ = std::move(socket);
+      boost::asio::async_read_until(*socket_, boost::asio::dynamic_buffer(request_), "\r\n\r\n",
+                                    [this](boost::system::error_code ec2, size_t) {
+                                      if (!ec2) {
+                                        boost::asio::async_write(
+                                          *socket_, boost::asio::buffer(reply_),
+                                          [](boost::system::error_code, size_t) {});
+                                      }
+                                    });
+    });
+    thread_ = std::thread{[this] {
+      ioc_.run();
+    }};
+  }
+  ~raw_server() {
+    ioc_.stop();
+    thread_.join();
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/";
+  }
+
+private:
+  using tcp = boost::asio::ip::tcp;
+  boost::asio::io_context ioc_;
+  tcp::acceptor acceptor_{ioc_};
+  std::optional<tcp::socket> socket_;
+  std::string request_;
+  std::string reply_;
+  std::thread thread_;
+};
 
 /// "ok", the failure name, or "pending", so mismatches print readably.
 std::string outcome(const std::optional<std::optional<upstream_failure>>& done) {
@@ -359,9 +405,9 @@ TEST_CASE("upstream_client fetches a whole JSON answer", "[upstream_client]") {
 TEST_CASE("upstream_client rejects bad URLs through the callback", "[upstream_client]") {
   fetch_probe probe;
   upstream_client client;
-  auto url =
-    GENERATE(as<std::string>{}, "ftp://example.com/", "http://", "not a url", "http://host:99999/",
-             "http://host:port/", "http://user@host/", "http://host/pa th");
+  auto url = GENERATE(as<std::string>{}, "ftp://example.com/", "http://", "not a url",
+                      "http://host:99999/", "http://host:port/", "http://user@host/",
+                      "http://host/pa th", "http://[::1/", "http://:80/");
   CAPTURE(url);
   upstream_request request;
   request.url = url;
@@ -392,6 +438,33 @@ TEST_CASE("upstream_client reports connect failures", "[upstream_client]") {
   REQUIRE(probe.wait_done());
   CHECK(outcome(probe.done) == "connect_failed");
   CHECK_FALSE(probe.head.has_value());
+}
+
+TEST_CASE("upstream_client reports a stalled body and unparseable answers", "[upstream_client]") {
+  stream_probe probe;
+  upstream_client client;
+  upstream_request request;
+  request.method = boost::beast::http::verb::get;
+
+  SECTION("no body bytes within the idle timeout") {
+    raw_server server{"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc"};
+    request.url = server.url();
+    request.timeouts.idle = 300ms;
+    client.stream(request, probe.handler());
+    REQUIRE(probe.wait_done());
+    CHECK(outcome(probe.done) == "idle_timeout");
+    REQUIRE(probe.head.has_value());
+    CHECK(probe.head->status == 200);
+    CHECK(probe.body() == "abc");
+  }
+  SECTION("not HTTP") {
+    raw_server server{"SPDY/9 banana\r\n\r\n"};
+    request.url = server.url();
+    client.stream(request, probe.handler());
+    REQUIRE(probe.wait_done());
+    CHECK(outcome(probe.done) == "protocol_error");
+    CHECK_FALSE(probe.head.has_value());
+  }
 }
 
 TEST_CASE("upstream_client cancels calls in flight", "[upstream_client]") {
