@@ -73,6 +73,14 @@ std::string_view to_string(errc code) {
     return "invalid_model";
   case errc::reasoning_effort_not_allowed:
     return "reasoning_effort_not_allowed";
+  case errc::v1_compatibility_disabled:
+    return "v1_compatibility_disabled";
+  case errc::unsupported_endpoint:
+    return "unsupported_endpoint";
+  case errc::unsupported_parameter:
+    return "unsupported_parameter";
+  case errc::image_generation_disabled:
+    return "image_generation_disabled";
   }
   return "unknown";
 }

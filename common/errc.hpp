@@ -45,11 +45,15 @@ enum class errc : uint8_t {
   stream_idle_timeout,
   invalid_model,
   reasoning_effort_not_allowed,
+  v1_compatibility_disabled,
+  unsupported_endpoint,
+  unsupported_parameter,
+  image_generation_disabled,
 };
 
 /// The first and last enumerators, for tests that walk every code.
 constexpr auto errc_first = errc::internal_error;
-constexpr auto errc_last = errc::reasoning_effort_not_allowed;
+constexpr auto errc_last = errc::image_generation_disabled;
 
 /// The wire spelling of a code, e.g. "validation_failed".
 std::string_view to_string(errc code);

@@ -23,6 +23,7 @@
 #include "edge/routes/admin_api/admin_routes.hpp"
 #include "edge/routes/codex/codex_routes.hpp"
 #include "edge/routes/health_routes.hpp"
+#include "edge/routes/v1/v1_routes.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "edge/server/http_metrics.hpp"
 #include "edge/server/http_server.hpp"
@@ -143,6 +144,7 @@ int serve(const boot_config& config) {
                       gateway_metrics,
                       server.executor()};
   add_codex_routes(routes, codex);
+  add_v1_routes(routes, codex);
 
   if (auto started = server.start(); !started) {
     std::fprintf(stderr, "codex-pooler: PORT: %s\n", context_of(started.error()).c_str());

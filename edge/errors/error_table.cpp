@@ -91,6 +91,16 @@ public_error lookup_error(errc code) {
   case errc::reasoning_effort_not_allowed:
     return {status::bad_request, invalid_request_type,
             "This API key does not allow the requested reasoning effort."};
+  case errc::v1_compatibility_disabled:
+    return {status::forbidden, permission_type,
+            "The OpenAI-compatible /v1 API is disabled for this pool."};
+  case errc::unsupported_endpoint:
+    return {status::not_found, invalid_request_type,
+            "This endpoint is not supported by this gateway."};
+  case errc::unsupported_parameter:
+    return {status::bad_request, invalid_request_type, "Unsupported parameter."};
+  case errc::image_generation_disabled:
+    return {status::forbidden, permission_type, "Image generation is disabled for this pool."};
   }
   return {status::internal_server_error, server_type, "Internal server error."};
 }

@@ -129,4 +129,26 @@ caf::expected<std::vector<request_log_row>> request_log_repository::recent(int l
   });
 }
 
+caf::expected<key_usage_totals>
+request_log_repository::usage_of_key(const std::string& api_key_id) {
+  return db_.run([&](soci::session& sql) {
+    key_usage_totals totals;
+    soci::rowset<soci::row> rows =
+      (sql.prepare << "SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), "
+                      "COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
+                      "COALESCE(SUM(reasoning_tokens), 0) FROM request_logs "
+                      "WHERE api_key_id = :key",
+       soci::use(api_key_id));
+    for (const auto& row : rows) {
+      row_reader r{row};
+      totals.request_count = r.int64(0);
+      totals.input_tokens = r.int64(1);
+      totals.cached_input_tokens = r.int64(2);
+      totals.output_tokens = r.int64(3);
+      totals.reasoning_tokens = r.int64(4);
+    }
+    return totals;
+  });
+}
+
 } // namespace cxp::persistence

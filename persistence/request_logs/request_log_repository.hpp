@@ -48,6 +48,15 @@ struct request_log_row {
   std::vector<request_attempt_row> attempts;
 };
 
+/// Token totals of one API key's logged requests (for `GET /v1/usage`).
+struct key_usage_totals {
+  int64_t request_count = 0;
+  int64_t input_tokens = 0;
+  int64_t cached_input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t reasoning_tokens = 0;
+};
+
 /// Writes request logs in batches: one transaction per batch.
 class request_log_repository {
 public:
@@ -57,6 +66,9 @@ public:
 
   /// The newest `limit` rows, newest first, with their attempts (for tests and the admin API).
   caf::expected<std::vector<request_log_row>> recent(int limit);
+
+  /// Request count and token sums of every logged request made with `api_key_id`.
+  caf::expected<key_usage_totals> usage_of_key(const std::string& api_key_id);
 
 private:
   database& db_;

@@ -18,6 +18,8 @@
 #include <boost/beast/http.hpp>
 #include <openssl/evp.h>
 
+#include "tests/fake_upstream/fake_media.hpp"
+
 namespace cxp::test {
 
 namespace beast = boost::beast;
@@ -214,6 +216,7 @@ struct fake_upstream::state : std::enable_shared_from_this<fake_upstream::state>
   std::map<std::string, std::string> retired_refresh_tokens; ///< token -> account id
   std::vector<recorded_request> requests;
   int64_t sequence = 0;
+  media_state media; ///< files, transcription and images (fake_media.hpp)
 
   void put_account(account_script script) {
     auto now = unix_now();
@@ -402,6 +405,13 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
   ++c.turns_served;
   auto headers = quota_headers(*entry, false);
   headers.insert(headers.end(), extra.begin(), extra.end());
+  if (auto scripted = scripted_turn(body, response_id, model)) {
+    reply r;
+    r.what = reply::kind::sse;
+    r.headers = std::move(headers);
+    r.events = std::move(*scripted);
+    return r;
+  }
   if (!body.value("stream", true)) {
     auto r = json_reply(200,
                         {{"id", response_id},
@@ -670,6 +680,21 @@ reply fake_upstream::state::handle(const http::request<http::string_body>& reque
     requests.erase(requests.begin(), requests.begin() + max_recorded_requests / 2);
   }
   requests.push_back(std::move(record));
+  if (is_media_path(path)) {
+    reply rejected;
+    auto* entry = media_needs_auth(path) ? authenticate(request, rejected) : nullptr;
+    if (media_needs_auth(path) && entry == nullptr) {
+      return rejected;
+    }
+    auto answer = handle_media(media, std::string{request.method_string()}, path,
+                               std::string{request[http::field::content_type]}, request.body(),
+                               entry != nullptr ? entry->script.account_id : "", bound_port);
+    reply r;
+    r.status = answer.status;
+    r.headers = std::move(answer.headers);
+    r.body = std::move(answer.body);
+    return r;
+  }
   if (post
       && (path == "/backend-api/codex/responses" || path == "/backend-api/codex/v1/responses")) {
     return handle_responses(request, false);

@@ -1,6 +1,7 @@
 #include "edge/routes/codex/codex_routes.hpp"
 
 #include "actors/admin/api_key_service.hpp"
+#include "edge/routes/codex/codex_auth.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "edge/routes/codex/pool_documents.hpp"
 #include "edge/server/actor_bridge.hpp"
@@ -12,75 +13,6 @@ namespace {
 
 using actors::admin::authenticated_key;
 using nlohmann::json;
-
-constexpr auto auth_timeout = std::chrono::seconds{10};
-constexpr auto view_timeout = std::chrono::seconds{10};
-
-/// The bearer of `Authorization: Bearer …`, or empty.
-std::string bearer_of(const http_request& request) {
-  auto it = request.find(http::field::authorization);
-  if (it == request.end()) {
-    return {};
-  }
-  std::string_view value{it->value().data(), it->value().size()};
-  constexpr std::string_view scheme = "Bearer ";
-  if (value.size() <= scheme.size()
-      || !std::equal(scheme.begin(), scheme.end(), value.begin(),
-                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-    return {};
-  }
-  return std::string{value.substr(scheme.size())};
-}
-
-/// Authenticates the Pool API key (from the cache, else on a db worker), then continues with
-/// the key.
-void with_key(codex_runtime& runtime, const exchange_ptr& ex,
-              std::function<void(authenticated_key)> next) {
-  auto raw = bearer_of(ex->request());
-  if (raw.empty()) {
-    return ex->respond_error(errc::api_key_missing);
-  }
-  auto digest = persistence::sha256_hex(raw);
-  if (auto cached = runtime.keys.find(digest)) {
-    return next(std::move(*cached));
-  }
-  run_db<authenticated_key>(
-    runtime.system, runtime.db_pool, auth_timeout,
-    [&services = runtime.services,
-     raw = secret<std::string>{std::move(raw)}](persistence::database&) {
-      return actors::admin::api_key_service{services}.authenticate(raw.expose());
-    },
-    [&runtime, ex, digest, next = std::move(next)](caf::expected<authenticated_key> key) {
-      if (!key) {
-        return ex->respond_error(key.error());
-      }
-      runtime.keys.put(digest, *key);
-      next(std::move(*key));
-    });
-}
-
-/// Asks the key's pool for its accounts' snapshots.
-void with_pool_view(codex_runtime& runtime, const exchange_ptr& ex, const std::string& pool_id,
-                    std::function<void(actors::pool_view)> next) {
-  ask<actors::pool_view>(
-    runtime.system, runtime.directory, view_timeout,
-    [ex, next = std::move(next)](caf::expected<actors::pool_view> view) {
-      if (!view) {
-        return ex->respond_error(view.error());
-      }
-      next(std::move(*view));
-    },
-    actors::pool_view_request{pool_id});
-}
-
-/// The session key hashed with the pool and key, so a stored hash reveals nothing and two keys
-/// never share a session.
-std::string hash_session_key(const std::string& session_key, const authenticated_key& key) {
-  if (session_key.empty()) {
-    return {};
-  }
-  return persistence::sha256_hex(key.key.pool_id + ":" + key.key.id + ":" + session_key);
-}
 
 void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class route,
            std::string upstream_path) {

@@ -148,6 +148,11 @@ private:
     upstream.headers = upstream_headers_for(request_.ex->request(), grant_.access_token.expose(),
                                             grant_.chatgpt_account_id,
                                             request_.route == actors::route_class::responses);
+    if (!request_.content_type.empty()) {
+      for (auto& [name, value] : upstream.headers) {
+        value = name == "content-type" ? request_.content_type : value;
+      }
+    }
     upstream.body = request_.body;
     const auto& settings = *grant_.settings;
     upstream.timeouts.connect =

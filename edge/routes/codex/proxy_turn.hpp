@@ -66,6 +66,7 @@ struct turn_request {
   std::string session_key_hash; ///< empty when the client sent no session key
   std::string seed;             ///< rendezvous seed
   bool allow_failover = true;   ///< false for compact: never retried
+  std::string content_type;     ///< of `body` when not JSON (multipart uploads)
 };
 
 /// Proxies one request: leases an account from the pool, forwards it, and on a usage limit, a

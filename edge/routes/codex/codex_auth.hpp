@@ -1,0 +1,29 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "actors/admin/api_key_service.hpp"
+#include "actors/pool/routing_messages.hpp"
+#include "edge/routes/codex/proxy_turn.hpp"
+
+namespace cxp::edge {
+
+/// The bearer of `Authorization: Bearer …`, or empty.
+std::string bearer_of(const http_request& request);
+
+/// Authenticates the Pool API key (from the cache, else on a db worker), then continues with
+/// the key; answers the error itself when the key is missing, unknown or inactive.
+void with_key(codex_runtime& runtime, const exchange_ptr& ex,
+              std::function<void(actors::admin::authenticated_key)> next);
+
+/// Asks the key's pool for its accounts' snapshots; answers the error itself on failure.
+void with_pool_view(codex_runtime& runtime, const exchange_ptr& ex, const std::string& pool_id,
+                    std::function<void(actors::pool_view)> next);
+
+/// The session key hashed with the pool and key, so a stored hash reveals nothing and two keys
+/// never share a session. Empty for an empty session key.
+std::string hash_session_key(const std::string& session_key,
+                             const actors::admin::authenticated_key& key);
+
+} // namespace cxp::edge
