@@ -190,6 +190,10 @@ std::string chat_stream_translator::on_event(const json& event) {
     const auto delta = event.value("delta", std::string{});
     return ensure_role() + (delta.empty() ? std::string{} : chunk({{"content", delta}}));
   }
+  if (type == "response.refusal.delta") {
+    const auto delta = event.value("delta", std::string{});
+    return ensure_role() + (delta.empty() ? std::string{} : chunk({{"refusal", delta}}));
+  }
   if (type == "response.output_item.added" && is_tool_item(item)) {
     return tool_started(item);
   }

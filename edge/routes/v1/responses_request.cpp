@@ -129,6 +129,37 @@ std::optional<v1_error> normalize_input(json& body, std::string& lifted) {
   return std::nullopt;
 }
 
+/// Strict schemas must have an object root (the backend cannot enforce anything else).
+std::optional<v1_error> check_schemas(const json& body) {
+  if (body.contains("text") && body["text"].is_object() && body["text"].contains("format")) {
+    const auto& format = body["text"]["format"];
+    if (format.is_object() && format.value("type", std::string{}) == "json_schema"
+        && (!format.contains("schema") || !format["schema"].is_object()
+            || format["schema"].value("type", std::string{"object"}) != "object")) {
+      return v1_error{errc::invalid_request, "the JSON schema root must be an object",
+                      std::string{"text.format.schema"}};
+    }
+  }
+  for (const auto& tool : body.value("tools", json::array())) {
+    if (tool.is_object() && tool.value("type", std::string{}) == "function"
+        && tool.value("strict", false) && tool.contains("parameters")
+        && (!tool["parameters"].is_object()
+            || tool["parameters"].value("type", std::string{"object"}) != "object")) {
+      return v1_error{errc::invalid_request, "strict function parameters must be an object schema",
+                      std::string{"tools"}};
+    }
+  }
+  if (body.contains("reasoning") && body["reasoning"].is_object()
+      && body["reasoning"].contains("context")) {
+    const auto& context = body["reasoning"]["context"];
+    if (context != "auto" && context != "current_turn" && context != "all_turns") {
+      return invalid_parameter("reasoning.context",
+                               "reasoning.context must be auto, current_turn or all_turns");
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<v1_error> check_tools(const json& body) {
   if (!body.contains("tools")) {
     return std::nullopt;
@@ -203,6 +234,9 @@ std::optional<v1_error> normalize_responses_request(const json& client, normaliz
   }
   out.client_stream = body.value("stream", false);
   if (auto error = check_tools(body)) {
+    return error;
+  }
+  if (auto error = check_schemas(body)) {
     return error;
   }
   std::string lifted;

@@ -16,6 +16,7 @@ using nlohmann::json;
 
 constexpr std::string_view transcription_model = "gpt-4o-transcribe";
 constexpr int max_finalize_tries = 5;
+constexpr size_t max_transcription_bytes = 25u << 20;
 constexpr auto upload_timeout = std::chrono::seconds{120};
 
 int64_t unix_now(const v1_state_ptr& state) {
@@ -217,6 +218,10 @@ void handle_transcription(const v1_state_ptr& state, const exchange_ptr& ex) {
     const auto* file = find_part(*parts, "file");
     if (file == nullptr || file->data.empty()) {
       return ex->respond_error(errc::invalid_request, "an audio file is required", "file");
+    }
+    if (file->data.size() > max_transcription_bytes) {
+      return ex->respond_error(errc::payload_too_large, "audio files are limited to 25 MiB",
+                               "file");
     }
     std::string format = "json";
     std::vector<form_part> forwarded;

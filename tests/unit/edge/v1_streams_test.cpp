@@ -295,3 +295,22 @@ TEST_CASE("image_generation_call results become the Images API answer", "[unit][
     CHECK(text_only.collected().body["error"]["code"] == "image_generation_failed");
   }
 }
+
+TEST_CASE("refusals stream as refusal deltas and collect into message.refusal",
+          "[unit][edge][v1]") {
+  const auto chunks = chat_chunks("refusal.sse", false);
+  std::string refusal;
+  for (const auto& chunk : chunks) {
+    if (chunk.is_object() && !chunk["choices"].empty()) {
+      refusal += chunk["choices"][0]["delta"].value("refusal", std::string{});
+      const auto& delta = chunk["choices"][0]["delta"];
+      CHECK(delta.value("content", std::string{}).empty());
+    }
+  }
+  CHECK(refusal == "I can't help with that.");
+  CHECK(finish_reasons(chunks) == std::vector<std::string>{"stop"});
+  boost::beast::http::status status{};
+  const auto completion = collected_chat("refusal.sse", status);
+  CHECK(completion["choices"][0]["message"]["refusal"] == "I can't help with that.");
+  CHECK(completion["choices"][0]["message"]["content"].is_null());
+}
