@@ -33,6 +33,9 @@ e2eTest('models.list shows the pool catalog with effective context lengths', asy
   assert.equal(main.owned_by, 'codex-pooler');
   assert.equal(main.context_length, 258400); // 272000 × 95 %
   assert.equal(main.supports_reasoning, true);
+  const retrieved = await client().models.retrieve('gpt-fake');
+  assert.equal(retrieved.id, 'gpt-fake');
+  await assert.rejects(client().models.retrieve('no-such-model'), (error) => error.status === 404);
 });
 
 e2eTest('responses.create returns the collected response of a streamed upstream turn', async () => {

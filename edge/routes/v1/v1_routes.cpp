@@ -38,6 +38,23 @@ void models(const v1_state_ptr& state, const exchange_ptr& ex) {
   });
 }
 
+void model(const v1_state_ptr& state, const exchange_ptr& ex) {
+  v1::with_v1_key(state, ex, true, false, [state, ex](v1::authenticated_key key) {
+    with_pool_view(
+      state->runtime, ex, key.key.pool_id,
+      [state, ex, allowed = key.key.policy.allowed_models](actors::pool_view view) {
+        const auto id = ex->param("id");
+        auto document = v1::models_document(pool_catalog(view, allowed), unix_now(state->runtime));
+        for (const auto& entry : document["data"]) {
+          if (entry["id"] == id) {
+            return ex->respond_json(http::status::ok, entry);
+          }
+        }
+        ex->respond_error(errc::not_found, "The model does not exist in this pool.", "model");
+      });
+  });
+}
+
 json key_limits(const actors::admin::api_key_policy& policy) {
   json limits = json::array();
   if (policy.max_requests_per_minute) {
@@ -200,6 +217,7 @@ void add_v1_routes(route_table& routes, codex_runtime& runtime) {
   auto state = std::make_shared<v1_state>(runtime);
   using http::verb;
   routes.add(verb::get, "/v1/models", [state](const exchange_ptr& ex) { models(state, ex); });
+  routes.add(verb::get, "/v1/models/:id", [state](const exchange_ptr& ex) { model(state, ex); });
   routes.add(verb::post, "/v1/responses",
              [state](const exchange_ptr& ex) { v1::handle_responses(state, ex); });
   routes.add(verb::post, "/v1/chat/completions",
