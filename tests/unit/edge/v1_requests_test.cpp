@@ -98,3 +98,58 @@ TEST_CASE("non-object bodies are invalid requests", "[unit][edge][v1]") {
     CHECK(responses_error->code == errc::invalid_request);
   }
 }
+
+TEST_CASE("requests recorded from the openai and AI SDKs translate without loss",
+          "[unit][edge][v1]") {
+  const auto name =
+    GENERATE(as<std::string>{}, "openai_chat_stream_tools", "openai_responses", "ai_sdk_chat_tools",
+             "ai_sdk_chat_stream", "ai_sdk_responses_tools", "ai_sdk_responses_stream");
+  INFO(name);
+  const auto recorded = json_fixture("sdk_requests/" + name + ".json");
+  const auto& body = recorded["body"];
+  json responses = body;
+  bool wants_stream = body.value("stream", false);
+  if (recorded["path"] == "/v1/chat/completions") {
+    chat_translation chat;
+    auto error = chat_to_responses(body, chat);
+    INFO((error ? error->message : std::string{}));
+    REQUIRE_FALSE(error);
+    CHECK(chat.stream == wants_stream);
+    CHECK(chat.include_usage == (wants_stream && body.contains("stream_options")));
+    responses = chat.responses;
+  }
+  normalized_request normalized;
+  auto error = normalize_responses_request(responses, normalized);
+  INFO((error ? error->message : std::string{}));
+  REQUIRE_FALSE(error);
+  CHECK(normalized.client_stream == wants_stream);
+  const auto& sent = normalized.body;
+  CHECK(sent["stream"] == true);
+  CHECK(sent["store"] == false);
+  CHECK(sent["model"] == "gpt-5.5");
+  // System prompts travel as instructions; nothing of the conversation is lost.
+  const auto dump = body.dump();
+  if (dump.find("\"sys\"") != std::string::npos) {
+    CHECK(sent["instructions"] == "sys");
+  }
+  size_t conversation_items = 0;
+  for (const auto& item : sent["input"]) {
+    CHECK(item.value("role", std::string{}) != "system");
+    CHECK(item.value("role", std::string{}) != "developer");
+    ++conversation_items;
+  }
+  CHECK(conversation_items >= 1);
+  for (const auto& tool : sent.value("tools", json::array())) {
+    CHECK(tool["type"] == "function");
+    CHECK(tool["name"] == "get_weather");
+    CHECK(tool["parameters"]["type"] == "object");
+  }
+  if (dump.find("call_1") != std::string::npos) {
+    std::vector<std::string> types;
+    for (const auto& item : sent["input"]) {
+      types.push_back(item.value("type", std::string{}));
+    }
+    CHECK(std::count(types.begin(), types.end(), "function_call") == 1);
+    CHECK(std::count(types.begin(), types.end(), "function_call_output") == 1);
+  }
+}
