@@ -287,3 +287,44 @@ TEST_CASE("files, transcription and images never leave bytes or prompts in the d
   CHECK(dump.find("SECRET-IMAGE-PROMPT") == std::string::npos);
   CHECK(dump.find(f.api_key()) == std::string::npos);
 }
+
+TEST_CASE("the native files, transcribe and images routes proxy with file pinning",
+          "[integration][v1]") {
+  pooler_fixture f{on(test::backend::postgres, 3)};
+  for (int i = 0; i < 3; ++i) {
+    auto created = v1(f, "POST", "/backend-api/files",
+                      {{"file_name", "a.png"}, {"file_size", 4}, {"use_case", "codex"}});
+    INFO(created.body);
+    REQUIRE(created.status == 200);
+    const auto file = json::parse(created.body);
+    const auto id = file["file_id"].get<std::string>();
+    const auto url = file["upload_url"].get<std::string>();
+    // The client PUTs the bytes to the upload URL itself (here: on the fake).
+    const auto path = url.substr(url.find("/__blob/"));
+    auto put = test::http_request(f.upstream().port(), "PUT", path, "abcd", {});
+    REQUIRE(put.status == 201);
+    // The fake finalizes only for the account that created the file: success proves the pin.
+    auto finalized = v1(f, "POST", "/backend-api/files/" + id + "/uploaded", json::object());
+    INFO(finalized.body);
+    REQUIRE(finalized.status == 200);
+    CHECK(json::parse(finalized.body)["status"] == "success");
+  }
+  auto bad_id = v1(f, "POST", "/backend-api/files/..%2Fetc/uploaded", json::object());
+  CHECK(bad_id.status == 400);
+
+  const std::string boundary = "b0undary";
+  auto transcribed = test::http_request(
+    f.gateway().port(), "POST", "/backend-api/transcribe",
+    "--" + boundary
+      + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.wav\"\r\n\r\nRIFF\r\n--"
+      + boundary + "--\r\n",
+    {{"authorization", "Bearer " + f.api_key()},
+     {"content-type", "multipart/form-data; boundary=" + boundary}});
+  INFO(transcribed.body);
+  REQUIRE(transcribed.status == 200);
+  CHECK(json::parse(transcribed.body)["text"] == "transcript of x.wav (4 bytes, model none)");
+
+  auto image = v1(f, "POST", "/backend-api/codex/images/generations", {{"prompt", "x"}});
+  REQUIRE(image.status == 200);
+  CHECK(json::parse(image.body)["data"].size() == 1);
+}
