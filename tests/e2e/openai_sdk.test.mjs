@@ -232,6 +232,28 @@ e2eTest('images.generate runs the image_generation tool and returns the image', 
   assert.deepEqual(sent.tool_choice, { type: 'image_generation' });
 });
 
+e2eTest('images.edit sends the image (and mask) to the image_generation tool', async () => {
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  const { result: edited, requests } = await ctx.recordedDuring(async () =>
+    client().images.edit({
+      model: 'gpt-image-1',
+      image: await toFile(png, 'in.png', { type: 'image/png' }),
+      mask: await toFile(png, 'mask.png', { type: 'image/png' }),
+      prompt: 'make it blue',
+    }),
+  );
+  assert.equal(edited.data.length, 1);
+  assert.ok(edited.data[0].b64_json.length > 20);
+  const content = JSON.parse(requests.find(isTurn).body).input[0].content;
+  assert.equal(content[0].text, 'make it blue');
+  assert.equal(content[1].image_url, `data:image/png;base64,${png.toString('base64')}`);
+  assert.equal(content[2].image_url, `data:image/png;base64,${png.toString('base64')}`, 'mask last');
+  assert.match(content[3].text, /mask/);
+});
+
 e2eTest('unsupported endpoints answer an OpenAI-shaped unsupported_endpoint error', async () => {
   await assert.rejects(client().embeddings.create({ model: 'text-embedding-3-small', input: 'x' }), (error) => {
     assert.ok(error instanceof OpenAI.NotFoundError, `got ${error?.constructor?.name}`);
