@@ -50,6 +50,7 @@ setting_spec secret_text(std::string key, secret_storage storage, std::string de
   return spec;
 }
 
+constexpr int64_t one_second_ms = 1'000;
 constexpr int64_t one_minute_ms = 60'000;
 constexpr int64_t one_hour_ms = 3'600'000;
 constexpr int64_t mib = 1 << 20;
@@ -58,9 +59,9 @@ std::vector<setting_spec> make_registry() {
   return {
     integer("gateway.sse_keepalive_interval_ms", 10'000, 0, one_minute_ms,
             "Interval of downstream SSE keep-alive comments (0 = off)"),
-    integer("gateway.websocket_idle_timeout_ms", 30 * one_minute_ms, one_minute_ms, one_hour_ms,
+    integer("gateway.websocket_idle_timeout_ms", 30 * one_minute_ms, one_second_ms, one_hour_ms,
             "Downstream websocket idle close"),
-    integer("gateway.websocket_owner_idle_timeout_ms", 30 * one_minute_ms, one_minute_ms,
+    integer("gateway.websocket_owner_idle_timeout_ms", 30 * one_minute_ms, one_second_ms,
             one_hour_ms,
             "How long a session's upstream websocket is kept after the client detaches"),
     integer("gateway.upstream_connect_timeout_ms", 15'000, 100, 120'000,

@@ -14,6 +14,7 @@
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/runtime/runtime_directory.hpp"
 #include "actors/settings/settings_cache.hpp"
+#include "actors/stream/stream_registry.hpp"
 #include "actors/type_ids.hpp"
 #include "cluster/membership/node_heartbeat.hpp"
 #include "common/encoding.hpp"
@@ -22,6 +23,7 @@
 #include "edge/app/service_wiring.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
 #include "edge/routes/codex/codex_routes.hpp"
+#include "edge/routes/codex/websocket_route.hpp"
 #include "edge/routes/health_routes.hpp"
 #include "edge/routes/v1/v1_routes.hpp"
 #include "edge/server/actor_bridge.hpp"
@@ -39,6 +41,9 @@ constexpr auto heartbeat_down_timeout = std::chrono::seconds{3};
 constexpr auto topology_reload_interval = std::chrono::seconds{3};
 constexpr auto request_log_flush_interval = std::chrono::milliseconds{250};
 constexpr auto request_log_final_flush = std::chrono::seconds{10};
+constexpr size_t websocket_io_threads = 1;
+constexpr auto websocket_owner_idle_default = std::chrono::minutes{30};
+constexpr uint64_t websocket_max_message_bytes = 64u << 20;
 constexpr size_t upstream_io_threads = 2;
 constexpr size_t io_threads = 2;
 constexpr size_t caf_threads = 2;
@@ -144,10 +149,22 @@ int serve(const boot_config& config) {
                       gateway_metrics,
                       server.executor()};
   add_codex_routes(routes, codex);
+  actors::stream_deps stream_deps{directory,
+                                  request_log,
+                                  actors::ws_transport::start(websocket_io_threads),
+                                  config.upstream_base_url,
+                                  (*wiring)->context->clock,
+                                  gateway_metrics,
+                                  websocket_owner_idle_default,
+                                  websocket_max_message_bytes};
+  auto stream_registry = actors::spawn_stream_registry(system, stream_deps);
+  websocket_runtime websockets{codex, settings, stream_registry};
+  add_websocket_routes(routes, websockets);
   add_v1_routes(routes, codex);
 
   if (auto started = server.start(); !started) {
     std::fprintf(stderr, "codex-pooler: PORT: %s\n", context_of(started.error()).c_str());
+    caf::anon_send_exit(stream_registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(db_pool, caf::exit_reason::user_shutdown);
@@ -180,6 +197,8 @@ int serve(const boot_config& config) {
     [&logs_flushed](caf::expected<bool>) { logs_flushed.set_value(); }, actors::flush_atom::value);
   logs_flushed.get_future().wait();
   upstream->stop();
+  caf::anon_send_exit(stream_registry, caf::exit_reason::user_shutdown);
+  stream_deps.transport.stop();
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
 

@@ -116,4 +116,12 @@ nlohmann::json render_error(errc code, std::optional<std::string> message,
   return body;
 }
 
+nlohmann::json render_websocket_error(errc code, std::optional<std::string> message,
+                                      std::optional<std::string> param) {
+  auto body = render_error(code, std::move(message), std::move(param));
+  return {{"type", "error"},
+          {"status", static_cast<unsigned>(lookup_error(code).status)},
+          {"error", std::move(body["error"])}};
+}
+
 } // namespace cxp::edge

@@ -27,4 +27,9 @@ public_error lookup_error(errc code);
 nlohmann::json render_error(errc code, std::optional<std::string> message = std::nullopt,
                             std::optional<std::string> param = std::nullopt);
 
+/// The websocket form of an error (codex-protocol §3.5): `{"type":"error","status":<http
+/// status>,"error":{message,type,code,param}}`, one text frame.
+nlohmann::json render_websocket_error(errc code, std::optional<std::string> message = std::nullopt,
+                                      std::optional<std::string> param = std::nullopt);
+
 } // namespace cxp::edge

@@ -4,6 +4,7 @@
 
 #include "common/log.hpp"
 #include "edge/errors/error_table.hpp"
+#include "edge/server/websocket_session.hpp"
 
 namespace cxp::edge {
 
@@ -28,11 +29,13 @@ std::string percent_decode(std::string_view text) {
 
 } // namespace
 
-exchange::exchange(http_request request, std::string client_ip, reply_fn reply, stream_fn stream)
+exchange::exchange(http_request request, std::string client_ip, reply_fn reply, stream_fn stream,
+                   upgrade_fn upgrade)
     : request_(std::move(request)),
       client_ip_(std::move(client_ip)),
       reply_(std::move(reply)),
-      stream_(std::move(stream)) {}
+      stream_(std::move(stream)),
+      upgrade_(std::move(upgrade)) {}
 
 std::string_view exchange::param(std::string_view name) const {
   auto it = params_.find(name);
@@ -78,6 +81,14 @@ std::shared_ptr<reply_stream> exchange::respond_stream(http_stream_head head) {
     return nullptr;
   }
   return stream_(std::move(head));
+}
+
+bool exchange::accept_websocket(websocket_upgrade upgrade) {
+  if (!upgrade_ || !is_websocket_upgrade(request_) || responded_.exchange(true)) {
+    return false;
+  }
+  upgrade_(std::move(upgrade));
+  return true;
 }
 
 void exchange::respond_json(http::status status, const nlohmann::json& body) {

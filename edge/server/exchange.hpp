@@ -18,6 +18,8 @@
 
 namespace cxp::edge {
 
+struct websocket_upgrade;
+
 namespace http = boost::beast::http;
 using http_request = http::request<http::string_body>;
 using http_response = http::response<http::string_body>;
@@ -44,8 +46,10 @@ class exchange {
 public:
   using reply_fn = std::function<void(http_response)>;
   using stream_fn = std::function<std::shared_ptr<reply_stream>(http_stream_head)>;
+  using upgrade_fn = std::function<void(websocket_upgrade)>;
 
-  exchange(http_request request, std::string client_ip, reply_fn reply, stream_fn stream = {});
+  exchange(http_request request, std::string client_ip, reply_fn reply, stream_fn stream = {},
+           upgrade_fn upgrade = {});
 
   const http_request& request() const { return request_; }
   const std::string& client_ip() const { return client_ip_; }
@@ -78,6 +82,11 @@ public:
   /// `respond_error` for a `caf::error`: its context is logged, never sent.
   void respond_error(const caf::error& error);
 
+  /// Answers a websocket upgrade request with 101 and hands the connection to `upgrade`'s
+  /// callbacks (see websocket_session.hpp). False when the exchange was already answered or the
+  /// server cannot upgrade it.
+  bool accept_websocket(websocket_upgrade upgrade);
+
   bool responded() const { return responded_.load(); }
 
 private:
@@ -85,6 +94,7 @@ private:
   std::string client_ip_;
   reply_fn reply_;
   stream_fn stream_;
+  upgrade_fn upgrade_;
   std::map<std::string, std::string, std::less<>> params_;
   std::string route_name_ = "unmatched";
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -15,6 +15,7 @@
 
 #include "common/log.hpp"
 #include "edge/errors/error_table.hpp"
+#include "edge/server/websocket_session.hpp"
 
 namespace cxp::edge {
 
@@ -99,6 +100,10 @@ private:
       },
       [self, keep_alive](http_stream_head head) {
         return self->start_stream(std::move(head), keep_alive);
+      },
+      [self](websocket_upgrade upgrade) {
+        net::post(self->stream_.get_executor(),
+                  [self, u = std::move(upgrade)]() mutable { self->hand_over(std::move(u)); });
       });
     current_ = ex;
     if (early_error) {
@@ -121,6 +126,15 @@ private:
   }
 
   std::shared_ptr<reply_stream> start_stream(http_stream_head head, bool keep_alive);
+
+  /// The route accepted a websocket upgrade: the socket leaves this session for a websocket
+  /// session (which no longer counts as an in-flight request).
+  void hand_over(websocket_upgrade upgrade) {
+    auto request = current_ ? current_->request() : http_request{};
+    finish_exchange(http::status::switching_protocols);
+    --state_->in_flight;
+    start_websocket_session(std::move(stream_), std::move(request), std::move(upgrade));
+  }
 
   void on_write(beast::error_code ec, bool keep_alive) {
     --state_->in_flight;

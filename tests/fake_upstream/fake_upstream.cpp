@@ -16,9 +16,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <openssl/evp.h>
 
 #include "tests/fake_upstream/fake_media.hpp"
+#include "tests/fake_upstream/fake_websocket.hpp"
 
 namespace cxp::test {
 
@@ -217,6 +219,7 @@ struct fake_upstream::state : std::enable_shared_from_this<fake_upstream::state>
   std::vector<recorded_request> requests;
   int64_t sequence = 0;
   media_state media; ///< files, transcription and images (fake_media.hpp)
+  std::shared_ptr<fake_websocket_hub> websockets; ///< the websocket route (fake_websocket.hpp)
 
   void put_account(account_script script) {
     auto now = unix_now();
@@ -640,6 +643,13 @@ reply fake_upstream::state::handle_control(const http::request<http::string_body
     requests.clear();
     return json_reply(200, {{"ok", true}});
   }
+  if (path == "/__control/websockets" && request.method() == http::verb::get) {
+    json out = json::array();
+    for (const auto& record : websockets->connections()) {
+      out.push_back(to_json(record));
+    }
+    return json_reply(200, out);
+  }
   if (path == "/__control/accounts" && request.method() == http::verb::get) {
     json out = json::array();
     for (const auto& [id, entry] : accounts) {
@@ -775,6 +785,17 @@ private:
     auto request = parser_->release();
     keep_alive_ = request.keep_alive();
     auto target = std::string{request.target()};
+    if (beast::websocket::is_upgrade(request)) {
+      stream_.expires_never();
+      state_->websockets->accept(stream_.release_socket(), std::move(request));
+      return;
+    }
+    if (request.method() == http::verb::post
+        && target.substr(0, target.find('?')) == "/__control/websockets/close") {
+      state_->websockets->close_all();
+      reply_ = json_reply(200, {{"ok", true}});
+      return do_write();
+    }
     if (request.method() == http::verb::post
         && target.substr(0, target.find('?')) == "/__control/accounts") {
       reply_ = handle_accounts_post(*state_, request.body());
@@ -861,6 +882,53 @@ private:
   bool keep_alive_ = true;
 };
 
+/// The websocket route answers turns exactly like the HTTP route would (same auth, quota and
+/// scripts); `state` outlives every session because its threads are joined first.
+ws_backend make_ws_backend(const std::shared_ptr<fake_upstream::state>& st) {
+  std::weak_ptr<fake_upstream::state> weak = st;
+  ws_backend backend;
+  backend.authenticate = [weak](const ws_upgrade_request& request) {
+    std::pair<std::string, std::optional<std::pair<int, std::string>>> out;
+    auto self = weak.lock();
+    if (!self) {
+      out.second = std::pair{503, std::string{"{}"}};
+      return out;
+    }
+    std::lock_guard lock{self->mutex};
+    reply rejected;
+    if (auto* entry = self->authenticate(request, rejected)) {
+      out.first = entry->script.account_id;
+    } else {
+      out.second = std::pair{rejected.status, rejected.body};
+    }
+    return out;
+  };
+  backend.turn = [weak](const ws_upgrade_request& upgrade, const json& body) {
+    ws_turn_reply out;
+    auto self = weak.lock();
+    if (!self) {
+      out.drop = true;
+      return out;
+    }
+    http::request<http::string_body> request{http::verb::post, "/backend-api/codex/responses", 11};
+    for (const auto& field : upgrade) {
+      request.set(field.name_string(), field.value());
+    }
+    request.body() = body.dump();
+    std::lock_guard lock{self->mutex};
+    auto answer = self->handle_responses(request, false);
+    out.status = answer.status;
+    out.headers = std::move(answer.headers);
+    out.body = std::move(answer.body);
+    out.events = std::move(answer.events);
+    out.drop = answer.what == reply::kind::drop;
+    out.close_after_events = answer.close_after_events;
+    out.delay_ms = answer.delay_ms;
+    return out;
+  };
+  return backend;
+}
+
 } // namespace
 
 void fake_upstream::state::do_accept() {
@@ -881,6 +949,7 @@ void fake_upstream::state::do_accept() {
 fake_upstream::fake_upstream(uint16_t port, size_t io_threads) : state_(std::make_shared<state>()) {
   state_->requested_port = port;
   state_->io_threads = std::max<size_t>(1, io_threads);
+  state_->websockets = std::make_shared<fake_websocket_hub>(make_ws_backend(state_));
 }
 
 fake_upstream::~fake_upstream() {
@@ -954,6 +1023,14 @@ account_counters fake_upstream::counters(const std::string& account_id) const {
 std::vector<recorded_request> fake_upstream::recorded() const {
   std::lock_guard lock{state_->mutex};
   return state_->requests;
+}
+
+std::vector<ws_connection_record> fake_upstream::websocket_connections() const {
+  return state_->websockets->connections();
+}
+
+void fake_upstream::close_websockets() {
+  state_->websockets->close_all();
 }
 
 void fake_upstream::clear_recorded() {

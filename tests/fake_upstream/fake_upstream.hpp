@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/fake_upstream/fake_websocket.hpp"
+
 namespace cxp::test {
 
 /// Scripted behaviour and credentials of one fake ChatGPT account. Every field can be set from
@@ -90,6 +92,13 @@ public:
   /// Every request received so far (control routes excepted), in arrival order; bounded at
   /// 100000 entries, beyond which the oldest half is dropped.
   std::vector<recorded_request> recorded() const;
+
+  /// Every upstream websocket connection so far (also `GET /__control/websockets`), with the
+  /// turns that arrived on each.
+  std::vector<ws_connection_record> websocket_connections() const;
+
+  /// Closes every open websocket (also `POST /__control/websockets/close`).
+  void close_websockets();
 
   /// Forgets the recorded requests.
   void clear_recorded();

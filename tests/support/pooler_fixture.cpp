@@ -158,6 +158,8 @@ json pooler_fixture::request_logs(size_t count) {
         };
         rows.push_back({{"id", log.id},
                         {"account_id", opt(log.account_id)},
+                        {"transport", log.transport},
+                        {"route", log.route},
                         {"status_code", log.status_code},
                         {"outcome", log.outcome},
                         {"error_code", opt(log.error_code)},

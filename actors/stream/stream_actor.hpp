@@ -1,0 +1,54 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/runtime/gateway_metrics.hpp"
+#include "actors/stream/stream_messages.hpp"
+#include "actors/stream/upstream_socket.hpp"
+#include "common/clock.hpp"
+
+namespace cxp::actors {
+
+/// What every stream actor of a node shares; outlives them all.
+struct stream_deps {
+  caf::actor directory;          ///< actors::spawn_runtime_directory (leases)
+  caf::actor request_log;        ///< actors::spawn_request_log_writer
+  ws_transport transport;        ///< where upstream sockets run
+  std::string upstream_base_url; ///< e.g. https://chatgpt.com/backend-api
+  const cxp::clock& clock;
+  gateway_metrics& metrics;
+  /// Used until the first lease brings the instance settings
+  /// (`gateway.websocket_owner_idle_timeout_ms` then wins).
+  std::chrono::milliseconds default_owner_idle{30 * 60 * 1000};
+  uint64_t max_message_bytes = 64u << 20; ///< largest upstream frame
+};
+
+/// One client session's upstream websocket (codex-notes §6.3). Owns the socket to
+/// `{upstream}/codex/responses` (with `openai-beta: responses_websockets=2026-02-06`, the
+/// account's bearer and `chatgpt-account-id`, and the client's allowlisted headers) and the
+/// account it was opened for. Messages: see stream_messages.hpp.
+/// - Turns run one at a time (FIFO). Each takes a lease from the pool with the session key (so a
+///   pinned session stays on its account, and an ineligible pin is refused with
+///   `pinned_continuation_unavailable`, never moved), reuses the open socket when the lease names
+///   the same account, else opens a new one; reports the attempt to the pool and writes its own
+///   request-log row (transport `websocket`).
+/// - Prelude frames (`response.created`, `response.in_progress`, `codex.rate_limits`) are held
+///   until the first visible one, so a failure before that can be retried invisibly: a reused
+///   socket that fails is reconnected once; an upstream auth error (401 / `invalid_api_key` /
+///   `invalid_authentication` / `token_expired`, at the upgrade or as an error frame) refreshes
+///   the token through the account actor once and retries on a new socket; a usage limit or an
+///   upstream failure moves an unpinned turn to the next account of the ring.
+/// - Server frames are relayed byte-faithfully to the attached connection, at most
+///   `stream_ack_window` unacknowledged; with no connection attached they are dropped (the turn
+///   still completes upstream and is logged).
+/// - Each completed response id is registered as an alias with `registry`.
+/// - It survives a detach for `gateway.websocket_owner_idle_timeout_ms`, then closes the socket
+///   and quits (the registry monitors it).
+caf::actor spawn_stream_actor(caf::actor_system& system, const stream_deps& deps,
+                              caf::actor registry);
+
+} // namespace cxp::actors

@@ -1,0 +1,86 @@
+#include "actors/stream/stream_registry.hpp"
+
+#include <unordered_map>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/type_ids.hpp"
+
+namespace cxp::actors {
+
+namespace {
+
+struct registry_state {
+  std::unordered_map<std::string, caf::actor> by_alias;
+  std::unordered_map<caf::actor_addr, std::vector<std::string>> aliases_of;
+  static inline const char* name = "stream_registry";
+};
+
+using registry_self = caf::stateful_actor<registry_state>;
+
+void add_alias(registry_self* self, const std::string& alias, const caf::actor& stream) {
+  auto [it, inserted] = self->state.by_alias.emplace(alias, stream);
+  if (!inserted) {
+    if (it->second == stream) {
+      return;
+    }
+    // The alias moved to a newer stream (e.g. a reused window id after the old one expired).
+    auto& old = self->state.aliases_of[it->second.address()];
+    old.erase(std::remove(old.begin(), old.end(), alias), old.end());
+    it->second = stream;
+  }
+  self->state.aliases_of[stream.address()].push_back(alias);
+}
+
+caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto it = self->state.aliases_of.find(down.source);
+    if (it == self->state.aliases_of.end()) {
+      return;
+    }
+    for (const auto& alias : it->second) {
+      auto found = self->state.by_alias.find(alias);
+      if (found != self->state.by_alias.end() && found->second.address() == down.source) {
+        self->state.by_alias.erase(found);
+      }
+    }
+    self->state.aliases_of.erase(it);
+  });
+  return {
+    [self, deps](stream_open& request) {
+      caf::actor stream;
+      for (const auto& alias : request.aliases) {
+        if (auto it = self->state.by_alias.find(alias); it != self->state.by_alias.end()) {
+          stream = it->second;
+          break;
+        }
+      }
+      const bool existing = static_cast<bool>(stream);
+      if (!existing) {
+        stream = spawn_stream_actor(self->system(), *deps, caf::actor_cast<caf::actor>(self));
+        self->monitor(stream);
+        // Linked so that stopping the registry (shutdown) stops every stream with it.
+        self->link_to(stream);
+      }
+      for (const auto& alias : request.aliases) {
+        add_alias(self, alias, stream);
+      }
+      return stream_opened{stream, existing};
+    },
+    [self](stream_alias& alias) {
+      if (self->state.aliases_of.count(alias.stream.address())) {
+        add_alias(self, alias.alias, alias.stream);
+      }
+    },
+    [self](get_atom) { return static_cast<uint64_t>(self->state.aliases_of.size()); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_stream_registry(caf::actor_system& system, const stream_deps& deps) {
+  return system.spawn(registry_behavior, &deps);
+}
+
+} // namespace cxp::actors

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/stream/stream_actor.hpp"
+
+namespace cxp::actors {
+
+/// The node's websocket sessions: hashed session aliases (turn state, window id, session
+/// header, previous response ids; each hashed with the pool and key so a stored value reveals
+/// nothing and two keys never share a session) → the session's `stream_actor`. Messages:
+/// - `stream_open` → `stream_opened`: the live stream of the first known alias (registering the
+///   other aliases with it), else a new stream actor registered under every alias;
+/// - `stream_alias`: one more alias for a live stream;
+/// - `get_atom` → `uint64_t`: live streams (tests, metrics).
+/// Aliases live as long as their stream: it is monitored, and its aliases are dropped when it
+/// quits (idle expiry after `gateway.websocket_owner_idle_timeout_ms`). Streams are linked to
+/// the registry: an exit sent to it (shutdown) ends them all.
+/// This is the seam for cluster ownership: a registry that consults the owner lease answers
+/// `stream_opened` with a remote node's stream actor and nothing else changes.
+caf::actor spawn_stream_registry(caf::actor_system& system, const stream_deps& deps);
+
+} // namespace cxp::actors

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <caf/actor.hpp>
+
+#include "actors/settings/settings_cache.hpp"
+#include "edge/routes/codex/proxy_turn.hpp"
+#include "edge/server/route_table.hpp"
+
+namespace cxp::edge {
+
+/// What the websocket route needs besides the Codex runtime; every member outlives the server.
+struct websocket_runtime {
+  codex_runtime& codex;
+  actors::settings_cache_actor settings;
+  caf::actor registry; ///< actors::spawn_stream_registry
+};
+
+/// `GET /backend-api/codex/responses` (+ `/backend-api/codex/v1/responses`) with a websocket
+/// upgrade (codex-notes §6.1):
+/// - the Pool API key is checked before the 101; the 101 carries `x-codex-turn-state` (the
+///   client's, else a new UUID); no permessage-deflate; messages above `ingress.max_body_bytes`
+///   close with 1009; `gateway.websocket_idle_timeout_ms` without a frame closes with 1001;
+/// - `response.create` frames run one at a time per connection (later ones wait, FIFO); each
+///   re-checks the key, applies its policy (model, reasoning effort) and goes to the session's
+///   `stream_actor` (found or spawned by the registry under the session's hashed aliases: turn
+///   state, window id, session header, `previous_response_id`), which routes, relays and logs it;
+/// - `response.processed` frames are forwarded upstream; other frame types get an error frame;
+/// - errors are `{"type":"error","status":…,"error":{…}}` frames;
+/// - the key is re-checked every two seconds; a paused, revoked or deleted key closes the
+///   socket with 1008 "api key is no longer active".
+/// A plain GET (no upgrade) is answered `400 invalid_request`.
+void add_websocket_routes(route_table& routes, websocket_runtime& runtime);
+
+} // namespace cxp::edge

@@ -1,0 +1,345 @@
+#include <chrono>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/pooler_fixture.hpp"
+
+using namespace cxp;
+using json = nlohmann::json;
+using test::pooler_fixture;
+
+namespace {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr auto read_timeout = std::chrono::seconds{15};
+
+/// A blocking websocket client for tests (the gateway side under test is asynchronous).
+class ws_client {
+public:
+  /// Connects and upgrades; `status` is 101 on success, else the refusal's status.
+  ws_client(uint16_t port, const std::string& key, std::map<std::string, std::string> headers,
+            const std::string& path = "/backend-api/codex/responses")
+      : ws_(ioc_) {
+    tcp::resolver resolver{ioc_};
+    beast::get_lowest_layer(ws_).expires_after(read_timeout);
+    beast::get_lowest_layer(ws_).connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+    ws_.set_option(websocket::stream_base::decorator([key, headers](websocket::request_type& req) {
+      req.set("authorization", "Bearer " + key);
+      req.set("openai-beta", "responses_websockets=2026-02-06");
+      req.set("originator", "codex_exec");
+      for (const auto& [name, value] : headers) {
+        req.set(name, value);
+      }
+    }));
+    beast::error_code ec;
+    ws_.handshake(response_, "127.0.0.1", path, ec);
+    status = response_.result_int();
+    open = !ec;
+  }
+
+  std::string header(const std::string& name) const { return std::string{response_[name]}; }
+
+  void send(const std::string& text) {
+    beast::get_lowest_layer(ws_).expires_after(read_timeout);
+    ws_.text(true);
+    ws_.write(net::buffer(text));
+  }
+
+  /// The next text frame, or nullopt when the connection closed (see `close_code`).
+  std::optional<std::string> read() {
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).expires_after(read_timeout);
+    ws_.read(buffer, ec);
+    if (ec) {
+      close_code = ws_.reason().code;
+      open = false;
+      return std::nullopt;
+    }
+    return beast::buffers_to_string(buffer.data());
+  }
+
+  /// Frames up to and including the one whose type is in `until` (or until the socket ends).
+  std::vector<json> read_turn(std::set<std::string> until = {"response.completed", "error",
+                                                             "response.failed"}) {
+    std::vector<json> frames;
+    while (auto text = read()) {
+      frames.push_back(json::parse(*text));
+      if (until.count(frames.back().value("type", ""))) {
+        break;
+      }
+    }
+    return frames;
+  }
+
+  void close() {
+    beast::error_code ignored;
+    ws_.close(websocket::close_code::normal, ignored);
+  }
+
+  int status = 0;
+  bool open = false;
+  uint16_t close_code = 0;
+
+private:
+  net::io_context ioc_;
+  websocket::stream<beast::tcp_stream> ws_;
+  websocket::response_type response_;
+};
+
+std::string create(const std::string& text, const std::string& previous = {}) {
+  json frame{{"type", "response.create"},
+             {"model", "gpt-5.5"},
+             {"stream", true},
+             {"store", false},
+             {"input",
+              {{{"type", "message"},
+                {"role", "user"},
+                {"content", {{{"type", "input_text"}, {"text", text}}}}}}}};
+  if (!previous.empty()) {
+    frame["previous_response_id"] = previous;
+  }
+  return frame.dump();
+}
+
+std::string type_of(const json& frame) {
+  return frame.value("type", std::string{});
+}
+
+std::string response_id_of(const std::vector<json>& frames) {
+  for (const auto& frame : frames) {
+    if (type_of(frame) == "response.completed") {
+      return frame.value(json::json_pointer{"/response/id"}, std::string{});
+    }
+  }
+  return {};
+}
+
+pooler_fixture::options ws_options(std::vector<std::string> settings = {}, int accounts = 2) {
+  pooler_fixture::options opts;
+  opts.accounts = accounts;
+  opts.settings = std::move(settings);
+  return opts;
+}
+
+/// Polls `done` for up to 15 s (the gateway works asynchronously; no fixed sleeps).
+template <class F>
+bool eventually(F done) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{15};
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (done()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return done();
+}
+
+std::map<std::string, std::string> session_headers(const std::string& thread) {
+  return {{"session-id", thread}, {"thread-id", thread}, {"x-codex-window-id", thread + ":0"}};
+}
+
+} // namespace
+
+TEST_CASE("turns of a session share one upstream socket, also across a client reconnect",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options()};
+  std::string first_id;
+  {
+    ws_client client{f.gateway().port(),
+                     f.api_key(),
+                     {{"x-codex-turn-state", "client-state-1"},
+                      {"session-id", "thread-ws-1"},
+                      {"x-codex-window-id", "thread-ws-1:0"}}};
+    REQUIRE(client.status == 101);
+    CHECK(client.header("x-codex-turn-state") == "client-state-1");
+    client.send(create("first turn"));
+    auto frames = client.read_turn();
+    REQUIRE_FALSE(frames.empty());
+    CHECK(type_of(frames.front()) == "response.created");
+    REQUIRE(type_of(frames.back()) == "response.completed");
+    first_id = response_id_of(frames);
+    bool has_text = false;
+    for (const auto& frame : frames) {
+      has_text = has_text
+                 || (type_of(frame) == "response.output_text.delta"
+                     && frame.value("delta", "").rfind("hello from acct-", 0) == 0);
+    }
+    CHECK(has_text);
+    client.send(create("second turn", first_id));
+    frames = client.read_turn();
+    REQUIRE(type_of(frames.back()) == "response.completed");
+    client.send(R"({"type":"response.processed","response_id":")" + response_id_of(frames) + "\"}");
+    client.close();
+  }
+  // A new connection of the same session (same window id, no turn state: what the CLI's
+  // `exec resume` does) continues on the same upstream socket.
+  ws_client again{f.gateway().port(),
+                  f.api_key(),
+                  {{"session-id", "thread-ws-1"}, {"x-codex-window-id", "thread-ws-1:0"}}};
+  REQUIRE(again.status == 101);
+  CHECK(again.header("x-codex-turn-state").size() == 36); // a fresh UUID
+  again.send(create("third turn after reconnect"));
+  auto frames = again.read_turn();
+  REQUIRE(type_of(frames.back()) == "response.completed");
+
+  auto connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() == 1);
+  CHECK(connections[0].turns.size() == 3);
+  CHECK(connections[0].turns[1].value("previous_response_id", "") == first_id);
+  CHECK(connections[0].overlapping_creates == 0);
+  CHECK(eventually([&] { return f.upstream().websocket_connections()[0].processed_acks == 1; }));
+
+  auto logs = f.request_logs(3);
+  REQUIRE(logs.size() == 3);
+  for (const auto& row : logs) {
+    CHECK(row["transport"] == "websocket");
+    CHECK(row["outcome"] == "succeeded");
+    CHECK(row["status_code"] == 200);
+    CHECK(row["account_id"] == f.account_ids().at(connections[0].account_id));
+    CHECK(row["session_key_hash"].get<std::string>().size() == 64);
+  }
+}
+
+TEST_CASE("response.create frames of one connection run one at a time, in order",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options()};
+  for (const auto& [account, id] : f.account_ids()) {
+    f.script(account, [](auto& s) { s.delay_first_byte_ms = 300; });
+  }
+  ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-serial")};
+  REQUIRE(client.status == 101);
+  client.send(create("one"));
+  client.send(create("two"));
+  auto first = client.read_turn();
+  auto second = client.read_turn();
+  REQUIRE(type_of(first.back()) == "response.completed");
+  REQUIRE(type_of(second.back()) == "response.completed");
+  CHECK(response_id_of(first) != response_id_of(second));
+  auto connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() == 1);
+  REQUIRE(connections[0].turns.size() == 2);
+  CHECK(connections[0].turns[0]["input_text"] == "one\n");
+  CHECK(connections[0].turns[1]["input_text"] == "two\n");
+  CHECK(connections[0].overlapping_creates == 0);
+}
+
+TEST_CASE("an idle client is closed and an idle upstream socket expires after the owner window",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options(
+    {"gateway.websocket_idle_timeout_ms=1500", "gateway.websocket_owner_idle_timeout_ms=1000"})};
+  {
+    ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-idle")};
+    REQUIRE(client.status == 101);
+    client.send(create("before idling"));
+    REQUIRE(type_of(client.read_turn().back()) == "response.completed");
+    // Nothing more from the client: the gateway closes with 1001 after the idle timeout.
+    CHECK_FALSE(client.read().has_value());
+    CHECK(client.close_code == 1001);
+  }
+  // Detached, the stream keeps the upstream socket only for the owner window.
+  CHECK(eventually([&] {
+    auto connections = f.upstream().websocket_connections();
+    return connections.size() == 1 && !connections[0].open;
+  }));
+  ws_client again{f.gateway().port(), f.api_key(), session_headers("thread-idle")};
+  again.send(create("after expiry"));
+  REQUIRE(type_of(again.read_turn().back()) == "response.completed");
+  auto connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() == 2);
+  // Still the same account: the session stays pinned after its socket expired.
+  CHECK(connections[1].account_id == connections[0].account_id);
+}
+
+TEST_CASE("a client message above the size limit closes the socket with 1009",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options({"ingress.max_body_bytes=4096"})};
+  ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-big")};
+  REQUIRE(client.status == 101);
+  client.send(create(std::string(8000, 'x')));
+  CHECK_FALSE(client.read().has_value());
+  CHECK(client.close_code == 1009);
+  CHECK(f.upstream().websocket_connections().empty());
+}
+
+TEST_CASE("a revoked key closes its open sessions with 1008 and bad keys never upgrade",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options()};
+  ws_client wrong{f.gateway().port(), "sk-cxp-not-a-key", session_headers("thread-x")};
+  CHECK(wrong.status == 401);
+  CHECK_FALSE(wrong.open);
+
+  ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-revoke")};
+  REQUIRE(client.status == 101);
+  client.send(create("still allowed"));
+  REQUIRE(type_of(client.read_turn().back()) == "response.completed");
+  auto keys = test::run_gateway_command(f.env(), {"admin", "key", "list", "--pool", f.pool_id()});
+  REQUIRE(keys.exit_code == 0);
+  auto listed = json::parse(keys.out);
+  const auto& items = listed.is_array() ? listed : listed["items"];
+  REQUIRE(items.size() == 1);
+  auto revoked = test::run_gateway_command(
+    f.env(), {"admin", "key", "revoke", "--id", items[0]["id"].get<std::string>()});
+  REQUIRE(revoked.exit_code == 0);
+  CHECK_FALSE(client.read().has_value());
+  CHECK(client.close_code == 1008);
+}
+
+TEST_CASE("an upstream auth error on the socket refreshes the token and retries the turn",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options({}, 1)};
+  ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-refresh")};
+  REQUIRE(client.status == 101);
+  client.send(create("first"));
+  REQUIRE(type_of(client.read_turn().back()) == "response.completed");
+  f.script("acct-1", [](auto& s) { s.access_token_expired = true; });
+  const auto refreshes = f.upstream().counters("acct-1").refresh_calls;
+  client.send(create("second"));
+  auto frames = client.read_turn();
+  for (const auto& frame : frames) {
+    CHECK(type_of(frame) != "error");
+  }
+  REQUIRE(type_of(frames.back()) == "response.completed");
+  CHECK(f.upstream().counters("acct-1").refresh_calls == refreshes + 1);
+  auto connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() == 2);
+  CHECK(connections[1].turns.size() == 1);
+}
+
+TEST_CASE("a session whose pinned account became ineligible gets a clear error, not a move",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options()};
+  ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-pinned")};
+  REQUIRE(client.status == 101);
+  client.send(create("first"));
+  REQUIRE(type_of(client.read_turn().back()) == "response.completed");
+  const auto pinned = f.upstream().websocket_connections().at(0).account_id;
+  f.script(pinned, [](auto& s) { s.usage_limit_after = 0; });
+  client.send(create("second"));
+  auto frames = client.read_turn();
+  REQUIRE_FALSE(frames.empty());
+  CHECK(type_of(frames.back()) == "error");
+  // The other account never saw this session.
+  for (const auto& connection : f.upstream().websocket_connections()) {
+    CHECK(connection.account_id == pinned);
+  }
+  // The next turn is refused by the pin itself, with the restart hint.
+  client.send(create("third"));
+  frames = client.read_turn();
+  REQUIRE(type_of(frames.back()) == "error");
+  CHECK(frames.back()["status"] == 503);
+  CHECK(frames.back()["error"]["code"] == "pinned_continuation_unavailable");
+  CHECK(frames.back()["error"]["message"].get<std::string>().find("full context")
+        != std::string::npos);
+}
