@@ -42,8 +42,12 @@ public:
         req.set(name, value);
       }
     }));
+    // The asynchronous handshake keeps a refused upgrade's response (the blocking one does not).
     beast::error_code ec;
-    ws_.handshake(response_, "127.0.0.1", path, ec);
+    ws_.async_handshake(response_, "127.0.0.1", path,
+                        [&ec](beast::error_code result) { ec = result; });
+    ioc_.run();
+    ioc_.restart();
     status = response_.result_int();
     open = !ec;
   }
@@ -342,4 +346,36 @@ TEST_CASE("a session whose pinned account became ineligible gets a clear error, 
   CHECK(frames.back()["error"]["code"] == "pinned_continuation_unavailable");
   CHECK(frames.back()["error"]["message"].get<std::string>().find("full context")
         != std::string::npos);
+}
+
+TEST_CASE("an upgrade refused with 401 refreshes the token and opens the socket again",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options({}, 1)};
+  f.script("acct-1", [](auto& s) { s.access_token_expired = true; });
+  ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-upgrade-401")};
+  REQUIRE(client.status == 101);
+  client.send(create("first"));
+  auto frames = client.read_turn();
+  REQUIRE(type_of(frames.back()) == "response.completed");
+  CHECK(f.upstream().counters("acct-1").refresh_calls == 1);
+  auto connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() == 1); // the refused upgrade never became a connection
+  CHECK(connections[0].turns.size() == 1);
+}
+
+TEST_CASE("a session whose upstream socket was closed continues on a new one, same account",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options()};
+  ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-dropped")};
+  REQUIRE(client.status == 101);
+  client.send(create("first"));
+  REQUIRE(type_of(client.read_turn().back()) == "response.completed");
+  f.upstream().close_websockets();
+  client.send(create("second"));
+  auto frames = client.read_turn();
+  REQUIRE(type_of(frames.back()) == "response.completed");
+  auto connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() == 2);
+  CHECK(connections[1].account_id == connections[0].account_id);
+  CHECK(connections[1].turns.size() == 1);
 }
