@@ -68,9 +68,8 @@ struct account_state {
   bool refreshing = false;
   int refresh_tries = 0;
   std::optional<pending_tokens> unpersisted;
-  /// Callers waiting for credentials; true for a new lease (checkout), false for a refresh of
-  /// a lease already held.
-  std::vector<std::pair<caf::response_promise, bool>> waiting;
+  /// Checkouts and refreshes waiting for credentials.
+  std::vector<caf::response_promise> waiting;
   std::vector<quota_window> quota;
   std::optional<time_point> exhausted_until;
   bool quota_dirty = false;
@@ -78,7 +77,6 @@ struct account_state {
   std::shared_ptr<const std::vector<json>> models = std::make_shared<const std::vector<json>>();
   bool models_synced = false;
   std::set<caf::actor> pools;
-  int64_t leases = 0;
   static inline const char* name = "account_actor";
 };
 
@@ -89,8 +87,20 @@ time_point now(const runtime_deps& deps) {
 }
 
 account_snapshot snapshot_of(const account_state& state) {
-  return {state.row.id, state.status,          state.plan_type,
-          state.quota,  state.exhausted_until, state.models};
+  account_snapshot snapshot;
+  snapshot.account_id = state.row.id;
+  snapshot.status = state.status;
+  snapshot.plan_type = state.plan_type;
+  snapshot.quota = state.quota;
+  snapshot.exhausted_until = state.exhausted_until;
+  snapshot.models = state.models;
+  if (state.credentials && !state.loading && !state.refreshing && snapshot.routable()) {
+    snapshot.credentials = std::make_shared<const ready_credentials>(ready_credentials{
+      state.credentials->chatgpt_account_id, state.credentials->access_token, state.generation,
+      state.expires_at ? std::optional<time_point>{*state.expires_at - expiry_margin}
+                       : std::nullopt});
+  }
+  return snapshot;
 }
 
 void publish(account_self* self) {
@@ -111,18 +121,14 @@ lease_grant grant_of(account_self* self) {
 }
 
 void fail_waiting(account_self* self, const caf::error& error) {
-  for (auto& [promise, new_lease] : self->state.waiting) {
+  for (auto& promise : self->state.waiting) {
     promise.deliver(error);
   }
   self->state.waiting.clear();
 }
 
-void grant_waiting(account_self* self, const runtime_deps& deps) {
-  for (auto& [promise, new_lease] : self->state.waiting) {
-    if (new_lease) {
-      ++self->state.leases;
-      deps.metrics.leases_in_use.add({}).increment();
-    }
+void grant_waiting(account_self* self) {
+  for (auto& promise : self->state.waiting) {
     promise.deliver(grant_of(self));
   }
   self->state.waiting.clear();
@@ -178,6 +184,7 @@ void start_refresh(account_self* self, const runtime_deps& deps) {
   request.body = make_refresh_body(self->state.credentials->refresh_token);
   request.timeouts.first_byte = std::chrono::seconds{30};
   fetch(self, deps, fetch_kind::refresh, std::move(request));
+  publish(self); // withdraws the credentials until the refresh ends
 }
 
 bool token_expired(account_self* self, const runtime_deps& deps) {
@@ -202,6 +209,7 @@ void persist_tokens(account_self* self, const runtime_deps& deps) {
                      {{"account_id", self->state.row.id}, {"error", context_of(stored.error())}});
           self->state.refreshing = false;
           fail_waiting(self, make_error(errc::database_unavailable, "token store failed"));
+          publish(self);
           return;
         }
         auto& stored_tokens = *self->state.unpersisted;
@@ -213,7 +221,8 @@ void persist_tokens(account_self* self, const runtime_deps& deps) {
         self->state.refreshing = false;
         self->state.refresh_tries = 0;
         deps.metrics.token_refreshes.add({{"outcome", "refreshed"}}).increment();
-        grant_waiting(self, deps);
+        grant_waiting(self);
+        publish(self);
         if (!self->state.models_synced) {
           sync_catalog(self, deps);
           probe_usage(self, deps);
@@ -222,6 +231,7 @@ void persist_tokens(account_self* self, const runtime_deps& deps) {
       [self](caf::error& error) {
         self->state.refreshing = false;
         fail_waiting(self, error);
+        publish(self);
       });
 }
 
@@ -274,6 +284,7 @@ void on_refresh_answer(account_self* self, const runtime_deps& deps, const fetch
   self->state.refreshing = false;
   self->state.refresh_tries = 0;
   fail_waiting(self, make_error(errc::upstream_request_failed, "refresh " + outcome.error_code));
+  publish(self);
   db_write(self, deps.db_pool, "record_refresh_error",
            [id = self->state.row.id, code = outcome.error_code](persistence::database& db) {
              return persistence::routing_repository{db}.record_refresh_error(id, code);
@@ -433,7 +444,7 @@ void load(account_self* self, const runtime_deps& deps) {
         if (token_expired(self, deps)) {
           start_refresh(self, deps);
         } else {
-          grant_waiting(self, deps);
+          grant_waiting(self);
         }
       },
       [self](caf::error& error) {
@@ -449,7 +460,7 @@ caf::result<lease_grant> checkout(account_self* self, const runtime_deps& deps) 
   }
   if (state.loading || state.refreshing || !state.credentials || token_expired(self, deps)) {
     auto promise = self->make_response_promise();
-    state.waiting.emplace_back(promise, true);
+    state.waiting.push_back(promise);
     if (!state.loading && !state.credentials) {
       load(self, deps);
     } else if (!state.loading && !state.refreshing) {
@@ -457,8 +468,6 @@ caf::result<lease_grant> checkout(account_self* self, const runtime_deps& deps) 
     }
     return promise;
   }
-  ++state.leases;
-  deps.metrics.leases_in_use.add({}).increment();
   return grant_of(self);
 }
 
@@ -481,7 +490,7 @@ caf::behavior account_behavior(account_self* self, const runtime_deps* deps_ptr,
         return grant_of(self);
       }
       auto promise = self->make_response_promise();
-      state.waiting.emplace_back(promise, false);
+      state.waiting.push_back(promise);
       if (!state.loading) {
         start_refresh(self, deps);
       }
@@ -507,12 +516,6 @@ caf::behavior account_behavior(account_self* self, const runtime_deps* deps_ptr,
       }
     },
     [self](const quota_observation& observation) { observe(self, observation); },
-    [self, &deps](release_atom) {
-      if (self->state.leases > 0) {
-        --self->state.leases;
-        deps.metrics.leases_in_use.add({}).decrement();
-      }
-    },
     [self](subscribe_atom, const caf::actor& pool) {
       self->state.pools.insert(pool);
       self->send(pool, snapshot_of(self->state));

@@ -33,8 +33,9 @@ struct runtime_deps {
 ///   (`invalid_grant`, `refresh_token_reused`, …) moves the account to `reauth_required`;
 ///   transient failures retry with backoff.
 /// - `quota_observation` merges evidence and republishes; windows are persisted debounced.
-/// - `release_atom` ends a lease; `subscribe_atom`/`unsubscribe_atom, caf::actor` manage the
-///   pools that receive `account_snapshot` on every change.
+/// - `subscribe_atom`/`unsubscribe_atom, caf::actor` manage the pools that receive
+///   `account_snapshot` on every change; while the token is usable the snapshot carries it
+///   (`ready_credentials`), so pools grant leases without asking.
 /// - `reload_atom, persistence::routing_account_row` after the stored row changed.
 /// On start and hourly it syncs the upstream model catalog; on start it probes `/wham/usage` to
 /// prime quota evidence.

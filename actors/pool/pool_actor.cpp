@@ -13,27 +13,16 @@
 #include "actors/type_ids.hpp"
 #include "common/log.hpp"
 
-namespace cxp::actors::detail {
-
-/// A lease request continued after the session lookup (or after a failed checkout) with the
-/// session's pinned account, if any.
-struct pinned_lease {
-  lease_request request;
-  std::string pinned;
-};
-
-} // namespace cxp::actors::detail
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::detail::pinned_lease)
-
 namespace cxp::actors {
 
 namespace {
 
-using detail::pinned_lease;
-
 constexpr auto checkout_timeout = std::chrono::seconds{60};
-constexpr auto session_lookup_timeout = std::chrono::seconds{5};
+
+struct pinned_session {
+  caf::actor actor;
+  std::string account_id;
+};
 
 struct pool_state {
   persistence::routing_pool_row config;
@@ -43,9 +32,12 @@ struct pool_state {
   std::map<std::string, circuit_breaker> circuits; ///< "<account>|<model>|<route>"
   std::map<std::string, time_point> demoted_until;
   std::map<std::string, time_point> last_success;
-  std::unordered_map<std::string, caf::actor> sessions;
+  /// Session key → its session actor and the account this pool pinned it to. Only the pool
+  /// pins, so it answers lookups from here; the actor keeps the TTL (its exit drops the entry).
+  std::unordered_map<std::string, pinned_session> sessions;
   settings_snapshot settings = std::make_shared<const instance_settings>();
   const cxp::clock* clock = nullptr;
+  gateway_metrics* metrics = nullptr;
   static inline const char* name = "pool_actor";
 };
 
@@ -160,23 +152,41 @@ std::vector<routing_candidate> candidates_of(pool_self* self, const lease_reques
 
 caf::result<lease_reply> choose(pool_self* self, lease_request request, std::string pinned);
 
-/// Checks out `account_id`; on failure (e.g. its refresh token was revoked) tries the next one
-/// unless the session is pinned there.
+/// Completes a grant with the pool's part and counts the lease (until its attempt report).
+lease_reply granted(pool_self* self, lease_grant grant, bool pinned, bool probe) {
+  grant.pool = caf::actor_cast<caf::actor>(self);
+  grant.pinned = pinned;
+  grant.probe = probe;
+  grant.ring_size = self->state.config.ring_size;
+  grant.settings = self->state.settings;
+  self->state.metrics->leases_in_use.add({}).increment();
+  lease_reply reply;
+  reply.grant = std::move(grant);
+  return reply;
+}
+
+/// Leases `account_id`: from the credentials its last snapshot carried when they are still
+/// usable, else through the account actor (which loads or refreshes them first). When that
+/// fails (e.g. the refresh token was revoked) the next account is tried, unless the session is
+/// pinned there.
 caf::result<lease_reply> checkout(pool_self* self, lease_request request,
                                   const std::string& account_id, bool pinned, bool probe) {
+  const auto& ready = self->state.snapshots[account_id].credentials;
+  if (ready && (!ready->usable_until || self->state.clock->now() < *ready->usable_until)) {
+    lease_grant grant;
+    grant.account_id = account_id;
+    grant.chatgpt_account_id = ready->chatgpt_account_id;
+    grant.access_token = ready->access_token;
+    grant.token_generation = ready->generation;
+    grant.account = self->state.accounts[account_id];
+    return granted(self, std::move(grant), pinned, probe);
+  }
   auto promise = self->make_response_promise();
   const auto key = circuit_key(account_id, request.model, request.route);
   self->request(self->state.accounts[account_id], checkout_timeout, checkout_atom::value)
     .then(
       [self, promise, pinned, probe](lease_grant& grant) mutable {
-        grant.pool = caf::actor_cast<caf::actor>(self);
-        grant.pinned = pinned;
-        grant.probe = probe;
-        grant.ring_size = self->state.config.ring_size;
-        grant.settings = self->state.settings;
-        lease_reply reply;
-        reply.grant = std::move(grant);
-        promise.deliver(std::move(reply));
+        promise.deliver(granted(self, std::move(grant), pinned, probe));
       },
       [self, promise, request, account_id, pinned, key](caf::error& error) mutable {
         circuit_of(self, key).release_probe();
@@ -188,8 +198,7 @@ caf::result<lease_reply> checkout(pool_self* self, lease_request request,
           return;
         }
         request.tried.push_back(account_id);
-        promise.delegate(caf::actor_cast<caf::actor>(self),
-                         pinned_lease{std::move(request), std::string{}});
+        promise.delegate(caf::actor_cast<caf::actor>(self), std::move(request));
       });
   return promise;
 }
@@ -259,12 +268,14 @@ void pin_session(pool_self* self, const std::string& session_key, const std::str
       std::chrono::seconds{self->state.settings->get_int("gateway.session_affinity_ttl_seconds")};
     auto session = spawn_session_actor(self->system(), ttl);
     self->monitor(session);
-    it = sessions.emplace(session_key, session).first;
+    it = sessions.emplace(session_key, pinned_session{session, {}}).first;
   }
-  self->send(it->second, put_atom::value, account_id);
+  it->second.account_id = account_id;
+  self->send(it->second.actor, put_atom::value, account_id);
 }
 
 void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report) {
+  deps.metrics.leases_in_use.add({}).decrement();
   const auto now = self->state.clock->now();
   auto& circuit = circuit_of(self, circuit_key(report.account_id, report.model, report.route));
   const auto before = circuit.state(now);
@@ -312,7 +323,6 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
     self->send(account->second, quota_observation{std::move(report.quota), report.exhausted_until,
                                                   report.plan_type});
   }
-  self->send(account->second, release_atom::value);
 }
 
 void set_membership(pool_self* self, persistence::routing_pool_row config,
@@ -344,11 +354,12 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
                             persistence::routing_pool_row config, account_handles accounts) {
   const runtime_deps& deps = *deps_ptr;
   self->state.clock = &deps.services.clock;
+  self->state.metrics = &deps.metrics;
   set_membership(self, std::move(config), std::move(accounts));
   self->set_down_handler([self](caf::down_msg& down) {
     auto& sessions = self->state.sessions;
     for (auto it = sessions.begin(); it != sessions.end(); ++it) {
-      if (it->second.address() == down.source) {
+      if (it->second.actor.address() == down.source) {
         sessions.erase(it);
         return;
       }
@@ -363,20 +374,9 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
       if (session == self->state.sessions.end()) {
         return choose(self, std::move(request), {});
       }
-      auto promise = self->make_response_promise();
-      self->request(session->second, session_lookup_timeout, get_atom::value)
-        .then(
-          [self, promise, request](std::string& pinned) mutable {
-            promise.delegate(caf::actor_cast<caf::actor>(self),
-                             pinned_lease{std::move(request), std::move(pinned)});
-          },
-          [self, promise, request](caf::error&) mutable {
-            promise.delegate(caf::actor_cast<caf::actor>(self),
-                             pinned_lease{std::move(request), std::string{}});
-          });
-      return promise;
+      self->send(session->second.actor, put_atom::value, session->second.account_id); // keeps it
+      return choose(self, std::move(request), session->second.account_id);
     },
-    [self](pinned_lease& lease) { return choose(self, std::move(lease.request), lease.pinned); },
     [self, &deps](attempt_report& report) { on_report(self, deps, report); },
     [self](account_snapshot& snapshot) {
       if (self->state.accounts.count(snapshot.account_id)) {
@@ -391,6 +391,7 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
       pool_view view;
       for (const auto& [id, snapshot] : self->state.snapshots) {
         view.accounts.push_back(snapshot);
+        view.accounts.back().credentials.reset();
       }
       return view;
     },

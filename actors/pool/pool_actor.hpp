@@ -17,11 +17,12 @@ using account_handles = std::map<std::string, caf::actor>;
 /// One pool: the selection over its accounts' published snapshots. Messages:
 /// - `lease_request` → `lease_reply`: hard eligibility (status, model, circuit, quota), the
 ///   pool's strategy, session pinning, demotions and ring size (see `select_accounts`), then a
-///   circuit slot and a checkout on the chosen account actor. A session pinned to an ineligible
+///   circuit slot and the lease: from the account's published credentials while usable, else
+///   a checkout on the account actor. A session pinned to an ineligible
 ///   account is refused (`pinned_continuation_unavailable`), never moved; when quota exhaustion
 ///   is what excludes every account the denial is `usage_limit_reached` with the earliest reset.
 /// - `attempt_report`: circuit success/failure (per account, model and route class), 60 s
-///   demotion after a failure, last success, session pinning, quota forwarding, lease release.
+///   demotion after a failure, last success, session pinning, quota forwarding; ends the lease.
 /// - `account_snapshot` from the subscribed account actors; `settings_snapshot`;
 ///   `put_atom, routing_pool_row, account_handles` when the stored pool changed;
 ///   `pool_view_request` → `pool_view`.

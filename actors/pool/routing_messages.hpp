@@ -25,6 +25,15 @@ enum class route_class : uint8_t { responses, compact };
 
 std::string_view to_string(route_class route);
 
+/// Credentials an account actor hands the pools it serves while they are usable, so a lease
+/// needs no round trip to the account. Decrypted and in memory only; never part of a pool_view.
+struct ready_credentials {
+  std::string chatgpt_account_id;
+  secret<std::string> access_token;
+  int64_t generation = 0;
+  std::optional<time_point> usable_until; ///< token expiry minus the refresh margin
+};
+
 /// The routing-relevant state an account actor publishes to the pools it serves.
 struct account_snapshot {
   std::string account_id;
@@ -34,6 +43,9 @@ struct account_snapshot {
   std::optional<time_point> exhausted_until; ///< from a usage_limit_reached answer
   /// The account's upstream catalog entries; empty until the first sync (then any model routes).
   std::shared_ptr<const std::vector<nlohmann::json>> models;
+  /// Null while credentials load, a refresh runs or the account cannot serve: a lease then
+  /// goes through the account actor, which waits for them.
+  std::shared_ptr<const ready_credentials> credentials;
 
   bool routable() const { return status == "active" || status == "refreshing"; }
 };

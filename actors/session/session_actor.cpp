@@ -1,6 +1,5 @@
 #include "actors/session/session_actor.hpp"
 
-#include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -10,18 +9,35 @@ namespace cxp::actors {
 
 namespace {
 
+using steady = std::chrono::steady_clock;
+
 struct session_state {
   std::string pinned_account;
+  steady::time_point last_used = steady::now();
   static inline const char* name = "session_actor";
 };
 
+// The TTL is checked by a timer that runs once per TTL rather than a behavior timeout, which
+// CAF re-arms (through its clock thread) on every message.
 caf::behavior session_behavior(caf::stateful_actor<session_state>* self, std::chrono::seconds ttl) {
+  self->delayed_send(self, ttl, tick_atom::value);
   return {
-    [self](get_atom) { return self->state.pinned_account; },
+    [self](get_atom) {
+      self->state.last_used = steady::now();
+      return self->state.pinned_account;
+    },
     [self](put_atom, std::string& account_id) {
+      self->state.last_used = steady::now();
       self->state.pinned_account = std::move(account_id);
     },
-    caf::after(ttl) >> [self] { self->quit(); },
+    [self, ttl](tick_atom) {
+      const auto idle = steady::now() - self->state.last_used;
+      if (idle >= ttl) {
+        return self->quit();
+      }
+      self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(ttl - idle),
+                         tick_atom::value);
+    },
   };
 }
 

@@ -156,7 +156,10 @@ using upstream_detail::done_fn;
 using upstream_detail::parse_url;
 
 struct upstream_client::impl : std::enable_shared_from_this<upstream_client::impl> {
-  explicit impl(upstream_client_options opts) : options(std::move(opts)) {
+  explicit impl(upstream_client_options opts)
+      : options(std::move(opts)),
+        owns_io(!options.io),
+        io(owns_io ? std::make_shared<io_pool>(options.io_threads) : options.io) {
     beast::error_code ec;
     tls.set_verify_mode(options.verify_tls ? ssl::verify_peer : ssl::verify_none, ec);
     if (!ec) {
@@ -169,17 +172,8 @@ struct upstream_client::impl : std::enable_shared_from_this<upstream_client::imp
   }
 
   void start_threads() {
-    for (size_t i = 0; i < std::max<size_t>(1, options.io_threads); ++i) {
-      threads.emplace_back([self = shared_from_this()] {
-        for (;;) {
-          try {
-            self->ioc.run();
-            return;
-          } catch (...) {
-            // A throwing callback must not take the thread (and all its calls) down.
-          }
-        }
-      });
+    if (owns_io) {
+      io->start();
     }
   }
 
@@ -198,7 +192,9 @@ struct upstream_client::impl : std::enable_shared_from_this<upstream_client::imp
     return true;
   }
 
-  std::unique_ptr<connection> take(const std::string& origin) {
+  using pool_key = std::pair<net::io_context*, std::string>; ///< io_context, origin
+
+  std::unique_ptr<connection> take(const pool_key& origin) {
     std::vector<std::unique_ptr<connection>> expired; // closed outside the lock
     std::lock_guard lock{mutex};
     auto it = idle.find(origin);
@@ -218,7 +214,25 @@ struct upstream_client::impl : std::enable_shared_from_this<upstream_client::imp
     return conn;
   }
 
-  void park(const std::string& origin, std::unique_ptr<connection> conn) {
+  /// A parked connection to `origin` on any io_context, with that io_context.
+  std::pair<net::io_context*, std::unique_ptr<connection>> take_any(const std::string& origin) {
+    net::io_context* context = nullptr;
+    {
+      std::lock_guard lock{mutex};
+      for (const auto& [key, parked] : idle) {
+        if (key.second == origin && !parked.empty()) {
+          context = key.first;
+          break;
+        }
+      }
+    }
+    if (context == nullptr) {
+      return {nullptr, nullptr};
+    }
+    return {context, take({context, origin})};
+  }
+
+  void park(const pool_key& origin, std::unique_ptr<connection> conn) {
     std::vector<std::unique_ptr<connection>> expired;
     std::lock_guard lock{mutex};
     auto& parked = idle[origin];
@@ -256,17 +270,16 @@ struct upstream_client::impl : std::enable_shared_from_this<upstream_client::imp
   }
 
   upstream_client_options options;
-  net::io_context ioc;
+  bool owns_io;
+  std::shared_ptr<io_pool> io;
   ssl::context tls{ssl::context::tls_client};
   bool tls_ok = true;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work{ioc.get_executor()};
-  std::vector<std::thread> threads;
 
   mutable std::mutex mutex; // guards everything below
   bool stopped = false;
   /// Strong: a call waiting for `resume` has no pending operation to keep it alive.
   std::unordered_map<call_op*, std::shared_ptr<call_op>> calls;
-  std::map<std::string, std::deque<parked_connection>> idle;
+  std::map<pool_key, std::deque<parked_connection>> idle;
   size_t idle_count = 0;
 };
 
@@ -277,11 +290,12 @@ namespace upstream_detail {
 class call_op : public upstream_call, public std::enable_shared_from_this<call_op> {
 public:
   call_op(std::shared_ptr<upstream_client::impl> client, upstream_request request,
-          std::optional<parsed_url> url, net::any_io_executor ex,
+          std::optional<parsed_url> url, net::io_context& context, net::any_io_executor ex,
           std::unique_ptr<connection> pooled)
       : client_(std::move(client)),
         request_(std::move(request)),
         url_(std::move(url)),
+        context_(&context),
         ex_(std::move(ex)),
         resolver_(ex_),
         timer_(ex_),
@@ -323,7 +337,7 @@ public:
     resolver_.cancel();
     if (conn_ && !failure && keep_alive) {
       conn_->tcp().expires_never();
-      client_->park(url_->origin(), std::move(conn_));
+      client_->park({context_, url_->origin()}, std::move(conn_));
     } else if (conn_) {
       conn_->close(); // pending operations complete later and see `finished_`
     }
@@ -581,6 +595,7 @@ private:
   std::shared_ptr<upstream_client::impl> client_;
   upstream_request request_;
   std::optional<parsed_url> url_;
+  net::io_context* context_; ///< where `ex_` runs; connections are parked per io_context
   net::any_io_executor ex_;
   tcp::resolver resolver_;
   net::steady_timer timer_;
@@ -603,10 +618,20 @@ std::shared_ptr<upstream_call> upstream_client::impl::start(upstream_request req
                                                             upstream_stream_handler* handler,
                                                             done_fn* done) {
   auto url = parse_url(request.url);
-  auto pooled = url ? take(url->origin()) : nullptr;
-  net::any_io_executor ex = pooled ? pooled->executor : net::make_strand(ioc);
-  auto call = std::make_shared<call_op>(shared_from_this(), std::move(request), std::move(url), ex,
-                                        std::move(pooled));
+  // On a pool thread the call stays there; from elsewhere it goes where a connection is parked.
+  auto* context = io->local();
+  std::unique_ptr<connection> pooled;
+  if (url && context != nullptr) {
+    pooled = take({context, url->origin()});
+  } else if (url) {
+    std::tie(context, pooled) = take_any(url->origin());
+  }
+  if (context == nullptr) {
+    context = &io->next();
+  }
+  net::any_io_executor ex = pooled ? pooled->executor : net::make_strand(*context);
+  auto call = std::make_shared<call_op>(shared_from_this(), std::move(request), std::move(url),
+                                        *context, ex, std::move(pooled));
   if (handler != nullptr) {
     call->handler = std::move(*handler);
   } else {
@@ -627,7 +652,7 @@ std::shared_ptr<upstream_call> upstream_client::impl::start(upstream_request req
 
 void upstream_client::impl::stop() {
   std::vector<std::shared_ptr<call_op>> live;
-  std::map<std::string, std::deque<parked_connection>> parked;
+  std::map<pool_key, std::deque<parked_connection>> parked;
   {
     std::lock_guard lock{mutex};
     if (stopped) {
@@ -644,13 +669,8 @@ void upstream_client::impl::stop() {
     net::post(call->executor(), [call] { call->finish(upstream_failure::cancelled); });
   }
   live.clear();
-  work.reset();
-  const auto self_id = std::this_thread::get_id();
-  const bool on_io_thread = std::any_of(
-    threads.begin(), threads.end(), [&](const std::thread& t) { return t.get_id() == self_id; });
-  for (auto& thread : threads) {
-    // Joining from a client thread would deadlock; the threads end on their own.
-    on_io_thread ? thread.detach() : thread.join();
+  if (owns_io) {
+    io->join();
   }
 }
 

@@ -12,6 +12,8 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include "common/io_pool.hpp"
+
 namespace cxp::actors {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
@@ -23,6 +25,10 @@ struct upstream_timeouts {
 };
 
 struct upstream_client_options {
+  /// Asio threads shared with the caller (the HTTP server's), so a proxied request's upstream
+  /// socket lives on the same thread as its client socket. Null: the client runs `io_threads`
+  /// of its own.
+  std::shared_ptr<io_pool> io;
   size_t io_threads = 2;
   size_t max_idle_per_host = 64;                ///< kept-alive connections parked per origin
   std::chrono::seconds idle_connection_ttl{60}; ///< a parked connection older than this is closed
@@ -90,7 +96,8 @@ struct upstream_reply {
 /// An HTTP/1.1 client for the Codex backend and the OAuth endpoint (Beast, TLS verification on
 /// with SNI and host-name checks). Keeps a pool of kept-alive connections per origin; a call on
 /// a parked connection that fails before any response byte is retried once on a new connection,
-/// because the server may have closed it meanwhile. Owns its io_context and threads.
+/// because the server may have closed it meanwhile. A call started on one of the io pool's
+/// threads runs on that thread's io_context, with connections parked per io_context.
 /// Thread-safe: any thread may start calls.
 class upstream_client {
 public:
@@ -110,7 +117,8 @@ public:
   /// Connections currently parked for reuse (all origins).
   size_t idle_connections() const;
 
-  /// Stops the threads; calls in flight end with `cancelled`. Also done by the destructor.
+  /// Calls in flight end with `cancelled` and no new call starts; the client's own threads (not
+  /// a shared pool's) are joined. Also done by the destructor.
   void stop();
 
   struct impl;

@@ -44,9 +44,8 @@ constexpr auto request_log_final_flush = std::chrono::seconds{10};
 constexpr size_t websocket_io_threads = 1;
 constexpr auto websocket_owner_idle_default = std::chrono::minutes{30};
 constexpr uint64_t websocket_max_message_bytes = 64u << 20;
-constexpr size_t upstream_io_threads = 2;
-constexpr size_t io_threads = 2;
-constexpr size_t caf_threads = 2;
+constexpr size_t io_threads = 1;
+constexpr size_t caf_threads = 1;
 
 caf::expected<std::unique_ptr<persistence::database>> open_database(const boot_config& config) {
   auto db = persistence::database::open(config.database, config.pool_size);
@@ -112,14 +111,17 @@ int serve(const boot_config& config) {
   caf_config.set("logger.console-verbosity", caf::atom("quiet"));
   actors::add_message_types(caf_config);
   caf::actor_system system{caf_config};
+  const bridge_scope bridge{system};
 
   auto db_pool = actors::spawn_db_pool(system, **db, config.pool_size);
   auto settings = actors::spawn_settings_cache(system, db_pool, settings_poll_interval);
 
   metrics::registry registry;
   actors::gateway_metrics gateway_metrics{registry};
+  auto io = std::make_shared<io_pool>(io_threads);
+  io->start();
   actors::upstream_client_options upstream_options;
-  upstream_options.io_threads = upstream_io_threads;
+  upstream_options.io = io;
   auto upstream = std::make_shared<actors::upstream_client>(upstream_options);
   const actors::runtime_deps runtime_deps{
     db_pool,        upstream, *(*wiring)->context, config.upstream_base_url, config.oauth_token_url,
@@ -131,7 +133,7 @@ int serve(const boot_config& config) {
   http_server_options options;
   options.bind_address = config.bind_address;
   options.port = config.port;
-  options.io_threads = io_threads;
+  options.io = io;
   http_server server{options, routes, make_http_metrics(registry)};
   add_health_routes(routes, {system, db_pool, server.state(), registry, settings,
                              (*wiring)->context->token_hash_key});
@@ -147,7 +149,7 @@ int serve(const boot_config& config) {
                       *(*wiring)->context,
                       config.upstream_base_url,
                       gateway_metrics,
-                      server.executor()};
+                      io};
   add_codex_routes(routes, codex);
   actors::stream_deps stream_deps{directory,
                                   request_log,
@@ -191,12 +193,15 @@ int serve(const boot_config& config) {
               {{"in_flight", unfinished}});
   }
 
+  // Sessions and upstream calls hold references to the routes and runtime on this stack.
+  upstream->stop();
+  io->stop();
+
   std::promise<void> logs_flushed;
   ask<bool>(
     system, request_log, request_log_final_flush,
     [&logs_flushed](caf::expected<bool>) { logs_flushed.set_value(); }, actors::flush_atom::value);
   logs_flushed.get_future().wait();
-  upstream->stop();
   caf::anon_send_exit(stream_registry, caf::exit_reason::user_shutdown);
   stream_deps.transport.stop();
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);

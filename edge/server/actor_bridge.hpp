@@ -5,34 +5,56 @@
 #include <utility>
 
 #include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
+#include <caf/send.hpp>
 
 #include "actors/db/db_worker.hpp"
 
 namespace cxp::edge {
 
-/// The one way from Asio code to an actor: spawns a short-lived actor that sends `xs...` to
-/// `target` and calls `on_reply` with the typed answer or the error (a timeout included). The
-/// callback runs on a CAF thread; `exchange::respond` may be called from it directly because it
-/// posts to the session's strand. Never blocks the calling Asio thread.
-template <class Reply, class Handle, class... Ts>
-void ask(caf::actor_system& system, const Handle& target, std::chrono::milliseconds timeout,
+/// A question to run inside the bridge actor: it issues the request and handles the answer.
+struct bridge_job {
+  std::function<void(caf::event_based_actor*)> run;
+};
+
+/// The node's bridge actor (spawned hidden on first use, so it never holds up shutdown): it
+/// runs `bridge_job`s, which lets Asio code ask actors without spawning an actor per question;
+/// every spawned actor costs the actor clock thread a wake-up when it terminates.
+caf::actor bridge_actor(caf::actor_system& system);
+
+/// Ends the bridge actor when it goes out of scope. Declare it right after the actor system:
+/// a hidden actor left in the registry would be destroyed after the scheduler stopped.
+class bridge_scope {
+public:
+  explicit bridge_scope(caf::actor_system& system) : system_(system) {}
+  ~bridge_scope();
+  bridge_scope(const bridge_scope&) = delete;
+  bridge_scope& operator=(const bridge_scope&) = delete;
+
+private:
+  caf::actor_system& system_;
+};
+
+/// The one way from Asio code to an actor: the bridge actor sends `xs...` to `target` and calls
+/// `on_reply` with the typed answer or the error (a timeout included). The callback runs on a
+/// CAF thread; `exchange::respond` may be called from it directly because it posts to the
+/// session's strand. Never blocks the calling Asio thread. `timeout` is a std::chrono duration,
+/// or `caf::infinite` for a target that always answers (no timer is then registered with the
+/// actor clock, whose thread would otherwise wake twice per call).
+template <class Reply, class Handle, class Timeout, class... Ts>
+void ask(caf::actor_system& system, const Handle& target, Timeout timeout,
          std::function<void(caf::expected<Reply>)> on_reply, Ts&&... xs) {
-  system.spawn(
-    [target, timeout, on_reply = std::move(on_reply),
-     message = caf::make_message(std::forward<Ts>(xs)...)](caf::event_based_actor* self) mutable {
-      self->request(caf::actor_cast<caf::actor>(target), timeout, std::move(message))
-        .then(
-          [self, on_reply](Reply& reply) {
-            on_reply(std::move(reply));
-            self->quit();
-          },
-          [self, on_reply](caf::error& error) {
-            on_reply(std::move(error));
-            self->quit();
-          });
-    });
+  caf::anon_send(
+    bridge_actor(system),
+    bridge_job{
+      [target, timeout = caf::duration{timeout}, on_reply = std::move(on_reply),
+       message = caf::make_message(std::forward<Ts>(xs)...)](caf::event_based_actor* self) mutable {
+        self->request(caf::actor_cast<caf::actor>(target), timeout, std::move(message))
+          .then([on_reply](Reply& reply) { on_reply(std::move(reply)); },
+                [on_reply](caf::error& error) { on_reply(std::move(error)); });
+      }});
 }
 
 /// Runs blocking repository work on the db pool and delivers its `caf::expected<T>` result.
@@ -56,3 +78,5 @@ void run_db(caf::actor_system& system, const caf::actor& db_pool, std::chrono::m
 }
 
 } // namespace cxp::edge
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::edge::bridge_job)

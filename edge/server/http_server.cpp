@@ -291,15 +291,13 @@ http_server::http_server(http_server_options options, const route_table& routes,
     : options_(std::move(options)),
       routes_(routes),
       on_complete_(std::move(on_complete)),
-      ioc_(static_cast<int>(options_.io_threads)),
-      acceptor_(net::make_strand(ioc_)) {}
+      io_(options_.io ? options_.io : std::make_shared<io_pool>(options_.io_threads)),
+      owns_io_(!options_.io),
+      acceptor_(net::make_strand(io_->next())) {}
 
 http_server::~http_server() {
-  ioc_.stop();
-  for (auto& thread : threads_) {
-    if (thread.joinable()) {
-      thread.join();
-    }
+  if (owns_io_) {
+    io_->stop();
   }
 }
 
@@ -327,27 +325,26 @@ caf::expected<void> http_server::start() {
   }
   bound_port_ = acceptor_.local_endpoint().port();
   do_accept();
-  for (size_t i = 0; i < options_.io_threads; ++i) {
-    threads_.emplace_back([this] { ioc_.run(); });
-  }
+  io_->start();
   return {};
 }
 
 void http_server::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
-      return;
-    }
-    if (!ec) {
-      // Streamed replies go out in small writes (head, then one chunk per event); without this
-      // Nagle holds each one back until the client's delayed ACK.
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<http_session>(std::move(socket), options_, routes_, on_complete_, state_)
-        ->run();
-    }
-    do_accept();
-  });
+  acceptor_.async_accept(
+    net::make_strand(io_->next()), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+        return;
+      }
+      if (!ec) {
+        // Streamed replies go out in small writes (head, then one chunk per event); without this
+        // Nagle holds each one back until the client's delayed ACK.
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<http_session>(std::move(socket), options_, routes_, on_complete_, state_)
+          ->run();
+      }
+      do_accept();
+    });
 }
 
 int64_t http_server::shutdown(std::chrono::milliseconds deadline) {
@@ -362,13 +359,9 @@ int64_t http_server::shutdown(std::chrono::milliseconds deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
   const auto remaining = state_->in_flight.load();
-  ioc_.stop();
-  for (auto& thread : threads_) {
-    if (thread.joinable()) {
-      thread.join();
-    }
+  if (owns_io_) {
+    io_->stop();
   }
-  threads_.clear();
   return remaining;
 }
 

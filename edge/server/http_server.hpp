@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "common/io_pool.hpp"
 #include "edge/server/exchange.hpp"
 #include "edge/server/route_table.hpp"
 
@@ -21,6 +22,9 @@ namespace cxp::edge {
 struct http_server_options {
   std::string bind_address = "0.0.0.0";
   uint16_t port = 4000;
+  /// Asio threads shared with the upstream client (see io_pool). Null: the server runs
+  /// `io_threads` of its own.
+  std::shared_ptr<io_pool> io;
   size_t io_threads = 2;
   uint64_t body_limit_bytes = 32u << 20;
   std::chrono::seconds read_timeout{30};
@@ -38,8 +42,9 @@ struct server_state {
 using completion_hook =
   std::function<void(const exchange&, http::status, std::chrono::steady_clock::duration)>;
 
-/// A Beast HTTP/1.1 server: one acceptor, keep-alive sessions on strands, `io_threads` Asio
-/// threads. Handlers run on Asio threads and must not block (see actor_bridge.hpp).
+/// A Beast HTTP/1.1 server: one acceptor, keep-alive sessions spread over the io pool's threads
+/// (a session stays on one). Handlers run on Asio threads and must not block (see
+/// actor_bridge.hpp).
 class http_server {
 public:
   http_server(http_server_options options, const route_table& routes, completion_hook on_complete);
@@ -53,14 +58,12 @@ public:
 
   const server_state& state() const { return *state_; }
 
-  /// The server's Asio executor, for handlers that need timers or strands of their own.
-  boost::asio::any_io_executor executor() { return ioc_.get_executor(); }
-
   /// Marks the node draining (readiness turns 503, keep-alive ends after the current response).
   void begin_drain() { state_->draining = true; }
 
   /// Stops accepting, waits until in-flight requests finish or `deadline` passes, then stops the
-  /// Asio threads. Returns the number of requests still in flight when it gave up.
+  /// Asio threads if they are the server's own. Returns the number of requests still in flight
+  /// when it gave up.
   int64_t shutdown(std::chrono::milliseconds deadline);
 
 private:
@@ -70,9 +73,9 @@ private:
   const route_table& routes_;
   completion_hook on_complete_;
   std::shared_ptr<server_state> state_ = std::make_shared<server_state>();
-  boost::asio::io_context ioc_;
+  std::shared_ptr<io_pool> io_;
+  bool owns_io_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::vector<std::thread> threads_;
   uint16_t bound_port_ = 0;
 };
 

@@ -11,48 +11,94 @@ namespace cxp::persistence {
 
 namespace {
 
-void insert_attempt(soci::session& sql, const std::string& request_id,
-                    const request_attempt_row& attempt) {
-  nullable_use<std::string> account{attempt.account_id};
-  nullable_use<int32_t> status{attempt.status_code};
-  nullable_use<std::string> error{attempt.error_code};
-  nullable_use<int64_t> latency{attempt.latency_ms};
-  nullable_use<int64_t> ttfb{attempt.ttfb_ms};
-  sql << "INSERT INTO request_attempts (id, request_id, attempt_number, account_id, started_at, "
-         "status_code, outcome, error_code, latency_ms, ttfb_ms) VALUES (:id, :request, :number, "
-         ":account, :started, :status, :outcome, :error, :latency, :ttfb)",
-    soci::use(attempt.id), soci::use(request_id), soci::use(attempt.attempt_number),
-    soci::use(account.value, account.indicator), soci::use(attempt.started_at),
-    soci::use(status.value, status.indicator), soci::use(attempt.outcome),
-    soci::use(error.value, error.indicator), soci::use(latency.value, latency.indicator),
-    soci::use(ttfb.value, ttfb.indicator);
-}
+/// The request insert, prepared once per batch: the statement is bound to these members, which
+/// are reassigned for each row.
+struct request_insert {
+  std::string id, occurred_at, route, transport, outcome;
+  int32_t status_code = 0, attempt_count = 0;
+  nullable_use<std::string> pool, key, account, model, error, session, ip;
+  nullable_use<int64_t> latency, ttfb, input, cached, output, reasoning;
+  soci::statement statement;
 
-void insert_request(soci::session& sql, const request_log_row& row) {
-  nullable_use<std::string> pool{row.pool_id}, key{row.api_key_id}, account{row.account_id},
-    model{row.model}, error{row.error_code}, session{row.session_key_hash}, ip{row.client_ip};
-  nullable_use<int64_t> latency{row.latency_ms}, ttfb{row.ttfb_ms}, input{row.input_tokens},
-    cached{row.cached_input_tokens}, output{row.output_tokens}, reasoning{row.reasoning_tokens};
-  const int32_t attempt_count = static_cast<int32_t>(row.attempts.size());
-  sql << "INSERT INTO request_logs (id, occurred_at, pool_id, api_key_id, account_id, route, "
-         "transport, model, status_code, outcome, error_code, attempt_count, latency_ms, ttfb_ms, "
-         "input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, session_key_hash, "
-         "client_ip) VALUES (:id, :at, :pool, :key, :account, :route, :transport, :model, "
-         ":status, :outcome, :error, :attempts, :latency, :ttfb, :input, :cached, :output, "
-         ":reasoning, :session, :ip)",
-    soci::use(row.id), soci::use(row.occurred_at), soci::use(pool.value, pool.indicator),
-    soci::use(key.value, key.indicator), soci::use(account.value, account.indicator),
-    soci::use(row.route), soci::use(row.transport), soci::use(model.value, model.indicator),
-    soci::use(row.status_code), soci::use(row.outcome), soci::use(error.value, error.indicator),
-    soci::use(attempt_count), soci::use(latency.value, latency.indicator),
-    soci::use(ttfb.value, ttfb.indicator), soci::use(input.value, input.indicator),
-    soci::use(cached.value, cached.indicator), soci::use(output.value, output.indicator),
-    soci::use(reasoning.value, reasoning.indicator), soci::use(session.value, session.indicator),
-    soci::use(ip.value, ip.indicator);
-  for (const auto& attempt : row.attempts) {
-    insert_attempt(sql, row.id, attempt);
+  explicit request_insert(soci::session& sql)
+      : statement(
+        (sql.prepare << "INSERT INTO request_logs (id, occurred_at, pool_id, api_key_id, "
+                        "account_id, route, transport, model, status_code, outcome, error_code, "
+                        "attempt_count, latency_ms, ttfb_ms, input_tokens, cached_input_tokens, "
+                        "output_tokens, reasoning_tokens, session_key_hash, client_ip) VALUES "
+                        "(:id, :at, :pool, :key, :account, :route, :transport, :model, :status, "
+                        ":outcome, :error, :attempts, :latency, :ttfb, :input, :cached, "
+                        ":output, :reasoning, :session, :ip)",
+         soci::use(id), soci::use(occurred_at), soci::use(pool.value, pool.indicator),
+         soci::use(key.value, key.indicator), soci::use(account.value, account.indicator),
+         soci::use(route), soci::use(transport), soci::use(model.value, model.indicator),
+         soci::use(status_code), soci::use(outcome), soci::use(error.value, error.indicator),
+         soci::use(attempt_count), soci::use(latency.value, latency.indicator),
+         soci::use(ttfb.value, ttfb.indicator), soci::use(input.value, input.indicator),
+         soci::use(cached.value, cached.indicator), soci::use(output.value, output.indicator),
+         soci::use(reasoning.value, reasoning.indicator),
+         soci::use(session.value, session.indicator), soci::use(ip.value, ip.indicator))) {}
+
+  void execute(const request_log_row& row) {
+    id = row.id;
+    occurred_at = row.occurred_at;
+    route = row.route;
+    transport = row.transport;
+    outcome = row.outcome;
+    status_code = row.status_code;
+    attempt_count = static_cast<int32_t>(row.attempts.size());
+    pool = nullable_use<std::string>{row.pool_id};
+    key = nullable_use<std::string>{row.api_key_id};
+    account = nullable_use<std::string>{row.account_id};
+    model = nullable_use<std::string>{row.model};
+    error = nullable_use<std::string>{row.error_code};
+    session = nullable_use<std::string>{row.session_key_hash};
+    ip = nullable_use<std::string>{row.client_ip};
+    latency = nullable_use<int64_t>{row.latency_ms};
+    ttfb = nullable_use<int64_t>{row.ttfb_ms};
+    input = nullable_use<int64_t>{row.input_tokens};
+    cached = nullable_use<int64_t>{row.cached_input_tokens};
+    output = nullable_use<int64_t>{row.output_tokens};
+    reasoning = nullable_use<int64_t>{row.reasoning_tokens};
+    statement.execute(true);
   }
-}
+};
+
+/// The attempt insert, prepared once per batch like `request_insert`.
+struct attempt_insert {
+  std::string id, request_id, started_at, outcome;
+  int32_t attempt_number = 0;
+  nullable_use<std::string> account, error;
+  nullable_use<int32_t> status;
+  nullable_use<int64_t> latency, ttfb;
+  soci::statement statement;
+
+  explicit attempt_insert(soci::session& sql)
+      : statement(
+        (sql.prepare << "INSERT INTO request_attempts (id, request_id, attempt_number, "
+                        "account_id, started_at, status_code, outcome, error_code, latency_ms, "
+                        "ttfb_ms) VALUES (:id, :request, :number, :account, :started, :status, "
+                        ":outcome, :error, :latency, :ttfb)",
+         soci::use(id), soci::use(request_id), soci::use(attempt_number),
+         soci::use(account.value, account.indicator), soci::use(started_at),
+         soci::use(status.value, status.indicator), soci::use(outcome),
+         soci::use(error.value, error.indicator), soci::use(latency.value, latency.indicator),
+         soci::use(ttfb.value, ttfb.indicator))) {}
+
+  void execute(const std::string& request, const request_attempt_row& attempt) {
+    id = attempt.id;
+    request_id = request;
+    attempt_number = attempt.attempt_number;
+    started_at = attempt.started_at;
+    outcome = attempt.outcome;
+    account = nullable_use<std::string>{attempt.account_id};
+    status = nullable_use<int32_t>{attempt.status_code};
+    error = nullable_use<std::string>{attempt.error_code};
+    latency = nullable_use<int64_t>{attempt.latency_ms};
+    ttfb = nullable_use<int64_t>{attempt.ttfb_ms};
+    statement.execute(true);
+  }
+};
 
 std::optional<int32_t> narrow(std::optional<int64_t> value) {
   if (!value) {
@@ -65,8 +111,13 @@ std::optional<int32_t> narrow(std::optional<int64_t> value) {
 
 caf::expected<void> request_log_repository::insert_batch(const std::vector<request_log_row>& rows) {
   return db_.transact([&](unit_of_work& work) {
+    request_insert requests{work.session()};
+    attempt_insert attempts{work.session()};
     for (const auto& row : rows) {
-      insert_request(work.session(), row);
+      requests.execute(row);
+      for (const auto& attempt : row.attempts) {
+        attempts.execute(row.id, attempt);
+      }
     }
     work.commit();
   });

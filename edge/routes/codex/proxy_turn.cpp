@@ -26,7 +26,7 @@ using actors::attempt_result;
 using nlohmann::json;
 using std::chrono::steady_clock;
 
-constexpr auto lease_timeout = std::chrono::seconds{70};
+constexpr auto refresh_timeout = std::chrono::seconds{70};
 constexpr size_t max_error_body_bytes = 1u << 20;
 constexpr size_t max_prelude_bytes = 1u << 20;
 
@@ -76,7 +76,7 @@ public:
   proxy_turn(codex_runtime& runtime, turn_request request)
       : runtime_(runtime),
         request_(std::move(request)),
-        strand_(net::make_strand(runtime.executor)),
+        strand_(net::make_strand(runtime.io->local_or_next())),
         keepalive_timer_(strand_) {
     log_.id = new_uuid();
     log_.occurred_at = to_iso8601(runtime_.services.clock.now());
@@ -103,8 +103,10 @@ private:
     actors::lease_request lease{
       request_.pool_id,          log_.id,       request_.model, request_.route,
       request_.session_key_hash, request_.seed, tried_};
+    // No timer: the pool always answers (its own waits on account actors are bounded) and a
+    // dead one bounces the request, so a clock registration per request would buy nothing.
     ask<actors::lease_reply>(
-      runtime_.system, runtime_.directory, lease_timeout,
+      runtime_.system, runtime_.directory, caf::infinite,
       [self = shared_from_this()](caf::expected<actors::lease_reply> reply) {
         net::post(self->strand_,
                   [self, r = std::move(reply)]() mutable { self->on_lease(std::move(r)); });
@@ -471,7 +473,7 @@ private:
   void refresh_and_retry() {
     record_attempt("retryable_failed", "upstream_401");
     ask<actors::lease_grant>(
-      runtime_.system, grant_.account, lease_timeout,
+      runtime_.system, grant_.account, refresh_timeout,
       [self = shared_from_this()](caf::expected<actors::lease_grant> refreshed) {
         net::post(self->strand_, [self, r = std::move(refreshed)]() mutable {
           if (!r) {
@@ -650,7 +652,7 @@ private:
 
   codex_runtime& runtime_;
   turn_request request_;
-  net::strand<net::any_io_executor> strand_;
+  net::strand<net::io_context::executor_type> strand_;
   net::steady_timer keepalive_timer_;
   phase phase_ = phase::leasing;
   actors::lease_grant grant_;

@@ -6,7 +6,6 @@
 #include <string>
 #include <unordered_map>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
@@ -15,6 +14,7 @@
 #include "actors/pool/routing_messages.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/upstream/upstream_client.hpp"
+#include "common/io_pool.hpp"
 #include "edge/server/exchange.hpp"
 
 namespace cxp::edge {
@@ -50,7 +50,9 @@ struct codex_runtime {
   actors::admin::service_context& services;
   std::string upstream_base_url; ///< e.g. https://chatgpt.com/backend-api
   actors::gateway_metrics& metrics;
-  boost::asio::any_io_executor executor; ///< runs turn state machines and keep-alive timers
+  /// Runs turn state machines and keep-alive timers: a turn stays on the io_context of the
+  /// thread that accepted its request, which is also where its upstream call runs.
+  std::shared_ptr<io_pool> io;
   api_key_cache keys{std::chrono::seconds{2}};
 };
 
