@@ -12,6 +12,7 @@
 #include "actors/pool/routing_messages.hpp"
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/routing/quota.hpp"
+#include "actors/stream/turn_policy.hpp"
 #include "actors/type_ids.hpp"
 #include "common/encoding.hpp"
 #include "common/log.hpp"
@@ -44,18 +45,6 @@ using std::chrono::steady_clock;
 constexpr auto lease_timeout = std::chrono::seconds{70};
 constexpr std::string_view beta_header = "responses_websockets=2026-02-06";
 
-constexpr std::array<std::string_view, 3> prelude_events = {
-  "response.created", "response.in_progress", "codex.rate_limits"};
-constexpr std::array<std::string_view, 4> auth_error_codes = {
-  "invalid_api_key", "invalid_authentication", "token_expired", "account_mismatch"};
-constexpr std::array<std::string_view, 3> quota_error_codes = {
-  "usage_limit_reached", "rate_limit_exceeded", "insufficient_quota"};
-
-template <size_t N>
-bool contains(const std::array<std::string_view, N>& list, std::string_view value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
 int64_t millis(steady_clock::duration took) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
 }
@@ -69,6 +58,7 @@ std::optional<int64_t> int_at(const json& object, const json::json_pointer& poin
 
 /// The running turn: its lease, what it has relayed, and its request-log row.
 struct active_turn {
+  uint64_t serial = 0;
   stream_turn request;
   std::optional<lease_grant> grant;
   std::vector<std::string> tried;
@@ -107,6 +97,13 @@ struct stream_state {
   uint64_t acked = 0;
   std::function<void()> paused_resume;
   settings_snapshot settings;
+  uint64_t turn_serial = 0;
+  /// Upstream watchdog of the running turn: the last upstream activity, the allowed silence
+  /// (first-byte timeout until the first frame, then the receive timeout) and whether a check
+  /// is pending (one timer per turn, re-armed for the remainder).
+  steady_clock::time_point last_activity;
+  std::chrono::milliseconds silence_limit{0};
+  bool watchdog_armed = false;
   static inline const char* name = "stream_actor";
 };
 
@@ -139,6 +136,29 @@ void close_socket(stream_self* self) {
   st.socket_account.clear();
   ++st.generation;
   st.paused_resume = nullptr;
+}
+
+void arm_watchdog(stream_self* self) {
+  auto& st = self->state;
+  if (st.watchdog_armed || !st.turn) {
+    return;
+  }
+  st.watchdog_armed = true;
+  self->delayed_send(self, st.silence_limit, tick_atom::value, st.turn->serial);
+}
+
+/// Upstream showed life (the frame went out, or a server frame arrived).
+void note_activity(stream_self* self, bool first_byte_pending) {
+  auto& st = self->state;
+  if (!st.turn || !st.turn->grant) {
+    return;
+  }
+  const auto& settings = *st.turn->grant->settings;
+  st.silence_limit = std::chrono::milliseconds{
+    settings.get_int(first_byte_pending ? "gateway.upstream_first_byte_timeout_ms"
+                                        : "gateway.upstream_receive_timeout_ms")};
+  st.last_activity = steady_clock::now();
+  arm_watchdog(self);
 }
 
 void detach(stream_self* self) {
@@ -314,6 +334,7 @@ void begin_attempt(stream_self* self) {
     t.reused = true;
     t.awaiting_open = false;
     st.socket->send(t.request.frame, nullptr);
+    note_activity(self, true);
     return;
   }
   t.reused = false;
@@ -446,6 +467,7 @@ void start_next(stream_self* self) {
   }
   st.turn.emplace();
   auto& t = *st.turn;
+  t.serial = ++st.turn_serial;
   t.request = std::move(st.queue.front());
   st.queue.pop_front();
   t.log.id = t.request.request_id;
@@ -469,64 +491,56 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
   auto& st = self->state;
   auto& t = *st.turn;
   auto parsed = json::parse(text, nullptr, false);
-  const auto type = parsed.is_object() ? parsed.value("type", std::string{}) : std::string{};
-  if (type == "error") {
-    auto status = parsed.value("status", parsed.value("status_code", 0));
-    const auto& error =
-      parsed.contains("error") && parsed["error"].is_object() ? parsed["error"] : json::object();
-    auto code = error.value("code", std::string{});
-    if (code.empty() || !error["code"].is_string()) {
-      code = error.value("type", std::string{});
-    }
-    if (!t.visible) {
-      if ((status == 401 || contains(auth_error_codes, code)) && !t.refreshed) {
-        resume();
-        return refresh(self);
-      }
-      if (code == "websocket_connection_limit_reached" && !t.reconnected) {
-        resume();
-        t.reconnected = true;
-        return open_socket(self);
-      }
-      if (status == 429 || status >= 500 || contains(quota_error_codes, code)) {
-        resume();
-        t.last_error_frame = std::move(text);
-        t.last_error_status = status;
-        const bool quota = contains(quota_error_codes, code);
-        std::optional<time_point> reset;
-        if (quota) {
-          reset = parse_usage_limit_reset(json{{"error", error}}, st.deps->clock.now());
-          if (error.contains("plan_type") && error["plan_type"].is_string()) {
-            t.plan_type = error["plan_type"].get<std::string>();
-          }
-        }
-        return attempt_failed(
-          self, quota ? attempt_result::usage_limited : attempt_result::upstream_error,
-          quota ? "usage_limit_reached" : "upstream_" + std::to_string(status), reset);
+  const auto frame = read_upstream_frame(parsed);
+  if (frame.type == "codex.rate_limits") {
+    t.quota =
+      merge_windows(std::move(t.quota), parse_rate_limits_event(parsed, st.deps->clock.now()));
+  }
+  if (frame.type == "response.created" && t.response_id.empty()) {
+    t.response_id = frame.response_id;
+  }
+  switch (judge_frame(frame, t.visible, t.refreshed, t.reconnected)) {
+  case frame_verdict::hold:
+    t.prelude.push_back(std::move(text));
+    return resume();
+  case frame_verdict::refresh_token:
+    resume();
+    return refresh(self);
+  case frame_verdict::reconnect:
+    resume();
+    t.reconnected = true;
+    return open_socket(self);
+  case frame_verdict::fail_over: {
+    resume();
+    t.last_error_frame = std::move(text);
+    t.last_error_status = frame.status;
+    std::optional<time_point> reset;
+    if (frame.quota) {
+      const auto& error = parsed["error"];
+      reset = parse_usage_limit_reset(json{{"error", error}}, st.deps->clock.now());
+      if (error.contains("plan_type") && error["plan_type"].is_string()) {
+        t.plan_type = error["plan_type"].get<std::string>();
       }
     }
+    return attempt_failed(
+      self, frame.quota ? attempt_result::usage_limited : attempt_result::upstream_error,
+      frame.quota ? "usage_limit_reached" : "upstream_" + std::to_string(frame.status), reset);
+  }
+  case frame_verdict::failed: {
+    t.visible = true;
     flush_prelude(self);
     relay(self, std::move(text), std::move(resume));
-    record_attempt(t, "failed", code.empty() ? "upstream_error" : code, status);
-    report(self, status == 401 ? attempt_result::unauthorized : attempt_result::rejected);
-    return end_turn(self, false, status > 0 ? status : 502);
+    if (frame.type != "error") {
+      return end_turn(self, false, 200);
+    }
+    record_attempt(t, "failed", frame.code.empty() ? "upstream_error" : frame.code, frame.status);
+    report(self, frame.status == 401 ? attempt_result::unauthorized : attempt_result::rejected);
+    return end_turn(self, false, frame.status > 0 ? frame.status : 502);
   }
-  if (type == "codex.rate_limits") {
-    auto windows = parse_rate_limits_event(parsed, st.deps->clock.now());
-    t.quota = merge_windows(std::move(t.quota), windows);
-  }
-  if (type == "response.created" && t.response_id.empty()) {
-    t.response_id = parsed.value(json::json_pointer{"/response/id"}, std::string{});
-  }
-  if (!t.visible && contains(prelude_events, type)) {
-    t.prelude.push_back(std::move(text));
-    resume();
-    return;
-  }
-  t.visible = true;
-  flush_prelude(self);
-  if (type == "response.completed") {
-    const auto& response = parsed.value("response", json::object());
+  case frame_verdict::completed: {
+    t.visible = true;
+    flush_prelude(self);
+    const auto& response = parsed["response"];
     t.log.input_tokens = int_at(response, "/usage/input_tokens"_json_pointer);
     t.log.cached_input_tokens =
       int_at(response, "/usage/input_tokens_details/cached_tokens"_json_pointer);
@@ -534,16 +548,16 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
     t.log.reasoning_tokens =
       int_at(response, "/usage/output_tokens_details/reasoning_tokens"_json_pointer);
     if (t.response_id.empty()) {
-      t.response_id = response.value("id", std::string{});
+      t.response_id = frame.response_id;
     }
     relay(self, std::move(text), std::move(resume));
     return end_turn(self, true, 200);
   }
-  if (type == "response.failed" || type == "response.incomplete") {
-    relay(self, std::move(text), std::move(resume));
-    return end_turn(self, false, 200);
+  case frame_verdict::relay:
+    t.visible = true;
+    flush_prelude(self);
+    return relay(self, std::move(text), std::move(resume));
   }
-  relay(self, std::move(text), std::move(resume));
 }
 
 void on_socket_event(stream_self* self, socket_event& event) {
@@ -560,6 +574,7 @@ void on_socket_event(stream_self* self, socket_event& event) {
     if (st.turn && st.turn->awaiting_open) {
       st.turn->awaiting_open = false;
       st.socket->send(st.turn->request.frame, nullptr);
+      note_activity(self, true);
     }
     return;
   case socket_event::kind::open_failed: {
@@ -586,6 +601,7 @@ void on_socket_event(stream_self* self, socket_event& event) {
       // Nothing asked for it (e.g. a late frame after a turn ended): drop it.
       return event.resume();
     }
+    note_activity(self, false);
     return on_upstream_frame(self, std::move(event.text), std::move(event.resume));
   case socket_event::kind::closed:
     st.socket.reset();
@@ -612,6 +628,22 @@ void on_socket_event(stream_self* self, socket_event& event) {
     report(self, attempt_result::network_error);
     return end_turn(self, false, 502, errc::upstream_request_failed);
   }
+}
+
+/// The running turn's upstream went silent for too long: the socket is dropped; a turn that
+/// showed nothing yet may still move on, one that did ends with `stream_idle_timeout`.
+void on_upstream_timeout(stream_self* self) {
+  auto& t = *self->state.turn;
+  if (t.awaiting_open) {
+    return; // the connect timeout of the socket being opened covers this phase
+  }
+  close_socket(self);
+  if (!t.visible) {
+    return attempt_failed(self, attempt_result::network_error, "upstream_timeout");
+  }
+  record_attempt(t, "failed", "upstream_idle_timeout", std::nullopt);
+  report(self, attempt_result::network_error);
+  end_turn(self, false, 502, errc::stream_idle_timeout);
 }
 
 caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::actor registry) {
@@ -664,6 +696,24 @@ caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::a
       }
     },
     [self](socket_event& event) { on_socket_event(self, event); },
+    [self](tick_atom, uint64_t serial) {
+      auto& st = self->state;
+      st.watchdog_armed = false;
+      if (!st.turn || st.turn->serial != serial) {
+        return;
+      }
+      const auto silent = steady_clock::now() - st.last_activity;
+      if (silent < st.silence_limit) {
+        st.watchdog_armed = true;
+        self->delayed_send(
+          self,
+          std::chrono::duration_cast<std::chrono::milliseconds>(st.silence_limit - silent)
+            + std::chrono::milliseconds{1},
+          tick_atom::value, serial);
+        return;
+      }
+      on_upstream_timeout(self);
+    },
     [self](expire_atom, uint64_t epoch) {
       auto& st = self->state;
       if (epoch != st.detach_epoch || st.connection || st.turn || !st.queue.empty()) {
