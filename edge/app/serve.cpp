@@ -1,8 +1,10 @@
 #include "edge/app/serve.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <future>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -44,8 +46,20 @@ constexpr auto request_log_final_flush = std::chrono::seconds{10};
 constexpr size_t websocket_io_threads = 1;
 constexpr auto websocket_owner_idle_default = std::chrono::minutes{30};
 constexpr uint64_t websocket_max_message_bytes = 64u << 20;
-constexpr size_t io_threads = 1;
-constexpr size_t caf_threads = 1;
+
+/// Asio threads (one io_context each) and CAF workers for this machine. The request path is
+/// mostly socket work and every hop between the two is a thread wake-up, so CAF gets a quarter
+/// of the cores (at least one) and Asio the rest.
+struct thread_plan {
+  size_t io;
+  size_t caf;
+};
+
+thread_plan plan_threads() {
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const size_t caf = std::max<size_t>(1, cores / 4);
+  return {std::max<size_t>(1, cores - caf), caf};
+}
 
 caf::expected<std::unique_ptr<persistence::database>> open_database(const boot_config& config) {
   auto db = persistence::database::open(config.database, config.pool_size);
@@ -103,7 +117,8 @@ int serve(const boot_config& config) {
   }
 
   caf::actor_system_config caf_config;
-  caf_config.set("scheduler.max-threads", caf_threads);
+  const auto threads = plan_threads();
+  caf_config.set("scheduler.max-threads", threads.caf);
   // Work stealing lets idle workers sleep in fixed slices (10 ms by default) without being
   // woken, which shows up directly in request latency; the sharing policy wakes them at once.
   caf_config.set("scheduler.policy", caf::atom("sharing"));
@@ -118,7 +133,7 @@ int serve(const boot_config& config) {
 
   metrics::registry registry;
   actors::gateway_metrics gateway_metrics{registry};
-  auto io = std::make_shared<io_pool>(io_threads);
+  auto io = std::make_shared<io_pool>(threads.io);
   io->start();
   actors::upstream_client_options upstream_options;
   upstream_options.io = io;
