@@ -48,7 +48,7 @@ TEST_CASE("migrations apply once and a second run is a no-op",
   for (const auto* table :
        {"operators", "operator_sessions", "invites", "pools", "upstream_accounts", "pool_accounts",
         "api_keys", "instance_settings", "audit_events", "request_logs", "quota_windows", "jobs",
-        "cluster_nodes"}) {
+        "cluster_nodes", "session_leases"}) {
     CAPTURE(table);
     CHECK(count_rows(database.db(), table) == 0);
   }

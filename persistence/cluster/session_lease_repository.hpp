@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "common/clock.hpp"
+#include "persistence/db/database.hpp"
+
+namespace cxp::persistence {
+
+/// Who owns a websocket session (codex-notes §6.3): the node whose `stream_actor` holds the
+/// session's upstream socket, until `expires_at`. The session key is stored hashed (the edge's
+/// salted SHA-256 alias); `account_id` is the account the session is pinned to, so a node that
+/// takes an expired lease over continues on the same account.
+struct session_lease_row {
+  std::string session_key_hash;
+  std::string owner_node_id;
+  std::string lease_token; ///< a UUID; every acquisition makes a new one (the fence)
+  std::optional<std::string> account_id;
+  std::string acquired_at;
+  std::string expires_at;
+};
+
+/// All SQL on `session_leases`. Every write after `acquire` is fenced by the lease token: a node
+/// that lost its lease (it expired and another node acquired it) can neither renew nor release
+/// nor re-pin it. Times are the caller's clock (`now`), so tests drive expiry with a manual clock.
+/// Blocking; called from db workers only.
+class session_lease_repository {
+public:
+  explicit session_lease_repository(database& db) : db_(db) {}
+
+  /// Takes the lease of `session_key_hash` for `node_id` until `now + ttl` when it is free,
+  /// expired, or already held by `node_id` (a re-acquisition gets a new token). `account_id`,
+  /// when set, replaces the recorded account; otherwise a taken-over lease keeps it.
+  /// Answers the new lease, or `nullopt` when another node holds a live lease.
+  caf::expected<std::optional<session_lease_row>>
+  acquire(const std::string& session_key_hash, const std::string& node_id,
+          const std::optional<std::string>& account_id, time_point now,
+          std::chrono::milliseconds ttl);
+
+  /// Extends a lease still held under `lease_token` to `now + ttl`; `false` when it was lost.
+  caf::expected<bool> renew(const std::string& session_key_hash, const std::string& lease_token,
+                            time_point now, std::chrono::milliseconds ttl);
+
+  /// Records the account the session is pinned to; `false` when the lease was lost.
+  caf::expected<bool> pin_account(const std::string& session_key_hash,
+                                  const std::string& lease_token, const std::string& account_id);
+
+  /// Deletes a lease still held under `lease_token`; `false` when it was lost.
+  caf::expected<bool> release(const std::string& session_key_hash, const std::string& lease_token);
+
+  /// Deletes every lease of `node_id` (drain, or a clean shutdown); answers how many.
+  caf::expected<int64_t> release_all(const std::string& node_id);
+
+  /// The lease of `session_key_hash`, live or expired, or `nullopt`.
+  caf::expected<std::optional<session_lease_row>> find(const std::string& session_key_hash);
+
+private:
+  database& db_;
+};
+
+} // namespace cxp::persistence
