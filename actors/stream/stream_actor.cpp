@@ -443,9 +443,14 @@ void on_lease(stream_self* self, lease_reply& reply) {
 
 void lease(stream_self* self) {
   auto& t = *self->state.turn;
-  lease_request request{
-    t.request.pool_id,     t.request.request_id, t.request.model, route_class::responses,
-    t.request.session_key, t.request.seed,       t.tried};
+  lease_request request;
+  request.pool_id = t.request.pool_id;
+  request.request_id = t.request.request_id;
+  request.model = t.request.model;
+  request.route = route_class::responses;
+  request.session_key = t.request.session_key;
+  request.seed = t.request.seed;
+  request.tried = t.tried;
   self->request(self->state.deps->directory, lease_timeout, std::move(request))
     .then([self](lease_reply& reply) { on_lease(self, reply); },
           [self](caf::error& error) {

@@ -108,7 +108,8 @@ public:
         return;
       }
       self->closing_ = true;
-      if (!self->open_) {
+      // A close frame may not overlap a write in progress; then the TCP connection just ends.
+      if (!self->open_ || !self->outbox_.empty()) {
         beast::error_code ignored;
         beast::get_lowest_layer(self->ws_).socket().close(ignored);
         return;
@@ -230,6 +231,9 @@ private:
     ws_.text(true);
     ws_.async_write(net::buffer(outbox_.front().text),
                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                      if (self->ended_) {
+                        return; // `end` already failed every queued frame
+                      }
                       auto done = std::move(self->outbox_.front());
                       self->outbox_.pop_front();
                       if (done.sent) {

@@ -147,7 +147,9 @@ private:
       reason.reason = next.reason;
       ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {
         self->writing_ = false;
-        self->outbox_.pop_front();
+        if (!self->done_) {
+          self->outbox_.pop_front();
+        }
         self->ended(self->close_code_sent_, "closed by gateway");
       });
       return;
@@ -157,6 +159,9 @@ private:
                     [self = shared_from_this()](beast::error_code ec, size_t) {
                       beast::get_lowest_layer(self->ws_).expires_never();
                       self->writing_ = false;
+                      if (self->done_) {
+                        return; // `ended` already reported every queued frame as unwritten
+                      }
                       auto sent = std::move(self->outbox_.front());
                       self->outbox_.pop_front();
                       if (sent.written) {

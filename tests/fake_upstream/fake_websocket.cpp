@@ -247,25 +247,43 @@ private:
   void send(const json& frame) { send_text(frame.dump()); }
 
   void send_text(std::string text) {
-    outbox_.push_back(std::move(text));
-    if (outbox_.size() == 1) {
-      do_write();
+    if (closing_) {
+      return;
     }
+    outbox_.push_back(std::move(text));
+    do_write();
   }
 
   void do_write() {
-    if (outbox_.empty() || closing_) {
+    if (writing_ || outbox_.empty()) {
       return;
     }
+    if (closing_) {
+      return finish_close();
+    }
+    writing_ = true;
     ws_.text(true);
     ws_.async_write(net::buffer(outbox_.front()),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->writing_ = false;
+                      self->outbox_.pop_front();
                       if (ec) {
                         return self->closed();
                       }
-                      self->outbox_.pop_front();
+                      if (self->closing_) {
+                        return self->finish_close();
+                      }
                       self->do_write();
                     });
+  }
+
+  /// A close frame may only start once no write is in progress (Beast allows one at a time).
+  void finish_close() {
+    if (close_started_) {
+      return;
+    }
+    close_started_ = true;
+    ws_.async_close(close_code_, [self = shared_from_this()](beast::error_code) {});
   }
 
   void do_close(websocket::close_code code) {
@@ -273,7 +291,6 @@ private:
       return;
     }
     closing_ = true;
-    outbox_.clear();
     hub_->update(id_, [](auto& r) { r.open = false; });
     // Tear the TCP connection down: a "dropped" upstream is what the scripts simulate.
     beast::error_code ignored;
@@ -282,7 +299,10 @@ private:
       ws_.next_layer().socket().close(ignored);
       return;
     }
-    ws_.async_close(code, [self = shared_from_this()](beast::error_code) {});
+    close_code_ = code;
+    if (!writing_) {
+      finish_close();
+    }
   }
 
   void closed() {
@@ -304,6 +324,9 @@ private:
   int64_t seq_ = 0;
   bool busy_ = false;
   bool closing_ = false;
+  bool writing_ = false;
+  bool close_started_ = false;
+  websocket::close_code close_code_ = websocket::close_code::normal;
 };
 
 } // namespace
