@@ -81,6 +81,12 @@ std::string_view to_string(errc code) {
     return "unsupported_parameter";
   case errc::image_generation_disabled:
     return "image_generation_disabled";
+  case errc::cluster_protocol_mismatch:
+    return "cluster_protocol_mismatch";
+  case errc::owner_unavailable:
+    return "owner_unavailable";
+  case errc::api_key_policy_limit_exceeded:
+    return "api_key_policy_limit_exceeded";
   }
   return "unknown";
 }

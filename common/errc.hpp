@@ -49,11 +49,14 @@ enum class errc : uint8_t {
   unsupported_endpoint,
   unsupported_parameter,
   image_generation_disabled,
+  cluster_protocol_mismatch,
+  owner_unavailable,
+  api_key_policy_limit_exceeded,
 };
 
 /// The first and last enumerators, for tests that walk every code.
 constexpr auto errc_first = errc::internal_error;
-constexpr auto errc_last = errc::image_generation_disabled;
+constexpr auto errc_last = errc::api_key_policy_limit_exceeded;
 
 /// The wire spelling of a code, e.g. "validation_failed".
 std::string_view to_string(errc code);

@@ -6,18 +6,21 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/db/db_worker.hpp"
 #include "actors/pool/routing_messages.hpp"
 #include "actors/routing/circuit_breaker.hpp"
 #include "actors/routing/selection_policy.hpp"
 #include "actors/session/session_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "common/log.hpp"
+#include "persistence/request_logs/request_log_repository.hpp"
 
 namespace cxp::actors {
 
 namespace {
 
 constexpr auto checkout_timeout = std::chrono::seconds{60};
+constexpr auto db_timeout = std::chrono::seconds{15};
 
 struct pinned_session {
   caf::actor actor;
@@ -35,6 +38,11 @@ struct pool_state {
   /// Session key → its session actor and the account this pool pinned it to. Only the pool
   /// pins, so it answers lookups from here; the actor keeps the TTL (its exit drops the entry).
   std::unordered_map<std::string, pinned_session> sessions;
+  /// Consumption of this pool's keys that have caps (per node).
+  std::unordered_map<std::string, key_budget> budgets;
+  /// Leases of keys whose token usage so far is being read (see seed_budget).
+  std::unordered_map<std::string, std::vector<std::pair<caf::response_promise, lease_request>>>
+    awaiting_seed;
   settings_snapshot settings = std::make_shared<const instance_settings>();
   const cxp::clock* clock = nullptr;
   gateway_metrics* metrics = nullptr;
@@ -260,6 +268,66 @@ std::string_view state_name(circuit_state state) {
   return "closed";
 }
 
+/// Reads the key's tokens already in the request logs this UTC day and week (so a restart or a
+/// new node does not reset its token caps), then lets the leases that waited for them continue.
+void seed_budget(pool_self* self, const runtime_deps& deps, const std::string& api_key_id,
+                 time_point now) {
+  db_call call{[id = api_key_id, day = to_iso8601(utc_day_start(now)),
+                week = to_iso8601(utc_week_start(now))](persistence::database& db) {
+    persistence::request_log_repository logs{db};
+    auto today = logs.usage_of_key(id, day);
+    auto this_week = logs.usage_of_key(id, week);
+    if (!today || !this_week) {
+      return caf::make_message(today ? this_week.error() : today.error());
+    }
+    return caf::make_message(today->input_tokens + today->output_tokens,
+                             this_week->input_tokens + this_week->output_tokens);
+  }};
+  auto release_waiting = [self, api_key_id](int64_t day_tokens, int64_t week_tokens) {
+    self->state.budgets[api_key_id].seed(day_tokens, week_tokens, self->state.clock->now());
+    auto waiting = std::move(self->state.awaiting_seed[api_key_id]);
+    self->state.awaiting_seed.erase(api_key_id);
+    for (auto& [promise, request] : waiting) {
+      promise.delegate(caf::actor_cast<caf::actor>(self), std::move(request));
+    }
+  };
+  self->request(deps.db_pool, db_timeout, std::move(call))
+    .then(release_waiting, [api_key_id, release_waiting](caf::error& error) mutable {
+      log::warn("pool", "token usage of a key could not be read; its caps count from now",
+                {{"api_key_id", api_key_id}, {"error", context_of(error)}});
+      release_waiting(0, 0);
+    });
+}
+
+/// The key's caps on a new request: a denial when one is reached. The first request of a key
+/// with token caps waits until its usage so far is read.
+std::optional<caf::result<lease_reply>> over_budget(pool_self* self, const runtime_deps& deps,
+                                                    lease_request& request) {
+  const auto now = self->state.clock->now();
+  auto budget = self->state.budgets.find(request.api_key_id);
+  if (budget == self->state.budgets.end()) {
+    if (request.caps.counts_tokens()) {
+      auto& waiting = self->state.awaiting_seed[request.api_key_id];
+      if (waiting.empty()) {
+        seed_budget(self, deps, request.api_key_id, now);
+      }
+      auto promise = self->make_response_promise();
+      waiting.emplace_back(promise, std::move(request));
+      return caf::result<lease_reply>{promise};
+    }
+    budget = self->state.budgets.try_emplace(request.api_key_id).first;
+  }
+  auto refused = budget->second.admit(request.caps, now);
+  if (!refused) {
+    return std::nullopt;
+  }
+  return caf::result<lease_reply>{
+    deny(errc::api_key_policy_limit_exceeded,
+         refused->message + "; retry after " + to_iso8601(refused->retry_at),
+         std::chrono::duration_cast<std::chrono::seconds>(refused->retry_at.time_since_epoch())
+           .count())};
+}
+
 void pin_session(pool_self* self, const std::string& session_key, const std::string& account_id) {
   auto& sessions = self->state.sessions;
   auto it = sessions.find(session_key);
@@ -277,6 +345,10 @@ void pin_session(pool_self* self, const std::string& session_key, const std::str
 void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report) {
   deps.metrics.leases_in_use.add({}).decrement();
   const auto now = self->state.clock->now();
+  if (auto budget = self->state.budgets.find(report.api_key_id);
+      budget != self->state.budgets.end() && report.tokens > 0) {
+    budget->second.add_tokens(report.tokens, now);
+  }
   auto& circuit = circuit_of(self, circuit_key(report.account_id, report.model, report.route));
   const auto before = circuit.state(now);
   switch (report.result) {
@@ -366,7 +438,12 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
     }
   });
   return {
-    [self](lease_request& request) -> caf::result<lease_reply> {
+    [self, &deps](lease_request& request) -> caf::result<lease_reply> {
+      if (request.tried.empty() && request.caps.any()) {
+        if (auto answered = over_budget(self, deps, request)) {
+          return std::move(*answered);
+        }
+      }
       if (request.session_key.empty() || !self->state.config.sticky_sessions) {
         return choose(self, std::move(request), {});
       }

@@ -15,7 +15,8 @@ namespace cxp::actors {
 using account_handles = std::map<std::string, caf::actor>;
 
 /// One pool: the selection over its accounts' published snapshots. Messages:
-/// - `lease_request` → `lease_reply`: hard eligibility (status, model, circuit, quota), the
+/// - `lease_request` → `lease_reply`: the key's caps (requests per minute, tokens per day and
+///   week; `api_key_policy_limit_exceeded`), hard eligibility (status, model, circuit, quota), the
 ///   pool's strategy, session pinning, demotions and ring size (see `select_accounts`), then a
 ///   circuit slot and the lease: from the account's published credentials while usable, else
 ///   a checkout on the account actor. A session pinned to an ineligible

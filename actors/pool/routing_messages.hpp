@@ -10,6 +10,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/routing/key_budget.hpp"
 #include "actors/routing/quota.hpp"
 #include "actors/settings/settings_cache.hpp"
 #include "common/errc.hpp"
@@ -59,6 +60,8 @@ struct lease_request {
   std::string session_key;        ///< hashed session key; empty when the client sent none
   std::string seed;               ///< rendezvous seed: prompt-cache key, session or request id
   std::vector<std::string> tried; ///< accounts already tried for this request
+  std::string api_key_id;         ///< the key whose caps apply (checked on the first try only)
+  key_caps caps;
 };
 
 /// A granted account for one attempt. The token is decrypted and lives in memory only.
@@ -114,6 +117,8 @@ struct attempt_report {
   std::vector<quota_window> quota;           ///< windows observed in this answer
   std::optional<time_point> exhausted_until; ///< from a usage-limit body
   std::optional<std::string> plan_type;
+  std::string api_key_id;
+  int64_t tokens = 0; ///< input + output tokens of the answer, for the key's token caps
 };
 
 /// Quota evidence forwarded to an account actor.

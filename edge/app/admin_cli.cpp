@@ -33,7 +33,7 @@ constexpr const char* admin_usage = R"(usage: codex-pooler admin <command> [--fl
   account import (--file auth.json | --dir DIR | --json-array FILE) [--pool POOL_ID]... [--label L]
   account list [--pool POOL_ID]
   account rotate-keys              re-encrypt every account's tokens with the current key
-  key create --pool POOL_ID --name N [--expires-at ISO8601]
+  key create --pool POOL_ID --name N [--expires-at ISO8601] [--policy JSON]
   key rotate --id KEY_ID
   key revoke --id KEY_ID
   key list [--pool POOL_ID]
@@ -257,6 +257,12 @@ int run(service_context& context, const parsed_args& args) {
                    {"display_name", args.flag("name").value_or("")}};
       if (auto expires = args.flag("expires-at")) {
         body["expires_at"] = *expires;
+      }
+      if (auto policy = args.flag("policy")) {
+        body["policy"] = json::parse(*policy, nullptr, false);
+        if (body["policy"].is_discarded()) {
+          return fail(make_error(errc::validation_failed, "policy: not JSON"));
+        }
       }
       auto fields = parse_api_key_fields(body);
       if (!fields) {

@@ -101,6 +101,14 @@ public_error lookup_error(errc code) {
     return {status::bad_request, invalid_request_type, "Unsupported parameter."};
   case errc::image_generation_disabled:
     return {status::forbidden, permission_type, "Image generation is disabled for this pool."};
+  case errc::cluster_protocol_mismatch:
+    return {status::service_unavailable, server_type,
+            "The node that owns this session runs an incompatible version; retry shortly."};
+  case errc::owner_unavailable:
+    return {status::service_unavailable, server_type,
+            "The node that owns this session is unavailable; retry shortly."};
+  case errc::api_key_policy_limit_exceeded:
+    return {status::too_many_requests, rate_limit_type, "The API key's usage limit is reached."};
   }
   return {status::internal_server_error, server_type, "Internal server error."};
 }

@@ -181,15 +181,18 @@ caf::expected<std::vector<request_log_row>> request_log_repository::recent(int l
 }
 
 caf::expected<key_usage_totals>
-request_log_repository::usage_of_key(const std::string& api_key_id) {
+request_log_repository::usage_of_key(const std::string& api_key_id,
+                                     const std::optional<std::string>& since) {
   return db_.run([&](soci::session& sql) {
     key_usage_totals totals;
+    // The earliest possible time stands for "no lower bound", so one statement serves both.
+    const std::string from = since.value_or("0000-01-01T00:00:00.000000Z");
     soci::rowset<soci::row> rows =
       (sql.prepare << "SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), "
                       "COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
                       "COALESCE(SUM(reasoning_tokens), 0) FROM request_logs "
-                      "WHERE api_key_id = :key",
-       soci::use(api_key_id));
+                      "WHERE api_key_id = :key AND occurred_at >= :since",
+       soci::use(api_key_id), soci::use(from));
     for (const auto& row : rows) {
       row_reader r{row};
       totals.request_count = r.int64(0);

@@ -67,8 +67,10 @@ public:
   /// The newest `limit` rows, newest first, with their attempts (for tests and the admin API).
   caf::expected<std::vector<request_log_row>> recent(int limit);
 
-  /// Request count and token sums of every logged request made with `api_key_id`.
-  caf::expected<key_usage_totals> usage_of_key(const std::string& api_key_id);
+  /// Request count and token sums of the logged requests made with `api_key_id`, all of them or
+  /// those that occurred at or after `since` (an ISO-8601 time as `to_iso8601` writes it).
+  caf::expected<key_usage_totals> usage_of_key(const std::string& api_key_id,
+                                               const std::optional<std::string>& since = {});
 
 private:
   database& db_;

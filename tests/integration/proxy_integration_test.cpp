@@ -346,3 +346,54 @@ TEST_CASE("nothing secret or private reaches the database or the logs", "[integr
     }
   }
 }
+
+TEST_CASE("a key's requests-per-minute cap refuses the request over it", "[integration][proxy]") {
+  auto opts = on(test::backend::sqlite);
+  opts.key_policy = {{"max_requests_per_minute", 2}};
+  pooler_fixture f{opts};
+  CHECK(f.turn().status == 200);
+  CHECK(f.turn().status == 200);
+  const auto upstream_before = f.upstream().recorded().size();
+  auto refused = f.turn();
+  REQUIRE(refused.status == 429);
+  auto body = json::parse(refused.body);
+  CHECK(body["error"]["code"] == "api_key_policy_limit_exceeded");
+  CHECK(body["error"]["type"] == "rate_limit_error");
+  CHECK_THAT(body["error"]["message"].get<std::string>(),
+             Catch::Contains("2 requests per minute") && Catch::Contains("retry after"));
+  CHECK(f.upstream().recorded().size() == upstream_before);
+  auto logs = f.request_logs(3);
+  CHECK(logs[0]["status_code"] == 429);
+  CHECK(logs[0]["error_code"] == "api_key_policy_limit_exceeded");
+}
+
+TEST_CASE("a key's token cap counts the tokens of its answers and survives a restart",
+          "[integration][proxy]") {
+  auto opts = on(test::backend::postgres);
+  opts.key_policy = {{"max_tokens_per_day", 20}}; // each fake answer uses 10 + 3 tokens
+  pooler_fixture f{opts};
+  int served = 0;
+  test::http_result last;
+  // Tokens are counted when an answer's report reaches the pool, just after the client has the
+  // stream, so the refusal comes on the third request or, at worst, a few requests later.
+  for (int i = 0; i < 40; ++i) {
+    last = f.turn();
+    if (last.status != 200) {
+      break;
+    }
+    ++served;
+    if (served >= 2) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    }
+  }
+  REQUIRE(last.status == 429);
+  CHECK(json::parse(last.body)["error"]["code"] == "api_key_policy_limit_exceeded");
+  CHECK(served >= 2);
+  CHECK(served <= 3);
+
+  f.restart_gateway();
+  auto after_restart = f.turn();
+  CHECK(after_restart.status == 429);
+  CHECK_THAT(json::parse(after_restart.body)["error"]["message"].get<std::string>(),
+             Catch::Contains("20 tokens per day"));
+}

@@ -89,7 +89,12 @@ pooler_fixture::pooler_fixture(options opts)
       item["account"]["id"].get<std::string>();
   }
   std::filesystem::remove(bundle_file);
-  auto key = run_cli(env_, {"admin", "key", "create", "--pool", pool_id_, "--name", "proxy-test"});
+  std::vector<std::string> create_key{"admin",  "key",    "create",    "--pool",
+                                      pool_id_, "--name", "proxy-test"};
+  if (!opts.key_policy.is_null()) {
+    create_key.insert(create_key.end(), {"--policy", opts.key_policy.dump()});
+  }
+  auto key = run_cli(env_, create_key);
   api_key_ = key["key"].get<std::string>();
   if (!opts.settings.empty()) {
     std::vector<std::string> args{"admin", "settings", "set"};

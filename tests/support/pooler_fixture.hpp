@@ -30,6 +30,8 @@ public:
     std::vector<std::string> settings;
     /// Applied to each account script before import (index from 0).
     std::function<void(int, account_script&)> script;
+    /// The Pool API key's policy (the admin API's `policy` object); none when null.
+    nlohmann::json key_policy;
   };
 
   explicit pooler_fixture(options opts);

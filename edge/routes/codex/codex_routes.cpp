@@ -37,8 +37,7 @@ void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class r
       request.ex = ex;
       request.upstream_path = std::move(path);
       request.route = route;
-      request.pool_id = key.key.pool_id;
-      request.api_key_id = key.key.id;
+      bind_key(request, key);
       request.body = *changed ? body.dump() : ex->request().body();
       request.model = body["model"].get<std::string>();
       const auto session_key = session_key_of(ex->request(), body);

@@ -101,8 +101,8 @@ private:
   void request_lease() {
     phase_ = phase::leasing;
     actors::lease_request lease{
-      request_.pool_id,          log_.id,       request_.model, request_.route,
-      request_.session_key_hash, request_.seed, tried_};
+      request_.pool_id, log_.id, request_.model,      request_.route, request_.session_key_hash,
+      request_.seed,    tried_,  request_.api_key_id, request_.caps};
     // No timer: the pool always answers (its own waits on account actors are bounded) and a
     // dead one bounces the request, so a clock registration per request would buy nothing.
     ask<actors::lease_reply>(
@@ -131,6 +131,11 @@ private:
     }
     if (denial.code == errc::usage_limit_reached) {
       return respond_usage_limit(denial);
+    }
+    if (denial.code == errc::api_key_policy_limit_exceeded) {
+      // The denial says which cap and when it frees up: meant for the client.
+      request_.ex->respond_error(denial.code, denial.message);
+      return finish(429, std::string{to_string(denial.code)}, "rejected");
     }
     fail(denial.code, denial.message);
   }
@@ -551,6 +556,8 @@ private:
     report.session_key = request_.session_key_hash;
     report.result = result;
     report.probe = grant_.probe;
+    report.api_key_id = request_.api_key_id;
+    report.tokens = log_.input_tokens.value_or(0) + log_.output_tokens.value_or(0);
     report.quota = std::move(observed_quota_);
     report.exhausted_until = exhausted_until;
     if (!plan_type_.empty()) {
@@ -681,6 +688,14 @@ private:
 };
 
 } // namespace
+
+void bind_key(turn_request& request, const actors::admin::authenticated_key& key) {
+  request.pool_id = key.key.pool_id;
+  request.api_key_id = key.key.id;
+  const auto& policy = key.key.policy;
+  request.caps = {policy.max_requests_per_minute, policy.max_tokens_per_day,
+                  policy.max_tokens_per_week};
+}
 
 void run_proxy_turn(codex_runtime& runtime, turn_request request) {
   std::make_shared<proxy_turn>(runtime, std::move(request))->start();

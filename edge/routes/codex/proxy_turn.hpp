@@ -63,7 +63,8 @@ struct turn_request {
   actors::route_class route = actors::route_class::responses;
   std::string pool_id;
   std::string api_key_id;
-  std::string body; ///< JSON text as forwarded
+  actors::key_caps caps; ///< the key's request and token caps
+  std::string body;      ///< JSON text as forwarded
   std::string model;
   std::string session_key_hash; ///< empty when the client sent no session key
   std::string seed;             ///< rendezvous seed
@@ -80,5 +81,8 @@ struct turn_request {
 /// nothing is ever replayed. Quota headers, `codex.rate_limits` events and usage-limit bodies
 /// feed the account's quota; the final usage event feeds the request log.
 void run_proxy_turn(codex_runtime& runtime, turn_request request);
+
+/// Sets the key's part of `request`: its pool, id and caps.
+void bind_key(turn_request& request, const actors::admin::authenticated_key& key);
 
 } // namespace cxp::edge

@@ -38,8 +38,7 @@ void call_upstream(const v1_state_ptr& state, const exchange_ptr& ex, const auth
                    std::string upstream_path, std::string body, std::string content_type,
                    std::function<void(http_response)> done) {
   turn_request request;
-  request.pool_id = key.key.pool_id;
-  request.api_key_id = key.key.id;
+  bind_key(request, key);
   request.model = model;
   request.session_key_hash = session_key_hash;
   request.seed = session_key_hash.empty() ? new_uuid() : session_key_hash;

@@ -195,8 +195,7 @@ void with_pool_model(const v1_state_ptr& state, const exchange_ptr& ex,
 
 void route_turn(const v1_state_ptr& state, const exchange_ptr& client, const authenticated_key& key,
                 const json& body, turn_request& request) {
-  request.pool_id = key.key.pool_id;
-  request.api_key_id = key.key.id;
+  bind_key(request, key);
   request.model = body.value("model", std::string{});
   const auto session_key = session_key_of(client->request(), body);
   request.session_key_hash = hash_session_key(session_key, key);
