@@ -259,6 +259,26 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
     }
     config.cluster_port = *parsed;
   }
+  if (auto ttl = lookup(env, "CODEX_POOLER_SESSION_LEASE_TTL_MS")) {
+    auto parsed = parse_int<int64_t>(*ttl, 1'000, 600'000);
+    if (!parsed) {
+      return invalid("CODEX_POOLER_SESSION_LEASE_TTL_MS",
+                     "must be a number of milliseconds from 1000 to 600000");
+    }
+    config.session_lease_ttl = std::chrono::milliseconds{*parsed};
+  }
+  if (auto renew = lookup(env, "CODEX_POOLER_SESSION_LEASE_RENEW_MS")) {
+    auto parsed = parse_int<int64_t>(*renew, 100, 600'000);
+    if (!parsed) {
+      return invalid("CODEX_POOLER_SESSION_LEASE_RENEW_MS",
+                     "must be a number of milliseconds from 100 to 600000");
+    }
+    config.session_lease_renewal = std::chrono::milliseconds{*parsed};
+  }
+  if (config.session_lease_renewal >= config.session_lease_ttl) {
+    return invalid("CODEX_POOLER_SESSION_LEASE_RENEW_MS",
+                   "must be below CODEX_POOLER_SESSION_LEASE_TTL_MS");
+  }
   config.admin_ui_dir = lookup(env, "CODEX_POOLER_ADMIN_UI_DIR").value_or("");
   return config;
 }

@@ -62,6 +62,10 @@ struct boot_config {
   std::string dns_cluster_query;
   std::vector<cluster_peer> cluster_peers;
   uint16_t cluster_port = 4370;
+  /// Websocket session ownership lease (codex-notes §6.3): its TTL and how often the owner
+  /// renews it (CODEX_POOLER_SESSION_LEASE_TTL_MS / _RENEW_MS; renew must be below the TTL).
+  std::chrono::milliseconds session_lease_ttl{45'000};
+  std::chrono::milliseconds session_lease_renewal{15'000};
 
   std::string admin_ui_dir; ///< built admin UI assets; empty = the default next to the binary
 

@@ -8,6 +8,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
 #include "actors/admin/login_throttle.hpp"
@@ -18,7 +19,10 @@
 #include "actors/settings/settings_cache.hpp"
 #include "actors/stream/stream_registry.hpp"
 #include "actors/type_ids.hpp"
+#include "cluster/cluster_types.hpp"
+#include "cluster/discovery/peer_discovery.hpp"
 #include "cluster/membership/node_heartbeat.hpp"
+#include "cluster/node/node_actor.hpp"
 #include "common/encoding.hpp"
 #include "common/log.hpp"
 #include "common/metrics/registry.hpp"
@@ -40,6 +44,7 @@ namespace {
 constexpr auto settings_poll_interval = std::chrono::seconds{2};
 constexpr auto heartbeat_interval = std::chrono::seconds{5};
 constexpr auto heartbeat_down_timeout = std::chrono::seconds{3};
+constexpr auto cluster_discovery_interval = std::chrono::seconds{2};
 constexpr auto topology_reload_interval = std::chrono::seconds{3};
 constexpr auto request_log_flush_interval = std::chrono::milliseconds{250};
 constexpr auto request_log_final_flush = std::chrono::seconds{10};
@@ -125,6 +130,11 @@ int serve(const boot_config& config) {
   caf_config.set("logger.file-verbosity", caf::atom("quiet"));
   caf_config.set("logger.console-verbosity", caf::atom("quiet"));
   actors::add_message_types(caf_config);
+  cluster::add_cluster_message_types(caf_config);
+  const bool clustered = !config.cluster_peers.empty() || !config.dns_cluster_query.empty();
+  if (clustered) {
+    caf_config.load<caf::io::middleman>();
+  }
   caf::actor_system system{caf_config};
   const bridge_scope bridge{system};
 
@@ -175,12 +185,19 @@ int serve(const boot_config& config) {
                                   websocket_owner_idle_default,
                                   websocket_max_message_bytes};
   auto stream_registry = actors::spawn_stream_registry(system, stream_deps);
-  websocket_runtime websockets{codex, settings, stream_registry};
+  const auto node_id = new_uuid();
+  // The edge opens sessions through the node actor, which owns the session leases and forwards
+  // to the owner node's stream when another node holds the lease.
+  auto node =
+    cluster::spawn_node_actor(system, {node_id, db_pool, stream_registry, config.session_lease_ttl,
+                                       config.session_lease_renewal});
+  websocket_runtime websockets{codex, settings, node};
   add_websocket_routes(routes, websockets);
   add_v1_routes(routes, codex);
 
   if (auto started = server.start(); !started) {
     std::fprintf(stderr, "codex-pooler: PORT: %s\n", context_of(started.error()).c_str());
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(stream_registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
@@ -188,9 +205,23 @@ int serve(const boot_config& config) {
     caf::anon_send_exit(settings, caf::exit_reason::user_shutdown);
     return 1;
   }
+  uint16_t cluster_port = 0;
+  caf::actor discovery;
+  if (clustered) {
+    auto published = system.middleman().publish(node, config.cluster_port);
+    if (!published) {
+      std::fprintf(stderr, "codex-pooler: CODEX_POOLER_CLUSTER_PORT: %s\n",
+                   system.render(published.error()).c_str());
+      return 1;
+    }
+    cluster_port = *published;
+    discovery = cluster::spawn_peer_discovery(
+      system, {config.cluster_peers, config.dns_cluster_query, config.cluster_port,
+               cluster_discovery_interval, node});
+  }
   const cluster::node_identity identity{
-    new_uuid(),       config.node_name, std::string{to_string(config.role)},
-    config.node_name, server.port(),    config.cluster_port};
+    node_id,          config.node_name, std::string{to_string(config.role)},
+    config.node_name, server.port(),    cluster_port};
   auto heartbeat = cluster::spawn_node_heartbeat(system, db_pool, identity, heartbeat_interval);
   log::info("app", "listening",
             {{"port", server.port()},
@@ -202,11 +233,29 @@ int serve(const boot_config& config) {
   log::info("app", "draining",
             {{"signal", signal_number}, {"grace_ms", config.shutdown_grace.count()}});
   caf::anon_send(heartbeat, cluster::drain_atom::value);
+  caf::anon_send(node, cluster::drain_atom::value);
   const auto unfinished = server.shutdown(config.shutdown_grace);
   if (unfinished > 0) {
     log::warn("app", "shutdown deadline passed with requests in flight",
               {{"in_flight", unfinished}});
   }
+  // Active turns had until the deadline; the sessions' leases go back so another node takes
+  // them over at once instead of after the lease TTL.
+  std::promise<void> leases_released;
+  ask<int64_t>(
+    system, node, heartbeat_down_timeout,
+    [&leases_released](caf::expected<int64_t> released) {
+      if (released) {
+        log::info("app", "session leases released", {{"count", *released}});
+      }
+      leases_released.set_value();
+    },
+    cluster::release_atom::value);
+  leases_released.get_future().wait();
+  if (discovery) {
+    caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
+  }
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
 
   // Sessions and upstream calls hold references to the routes and runtime on this stack.
   upstream->stop();

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -37,10 +38,13 @@ public:
   /// expired, or already held by `node_id` (a re-acquisition gets a new token). `account_id`,
   /// when set, replaces the recorded account; otherwise a taken-over lease keeps it.
   /// Answers the new lease, or `nullopt` when another node holds a live lease.
+  /// `also` are more hashed keys of the same session (window id, session header): when the
+  /// lease is won, each of them that is free, expired or ours is taken under the same token, so
+  /// a client that reconnects naming only one of them finds the owner.
   caf::expected<std::optional<session_lease_row>>
   acquire(const std::string& session_key_hash, const std::string& node_id,
           const std::optional<std::string>& account_id, time_point now,
-          std::chrono::milliseconds ttl);
+          std::chrono::milliseconds ttl, const std::vector<std::string>& also = {});
 
   /// Extends a lease still held under `lease_token` to `now + ttl`; `false` when it was lost.
   caf::expected<bool> renew(const std::string& session_key_hash, const std::string& lease_token,

@@ -1,0 +1,110 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "actors/stream/stream_messages.hpp"
+#include "cluster/envelope/cluster_messages.hpp"
+#include "common/errc.hpp"
+
+namespace cxp::cluster {
+
+/// The version of the inter-node protocol this build speaks. Bump it whenever a body type in
+/// `envelope_kind` changes its fields; a node then refuses frames of the other version with
+/// `errc::cluster_protocol_mismatch` instead of mis-decoding them (rolling upgrades).
+constexpr uint16_t cluster_protocol_version = 1;
+
+/// Every message between nodes. The envelope's own fields never change meaning across versions
+/// (the version comes first); the body travels as CAF binary bytes that are only decoded after
+/// the version and kind were checked. `peer` is the sender's actor for replies and routes
+/// (a plain CAF handle, serialized by the middleman).
+struct cluster_envelope {
+  uint16_t version = cluster_protocol_version;
+  std::string kind;   ///< `envelope_kind<T>::value` of the body
+  uint64_t route = 0; ///< forwarded-session id on the receiving node; 0 for node-level messages
+  caf::actor peer;
+  std::vector<char> payload;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_envelope& x) {
+  return f(caf::meta::type_name("cluster_envelope"), x.version, x.kind, x.route, x.peer, x.payload);
+}
+
+/// The wire name of each body type that may travel in an envelope.
+template <class T>
+struct envelope_kind;
+
+#define CXP_ENVELOPE_KIND(type, name)                                                              \
+  template <>                                                                                      \
+  struct envelope_kind<type> {                                                                     \
+    static constexpr const char* value = name;                                                     \
+  }
+
+CXP_ENVELOPE_KIND(node_hello, "node_hello");
+CXP_ENVELOPE_KIND(remote_open, "remote_open");
+CXP_ENVELOPE_KIND(remote_opened, "remote_opened");
+CXP_ENVELOPE_KIND(remote_attach, "remote_attach");
+CXP_ENVELOPE_KIND(key_revoked, "key_revoked");
+CXP_ENVELOPE_KIND(actors::stream_turn, "stream_turn");
+CXP_ENVELOPE_KIND(actors::stream_forward, "stream_forward");
+CXP_ENVELOPE_KIND(actors::stream_ack, "stream_ack");
+CXP_ENVELOPE_KIND(actors::stream_detach, "stream_detach");
+CXP_ENVELOPE_KIND(actors::stream_frame, "stream_frame");
+CXP_ENVELOPE_KIND(actors::stream_turn_done, "stream_turn_done");
+CXP_ENVELOPE_KIND(actors::stream_closed, "stream_closed");
+
+#undef CXP_ENVELOPE_KIND
+
+/// Wraps `body` (which must hold no actor handles: those go in `peer`) for another node.
+template <class T>
+cluster_envelope seal(caf::actor_system& system, const T& body, uint64_t route = 0,
+                      caf::actor peer = {}) {
+  cluster_envelope envelope;
+  envelope.kind = envelope_kind<T>::value;
+  envelope.route = route;
+  envelope.peer = std::move(peer);
+  caf::binary_serializer sink{system, envelope.payload};
+  auto copy = body;
+  // Serializing plain data into a growing buffer cannot fail.
+  static_cast<void>(sink(copy));
+  return envelope;
+}
+
+/// Decodes the body of `envelope` as a `T`. Fails with `errc::cluster_protocol_mismatch` when
+/// the envelope is of another protocol version, holds another kind, or its bytes are not a
+/// whole `T` — never a crash or a partly decoded value.
+template <class T>
+caf::expected<T> unseal(caf::actor_system& system, const cluster_envelope& envelope) {
+  if (envelope.version != cluster_protocol_version) {
+    return make_error(errc::cluster_protocol_mismatch,
+                      "peer speaks cluster protocol v" + std::to_string(envelope.version)
+                        + ", this node v" + std::to_string(cluster_protocol_version));
+  }
+  if (envelope.kind != envelope_kind<T>::value) {
+    return make_error(errc::cluster_protocol_mismatch, "expected "
+                                                         + std::string{envelope_kind<T>::value}
+                                                         + ", got " + envelope.kind);
+  }
+  T body;
+  caf::binary_deserializer source{system, envelope.payload};
+  if (auto err = source(body)) {
+    return make_error(errc::cluster_protocol_mismatch,
+                      "undecodable " + envelope.kind + ": " + system.render(err));
+  }
+  if (source.remaining() != 0) {
+    return make_error(errc::cluster_protocol_mismatch, "trailing bytes after " + envelope.kind);
+  }
+  return body;
+}
+
+} // namespace cxp::cluster

@@ -1,0 +1,361 @@
+#include "cluster/node/node_actor.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/db/db_worker.hpp"
+#include "actors/stream/stream_messages.hpp"
+#include "actors/type_ids.hpp"
+#include "cluster/envelope/cluster_envelope.hpp"
+#include "cluster/membership/node_heartbeat.hpp"
+#include "cluster/node/forwarding.hpp"
+#include "common/log.hpp"
+#include "persistence/cluster/session_lease_repository.hpp"
+
+namespace cxp::cluster {
+
+namespace {
+
+constexpr auto db_timeout = std::chrono::seconds{10};
+
+using lease_lookup = caf::expected<std::optional<persistence::session_lease_row>>;
+
+struct owned_lease {
+  std::string token;
+  caf::actor_addr stream;
+};
+
+struct node_state {
+  node_options options;
+  std::unordered_map<std::string, caf::actor> peers; ///< node id → node actor
+  std::unordered_map<caf::actor_addr, std::string> peer_ids;
+  std::unordered_map<std::string, owned_lease> leases; ///< lease key → lease
+  std::unordered_map<caf::actor_addr, std::vector<std::string>> lease_of_stream;
+  bool draining = false;
+  static inline const char* name = "node_actor";
+};
+
+using node_self = caf::stateful_actor<node_state>;
+
+caf::actor me(node_self* self) {
+  return caf::actor_cast<caf::actor>(self);
+}
+
+bool is_live(const persistence::session_lease_row& lease) {
+  return lease.expires_at > to_iso8601(std::chrono::system_clock::now());
+}
+
+/// Opens the session on this node's registry under a lease this node now holds.
+void open_local(node_self* self, actors::stream_open open, std::string token,
+                caf::response_promise promise) {
+  auto keys = open.aliases;
+  self->request(self->state.options.local_registry, db_timeout, std::move(open))
+    .then(
+      [self, keys, token, promise](actors::stream_opened& opened) mutable {
+        auto& held = self->state.lease_of_stream[opened.stream.address()];
+        for (const auto& key : keys) {
+          auto& lease = self->state.leases[key];
+          lease.token = token;
+          lease.stream = opened.stream.address();
+          held.push_back(key);
+        }
+        self->monitor(opened.stream);
+        promise.deliver(std::move(opened));
+      },
+      [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
+}
+
+/// Acquires the lease of `key` for this node, then opens locally.
+void acquire_and_open(node_self* self, actors::stream_open open, caf::response_promise promise) {
+  if (self->state.draining) {
+    promise.deliver(make_error(errc::service_unavailable, "node is draining"));
+    return;
+  }
+  const auto node_id = self->state.options.node_id;
+  const auto ttl = self->state.options.lease_ttl;
+  actors::db_call call{[keys = open.aliases, node_id, ttl](persistence::database& db) {
+    persistence::session_lease_repository leases{db};
+    return caf::make_message(leases.acquire(keys.front(), node_id, std::nullopt,
+                                            std::chrono::system_clock::now(), ttl, keys));
+  }};
+  self->request(self->state.options.db_pool, db_timeout, std::move(call))
+    .then(
+      [self, open = std::move(open), promise](lease_lookup& acquired) mutable {
+        if (!acquired) {
+          promise.deliver(std::move(acquired.error()));
+          return;
+        }
+        if (!acquired->has_value()) {
+          promise.deliver(
+            make_error(errc::owner_unavailable, "another node acquired the session lease"));
+          return;
+        }
+        open_local(self, std::move(open), (*acquired)->lease_token, promise);
+      },
+      [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
+}
+
+/// Attaches a local proxy to the owner's stream through `owner` (a remote node actor).
+void open_remote(node_self* self, const caf::actor& owner, actors::stream_open open,
+                 caf::response_promise promise) {
+  auto proxy = spawn_stream_proxy(self->system());
+  self
+    ->request(owner, self->state.options.remote_timeout,
+              seal(self->system(), remote_open{std::move(open.aliases)}, 0, proxy))
+    .then(
+      [self, proxy, promise](cluster_envelope& reply) mutable {
+        auto opened = unseal<remote_opened>(self->system(), reply);
+        if (!opened || !reply.peer) {
+          self->send_exit(proxy, caf::exit_reason::user_shutdown);
+          promise.deliver(opened ? make_error(errc::owner_unavailable, "owner sent no relay")
+                                 : opened.error());
+          return;
+        }
+        self->send(proxy, relay_atom::value, reply.peer);
+        promise.deliver(actors::stream_opened{proxy, opened->existing});
+      },
+      [self, proxy, promise](caf::error& error) mutable {
+        self->send_exit(proxy, caf::exit_reason::user_shutdown);
+        log::warn("cluster", "owner node did not open the session",
+                  {{"error", self->system().render(error)}});
+        promise.deliver(to_errc(error) == errc::cluster_protocol_mismatch
+                          ? std::move(error)
+                          : make_error(errc::owner_unavailable, self->system().render(error)));
+      });
+}
+
+/// The edge's `stream_open`: local owner, remote owner, or a new lease.
+caf::result<actors::stream_opened> open_session(node_self* self, actors::stream_open open) {
+  auto promise = self->make_response_promise<actors::stream_opened>();
+  const bool owned = std::any_of(open.aliases.begin(), open.aliases.end(), [self](const auto& key) {
+    return self->state.leases.count(key) != 0;
+  });
+  if (open.aliases.empty() || owned) {
+    self->request(self->state.options.local_registry, db_timeout, std::move(open))
+      .then([promise](actors::stream_opened& opened) mutable { promise.deliver(opened); },
+            [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
+    return promise;
+  }
+  // The live lease of another node under any of the session's keys names the owner.
+  actors::db_call call{[keys = open.aliases, me = self->state.options.node_id](
+                         persistence::database& db) -> caf::message {
+    persistence::session_lease_repository leases{db};
+    for (const auto& key : keys) {
+      auto found = leases.find(key);
+      if (!found) {
+        return caf::make_message(lease_lookup{std::move(found.error())});
+      }
+      if (*found && (*found)->owner_node_id != me && is_live(**found)) {
+        return caf::make_message(lease_lookup{std::move(*found)});
+      }
+    }
+    return caf::make_message(lease_lookup{std::nullopt});
+  }};
+  self->request(self->state.options.db_pool, db_timeout, std::move(call))
+    .then(
+      [self, open = std::move(open), promise](lease_lookup& found) mutable {
+        if (!found) {
+          promise.deliver(std::move(found.error()));
+          return;
+        }
+        if (const auto& lease = *found) {
+          auto peer = self->state.peers.find(lease->owner_node_id);
+          if (peer == self->state.peers.end()) {
+            promise.deliver(make_error(errc::owner_unavailable, "session owner is not connected"));
+            return;
+          }
+          open_remote(self, peer->second, std::move(open), promise);
+          return;
+        }
+        acquire_and_open(self, std::move(open), promise);
+      },
+      [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
+  return promise;
+}
+
+/// A peer's `remote_open`: serve it from this node's stream through a relay.
+caf::result<cluster_envelope> serve_remote_open(node_self* self, cluster_envelope& envelope) {
+  auto open = unseal<remote_open>(self->system(), envelope);
+  if (!open) {
+    return std::move(open.error());
+  }
+  if (!envelope.peer || open->aliases.empty()) {
+    return make_error(errc::invalid_request, "remote_open without proxy or aliases");
+  }
+  auto promise = self->make_response_promise<cluster_envelope>();
+  auto proxy = envelope.peer;
+  // The requester saw this node's live lease; open_session re-checks it and opens locally.
+  self->request(me(self), db_timeout, actors::stream_open{std::move(open->aliases)})
+    .then(
+      [self, proxy, promise](actors::stream_opened& opened) mutable {
+        auto relay = spawn_stream_relay(self->system(), opened.stream, proxy);
+        promise.deliver(seal(self->system(), remote_opened{0, opened.existing}, 0, relay));
+      },
+      [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
+  return promise;
+}
+
+void renew_leases(node_self* self) {
+  std::vector<std::pair<std::string, std::string>> held;
+  for (const auto& [key, lease] : self->state.leases) {
+    held.emplace_back(key, lease.token);
+  }
+  if (held.empty()) {
+    return;
+  }
+  const auto ttl = self->state.options.lease_ttl;
+  actors::db_call call{[held, ttl](persistence::database& db) {
+    persistence::session_lease_repository leases{db};
+    std::vector<std::string> lost;
+    for (const auto& [key, token] : held) {
+      auto renewed = leases.renew(key, token, std::chrono::system_clock::now(), ttl);
+      if (renewed && !*renewed) {
+        lost.push_back(key);
+      }
+    }
+    return caf::make_message(std::move(lost));
+  }};
+  self->request(self->state.options.db_pool, db_timeout, std::move(call))
+    .then(
+      [self](std::vector<std::string>& lost) {
+        for (const auto& key : lost) {
+          log::debug("cluster", "session lease key lost");
+          self->state.leases.erase(key);
+        }
+      },
+      [](caf::error& error) {
+        log::warn("cluster", "session lease renewal failed", {{"error", caf::to_string(error)}});
+      });
+}
+
+void release_lease_of(node_self* self, const caf::actor_addr& stream) {
+  auto it = self->state.lease_of_stream.find(stream);
+  if (it == self->state.lease_of_stream.end()) {
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> released;
+  for (const auto& key : it->second) {
+    auto lease = self->state.leases.find(key);
+    if (lease != self->state.leases.end() && lease->second.stream == stream) {
+      released.emplace_back(key, lease->second.token);
+      self->state.leases.erase(lease);
+    }
+  }
+  self->state.lease_of_stream.erase(it);
+  actors::db_write(self, self->state.options.db_pool, "release session lease",
+                   [released](persistence::database& db) -> caf::expected<void> {
+                     persistence::session_lease_repository leases{db};
+                     for (const auto& [key, token] : released) {
+                       if (auto done = leases.release(key, token); !done) {
+                         return std::move(done.error());
+                       }
+                     }
+                     return {};
+                   });
+}
+
+void add_peer(node_self* self, const std::string& id, const caf::actor& peer) {
+  if (id == self->state.options.node_id || !peer) {
+    return;
+  }
+  auto [it, inserted] = self->state.peers.insert_or_assign(id, peer);
+  static_cast<void>(it);
+  self->state.peer_ids[peer.address()] = id;
+  self->monitor(peer);
+  if (inserted) {
+    log::info("cluster", "peer connected", {{"peer", id}});
+  }
+}
+
+caf::behavior node_behavior(node_self* self, node_options options) {
+  self->state.options = std::move(options);
+  self->set_down_handler([self](caf::down_msg& down) {
+    if (auto peer = self->state.peer_ids.find(down.source); peer != self->state.peer_ids.end()) {
+      log::info("cluster", "peer disconnected", {{"peer", peer->second}});
+      auto it = self->state.peers.find(peer->second);
+      if (it != self->state.peers.end() && it->second.address() == down.source) {
+        self->state.peers.erase(it);
+      }
+      self->state.peer_ids.erase(peer);
+      return;
+    }
+    release_lease_of(self, down.source);
+  });
+  self->delayed_send(self, self->state.options.lease_renewal, actors::tick_atom::value);
+  return {
+    [self](actors::stream_open& open) { return open_session(self, std::move(open)); },
+    [self](actors::stream_alias& alias) {
+      self->send(self->state.options.local_registry, std::move(alias));
+    },
+    [self](actors::get_atom get) {
+      return self->delegate(self->state.options.local_registry, get);
+    },
+    [self](cluster_envelope& envelope) -> caf::result<cluster_envelope> {
+      if (envelope.kind == envelope_kind<node_hello>::value) {
+        auto hello = unseal<node_hello>(self->system(), envelope);
+        if (!hello) {
+          return std::move(hello.error());
+        }
+        add_peer(self, hello->node_id, envelope.peer);
+        return seal(self->system(),
+                    node_hello{self->state.options.node_id, cluster_protocol_version}, 0, me(self));
+      }
+      if (envelope.kind == envelope_kind<remote_open>::value) {
+        return serve_remote_open(self, envelope);
+      }
+      return make_error(errc::cluster_protocol_mismatch, "unknown envelope kind " + envelope.kind);
+    },
+    [self](peer_up_atom, caf::actor& peer) {
+      self
+        ->request(peer, self->state.options.remote_timeout,
+                  seal(self->system(),
+                       node_hello{self->state.options.node_id, cluster_protocol_version}, 0,
+                       me(self)))
+        .then(
+          [self, peer](cluster_envelope& reply) {
+            auto hello = unseal<node_hello>(self->system(), reply);
+            if (!hello) {
+              log::warn("cluster", "peer refused", {{"detail", context_of(hello.error())}});
+              return;
+            }
+            add_peer(self, hello->node_id, peer);
+          },
+          [self](caf::error& error) {
+            log::warn("cluster", "peer hello failed", {{"error", self->system().render(error)}});
+          });
+    },
+    [self](actors::tick_atom) {
+      self->delayed_send(self, self->state.options.lease_renewal, actors::tick_atom::value);
+      renew_leases(self);
+    },
+    [self](drain_atom) { self->state.draining = true; },
+    [self](release_atom) -> caf::result<int64_t> {
+      auto promise = self->make_response_promise<int64_t>();
+      const auto node_id = self->state.options.node_id;
+      self->state.leases.clear();
+      self->state.lease_of_stream.clear();
+      actors::db_call call{[node_id](persistence::database& db) {
+        return caf::make_message(persistence::session_lease_repository{db}.release_all(node_id));
+      }};
+      self->request(self->state.options.db_pool, db_timeout, std::move(call))
+        .then(
+          [promise](caf::expected<int64_t>& released) mutable {
+            promise.deliver(released ? *released : int64_t{0});
+          },
+          [promise](caf::error&) mutable { promise.deliver(int64_t{0}); });
+      return promise;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_node_actor(caf::actor_system& system, node_options options) {
+  return system.spawn(node_behavior, std::move(options));
+}
+
+} // namespace cxp::cluster

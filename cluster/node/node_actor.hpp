@@ -1,0 +1,49 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+
+namespace cxp::cluster {
+
+using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using relay_atom = caf::atom_constant<caf::atom("relay")>;
+
+/// What a node actor needs; values from boot config.
+struct node_options {
+  std::string node_id;       ///< this process's id in `cluster_nodes`
+  caf::actor db_pool;        ///< actors::spawn_db_pool
+  caf::actor local_registry; ///< actors::spawn_stream_registry: this node's streams
+  std::chrono::milliseconds lease_ttl{45'000};
+  std::chrono::milliseconds lease_renewal{15'000};
+  std::chrono::milliseconds remote_timeout{5'000}; ///< a request to another node
+};
+
+/// The node's actor, published through the middleman on `CODEX_POOLER_CLUSTER_PORT`, and the
+/// stream registry the edge talks to (same protocol as `actors::spawn_stream_registry`).
+///
+/// From the edge (local):
+/// - `stream_open` → `stream_opened`. The session's owner is the node holding its lease in
+///   `session_leases` (keyed by the first alias, the hashed turn state). A session this node
+///   owns is served by the local registry. A session whose live lease another connected node
+///   holds is forwarded: a local proxy actor stands in for the owner's stream and exchanges
+///   versioned envelopes with a relay on the owner, which talks to the owner's `stream_actor`
+///   (one upstream socket; frames in order; acks pass through, so backpressure holds end to
+///   end). A free or expired lease is acquired (new token) and the stream opened locally. A live
+///   lease of an unreachable node answers `owner_unavailable`; a draining node opens no new
+///   sessions (`service_unavailable`).
+/// - `stream_alias`, `get_atom` → passed to the local registry.
+/// From peers (`cluster_envelope` of `cluster_protocol_version`; another version is answered
+/// with `cluster_protocol_mismatch`): `node_hello` (answered with ours), `remote_open`
+/// (answered with `remote_opened` whose envelope peer is the relay).
+/// From this process: `peer_up_atom, actor` (peer_discovery connected a node actor);
+/// `drain_atom` (stop opening sessions); `release_atom` → `int64_t` (release every lease of this
+/// node, answered with the count). Owned leases are renewed every `lease_renewal`; a lease whose
+/// renewal is refused was taken over and is forgotten; a stream that quits releases its lease.
+caf::actor spawn_node_actor(caf::actor_system& system, node_options options);
+
+} // namespace cxp::cluster
