@@ -15,7 +15,7 @@ thread_local boost::asio::io_context* current_context = nullptr;
 io_pool::io_pool(size_t threads) {
   contexts_.reserve(std::max<size_t>(threads, 1));
   for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
-    contexts_.push_back(std::make_unique<context>());
+    contexts_.push_back(std::make_shared<context>());
   }
 }
 
@@ -28,7 +28,8 @@ void io_pool::start() {
     return;
   }
   for (auto& ctx : contexts_) {
-    threads_.emplace_back([this, io = &ctx->io] {
+    threads_.emplace_back([this, ctx] {
+      auto* io = &ctx->io;
       current_pool = this;
       current_context = io;
       for (;;) {

@@ -52,7 +52,9 @@ private:
   };
   void join_threads();
 
-  std::vector<std::unique_ptr<context>> contexts_;
+  /// Shared with the threads: a pool destroyed from one of its own threads (which is then
+  /// detached) must not take the io_context out from under the handler still running on it.
+  std::vector<std::shared_ptr<context>> contexts_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> next_{0};
   std::atomic<bool> started_{false};
