@@ -3,6 +3,7 @@
 #include <charconv>
 #include <deque>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -81,6 +82,10 @@ public:
         handler_(std::move(handler)) {
     ws_.read_message_max(max_message_bytes);
   }
+
+  /// What must outlive the socket's I/O objects: the transport's io_context and TLS context
+  /// (a stream actor may release its socket after the transport was stopped).
+  void keep_alive(std::vector<std::shared_ptr<void>> owners) { keepalive_ = std::move(owners); }
 
   void start() {
     net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] { self->do_resolve(); });
@@ -264,6 +269,7 @@ private:
     }
   }
 
+  std::vector<std::shared_ptr<void>> keepalive_; ///< first member: destroyed last
   websocket::stream<Stream> ws_;
   tcp::resolver resolver_;
   ws_url url_;
@@ -287,7 +293,9 @@ struct owned_io {
     work.reset();
     io.stop();
     for (auto& thread : threads) {
-      if (thread.joinable()) {
+      if (thread.get_id() == std::this_thread::get_id()) {
+        thread.detach(); // the last socket was released on one of our own threads
+      } else if (thread.joinable()) {
         thread.join();
       }
     }
@@ -353,12 +361,14 @@ std::shared_ptr<upstream_socket> open_upstream_socket(const ws_transport& transp
     auto socket = std::make_shared<socket_impl<stream>>(
       std::move(*parsed), std::move(headers), connect_timeout, max_message_bytes,
       std::move(handler), strand, strand, *transport.tls);
+    socket->keep_alive({transport.threads, transport.tls});
     socket->start();
     return socket;
   }
   auto socket = std::make_shared<socket_impl<beast::tcp_stream>>(
     std::move(*parsed), std::move(headers), connect_timeout, max_message_bytes, std::move(handler),
     strand, strand);
+  socket->keep_alive({transport.threads, transport.tls});
   socket->start();
   return socket;
 }

@@ -124,7 +124,8 @@ public:
       caf::anon_send(stream_, actors::stream_detach{connection_id_});
     }
     if (endpoint_) {
-      caf::anon_send_exit(endpoint_, caf::exit_reason::normal);
+      // Not `normal`: an exit with reason normal is ignored by the default exit handler.
+      caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
     }
     queue_.clear();
   }
