@@ -34,6 +34,16 @@ void add_alias(registry_self* self, const std::string& alias, const caf::actor& 
 }
 
 caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
+  // Streams are not linked (one failing must not take the others down); an exit sent to the
+  // registry (shutdown) is passed on to every live stream instead.
+  self->set_exit_handler([self](caf::exit_msg& exit) {
+    for (const auto& [stream, aliases] : self->state.aliases_of) {
+      if (auto handle = caf::actor_cast<caf::actor>(stream)) {
+        self->send_exit(handle, exit.reason);
+      }
+    }
+    self->quit(exit.reason);
+  });
   self->set_down_handler([self](caf::down_msg& down) {
     auto it = self->state.aliases_of.find(down.source);
     if (it == self->state.aliases_of.end()) {
@@ -60,8 +70,6 @@ caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
       if (!existing) {
         stream = spawn_stream_actor(self->system(), *deps, caf::actor_cast<caf::actor>(self));
         self->monitor(stream);
-        // Linked so that stopping the registry (shutdown) stops every stream with it.
-        self->link_to(stream);
       }
       for (const auto& alias : request.aliases) {
         add_alias(self, alias, stream);

@@ -15,8 +15,9 @@ namespace cxp::actors {
 /// - `stream_alias`: one more alias for a live stream;
 /// - `get_atom` → `uint64_t`: live streams (tests, metrics).
 /// Aliases live as long as their stream: it is monitored, and its aliases are dropped when it
-/// quits (idle expiry after `gateway.websocket_owner_idle_timeout_ms`). Streams are linked to
-/// the registry: an exit sent to it (shutdown) ends them all.
+/// quits (idle expiry after `gateway.websocket_owner_idle_timeout_ms`). An exit sent to the
+/// registry (shutdown) is passed on to every live stream; a stream that fails only loses its
+/// own aliases.
 /// This is the seam for cluster ownership: a registry that consults the owner lease answers
 /// `stream_opened` with a remote node's stream actor and nothing else changes.
 caf::actor spawn_stream_registry(caf::actor_system& system, const stream_deps& deps);

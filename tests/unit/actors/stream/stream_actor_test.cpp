@@ -12,6 +12,7 @@
 
 #include "actors/pool/routing_messages.hpp"
 #include "actors/request_log/request_log_writer.hpp"
+#include "actors/stream/stream_registry.hpp"
 #include "actors/type_ids.hpp"
 #include "common/metrics/registry.hpp"
 #include "tests/fake_upstream/fake_upstream.hpp"
@@ -234,4 +235,58 @@ TEST_CASE("a detached stream keeps its socket for the owner window, then closes 
   }
   CHECK_FALSE(f.upstream.websocket_connections().at(0).open);
   CHECK(*f.logged == 1);
+}
+
+TEST_CASE("the registry finds a session's stream by any of its aliases and forgets dead ones",
+          "[unit][actors][stream]") {
+  stream_fixture f;
+  auto registry = spawn_stream_registry(*f.system, *f.deps);
+  caf::scoped_actor self{*f.system};
+  auto open = [&](std::vector<std::string> aliases) {
+    stream_opened opened;
+    self->request(registry, wait, stream_open{std::move(aliases)})
+      .receive([&](stream_opened& reply) { opened = reply; },
+               [](caf::error& error) { FAIL(caf::to_string(error)); });
+    return opened;
+  };
+  auto count = [&] {
+    uint64_t live = 0;
+    self->request(registry, wait, get_atom::value)
+      .receive([&](uint64_t n) { live = n; },
+               [](caf::error& error) { FAIL(caf::to_string(error)); });
+    return live;
+  };
+  auto first = open({"turn-state-a", "window-a"});
+  CHECK_FALSE(first.existing);
+  // A reconnect naming the session by another alias (e.g. its window id) finds the same stream.
+  auto again = open({"turn-state-b", "window-a"});
+  CHECK(again.existing);
+  CHECK(again.stream == first.stream);
+  self->send(registry, stream_alias{"previous-response-1", first.stream});
+  auto by_response = open({"previous-response-1"});
+  CHECK(by_response.stream == first.stream);
+  auto other = open({"turn-state-c"});
+  CHECK(other.stream != first.stream);
+  CHECK(count() == 2);
+
+  // A failed stream loses its aliases; the registry and the other stream live on.
+  self->monitor(first.stream);
+  caf::anon_send_exit(first.stream, caf::exit_reason::user_shutdown);
+  self->receive([](caf::down_msg&) {}, caf::after(wait) >> [] { FAIL("stream did not stop"); });
+  const auto give_up = std::chrono::steady_clock::now() + wait;
+  while (count() != 1 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  CHECK(count() == 1);
+  auto fresh = open({"window-a"});
+  CHECK_FALSE(fresh.existing);
+  CHECK(fresh.stream != first.stream);
+  CHECK(open({"turn-state-c"}).stream == other.stream);
+  // Shutting the registry down stops the streams it holds.
+  self->monitor(other.stream);
+  caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+  bool stopped = false;
+  self->receive([&](caf::down_msg& down) { stopped = down.source == other.stream.address(); },
+                caf::after(wait) >> [] {});
+  CHECK(stopped);
 }
