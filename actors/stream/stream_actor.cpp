@@ -210,6 +210,8 @@ void report(stream_self* self, attempt_result result,
   if (!t.plan_type.empty()) {
     out.plan_type = t.plan_type;
   }
+  out.api_key_id = t.request.api_key_id;
+  out.tokens = t.log.input_tokens.value_or(0) + t.log.output_tokens.value_or(0);
   t.quota.clear();
   self->send(t.grant->pool, std::move(out));
 }
@@ -432,8 +434,13 @@ void on_lease(stream_self* self, lease_reply& reply) {
       relay(self, std::move(t.last_error_frame), nullptr);
       return end_turn(self, false, t.last_error_status);
     }
-    const auto status = reply.denial.code == errc::usage_limit_reached ? 429 : 503;
-    return end_turn(self, false, status, reply.denial.code);
+    const auto code = reply.denial.code;
+    const bool limited =
+      code == errc::usage_limit_reached || code == errc::api_key_policy_limit_exceeded;
+    // Only the key-cap refusal carries a public message (which cap, when it frees).
+    return end_turn(self, false, limited ? 429 : 503, code,
+                    code == errc::api_key_policy_limit_exceeded ? reply.denial.message
+                                                                : std::string{});
   }
   t.grant = std::move(*reply.grant);
   self->state.settings = t.grant->settings;
@@ -451,6 +458,16 @@ void lease(stream_self* self) {
   request.session_key = t.request.session_key;
   request.seed = t.request.seed;
   request.tried = t.tried;
+  request.api_key_id = t.request.api_key_id;
+  if (t.request.max_requests_per_minute >= 0) {
+    request.caps.requests_per_minute = static_cast<int32_t>(t.request.max_requests_per_minute);
+  }
+  if (t.request.max_tokens_per_day >= 0) {
+    request.caps.tokens_per_day = t.request.max_tokens_per_day;
+  }
+  if (t.request.max_tokens_per_week >= 0) {
+    request.caps.tokens_per_week = t.request.max_tokens_per_week;
+  }
   self->request(self->state.deps->directory, lease_timeout, std::move(request))
     .then([self](lease_reply& reply) { on_lease(self, reply); },
           [self](caf::error& error) {

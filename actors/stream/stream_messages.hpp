@@ -64,13 +64,17 @@ struct stream_turn {
   std::string session_key; ///< hashed session key (pinning); empty when none
   std::string seed;        ///< rendezvous seed (prompt-cache key or session)
   std::string alias_salt;  ///< prefix for hashing response-id aliases (pool and key)
+  /// The key's caps (see key_budget.hpp); -1 = no cap.
+  int64_t max_requests_per_minute = -1;
+  int64_t max_tokens_per_day = -1;
+  int64_t max_tokens_per_week = -1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_turn& x) {
   return f(caf::meta::type_name("stream_turn"), x.connection_id, x.turn_id, x.frame, x.request_id,
            x.pool_id, x.api_key_id, x.route, x.client_ip, x.model, x.session_key, x.seed,
-           x.alias_salt);
+           x.alias_salt, x.max_requests_per_minute, x.max_tokens_per_day, x.max_tokens_per_week);
 }
 
 /// A non-turn client frame (e.g. `response.processed`), sent upstream when the socket is open.

@@ -379,3 +379,23 @@ TEST_CASE("a session whose upstream socket was closed continues on a new one, sa
   CHECK(connections[1].account_id == connections[0].account_id);
   CHECK(connections[1].turns.size() == 1);
 }
+
+TEST_CASE("each websocket turn counts against the key's request cap", "[integration][websocket]") {
+  pooler_fixture f{ws_options()};
+  auto created =
+    test::run_gateway_command(f.env(), {"admin", "key", "create", "--pool", f.pool_id(), "--name",
+                                        "capped", "--policy", R"({"max_requests_per_minute":1})"});
+  REQUIRE(created.exit_code == 0);
+  const auto capped =
+    json::parse(created.out.substr(created.out.find('{')))["key"].get<std::string>();
+  ws_client client{f.gateway().port(), capped, session_headers("thread-capped")};
+  REQUIRE(client.status == 101);
+  client.send(create("first"));
+  REQUIRE(type_of(client.read_turn().back()) == "response.completed");
+  client.send(create("second"));
+  auto frames = client.read_turn();
+  REQUIRE(type_of(frames.back()) == "error");
+  CHECK(frames.back()["status"] == 429);
+  CHECK(frames.back()["error"]["code"] == "api_key_policy_limit_exceeded");
+  CHECK(f.upstream().websocket_connections().at(0).turns.size() == 1);
+}

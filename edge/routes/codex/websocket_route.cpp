@@ -259,6 +259,9 @@ private:
                   ? body["prompt_cache_key"].get<std::string>()
                   : (session_key.empty() ? context_.turn_state : session_key);
     turn.alias_salt = context_.key.key.pool_id + ":" + context_.key.key.id;
+    turn.max_requests_per_minute = policy.max_requests_per_minute.value_or(-1);
+    turn.max_tokens_per_day = policy.max_tokens_per_day.value_or(-1);
+    turn.max_tokens_per_week = policy.max_tokens_per_week.value_or(-1);
     current_turn_ = turn.turn_id;
     if (stream_) {
       caf::anon_send(stream_, std::move(turn));
