@@ -165,7 +165,9 @@ caf::result<actors::stream_opened> open_session(node_self* self, actors::stream_
         if (const auto& lease = *found) {
           auto peer = self->state.peers.find(lease->owner_node_id);
           if (peer == self->state.peers.end()) {
-            promise.deliver(make_error(errc::owner_unavailable, "session owner is not connected"));
+            promise.deliver(make_error(errc::owner_unavailable,
+                                       "session owner " + lease->owner_node_id
+                                         + " is not connected until " + lease->expires_at));
             return;
           }
           open_remote(self, peer->second, std::move(open), promise);

@@ -208,7 +208,8 @@ int serve(const boot_config& config) {
   uint16_t cluster_port = 0;
   caf::actor discovery;
   if (clustered) {
-    auto published = system.middleman().publish(node, config.cluster_port);
+    auto published =
+      system.middleman().publish(node, config.cluster_port, config.bind_address.c_str());
     if (!published) {
       std::fprintf(stderr, "codex-pooler: CODEX_POOLER_CLUSTER_PORT: %s\n",
                    system.render(published.error()).c_str());

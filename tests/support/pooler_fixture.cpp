@@ -101,7 +101,9 @@ pooler_fixture::pooler_fixture(options opts)
     args.insert(args.end(), opts.settings.begin(), opts.settings.end());
     run_cli(env_, args);
   }
-  gateway_ = std::make_unique<gateway_process>(env_);
+  if (opts.start_gateway) {
+    gateway_ = std::make_unique<gateway_process>(env_);
+  }
 }
 
 pooler_fixture::~pooler_fixture() {

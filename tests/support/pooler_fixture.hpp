@@ -32,6 +32,8 @@ public:
     std::function<void(int, account_script&)> script;
     /// The Pool API key's policy (the admin API's `policy` object); none when null.
     nlohmann::json key_policy;
+    /// False for tests that start their own gateways (e.g. a cluster) on `env()`.
+    bool start_gateway = true;
   };
 
   explicit pooler_fixture(options opts);

@@ -1,0 +1,232 @@
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "persistence/cluster/session_lease_repository.hpp"
+#include "persistence/crypto/key_hash.hpp"
+#include "tests/support/admin_client.hpp"
+#include "tests/support/pooler_fixture.hpp"
+#include "tests/support/ws_client.hpp"
+
+using namespace cxp;
+using json = nlohmann::json;
+using test::pooler_fixture;
+using test::ws_client;
+
+namespace {
+
+constexpr auto lease_ttl_ms = 3000;
+constexpr auto lease_renew_ms = 500;
+
+/// Polls `done` up to `limit` (the cluster works asynchronously; no fixed sleeps).
+template <class F>
+bool eventually(F done, std::chrono::seconds limit = std::chrono::seconds{20}) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (done()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  return done();
+}
+
+/// A loopback port nobody listens on right now (for the middleman, which peers must know).
+uint16_t free_port() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor acceptor{
+    ioc, {boost::asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(0)}};
+  return acceptor.local_endpoint().port();
+}
+
+std::string tail_of(const std::string& output) {
+  constexpr size_t tail = 4000;
+  return output.size() > tail ? output.substr(output.size() - tail) : output;
+}
+
+std::string type_of(const json& frame) {
+  return frame.value("type", std::string{});
+}
+
+std::string response_id_of(const std::vector<json>& frames) {
+  for (const auto& frame : frames) {
+    if (type_of(frame) == "response.completed") {
+      return frame.value(json::json_pointer{"/response/id"}, std::string{});
+    }
+  }
+  return {};
+}
+
+/// Sends a turn until it completes: while a session's owner is unreachable (lease not yet
+/// expired, peers not yet connected) the gateway answers an error frame and the client retries.
+std::vector<json> complete_turn(ws_client& client, const std::string& frame) {
+  std::vector<json> frames;
+  eventually([&] {
+    if (!client.open) {
+      return true;
+    }
+    client.send(frame);
+    frames = client.read_turn();
+    return !frames.empty() && type_of(frames.back()) == "response.completed";
+  });
+  return frames;
+}
+
+std::map<std::string, std::string> session_headers() {
+  return {{"x-codex-turn-state", "cluster-turn-state"},
+          {"session-id", "thread-cluster"},
+          {"x-codex-window-id", "thread-cluster:0"}};
+}
+
+} // namespace
+
+TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it over after "
+          "the owner is killed, and close a revoked key's socket on another node",
+          "[integration][cluster]") {
+  pooler_fixture::options opts;
+  opts.accounts = 2;
+  opts.start_gateway = false;
+  pooler_fixture f{opts};
+
+  std::vector<uint16_t> cluster_ports{free_port(), free_port(), free_port()};
+  std::string peers;
+  for (auto port : cluster_ports) {
+    peers += (peers.empty() ? "" : ",") + std::string{"127.0.0.1:"} + std::to_string(port);
+  }
+  std::vector<std::unique_ptr<test::gateway_process>> nodes;
+  for (size_t i = 0; i < cluster_ports.size(); ++i) {
+    auto env = f.env();
+    env["CODEX_POOLER_NODE_NAME"] = "node-" + std::to_string(i + 1);
+    env["CODEX_POOLER_CLUSTER_PORT"] = std::to_string(cluster_ports[i]);
+    env["CODEX_POOLER_CLUSTER_PEERS"] = peers;
+    env["CODEX_POOLER_SESSION_LEASE_TTL_MS"] = std::to_string(lease_ttl_ms);
+    env["CODEX_POOLER_SESSION_LEASE_RENEW_MS"] = std::to_string(lease_renew_ms);
+    nodes.push_back(std::make_unique<test::gateway_process>(env));
+  }
+  auto& node1 = *nodes[0];
+  auto& node2 = *nodes[1];
+  auto& node3 = *nodes[2];
+
+  // A session opened on node 1: node 1 owns it and its upstream socket.
+  std::string first_id;
+  {
+    ws_client client{node1.port(), f.api_key(), session_headers()};
+    REQUIRE(client.status == 101);
+    auto frames = complete_turn(client, test::ws_create_frame("turn one on node 1"));
+    REQUIRE(type_of(frames.back()) == "response.completed");
+    first_id = response_id_of(frames);
+    client.close();
+  }
+
+  // The same session through node 2 is forwarded to node 1's stream: same upstream socket.
+  std::string second_id;
+  {
+    ws_client client{node2.port(), f.api_key(), session_headers()};
+    REQUIRE(client.status == 101);
+    auto frames = complete_turn(client, test::ws_create_frame("turn two via node 2", first_id));
+    REQUIRE(type_of(frames.back()) == "response.completed");
+    second_id = response_id_of(frames);
+    bool has_text = false;
+    for (const auto& frame : frames) {
+      has_text = has_text || type_of(frame) == "response.output_text.delta";
+    }
+    CHECK(has_text);
+    client.close();
+  }
+  auto connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() == 1);
+  REQUIRE(connections[0].turns.size() == 2);
+  CHECK(connections[0].turns[1].value("previous_response_id", "") == first_id);
+  CHECK(connections[0].overlapping_creates == 0);
+  const auto session_account = connections[0].account_id;
+
+  // A second key's session on node 1; revoking that key through node 3's admin API closes the
+  // socket on node 1 with 1008.
+  auto second_key = test::run_gateway_command(
+    f.env(), {"admin", "key", "create", "--pool", f.pool_id(), "--name", "revoked-later"});
+  REQUIRE(second_key.exit_code == 0);
+  const auto second = json::parse(second_key.out);
+  {
+    ws_client doomed{node1.port(),
+                     second["key"].get<std::string>(),
+                     {{"x-codex-turn-state", "doomed-state"}, {"session-id", "thread-doomed"}}};
+    REQUIRE(doomed.status == 101);
+    auto frames = complete_turn(doomed, test::ws_create_frame("a turn before the revocation"));
+    REQUIRE(type_of(frames.back()) == "response.completed");
+
+    test::admin_client admin{node3.port()};
+    REQUIRE(admin.bootstrap("owner@example.com", "cluster test passphrase").status == 201);
+    REQUIRE(admin.login("owner@example.com", "cluster test passphrase").status == 200);
+    const auto key_id = second["id"].get<std::string>();
+    auto revoked = admin.send("POST", "/admin/api/api-keys/" + key_id + "/revoke");
+    REQUIRE(revoked.status == 200);
+    CHECK_FALSE(doomed.read().has_value());
+    CHECK(doomed.close_code == 1008);
+  }
+
+  // Every finished turn is logged before node 1 dies (its writer batches).
+  auto logs = f.request_logs(3);
+  REQUIRE(logs.size() == 3);
+
+  // Node 1 dies without a word; after its lease expires the session continues through node 3
+  // (or node 2) on the same account, on a new upstream socket. That socket has no cache of the
+  // earlier responses, so the client continues with full context (no previous_response_id), as
+  // the Codex CLI does after a continuity miss.
+  REQUIRE(node1.stop(SIGKILL, std::chrono::seconds{5}) != -1);
+  {
+    ws_client client{node3.port(), f.api_key(), session_headers()};
+    REQUIRE(client.status == 101);
+    auto frames = complete_turn(client, test::ws_create_frame("turn three after node 1 died"));
+    INFO(tail_of(node3.output()));
+    INFO((frames.empty() ? std::string{} : frames.back().dump()));
+    REQUIRE_FALSE(frames.empty());
+    REQUIRE(type_of(frames.back()) == "response.completed");
+    CHECK(response_id_of(frames) != second_id);
+    client.close();
+  }
+  connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() >= 2);
+  CHECK(connections.back().account_id == session_account);
+  CHECK(connections.back().turns.size() == 1);
+
+  // No request log is lost: the three turns node 1 ran (one forwarded from node 2), the revoked
+  // key's turn, and the turn after the takeover, each once, all succeeded.
+  logs = f.request_logs(4);
+  REQUIRE(logs.size() == 4);
+  for (const auto& row : logs) {
+    CHECK(row["transport"] == "websocket");
+    CHECK(row["outcome"] == "succeeded");
+  }
+  CHECK(logs[0]["account_id"] == f.account_ids().at(session_account));
+  // The same session (its hashed key) before and after the takeover.
+  size_t same_session = 0;
+  for (const auto& row : logs) {
+    same_session += row["session_key_hash"] == logs[0]["session_key_hash"] ? 1 : 0;
+  }
+  CHECK(same_session == 3);
+
+  // Drain: SIGTERM on node 3 ends cleanly and hands the session's lease back at once.
+  const auto node3_exit = node3.stop(SIGTERM, std::chrono::seconds{15});
+  CHECK(node3_exit == 0);
+  auto keys = test::run_gateway_command(f.env(), {"admin", "key", "list", "--pool", f.pool_id()});
+  REQUIRE(keys.exit_code == 0);
+  std::string first_key_id;
+  for (const auto& item : json::parse(keys.out)) {
+    if (item["display_name"] != "revoked-later") {
+      first_key_id = item["id"].get<std::string>();
+    }
+  }
+  REQUIRE_FALSE(first_key_id.empty());
+  const auto lease_key =
+    persistence::sha256_hex(f.pool_id() + ":" + first_key_id + ":turn_state:cluster-turn-state");
+  auto lease = persistence::session_lease_repository{f.database().db()}.find(lease_key);
+  REQUIRE(lease);
+  CHECK_FALSE(lease->has_value());
+  static_cast<void>(node2);
+}
