@@ -428,6 +428,12 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
   self->state.clock = &deps.services.clock;
   self->state.metrics = &deps.metrics;
   set_membership(self, std::move(config), std::move(accounts));
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (const auto& [key, session] : self->state.sessions) {
+      self->send_exit(session.actor, msg.reason);
+    }
+    self->quit(std::move(msg.reason));
+  });
   self->set_down_handler([self](caf::down_msg& down) {
     auto& sessions = self->state.sessions;
     for (auto it = sessions.begin(); it != sessions.end(); ++it) {

@@ -184,6 +184,17 @@ caf::behavior directory_behavior(directory_self* self, const runtime_deps* deps_
                                  settings_cache_actor settings,
                                  std::chrono::milliseconds reload_interval) {
   const runtime_deps& deps = *deps_ptr;
+  // Accounts and pools subscribe to each other, so nothing would end them with the directory:
+  // they go with it (before the actor system stops, or their timers fire into a dead one).
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (const auto& [id, pool] : self->state.pools) {
+      self->send_exit(pool, msg.reason);
+    }
+    for (const auto& [id, account] : self->state.accounts) {
+      self->send_exit(account, msg.reason);
+    }
+    self->quit(std::move(msg.reason));
+  });
   reload(self, deps);
   self->send(self, tick_atom::value);
   return {

@@ -1,3 +1,4 @@
+#include <csignal>
 #include <future>
 #include <thread>
 
@@ -89,6 +90,10 @@ TEST_CASE("a turn is proxied with the account's credentials and relayed as SSE",
   CHECK(logs[0]["account_id"] == f.account_ids().at(account));
   CHECK(logs[0]["input_tokens"].get<int64_t>() > 0);
   CHECK(logs[0]["session_key_hash"].get<std::string>().size() == 64);
+
+  // Right after traffic the accounts still have quota to flush: the node must still stop cleanly.
+  f.turn();
+  CHECK(f.gateway().stop(SIGTERM, std::chrono::seconds{10}) == 0);
 }
 
 TEST_CASE("usage limit, 5xx, dropped connections and failed first events fail over",
