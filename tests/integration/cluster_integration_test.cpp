@@ -213,6 +213,7 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
 
   // Drain: SIGTERM on node 3 ends cleanly and hands the session's lease back at once.
   const auto node3_exit = node3.stop(SIGTERM, std::chrono::seconds{15});
+  INFO(tail_of(node3.output()));
   CHECK(node3_exit == 0);
   auto keys = test::run_gateway_command(f.env(), {"admin", "key", "list", "--pool", f.pool_id()});
   REQUIRE(keys.exit_code == 0);
