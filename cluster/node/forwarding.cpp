@@ -1,10 +1,14 @@
 #include "cluster/node/forwarding.hpp"
 
+#include <optional>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/type_ids.hpp"
 #include "cluster/envelope/cluster_envelope.hpp"
 #include "cluster/node/node_actor.hpp"
 #include "common/log.hpp"
@@ -19,10 +23,18 @@ caf::actor me(Self* self) {
 }
 
 struct proxy_state {
+  caf::actor node;                  ///< this node's node actor, to re-open a lost session
+  std::vector<std::string> aliases; ///< the session's hashed keys
   caf::actor relay;
   caf::actor connection;
   uint64_t connection_id = 0;
+  std::vector<std::pair<std::string, std::string>> client_headers;
   std::vector<cluster_envelope> pending; ///< sealed before the relay was known
+  std::optional<uint64_t> in_flight;     ///< a turn the relay has not finished
+  caf::actor fallback;                   ///< the stream serving the session after a loss
+  bool lost = false;                     ///< the owner went away; the next turn re-opens
+  bool reopening = false;
+  std::vector<actors::stream_turn> waiting; ///< turns that arrived while re-opening
   static inline const char* name = "stream_proxy";
 };
 
@@ -43,6 +55,56 @@ void close_connection(proxy_self* self, const char* reason) {
   self->quit();
 }
 
+void fail_turn(proxy_self* self, uint64_t turn_id, const caf::error& error) {
+  if (self->state.connection) {
+    self->send(self->state.connection,
+               actors::stream_turn_done{turn_id, false, static_cast<uint8_t>(to_errc(error)),
+                                        std::string{}, std::string{}});
+  }
+}
+
+/// The owner is gone: the turn it was running fails (the client retries), later turns re-open
+/// the session through the node actor (after the lease expired, this node takes it over).
+void owner_lost(proxy_self* self) {
+  self->state.relay = caf::actor{};
+  self->state.fallback = caf::actor{};
+  self->state.lost = true;
+  if (auto turn = std::exchange(self->state.in_flight, std::nullopt)) {
+    fail_turn(self, *turn, make_error(errc::owner_unavailable, "owner node lost mid-turn"));
+  }
+}
+
+void reopen(proxy_self* self, actors::stream_turn turn) {
+  self->state.waiting.push_back(std::move(turn));
+  if (self->state.reopening) {
+    return;
+  }
+  self->state.reopening = true;
+  self
+    ->request(self->state.node, std::chrono::seconds{10}, actors::stream_open{self->state.aliases})
+    .then(
+      [self](actors::stream_opened& opened) {
+        self->state.reopening = false;
+        self->state.lost = false;
+        self->state.fallback = opened.stream;
+        self->monitor(opened.stream);
+        self->send(opened.stream,
+                   actors::stream_attach{self->state.connection, self->state.connection_id,
+                                         self->state.client_headers});
+        for (auto& waiting : self->state.waiting) {
+          self->send(opened.stream, std::move(waiting));
+        }
+        self->state.waiting.clear();
+      },
+      [self](caf::error& error) {
+        self->state.reopening = false;
+        for (const auto& waiting : self->state.waiting) {
+          fail_turn(self, waiting.turn_id, error);
+        }
+        self->state.waiting.clear();
+      });
+}
+
 /// Passes a relay envelope of body type T to the connection; false when it is not a T.
 template <class T>
 bool deliver_as(proxy_self* self, const cluster_envelope& envelope) {
@@ -55,19 +117,38 @@ bool deliver_as(proxy_self* self, const cluster_envelope& envelope) {
     close_connection(self, "protocol_mismatch");
     return true;
   }
+  if constexpr (std::is_same_v<T, actors::stream_turn_done>) {
+    if (self->state.in_flight == body->turn_id) {
+      self->state.in_flight.reset();
+    }
+  }
   if (self->state.connection) {
     self->send(self->state.connection, std::move(*body));
   }
   return true;
 }
 
-caf::behavior proxy_behavior(proxy_self* self) {
+/// Sends a connection message to wherever the session lives now.
+template <class T>
+void pass_on(proxy_self* self, T message) {
+  if (self->state.fallback) {
+    self->send(self->state.fallback, std::move(message));
+  } else if (!self->state.lost) {
+    to_relay(self, seal(self->system(), message, 0, me(self)));
+  }
+}
+
+caf::behavior proxy_behavior(proxy_self* self, caf::actor node, std::vector<std::string> aliases) {
+  self->state.node = std::move(node);
+  self->state.aliases = std::move(aliases);
   self->set_down_handler([self](caf::down_msg& down) {
-    if (down.source == self->state.relay.address()) {
-      close_connection(self, "owner_lost");
-    } else if (down.source == self->state.connection.address()) {
-      to_relay(self,
-               seal(self->system(), actors::stream_detach{self->state.connection_id}, 0, me(self)));
+    if (self->state.relay && down.source == self->state.relay.address()) {
+      owner_lost(self);
+    } else if (self->state.fallback && down.source == self->state.fallback.address()) {
+      self->state.fallback = caf::actor{};
+      self->state.lost = true;
+    } else if (self->state.connection && down.source == self->state.connection.address()) {
+      pass_on(self, actors::stream_detach{self->state.connection_id});
       self->quit();
     }
   });
@@ -86,19 +167,29 @@ caf::behavior proxy_behavior(proxy_self* self) {
       }
       self->state.connection = attach.connection;
       self->state.connection_id = attach.connection_id;
+      self->state.client_headers = attach.client_headers;
       self->monitor(attach.connection);
-      to_relay(self, seal(self->system(),
-                          remote_attach{attach.connection_id, std::move(attach.client_headers)}, 0,
-                          self));
+      if (self->state.fallback) {
+        self->send(self->state.fallback, std::move(attach));
+      } else if (!self->state.lost) {
+        to_relay(self, seal(self->system(),
+                            remote_attach{attach.connection_id, std::move(attach.client_headers)},
+                            0, me(self)));
+      }
     },
-    [self](actors::stream_turn& turn) { to_relay(self, seal(self->system(), turn, 0, me(self))); },
-    [self](actors::stream_forward& forward) {
-      to_relay(self, seal(self->system(), forward, 0, me(self)));
+    [self](actors::stream_turn& turn) {
+      if (self->state.fallback) {
+        self->send(self->state.fallback, std::move(turn));
+      } else if (self->state.lost) {
+        reopen(self, std::move(turn));
+      } else {
+        self->state.in_flight = turn.turn_id;
+        to_relay(self, seal(self->system(), turn, 0, me(self)));
+      }
     },
-    [self](actors::stream_ack& ack) { to_relay(self, seal(self->system(), ack, 0, me(self))); },
-    [self](actors::stream_detach& detach) {
-      to_relay(self, seal(self->system(), detach, 0, me(self)));
-    },
+    [self](actors::stream_forward& forward) { pass_on(self, std::move(forward)); },
+    [self](actors::stream_ack& ack) { pass_on(self, ack); },
+    [self](actors::stream_detach& detach) { pass_on(self, detach); },
     [self](cluster_envelope& envelope) {
       if (deliver_as<actors::stream_frame>(self, envelope)
           || deliver_as<actors::stream_turn_done>(self, envelope)
@@ -194,8 +285,9 @@ caf::behavior relay_behavior(relay_self* self, caf::actor stream, caf::actor pro
 
 } // namespace
 
-caf::actor spawn_stream_proxy(caf::actor_system& system) {
-  return system.spawn(proxy_behavior);
+caf::actor spawn_stream_proxy(caf::actor_system& system, caf::actor node,
+                              std::vector<std::string> aliases) {
+  return system.spawn(proxy_behavior, std::move(node), std::move(aliases));
 }
 
 caf::actor spawn_stream_relay(caf::actor_system& system, caf::actor stream, caf::actor proxy) {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -13,8 +15,12 @@ namespace cxp::cluster {
 /// sends it to the owner's relay (set with `relay_atom, actor`; earlier messages wait); unseals
 /// the relay's `stream_frame` / `stream_turn_done` / `stream_closed` and passes them to the
 /// connection. An envelope of another protocol version ends the forwarding with
-/// `stream_closed{"protocol_mismatch"}`; losing the owner with `stream_closed{"owner_lost"}`.
-caf::actor spawn_stream_proxy(caf::actor_system& system);
+/// `stream_closed{"protocol_mismatch"}`. When the owner is lost (its node died or left), the
+/// turn in flight ends with `owner_unavailable` and the next turn re-opens the session through
+/// `node` (this node's node actor) with `aliases`: once the dead owner's lease expired this node
+/// takes it over, and the proxy then passes everything to the new stream.
+caf::actor spawn_stream_proxy(caf::actor_system& system, caf::actor node,
+                              std::vector<std::string> aliases);
 
 /// On the owner node: the forwarded connection's stand-in towards the local `stream`. Unseals
 /// the proxy's envelopes into the stream protocol (attaching itself as the connection) and

@@ -102,7 +102,7 @@ void acquire_and_open(node_self* self, actors::stream_open open, caf::response_p
 /// Attaches a local proxy to the owner's stream through `owner` (a remote node actor).
 void open_remote(node_self* self, const caf::actor& owner, actors::stream_open open,
                  caf::response_promise promise) {
-  auto proxy = spawn_stream_proxy(self->system());
+  auto proxy = spawn_stream_proxy(self->system(), me(self), open.aliases);
   self
     ->request(owner, self->state.options.remote_timeout,
               seal(self->system(), remote_open{std::move(open.aliases)}, 0, proxy))

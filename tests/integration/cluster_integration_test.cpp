@@ -125,20 +125,18 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   }
 
   // The same session through node 2 is forwarded to node 1's stream: same upstream socket.
-  std::string second_id;
-  {
-    ws_client client{node2.port(), f.api_key(), session_headers()};
-    REQUIRE(client.status == 101);
-    auto frames = complete_turn(client, test::ws_create_frame("turn two via node 2", first_id));
-    REQUIRE(type_of(frames.back()) == "response.completed");
-    second_id = response_id_of(frames);
-    bool has_text = false;
-    for (const auto& frame : frames) {
-      has_text = has_text || type_of(frame) == "response.output_text.delta";
-    }
-    CHECK(has_text);
-    client.close();
+  // This client stays connected through everything that follows.
+  ws_client via_node2{node2.port(), f.api_key(), session_headers()};
+  REQUIRE(via_node2.status == 101);
+  auto frames = complete_turn(via_node2, test::ws_create_frame("turn two via node 2", first_id));
+  REQUIRE_FALSE(frames.empty());
+  REQUIRE(type_of(frames.back()) == "response.completed");
+  const auto second_id = response_id_of(frames);
+  bool has_text = false;
+  for (const auto& frame : frames) {
+    has_text = has_text || type_of(frame) == "response.output_text.delta";
   }
+  CHECK(has_text);
   auto connections = f.upstream().websocket_connections();
   REQUIRE(connections.size() == 1);
   REQUIRE(connections[0].turns.size() == 2);
@@ -157,7 +155,7 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
                      second["key"].get<std::string>(),
                      {{"x-codex-turn-state", "doomed-state"}, {"session-id", "thread-doomed"}}};
     REQUIRE(doomed.status == 101);
-    auto frames = complete_turn(doomed, test::ws_create_frame("a turn before the revocation"));
+    frames = complete_turn(doomed, test::ws_create_frame("a turn before the revocation"));
     REQUIRE(type_of(frames.back()) == "response.completed");
 
     test::admin_client admin{node3.port()};
@@ -174,47 +172,61 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   auto logs = f.request_logs(3);
   REQUIRE(logs.size() == 3);
 
-  // Node 1 dies without a word; after its lease expires the session continues through node 3
-  // (or node 2) on the same account, on a new upstream socket. That socket has no cache of the
-  // earlier responses, so the client continues with full context (no previous_response_id), as
-  // the Codex CLI does after a continuity miss.
+  // Node 1 dies without a word. The client on node 2 keeps its socket; once node 1's lease
+  // expired node 2 takes the session over and continues on the same account, on a new upstream
+  // socket. That socket has no cache of the earlier responses, so the client continues with
+  // full context (no previous_response_id), as the Codex CLI does after a continuity miss.
   REQUIRE(node1.stop(SIGKILL, std::chrono::seconds{5}) != -1);
+  frames = complete_turn(via_node2, test::ws_create_frame("turn three after node 1 died"));
+  INFO(tail_of(node2.output()));
+  REQUIRE_FALSE(frames.empty());
+  REQUIRE(type_of(frames.back()) == "response.completed");
+  const auto third_id = response_id_of(frames);
+  // Upstream sockets so far: the session's on node 1, the revoked key's session's, and this.
+  connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() == 3);
+  CHECK(connections[2].account_id == session_account);
+  REQUIRE(connections[2].turns.size() == 1);
+
+  // A client of the session on node 3 is now forwarded to node 2, the new owner: the same new
+  // upstream socket, continuing from the third response.
   {
-    ws_client client{node3.port(), f.api_key(), session_headers()};
-    REQUIRE(client.status == 101);
-    auto frames = complete_turn(client, test::ws_create_frame("turn three after node 1 died"));
-    INFO(tail_of(node3.output()));
-    INFO((frames.empty() ? std::string{} : frames.back().dump()));
+    ws_client via_node3{node3.port(), f.api_key(), session_headers()};
+    REQUIRE(via_node3.status == 101);
+    frames = complete_turn(via_node3, test::ws_create_frame("turn four via node 3", third_id));
     REQUIRE_FALSE(frames.empty());
     REQUIRE(type_of(frames.back()) == "response.completed");
-    CHECK(response_id_of(frames) != second_id);
-    client.close();
+    via_node3.close();
   }
   connections = f.upstream().websocket_connections();
-  REQUIRE(connections.size() >= 2);
-  CHECK(connections.back().account_id == session_account);
-  CHECK(connections.back().turns.size() == 1);
+  REQUIRE(connections.size() == 3);
+  REQUIRE(connections[2].turns.size() == 2);
+  CHECK(connections[2].turns[1].value("previous_response_id", "") == third_id);
+  CHECK(connections[2].overlapping_creates == 0);
 
-  // No request log is lost: the three turns node 1 ran (one forwarded from node 2), the revoked
-  // key's turn, and the turn after the takeover, each once, all succeeded.
-  logs = f.request_logs(4);
-  REQUIRE(logs.size() == 4);
+  // No request log is lost: turns one and two (run by node 1, two forwarded from node 2), the
+  // revoked key's turn, turns three and four (run by node 2, four forwarded from node 3), each
+  // logged once, all succeeded, the session's on its one account.
+  logs = f.request_logs(5);
+  REQUIRE(logs.size() == 5);
+  size_t same_session = 0;
+  const auto session_hash = logs[0]["session_key_hash"];
   for (const auto& row : logs) {
     CHECK(row["transport"] == "websocket");
     CHECK(row["outcome"] == "succeeded");
+    if (row["session_key_hash"] == session_hash) {
+      ++same_session;
+      CHECK(row["account_id"] == f.account_ids().at(session_account));
+    }
   }
-  CHECK(logs[0]["account_id"] == f.account_ids().at(session_account));
-  // The same session (its hashed key) before and after the takeover.
-  size_t same_session = 0;
-  for (const auto& row : logs) {
-    same_session += row["session_key_hash"] == logs[0]["session_key_hash"] ? 1 : 0;
-  }
-  CHECK(same_session == 3);
+  CHECK(same_session == 4);
 
-  // Drain: SIGTERM on node 3 ends cleanly and hands the session's lease back at once.
-  const auto node3_exit = node3.stop(SIGTERM, std::chrono::seconds{15});
-  INFO(tail_of(node3.output()));
-  CHECK(node3_exit == 0);
+  // Drain: SIGTERM on node 2 (the owner) ends cleanly and hands the session's lease back at once
+  // instead of after its TTL.
+  via_node2.close();
+  const auto node2_exit = node2.stop(SIGTERM, std::chrono::seconds{15});
+  INFO(tail_of(node2.output()));
+  CHECK(node2_exit == 0);
   auto keys = test::run_gateway_command(f.env(), {"admin", "key", "list", "--pool", f.pool_id()});
   REQUIRE(keys.exit_code == 0);
   std::string first_key_id;
@@ -229,5 +241,4 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   auto lease = persistence::session_lease_repository{f.database().db()}.find(lease_key);
   REQUIRE(lease);
   CHECK_FALSE(lease->has_value());
-  static_cast<void>(node2);
 }
