@@ -112,3 +112,23 @@ TEST_CASE("roles, URLs and cluster peers are parsed and checked", "[unit][common
     == 0);
   CHECK(failure_of({{"POOL_SIZE", "0"}}).rfind("POOL_SIZE: ", 0) == 0);
 }
+
+TEST_CASE("session lease timings default to 45 s / 15 s and the renewal must be below the TTL",
+          "[unit][common][config]") {
+  auto defaults = load_boot_config({});
+  REQUIRE(defaults);
+  CHECK(defaults->session_lease_ttl == std::chrono::milliseconds{45'000});
+  CHECK(defaults->session_lease_renewal == std::chrono::milliseconds{15'000});
+  auto tuned = load_boot_config({{"CODEX_POOLER_SESSION_LEASE_TTL_MS", "3000"},
+                                 {"CODEX_POOLER_SESSION_LEASE_RENEW_MS", "500"}});
+  REQUIRE(tuned);
+  CHECK(tuned->session_lease_ttl == std::chrono::milliseconds{3000});
+  CHECK(tuned->session_lease_renewal == std::chrono::milliseconds{500});
+  CHECK(failure_of({{"CODEX_POOLER_SESSION_LEASE_TTL_MS", "3000"},
+                    {"CODEX_POOLER_SESSION_LEASE_RENEW_MS", "3000"}})
+          .rfind("CODEX_POOLER_SESSION_LEASE_RENEW_MS: ", 0)
+        == 0);
+  CHECK(failure_of({{"CODEX_POOLER_SESSION_LEASE_TTL_MS", "soon"}})
+          .rfind("CODEX_POOLER_SESSION_LEASE_TTL_MS: ", 0)
+        == 0);
+}
