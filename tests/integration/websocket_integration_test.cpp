@@ -1,4 +1,5 @@
 #include <chrono>
+#include <csignal>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -214,6 +215,8 @@ TEST_CASE("turns of a session share one upstream socket, also across a client re
     CHECK(row["account_id"] == f.account_ids().at(connections[0].account_id));
     CHECK(row["session_key_hash"].get<std::string>().size() == 64);
   }
+  // With a stream and fresh quota still pending, the node must stop cleanly.
+  CHECK(f.gateway().stop(SIGTERM, std::chrono::seconds{10}) == 0);
 }
 
 TEST_CASE("response.create frames of one connection run one at a time, in order",

@@ -141,25 +141,28 @@ private:
                   [self, fn = std::move(fn)]() mutable { fn(self); });
       }
     };
-    endpoint_ = runtime_.codex.system.spawn([post](caf::event_based_actor*) -> caf::behavior {
-      return {
-        [post](actors::stream_frame& frame) {
-          post([f = std::move(frame)](const std::shared_ptr<client_session>& self) mutable {
-            self->on_stream_frame(std::move(f));
-          });
-        },
-        [post](actors::stream_turn_done& done) {
-          post([d = std::move(done)](const std::shared_ptr<client_session>& self) mutable {
-            self->on_turn_done(std::move(d));
-          });
-        },
-        [post](actors::stream_closed& closed) {
-          post([c = std::move(closed)](const std::shared_ptr<client_session>& self) {
-            self->on_stream_closed(c);
-          });
-        },
-      };
-    });
+    // Hidden: it lives exactly as long as its socket, which shutdown may drop without a close,
+    // so the actor system must not wait for it.
+    endpoint_ =
+      runtime_.codex.system.spawn<caf::hidden>([post](caf::event_based_actor*) -> caf::behavior {
+        return {
+          [post](actors::stream_frame& frame) {
+            post([f = std::move(frame)](const std::shared_ptr<client_session>& self) mutable {
+              self->on_stream_frame(std::move(f));
+            });
+          },
+          [post](actors::stream_turn_done& done) {
+            post([d = std::move(done)](const std::shared_ptr<client_session>& self) mutable {
+              self->on_turn_done(std::move(d));
+            });
+          },
+          [post](actors::stream_closed& closed) {
+            post([c = std::move(closed)](const std::shared_ptr<client_session>& self) {
+              self->on_stream_closed(c);
+            });
+          },
+        };
+      });
   }
 
   void on_stream_frame(actors::stream_frame frame) {
