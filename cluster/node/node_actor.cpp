@@ -22,6 +22,9 @@ namespace {
 
 constexpr auto db_timeout = std::chrono::seconds{10};
 
+/// Tags an open that must be served on this node (a peer's `remote_open`).
+using local_atom = caf::atom_constant<caf::atom("local")>;
+
 using lease_lookup = caf::expected<std::optional<persistence::session_lease_row>>;
 
 struct owned_lease {
@@ -129,7 +132,10 @@ void open_remote(node_self* self, const caf::actor& owner, actors::stream_open o
 }
 
 /// The edge's `stream_open`: local owner, remote owner, or a new lease.
-caf::result<actors::stream_opened> open_session(node_self* self, actors::stream_open open) {
+/// `allow_remote` is false for a peer's request: a node never forwards a forwarded open again
+/// (no proxy chains, no loops between two nodes that disagree about the owner).
+caf::result<actors::stream_opened> open_session(node_self* self, actors::stream_open open,
+                                                bool allow_remote) {
   auto promise = self->make_response_promise<actors::stream_opened>();
   const bool owned = std::any_of(open.aliases.begin(), open.aliases.end(), [self](const auto& key) {
     return self->state.leases.count(key) != 0;
@@ -157,14 +163,14 @@ caf::result<actors::stream_opened> open_session(node_self* self, actors::stream_
   }};
   self->request(self->state.options.db_pool, db_timeout, std::move(call))
     .then(
-      [self, open = std::move(open), promise](lease_lookup& found) mutable {
+      [self, open = std::move(open), promise, allow_remote](lease_lookup& found) mutable {
         if (!found) {
           promise.deliver(std::move(found.error()));
           return;
         }
         if (const auto& lease = *found) {
           auto peer = self->state.peers.find(lease->owner_node_id);
-          if (peer == self->state.peers.end()) {
+          if (!allow_remote || peer == self->state.peers.end()) {
             promise.deliver(make_error(errc::owner_unavailable,
                                        "session owner " + lease->owner_node_id
                                          + " is not connected until " + lease->expires_at));
@@ -191,7 +197,9 @@ caf::result<cluster_envelope> serve_remote_open(node_self* self, cluster_envelop
   auto promise = self->make_response_promise<cluster_envelope>();
   auto proxy = envelope.peer;
   // The requester saw this node's live lease; open_session re-checks it and opens locally.
-  self->request(me(self), db_timeout, actors::stream_open{std::move(open->aliases)})
+  self
+    ->request(me(self), db_timeout, local_atom::value,
+              actors::stream_open{std::move(open->aliases)})
     .then(
       [self, proxy, promise](actors::stream_opened& opened) mutable {
         auto relay = spawn_stream_relay(self->system(), opened.stream, proxy);
@@ -289,7 +297,10 @@ caf::behavior node_behavior(node_self* self, node_options options) {
   });
   self->delayed_send(self, self->state.options.lease_renewal, actors::tick_atom::value);
   return {
-    [self](actors::stream_open& open) { return open_session(self, std::move(open)); },
+    [self](actors::stream_open& open) { return open_session(self, std::move(open), true); },
+    [self](local_atom, actors::stream_open& open) {
+      return open_session(self, std::move(open), false);
+    },
     [self](actors::stream_alias& alias) {
       self->send(self->state.options.local_registry, std::move(alias));
     },
