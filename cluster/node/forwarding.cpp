@@ -287,11 +287,12 @@ caf::behavior relay_behavior(relay_self* self, caf::actor stream, caf::actor pro
 
 caf::actor spawn_stream_proxy(caf::actor_system& system, caf::actor node,
                               std::vector<std::string> aliases) {
-  return system.spawn(proxy_behavior, std::move(node), std::move(aliases));
+  // Hidden: a forwarding that outlives its connection at shutdown must not hold the system up.
+  return system.spawn<caf::hidden>(proxy_behavior, std::move(node), std::move(aliases));
 }
 
 caf::actor spawn_stream_relay(caf::actor_system& system, caf::actor stream, caf::actor proxy) {
-  return system.spawn(relay_behavior, std::move(stream), std::move(proxy));
+  return system.spawn<caf::hidden>(relay_behavior, std::move(stream), std::move(proxy));
 }
 
 } // namespace cxp::cluster
