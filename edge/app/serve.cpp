@@ -45,6 +45,8 @@ constexpr auto settings_poll_interval = std::chrono::seconds{2};
 constexpr auto heartbeat_interval = std::chrono::seconds{5};
 constexpr auto heartbeat_down_timeout = std::chrono::seconds{3};
 constexpr auto cluster_discovery_interval = std::chrono::seconds{2};
+constexpr auto cluster_heartbeat_interval = std::chrono::seconds{1};
+constexpr auto cluster_connection_timeout = std::chrono::seconds{5};
 constexpr auto topology_reload_interval = std::chrono::seconds{3};
 constexpr auto request_log_flush_interval = std::chrono::milliseconds{250};
 constexpr auto request_log_final_flush = std::chrono::seconds{10};
@@ -134,6 +136,10 @@ int serve(const boot_config& config) {
   const bool clustered = !config.cluster_peers.empty() || !config.dns_cluster_query.empty();
   if (clustered) {
     caf_config.load<caf::io::middleman>();
+    // Peer liveness: BASP heartbeats, and a silent peer (partitioned rather than closed) is
+    // declared dead, which drops it from the node actor's peers like a closed connection.
+    caf_config.set("middleman.heartbeat-interval", caf::timespan{cluster_heartbeat_interval});
+    caf_config.set("middleman.connection-timeout", caf::timespan{cluster_connection_timeout});
   }
   caf::actor_system system{caf_config};
   const bridge_scope bridge{system};
