@@ -201,8 +201,24 @@ int serve(const boot_config& config) {
   add_websocket_routes(routes, websockets);
   add_v1_routes(routes, codex);
 
-  if (auto started = server.start(); !started) {
-    std::fprintf(stderr, "codex-pooler: PORT: %s\n", context_of(started.error()).c_str());
+  uint16_t cluster_port = 0;
+  std::string startup_failure;
+  if (clustered) {
+    auto published =
+      system.middleman().publish(node, config.cluster_port, config.bind_address.c_str());
+    if (published) {
+      cluster_port = *published;
+    } else {
+      startup_failure = "CODEX_POOLER_CLUSTER_PORT: " + system.render(published.error());
+    }
+  }
+  if (startup_failure.empty()) {
+    if (auto started = server.start(); !started) {
+      startup_failure = "PORT: " + context_of(started.error());
+    }
+  }
+  if (!startup_failure.empty()) {
+    std::fprintf(stderr, "codex-pooler: %s\n", startup_failure.c_str());
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(stream_registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
@@ -211,17 +227,8 @@ int serve(const boot_config& config) {
     caf::anon_send_exit(settings, caf::exit_reason::user_shutdown);
     return 1;
   }
-  uint16_t cluster_port = 0;
   caf::actor discovery;
   if (clustered) {
-    auto published =
-      system.middleman().publish(node, config.cluster_port, config.bind_address.c_str());
-    if (!published) {
-      std::fprintf(stderr, "codex-pooler: CODEX_POOLER_CLUSTER_PORT: %s\n",
-                   system.render(published.error()).c_str());
-      return 1;
-    }
-    cluster_port = *published;
     discovery = cluster::spawn_peer_discovery(
       system, {config.cluster_peers, config.dns_cluster_query, config.cluster_port,
                cluster_discovery_interval, node});
