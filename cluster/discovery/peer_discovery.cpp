@@ -1,6 +1,7 @@
 #include "cluster/discovery/peer_discovery.hpp"
 
 #include <map>
+#include <set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
@@ -18,39 +19,67 @@ namespace cxp::cluster {
 
 namespace {
 
+using resolved_atom = caf::atom_constant<caf::atom("resolved")>;
+using connected_atom = caf::atom_constant<caf::atom("connected")>;
+using failed_atom = caf::atom_constant<caf::atom("failed")>;
+
+/// Blocking work (name resolution, `middleman::remote_actor`) runs in one-shot detached actors,
+/// so a slow or black-holed peer delays nothing else. Hidden: one still blocked at shutdown
+/// does not hold the actor system up.
+constexpr auto blocking_options = caf::detached + caf::hidden;
+
 struct discovery_state {
   discovery_options options;
   std::map<std::string, caf::actor> connected; ///< "host:port" → remote node actor
+  std::set<std::string> connecting;
+  std::vector<std::string> resolved; ///< the DNS query's addresses at the last resolution
+  bool resolving = false;
   static inline const char* name = "peer_discovery";
 };
 
 using discovery_self = caf::stateful_actor<discovery_state>;
 
-std::vector<cluster_peer> endpoints_of(const discovery_options& options) {
-  auto endpoints = options.peers;
-  if (!options.dns_query.empty()) {
-    for (auto& address : resolve_a_records(options.dns_query)) {
-      endpoints.push_back({std::move(address), options.dns_port});
-    }
+std::string endpoint_of(const cluster_peer& peer) {
+  return peer.host + ":" + std::to_string(peer.port);
+}
+
+void resolve(discovery_self* self) {
+  if (self->state.options.dns_query.empty() || self->state.resolving) {
+    return;
   }
-  return endpoints;
+  self->state.resolving = true;
+  self->system().spawn<blocking_options>(
+    [parent = caf::actor_cast<caf::actor>(self),
+     query = self->state.options.dns_query](caf::event_based_actor* worker) {
+      worker->send(parent, resolved_atom::value, resolve_a_records(query));
+      worker->quit();
+    });
+}
+
+void connect(discovery_self* self, const cluster_peer& peer) {
+  const auto endpoint = endpoint_of(peer);
+  if (self->state.connected.count(endpoint) != 0 || self->state.connecting.count(endpoint) != 0) {
+    return;
+  }
+  self->state.connecting.insert(endpoint);
+  self->system().spawn<blocking_options>(
+    [parent = caf::actor_cast<caf::actor>(self), peer, endpoint](caf::event_based_actor* worker) {
+      auto remote = worker->system().middleman().remote_actor(peer.host, peer.port);
+      if (remote) {
+        worker->send(parent, connected_atom::value, endpoint, *remote);
+      } else {
+        worker->send(parent, failed_atom::value, endpoint);
+      }
+      worker->quit();
+    });
 }
 
 void connect_all(discovery_self* self) {
-  for (const auto& peer : endpoints_of(self->state.options)) {
-    const auto endpoint = peer.host + ":" + std::to_string(peer.port);
-    if (self->state.connected.count(endpoint) != 0) {
-      continue;
-    }
-    // Blocks this (detached) actor's own thread only.
-    auto remote = self->system().middleman().remote_actor(peer.host, peer.port);
-    if (!remote) {
-      log::debug("cluster", "peer not reachable", {{"peer", endpoint}});
-      continue;
-    }
-    self->state.connected.emplace(endpoint, *remote);
-    self->monitor(*remote);
-    self->send(self->state.options.node, peer_up_atom::value, *remote);
+  for (const auto& peer : self->state.options.peers) {
+    connect(self, peer);
+  }
+  for (const auto& address : self->state.resolved) {
+    connect(self, {address, self->state.options.dns_port});
   }
 }
 
@@ -64,8 +93,24 @@ caf::behavior discovery_behavior(discovery_self* self, discovery_options options
   self->send(self, actors::tick_atom::value);
   return {
     [self](actors::tick_atom) {
+      resolve(self);
       connect_all(self);
       self->delayed_send(self, self->state.options.interval, actors::tick_atom::value);
+    },
+    [self](resolved_atom, std::vector<std::string>& addresses) {
+      self->state.resolving = false;
+      self->state.resolved = std::move(addresses);
+      connect_all(self);
+    },
+    [self](connected_atom, const std::string& endpoint, caf::actor& remote) {
+      self->state.connecting.erase(endpoint);
+      self->state.connected.emplace(endpoint, remote);
+      self->monitor(remote);
+      self->send(self->state.options.node, peer_up_atom::value, remote);
+    },
+    [self](failed_atom, const std::string& endpoint) {
+      self->state.connecting.erase(endpoint);
+      log::debug("cluster", "peer not reachable", {{"peer", endpoint}});
     },
   };
 }
@@ -96,7 +141,7 @@ std::vector<std::string> resolve_a_records(const std::string& name) {
 }
 
 caf::actor spawn_peer_discovery(caf::actor_system& system, discovery_options options) {
-  return system.spawn<caf::detached>(discovery_behavior, std::move(options));
+  return system.spawn(discovery_behavior, std::move(options));
 }
 
 } // namespace cxp::cluster

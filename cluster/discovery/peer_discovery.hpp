@@ -20,10 +20,10 @@ struct discovery_options {
   caf::actor node; ///< receives `peer_up_atom, actor` for each newly connected node actor
 };
 
-/// Spawns a detached actor (its own thread, because name resolution and
-/// `middleman::remote_actor` block) that every `interval` resolves the peers (re-resolving the
-/// DNS query each time), connects to each endpoint it is not connected to, and reports new
-/// connections to the node actor. A lost connection (down message) is retried on the next tick.
+/// Spawns the actor that every `interval` re-resolves the DNS query and connects to each peer
+/// endpoint it is not connected to, reporting new connections to the node actor. Name
+/// resolution and `middleman::remote_actor` block, so each runs in a one-shot detached actor and
+/// never on a scheduler thread. A lost connection (down message) is retried on the next tick.
 caf::actor spawn_peer_discovery(caf::actor_system& system, discovery_options options);
 
 /// The IPv4 addresses of `name`'s A records (blocking getaddrinfo); empty when it does not
