@@ -48,13 +48,6 @@ void to_relay(proxy_self* self, cluster_envelope envelope) {
   self->send(self->state.relay, std::move(envelope));
 }
 
-void close_connection(proxy_self* self, const char* reason) {
-  if (self->state.connection) {
-    self->send(self->state.connection, actors::stream_closed{reason});
-  }
-  self->quit();
-}
-
 void fail_turn(proxy_self* self, uint64_t turn_id, const caf::error& error) {
   if (self->state.connection) {
     self->send(self->state.connection,
@@ -71,6 +64,22 @@ void owner_lost(proxy_self* self) {
   self->state.lost = true;
   if (auto turn = std::exchange(self->state.in_flight, std::nullopt)) {
     fail_turn(self, *turn, make_error(errc::owner_unavailable, "owner node lost mid-turn"));
+  }
+}
+
+/// The owner speaks another protocol version: nothing more is decoded from it; the turn in flight
+/// fails with `cluster_protocol_mismatch` (a clean error frame), and a later turn re-opens the
+/// session (refused the same way until the versions agree or the lease moves).
+void protocol_mismatch(proxy_self* self, const caf::error& error) {
+  log::warn("cluster", "forwarded frame refused", {{"detail", context_of(error)}});
+  if (self->state.relay) {
+    self->demonitor(self->state.relay);
+  }
+  self->state.relay = caf::actor{};
+  self->state.fallback = caf::actor{};
+  self->state.lost = true;
+  if (auto turn = std::exchange(self->state.in_flight, std::nullopt)) {
+    fail_turn(self, *turn, error);
   }
 }
 
@@ -113,9 +122,14 @@ bool deliver_as(proxy_self* self, const cluster_envelope& envelope) {
   }
   auto body = unseal<T>(self->system(), envelope);
   if (!body) {
-    log::warn("cluster", "forwarded frame refused", {{"detail", context_of(body.error())}});
-    close_connection(self, "protocol_mismatch");
+    protocol_mismatch(self, body.error());
     return true;
+  }
+  if constexpr (std::is_same_v<T, actors::stream_closed>) {
+    if (body->reason == "protocol_mismatch") {
+      protocol_mismatch(self, make_error(errc::cluster_protocol_mismatch, "owner refused a frame"));
+      return true;
+    }
   }
   if constexpr (std::is_same_v<T, actors::stream_turn_done>) {
     if (self->state.in_flight == body->turn_id) {
@@ -196,9 +210,8 @@ caf::behavior proxy_behavior(proxy_self* self, caf::actor node, std::vector<std:
           || deliver_as<actors::stream_closed>(self, envelope)) {
         return;
       }
-      log::warn("cluster", "unknown forwarded frame",
-                {{"kind", envelope.kind}, {"version", envelope.version}});
-      close_connection(self, "protocol_mismatch");
+      protocol_mismatch(self, make_error(errc::cluster_protocol_mismatch,
+                                         "unknown forwarded frame " + envelope.kind));
     },
   };
 }

@@ -96,16 +96,29 @@ TEST_CASE_METHOD(forwarding_fixture,
 }
 
 TEST_CASE_METHOD(forwarding_fixture,
-                 "a frame of another protocol version ends the forwarding instead of being decoded",
+                 "a frame of another protocol version fails the turn cleanly instead of being "
+                 "decoded",
                  "[unit][cluster][forwarding]") {
   auto proxy = attached_proxy();
-  auto envelope = seal(*system, actors::stream_frame{1, 1, "hello"});
+  actors::stream_turn turn;
+  turn.connection_id = 11;
+  turn.turn_id = 4;
+  caf::anon_send(proxy, turn);
+  (*relay)->receive([](cluster_envelope&) {},
+                    caf::after(wait_limit) >> [] { FAIL("no turn reached the relay"); });
+  auto envelope = seal(*system, actors::stream_frame{4, 1, "hello"});
   envelope.version = cluster_protocol_version + 1;
   (*relay)->send(proxy, std::move(envelope));
   (*connection)
-    ->receive([](actors::stream_closed& closed) { CHECK(closed.reason == "protocol_mismatch"); },
-              [](actors::stream_frame&) { FAIL("a frame of another version was decoded"); },
-              caf::after(wait_limit) >> [] { FAIL("the connection was not told"); });
+    ->receive(
+      [](actors::stream_turn_done& done) {
+        CHECK(done.turn_id == 4);
+        CHECK_FALSE(done.ok);
+        CHECK(done.error_code == static_cast<uint8_t>(errc::cluster_protocol_mismatch));
+      },
+      [](actors::stream_frame&) { FAIL("a frame of another version was decoded"); },
+      caf::after(wait_limit) >> [] { FAIL("the connection was not told"); });
+  caf::anon_send_exit(proxy, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE_METHOD(forwarding_fixture,
