@@ -74,6 +74,7 @@ struct account_state {
   std::optional<time_point> exhausted_until;
   bool quota_dirty = false;
   bool flush_scheduled = false;
+  bool publish_pending = false; ///< quota changed since the last snapshot went out
   std::shared_ptr<const std::vector<json>> models = std::make_shared<const std::vector<json>>();
   bool models_synced = false;
   std::set<caf::actor> pools;
@@ -104,6 +105,7 @@ account_snapshot snapshot_of(const account_state& state) {
 }
 
 void publish(account_self* self) {
+  self->state.publish_pending = false;
   const auto snapshot = snapshot_of(self->state);
   for (const auto& pool : self->state.pools) {
     self->send(pool, snapshot);
@@ -331,15 +333,25 @@ void schedule_flush(account_self* self) {
 
 void observe(account_self* self, const quota_observation& observation) {
   auto& state = self->state;
+  const auto exhausted_before = state.exhausted_until;
   state.quota = merge_windows(std::move(state.quota), observation.quota);
   if (observation.exhausted_until
       && (!state.exhausted_until || *observation.exhausted_until > *state.exhausted_until)) {
     state.exhausted_until = observation.exhausted_until;
   }
-  if (observation.plan_type && !observation.plan_type->empty()) {
+  const bool exhaustion_changed = state.exhausted_until != exhausted_before;
+  if (observation.plan_type && !observation.plan_type->empty()
+      && *observation.plan_type != state.plan_type) {
     state.plan_type = *observation.plan_type;
+    state.publish_pending = true;
   }
-  publish(self);
+  // The reporting pool merged these windows already; the other pools can wait for the flush,
+  // which keeps a snapshot per request off the request path. Exhaustion goes out at once.
+  if (exhaustion_changed) {
+    publish(self);
+  } else {
+    state.publish_pending = true;
+  }
   schedule_flush(self);
 }
 
@@ -361,6 +373,9 @@ void on_usage(account_self* self, const fetched& answer, const runtime_deps& dep
 
 void flush_quota(account_self* self, const runtime_deps& deps) {
   self->state.flush_scheduled = false;
+  if (self->state.publish_pending) {
+    publish(self);
+  }
   if (!self->state.quota_dirty) {
     return;
   }
