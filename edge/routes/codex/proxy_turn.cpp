@@ -34,6 +34,10 @@ constexpr size_t max_prelude_bytes = 1u << 20;
 constexpr std::array<std::string_view, 3> prelude_events = {
   "response.created", "response.in_progress", "codex.rate_limits"};
 
+/// Events whose JSON the proxy reads (usage, quota, failure codes); others pass unparsed.
+constexpr std::array<std::string_view, 5> parsed_events = {
+  "codex.rate_limits", "response.completed", "response.failed", "response.incomplete", "error"};
+
 /// `response.failed` codes worth another account (notes §3.5).
 constexpr std::array<std::string_view, 6> retryable_failure_codes = {
   "server_error",     "upstream_request_timeout", "stream_incomplete",
@@ -252,15 +256,20 @@ private:
 
   /// Learns from one event. Returns true for prelude events (nothing visible yet).
   bool inspect(const actors::sse_event& event) {
+    // The `event:` line names the type, so the bulk of a stream (deltas, and the created event
+    // that echoes the whole request) is never parsed; without it, a substring test decides.
     const auto& data = event.data;
-    const bool interesting = data.find("codex.rate_limits") != std::string::npos
-                             || data.find("response.completed") != std::string::npos
-                             || data.find("response.failed") != std::string::npos
-                             || data.find("response.incomplete") != std::string::npos
-                             || data.find("\"error\"") != std::string::npos
-                             || data.find("response.created") != std::string::npos
-                             || data.find("response.in_progress") != std::string::npos;
-    if (!interesting) {
+    if (!event.name.empty()) {
+      if (event.name == "response.created" || event.name == "response.in_progress") {
+        return true;
+      }
+      if (!contains(parsed_events, event.name)) {
+        return false;
+      }
+    } else if (std::none_of(parsed_events.begin(), parsed_events.end(),
+                            [&](auto type) { return data.find(type) != std::string::npos; })
+               && data.find("response.created") == std::string::npos
+               && data.find("response.in_progress") == std::string::npos) {
       return false;
     }
     auto parsed = json::parse(data, nullptr, false);
