@@ -210,31 +210,34 @@ caf::result<cluster_envelope> serve_remote_open(node_self* self, cluster_envelop
 }
 
 void renew_leases(node_self* self) {
-  std::vector<std::pair<std::string, std::string>> held;
-  for (const auto& [key, lease] : self->state.leases) {
-    held.emplace_back(key, lease.token);
-  }
-  if (held.empty()) {
+  if (self->state.leases.empty()) {
     return;
   }
+  const auto node_id = self->state.options.node_id;
   const auto ttl = self->state.options.lease_ttl;
-  actors::db_call call{[held, ttl](persistence::database& db) {
-    persistence::session_lease_repository leases{db};
-    std::vector<std::string> lost;
-    for (const auto& [key, token] : held) {
-      auto renewed = leases.renew(key, token, std::chrono::system_clock::now(), ttl);
-      if (renewed && !*renewed) {
-        lost.push_back(key);
-      }
-    }
-    return caf::make_message(std::move(lost));
+  actors::db_call call{[node_id, ttl](persistence::database& db) {
+    return caf::make_message(persistence::session_lease_repository{db}.renew_owned(
+      node_id, std::chrono::system_clock::now(), ttl));
   }};
+  using held_leases = caf::expected<std::vector<std::pair<std::string, std::string>>>;
   self->request(self->state.options.db_pool, db_timeout, std::move(call))
     .then(
-      [self](std::vector<std::string>& lost) {
-        for (const auto& key : lost) {
-          log::debug("cluster", "session lease key lost");
-          self->state.leases.erase(key);
+      [self](held_leases& held) {
+        if (!held) {
+          log::warn("cluster", "session lease renewal failed",
+                    {{"error", context_of(held.error())}});
+          return;
+        }
+        std::unordered_map<std::string, std::string> still_ours(held->begin(), held->end());
+        for (auto it = self->state.leases.begin(); it != self->state.leases.end();) {
+          auto found = still_ours.find(it->first);
+          if (found == still_ours.end() || found->second != it->second.token) {
+            // Taken over (or never won, for a secondary key): not ours to renew or release.
+            log::debug("cluster", "session lease key lost");
+            it = self->state.leases.erase(it);
+          } else {
+            ++it;
+          }
         }
       },
       [](caf::error& error) {

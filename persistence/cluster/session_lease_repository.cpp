@@ -75,6 +75,26 @@ caf::expected<bool> session_lease_repository::renew(const std::string& session_k
   });
 }
 
+caf::expected<std::vector<std::pair<std::string, std::string>>>
+session_lease_repository::renew_owned(const std::string& node_id, time_point now,
+                                      std::chrono::milliseconds ttl) {
+  const auto expires = to_iso8601(now + ttl);
+  return db_.run([&](soci::session& sql) {
+    sql << "UPDATE session_leases SET expires_at = :expires WHERE owner_node_id = :node",
+      soci::use(expires), soci::use(node_id);
+    std::vector<std::pair<std::string, std::string>> held;
+    soci::rowset<soci::row> rows =
+      (sql.prepare << "SELECT session_key_hash, lease_token FROM session_leases "
+                      "WHERE owner_node_id = :node",
+       soci::use(node_id));
+    for (const auto& row : rows) {
+      row_reader r{row};
+      held.emplace_back(r.text(0), r.text(1));
+    }
+    return held;
+  });
+}
+
 caf::expected<bool> session_lease_repository::pin_account(const std::string& session_key_hash,
                                                           const std::string& lease_token,
                                                           const std::string& account_id) {

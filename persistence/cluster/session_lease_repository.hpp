@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -49,6 +50,12 @@ public:
   /// Extends a lease still held under `lease_token` to `now + ttl`; `false` when it was lost.
   caf::expected<bool> renew(const std::string& session_key_hash, const std::string& lease_token,
                             time_point now, std::chrono::milliseconds ttl);
+
+  /// Extends every lease `node_id` holds to `now + ttl` in one statement (the owner's periodic
+  /// renewal; a lease another node took over is not the owner's any more and is untouched) and
+  /// answers the (key, token) pairs it now holds, so the owner can tell which it lost.
+  caf::expected<std::vector<std::pair<std::string, std::string>>>
+  renew_owned(const std::string& node_id, time_point now, std::chrono::milliseconds ttl);
 
   /// Records the account the session is pinned to; `false` when the lease was lost.
   caf::expected<bool> pin_account(const std::string& session_key_hash,

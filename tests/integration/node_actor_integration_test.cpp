@@ -20,6 +20,7 @@ using test::backend;
 namespace {
 
 constexpr auto wait_limit = std::chrono::seconds{10};
+constexpr auto lease_renewal = std::chrono::milliseconds{100};
 
 /// The local stream registry's stand-in: one fresh stream actor per open.
 caf::behavior fake_registry(caf::event_based_actor* self) {
@@ -49,15 +50,20 @@ TEST_CASE("the node actor leases sessions it opens, refuses sessions another nod
   auto pool = actors::spawn_db_pool(system, database.db(), 2);
   auto registry = system.spawn(fake_registry);
   auto node = cluster::spawn_node_actor(
-    system, {"node-self", pool, registry, std::chrono::seconds{45}, std::chrono::seconds{15}});
+    system, {"node-self", pool, registry, std::chrono::seconds{45}, lease_renewal});
   caf::scoped_actor self{system};
   persistence::session_lease_repository leases{database.db()};
 
+  std::vector<caf::actor> streams; // keeps the opened streams alive
   auto open = [&](std::vector<std::string> aliases) {
     caf::expected<actors::stream_opened> result{caf::error{}};
     self->request(node, wait_limit, actors::stream_open{std::move(aliases)})
-      .receive([&](actors::stream_opened& opened) { result = opened; },
-               [&](caf::error& error) { result = error; });
+      .receive(
+        [&](actors::stream_opened& opened) {
+          streams.push_back(opened.stream);
+          result = opened;
+        },
+        [&](caf::error& error) { result = error; });
     return result;
   };
 
@@ -88,6 +94,17 @@ TEST_CASE("the node actor leases sessions it opens, refuses sessions another nod
     CHECK(released == 2);
     CHECK_FALSE(leases.find("turn-state-1")->has_value());
     CHECK_FALSE(leases.find("window-1")->has_value());
+  }
+
+  SECTION("the owner keeps renewing its leases") {
+    REQUIRE(open({"renewed"}));
+    const auto first_expiry = (*leases.find("renewed"))->expires_at;
+    const auto give_up = std::chrono::steady_clock::now() + wait_limit;
+    while ((*leases.find("renewed"))->expires_at == first_expiry
+           && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+    CHECK((*leases.find("renewed"))->expires_at > first_expiry);
   }
 
   SECTION("a stream that quits (idle expiry) gives its lease back") {

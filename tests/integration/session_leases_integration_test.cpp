@@ -135,3 +135,29 @@ TEST_CASE("a draining node releases all of its session leases and only its own",
   CHECK_FALSE(leases.find("s2")->has_value());
   CHECK(leases.find("s3")->has_value());
 }
+
+TEST_CASE("an owner renews all of its leases at once and learns which it lost",
+          "[integration][persistence][cluster]") {
+  const auto kind = GENERATE(backend::sqlite, backend::postgres);
+  CAPTURE(test::to_string(kind));
+  test::test_database database{kind};
+  persistence::session_lease_repository leases{database.db()};
+  manual_clock clock;
+  auto kept = leases.acquire("kept", "node-a", std::nullopt, clock.now(), lease_ttl);
+  REQUIRE(kept->has_value());
+  REQUIRE(leases.acquire("lost", "node-a", std::nullopt, clock.now(), lease_ttl)->has_value());
+  REQUIRE(leases.acquire("other", "node-b", std::nullopt, clock.now(), lease_ttl)->has_value());
+  // "lost" expires and node-c takes it over; then node-a renews.
+  clock.advance(lease_ttl + std::chrono::seconds{1});
+  auto taken = leases.acquire("lost", "node-c", std::nullopt, clock.now(), lease_ttl);
+  REQUIRE(taken->has_value());
+  auto held = leases.renew_owned("node-a", clock.now(), lease_ttl);
+  REQUIRE(held);
+  REQUIRE(held->size() == 1);
+  CHECK(held->front().first == "kept");
+  CHECK(held->front().second == (*kept)->lease_token);
+  CHECK((*leases.find("kept"))->expires_at == to_iso8601(clock.now() + lease_ttl));
+  // Nobody else's lease moved.
+  CHECK((*leases.find("lost"))->owner_node_id == "node-c");
+  CHECK((*leases.find("other"))->expires_at < to_iso8601(clock.now()));
+}
