@@ -2,15 +2,11 @@
 #include <csignal>
 #include <thread>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/pooler_fixture.hpp"
+#include "tests/support/ws_client.hpp"
 
 using namespace cxp;
 using json = nlohmann::json;
@@ -18,105 +14,7 @@ using test::pooler_fixture;
 
 namespace {
 
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-
-constexpr auto read_timeout = std::chrono::seconds{15};
-
-/// A blocking websocket client for tests (the gateway side under test is asynchronous).
-class ws_client {
-public:
-  /// Connects and upgrades; `status` is 101 on success, else the refusal's status.
-  ws_client(uint16_t port, const std::string& key, std::map<std::string, std::string> headers,
-            const std::string& path = "/backend-api/codex/responses")
-      : ws_(ioc_) {
-    tcp::resolver resolver{ioc_};
-    beast::get_lowest_layer(ws_).expires_after(read_timeout);
-    beast::get_lowest_layer(ws_).connect(resolver.resolve("127.0.0.1", std::to_string(port)));
-    ws_.set_option(websocket::stream_base::decorator([key, headers](websocket::request_type& req) {
-      req.set("authorization", "Bearer " + key);
-      req.set("openai-beta", "responses_websockets=2026-02-06");
-      req.set("originator", "codex_exec");
-      for (const auto& [name, value] : headers) {
-        req.set(name, value);
-      }
-    }));
-    // The asynchronous handshake keeps a refused upgrade's response (the blocking one does not).
-    beast::error_code ec;
-    ws_.async_handshake(response_, "127.0.0.1", path,
-                        [&ec](beast::error_code result) { ec = result; });
-    ioc_.run();
-    ioc_.restart();
-    status = response_.result_int();
-    open = !ec;
-  }
-
-  std::string header(const std::string& name) const { return std::string{response_[name]}; }
-
-  void send(const std::string& text) {
-    beast::get_lowest_layer(ws_).expires_after(read_timeout);
-    ws_.text(true);
-    ws_.write(net::buffer(text));
-  }
-
-  /// The next text frame, or nullopt when the connection closed (see `close_code`).
-  std::optional<std::string> read() {
-    beast::flat_buffer buffer;
-    beast::error_code ec;
-    beast::get_lowest_layer(ws_).expires_after(read_timeout);
-    ws_.read(buffer, ec);
-    if (ec) {
-      close_code = ws_.reason().code;
-      open = false;
-      return std::nullopt;
-    }
-    return beast::buffers_to_string(buffer.data());
-  }
-
-  /// Frames up to and including the one whose type is in `until` (or until the socket ends).
-  std::vector<json> read_turn(std::set<std::string> until = {"response.completed", "error",
-                                                             "response.failed"}) {
-    std::vector<json> frames;
-    while (auto text = read()) {
-      frames.push_back(json::parse(*text));
-      if (until.count(frames.back().value("type", ""))) {
-        break;
-      }
-    }
-    return frames;
-  }
-
-  void close() {
-    beast::error_code ignored;
-    ws_.close(websocket::close_code::normal, ignored);
-  }
-
-  int status = 0;
-  bool open = false;
-  uint16_t close_code = 0;
-
-private:
-  net::io_context ioc_;
-  websocket::stream<beast::tcp_stream> ws_;
-  websocket::response_type response_;
-};
-
-std::string create(const std::string& text, const std::string& previous = {}) {
-  json frame{{"type", "response.create"},
-             {"model", "gpt-5.5"},
-             {"stream", true},
-             {"store", false},
-             {"input",
-              {{{"type", "message"},
-                {"role", "user"},
-                {"content", {{{"type", "input_text"}, {"text", text}}}}}}}};
-  if (!previous.empty()) {
-    frame["previous_response_id"] = previous;
-  }
-  return frame.dump();
-}
+using test::ws_client;
 
 std::string type_of(const json& frame) {
   return frame.value("type", std::string{});
@@ -169,7 +67,7 @@ TEST_CASE("turns of a session share one upstream socket, also across a client re
                       {"x-codex-window-id", "thread-ws-1:0"}}};
     REQUIRE(client.status == 101);
     CHECK(client.header("x-codex-turn-state") == "client-state-1");
-    client.send(create("first turn"));
+    client.send(test::ws_create_frame("first turn"));
     auto frames = client.read_turn();
     REQUIRE_FALSE(frames.empty());
     CHECK(type_of(frames.front()) == "response.created");
@@ -182,7 +80,7 @@ TEST_CASE("turns of a session share one upstream socket, also across a client re
                      && frame.value("delta", "").rfind("hello from acct-", 0) == 0);
     }
     CHECK(has_text);
-    client.send(create("second turn", first_id));
+    client.send(test::ws_create_frame("second turn", first_id));
     frames = client.read_turn();
     REQUIRE(type_of(frames.back()) == "response.completed");
     client.send(R"({"type":"response.processed","response_id":")" + response_id_of(frames) + "\"}");
@@ -195,7 +93,7 @@ TEST_CASE("turns of a session share one upstream socket, also across a client re
                   {{"session-id", "thread-ws-1"}, {"x-codex-window-id", "thread-ws-1:0"}}};
   REQUIRE(again.status == 101);
   CHECK(again.header("x-codex-turn-state").size() == 36); // a fresh UUID
-  again.send(create("third turn after reconnect"));
+  again.send(test::ws_create_frame("third turn after reconnect"));
   auto frames = again.read_turn();
   REQUIRE(type_of(frames.back()) == "response.completed");
 
@@ -227,8 +125,8 @@ TEST_CASE("response.create frames of one connection run one at a time, in order"
   }
   ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-serial")};
   REQUIRE(client.status == 101);
-  client.send(create("one"));
-  client.send(create("two"));
+  client.send(test::ws_create_frame("one"));
+  client.send(test::ws_create_frame("two"));
   auto first = client.read_turn();
   auto second = client.read_turn();
   REQUIRE(type_of(first.back()) == "response.completed");
@@ -249,7 +147,7 @@ TEST_CASE("an idle client is closed and an idle upstream socket expires after th
   {
     ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-idle")};
     REQUIRE(client.status == 101);
-    client.send(create("before idling"));
+    client.send(test::ws_create_frame("before idling"));
     REQUIRE(type_of(client.read_turn().back()) == "response.completed");
     // Nothing more from the client: the gateway closes with 1001 after the idle timeout.
     CHECK_FALSE(client.read().has_value());
@@ -261,7 +159,7 @@ TEST_CASE("an idle client is closed and an idle upstream socket expires after th
     return connections.size() == 1 && !connections[0].open;
   }));
   ws_client again{f.gateway().port(), f.api_key(), session_headers("thread-idle")};
-  again.send(create("after expiry"));
+  again.send(test::ws_create_frame("after expiry"));
   REQUIRE(type_of(again.read_turn().back()) == "response.completed");
   auto connections = f.upstream().websocket_connections();
   REQUIRE(connections.size() == 2);
@@ -274,7 +172,7 @@ TEST_CASE("a client message above the size limit closes the socket with 1009",
   pooler_fixture f{ws_options({"ingress.max_body_bytes=4096"})};
   ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-big")};
   REQUIRE(client.status == 101);
-  client.send(create(std::string(8000, 'x')));
+  client.send(test::ws_create_frame(std::string(8000, 'x')));
   CHECK_FALSE(client.read().has_value());
   CHECK(client.close_code == 1009);
   CHECK(f.upstream().websocket_connections().empty());
@@ -289,7 +187,7 @@ TEST_CASE("a revoked key closes its open sessions with 1008 and bad keys never u
 
   ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-revoke")};
   REQUIRE(client.status == 101);
-  client.send(create("still allowed"));
+  client.send(test::ws_create_frame("still allowed"));
   REQUIRE(type_of(client.read_turn().back()) == "response.completed");
   auto keys = test::run_gateway_command(f.env(), {"admin", "key", "list", "--pool", f.pool_id()});
   REQUIRE(keys.exit_code == 0);
@@ -308,11 +206,11 @@ TEST_CASE("an upstream auth error on the socket refreshes the token and retries 
   pooler_fixture f{ws_options({}, 1)};
   ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-refresh")};
   REQUIRE(client.status == 101);
-  client.send(create("first"));
+  client.send(test::ws_create_frame("first"));
   REQUIRE(type_of(client.read_turn().back()) == "response.completed");
   f.script("acct-1", [](auto& s) { s.access_token_expired = true; });
   const auto refreshes = f.upstream().counters("acct-1").refresh_calls;
-  client.send(create("second"));
+  client.send(test::ws_create_frame("second"));
   auto frames = client.read_turn();
   for (const auto& frame : frames) {
     CHECK(type_of(frame) != "error");
@@ -329,11 +227,11 @@ TEST_CASE("a session whose pinned account became ineligible gets a clear error, 
   pooler_fixture f{ws_options()};
   ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-pinned")};
   REQUIRE(client.status == 101);
-  client.send(create("first"));
+  client.send(test::ws_create_frame("first"));
   REQUIRE(type_of(client.read_turn().back()) == "response.completed");
   const auto pinned = f.upstream().websocket_connections().at(0).account_id;
   f.script(pinned, [](auto& s) { s.usage_limit_after = 0; });
-  client.send(create("second"));
+  client.send(test::ws_create_frame("second"));
   auto frames = client.read_turn();
   REQUIRE_FALSE(frames.empty());
   CHECK(type_of(frames.back()) == "error");
@@ -342,7 +240,7 @@ TEST_CASE("a session whose pinned account became ineligible gets a clear error, 
     CHECK(connection.account_id == pinned);
   }
   // The next turn is refused by the pin itself, with the restart hint.
-  client.send(create("third"));
+  client.send(test::ws_create_frame("third"));
   frames = client.read_turn();
   REQUIRE(type_of(frames.back()) == "error");
   CHECK(frames.back()["status"] == 503);
@@ -357,7 +255,7 @@ TEST_CASE("an upgrade refused with 401 refreshes the token and opens the socket 
   f.script("acct-1", [](auto& s) { s.access_token_expired = true; });
   ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-upgrade-401")};
   REQUIRE(client.status == 101);
-  client.send(create("first"));
+  client.send(test::ws_create_frame("first"));
   auto frames = client.read_turn();
   REQUIRE(type_of(frames.back()) == "response.completed");
   CHECK(f.upstream().counters("acct-1").refresh_calls == 1);
@@ -371,10 +269,10 @@ TEST_CASE("a session whose upstream socket was closed continues on a new one, sa
   pooler_fixture f{ws_options()};
   ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-dropped")};
   REQUIRE(client.status == 101);
-  client.send(create("first"));
+  client.send(test::ws_create_frame("first"));
   REQUIRE(type_of(client.read_turn().back()) == "response.completed");
   f.upstream().close_websockets();
-  client.send(create("second"));
+  client.send(test::ws_create_frame("second"));
   auto frames = client.read_turn();
   REQUIRE(type_of(frames.back()) == "response.completed");
   auto connections = f.upstream().websocket_connections();
@@ -393,9 +291,9 @@ TEST_CASE("each websocket turn counts against the key's request cap", "[integrat
     json::parse(created.out.substr(created.out.find('{')))["key"].get<std::string>();
   ws_client client{f.gateway().port(), capped, session_headers("thread-capped")};
   REQUIRE(client.status == 101);
-  client.send(create("first"));
+  client.send(test::ws_create_frame("first"));
   REQUIRE(type_of(client.read_turn().back()) == "response.completed");
-  client.send(create("second"));
+  client.send(test::ws_create_frame("second"));
   auto frames = client.read_turn();
   REQUIRE(type_of(frames.back()) == "error");
   CHECK(frames.back()["status"] == 429);
