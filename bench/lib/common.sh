@@ -62,6 +62,14 @@ bench_pids=()
 bench_exit_hooks=()
 
 bench_track() { bench_pids+=("$1"); }
+# Runs a command in the background and waits for it, so SIGTERM/SIGINT reach the traps at once
+# (bash runs a trap only after a foreground command ended) and the command is stopped on exit.
+bench_run() {
+  "$@" &
+  local pid=$!
+  bench_track "$pid"
+  wait "$pid"
+}
 bench_on_exit() { bench_exit_hooks+=("$1"); }
 
 stop_process() {
