@@ -6,20 +6,8 @@
 // an empty database), CXP_E2E_KEEP_TMP=1 keeps the temp dir.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { join } from 'node:path';
 
-import {
-  FakeUpstream,
-  Gateway,
-  describeRun,
-  fingerprint,
-  makeAccount,
-  makeTempDir,
-  removeDir,
-  requireEnv,
-  requireNodeModules,
-  runCodexExec,
-} from './support.mjs';
+import { describeRun, fingerprint, makeAccount, runCodexExec, startPooler, stopPooler } from './support.mjs';
 
 const PROMPT = 'say hi';
 const CODEX_TIMEOUT_MS = 90_000;
@@ -102,51 +90,11 @@ function assertNoPoolKey(requests) {
 }
 
 before(async () => {
-  requireNodeModules();
-  const gatewayBinary = requireEnv('CXP_GATEWAY_BINARY');
-  const fakeBinary = requireEnv('CXP_FAKE_UPSTREAM_BINARY');
-  ctx.rootDir = makeTempDir('cxp-e2e-codex-');
-
   for (const [id, reply] of Object.entries(REPLIES)) ctx.accounts[id] = makeAccount(id, reply);
-  ctx.fake = await FakeUpstream.start(
-    fakeBinary,
-    Object.values(ctx.accounts).map((a) => a.script),
-    ctx.rootDir,
-  );
-
-  const dataDir = join(ctx.rootDir, 'gateway-data');
-  ctx.gateway = new Gateway(gatewayBinary, {
-    databaseUrl: process.env.CXP_DATABASE_URL || `sqlite://${dataDir}/codex-pooler.db`,
-    dataDir,
-    home: ctx.rootDir,
-  });
-  const provisioned = await ctx.gateway.provision({
-    poolName: 'e2e',
-    accounts: Object.values(ctx.accounts),
-    workDir: ctx.rootDir,
-  });
-  ctx.poolKey = provisioned.poolKey;
-  await ctx.gateway.serve({
-    upstreamBaseUrl: `${ctx.fake.baseUrl}/backend-api`,
-    oauthTokenUrl: `${ctx.fake.baseUrl}/oauth/token`,
-  });
+  await startPooler(ctx, { prefix: 'cxp-e2e-codex-', poolName: 'e2e', accounts: Object.values(ctx.accounts) });
 });
 
-after(async () => {
-  await ctx.gateway?.stop();
-  await ctx.fake?.stop();
-  if (ctx.failed) {
-    const log = ctx.gateway?.output() ?? '';
-    console.error(`--- codex-pooler serve output (last 60 lines) ---\n${log.split('\n').slice(-60).join('\n')}`);
-  }
-  if (ctx.rootDir) {
-    if (ctx.failed || process.env.CXP_E2E_KEEP_TMP === '1') {
-      console.error(`e2e temp dir kept: ${ctx.rootDir}`);
-    } else {
-      removeDir(ctx.rootDir);
-    }
-  }
-});
+after(() => stopPooler(ctx));
 
 e2eTest('codex exec completes a turn through the gateway with an account credential', async () => {
   const { result: run, requests } = await recordedDuring(() => codex());

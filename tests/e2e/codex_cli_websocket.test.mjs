@@ -10,18 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import {
-  CODEX_BIN,
-  FakeUpstream,
-  Gateway,
-  baseEnv,
-  makeAccount,
-  makeTempDir,
-  removeDir,
-  requireEnv,
-  requireNodeModules,
-  runCommand,
-} from './support.mjs';
+import { CODEX_BIN, baseEnv, makeAccount, runCommand, startPooler, stopPooler } from './support.mjs';
 
 const CODEX_TIMEOUT_MS = 90_000;
 const REPLY = 'pong over websocket';
@@ -66,37 +55,11 @@ function describe(run) {
   return `code=${run.code} signal=${run.signal} timedOut=${run.timedOut}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
 }
 
-before(async () => {
-  requireNodeModules();
-  const gatewayBinary = requireEnv('CXP_GATEWAY_BINARY');
-  const fakeBinary = requireEnv('CXP_FAKE_UPSTREAM_BINARY');
-  ctx.rootDir = makeTempDir('cxp-e2e-ws-');
-  const account = makeAccount('acct-ws-1', REPLY);
-  ctx.fake = await FakeUpstream.start(fakeBinary, [account.script], ctx.rootDir);
-  const dataDir = join(ctx.rootDir, 'gateway-data');
-  ctx.gateway = new Gateway(gatewayBinary, {
-    databaseUrl: `sqlite://${dataDir}/codex-pooler.db`,
-    dataDir,
-    home: ctx.rootDir,
-  });
-  const provisioned = await ctx.gateway.provision({ poolName: 'e2e-ws', accounts: [account], workDir: ctx.rootDir });
-  ctx.poolKey = provisioned.poolKey;
-  await ctx.gateway.serve({
-    upstreamBaseUrl: `${ctx.fake.baseUrl}/backend-api`,
-    oauthTokenUrl: `${ctx.fake.baseUrl}/oauth/token`,
-  });
-});
+before(() =>
+  startPooler(ctx, { prefix: 'cxp-e2e-ws-', poolName: 'e2e-ws', accounts: [makeAccount('acct-ws-1', REPLY)] }),
+);
 
-after(async () => {
-  await ctx.gateway?.stop();
-  await ctx.fake?.stop();
-  if (ctx.failed) {
-    const log = ctx.gateway?.output() ?? '';
-    console.error(`--- codex-pooler serve output (last 60 lines) ---\n${log.split('\n').slice(-60).join('\n')}`);
-  }
-  if (ctx.rootDir && !ctx.failed && !process.env.CXP_E2E_KEEP_TMP) removeDir(ctx.rootDir);
-  else if (ctx.rootDir) console.error(`kept ${ctx.rootDir}`);
-});
+after(() => stopPooler(ctx));
 
 test('codex exec and exec resume run two turns of one session on one upstream websocket', { timeout: 300_000 }, async () => {
   try {

@@ -507,3 +507,48 @@ export async function directCheckAgainstFake({ fakeBinary, rootDir, prompt = 'sa
     await fake.stop();
   }
 }
+
+/// Starts, in a fresh temp dir, a fake upstream serving `accounts` (from makeAccount) and a
+/// gateway (on `databaseUrl`, else CXP_DATABASE_URL, else SQLite) provisioned with one pool
+/// holding them and one key. Fills ctx: rootDir, fake, gateway, poolKey.
+export async function startPooler(ctx, { prefix, poolName, accounts, databaseUrl }) {
+  requireNodeModules();
+  const gatewayBinary = requireEnv('CXP_GATEWAY_BINARY');
+  const fakeBinary = requireEnv('CXP_FAKE_UPSTREAM_BINARY');
+  ctx.rootDir = makeTempDir(prefix);
+  ctx.fake = await FakeUpstream.start(
+    fakeBinary,
+    accounts.map((a) => a.script),
+    ctx.rootDir,
+  );
+  const dataDir = join(ctx.rootDir, 'gateway-data');
+  ctx.gateway = new Gateway(gatewayBinary, {
+    databaseUrl: databaseUrl || process.env.CXP_DATABASE_URL || `sqlite://${dataDir}/codex-pooler.db`,
+    dataDir,
+    home: ctx.rootDir,
+  });
+  const provisioned = await ctx.gateway.provision({ poolName, accounts, workDir: ctx.rootDir });
+  ctx.poolKey = provisioned.poolKey;
+  await ctx.gateway.serve({
+    upstreamBaseUrl: `${ctx.fake.baseUrl}/backend-api`,
+    oauthTokenUrl: `${ctx.fake.baseUrl}/oauth/token`,
+  });
+}
+
+/// Stops what startPooler started. After a failure (ctx.failed) it prints the end of the
+/// gateway's output and keeps the temp dir, as it does with CXP_E2E_KEEP_TMP=1.
+export async function stopPooler(ctx) {
+  await ctx.gateway?.stop();
+  await ctx.fake?.stop();
+  if (ctx.failed) {
+    const log = ctx.gateway?.output() ?? '';
+    console.error(`--- codex-pooler serve output (last 60 lines) ---\n${log.split('\n').slice(-60).join('\n')}`);
+  }
+  if (ctx.rootDir) {
+    if (ctx.failed || process.env.CXP_E2E_KEEP_TMP === '1') {
+      console.error(`e2e temp dir kept: ${ctx.rootDir}`);
+    } else {
+      removeDir(ctx.rootDir);
+    }
+  }
+}
