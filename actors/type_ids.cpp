@@ -17,6 +17,7 @@ void add_message_types(caf::actor_system_config& config) {
     .add_message_type<stream_open>("cxp.stream_open")
     .add_message_type<stream_opened>("cxp.stream_opened")
     .add_message_type<stream_alias>("cxp.stream_alias")
+    .add_message_type<stream_account>("cxp.stream_account")
     .add_message_type<std::vector<std::pair<std::string, std::string>>>("cxp.header_list");
 }
 

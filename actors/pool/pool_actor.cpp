@@ -455,7 +455,8 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
       }
       auto session = self->state.sessions.find(request.session_key);
       if (session == self->state.sessions.end()) {
-        return choose(self, std::move(request), {});
+        auto hint = request.account_hint;
+        return choose(self, std::move(request), std::move(hint));
       }
       self->send(session->second.actor, put_atom::value, session->second.account_id); // keeps it
       return choose(self, std::move(request), session->second.account_id);

@@ -62,6 +62,9 @@ struct lease_request {
   std::vector<std::string> tried; ///< accounts already tried for this request
   std::string api_key_id;         ///< the key whose caps apply (checked on the first try only)
   key_caps caps;
+  /// The session's account as recorded outside this pool (its cluster lease after a takeover):
+  /// the pin to honour when the pool has none for the session.
+  std::string account_hint;
 };
 
 /// A granted account for one attempt. The token is decrypted and lives in memory only.

@@ -83,6 +83,7 @@ struct active_turn {
 struct stream_state {
   const stream_deps* deps = nullptr;
   caf::actor registry;
+  std::string account; ///< the account the session is served on (or its lease's, until then)
   caf::actor connection;
   uint64_t connection_id = 0;
   header_list client_headers;
@@ -443,6 +444,11 @@ void on_lease(stream_self* self, lease_reply& reply) {
                                                                 : std::string{});
   }
   t.grant = std::move(*reply.grant);
+  if (t.grant->account_id != self->state.account && self->state.registry) {
+    self->state.account = t.grant->account_id;
+    self->send(self->state.registry,
+               stream_account{caf::actor_cast<caf::actor>(self), self->state.account});
+  }
   self->state.settings = t.grant->settings;
   t.log.account_id = t.grant->account_id;
   begin_attempt(self);
@@ -459,6 +465,7 @@ void lease(stream_self* self) {
   request.seed = t.request.seed;
   request.tried = t.tried;
   request.api_key_id = t.request.api_key_id;
+  request.account_hint = self->state.account;
   if (t.request.max_requests_per_minute >= 0) {
     request.caps.requests_per_minute = static_cast<int32_t>(t.request.max_requests_per_minute);
   }
@@ -668,9 +675,11 @@ void on_upstream_timeout(stream_self* self) {
   end_turn(self, false, 502, errc::stream_idle_timeout);
 }
 
-caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::actor registry) {
+caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::actor registry,
+                              std::string account_hint) {
   self->state.deps = deps;
   self->state.registry = std::move(registry);
+  self->state.account = std::move(account_hint);
   self->set_down_handler([self](caf::down_msg& down) {
     if (self->state.connection && down.source == self->state.connection.address()) {
       detach(self);
@@ -750,8 +759,8 @@ caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::a
 } // namespace
 
 caf::actor spawn_stream_actor(caf::actor_system& system, const stream_deps& deps,
-                              caf::actor registry) {
-  return system.spawn(stream_behavior, &deps, std::move(registry));
+                              caf::actor registry, std::string account_hint) {
+  return system.spawn(stream_behavior, &deps, std::move(registry), std::move(account_hint));
 }
 
 } // namespace cxp::actors

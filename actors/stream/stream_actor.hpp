@@ -45,10 +45,12 @@ struct stream_deps {
 /// - Server frames are relayed byte-faithfully to the attached connection, at most
 ///   `stream_ack_window` unacknowledged; with no connection attached they are dropped (the turn
 ///   still completes upstream and is logged).
-/// - Each completed response id is registered as an alias with `registry`.
+/// - Each completed response id is registered as an alias with `registry`, and the account the
+///   session is served on is reported to it (`stream_account`) whenever it changes. Leases ask
+///   for `account_hint` (the account the session's lease names after a takeover) until then.
 /// - It survives a detach for `gateway.websocket_owner_idle_timeout_ms`, then closes the socket
 ///   and quits (the registry monitors it).
 caf::actor spawn_stream_actor(caf::actor_system& system, const stream_deps& deps,
-                              caf::actor registry);
+                              caf::actor registry, std::string account_hint = {});
 
 } // namespace cxp::actors

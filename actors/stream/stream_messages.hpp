@@ -139,11 +139,14 @@ typename Inspector::result_type inspect(Inspector& f, stream_closed& x) {
 /// register every alias. Answers `stream_opened`.
 struct stream_open {
   std::vector<std::string> aliases;
+  /// The account the session's lease names (set when a node takes a session over), so a new
+  /// stream continues on it; empty otherwise.
+  std::string account_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_open& x) {
-  return f(caf::meta::type_name("stream_open"), x.aliases);
+  return f(caf::meta::type_name("stream_open"), x.aliases, x.account_id);
 }
 
 struct stream_opened {
@@ -154,6 +157,18 @@ struct stream_opened {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_opened& x) {
   return f(caf::meta::type_name("stream_opened"), x.stream, x.existing);
+}
+
+/// Stream → registry → the node that leases the session: the account the stream now serves
+/// the session on, to record in the session's lease.
+struct stream_account {
+  caf::actor stream;
+  std::string account_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_account& x) {
+  return f(caf::meta::type_name("stream_account"), x.stream, x.account_id);
 }
 
 /// Registry: one more alias for a live stream (e.g. a `previous_response_id`).

@@ -14,6 +14,7 @@ namespace {
 struct registry_state {
   std::unordered_map<std::string, caf::actor> by_alias;
   std::unordered_map<caf::actor_addr, std::vector<std::string>> aliases_of;
+  caf::actor watcher; ///< receives `stream_account` (the node actor that leases sessions)
   static inline const char* name = "stream_registry";
 };
 
@@ -68,7 +69,8 @@ caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
       }
       const bool existing = static_cast<bool>(stream);
       if (!existing) {
-        stream = spawn_stream_actor(self->system(), *deps, caf::actor_cast<caf::actor>(self));
+        stream = spawn_stream_actor(self->system(), *deps, caf::actor_cast<caf::actor>(self),
+                                    request.account_id);
         self->monitor(stream);
       }
       for (const auto& alias : request.aliases) {
@@ -82,6 +84,12 @@ caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
       }
     },
     [self](get_atom) { return static_cast<uint64_t>(self->state.aliases_of.size()); },
+    [self](put_atom, caf::actor& watcher) { self->state.watcher = std::move(watcher); },
+    [self](stream_account& account) {
+      if (self->state.watcher) {
+        self->send(self->state.watcher, std::move(account));
+      }
+    },
   };
 }
 

@@ -90,7 +90,8 @@ void reopen(proxy_self* self, actors::stream_turn turn) {
   }
   self->state.reopening = true;
   self
-    ->request(self->state.node, std::chrono::seconds{10}, actors::stream_open{self->state.aliases})
+    ->request(self->state.node, std::chrono::seconds{10},
+              actors::stream_open{self->state.aliases, {}})
     .then(
       [self](actors::stream_opened& opened) {
         self->state.reopening = false;

@@ -97,6 +97,8 @@ void acquire_and_open(node_self* self, actors::stream_open open, caf::response_p
             make_error(errc::owner_unavailable, "another node acquired the session lease"));
           return;
         }
+        // A session taken over from a dead owner continues on the account its lease names.
+        open.account_id = (*acquired)->account_id.value_or("");
         open_local(self, std::move(open), (*acquired)->lease_token, promise);
       },
       [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
@@ -199,7 +201,7 @@ caf::result<cluster_envelope> serve_remote_open(node_self* self, cluster_envelop
   // The requester saw this node's live lease; open_session re-checks it and opens locally.
   self
     ->request(me(self), db_timeout, local_atom::value,
-              actors::stream_open{std::move(open->aliases)})
+              actors::stream_open{std::move(open->aliases), {}})
     .then(
       [self, proxy, promise](actors::stream_opened& opened) mutable {
         auto relay = spawn_stream_relay(self->system(), opened.stream, proxy);
@@ -243,6 +245,31 @@ void renew_leases(node_self* self) {
       [](caf::error& error) {
         log::warn("cluster", "session lease renewal failed", {{"error", caf::to_string(error)}});
       });
+}
+
+/// Records in the stream's session leases the account it serves the session on, so a node that
+/// takes the session over continues there.
+void pin_account(node_self* self, const actors::stream_account& account) {
+  auto it = self->state.lease_of_stream.find(account.stream.address());
+  if (it == self->state.lease_of_stream.end()) {
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> held;
+  for (const auto& key : it->second) {
+    if (auto lease = self->state.leases.find(key); lease != self->state.leases.end()) {
+      held.emplace_back(key, lease->second.token);
+    }
+  }
+  actors::db_write(self, self->state.options.db_pool, "pin session account",
+                   [held, account_id = account.account_id](persistence::database& db) {
+                     persistence::session_lease_repository leases{db};
+                     for (const auto& [key, token] : held) {
+                       if (auto pinned = leases.pin_account(key, token, account_id); !pinned) {
+                         return caf::expected<void>{pinned.error()};
+                       }
+                     }
+                     return caf::expected<void>{};
+                   });
 }
 
 void release_lease_of(node_self* self, const caf::actor_addr& stream) {
@@ -299,6 +326,7 @@ caf::behavior node_behavior(node_self* self, node_options options) {
     release_lease_of(self, down.source);
   });
   self->delayed_send(self, self->state.options.lease_renewal, actors::tick_atom::value);
+  self->send(self->state.options.local_registry, actors::put_atom::value, me(self));
   return {
     [self](actors::stream_open& open) { return open_session(self, std::move(open), true); },
     [self](local_atom, actors::stream_open& open) {
@@ -307,6 +335,7 @@ caf::behavior node_behavior(node_self* self, node_options options) {
     [self](actors::stream_alias& alias) {
       self->send(self->state.options.local_registry, std::move(alias));
     },
+    [self](actors::stream_account& account) { pin_account(self, account); },
     [self](actors::get_atom get) {
       return self->delegate(self->state.options.local_registry, get);
     },

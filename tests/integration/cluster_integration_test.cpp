@@ -172,6 +172,25 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   auto logs = f.request_logs(3);
   REQUIRE(logs.size() == 3);
 
+  auto keys = test::run_gateway_command(f.env(), {"admin", "key", "list", "--pool", f.pool_id()});
+  REQUIRE(keys.exit_code == 0);
+  std::string first_key_id;
+  for (const auto& item : json::parse(keys.out)) {
+    if (item["display_name"] != "revoked-later") {
+      first_key_id = item["id"].get<std::string>();
+    }
+  }
+  REQUIRE_FALSE(first_key_id.empty());
+  const auto lease_key =
+    persistence::sha256_hex(f.pool_id() + ":" + first_key_id + ":turn_state:cluster-turn-state");
+  // The session's lease names its account, which is what a node taking it over continues on.
+  persistence::session_lease_repository lease_rows{f.database().db()};
+  CHECK(eventually([&] {
+    auto row = lease_rows.find(lease_key);
+    return row && row->has_value() && (*row)->account_id
+           && *(*row)->account_id == f.account_ids().at(session_account);
+  }));
+
   // Node 1 dies without a word. The client on node 2 keeps its socket; once node 1's lease
   // expired node 2 takes the session over and continues on the same account, on a new upstream
   // socket. That socket has no cache of the earlier responses, so the client continues with
@@ -227,17 +246,6 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   const auto node2_exit = node2.stop(SIGTERM, std::chrono::seconds{15});
   INFO(tail_of(node2.output()));
   CHECK(node2_exit == 0);
-  auto keys = test::run_gateway_command(f.env(), {"admin", "key", "list", "--pool", f.pool_id()});
-  REQUIRE(keys.exit_code == 0);
-  std::string first_key_id;
-  for (const auto& item : json::parse(keys.out)) {
-    if (item["display_name"] != "revoked-later") {
-      first_key_id = item["id"].get<std::string>();
-    }
-  }
-  REQUIRE_FALSE(first_key_id.empty());
-  const auto lease_key =
-    persistence::sha256_hex(f.pool_id() + ":" + first_key_id + ":turn_state:cluster-turn-state");
   auto lease = persistence::session_lease_repository{f.database().db()}.find(lease_key);
   REQUIRE(lease);
   CHECK_FALSE(lease->has_value());

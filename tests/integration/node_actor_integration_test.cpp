@@ -22,9 +22,11 @@ namespace {
 constexpr auto wait_limit = std::chrono::seconds{10};
 constexpr auto lease_renewal = std::chrono::milliseconds{100};
 
-/// The local stream registry's stand-in: one fresh stream actor per open.
+/// The local stream registry's stand-in: one fresh stream actor per open; it takes the node as
+/// the watcher of stream accounts like the real one.
 caf::behavior fake_registry(caf::event_based_actor* self) {
   return {
+    [](actors::put_atom, caf::actor&) {},
     [self](actors::stream_open&) {
       auto stream = self->spawn<caf::linked>([](caf::event_based_actor*) -> caf::behavior {
         return {[](actors::stream_turn&) {
@@ -57,7 +59,7 @@ TEST_CASE("the node actor leases sessions it opens, refuses sessions another nod
   std::vector<caf::actor> streams; // keeps the opened streams alive
   auto open = [&](std::vector<std::string> aliases) {
     caf::expected<actors::stream_opened> result{caf::error{}};
-    self->request(node, wait_limit, actors::stream_open{std::move(aliases)})
+    self->request(node, wait_limit, actors::stream_open{std::move(aliases), {}})
       .receive(
         [&](actors::stream_opened& opened) {
           streams.push_back(opened.stream);

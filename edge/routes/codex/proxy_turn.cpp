@@ -106,7 +106,7 @@ private:
     phase_ = phase::leasing;
     actors::lease_request lease{
       request_.pool_id, log_.id, request_.model,      request_.route, request_.session_key_hash,
-      request_.seed,    tried_,  request_.api_key_id, request_.caps};
+      request_.seed,    tried_,  request_.api_key_id, request_.caps,  {}};
     // No timer: the pool always answers (its own waits on account actors are bounded) and a
     // dead one bounces the request, so a clock registration per request would buy nothing.
     ask<actors::lease_reply>(

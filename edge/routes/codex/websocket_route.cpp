@@ -286,7 +286,7 @@ private:
                     self->on_stream(std::move(o), std::move(t));
                   });
       },
-      actors::stream_open{std::move(aliases)});
+      actors::stream_open{std::move(aliases), {}});
   }
 
   void on_stream(caf::expected<actors::stream_opened> opened, actors::stream_turn turn) {

@@ -244,7 +244,7 @@ TEST_CASE("the registry finds a session's stream by any of its aliases and forge
   caf::scoped_actor self{*f.system};
   auto open = [&](std::vector<std::string> aliases) {
     stream_opened opened;
-    self->request(registry, wait, stream_open{std::move(aliases)})
+    self->request(registry, wait, stream_open{std::move(aliases), {}})
       .receive([&](stream_opened& reply) { opened = reply; },
                [](caf::error& error) { FAIL(caf::to_string(error)); });
     return opened;
