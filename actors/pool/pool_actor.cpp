@@ -35,8 +35,8 @@ struct pool_state {
   std::map<std::string, circuit_breaker> circuits; ///< "<account>|<model>|<route>"
   std::map<std::string, time_point> demoted_until;
   std::map<std::string, time_point> last_success;
-  /// Session key → its session actor and the account this pool pinned it to. Only the pool
-  /// pins, so it answers lookups from here; the actor keeps the TTL (its exit drops the entry).
+  /// Session key → its session actor and the account this pool pinned it to. The pool answers
+  /// lookups from here; the actor keeps the TTL (its exit drops the entry).
   std::unordered_map<std::string, pinned_session> sessions;
   /// Consumption of this pool's keys that have caps (per node).
   std::unordered_map<std::string, key_budget> budgets;
@@ -339,7 +339,7 @@ void pin_session(pool_self* self, const std::string& session_key, const std::str
     it = sessions.emplace(session_key, pinned_session{session, {}}).first;
   }
   it->second.account_id = account_id;
-  self->send(it->second.actor, put_atom::value, account_id);
+  self->send(it->second.actor, ping_atom::value);
 }
 
 void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report) {
@@ -458,7 +458,7 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
         auto hint = request.account_hint;
         return choose(self, std::move(request), std::move(hint));
       }
-      self->send(session->second.actor, put_atom::value, session->second.account_id); // keeps it
+      self->send(session->second.actor, ping_atom::value);
       return choose(self, std::move(request), session->second.account_id);
     },
     [self, &deps](attempt_report& report) { on_report(self, deps, report); },

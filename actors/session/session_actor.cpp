@@ -12,7 +12,6 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 struct session_state {
-  std::string pinned_account;
   steady::time_point last_used = steady::now();
   static inline const char* name = "session_actor";
 };
@@ -22,14 +21,7 @@ struct session_state {
 caf::behavior session_behavior(caf::stateful_actor<session_state>* self, std::chrono::seconds ttl) {
   self->delayed_send(self, ttl, tick_atom::value);
   return {
-    [self](get_atom) {
-      self->state.last_used = steady::now();
-      return self->state.pinned_account;
-    },
-    [self](put_atom, std::string& account_id) {
-      self->state.last_used = steady::now();
-      self->state.pinned_account = std::move(account_id);
-    },
+    [self](ping_atom) { self->state.last_used = steady::now(); },
     [self, ttl](tick_atom) {
       const auto idle = steady::now() - self->state.last_used;
       if (idle >= ttl) {
