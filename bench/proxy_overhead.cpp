@@ -34,7 +34,12 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/sample_stats.hpp"
+
 namespace {
+
+using cxp::bench::percentile;
+using cxp::bench::rounded;
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -361,19 +366,6 @@ result<std::vector<tcp::endpoint>> resolve(const options& opts) {
     out.push_back(entry.endpoint());
   }
   return {out, {}};
-}
-
-double rounded(double ms) {
-  return std::round(ms * 1000.0) / 1000.0;
-}
-
-/// Nearest-rank percentile of sorted samples.
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) {
-    return 0;
-  }
-  auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  return rounded(sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1]);
 }
 
 json summarise(const options& opts, std::vector<connection_stats>& all) {

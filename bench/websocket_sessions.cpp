@@ -39,7 +39,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench/sample_stats.hpp"
+
 namespace {
+
+using cxp::bench::percentile;
+using cxp::bench::rounded;
 
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
@@ -215,19 +220,6 @@ uint64_t raise_fd_limit() {
 
 double to_ms(clock_type::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
-}
-
-double rounded(double ms) {
-  return std::round(ms * 1000.0) / 1000.0;
-}
-
-/// Nearest-rank percentile of sorted samples.
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) {
-    return 0;
-  }
-  auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  return rounded(sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1]);
 }
 
 json summary_of(std::vector<double> samples) {
