@@ -11,6 +11,7 @@
 #include "persistence/cluster/session_lease_repository.hpp"
 #include "persistence/crypto/key_hash.hpp"
 #include "tests/support/admin_client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/pooler_fixture.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -24,18 +25,9 @@ namespace {
 constexpr auto lease_ttl_ms = 3000;
 constexpr auto lease_renew_ms = 500;
 
-/// Polls `done` up to `limit` (the cluster works asynchronously; no fixed sleeps).
-template <class F>
-bool eventually(F done, std::chrono::seconds limit = std::chrono::seconds{20}) {
-  const auto give_up = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (done()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-  return done();
-}
+/// The cluster works asynchronously: conditions are polled this long.
+constexpr auto cluster_wait = std::chrono::seconds{20};
+constexpr auto cluster_poll = std::chrono::milliseconds{100};
 
 /// A loopback port nobody listens on right now (for the middleman, which peers must know).
 uint16_t free_port() {
@@ -67,14 +59,16 @@ std::string response_id_of(const std::vector<json>& frames) {
 /// expired, peers not yet connected) the gateway answers an error frame and the client retries.
 std::vector<json> complete_turn(ws_client& client, const std::string& frame) {
   std::vector<json> frames;
-  eventually([&] {
-    if (!client.open) {
-      return true;
-    }
-    client.send(frame);
-    frames = client.read_turn();
-    return !frames.empty() && type_of(frames.back()) == "response.completed";
-  });
+  test::eventually(
+    [&] {
+      if (!client.open) {
+        return true;
+      }
+      client.send(frame);
+      frames = client.read_turn();
+      return !frames.empty() && type_of(frames.back()) == "response.completed";
+    },
+    cluster_wait, cluster_poll);
   return frames;
 }
 
@@ -185,11 +179,13 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
     persistence::sha256_hex(f.pool_id() + ":" + first_key_id + ":turn_state:cluster-turn-state");
   // The session's lease names its account, which is what a node taking it over continues on.
   persistence::session_lease_repository lease_rows{f.database().db()};
-  CHECK(eventually([&] {
-    auto row = lease_rows.find(lease_key);
-    return row && row->has_value() && (*row)->account_id
-           && *(*row)->account_id == f.account_ids().at(session_account);
-  }));
+  CHECK(test::eventually(
+    [&] {
+      auto row = lease_rows.find(lease_key);
+      return row && row->has_value() && (*row)->account_id
+             && *(*row)->account_id == f.account_ids().at(session_account);
+    },
+    cluster_wait, cluster_poll));
 
   // Node 1 dies without a word. The client on node 2 keeps its socket; once node 1's lease
   // expired node 2 takes the session over and continues on the same account, on a new upstream

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/pooler_fixture.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -14,6 +15,7 @@ using test::pooler_fixture;
 
 namespace {
 
+using test::eventually;
 using test::ws_client;
 
 std::string type_of(const json& frame) {
@@ -34,19 +36,6 @@ pooler_fixture::options ws_options(std::vector<std::string> settings = {}, int a
   opts.accounts = accounts;
   opts.settings = std::move(settings);
   return opts;
-}
-
-/// Polls `done` for up to 15 s (the gateway works asynchronously; no fixed sleeps).
-template <class F>
-bool eventually(F done) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{15};
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (done()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  }
-  return done();
 }
 
 std::map<std::string, std::string> session_headers(const std::string& thread) {
