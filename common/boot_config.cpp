@@ -275,6 +275,17 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
     }
     config.session_lease_renewal = std::chrono::milliseconds{*parsed};
   }
+  for (auto [name, interval] :
+       {std::pair{"CODEX_POOLER_SETTINGS_POLL_MS", &config.settings_poll_interval},
+        std::pair{"CODEX_POOLER_KEY_RECHECK_MS", &config.key_recheck_interval}}) {
+    if (auto value = lookup(env, name)) {
+      auto parsed = parse_int<int64_t>(*value, 100, 3'600'000);
+      if (!parsed) {
+        return invalid(name, "must be a number of milliseconds from 100 to 3600000");
+      }
+      *interval = std::chrono::milliseconds{*parsed};
+    }
+  }
   if (config.session_lease_renewal >= config.session_lease_ttl) {
     return invalid("CODEX_POOLER_SESSION_LEASE_RENEW_MS",
                    "must be below CODEX_POOLER_SESSION_LEASE_TTL_MS");

@@ -66,6 +66,11 @@ struct boot_config {
   /// renews it (CODEX_POOLER_SESSION_LEASE_TTL_MS / _RENEW_MS; renew must be below the TTL).
   std::chrono::milliseconds session_lease_ttl{45'000};
   std::chrono::milliseconds session_lease_renewal{15'000};
+  /// Safety nets for changes written straight to the database (admin API changes are announced
+  /// to every node at once): how often settings caches poll the settings revision, and how often
+  /// a websocket re-checks its key (CODEX_POOLER_SETTINGS_POLL_MS / _KEY_RECHECK_MS).
+  std::chrono::milliseconds settings_poll_interval{2'000};
+  std::chrono::milliseconds key_recheck_interval{2'000};
 
   std::string admin_ui_dir; ///< built admin UI assets; empty = the default next to the binary
 

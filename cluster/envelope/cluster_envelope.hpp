@@ -12,6 +12,7 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "actors/notices/node_notices.hpp"
 #include "actors/stream/stream_messages.hpp"
 #include "cluster/envelope/cluster_messages.hpp"
 #include "common/errc.hpp"
@@ -54,7 +55,8 @@ CXP_ENVELOPE_KIND(node_hello, "node_hello");
 CXP_ENVELOPE_KIND(remote_open, "remote_open");
 CXP_ENVELOPE_KIND(remote_opened, "remote_opened");
 CXP_ENVELOPE_KIND(remote_attach, "remote_attach");
-CXP_ENVELOPE_KIND(key_revoked, "key_revoked");
+CXP_ENVELOPE_KIND(actors::api_key_changed, "api_key_changed");
+CXP_ENVELOPE_KIND(actors::settings_changed, "settings_changed");
 CXP_ENVELOPE_KIND(actors::stream_turn, "stream_turn");
 CXP_ENVELOPE_KIND(actors::stream_forward, "stream_forward");
 CXP_ENVELOPE_KIND(actors::stream_ack, "stream_ack");

@@ -56,14 +56,4 @@ typename Inspector::result_type inspect(Inspector& f, remote_attach& x) {
   return f(caf::meta::type_name("remote_attach"), x.connection_id, x.client_headers);
 }
 
-/// Broadcast: an API key was paused, revoked or deleted (its id, never the key).
-struct key_revoked {
-  std::string api_key_id;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, key_revoked& x) {
-  return f(caf::meta::type_name("key_revoked"), x.api_key_id);
-}
-
 } // namespace cxp::cluster

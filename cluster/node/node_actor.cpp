@@ -8,6 +8,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/db/db_worker.hpp"
+#include "actors/notices/node_notices.hpp"
 #include "actors/stream/stream_messages.hpp"
 #include "actors/type_ids.hpp"
 #include "cluster/envelope/cluster_envelope.hpp"
@@ -298,6 +299,39 @@ void release_lease_of(node_self* self, const caf::actor_addr& stream) {
                    });
 }
 
+/// Sends this node's `notice` to every connected peer (fire and forget: a peer that misses it
+/// still catches up on its next poll of the database).
+template <class Notice>
+void broadcast(node_self* self, const Notice& notice) {
+  for (const auto& [id, peer] : self->state.peers) {
+    caf::anon_send(peer, notice_atom::value, seal(self->system(), notice, 0, me(self)));
+  }
+}
+
+void reload_settings(node_self* self) {
+  if (self->state.options.settings) {
+    self->send(self->state.options.settings, actors::reload_atom::value);
+  }
+}
+
+/// A peer's broadcast notice, applied on this node.
+void receive_notice(node_self* self, const cluster_envelope& envelope) {
+  if (envelope.kind == envelope_kind<actors::api_key_changed>::value) {
+    if (auto changed = unseal<actors::api_key_changed>(self->system(), envelope)) {
+      changed->from_peer = true;
+      actors::announce(self->system(), std::move(*changed));
+      return;
+    }
+  } else if (envelope.kind == envelope_kind<actors::settings_changed>::value) {
+    if (unseal<actors::settings_changed>(self->system(), envelope)) {
+      reload_settings(self);
+      return;
+    }
+  }
+  log::warn("cluster", "peer notice not understood",
+            {{"kind", envelope.kind}, {"version", envelope.version}});
+}
+
 void add_peer(node_self* self, const std::string& id, const caf::actor& peer) {
   if (id == self->state.options.node_id || !peer) {
     return;
@@ -327,6 +361,7 @@ caf::behavior node_behavior(node_self* self, node_options options) {
   });
   self->delayed_send(self, self->state.options.lease_renewal, actors::tick_atom::value);
   self->send(self->state.options.local_registry, actors::put_atom::value, me(self));
+  self->join(actors::notice_board(self->system()));
   return {
     [self](actors::stream_open& open) { return open_session(self, std::move(open), true); },
     [self](local_atom, actors::stream_open& open) {
@@ -353,6 +388,18 @@ caf::behavior node_behavior(node_self* self, node_options options) {
         return serve_remote_open(self, envelope);
       }
       return make_error(errc::cluster_protocol_mismatch, "unknown envelope kind " + envelope.kind);
+    },
+    [self](notice_atom, const cluster_envelope& envelope) { receive_notice(self, envelope); },
+    [self](const actors::api_key_changed& changed) {
+      if (!changed.from_peer) {
+        broadcast(self, changed);
+      }
+    },
+    [self](const actors::settings_changed& changed) {
+      if (!changed.from_peer) {
+        reload_settings(self);
+        broadcast(self, changed);
+      }
     },
     [self](peer_up_atom, caf::actor& peer) {
       self

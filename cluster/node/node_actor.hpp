@@ -7,17 +7,23 @@
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 
+#include "actors/settings/settings_cache.hpp"
+
 namespace cxp::cluster {
 
 using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using relay_atom = caf::atom_constant<caf::atom("relay")>;
+/// Tags a notice (an envelope of `actors::api_key_changed` or `actors::settings_changed`) that
+/// a peer broadcast; it needs no reply.
+using notice_atom = caf::atom_constant<caf::atom("notice")>;
 
 /// What a node actor needs; values from boot config.
 struct node_options {
-  std::string node_id;       ///< this process's id in `cluster_nodes`
-  caf::actor db_pool;        ///< actors::spawn_db_pool
-  caf::actor local_registry; ///< actors::spawn_stream_registry: this node's streams
+  std::string node_id;                   ///< this process's id in `cluster_nodes`
+  caf::actor db_pool;                    ///< actors::spawn_db_pool
+  caf::actor local_registry;             ///< actors::spawn_stream_registry: this node's streams
+  actors::settings_cache_actor settings; ///< reloaded when this node or a peer changes settings
   std::chrono::milliseconds lease_ttl{45'000};
   std::chrono::milliseconds lease_renewal{15'000};
   std::chrono::milliseconds remote_timeout{5'000}; ///< a request to another node
@@ -40,6 +46,10 @@ struct node_options {
 /// From peers (`cluster_envelope` of `cluster_protocol_version`; another version is answered
 /// with `cluster_protocol_mismatch`): `node_hello` (answered with ours), `remote_open`
 /// (answered with `remote_opened` whose envelope peer is the relay).
+/// Notices (actors/notices): the node actor joins the notice board. This node's
+/// `api_key_changed` and `settings_changed` are broadcast to every connected peer as
+/// `notice_atom, cluster_envelope`; a peer's notice is posted on this node's board marked
+/// `from_peer` (keys), or reloads the settings cache (settings, for this node's changes too).
 /// From this process: `peer_up_atom, actor` (peer_discovery connected a node actor);
 /// `drain_atom` (stop opening sessions); `release_atom` → `int64_t` (release every lease of this
 /// node, answered with the count). Owned leases are renewed every `lease_renewal`; a lease whose

@@ -28,6 +28,7 @@
 #include "common/metrics/registry.hpp"
 #include "edge/app/service_wiring.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
+#include "edge/routes/codex/codex_auth.hpp"
 #include "edge/routes/codex/codex_routes.hpp"
 #include "edge/routes/codex/websocket_route.hpp"
 #include "edge/routes/health_routes.hpp"
@@ -41,7 +42,6 @@ namespace cxp::edge {
 
 namespace {
 
-constexpr auto settings_poll_interval = std::chrono::seconds{2};
 constexpr auto heartbeat_interval = std::chrono::seconds{5};
 constexpr auto heartbeat_down_timeout = std::chrono::seconds{3};
 constexpr auto cluster_discovery_interval = std::chrono::seconds{2};
@@ -145,7 +145,7 @@ int serve(const boot_config& config) {
   const bridge_scope bridge{system};
 
   auto db_pool = actors::spawn_db_pool(system, **db, config.pool_size);
-  auto settings = actors::spawn_settings_cache(system, db_pool, settings_poll_interval);
+  auto settings = actors::spawn_settings_cache(system, db_pool, config.settings_poll_interval);
 
   metrics::registry registry;
   actors::gateway_metrics gateway_metrics{registry};
@@ -169,7 +169,7 @@ int serve(const boot_config& config) {
   add_health_routes(routes, {system, db_pool, server.state(), registry, settings,
                              (*wiring)->context->token_hash_key});
   const admin_runtime admin{system, db_pool, *(*wiring)->context,
-                            std::make_shared<actors::admin::login_throttle>(), settings};
+                            std::make_shared<actors::admin::login_throttle>()};
   add_auth_routes(routes, admin);
   add_admin_resource_routes(routes, admin);
   codex_runtime codex{system,
@@ -182,6 +182,7 @@ int serve(const boot_config& config) {
                       gateway_metrics,
                       io};
   add_codex_routes(routes, codex);
+  auto key_cache_listener = spawn_key_cache_listener(system, codex.keys);
   actors::stream_deps stream_deps{directory,
                                   request_log,
                                   actors::ws_transport::start(websocket_io_threads),
@@ -195,9 +196,9 @@ int serve(const boot_config& config) {
   // The edge opens sessions through the node actor, which owns the session leases and forwards
   // to the owner node's stream when another node holds the lease.
   auto node =
-    cluster::spawn_node_actor(system, {node_id, db_pool, stream_registry, config.session_lease_ttl,
-                                       config.session_lease_renewal});
-  websocket_runtime websockets{codex, settings, node};
+    cluster::spawn_node_actor(system, {node_id, db_pool, stream_registry, settings,
+                                       config.session_lease_ttl, config.session_lease_renewal});
+  websocket_runtime websockets{codex, settings, node, config.key_recheck_interval};
   add_websocket_routes(routes, websockets);
   add_v1_routes(routes, codex);
 
@@ -220,6 +221,7 @@ int serve(const boot_config& config) {
   if (!startup_failure.empty()) {
     std::fprintf(stderr, "codex-pooler: %s\n", startup_failure.c_str());
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(key_cache_listener, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(stream_registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
@@ -270,6 +272,7 @@ int serve(const boot_config& config) {
     caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
   }
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(key_cache_listener, caf::exit_reason::user_shutdown);
 
   // Sessions and upstream calls hold references to the routes and runtime on this stack.
   upstream->stop();

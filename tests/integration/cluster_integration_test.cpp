@@ -101,6 +101,9 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
     env["CODEX_POOLER_CLUSTER_PEERS"] = peers;
     env["CODEX_POOLER_SESSION_LEASE_TTL_MS"] = std::to_string(lease_ttl_ms);
     env["CODEX_POOLER_SESSION_LEASE_RENEW_MS"] = std::to_string(lease_renew_ms);
+    // Polls far beyond the test's waits: key and settings changes must arrive as broadcasts.
+    env["CODEX_POOLER_SETTINGS_POLL_MS"] = "600000";
+    env["CODEX_POOLER_KEY_RECHECK_MS"] = "600000";
     nodes.push_back(std::make_unique<test::gateway_process>(env));
   }
   auto& node1 = *nodes[0];
@@ -139,7 +142,7 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   const auto session_account = connections[0].account_id;
 
   // A second key's session on node 1; revoking that key through node 3's admin API closes the
-  // socket on node 1 with 1008.
+  // socket on node 1 with 1008 at once (the broadcast; node 1's own re-check is minutes away).
   auto second_key = test::run_gateway_command(
     f.env(), {"admin", "key", "create", "--pool", f.pool_id(), "--name", "revoked-later"});
   REQUIRE(second_key.exit_code == 0);
@@ -158,8 +161,26 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
     const auto key_id = second["id"].get<std::string>();
     auto revoked = admin.send("POST", "/admin/api/api-keys/" + key_id + "/revoke");
     REQUIRE(revoked.status == 200);
+    const auto revoked_at = std::chrono::steady_clock::now();
     CHECK_FALSE(doomed.read().has_value());
     CHECK(doomed.close_code == 1008);
+    CHECK(std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds{5});
+
+    // A settings change on node 3 reaches node 1 the same way: node 1's new sockets take the
+    // smaller message limit at once. The probe frame is no turn (under the old limit it only
+    // earns an error frame), so it leaves no request log and no upstream socket behind.
+    REQUIRE(admin.send("PATCH", "/admin/api/settings", {{"ingress.max_body_bytes", 4096}}).status
+            == 200);
+    CHECK(test::eventually(
+      [&] {
+        ws_client probe{node1.port(), f.api_key(), {{"x-codex-turn-state", "probe-state"}}};
+        probe.send(json{{"type", "probe"}, {"padding", std::string(8000, 'x')}}.dump());
+        return !probe.read().has_value() && probe.close_code == 1009;
+      },
+      std::chrono::seconds{5}, cluster_poll));
+    REQUIRE(
+      admin.send("PATCH", "/admin/api/settings", {{"ingress.max_body_bytes", 33554432}}).status
+      == 200);
   }
 
   // Every finished turn is logged before node 1 dies (its writer batches).

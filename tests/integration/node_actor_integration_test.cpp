@@ -52,7 +52,7 @@ TEST_CASE("the node actor leases sessions it opens, refuses sessions another nod
   auto pool = actors::spawn_db_pool(system, database.db(), 2);
   auto registry = system.spawn(fake_registry);
   auto node = cluster::spawn_node_actor(
-    system, {"node-self", pool, registry, std::chrono::seconds{45}, lease_renewal});
+    system, {"node-self", pool, registry, {}, std::chrono::seconds{45}, lease_renewal});
   caf::scoped_actor self{system};
   persistence::session_lease_repository leases{database.db()};
 

@@ -14,7 +14,6 @@
 #include "actors/admin/admin_context.hpp"
 #include "actors/admin/login_throttle.hpp"
 #include "actors/admin/operator_service.hpp"
-#include "actors/settings/settings_cache.hpp"
 #include "edge/server/exchange.hpp"
 
 namespace cxp::edge {
@@ -25,7 +24,6 @@ struct admin_runtime {
   caf::actor db_pool;
   actors::admin::service_context& services;
   std::shared_ptr<actors::admin::login_throttle> throttle;
-  actors::settings_cache_actor settings_cache; ///< told to reload after a settings change
 };
 
 /// A successful admin answer: status, JSON body and any Set-Cookie lines.

@@ -1,11 +1,9 @@
-#include <caf/send.hpp>
-
 #include "actors/admin/account_service.hpp"
 #include "actors/admin/api_key_service.hpp"
 #include "actors/admin/audit_service.hpp"
 #include "actors/admin/pool_service.hpp"
 #include "actors/admin/settings_service.hpp"
-#include "actors/type_ids.hpp"
+#include "actors/notices/node_notices.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
 
 namespace cxp::edge {
@@ -250,32 +248,47 @@ void add_api_key_routes(route_table& routes, const admin_runtime& runtime) {
                     [](service_context& ctx, const principal& who, const json&,
                        const std::string& id,
                        auto&&...) { return view(api_key_service{ctx}.get(who, id)); });
+  // Every change to a key is announced, so websockets and caches holding it re-check at once
+  // on every node instead of at their next poll.
+  auto key_change = [&runtime](auto change) {
+    return [&runtime, change](service_context& ctx, const principal& who, const json& body,
+                              const std::string& id, auto&&...) -> caf::expected<admin_reply> {
+      auto reply = change(ctx, who, body, id);
+      if (reply) {
+        actors::announce(runtime.system, actors::api_key_changed{id});
+      }
+      return reply;
+    };
+  };
   add_session_route(routes, runtime, http::verb::patch, "/admin/api/api-keys/:id",
-                    [](service_context& ctx, const principal& who, const json& body,
-                       const std::string& id, auto&&...) -> caf::expected<admin_reply> {
+                    key_change([](service_context& ctx, const principal& who, const json& body,
+                                  const std::string& id) -> caf::expected<admin_reply> {
                       auto fields = parse_api_key_fields(body);
                       if (!fields) {
                         return fields.error();
                       }
                       return view(api_key_service{ctx}.update(who, id, *fields));
-                    });
+                    }));
   add_session_route(
     routes, runtime, http::verb::post, "/admin/api/api-keys/:id/rotate",
-    [](service_context& ctx, const principal& who, const json&, const std::string& id, auto&&...) {
+    key_change([](service_context& ctx, const principal& who, const json&, const std::string& id) {
       return created_key_reply(api_key_service{ctx}.rotate(who, id), http::status::ok);
-    });
-  add_session_route(routes, runtime, http::verb::post, "/admin/api/api-keys/:id/pause",
-                    [](service_context& ctx, const principal& who, const json&,
-                       const std::string& id,
-                       auto&&...) { return view(api_key_service{ctx}.pause(who, id)); });
-  add_session_route(routes, runtime, http::verb::post, "/admin/api/api-keys/:id/resume",
-                    [](service_context& ctx, const principal& who, const json&,
-                       const std::string& id,
-                       auto&&...) { return view(api_key_service{ctx}.resume(who, id)); });
-  add_session_route(routes, runtime, http::verb::post, "/admin/api/api-keys/:id/revoke",
-                    [](service_context& ctx, const principal& who, const json&,
-                       const std::string& id,
-                       auto&&...) { return view(api_key_service{ctx}.revoke(who, id)); });
+    }));
+  add_session_route(
+    routes, runtime, http::verb::post, "/admin/api/api-keys/:id/pause",
+    key_change([](service_context& ctx, const principal& who, const json&, const std::string& id) {
+      return view(api_key_service{ctx}.pause(who, id));
+    }));
+  add_session_route(
+    routes, runtime, http::verb::post, "/admin/api/api-keys/:id/resume",
+    key_change([](service_context& ctx, const principal& who, const json&, const std::string& id) {
+      return view(api_key_service{ctx}.resume(who, id));
+    }));
+  add_session_route(
+    routes, runtime, http::verb::post, "/admin/api/api-keys/:id/revoke",
+    key_change([](service_context& ctx, const principal& who, const json&, const std::string& id) {
+      return view(api_key_service{ctx}.revoke(who, id));
+    }));
 }
 
 void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
@@ -369,7 +382,7 @@ void add_settings_and_audit_routes(route_table& routes, const admin_runtime& run
                       if (!updated) {
                         return updated.error();
                       }
-                      caf::anon_send(runtime.settings_cache, actors::reload_atom::value);
+                      actors::announce(runtime.system, actors::settings_changed{});
                       return admin_reply{http::status::ok, {{"items", *updated}}, {}};
                     });
   add_session_route(routes, runtime, http::verb::get, "/admin/api/audit-logs",

@@ -1,5 +1,8 @@
 #include "edge/routes/codex/codex_auth.hpp"
 
+#include <caf/event_based_actor.hpp>
+
+#include "actors/notices/node_notices.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "persistence/crypto/key_hash.hpp"
 
@@ -52,6 +55,15 @@ void with_key(codex_runtime& runtime, const exchange_ptr& ex,
       runtime.keys.put(digest, *key);
       next(std::move(*key));
     });
+}
+
+caf::actor spawn_key_cache_listener(caf::actor_system& system, api_key_cache& cache) {
+  return system.spawn<caf::hidden>([&cache](caf::event_based_actor* self) -> caf::behavior {
+    self->join(actors::notice_board(self->system()));
+    return {
+      [&cache](const actors::api_key_changed& changed) { cache.forget(changed.api_key_id); },
+    };
+  });
 }
 
 void with_pool_view(codex_runtime& runtime, const exchange_ptr& ex, const std::string& pool_id,

@@ -93,6 +93,11 @@ void api_key_cache::put(const std::string& raw_key_digest, const authenticated_k
   entries_[raw_key_digest] = {key, std::chrono::steady_clock::now() + ttl_};
 }
 
+void api_key_cache::forget(const std::string& api_key_id) {
+  std::lock_guard lock{mutex_};
+  std::erase_if(entries_, [&](const auto& item) { return item.second.key.key.id == api_key_id; });
+}
+
 void add_codex_routes(route_table& routes, codex_runtime& runtime) {
   using actors::route_class;
   for (const std::string prefix : {"/backend-api/codex", "/backend-api/codex/v1"}) {

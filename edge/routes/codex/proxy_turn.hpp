@@ -19,8 +19,9 @@
 
 namespace cxp::edge {
 
-/// Recently authenticated Pool API keys, so the hot path skips the database. Entries live
-/// `ttl`, which bounds how long a paused or revoked key keeps working on this node. Keyed by
+/// Recently authenticated Pool API keys, so the hot path skips the database. A key changed
+/// through the admin API on any node is forgotten at once (`forget`, on its notice); `ttl`
+/// bounds how long a change written straight to the database goes unseen. Keyed by
 /// the SHA-256 of the raw key; the raw key is never kept. Shared by the Asio and CAF threads
 /// that run handlers, hence the mutex (a lookup is a map find; nothing blocks under it).
 class api_key_cache {
@@ -29,6 +30,8 @@ public:
 
   std::optional<actors::admin::authenticated_key> find(const std::string& raw_key_digest);
   void put(const std::string& raw_key_digest, const actors::admin::authenticated_key& key);
+  /// Drops every entry of the key with id `api_key_id` (a rotated key has two raw keys).
+  void forget(const std::string& api_key_id);
 
 private:
   struct entry {

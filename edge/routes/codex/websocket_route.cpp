@@ -9,6 +9,7 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/notices/node_notices.hpp"
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/stream/stream_messages.hpp"
 #include "common/encoding.hpp"
@@ -31,8 +32,6 @@ using nlohmann::json;
 constexpr auto auth_timeout = std::chrono::seconds{10};
 constexpr auto settings_timeout = std::chrono::seconds{5};
 constexpr auto open_timeout = std::chrono::seconds{10};
-/// How often a connection re-checks its key; the key cache TTL (2 s) bounds the staleness.
-constexpr auto key_recheck_interval = std::chrono::seconds{2};
 
 std::atomic<uint64_t> connection_serial{0};
 
@@ -41,12 +40,19 @@ std::string header_of(const http_request& request, std::string_view name) {
   return it == request.end() ? std::string{} : std::string{it->value()};
 }
 
-/// Authenticates `raw` from the key cache, else on a db worker.
-void authenticate(codex_runtime& runtime, const secret<std::string>& raw,
+enum class key_source {
+  cache_first,
+  database, ///< the key was just announced as changed: the cache may not have heard yet
+};
+
+/// Authenticates `raw` on a db worker, from the key cache first when `source` allows.
+void authenticate(codex_runtime& runtime, const secret<std::string>& raw, key_source source,
                   std::function<void(caf::expected<authenticated_key>)> done) {
   auto digest = persistence::sha256_hex(raw.expose());
-  if (auto cached = runtime.keys.find(digest)) {
-    return done(std::move(*cached));
+  if (source == key_source::cache_first) {
+    if (auto cached = runtime.keys.find(digest)) {
+      return done(std::move(*cached));
+    }
   }
   run_db<authenticated_key>(
     runtime.system, runtime.db_pool, auth_timeout,
@@ -143,9 +149,17 @@ private:
     };
     // Hidden: it lives exactly as long as its socket, which shutdown may drop without a close,
     // so the actor system must not wait for it.
-    endpoint_ =
-      runtime_.codex.system.spawn<caf::hidden>([post](caf::event_based_actor*) -> caf::behavior {
+    endpoint_ = runtime_.codex.system.spawn<caf::hidden>(
+      [post, key_id = context_.key.key.id](caf::event_based_actor* endpoint) -> caf::behavior {
+        endpoint->join(actors::notice_board(endpoint->system()));
         return {
+          [post, key_id](const actors::api_key_changed& changed) {
+            if (changed.api_key_id == key_id) {
+              post([](const std::shared_ptr<client_session>& self) {
+                self->check_key(key_source::database);
+              });
+            }
+          },
           [post](actors::stream_frame& frame) {
             post([f = std::move(frame)](const std::shared_ptr<client_session>& self) mutable {
               self->on_stream_frame(std::move(f));
@@ -211,24 +225,25 @@ private:
     }
     starting_ = true;
     auto self = shared_from_this();
-    authenticate(runtime_.codex, context_.raw_key, [self](caf::expected<authenticated_key> key) {
-      net::post(self->connection_->executor(), [self, k = std::move(key)]() mutable {
-        self->starting_ = false;
-        if (self->closed_) {
-          return;
-        }
-        if (!k) {
-          if (is_key_gone(to_errc(k.error()))) {
-            return self->revoked();
-          }
-          self->queue_.pop_front();
-          self->send_error(to_errc(k.error()));
-          return self->pump();
-        }
-        self->context_.key = std::move(*k);
-        self->start_turn();
-      });
-    });
+    authenticate(runtime_.codex, context_.raw_key, key_source::cache_first,
+                 [self](caf::expected<authenticated_key> key) {
+                   net::post(self->connection_->executor(), [self, k = std::move(key)]() mutable {
+                     self->starting_ = false;
+                     if (self->closed_) {
+                       return;
+                     }
+                     if (!k) {
+                       if (is_key_gone(to_errc(k.error()))) {
+                         return self->revoked();
+                       }
+                       self->queue_.pop_front();
+                       self->send_error(to_errc(k.error()));
+                       return self->pump();
+                     }
+                     self->context_.key = std::move(*k);
+                     self->start_turn();
+                   });
+                 });
   }
 
   void start_turn() {
@@ -328,25 +343,31 @@ private:
   }
 
   void arm_key_check() {
-    timer_->expires_after(key_recheck_interval);
+    timer_->expires_after(runtime_.key_recheck_interval);
     timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto self = weak.lock();
       if (ec || !self || self->closed_) {
         return;
       }
-      authenticate(self->runtime_.codex, self->context_.raw_key,
-                   [self](caf::expected<authenticated_key> key) {
-                     net::post(self->connection_->executor(), [self, k = std::move(key)] {
-                       if (self->closed_) {
-                         return;
-                       }
-                       if (!k && is_key_gone(to_errc(k.error()))) {
-                         return self->revoked();
-                       }
-                       self->arm_key_check();
-                     });
-                   });
+      self->check_key(key_source::cache_first);
+      self->arm_key_check();
     });
+  }
+
+  /// Closes the connection with 1008 when its key no longer authenticates.
+  void check_key(key_source source) {
+    if (closed_) {
+      return;
+    }
+    auto self = shared_from_this();
+    authenticate(runtime_.codex, context_.raw_key, source,
+                 [self](caf::expected<authenticated_key> key) {
+                   net::post(self->connection_->executor(), [self, k = std::move(key)] {
+                     if (!self->closed_ && !k && is_key_gone(to_errc(k.error()))) {
+                       self->revoked();
+                     }
+                   });
+                 });
   }
 
   void revoked() {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+
 #include <caf/actor.hpp>
 
 #include "actors/settings/settings_cache.hpp"
@@ -13,6 +15,9 @@ struct websocket_runtime {
   codex_runtime& codex;
   actors::settings_cache_actor settings;
   caf::actor registry; ///< actors::spawn_stream_registry
+  /// How often a connection re-checks its key with the key cache. A change made through the
+  /// admin API (on any node) is announced and re-checked at once; this catches the rest.
+  std::chrono::milliseconds key_recheck_interval{2'000};
 };
 
 /// `GET /backend-api/codex/responses` (+ `/backend-api/codex/v1/responses`) with a websocket
@@ -26,8 +31,9 @@ struct websocket_runtime {
 ///   state, window id, session header, `previous_response_id`), which routes, relays and logs it;
 /// - `response.processed` frames are forwarded upstream; other frame types get an error frame;
 /// - errors are `{"type":"error","status":…,"error":{…}}` frames;
-/// - the key is re-checked every two seconds; a paused, revoked or deleted key closes the
-///   socket with 1008 "api key is no longer active".
+/// - the key is re-checked when an `api_key_changed` notice names it, and every
+///   `key_recheck_interval`; a paused, revoked or deleted key closes the socket with 1008
+///   "api key is no longer active".
 /// A plain GET (no upgrade) is answered `400 invalid_request`.
 void add_websocket_routes(route_table& routes, websocket_runtime& runtime);
 

@@ -132,3 +132,22 @@ TEST_CASE("session lease timings default to 45 s / 15 s and the renewal must be 
           .rfind("CODEX_POOLER_SESSION_LEASE_TTL_MS: ", 0)
         == 0);
 }
+
+TEST_CASE("the settings poll and websocket key re-check default to 2 s and accept 100 ms to 1 h",
+          "[unit][common][config]") {
+  auto defaults = load_boot_config({});
+  REQUIRE(defaults);
+  CHECK(defaults->settings_poll_interval == std::chrono::milliseconds{2'000});
+  CHECK(defaults->key_recheck_interval == std::chrono::milliseconds{2'000});
+  auto tuned = load_boot_config(
+    {{"CODEX_POOLER_SETTINGS_POLL_MS", "60000"}, {"CODEX_POOLER_KEY_RECHECK_MS", "100"}});
+  REQUIRE(tuned);
+  CHECK(tuned->settings_poll_interval == std::chrono::milliseconds{60'000});
+  CHECK(tuned->key_recheck_interval == std::chrono::milliseconds{100});
+  CHECK(failure_of({{"CODEX_POOLER_SETTINGS_POLL_MS", "99"}})
+          .rfind("CODEX_POOLER_SETTINGS_POLL_MS: ", 0)
+        == 0);
+  CHECK(
+    failure_of({{"CODEX_POOLER_KEY_RECHECK_MS", "often"}}).rfind("CODEX_POOLER_KEY_RECHECK_MS: ", 0)
+    == 0);
+}

@@ -124,4 +124,12 @@ TEST_CASE_METHOD(system_fixture, "cluster bodies without handles round-trip",
   REQUIRE(done);
   CHECK(done->account_id == "acct");
   CHECK(done->ok);
+  auto changed = unseal<actors::api_key_changed>(
+    *system, over_the_wire(*system, seal(*system, actors::api_key_changed{"key-7"})));
+  REQUIRE(changed);
+  CHECK(changed->api_key_id == "key-7");
+  auto settings = seal(*system, actors::settings_changed{});
+  CHECK(settings.kind == "settings_changed");
+  CHECK(unseal<actors::settings_changed>(*system, over_the_wire(*system, settings)));
+  CHECK_FALSE(unseal<actors::api_key_changed>(*system, settings));
 }
