@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/admin_client.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/pooler_fixture.hpp"
 #include "tests/support/ws_client.hpp"
@@ -188,6 +189,40 @@ TEST_CASE("a revoked key closes its open sessions with 1008 and bad keys never u
   REQUIRE(revoked.exit_code == 0);
   CHECK_FALSE(client.read().has_value());
   CHECK(client.close_code == 1008);
+}
+
+TEST_CASE("a key paused through the admin API closes its sockets and stops authenticating at "
+          "once, without waiting for a poll",
+          "[integration][websocket]") {
+  auto opts = ws_options();
+  // Far beyond this test's waits: only the pause's announcement can close the socket in time.
+  opts.gateway_env["CODEX_POOLER_KEY_RECHECK_MS"] = "600000";
+  pooler_fixture f{opts};
+  test::admin_client admin{f.gateway().port()};
+  REQUIRE(admin.bootstrap("owner@example.com", "websocket test passphrase").status == 201);
+  REQUIRE(admin.login("owner@example.com", "websocket test passphrase").status == 200);
+  auto keys = admin.get("/admin/api/api-keys?pool_id=" + f.pool_id());
+  REQUIRE(keys.status == 200);
+  const auto key_id = json::parse(keys.body)["items"][0]["id"].get<std::string>();
+
+  ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-pause")};
+  REQUIRE(client.status == 101);
+  client.send(test::ws_create_frame("before the pause"));
+  REQUIRE(type_of(client.read_turn().back()) == "response.completed");
+  // An HTTP turn puts the key in the node's key cache, which would serve it for 2 s more.
+  REQUIRE(f.turn().status == 200);
+
+  REQUIRE(admin.send("POST", "/admin/api/api-keys/" + key_id + "/pause").status == 200);
+  const auto paused_at = std::chrono::steady_clock::now();
+  CHECK_FALSE(client.read().has_value());
+  CHECK(client.close_code == 1008);
+  CHECK(std::chrono::steady_clock::now() - paused_at < std::chrono::seconds{5});
+  auto refused = f.turn();
+  CHECK(refused.status == 401);
+  CHECK(refused.body.find("api_key_inactive") != std::string::npos);
+
+  REQUIRE(admin.send("POST", "/admin/api/api-keys/" + key_id + "/resume").status == 200);
+  CHECK(f.turn().status == 200);
 }
 
 TEST_CASE("an upstream auth error on the socket refreshes the token and retries the turn",

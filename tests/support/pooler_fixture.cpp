@@ -66,6 +66,9 @@ pooler_fixture::pooler_fixture(options opts)
   const auto base = "http://127.0.0.1:" + std::to_string(upstream_.port());
   env_["CODEX_POOLER_UPSTREAM_BASE_URL"] = base + "/backend-api";
   env_["CODEX_POOLER_OAUTH_TOKEN_URL"] = base + "/oauth/token";
+  for (const auto& [name, value] : opts.gateway_env) {
+    env_[name] = value;
+  }
 
   json bundle = json::array();
   for (int i = 0; i < opts.accounts; ++i) {

@@ -34,6 +34,8 @@ public:
     nlohmann::json key_policy;
     /// False for tests that start their own gateways (e.g. a cluster) on `env()`.
     bool start_gateway = true;
+    /// More boot variables for every gateway this fixture starts (part of `env()`).
+    env_vars gateway_env;
   };
 
   explicit pooler_fixture(options opts);
