@@ -14,7 +14,8 @@ namespace {
 struct registry_state {
   std::unordered_map<std::string, caf::actor> by_alias;
   std::unordered_map<caf::actor_addr, std::vector<std::string>> aliases_of;
-  caf::actor watcher; ///< receives `stream_account` (the node actor that leases sessions)
+  /// Receives `stream_account` and streams' `stream_alias` (the node actor that leases sessions).
+  caf::actor watcher;
   static inline const char* name = "stream_registry";
 };
 
@@ -81,6 +82,9 @@ caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
     [self](stream_alias& alias) {
       if (self->state.aliases_of.count(alias.stream.address())) {
         add_alias(self, alias.alias, alias.stream);
+        if (self->state.watcher) {
+          self->send(self->state.watcher, std::move(alias));
+        }
       }
     },
     [self](get_atom) { return static_cast<uint64_t>(self->state.aliases_of.size()); },

@@ -12,7 +12,9 @@ namespace cxp::actors {
 /// nothing and two keys never share a session) → the session's `stream_actor`. Messages:
 /// - `stream_open` → `stream_opened`: the live stream of the first known alias (registering the
 ///   other aliases with it), else a new stream actor registered under every alias;
-/// - `stream_alias`: one more alias for a live stream;
+/// - `stream_alias`: one more alias for a live stream (a stream's response id), passed on to the
+///   watcher;
+/// - `put_atom, actor`: the watcher, told of streams' aliases and accounts (`stream_account`);
 /// - `get_atom` → `uint64_t`: live streams (tests, metrics).
 /// Aliases live as long as their stream: it is monitored, and its aliases are dropped when it
 /// quits (idle expiry after `gateway.websocket_owner_idle_timeout_ms`). An exit sent to the

@@ -33,12 +33,20 @@ struct owned_lease {
   caf::actor_addr stream;
 };
 
+/// What this node holds for one local stream: every key of its session under one token, and
+/// the account the stream serves (recorded in each key's lease).
+struct stream_leases {
+  std::vector<std::string> keys;
+  std::string token;
+  std::string account_id;
+};
+
 struct node_state {
   node_options options;
   std::unordered_map<std::string, caf::actor> peers; ///< node id → node actor
   std::unordered_map<caf::actor_addr, std::string> peer_ids;
   std::unordered_map<std::string, owned_lease> leases; ///< lease key → lease
-  std::unordered_map<caf::actor_addr, std::vector<std::string>> lease_of_stream;
+  std::unordered_map<caf::actor_addr, stream_leases> lease_of_stream;
   bool draining = false;
   static inline const char* name = "node_actor";
 };
@@ -61,11 +69,12 @@ void open_local(node_self* self, actors::stream_open open, std::string token,
     .then(
       [self, keys, token, promise](actors::stream_opened& opened) mutable {
         auto& held = self->state.lease_of_stream[opened.stream.address()];
+        held.token = token;
         for (const auto& key : keys) {
           auto& lease = self->state.leases[key];
           lease.token = token;
           lease.stream = opened.stream.address();
-          held.push_back(key);
+          held.keys.push_back(key);
         }
         self->monitor(opened.stream);
         promise.deliver(std::move(opened));
@@ -255,8 +264,9 @@ void pin_account(node_self* self, const actors::stream_account& account) {
   if (it == self->state.lease_of_stream.end()) {
     return;
   }
+  it->second.account_id = account.account_id;
   std::vector<std::pair<std::string, std::string>> held;
-  for (const auto& key : it->second) {
+  for (const auto& key : it->second.keys) {
     if (auto lease = self->state.leases.find(key); lease != self->state.leases.end()) {
       held.emplace_back(key, lease->second.token);
     }
@@ -273,20 +283,8 @@ void pin_account(node_self* self, const actors::stream_account& account) {
                    });
 }
 
-void release_lease_of(node_self* self, const caf::actor_addr& stream) {
-  auto it = self->state.lease_of_stream.find(stream);
-  if (it == self->state.lease_of_stream.end()) {
-    return;
-  }
-  std::vector<std::pair<std::string, std::string>> released;
-  for (const auto& key : it->second) {
-    auto lease = self->state.leases.find(key);
-    if (lease != self->state.leases.end() && lease->second.stream == stream) {
-      released.emplace_back(key, lease->second.token);
-      self->state.leases.erase(lease);
-    }
-  }
-  self->state.lease_of_stream.erase(it);
+/// Deletes the leases of (key, token) pairs this node held.
+void release_keys(node_self* self, std::vector<std::pair<std::string, std::string>> released) {
   actors::db_write(self, self->state.options.db_pool, "release session lease",
                    [released](persistence::database& db) -> caf::expected<void> {
                      persistence::session_lease_repository leases{db};
@@ -297,6 +295,59 @@ void release_lease_of(node_self* self, const caf::actor_addr& stream) {
                      }
                      return {};
                    });
+}
+
+/// Leases `alias.alias`, a key the stream learned after its session opened (a response id), under
+/// the session's token, so a client that comes back naming only that key finds the owner.
+void lease_alias(node_self* self, const actors::stream_alias& alias) {
+  auto it = self->state.lease_of_stream.find(alias.stream.address());
+  if (it == self->state.lease_of_stream.end() || self->state.leases.count(alias.alias) != 0) {
+    return;
+  }
+  const auto& held = it->second;
+  actors::db_call call{
+    [key = alias.alias, node_id = self->state.options.node_id, token = held.token,
+     account = held.account_id.empty() ? std::nullopt : std::optional{held.account_id},
+     ttl = self->state.options.lease_ttl](persistence::database& db) {
+      return caf::make_message(persistence::session_lease_repository{db}.add_key(
+        key, node_id, token, account, std::chrono::system_clock::now(), ttl));
+    }};
+  self->request(self->state.options.db_pool, db_timeout, std::move(call))
+    .then(
+      [self, key = alias.alias, stream = alias.stream.address(),
+       token = held.token](caf::expected<bool>& added) {
+        if (!added || !*added) {
+          return;
+        }
+        auto owner = self->state.lease_of_stream.find(stream);
+        if (owner == self->state.lease_of_stream.end() || owner->second.token != token) {
+          // The stream ended (its leases released) while the key was being added.
+          release_keys(self, {{key, token}});
+          return;
+        }
+        self->state.leases[key] = owned_lease{token, stream};
+        owner->second.keys.push_back(key);
+      },
+      [](caf::error& error) {
+        log::warn("cluster", "session alias lease failed", {{"error", caf::to_string(error)}});
+      });
+}
+
+void release_lease_of(node_self* self, const caf::actor_addr& stream) {
+  auto it = self->state.lease_of_stream.find(stream);
+  if (it == self->state.lease_of_stream.end()) {
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> released;
+  for (const auto& key : it->second.keys) {
+    auto lease = self->state.leases.find(key);
+    if (lease != self->state.leases.end() && lease->second.stream == stream) {
+      released.emplace_back(key, lease->second.token);
+      self->state.leases.erase(lease);
+    }
+  }
+  self->state.lease_of_stream.erase(it);
+  release_keys(self, std::move(released));
 }
 
 /// Sends this node's `notice` to every connected peer (fire and forget: a peer that misses it
@@ -367,9 +418,7 @@ caf::behavior node_behavior(node_self* self, node_options options) {
     [self](local_atom, actors::stream_open& open) {
       return open_session(self, std::move(open), false);
     },
-    [self](actors::stream_alias& alias) {
-      self->send(self->state.options.local_registry, std::move(alias));
-    },
+    [self](const actors::stream_alias& alias) { lease_alias(self, alias); },
     [self](actors::stream_account& account) { pin_account(self, account); },
     [self](actors::get_atom get) {
       return self->delegate(self->state.options.local_registry, get);

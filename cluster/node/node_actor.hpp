@@ -42,7 +42,10 @@ struct node_options {
 ///   end). A free or expired lease is acquired (new token) and the stream opened locally. A live
 ///   lease of an unreachable node answers `owner_unavailable`; a draining node opens no new
 ///   sessions (`service_unavailable`).
-/// - `stream_alias`, `get_atom` → passed to the local registry.
+/// - `get_atom` → passed to the local registry.
+/// From the local registry (this node is its watcher): `stream_account` (recorded in the
+/// stream's leases), `stream_alias` (a key the stream learned later, e.g. a response id: leased
+/// under the session's token, so a client naming only that key is forwarded here).
 /// From peers (`cluster_envelope` of `cluster_protocol_version`; another version is answered
 /// with `cluster_protocol_mismatch`): `node_hello` (answered with ours), `remote_open`
 /// (answered with `remote_opened` whose envelope peer is the relay).

@@ -21,6 +21,24 @@ std::optional<session_lease_row> select_lease(soci::session& sql, const std::str
   return std::nullopt;
 }
 
+/// Takes `key` for `node` under `token` when it is free, expired or already the node's. One
+/// statement per key, so two nodes racing for it serialise on the row and exactly one token
+/// ends up stored; the caller reads it back to learn which.
+void take_key(soci::session& sql, const std::string& key, const std::string& node,
+              const std::string& token, const std::optional<std::string>& account_id,
+              const std::string& at, const std::string& expires) {
+  nullable_use<std::string> account{account_id};
+  sql << "INSERT INTO session_leases (session_key_hash, owner_node_id, lease_token, "
+         "account_id, acquired_at, expires_at) VALUES (:key, :node, :token, :account, :at, "
+         ":expires) ON CONFLICT (session_key_hash) DO UPDATE SET "
+         "owner_node_id = excluded.owner_node_id, lease_token = excluded.lease_token, "
+         "account_id = COALESCE(excluded.account_id, session_leases.account_id), "
+         "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at "
+         "WHERE session_leases.expires_at <= :now OR session_leases.owner_node_id = :same",
+    soci::use(key), soci::use(node), soci::use(token), soci::use(account.value, account.indicator),
+    soci::use(at), soci::use(expires), soci::use(at), soci::use(node);
+}
+
 } // namespace
 
 caf::expected<std::optional<session_lease_row>>
@@ -32,32 +50,29 @@ session_lease_repository::acquire(const std::string& session_key_hash, const std
   const auto at = to_iso8601(now);
   const auto expires = to_iso8601(now + ttl);
   return db_.run([&](soci::session& sql) -> std::optional<session_lease_row> {
-    nullable_use<std::string> account{account_id};
-    // One statement per key, so two nodes racing for a free or expired lease serialise on the
-    // row and exactly one token ends up stored; the read-back tells which.
-    auto take = [&](const std::string& key) {
-      sql << "INSERT INTO session_leases (session_key_hash, owner_node_id, lease_token, "
-             "account_id, acquired_at, expires_at) VALUES (:key, :node, :token, :account, :at, "
-             ":expires) ON CONFLICT (session_key_hash) DO UPDATE SET "
-             "owner_node_id = excluded.owner_node_id, lease_token = excluded.lease_token, "
-             "account_id = COALESCE(excluded.account_id, session_leases.account_id), "
-             "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at "
-             "WHERE session_leases.expires_at <= :now OR session_leases.owner_node_id = :same",
-        soci::use(key), soci::use(node_id), soci::use(token),
-        soci::use(account.value, account.indicator), soci::use(at), soci::use(expires),
-        soci::use(at), soci::use(node_id);
-    };
-    take(session_key_hash);
+    take_key(sql, session_key_hash, node_id, token, account_id, at, expires);
     auto lease = select_lease(sql, session_key_hash);
     if (!lease || lease->lease_token != token) {
       return std::nullopt;
     }
     for (const auto& key : also) {
       if (key != session_key_hash) {
-        take(key);
+        take_key(sql, key, node_id, token, account_id, at, expires);
       }
     }
     return lease;
+  });
+}
+
+caf::expected<bool> session_lease_repository::add_key(
+  const std::string& session_key_hash, const std::string& node_id, const std::string& lease_token,
+  const std::optional<std::string>& account_id, time_point now, std::chrono::milliseconds ttl) {
+  const auto at = to_iso8601(now);
+  const auto expires = to_iso8601(now + ttl);
+  return db_.run([&](soci::session& sql) {
+    take_key(sql, session_key_hash, node_id, lease_token, account_id, at, expires);
+    auto lease = select_lease(sql, session_key_hash);
+    return lease && lease->lease_token == lease_token;
   });
 }
 

@@ -47,6 +47,14 @@ public:
           const std::optional<std::string>& account_id, time_point now,
           std::chrono::milliseconds ttl, const std::vector<std::string>& also = {});
 
+  /// Adds `session_key_hash` to the session `node_id` holds under `lease_token` (an alias the
+  /// session learned after it opened, e.g. a later response id), with `account_id` when set:
+  /// taken when free, expired or already `node_id`'s; `false` when another node holds it live.
+  caf::expected<bool> add_key(const std::string& session_key_hash, const std::string& node_id,
+                              const std::string& lease_token,
+                              const std::optional<std::string>& account_id, time_point now,
+                              std::chrono::milliseconds ttl);
+
   /// Extends a lease still held under `lease_token` to `now + ttl`; `false` when it was lost.
   caf::expected<bool> renew(const std::string& session_key_hash, const std::string& lease_token,
                             time_point now, std::chrono::milliseconds ttl);

@@ -225,12 +225,18 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   REQUIRE(connections[2].turns.size() == 1);
 
   // A client of the session on node 3 is now forwarded to node 2, the new owner: the same new
-  // upstream socket, continuing from the third response.
+  // upstream socket, continuing from the third response. It names the session only by that
+  // response id (a new turn state, no session or window header), a key node 2 learned after it
+  // took the session over and leased then.
   {
-    ws_client via_node3{node3.port(), f.api_key(), session_headers()};
+    ws_client via_node3{
+      node3.port(),
+      f.api_key(),
+      {{"x-codex-turn-state", "node-3-reconnect"}, {"thread-id", "thread-cluster"}}};
     REQUIRE(via_node3.status == 101);
     frames = complete_turn(via_node3, test::ws_create_frame("turn four via node 3", third_id));
     REQUIRE_FALSE(frames.empty());
+    INFO(frames.back().dump());
     REQUIRE(type_of(frames.back()) == "response.completed");
     via_node3.close();
   }

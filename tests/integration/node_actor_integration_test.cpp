@@ -12,6 +12,7 @@
 #include "cluster/node/node_actor.hpp"
 #include "common/clock.hpp"
 #include "persistence/cluster/session_lease_repository.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace cxp;
@@ -119,6 +120,25 @@ TEST_CASE("the node actor leases sessions it opens, refuses sessions another nod
       std::this_thread::sleep_for(std::chrono::milliseconds{20});
     }
     CHECK_FALSE(leases.find("short-lived")->has_value());
+  }
+
+  SECTION("a key the stream learns later joins its lease with its account and goes with it") {
+    auto opened = open({"learns-later"});
+    REQUIRE(opened);
+    const auto token = (*leases.find("learns-later"))->lease_token;
+    self->send(node, actors::stream_account{opened->stream, "account-3"});
+    self->send(node, actors::stream_alias{"later-response-id", opened->stream});
+    CHECK(test::eventually([&] {
+      auto lease = leases.find("later-response-id");
+      return lease && lease->has_value() && (*lease)->lease_token == token
+             && (*lease)->owner_node_id == "node-self"
+             && (*lease)->account_id == std::optional<std::string>{"account-3"};
+    }));
+    self->send_exit(opened->stream, caf::exit_reason::user_shutdown);
+    CHECK(test::eventually([&] {
+      return !leases.find("learns-later")->has_value()
+             && !leases.find("later-response-id")->has_value();
+    }));
   }
 
   SECTION("a live lease of a node that is not connected answers owner_unavailable") {

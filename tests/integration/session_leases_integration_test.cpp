@@ -161,3 +161,48 @@ TEST_CASE("an owner renews all of its leases at once and learns which it lost",
   CHECK((*leases.find("lost"))->owner_node_id == "node-c");
   CHECK((*leases.find("other"))->expires_at < to_iso8601(clock.now()));
 }
+
+TEST_CASE("a session adds a key it learned later under its token, unless another node holds it",
+          "[integration][persistence][cluster]") {
+  const auto kind = GENERATE(backend::sqlite, backend::postgres);
+  CAPTURE(test::to_string(kind));
+  test::test_database database{kind};
+  persistence::session_lease_repository leases{database.db()};
+  manual_clock clock;
+  auto held = leases.acquire(session, "node-a", std::nullopt, clock.now(), lease_ttl);
+  REQUIRE(held);
+  REQUIRE(held->has_value());
+  const auto token = (*held)->lease_token;
+
+  auto added =
+    leases.add_key("later-response-id", "node-a", token, "account-1", clock.now(), lease_ttl);
+  REQUIRE(added);
+  CHECK(*added);
+  auto row = leases.find("later-response-id");
+  REQUIRE(row);
+  REQUIRE(row->has_value());
+  CHECK((*row)->owner_node_id == "node-a");
+  CHECK((*row)->lease_token == token);
+  CHECK((*row)->account_id == std::optional<std::string>{"account-1"});
+  // Released with the session: the same token.
+  auto released = leases.release("later-response-id", token);
+  REQUIRE(released);
+  CHECK(*released);
+
+  auto theirs = leases.acquire("their-key", "node-b", std::nullopt, clock.now(), lease_ttl);
+  REQUIRE(theirs);
+  REQUIRE(theirs->has_value());
+  auto refused = leases.add_key("their-key", "node-a", token, std::nullopt, clock.now(), lease_ttl);
+  REQUIRE(refused);
+  CHECK_FALSE(*refused);
+  auto untouched = leases.find("their-key");
+  REQUIRE(untouched);
+  REQUIRE(untouched->has_value());
+  CHECK((*untouched)->owner_node_id == "node-b");
+
+  // Once node b's lease expired the key can join node a's session.
+  clock.advance(lease_ttl + std::chrono::seconds{1});
+  auto taken = leases.add_key("their-key", "node-a", token, std::nullopt, clock.now(), lease_ttl);
+  REQUIRE(taken);
+  CHECK(*taken);
+}
