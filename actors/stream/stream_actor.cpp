@@ -105,6 +105,8 @@ struct stream_state {
   steady_clock::time_point last_activity;
   std::chrono::milliseconds silence_limit{0};
   bool watchdog_armed = false;
+  /// Drain requests waiting for the running and queued turns to finish.
+  std::vector<caf::response_promise> drained;
   static inline const char* name = "stream_actor";
 };
 
@@ -162,6 +164,19 @@ void note_activity(stream_self* self, bool first_byte_pending) {
   arm_watchdog(self);
 }
 
+/// Answers the drain requests once no turn is running or queued and the attached connection
+/// has acknowledged every frame (so a node that exits next loses none of them).
+void settle_drain(stream_self* self) {
+  auto& st = self->state;
+  if (st.drained.empty() || st.turn || !st.queue.empty()
+      || (st.connection && st.acked < st.next_seq)) {
+    return;
+  }
+  for (auto& promise : std::exchange(st.drained, {})) {
+    promise.deliver(true);
+  }
+}
+
 void detach(stream_self* self) {
   auto& st = self->state;
   if (st.connection) {
@@ -172,6 +187,7 @@ void detach(stream_self* self) {
   if (st.paused_resume) {
     std::exchange(st.paused_resume, nullptr)();
   }
+  settle_drain(self);
   arm_expiry(self);
 }
 
@@ -489,6 +505,7 @@ void start_next(stream_self* self) {
     return;
   }
   if (st.queue.empty()) {
+    settle_drain(self);
     if (!st.connection) {
       arm_expiry(self);
     }
@@ -713,6 +730,11 @@ caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::a
       self->state.queue.push_back(std::move(turn));
       start_next(self);
     },
+    [self](drain_atom) -> caf::result<bool> {
+      self->state.drained.push_back(self->make_response_promise());
+      settle_drain(self);
+      return caf::delegated<bool>{};
+    },
     [self](stream_forward& forward) {
       auto& st = self->state;
       if (st.socket && st.socket_open) {
@@ -725,6 +747,7 @@ caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::a
       if (st.paused_resume && st.next_seq - st.acked < stream_ack_window) {
         std::exchange(st.paused_resume, nullptr)();
       }
+      settle_drain(self);
     },
     [self](socket_event& event) { on_socket_event(self, event); },
     [self](tick_atom, uint64_t serial) {

@@ -50,6 +50,8 @@ struct stream_deps {
 ///   for `account_hint` (the account the session's lease names after a takeover) until then.
 /// - It survives a detach for `gateway.websocket_owner_idle_timeout_ms`, then closes the socket
 ///   and quits (the registry monitors it).
+/// - `drain_atom` → `true` once no turn is running or queued and the attached connection has
+///   acknowledged every frame (at once when idle).
 caf::actor spawn_stream_actor(caf::actor_system& system, const stream_deps& deps,
                               caf::actor registry, std::string account_hint = {});
 

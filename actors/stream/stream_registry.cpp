@@ -35,6 +35,28 @@ void add_alias(registry_self* self, const std::string& alias, const caf::actor& 
   self->state.aliases_of[stream.address()].push_back(alias);
 }
 
+/// Answers the number of live streams once each has finished its running and queued turns.
+caf::result<int64_t> drain_streams(registry_self* self) {
+  const auto streams = static_cast<int64_t>(self->state.aliases_of.size());
+  if (streams == 0) {
+    return int64_t{0};
+  }
+  auto promise = self->make_response_promise<int64_t>();
+  auto pending = std::make_shared<int64_t>(streams);
+  auto one_done = [promise, pending, streams]() mutable {
+    if (--*pending == 0) {
+      promise.deliver(streams);
+    }
+  };
+  for (const auto& [address, aliases] : self->state.aliases_of) {
+    // A stream that ends instead (its request fails) has no turn left either.
+    self->request(caf::actor_cast<caf::actor>(address), caf::infinite, drain_atom::value)
+      .then([one_done](bool) mutable { one_done(); },
+            [one_done](caf::error&) mutable { one_done(); });
+  }
+  return promise;
+}
+
 caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
   // Streams are not linked (one failing must not take the others down); an exit sent to the
   // registry (shutdown) is passed on to every live stream instead.
@@ -88,6 +110,7 @@ caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
       }
     },
     [self](get_atom) { return static_cast<uint64_t>(self->state.aliases_of.size()); },
+    [self](drain_atom) { return drain_streams(self); },
     [self](put_atom, caf::actor& watcher) { self->state.watcher = std::move(watcher); },
     [self](stream_account& account) {
       if (self->state.watcher) {

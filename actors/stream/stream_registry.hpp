@@ -15,7 +15,9 @@ namespace cxp::actors {
 /// - `stream_alias`: one more alias for a live stream (a stream's response id), passed on to the
 ///   watcher;
 /// - `put_atom, actor`: the watcher, told of streams' aliases and accounts (`stream_account`);
-/// - `get_atom` → `uint64_t`: live streams (tests, metrics).
+/// - `get_atom` → `uint64_t`: live streams (tests, metrics);
+/// - `drain_atom` → `int64_t`: answered with the number of live streams once every one of them
+///   has finished its running and queued turns (the node's drain waits for it, bounded).
 /// Aliases live as long as their stream: it is monitored, and its aliases are dropped when it
 /// quits (idle expiry after `gateway.websocket_owner_idle_timeout_ms`). An exit sent to the
 /// registry (shutdown) is passed on to every live stream; a stream that fails only loses its

@@ -58,7 +58,7 @@ caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf
                   write_status(self->state.identity, self->state.status, false))
         .then(report, ignore);
     },
-    [=](drain_atom) {
+    [=](actors::drain_atom) {
       self->state.status = "draining";
       self
         ->request(self->state.db, db_timeout, write_status(self->state.identity, "draining", false))

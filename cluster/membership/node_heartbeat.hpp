@@ -21,12 +21,11 @@ struct node_identity {
 };
 
 /// Spawns the actor that registers this node in `cluster_nodes` and renews its heartbeat every
-/// `interval`. Sending it the atom `drain` marks the node `draining`; `down` marks it `down`,
+/// `interval`. Sending it `actors::drain_atom` marks the node `draining`; `down` marks it `down`,
 /// answers `true` once written (or failed) and quits. Database writes go through `db_pool`.
 caf::actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool,
                                 node_identity identity, std::chrono::milliseconds interval);
 
-using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using down_atom = caf::atom_constant<caf::atom("down")>;
 
 } // namespace cxp::cluster

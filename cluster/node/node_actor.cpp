@@ -473,14 +473,18 @@ caf::behavior node_behavior(node_self* self, node_options options) {
       self->delayed_send(self, self->state.options.lease_renewal, actors::tick_atom::value);
       renew_leases(self);
     },
-    [self](drain_atom) { self->state.draining = true; },
-    [self](release_atom) -> caf::result<int64_t> {
+    [self](actors::drain_atom drain) {
+      self->state.draining = true;
+      return self->delegate(self->state.options.local_registry, drain);
+    },
+    [self](hand_off_atom) -> caf::result<int64_t> {
       auto promise = self->make_response_promise<int64_t>();
       const auto node_id = self->state.options.node_id;
       self->state.leases.clear();
       self->state.lease_of_stream.clear();
       actors::db_call call{[node_id](persistence::database& db) {
-        return caf::make_message(persistence::session_lease_repository{db}.release_all(node_id));
+        return caf::make_message(persistence::session_lease_repository{db}.hand_off_all(
+          node_id, std::chrono::system_clock::now()));
       }};
       self->request(self->state.options.db_pool, db_timeout, std::move(call))
         .then(

@@ -12,7 +12,7 @@
 namespace cxp::cluster {
 
 using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
-using release_atom = caf::atom_constant<caf::atom("release")>;
+using hand_off_atom = caf::atom_constant<caf::atom("handoff")>;
 using relay_atom = caf::atom_constant<caf::atom("relay")>;
 /// Tags a notice (an envelope of `actors::api_key_changed` or `actors::settings_changed`) that
 /// a peer broadcast; it needs no reply.
@@ -54,9 +54,12 @@ struct node_options {
 /// `notice_atom, cluster_envelope`; a peer's notice is posted on this node's board marked
 /// `from_peer` (keys), or reloads the settings cache (settings, for this node's changes too).
 /// From this process: `peer_up_atom, actor` (peer_discovery connected a node actor);
-/// `drain_atom` (stop opening sessions); `release_atom` → `int64_t` (release every lease of this
-/// node, answered with the count). Owned leases are renewed every `lease_renewal`; a lease whose
-/// renewal is refused was taken over and is forgotten; a stream that quits releases its lease.
+/// `actors::drain_atom` → `int64_t` (stop opening sessions; answered with the number of local
+/// streams once none has a turn running or queued); `hand_off_atom` → `int64_t` (hand every lease
+/// of this node off: expired now, account kept, so another node takes each session over at once
+/// on the same account; answered with the count). Owned leases are renewed every `lease_renewal`; a
+/// lease whose renewal is refused was taken over and is forgotten; a stream that quits releases its
+/// lease.
 caf::actor spawn_node_actor(caf::actor_system& system, node_options options);
 
 } // namespace cxp::cluster

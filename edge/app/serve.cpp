@@ -248,26 +248,38 @@ int serve(const boot_config& config) {
   const int signal_number = wait_for_signal();
   log::info("app", "draining",
             {{"signal", signal_number}, {"grace_ms", config.shutdown_grace.count()}});
-  caf::anon_send(heartbeat, cluster::drain_atom::value);
-  caf::anon_send(node, cluster::drain_atom::value);
+  caf::anon_send(heartbeat, actors::drain_atom::value);
+  // HTTP requests and websocket turns (of this node's sessions, for clients here or forwarded
+  // from peers) get the same deadline.
+  std::promise<void> turns_finished;
+  ask<int64_t>(
+    system, node, config.shutdown_grace,
+    [&turns_finished](caf::expected<int64_t> streams) {
+      if (!streams) {
+        log::warn("app", "shutdown deadline passed with websocket turns running");
+      }
+      turns_finished.set_value();
+    },
+    actors::drain_atom::value);
   const auto unfinished = server.shutdown(config.shutdown_grace);
   if (unfinished > 0) {
     log::warn("app", "shutdown deadline passed with requests in flight",
               {{"in_flight", unfinished}});
   }
-  // Active turns had until the deadline; the sessions' leases go back so another node takes
-  // them over at once instead of after the lease TTL.
-  std::promise<void> leases_released;
+  turns_finished.get_future().wait();
+  // The sessions are handed off: another node takes each over at once, on its account, instead
+  // of after the lease TTL.
+  std::promise<void> leases_handed_off;
   ask<int64_t>(
     system, node, heartbeat_down_timeout,
-    [&leases_released](caf::expected<int64_t> released) {
-      if (released) {
-        log::info("app", "session leases released", {{"count", *released}});
+    [&leases_handed_off](caf::expected<int64_t> handed_off) {
+      if (handed_off) {
+        log::info("app", "session leases handed off", {{"count", *handed_off}});
       }
-      leases_released.set_value();
+      leases_handed_off.set_value();
     },
-    cluster::release_atom::value);
-  leases_released.get_future().wait();
+    cluster::hand_off_atom::value);
+  leases_handed_off.get_future().wait();
   if (discovery) {
     caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
   }

@@ -135,12 +135,15 @@ caf::expected<bool> session_lease_repository::release(const std::string& session
   });
 }
 
-caf::expected<int64_t> session_lease_repository::release_all(const std::string& node_id) {
+caf::expected<int64_t> session_lease_repository::hand_off_all(const std::string& node_id,
+                                                              time_point now) {
+  const auto at = to_iso8601(now);
   return db_.run([&](soci::session& sql) {
-    soci::statement remove =
-      (sql.prepare << "DELETE FROM session_leases WHERE owner_node_id = :node", soci::use(node_id));
-    remove.execute(true);
-    return static_cast<int64_t>(remove.get_affected_rows());
+    soci::statement expire =
+      (sql.prepare << "UPDATE session_leases SET expires_at = :at WHERE owner_node_id = :node",
+       soci::use(at), soci::use(node_id));
+    expire.execute(true);
+    return static_cast<int64_t>(expire.get_affected_rows());
   });
 }
 

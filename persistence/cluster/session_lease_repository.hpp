@@ -72,8 +72,10 @@ public:
   /// Deletes a lease still held under `lease_token`; `false` when it was lost.
   caf::expected<bool> release(const std::string& session_key_hash, const std::string& lease_token);
 
-  /// Deletes every lease of `node_id` (drain, or a clean shutdown); answers how many.
-  caf::expected<int64_t> release_all(const std::string& node_id);
+  /// Hands every lease of `node_id` off (a drained node): each expires at `now` but keeps its
+  /// session's account, so the first node to see the session again takes it over at once and
+  /// continues on the same account. Answers how many.
+  caf::expected<int64_t> hand_off_all(const std::string& node_id, time_point now);
 
   /// The lease of `session_key_hash`, live or expired, or `nullopt`.
   caf::expected<std::optional<session_lease_row>> find(const std::string& session_key_hash);

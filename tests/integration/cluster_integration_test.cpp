@@ -263,13 +263,46 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   }
   CHECK(same_session == 4);
 
-  // Drain: SIGTERM on node 2 (the owner) ends cleanly and hands the session's lease back at once
-  // instead of after its TTL.
+  // Drain: SIGTERM on node 2 (the owner) while a slow turn of the session runs there. The turn
+  // finishes and reaches its client before node 2 exits 0, and the session is handed off: its
+  // lease stays, expired at once, naming the account.
   via_node2.close();
+  f.script(session_account, [](auto& script) { script.delay_first_byte_ms = 1500; });
+  ws_client on_node2{node2.port(), f.api_key(), session_headers()};
+  REQUIRE(on_node2.status == 101);
+  on_node2.send(test::ws_create_frame("a slow turn while node 2 drains"));
+  CHECK(test::eventually([&] { return f.upstream().websocket_connections()[2].turns.size() == 3; },
+                         cluster_wait, std::chrono::milliseconds{10}));
+  const auto owner_before_drain = (*lease_rows.find(lease_key))->owner_node_id;
   const auto node2_exit = node2.stop(SIGTERM, std::chrono::seconds{15});
   INFO(tail_of(node2.output()));
   CHECK(node2_exit == 0);
-  auto lease = persistence::session_lease_repository{f.database().db()}.find(lease_key);
+  frames = on_node2.read_turn();
+  REQUIRE_FALSE(frames.empty());
+  CHECK(type_of(frames.back()) == "response.completed");
+  auto lease = lease_rows.find(lease_key);
   REQUIRE(lease);
-  CHECK_FALSE(lease->has_value());
+  REQUIRE(lease->has_value());
+  CHECK((*lease)->expires_at <= to_iso8601(std::chrono::system_clock::now()));
+  CHECK((*lease)->account_id == f.account_ids().at(session_account));
+
+  // Node 3 takes the handed-off session over on the first try (no waiting for the lease TTL),
+  // on the same account.
+  f.script(session_account, [](auto& script) { script.delay_first_byte_ms = 0; });
+  {
+    ws_client after_drain{node3.port(), f.api_key(), session_headers()};
+    REQUIRE(after_drain.status == 101);
+    after_drain.send(test::ws_create_frame("a turn after the drain"));
+    frames = after_drain.read_turn();
+    REQUIRE_FALSE(frames.empty());
+    INFO(frames.back().dump());
+    REQUIRE(type_of(frames.back()) == "response.completed");
+  }
+  connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() == 4);
+  CHECK(connections[3].account_id == session_account);
+  lease = lease_rows.find(lease_key);
+  REQUIRE(lease->has_value());
+  CHECK((*lease)->owner_node_id != owner_before_drain);
+  CHECK(f.request_logs(7).size() == 7);
 }

@@ -28,6 +28,7 @@ constexpr auto lease_renewal = std::chrono::milliseconds{100};
 caf::behavior fake_registry(caf::event_based_actor* self) {
   return {
     [](actors::put_atom, caf::actor&) {},
+    [](actors::drain_atom) { return int64_t{0}; },
     [self](actors::stream_open&) {
       auto stream = self->spawn<caf::linked>([](caf::event_based_actor*) -> caf::behavior {
         return {[](actors::stream_turn&) {
@@ -85,18 +86,21 @@ TEST_CASE("the node actor leases sessions it opens, refuses sessions another nod
     REQUIRE(again);
     CHECK((*leases.find("window-1"))->lease_token == (*by_state)->lease_token);
 
-    // Drain: no new sessions; releasing hands every lease back.
-    self->send(node, cluster::drain_atom::value);
+    // Drain: no new sessions (answered once the local streams are idle); the hand-off expires
+    // every lease now, keeping it for the next owner.
+    self->request(node, wait_limit, actors::drain_atom::value)
+      .receive([](int64_t) {}, [](caf::error& error) { FAIL(caf::to_string(error)); });
     auto refused = open({"turn-state-3"});
     REQUIRE_FALSE(refused);
     CHECK(to_errc(refused.error()) == errc::service_unavailable);
-    int64_t released = -1;
-    self->request(node, wait_limit, cluster::release_atom::value)
-      .receive([&](int64_t count) { released = count; },
+    int64_t handed_off = -1;
+    self->request(node, wait_limit, cluster::hand_off_atom::value)
+      .receive([&](int64_t count) { handed_off = count; },
                [](caf::error& error) { FAIL(caf::to_string(error)); });
-    CHECK(released == 2);
-    CHECK_FALSE(leases.find("turn-state-1")->has_value());
-    CHECK_FALSE(leases.find("window-1")->has_value());
+    CHECK(handed_off == 2);
+    const auto now = to_iso8601(std::chrono::system_clock::now());
+    CHECK((*leases.find("turn-state-1"))->expires_at <= now);
+    CHECK((*leases.find("window-1"))->expires_at <= now);
   }
 
   SECTION("the owner keeps renewing its leases") {

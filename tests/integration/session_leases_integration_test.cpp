@@ -118,22 +118,34 @@ TEST_CASE("an expired session lease is taken over on the same account and the st
   CHECK_FALSE(back->has_value());
 }
 
-TEST_CASE("a draining node releases all of its session leases and only its own",
+TEST_CASE("a drained node hands all of its session leases off, and only its own: taken over at "
+          "once on the same account",
           "[integration][persistence][cluster]") {
   const auto kind = GENERATE(backend::sqlite, backend::postgres);
   CAPTURE(test::to_string(kind));
   test::test_database database{kind};
   persistence::session_lease_repository leases{database.db()};
   manual_clock clock;
-  REQUIRE(leases.acquire("s1", "node-a", std::nullopt, clock.now(), lease_ttl)->has_value());
+  REQUIRE(
+    leases.acquire("s1", "node-a", std::string{"account-1"}, clock.now(), lease_ttl)->has_value());
   REQUIRE(leases.acquire("s2", "node-a", std::nullopt, clock.now(), lease_ttl)->has_value());
   REQUIRE(leases.acquire("s3", "node-b", std::nullopt, clock.now(), lease_ttl)->has_value());
-  auto released = leases.release_all("node-a");
-  REQUIRE(released);
-  CHECK(*released == 2);
-  CHECK_FALSE(leases.find("s1")->has_value());
-  CHECK_FALSE(leases.find("s2")->has_value());
-  CHECK(leases.find("s3")->has_value());
+  clock.advance(std::chrono::seconds{1});
+  auto handed_off = leases.hand_off_all("node-a", clock.now());
+  REQUIRE(handed_off);
+  CHECK(*handed_off == 2);
+  auto s1 = leases.find("s1");
+  REQUIRE(s1->has_value());
+  CHECK((*s1)->expires_at == to_iso8601(clock.now()));
+  CHECK((*s1)->account_id == std::optional<std::string>{"account-1"});
+  // Another node takes it at once (no waiting for the TTL), keeping the account.
+  auto taken = leases.acquire("s1", "node-c", std::nullopt, clock.now(), lease_ttl);
+  REQUIRE(taken);
+  REQUIRE(taken->has_value());
+  CHECK((*taken)->owner_node_id == "node-c");
+  CHECK((*taken)->account_id == std::optional<std::string>{"account-1"});
+  // Node b's lease is untouched: still live.
+  CHECK_FALSE(leases.acquire("s3", "node-c", std::nullopt, clock.now(), lease_ttl)->has_value());
 }
 
 TEST_CASE("an owner renews all of its leases at once and learns which it lost",
