@@ -85,6 +85,9 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
           "[integration][cluster]") {
   pooler_fixture::options opts;
   opts.accounts = 2;
+  // The account that served last goes last, so a node taking the session over would move it
+  // to the other account if the lease's account did not pin it (see the HTTP turns below).
+  opts.strategy = "least_recent_success";
   opts.start_gateway = false;
   pooler_fixture f{opts};
 
@@ -213,6 +216,16 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   // socket. That socket has no cache of the earlier responses, so the client continues with
   // full context (no previous_response_id), as the Codex CLI does after a continuity miss.
   REQUIRE(node1.stop(SIGKILL, std::chrono::seconds{5}) != -1);
+  // HTTP turns through node 2 until the session's account is the one that served there last:
+  // node 2's own choice for the session is now the other account.
+  size_t http_turns = 0;
+  for (bool last_on_session_account = false; !last_on_session_account && http_turns < 4;
+       ++http_turns) {
+    const auto before = f.turns_served();
+    REQUIRE(f.turn_via(node2.port()).status == 200);
+    last_on_session_account = f.turns_served()[session_account] > before.at(session_account);
+  }
+  REQUIRE(http_turns <= 2);
   frames = complete_turn(via_node2, test::ws_create_frame("turn three after node 1 died"));
   INFO(tail_of(node2.output()));
   REQUIRE_FALSE(frames.empty());
@@ -249,18 +262,24 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   // No request log is lost: turns one and two (run by node 1, two forwarded from node 2), the
   // revoked key's turn, turns three and four (run by node 2, four forwarded from node 3), each
   // logged once, all succeeded, the session's on its one account.
-  logs = f.request_logs(5);
-  REQUIRE(logs.size() == 5);
+  // (Plus node 2's HTTP turns.)
+  logs = f.request_logs(5 + http_turns);
+  REQUIRE(logs.size() == 5 + http_turns);
   size_t same_session = 0;
+  int websocket_turns = 0;
   const auto session_hash = logs[0]["session_key_hash"];
   for (const auto& row : logs) {
-    CHECK(row["transport"] == "websocket");
     CHECK(row["outcome"] == "succeeded");
+    if (row["transport"] != "websocket") {
+      continue;
+    }
+    ++websocket_turns;
     if (row["session_key_hash"] == session_hash) {
       ++same_session;
       CHECK(row["account_id"] == f.account_ids().at(session_account));
     }
   }
+  CHECK(websocket_turns == 5);
   CHECK(same_session == 4);
 
   // Drain: SIGTERM on node 2 (the owner) while a slow turn of the session runs there. The turn
@@ -304,5 +323,5 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   lease = lease_rows.find(lease_key);
   REQUIRE(lease->has_value());
   CHECK((*lease)->owner_node_id != owner_before_drain);
-  CHECK(f.request_logs(7).size() == 7);
+  CHECK(f.request_logs(7 + http_turns).size() == 7 + http_turns);
 }

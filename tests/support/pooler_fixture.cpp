@@ -133,6 +133,12 @@ void pooler_fixture::script(const std::string& account,
 
 http_result pooler_fixture::turn(const std::map<std::string, std::string>& headers,
                                  const std::string& text, const std::string& model) {
+  return turn_via(gateway_->port(), headers, text, model);
+}
+
+http_result pooler_fixture::turn_via(uint16_t port,
+                                     const std::map<std::string, std::string>& headers,
+                                     const std::string& text, const std::string& model) {
   json body = {{"model", model},
                {"stream", true},
                {"store", false},
@@ -144,7 +150,7 @@ http_result pooler_fixture::turn(const std::map<std::string, std::string>& heade
   all.emplace("authorization", "Bearer " + api_key_);
   all.emplace("content-type", "application/json");
   all.emplace("accept", "text/event-stream");
-  return http_request(gateway_->port(), "POST", "/backend-api/codex/responses", body.dump(), all);
+  return http_request(port, "POST", "/backend-api/codex/responses", body.dump(), all);
 }
 
 std::map<std::string, int> pooler_fixture::turns_served() const {

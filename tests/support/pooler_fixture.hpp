@@ -60,6 +60,9 @@ public:
   /// POST /backend-api/codex/responses with the pool key, a small streaming body and `headers`.
   http_result turn(const std::map<std::string, std::string>& headers = {},
                    const std::string& text = "say hi", const std::string& model = "gpt-5.5");
+  /// The same turn through the gateway listening on `port` (e.g. one node of a cluster).
+  http_result turn_via(uint16_t port, const std::map<std::string, std::string>& headers = {},
+                       const std::string& text = "say hi", const std::string& model = "gpt-5.5");
 
   /// The account that served the most recent successful turn, by the fake's counters diff.
   std::map<std::string, int> turns_served() const;
