@@ -4,13 +4,19 @@
 
 namespace cxp::actors {
 
-caf::group notice_board(caf::actor_system& system) {
-  return system.groups().get_local("cxp.node_notices");
+template <>
+caf::group notice_board<api_key_changed>(caf::actor_system& system) {
+  return system.groups().get_local("cxp.notices.api_key_changed");
+}
+
+template <>
+caf::group notice_board<settings_changed>(caf::actor_system& system) {
+  return system.groups().get_local("cxp.notices.settings_changed");
 }
 
 template <class Notice>
 void announce(caf::actor_system& system, Notice notice) {
-  caf::anon_send(notice_board(system), std::move(notice));
+  caf::anon_send(notice_board<Notice>(system), std::move(notice));
 }
 
 template void announce(caf::actor_system&, api_key_changed);

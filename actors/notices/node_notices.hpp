@@ -9,7 +9,7 @@
 namespace cxp::actors {
 
 // Changes that actors cache (API keys, instance settings), announced the moment an operator
-// makes them so no cache waits for its next poll. They go out on the node's notice board; the
+// makes them so no cache waits for its next poll. They go out on the node's notice boards; the
 // cluster's node actor carries this node's notices to every peer and posts theirs here, marked
 // `from_peer` so they are not sent back out.
 
@@ -35,7 +35,9 @@ typename Inspector::result_type inspect(Inspector& f, settings_changed& x) {
   return f(caf::meta::type_name("settings_changed"), x.from_peer);
 }
 
-/// The node's notice board: a local group; subscribers `join` it, publishers `announce` on it.
+/// The node's notice board for `Notice`: a local group per notice type, so a subscriber (which
+/// `join`s it) only ever receives the one type it handles; publishers `announce` on it.
+template <class Notice>
 caf::group notice_board(caf::actor_system& system);
 
 /// Publishes `notice` to every subscriber of this node's notice board.

@@ -412,7 +412,8 @@ caf::behavior node_behavior(node_self* self, node_options options) {
   });
   self->delayed_send(self, self->state.options.lease_renewal, actors::tick_atom::value);
   self->send(self->state.options.local_registry, actors::put_atom::value, me(self));
-  self->join(actors::notice_board(self->system()));
+  self->join(actors::notice_board<actors::api_key_changed>(self->system()));
+  self->join(actors::notice_board<actors::settings_changed>(self->system()));
   return {
     [self](actors::stream_open& open) { return open_session(self, std::move(open), true); },
     [self](local_atom, actors::stream_open& open) {

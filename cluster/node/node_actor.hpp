@@ -49,7 +49,7 @@ struct node_options {
 /// From peers (`cluster_envelope` of `cluster_protocol_version`; another version is answered
 /// with `cluster_protocol_mismatch`): `node_hello` (answered with ours), `remote_open`
 /// (answered with `remote_opened` whose envelope peer is the relay).
-/// Notices (actors/notices): the node actor joins the notice board. This node's
+/// Notices (actors/notices): the node actor joins both notice boards. This node's
 /// `api_key_changed` and `settings_changed` are broadcast to every connected peer as
 /// `notice_atom, cluster_envelope`; a peer's notice is posted on this node's board marked
 /// `from_peer` (keys), or reloads the settings cache (settings, for this node's changes too).

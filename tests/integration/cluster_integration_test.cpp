@@ -324,4 +324,6 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   REQUIRE(lease->has_value());
   CHECK((*lease)->owner_node_id != owner_before_drain);
   CHECK(f.request_logs(7 + http_turns).size() == 7 + http_turns);
+  // Every notice reached only actors that handle it (CAF reports any other).
+  CHECK(node3.output().find("unexpected message") == std::string::npos);
 }

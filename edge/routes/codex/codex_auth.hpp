@@ -17,8 +17,8 @@ std::string bearer_of(const http_request& request);
 void with_key(codex_runtime& runtime, const exchange_ptr& ex,
               std::function<void(actors::admin::authenticated_key)> next);
 
-/// A hidden actor that makes `cache` forget each key named by an `api_key_changed` notice on
-/// this node's notice board. `cache` must outlive it: stop it before the cache goes.
+/// A hidden actor that makes `cache` forget each key announced on this node's `api_key_changed`
+/// notice board. `cache` must outlive it: stop it before the cache goes.
 caf::actor spawn_key_cache_listener(caf::actor_system& system, api_key_cache& cache);
 
 /// Asks the key's pool for its accounts' snapshots; answers the error itself on failure.
