@@ -50,6 +50,8 @@ constexpr auto cluster_connection_timeout = std::chrono::seconds{5};
 constexpr auto topology_reload_interval = std::chrono::seconds{3};
 constexpr auto request_log_flush_interval = std::chrono::milliseconds{250};
 constexpr auto request_log_final_flush = std::chrono::seconds{10};
+/// How long a stopping node waits for its websocket clients to answer its close frames.
+constexpr auto websocket_goodbye_timeout = std::chrono::seconds{2};
 constexpr size_t websocket_io_threads = 1;
 constexpr auto websocket_owner_idle_default = std::chrono::minutes{30};
 constexpr uint64_t websocket_max_message_bytes = 64u << 20;
@@ -280,6 +282,12 @@ int serve(const boot_config& config) {
     },
     cluster::hand_off_atom::value);
   leases_handed_off.get_future().wait();
+  // Its clients reconnect elsewhere and find their sessions there.
+  if (const auto open = server.close_websockets(ws_close_going_away, "server is shutting down",
+                                                websocket_goodbye_timeout);
+      open > 0) {
+    log::warn("app", "websockets did not finish closing", {{"open", open}});
+  }
   if (discovery) {
     caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
   }

@@ -133,7 +133,8 @@ private:
     auto request = current_ ? current_->request() : http_request{};
     finish_exchange(http::status::switching_protocols);
     --state_->in_flight;
-    start_websocket_session(std::move(stream_), std::move(request), std::move(upgrade));
+    start_websocket_session(std::move(stream_), std::move(request), std::move(upgrade),
+                            std::shared_ptr<websocket_set>{state_, &state_->websockets});
   }
 
   void on_write(beast::error_code ec, bool keep_alive) {
@@ -363,6 +364,16 @@ int64_t http_server::shutdown(std::chrono::milliseconds deadline) {
     io_->stop();
   }
   return remaining;
+}
+
+size_t http_server::close_websockets(uint16_t code, const std::string& reason,
+                                     std::chrono::milliseconds deadline) {
+  state_->websockets.close_all(code, reason);
+  const auto give_up_at = std::chrono::steady_clock::now() + deadline;
+  while (state_->websockets.size() > 0 && std::chrono::steady_clock::now() < give_up_at) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return state_->websockets.size();
 }
 
 } // namespace cxp::edge

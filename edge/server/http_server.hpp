@@ -16,6 +16,7 @@
 #include "common/io_pool.hpp"
 #include "edge/server/exchange.hpp"
 #include "edge/server/route_table.hpp"
+#include "edge/server/websocket_session.hpp"
 
 namespace cxp::edge {
 
@@ -36,6 +37,7 @@ struct http_server_options {
 struct server_state {
   std::atomic<bool> draining{false};
   std::atomic<int64_t> in_flight{0};
+  websocket_set websockets;
 };
 
 /// Called once per finished exchange (metrics and access logging).
@@ -65,6 +67,11 @@ public:
   /// Asio threads if they are the server's own. Returns the number of requests still in flight
   /// when it gave up.
   int64_t shutdown(std::chrono::milliseconds deadline);
+
+  /// Closes every open websocket with `code` and `reason` and waits until their closing
+  /// handshakes ended or `deadline` passed. Returns the number still open when it gave up.
+  size_t close_websockets(uint16_t code, const std::string& reason,
+                          std::chrono::milliseconds deadline);
 
 private:
   void do_accept();

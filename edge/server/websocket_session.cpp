@@ -24,9 +24,11 @@ constexpr auto write_timeout = std::chrono::seconds{60};
 class websocket_session : public websocket_connection,
                           public std::enable_shared_from_this<websocket_session> {
 public:
-  websocket_session(beast::tcp_stream stream, websocket_upgrade upgrade)
+  websocket_session(beast::tcp_stream stream, websocket_upgrade upgrade,
+                    std::shared_ptr<websocket_set> live)
       : ws_(std::move(stream)),
         upgrade_(std::move(upgrade)),
+        live_(std::move(live)),
         idle_timer_(ws_.get_executor()) {}
 
   void run(http_request request) {
@@ -53,6 +55,9 @@ public:
                          return self->ended(0, "handshake_failed");
                        }
                        self->open_ = true;
+                       if (self->live_) {
+                         self->live_->add(self);
+                       }
                        self->touch();
                        if (self->upgrade_.on_open) {
                          self->upgrade_.on_open(self);
@@ -180,6 +185,9 @@ private:
       return;
     }
     done_ = true;
+    if (live_) {
+      live_->remove(this);
+    }
     idle_timer_.cancel();
     for (auto& pending : outbox_) {
       if (pending.written) {
@@ -201,6 +209,7 @@ private:
 
   websocket::stream<beast::tcp_stream> ws_;
   websocket_upgrade upgrade_;
+  std::shared_ptr<websocket_set> live_;
   net::steady_timer idle_timer_;
   beast::flat_buffer buffer_;
   std::deque<outgoing> outbox_;
@@ -217,10 +226,41 @@ bool is_websocket_upgrade(const http_request& request) {
   return websocket::is_upgrade(request);
 }
 
+void websocket_set::add(const std::shared_ptr<websocket_connection>& connection) {
+  std::lock_guard lock{mutex_};
+  open_.emplace(connection.get(), connection);
+}
+
+void websocket_set::remove(const websocket_connection* connection) {
+  std::lock_guard lock{mutex_};
+  open_.erase(connection);
+}
+
+void websocket_set::close_all(uint16_t code, const std::string& reason) {
+  std::vector<std::shared_ptr<websocket_connection>> open;
+  {
+    std::lock_guard lock{mutex_};
+    for (const auto& [key, weak] : open_) {
+      if (auto connection = weak.lock()) {
+        open.push_back(std::move(connection));
+      }
+    }
+  }
+  // Outside the lock: a close that ends a session at once removes it from this set.
+  for (const auto& connection : open) {
+    connection->close(code, reason);
+  }
+}
+
+size_t websocket_set::size() const {
+  std::lock_guard lock{mutex_};
+  return open_.size();
+}
+
 void start_websocket_session(beast::tcp_stream stream, http_request request,
-                             websocket_upgrade upgrade) {
+                             websocket_upgrade upgrade, std::shared_ptr<websocket_set> live) {
   beast::get_lowest_layer(stream).expires_never();
-  std::make_shared<websocket_session>(std::move(stream), std::move(upgrade))
+  std::make_shared<websocket_session>(std::move(stream), std::move(upgrade), std::move(live))
     ->run(std::move(request));
 }
 

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -51,9 +53,26 @@ struct websocket_upgrade {
 /// True when `request` asks for a websocket upgrade.
 bool is_websocket_upgrade(const http_request& request);
 
+/// The server's open websocket connections, so a stopping node can say goodbye to each. Shared
+/// by the sessions on every Asio thread, hence the mutex (held for a map insert or erase).
+class websocket_set {
+public:
+  void add(const std::shared_ptr<websocket_connection>& connection);
+  void remove(const websocket_connection* connection);
+  /// Sends every open connection a close frame with `code` and `reason`.
+  void close_all(uint16_t code, const std::string& reason);
+  size_t size() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::unordered_map<const websocket_connection*, std::weak_ptr<websocket_connection>> open_;
+};
+
 /// Runs the websocket handshake on `stream` (the HTTP session gives its socket up) and then the
-/// session. Called on the stream's strand by the HTTP server.
+/// session, registered in `live` while it is open (when given). Called on the stream's strand by
+/// the HTTP server.
 void start_websocket_session(boost::beast::tcp_stream stream, http_request request,
-                             websocket_upgrade upgrade);
+                             websocket_upgrade upgrade,
+                             std::shared_ptr<websocket_set> live = nullptr);
 
 } // namespace cxp::edge

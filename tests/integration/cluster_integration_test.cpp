@@ -283,8 +283,8 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   CHECK(same_session == 4);
 
   // Drain: SIGTERM on node 2 (the owner) while a slow turn of the session runs there. The turn
-  // finishes and reaches its client before node 2 exits 0, and the session is handed off: its
-  // lease stays, expired at once, naming the account.
+  // finishes and reaches its client, the session is handed off (its lease stays, expired at
+  // once, naming the account) and the client's socket is closed with 1001 before node 2 exits 0.
   via_node2.close();
   f.script(session_account, [](auto& script) { script.delay_first_byte_ms = 1500; });
   ws_client on_node2{node2.port(), f.api_key(), session_headers()};
@@ -299,6 +299,9 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   frames = on_node2.read_turn();
   REQUIRE_FALSE(frames.empty());
   CHECK(type_of(frames.back()) == "response.completed");
+  // Then node 2 said goodbye (1001), so its client reconnects elsewhere.
+  CHECK_FALSE(on_node2.read().has_value());
+  CHECK(on_node2.close_code == 1001);
   auto lease = lease_rows.find(lease_key);
   REQUIRE(lease);
   REQUIRE(lease->has_value());

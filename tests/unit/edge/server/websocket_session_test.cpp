@@ -26,13 +26,13 @@ using tcp = net::ip::tcp;
 /// A one-connection server on loopback: reads the upgrade request like the HTTP server does and
 /// hands the socket to `start_websocket_session` with an echoing route.
 struct echo_server {
-  explicit echo_server(websocket_upgrade upgrade) {
+  explicit echo_server(websocket_upgrade upgrade, std::shared_ptr<websocket_set> live = nullptr) {
     close_code = closed_->get_future();
     acceptor.open(tcp::v4());
     acceptor.bind({net::ip::make_address("127.0.0.1"), 0});
     acceptor.listen();
     port = acceptor.local_endpoint().port();
-    thread = std::thread{[this, upgrade = std::move(upgrade)]() mutable {
+    thread = std::thread{[this, upgrade = std::move(upgrade), live = std::move(live)]() mutable {
       auto socket = acceptor.accept();
       beast::tcp_stream stream{std::move(socket)};
       beast::flat_buffer buffer;
@@ -48,7 +48,8 @@ struct echo_server {
       upgrade.on_closed = [closed](uint16_t code, std::string) {
         closed->set_value(code);
       };
-      start_websocket_session(std::move(stream), std::move(request), std::move(upgrade));
+      start_websocket_session(std::move(stream), std::move(request), std::move(upgrade),
+                              std::move(live));
       ioc.run();
     }};
   }
@@ -138,4 +139,25 @@ TEST_CASE("websocket errors use the error table in the wrapped form", "[unit][ed
   CHECK(custom["status"] == 400);
   CHECK(custom["error"]["message"] == "model is required");
   CHECK(custom["error"]["param"] == "model");
+}
+
+TEST_CASE("a stopping server closes every open websocket with its code, and forgets it",
+          "[unit][edge][websocket]") {
+  auto live = std::make_shared<websocket_set>();
+  echo_server server{options(1024, std::chrono::seconds{30}), live};
+  client c{server.port};
+  // The session registers once its handshake completed; the echo proves it did.
+  c.ws.text(true);
+  c.ws.write(net::buffer(std::string{"ping"}));
+  beast::flat_buffer buffer;
+  c.ws.read(buffer);
+  CHECK(live->size() == 1);
+  live->close_all(ws_close_going_away, "server is shutting down");
+  beast::error_code ec;
+  c.ws.read(buffer, ec);
+  CHECK(ec == websocket::error::closed);
+  CHECK(c.ws.reason().code == ws_close_going_away);
+  CHECK(std::string{c.ws.reason().reason.c_str()} == "server is shutting down");
+  CHECK(server.close_code.get() == ws_close_going_away);
+  CHECK(live->size() == 0);
 }
