@@ -143,6 +143,56 @@ void open_remote(node_self* self, const caf::actor& owner, actors::stream_open o
       });
 }
 
+/// Deletes the leases of (key, token) pairs this node held.
+void release_keys(node_self* self, std::vector<std::pair<std::string, std::string>> released) {
+  actors::db_write(self, self->state.options.db_pool, "release session lease",
+                   [released](persistence::database& db) -> caf::expected<void> {
+                     persistence::session_lease_repository leases{db};
+                     for (const auto& [key, token] : released) {
+                       if (auto done = leases.release(key, token); !done) {
+                         return std::move(done.error());
+                       }
+                     }
+                     return {};
+                   });
+}
+
+/// Leases `alias.alias`, a key the stream learned after its session opened (a response id), under
+/// the session's token, so a client that comes back naming only that key finds the owner.
+void lease_alias(node_self* self, const actors::stream_alias& alias) {
+  auto it = self->state.lease_of_stream.find(alias.stream.address());
+  if (it == self->state.lease_of_stream.end() || self->state.leases.count(alias.alias) != 0) {
+    return;
+  }
+  const auto& held = it->second;
+  actors::db_call call{
+    [key = alias.alias, node_id = self->state.options.node_id, token = held.token,
+     account = held.account_id.empty() ? std::nullopt : std::optional{held.account_id},
+     ttl = self->state.options.lease_ttl](persistence::database& db) {
+      return caf::make_message(persistence::session_lease_repository{db}.add_key(
+        key, node_id, token, account, std::chrono::system_clock::now(), ttl));
+    }};
+  self->request(self->state.options.db_pool, db_timeout, std::move(call))
+    .then(
+      [self, key = alias.alias, stream = alias.stream.address(),
+       token = held.token](caf::expected<bool>& added) {
+        if (!added || !*added) {
+          return;
+        }
+        auto owner = self->state.lease_of_stream.find(stream);
+        if (owner == self->state.lease_of_stream.end() || owner->second.token != token) {
+          // The stream ended (its leases released) while the key was being added.
+          release_keys(self, {{key, token}});
+          return;
+        }
+        self->state.leases[key] = owned_lease{token, stream};
+        owner->second.keys.push_back(key);
+      },
+      [](caf::error& error) {
+        log::warn("cluster", "session alias lease failed", {{"error", caf::to_string(error)}});
+      });
+}
+
 /// The edge's `stream_open`: local owner, remote owner, or a new lease.
 /// `allow_remote` is false for a peer's request: a node never forwards a forwarded open again
 /// (no proxy chains, no loops between two nodes that disagree about the owner).
@@ -153,9 +203,17 @@ caf::result<actors::stream_opened> open_session(node_self* self, actors::stream_
     return self->state.leases.count(key) != 0;
   });
   if (open.aliases.empty() || owned) {
+    auto aliases = open.aliases;
     self->request(self->state.options.local_registry, db_timeout, std::move(open))
-      .then([promise](actors::stream_opened& opened) mutable { promise.deliver(opened); },
-            [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
+      .then(
+        [self, aliases, promise](actors::stream_opened& opened) mutable {
+          // A reconnect may name the session by keys it did not have yet (a new turn state).
+          for (const auto& alias : aliases) {
+            lease_alias(self, actors::stream_alias{alias, opened.stream});
+          }
+          promise.deliver(opened);
+        },
+        [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
     return promise;
   }
   // The live lease of another node under any of the session's keys names the owner.
@@ -281,56 +339,6 @@ void pin_account(node_self* self, const actors::stream_account& account) {
                      }
                      return caf::expected<void>{};
                    });
-}
-
-/// Deletes the leases of (key, token) pairs this node held.
-void release_keys(node_self* self, std::vector<std::pair<std::string, std::string>> released) {
-  actors::db_write(self, self->state.options.db_pool, "release session lease",
-                   [released](persistence::database& db) -> caf::expected<void> {
-                     persistence::session_lease_repository leases{db};
-                     for (const auto& [key, token] : released) {
-                       if (auto done = leases.release(key, token); !done) {
-                         return std::move(done.error());
-                       }
-                     }
-                     return {};
-                   });
-}
-
-/// Leases `alias.alias`, a key the stream learned after its session opened (a response id), under
-/// the session's token, so a client that comes back naming only that key finds the owner.
-void lease_alias(node_self* self, const actors::stream_alias& alias) {
-  auto it = self->state.lease_of_stream.find(alias.stream.address());
-  if (it == self->state.lease_of_stream.end() || self->state.leases.count(alias.alias) != 0) {
-    return;
-  }
-  const auto& held = it->second;
-  actors::db_call call{
-    [key = alias.alias, node_id = self->state.options.node_id, token = held.token,
-     account = held.account_id.empty() ? std::nullopt : std::optional{held.account_id},
-     ttl = self->state.options.lease_ttl](persistence::database& db) {
-      return caf::make_message(persistence::session_lease_repository{db}.add_key(
-        key, node_id, token, account, std::chrono::system_clock::now(), ttl));
-    }};
-  self->request(self->state.options.db_pool, db_timeout, std::move(call))
-    .then(
-      [self, key = alias.alias, stream = alias.stream.address(),
-       token = held.token](caf::expected<bool>& added) {
-        if (!added || !*added) {
-          return;
-        }
-        auto owner = self->state.lease_of_stream.find(stream);
-        if (owner == self->state.lease_of_stream.end() || owner->second.token != token) {
-          // The stream ended (its leases released) while the key was being added.
-          release_keys(self, {{key, token}});
-          return;
-        }
-        self->state.leases[key] = owned_lease{token, stream};
-        owner->second.keys.push_back(key);
-      },
-      [](caf::error& error) {
-        log::warn("cluster", "session alias lease failed", {{"error", caf::to_string(error)}});
-      });
 }
 
 void release_lease_of(node_self* self, const caf::actor_addr& stream) {

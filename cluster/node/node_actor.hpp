@@ -35,7 +35,8 @@ struct node_options {
 /// From the edge (local):
 /// - `stream_open` → `stream_opened`. The session's owner is the node holding its lease in
 ///   `session_leases` (keyed by the first alias, the hashed turn state). A session this node
-///   owns is served by the local registry. A session whose live lease another connected node
+///   owns is served by the local registry (keys of the open it does not hold yet, such as a
+///   reconnect's new turn state, are leased too). A session whose live lease another connected node
 ///   holds is forwarded: a local proxy actor stands in for the owner's stream and exchanges
 ///   versioned envelopes with a relay on the owner, which talks to the owner's `stream_actor`
 ///   (one upstream socket; frames in order; acks pass through, so backpressure holds end to

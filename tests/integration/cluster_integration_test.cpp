@@ -256,6 +256,16 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   connections = f.upstream().websocket_connections();
   REQUIRE(connections.size() == 3);
   REQUIRE(connections[2].turns.size() == 2);
+  // Node 2 also leased the client's new turn state, its key for this session from now on.
+  CHECK(test::eventually(
+    [&] {
+      auto row = lease_rows.find(
+        persistence::sha256_hex(f.pool_id() + ":" + first_key_id + ":turn_state:node-3-reconnect"));
+      auto session = lease_rows.find(lease_key);
+      return row && row->has_value() && session && session->has_value()
+             && (*row)->lease_token == (*session)->lease_token;
+    },
+    cluster_wait, cluster_poll));
   CHECK(connections[2].turns[1].value("previous_response_id", "") == third_id);
   CHECK(connections[2].overlapping_creates == 0);
 
