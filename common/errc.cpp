@@ -87,6 +87,8 @@ std::string_view to_string(errc code) {
     return "owner_unavailable";
   case errc::api_key_policy_limit_exceeded:
     return "api_key_policy_limit_exceeded";
+  case errc::server_is_overloaded:
+    return "server_is_overloaded";
   }
   return "unknown";
 }

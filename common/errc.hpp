@@ -52,11 +52,12 @@ enum class errc : uint8_t {
   cluster_protocol_mismatch,
   owner_unavailable,
   api_key_policy_limit_exceeded,
+  server_is_overloaded,
 };
 
 /// The first and last enumerators, for tests that walk every code.
 constexpr auto errc_first = errc::internal_error;
-constexpr auto errc_last = errc::api_key_policy_limit_exceeded;
+constexpr auto errc_last = errc::server_is_overloaded;
 
 /// The wire spelling of a code, e.g. "validation_failed".
 std::string_view to_string(errc code);

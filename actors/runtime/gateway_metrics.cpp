@@ -47,6 +47,18 @@ gateway_metrics::gateway_metrics(metrics::registry& registry)
       accounts(metrics::build_gauge()
                  .name("codex_pooler_gateway_accounts")
                  .help("Routable upstream accounts on this node by state")
-                 .register_(registry)) {}
+                 .register_(registry)),
+      admissions(metrics::build_counter()
+                   .name("codex_pooler_gateway_admissions_total")
+                   .help("Route-class admission decisions: accepted, enqueued, rejected, timeout")
+                   .register_(registry)),
+      admission_running(metrics::build_gauge()
+                          .name("codex_pooler_gateway_admission_running")
+                          .help("Admitted requests running, by route class")
+                          .register_(registry)),
+      admission_queued(metrics::build_gauge()
+                         .name("codex_pooler_gateway_admission_queued")
+                         .help("Requests waiting for admission, by route class")
+                         .register_(registry)) {}
 
 } // namespace cxp::actors

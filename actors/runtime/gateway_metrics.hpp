@@ -19,6 +19,9 @@ struct gateway_metrics {
   metrics::family<metrics::histogram>& request_duration;   ///< {route}
   metrics::family<metrics::gauge>& leases_in_use;          ///< no labels
   metrics::family<metrics::gauge>& accounts;               ///< {state}
+  metrics::family<metrics::counter>& admissions;           ///< {route_class, outcome}
+  metrics::family<metrics::gauge>& admission_running;      ///< {route_class}
+  metrics::family<metrics::gauge>& admission_queued;       ///< {route_class}
 };
 
 } // namespace cxp::actors

@@ -81,6 +81,8 @@ std::vector<setting_spec> make_registry() {
     integer("gateway.bridge_owner_lease_ttl_seconds", 45, 5, 600, "Websocket owner lease lifetime"),
     integer("gateway.bridge_owner_lease_renewal_seconds", 15, 1, 300,
             "Websocket owner lease renewal"),
+    make_spec("gateway.bulkheads", setting_type::bulkhead_table, default_bulkheads(),
+              "Per route class admission: max_concurrency, queue_limit, queue_timeout_ms"),
     list("ingress.firewall_allowlist", {},
          "Client IP/CIDR allowlist for runtime routes (empty = off)"),
     list("ingress.trusted_proxies", {}, "Proxies allowed to supply forwarded client IPs"),
@@ -157,6 +159,8 @@ caf::expected<json> validate_setting(const setting_spec& spec, const json& value
     }
     return value;
   }
+  case setting_type::bulkhead_table:
+    return validate_bulkheads(value);
   case setting_type::string_list:
     if (!value.is_array() || !std::all_of(value.begin(), value.end(), [](const json& item) {
           return item.is_string();
@@ -210,6 +214,10 @@ bool instance_settings::get_bool(std::string_view key) const {
 int64_t instance_settings::get_int(std::string_view key) const {
   const auto& value = value_of(key);
   return value.is_number_integer() ? value.get<int64_t>() : 0;
+}
+
+bulkhead_limits instance_settings::get_bulkhead(admission_class kind) const {
+  return bulkhead_of(value_of("gateway.bulkheads"), kind);
 }
 
 std::string instance_settings::get_string(std::string_view key) const {

@@ -10,9 +10,11 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/settings/bulkheads.hpp"
+
 namespace cxp::actors {
 
-enum class setting_type { boolean, integer, string, string_list };
+enum class setting_type { boolean, integer, string, string_list, bulkhead_table };
 
 /// How a secret setting is kept at rest; non-secret settings are stored as plain JSON.
 enum class secret_storage { none, hmac_digest, encrypted };
@@ -54,6 +56,8 @@ public:
   int64_t get_int(std::string_view key) const;
   std::string get_string(std::string_view key) const;
   std::vector<std::string> get_string_list(std::string_view key) const;
+  /// The limits of one route class from `gateway.bulkheads`.
+  bulkhead_limits get_bulkhead(admission_class kind) const;
 
   /// True when a secret setting has a stored value.
   bool is_configured(std::string_view key) const;

@@ -182,7 +182,8 @@ int serve(const boot_config& config) {
                       *(*wiring)->context,
                       config.upstream_base_url,
                       gateway_metrics,
-                      io};
+                      io,
+                      std::make_shared<admission_control>(gateway_metrics)};
   add_codex_routes(routes, codex);
   auto key_cache_listener = spawn_key_cache_listener(system, codex.keys);
   actors::stream_deps stream_deps{directory,

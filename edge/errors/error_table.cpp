@@ -107,6 +107,9 @@ public_error lookup_error(errc code) {
   case errc::owner_unavailable:
     return {status::service_unavailable, server_type,
             "The node that owns this session is unavailable; retry shortly."};
+  case errc::server_is_overloaded:
+    return {status::service_unavailable, server_type,
+            "The gateway route class is temporarily overloaded; retry shortly."};
   case errc::api_key_policy_limit_exceeded:
     return {status::too_many_requests, rate_limit_type, "The API key's usage limit is reached."};
   }

@@ -46,6 +46,10 @@ void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class r
                        ? body["prompt_cache_key"].get<std::string>()
                        : (session_key.empty() ? new_uuid() : session_key);
       request.allow_failover = route != actors::route_class::compact;
+      request.admission = route == actors::route_class::compact
+                            ? actors::admission_class::proxy_compact
+                          : body.value("stream", false) ? actors::admission_class::proxy_stream
+                                                        : actors::admission_class::proxy_http;
       run_proxy_turn(runtime, std::move(request));
     });
 }

@@ -96,7 +96,16 @@ public:
   }
 
   void start() {
-    net::post(strand_, [self = shared_from_this()] { self->request_lease(); });
+    runtime_.admission->admit(request_.admission, strand_,
+                              [self = shared_from_this()](caf::expected<admission_ticket> ticket) {
+                                net::post(self->strand_, [self, t = std::move(ticket)]() mutable {
+                                  if (!t) {
+                                    return self->fail(to_errc(t.error()), context_of(t.error()));
+                                  }
+                                  self->ticket_ = std::move(*t);
+                                  self->request_lease();
+                                });
+                              });
   }
 
 private:
@@ -126,6 +135,7 @@ private:
       return on_denial(reply->denial);
     }
     grant_ = std::move(*reply->grant);
+    runtime_.admission->configure(grant_.settings);
     start_attempt();
   }
 
@@ -643,7 +653,8 @@ private:
   }
 
   void fail(errc code, const std::string& context) {
-    if (code != errc::usage_limit_reached && code != errc::no_eligible_account) {
+    if (code != errc::usage_limit_reached && code != errc::no_eligible_account
+        && code != errc::server_is_overloaded) {
       log::warn("proxy", "request failed",
                 {{"request_id", log_.id}, {"code", to_string(code)}, {"detail", context}});
     }
@@ -669,6 +680,7 @@ private:
   codex_runtime& runtime_;
   turn_request request_;
   net::strand<net::io_context::executor_type> strand_;
+  admission_ticket ticket_; ///< its place in the bulkhead, held until the turn ends
   net::steady_timer keepalive_timer_;
   phase phase_ = phase::leasing;
   actors::lease_grant grant_;

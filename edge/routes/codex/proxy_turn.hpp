@@ -15,6 +15,7 @@
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/upstream/upstream_client.hpp"
 #include "common/io_pool.hpp"
+#include "edge/server/admission.hpp"
 #include "edge/server/exchange.hpp"
 
 namespace cxp::edge {
@@ -56,6 +57,7 @@ struct codex_runtime {
   /// Runs turn state machines and keep-alive timers: a turn stays on the io_context of the
   /// thread that accepted its request, which is also where its upstream call runs.
   std::shared_ptr<io_pool> io;
+  std::shared_ptr<admission_control> admission; ///< the node's route-class bulkheads
   api_key_cache keys{std::chrono::seconds{2}};
 };
 
@@ -73,14 +75,17 @@ struct turn_request {
   std::string seed;             ///< rendezvous seed
   bool allow_failover = true;   ///< false for compact: never retried
   std::string content_type;     ///< of `body` when not JSON (multipart uploads)
+  /// The bulkhead it is admitted through before anything else happens.
+  actors::admission_class admission = actors::admission_class::proxy_http;
 };
 
-/// Proxies one request: leases an account from the pool, forwards it, and on a usage limit, a
-/// 5xx, a network error or a retryable first event — before any byte reached the client —
-/// reports the failure and tries the next account (bounded by the ring size; a pinned session
-/// never moves). A 401 gets one single-flight token refresh and a retry on the same account.
-/// Once the first event is relayed the stream is committed: bytes pass through unchanged as
-/// they arrive (with `: keepalive` comments at event boundaries while upstream is quiet) and
+/// Proxies one request: admits it through its route class's bulkhead (else 503
+/// `server_is_overloaded`, logged as rejected), leases an account from the pool, forwards it, and
+/// on a usage limit, a 5xx, a network error or a retryable first event — before any byte reached
+/// the client — reports the failure and tries the next account (bounded by the ring size; a pinned
+/// session never moves). A 401 gets one single-flight token refresh and a retry on the same
+/// account. Once the first event is relayed the stream is committed: bytes pass through unchanged
+/// as they arrive (with `: keepalive` comments at event boundaries while upstream is quiet) and
 /// nothing is ever replayed. Quota headers, `codex.rate_limits` events and usage-limit bodies
 /// feed the account's quota; the final usage event feeds the request log.
 void run_proxy_turn(codex_runtime& runtime, turn_request request);

@@ -129,6 +129,7 @@ public:
     if (stream_) {
       caf::anon_send(stream_, actors::stream_detach{connection_id_});
     }
+    ticket_.reset();
     if (endpoint_) {
       // Not `normal`: an exit with reason normal is ignored by the default exit handler.
       caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
@@ -218,9 +219,13 @@ private:
                       nullptr);
   }
 
-  /// Starts the next queued turn when none is running.
+  /// Starts the next queued turn when none is running: key check, admission, then the turn.
   void pump() {
-    if (closed_ || current_turn_ || starting_ || queue_.empty()) {
+    if (closed_ || current_turn_ || starting_) {
+      return;
+    }
+    ticket_.reset();
+    if (queue_.empty()) {
       return;
     }
     starting_ = true;
@@ -241,9 +246,32 @@ private:
                        return self->pump();
                      }
                      self->context_.key = std::move(*k);
-                     self->start_turn();
+                     self->admit();
                    });
                  });
+  }
+
+  void admit() {
+    starting_ = true;
+    auto self = shared_from_this();
+    runtime_.codex.admission->admit(
+      actors::admission_class::proxy_websocket, connection_->executor(),
+      [self](caf::expected<admission_ticket> ticket) {
+        net::post(self->connection_->executor(), [self, t = std::move(ticket)]() mutable {
+          self->starting_ = false;
+          if (self->closed_) {
+            return;
+          }
+          if (!t) {
+            auto [text, body] = std::move(self->queue_.front());
+            self->queue_.pop_front();
+            self->reject(body, to_errc(t.error()));
+            return self->pump();
+          }
+          self->ticket_ = std::move(*t);
+          self->start_turn();
+        });
+      });
   }
 
   void start_turn() {
@@ -384,6 +412,7 @@ private:
   caf::actor stream_;
   std::deque<std::pair<std::string, json>> queue_;
   std::optional<uint64_t> current_turn_;
+  admission_ticket ticket_; ///< the running turn's place in the proxy_websocket bulkhead
   uint64_t turn_serial_ = 0;
   bool starting_ = false;
   bool closed_ = false;
@@ -432,6 +461,7 @@ void upgrade(websocket_runtime& runtime, const exchange_ptr& ex, authenticated_k
   options.max_message_bytes = static_cast<uint64_t>(settings->get_int("ingress.max_body_bytes"));
   options.idle_timeout =
     std::chrono::milliseconds{settings->get_int("gateway.websocket_idle_timeout_ms")};
+  runtime.codex.admission->configure(settings);
   auto session = std::make_shared<client_session>(runtime, std::move(context));
   options.on_open = [session](std::shared_ptr<websocket_connection> connection) {
     session->on_open(std::move(connection));

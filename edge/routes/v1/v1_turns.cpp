@@ -60,6 +60,8 @@ void run_translated(const v1_state_ptr& state, const exchange_ptr& ex, const aut
   route_turn(state, ex, key, normalized.body, request);
   request.upstream_path = "/codex/responses";
   request.route = actors::route_class::responses;
+  request.admission =
+    client_streams ? actors::admission_class::proxy_stream : actors::admission_class::proxy_http;
   request.body = normalized.body.dump();
   request.ex = make_translating_exchange(ex, request.body, ex->route_name(), std::move(translator),
                                          client_streams);
