@@ -402,3 +402,59 @@ TEST_CASE("a key's token cap counts the tokens of its answers and survives a res
   CHECK_THAT(json::parse(after_restart.body)["error"]["message"].get<std::string>(),
              Catch::Contains("20 tokens per day"));
 }
+
+TEST_CASE("requests beyond a route class's bulkhead get 503 server_is_overloaded and reach no "
+          "account",
+          "[integration][proxy][admission]") {
+  pooler_fixture::options opts;
+  opts.accounts = 1;
+  opts.settings = {
+    R"(gateway.bulkheads={"proxy_stream":{"max_concurrency":1,"queue_limit":1,"queue_timeout_ms":300}})"};
+  pooler_fixture f{opts};
+  // A node applies the limits from the settings its requests see, starting with this one.
+  REQUIRE(f.turn().status == 200);
+  f.script("acct-1", [](auto& script) { script.delay_first_byte_ms = 1500; });
+  const auto served_before = f.turns_served().at("acct-1");
+
+  // One runs (slowly), one waits in the queue until its 300 ms are up, one finds the queue
+  // full. Started in that order.
+  std::vector<std::future<test::http_result>> turns;
+  for (int i = 0; i < 3; ++i) {
+    turns.push_back(std::async(std::launch::async, [&f] { return f.turn(); }));
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  std::vector<int> statuses;
+  int overloaded = 0;
+  for (auto& turn : turns) {
+    auto result = turn.get();
+    statuses.push_back(result.status);
+    if (result.status == 503) {
+      auto body = json::parse(result.body);
+      CHECK(body["error"]["code"] == "server_is_overloaded");
+      ++overloaded;
+    }
+  }
+  CHECK(statuses[0] == 200);
+  CHECK(overloaded == 2);
+  CHECK(f.turns_served().at("acct-1") == served_before + 1);
+
+  auto logs = f.request_logs(4);
+  int rejected = 0;
+  for (const auto& row : logs) {
+    if (row["error_code"] == "server_is_overloaded") {
+      CHECK(row["outcome"] == "rejected");
+      CHECK(row["status_code"] == 503);
+      ++rejected;
+    }
+  }
+  CHECK(rejected == 2);
+  const auto metrics = test::http_get(f.gateway().port(), "/metrics").body;
+  CHECK(
+    metrics.find(
+      R"(codex_pooler_gateway_admissions_total{outcome="rejected",route_class="proxy_stream"} 1)")
+    != std::string::npos);
+  CHECK(
+    metrics.find(
+      R"(codex_pooler_gateway_admissions_total{outcome="timeout",route_class="proxy_stream"} 1)")
+    != std::string::npos);
+}

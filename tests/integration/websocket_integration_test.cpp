@@ -324,3 +324,30 @@ TEST_CASE("each websocket turn counts against the key's request cap", "[integrat
   CHECK(frames.back()["error"]["code"] == "api_key_policy_limit_exceeded");
   CHECK(f.upstream().websocket_connections().at(0).turns.size() == 1);
 }
+
+TEST_CASE("a websocket turn beyond the proxy_websocket bulkhead gets an overloaded error frame",
+          "[integration][websocket][admission]") {
+  auto opts = ws_options(
+    {R"(gateway.bulkheads={"proxy_websocket":{"max_concurrency":1,"queue_limit":0}})"}, 1);
+  opts.script = [](int, test::account_script& script) {
+    script.delay_first_byte_ms = 1000;
+  };
+  pooler_fixture f{opts};
+  ws_client slow{f.gateway().port(), f.api_key(), session_headers("thread-slow")};
+  ws_client other{f.gateway().port(), f.api_key(), session_headers("thread-other")};
+  REQUIRE(slow.status == 101);
+  REQUIRE(other.status == 101);
+  slow.send(test::ws_create_frame("takes the only place"));
+  // The slow turn is upstream (its place taken) before the other one asks.
+  REQUIRE(eventually([&] { return f.upstream().websocket_connections().size() == 1; }));
+  other.send(test::ws_create_frame("finds no place"));
+  auto refused = other.read_turn();
+  REQUIRE_FALSE(refused.empty());
+  CHECK(type_of(refused.back()) == "error");
+  CHECK(refused.back()["status"] == 503);
+  CHECK(refused.back()["error"]["code"] == "server_is_overloaded");
+  CHECK(type_of(slow.read_turn().back()) == "response.completed");
+  // The place is free again.
+  other.send(test::ws_create_frame("now there is room"));
+  CHECK(type_of(other.read_turn().back()) == "response.completed");
+}
