@@ -105,6 +105,22 @@ std::vector<setting_spec> make_registry() {
   };
 }
 
+std::string_view to_string(setting_type type) {
+  switch (type) {
+  case setting_type::boolean:
+    return "boolean";
+  case setting_type::integer:
+    return "integer";
+  case setting_type::string:
+    return "string";
+  case setting_type::string_list:
+    return "string_list";
+  case setting_type::bulkhead_table:
+    return "bulkhead_table";
+  }
+  return "string";
+}
+
 caf::error invalid(std::string message) {
   return make_error(errc::validation_failed, std::move(message));
 }
@@ -254,9 +270,7 @@ json instance_settings::describe() const {
                  {"description", spec.description},
                  {"secret", spec.is_secret()},
                  {"source", stored ? "database" : "default"}};
-    static constexpr std::string_view type_names[] = {"boolean", "integer", "string",
-                                                      "string_list"};
-    item["type"] = type_names[static_cast<size_t>(spec.type)];
+    item["type"] = to_string(spec.type);
     if (spec.is_secret()) {
       item["configured"] = stored;
     } else {

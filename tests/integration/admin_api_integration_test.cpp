@@ -214,6 +214,12 @@ TEST_CASE(
      {{"gateway.circuit_open_seconds", -4}},
      200,
      true},
+    {"PATCH",
+     "/admin/api/settings",
+     {{"gateway.bulkheads", {{"proxy_http", {{"max_concurrency", 8}}}}}},
+     {{"gateway.bulkheads", {{"proxy_http", {{"burst", 1}}}}}},
+     200,
+     true},
   };
   for (const auto& e : endpoints) {
     CAPTURE(e.method, e.path);

@@ -68,6 +68,10 @@ TEST_CASE("the admin description never includes a secret's value", "[unit][actor
       CHECK(item["configured"] == true);
       CHECK_FALSE(item.contains("value"));
     }
+    if (item["key"] == "gateway.bulkheads") {
+      CHECK(item["type"] == "bulkhead_table");
+      CHECK(item["value"]["proxy_stream"]["max_concurrency"] == 24);
+    }
     if (item["key"] == "gateway.circuit_open_seconds") {
       CHECK(item["value"] == 90);
       CHECK(item["default"] == 60);
