@@ -47,7 +47,7 @@ public:
   void configure(const actors::settings_snapshot& settings);
 
   /// Calls `done` with a ticket when `kind` has room (at once, or later on `executor`), or with
-  /// `server_is_overloaded`.
+  /// `server_is_overloaded`. Call it on `executor` (the waiter's timer lives there).
   void admit(actors::admission_class kind, const boost::asio::any_io_executor& executor,
              std::function<void(caf::expected<admission_ticket>)> done);
 

@@ -96,19 +96,23 @@ public:
   }
 
   void start() {
-    runtime_.admission->admit(request_.admission, strand_,
-                              [self = shared_from_this()](caf::expected<admission_ticket> ticket) {
-                                net::post(self->strand_, [self, t = std::move(ticket)]() mutable {
-                                  if (!t) {
-                                    return self->fail(to_errc(t.error()), context_of(t.error()));
-                                  }
-                                  self->ticket_ = std::move(*t);
-                                  self->request_lease();
-                                });
-                              });
+    net::post(strand_, [self = shared_from_this()] { self->admit(); });
   }
 
 private:
+  void admit() {
+    // Answered on the strand: at once, or later from the bulkhead's queue.
+    runtime_.admission->admit(request_.admission, strand_,
+                              [self = shared_from_this()](caf::expected<admission_ticket> ticket) {
+                                if (!ticket) {
+                                  return self->fail(to_errc(ticket.error()),
+                                                    context_of(ticket.error()));
+                                }
+                                self->ticket_ = std::move(*ticket);
+                                self->request_lease();
+                              });
+  }
+
   // ---- leasing -------------------------------------------------------------------------------
 
   void request_lease() {
