@@ -23,11 +23,22 @@ admission_slot::~admission_slot() {
   owner_->release(kind_);
 }
 
-admission_control::admission_control(actors::gateway_metrics& metrics) : metrics_(metrics) {
+admission_control::admission_control(actors::gateway_metrics& metrics) {
   const auto defaults = actors::instance_settings{};
   for (auto kind : actors::all_admission_classes) {
-    lane_of(kind).limits = defaults.get_bulkhead(kind);
-    publish(kind, lane_of(kind));
+    auto& lane = lane_of(kind);
+    const auto route_class = std::string{to_string(kind)};
+    auto outcome = [&](const char* name) {
+      return &metrics.admissions.add({{"route_class", route_class}, {"outcome", name}});
+    };
+    lane.limits = defaults.get_bulkhead(kind);
+    lane.running_gauge = &metrics.admission_running.add({{"route_class", route_class}});
+    lane.queued_gauge = &metrics.admission_queued.add({{"route_class", route_class}});
+    lane.accepted = outcome("accepted");
+    lane.enqueued = outcome("enqueued");
+    lane.rejected = outcome("rejected");
+    lane.timed_out = outcome("timeout");
+    publish(lane);
   }
 }
 
@@ -48,23 +59,23 @@ void admission_control::admit(admission_class kind, const net::any_io_executor& 
   auto& lane = lane_of(kind);
   if (lane.running < lane.limits.max_concurrency) {
     ++lane.running;
-    publish(kind, lane);
+    publish(lane);
     lock.unlock();
-    count(kind, "accepted");
+    lane.accepted->increment();
     return done(std::make_shared<admission_slot>(shared_from_this(), kind));
   }
   if (static_cast<int64_t>(lane.queue.size()) >= lane.limits.queue_limit) {
     lock.unlock();
-    count(kind, "rejected");
+    lane.rejected->increment();
     return done(make_error(errc::server_is_overloaded, "bulkhead_rejected"));
   }
   auto queued =
     std::make_shared<waiter>(waiter{executor, std::move(done), net::steady_timer{executor}});
   lane.queue.push_back(queued);
-  publish(kind, lane);
+  publish(lane);
   queued->timer.expires_after(lane.limits.queue_timeout);
   lock.unlock();
-  count(kind, "enqueued");
+  lane.enqueued->increment();
   queued->timer.async_wait([self = shared_from_this(), queued, kind](boost::system::error_code) {
     {
       std::lock_guard guard{self->mutex_};
@@ -74,9 +85,9 @@ void admission_control::admit(admission_class kind, const net::any_io_executor& 
       queued->settled = true;
       auto& waiting = self->lane_of(kind).queue;
       waiting.erase(std::find(waiting.begin(), waiting.end(), queued));
-      self->publish(kind, self->lane_of(kind));
+      publish(self->lane_of(kind));
     }
-    self->count(kind, "timeout");
+    self->lane_of(kind).timed_out->increment();
     queued->done(make_error(errc::server_is_overloaded, "bulkhead_queue_timeout"));
   });
 }
@@ -99,7 +110,7 @@ void admission_control::release(admission_class kind) {
     if (!next) {
       --lane.running;
     }
-    publish(kind, lane);
+    publish(lane);
   }
   if (next) {
     // The place passes straight to the waiter, on its own executor.
@@ -110,17 +121,9 @@ void admission_control::release(admission_class kind) {
   }
 }
 
-void admission_control::count(admission_class kind, const char* outcome) {
-  metrics_.admissions.add({{"route_class", std::string{to_string(kind)}}, {"outcome", outcome}})
-    .increment();
-}
-
-void admission_control::publish(admission_class kind, const class_lane& lane) {
-  const auto route_class = std::string{to_string(kind)};
-  metrics_.admission_running.add({{"route_class", route_class}})
-    .set(static_cast<double>(lane.running));
-  metrics_.admission_queued.add({{"route_class", route_class}})
-    .set(static_cast<double>(lane.queue.size()));
+void admission_control::publish(const class_lane& lane) {
+  lane.running_gauge->set(static_cast<double>(lane.running));
+  lane.queued_gauge->set(static_cast<double>(lane.queue.size()));
 }
 
 } // namespace cxp::edge

@@ -54,18 +54,23 @@ public:
 private:
   friend class admission_slot;
   struct waiter;
+  /// One class's bulkhead and its metric children (kept, so no request looks labels up).
   struct class_lane {
     actors::bulkhead_limits limits;
     int64_t running = 0;
     std::deque<std::shared_ptr<waiter>> queue;
+    metrics::gauge* running_gauge = nullptr;
+    metrics::gauge* queued_gauge = nullptr;
+    metrics::counter* accepted = nullptr;
+    metrics::counter* enqueued = nullptr;
+    metrics::counter* rejected = nullptr;
+    metrics::counter* timed_out = nullptr;
   };
 
   void release(actors::admission_class kind);
   class_lane& lane_of(actors::admission_class kind) { return lanes_[static_cast<size_t>(kind)]; }
-  void count(actors::admission_class kind, const char* outcome);
-  void publish(actors::admission_class kind, const class_lane& lane);
+  static void publish(const class_lane& lane);
 
-  actors::gateway_metrics& metrics_;
   std::mutex mutex_;
   actors::settings_snapshot configured_; ///< the snapshot the limits came from
   std::array<class_lane, actors::all_admission_classes.size()> lanes_;
