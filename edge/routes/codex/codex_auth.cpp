@@ -32,29 +32,40 @@ std::string bearer_of(const http_request& request) {
   return std::string{value.substr(scheme.size())};
 }
 
+void authenticate(codex_runtime& runtime, const secret<std::string>& raw, key_source source,
+                  std::function<void(caf::expected<authenticated_key>)> done) {
+  auto digest = persistence::sha256_hex(raw.expose());
+  if (source == key_source::cache_first) {
+    if (auto cached = runtime.keys.find(digest)) {
+      return done(std::move(*cached));
+    }
+  }
+  run_db<authenticated_key>(
+    runtime.system, runtime.db_pool, auth_timeout,
+    [&services = runtime.services, raw](persistence::database&) {
+      return actors::admin::api_key_service{services}.authenticate(raw.expose());
+    },
+    [&runtime, digest, done = std::move(done)](caf::expected<authenticated_key> key) {
+      if (key) {
+        runtime.keys.put(digest, *key);
+      }
+      done(std::move(key));
+    });
+}
+
 void with_key(codex_runtime& runtime, const exchange_ptr& ex,
               std::function<void(authenticated_key)> next) {
   auto raw = bearer_of(ex->request());
   if (raw.empty()) {
     return ex->respond_error(errc::api_key_missing);
   }
-  auto digest = persistence::sha256_hex(raw);
-  if (auto cached = runtime.keys.find(digest)) {
-    return next(std::move(*cached));
-  }
-  run_db<authenticated_key>(
-    runtime.system, runtime.db_pool, auth_timeout,
-    [&services = runtime.services,
-     raw = secret<std::string>{std::move(raw)}](persistence::database&) {
-      return actors::admin::api_key_service{services}.authenticate(raw.expose());
-    },
-    [&runtime, ex, digest, next = std::move(next)](caf::expected<authenticated_key> key) {
-      if (!key) {
-        return ex->respond_error(key.error());
-      }
-      runtime.keys.put(digest, *key);
-      next(std::move(*key));
-    });
+  authenticate(runtime, secret<std::string>{std::move(raw)}, key_source::cache_first,
+               [ex, next = std::move(next)](caf::expected<authenticated_key> key) {
+                 if (!key) {
+                   return ex->respond_error(key.error());
+                 }
+                 next(std::move(*key));
+               });
 }
 
 caf::actor spawn_key_cache_listener(caf::actor_system& system, api_key_cache& cache) {

@@ -12,7 +12,17 @@ namespace cxp::edge {
 /// The bearer of `Authorization: Bearer …`, or empty.
 std::string bearer_of(const http_request& request);
 
-/// Authenticates the Pool API key (from the cache, else on a db worker), then continues with
+enum class key_source {
+  cache_first,
+  database, ///< the key was just announced as changed: the cache may not have heard yet
+};
+
+/// Authenticates the raw Pool API key `raw` on a db worker (remembering it in the key cache),
+/// from the key cache first when `source` allows.
+void authenticate(codex_runtime& runtime, const secret<std::string>& raw, key_source source,
+                  std::function<void(caf::expected<actors::admin::authenticated_key>)> done);
+
+/// Authenticates the request's Pool API key (`authenticate`, cache first), then continues with
 /// the key; answers the error itself when the key is missing, unknown or inactive.
 void with_key(codex_runtime& runtime, const exchange_ptr& ex,
               std::function<void(actors::admin::authenticated_key)> next);

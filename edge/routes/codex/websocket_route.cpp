@@ -29,7 +29,6 @@ namespace net = boost::asio;
 using actors::admin::authenticated_key;
 using nlohmann::json;
 
-constexpr auto auth_timeout = std::chrono::seconds{10};
 constexpr auto settings_timeout = std::chrono::seconds{5};
 constexpr auto open_timeout = std::chrono::seconds{10};
 
@@ -38,33 +37,6 @@ std::atomic<uint64_t> connection_serial{0};
 std::string header_of(const http_request& request, std::string_view name) {
   auto it = request.find(boost::beast::string_view{name.data(), name.size()});
   return it == request.end() ? std::string{} : std::string{it->value()};
-}
-
-enum class key_source {
-  cache_first,
-  database, ///< the key was just announced as changed: the cache may not have heard yet
-};
-
-/// Authenticates `raw` on a db worker, from the key cache first when `source` allows.
-void authenticate(codex_runtime& runtime, const secret<std::string>& raw, key_source source,
-                  std::function<void(caf::expected<authenticated_key>)> done) {
-  auto digest = persistence::sha256_hex(raw.expose());
-  if (source == key_source::cache_first) {
-    if (auto cached = runtime.keys.find(digest)) {
-      return done(std::move(*cached));
-    }
-  }
-  run_db<authenticated_key>(
-    runtime.system, runtime.db_pool, auth_timeout,
-    [&services = runtime.services, raw](persistence::database&) {
-      return actors::admin::api_key_service{services}.authenticate(raw.expose());
-    },
-    [&runtime, digest, done = std::move(done)](caf::expected<authenticated_key> key) {
-      if (key) {
-        runtime.keys.put(digest, *key);
-      }
-      done(std::move(key));
-    });
 }
 
 bool is_key_gone(errc code) {
@@ -233,11 +205,11 @@ private:
     authenticate(runtime_.codex, context_.raw_key, key_source::cache_first,
                  [self](caf::expected<authenticated_key> key) {
                    net::post(self->connection_->executor(), [self, k = std::move(key)]() mutable {
-                     self->starting_ = false;
                      if (self->closed_) {
                        return;
                      }
                      if (!k) {
+                       self->starting_ = false;
                        if (is_key_gone(to_errc(k.error()))) {
                          return self->revoked();
                        }
@@ -251,26 +223,24 @@ private:
                  });
   }
 
+  /// Takes the turn's place in the proxy_websocket bulkhead; answered on the connection's
+  /// executor (at once, or later from the bulkhead's queue).
   void admit() {
-    starting_ = true;
-    auto self = shared_from_this();
     runtime_.codex.admission->admit(
       actors::admission_class::proxy_websocket, connection_->executor(),
-      [self](caf::expected<admission_ticket> ticket) {
-        net::post(self->connection_->executor(), [self, t = std::move(ticket)]() mutable {
-          self->starting_ = false;
-          if (self->closed_) {
-            return;
-          }
-          if (!t) {
-            auto [text, body] = std::move(self->queue_.front());
-            self->queue_.pop_front();
-            self->reject(body, to_errc(t.error()));
-            return self->pump();
-          }
-          self->ticket_ = std::move(*t);
-          self->start_turn();
-        });
+      [self = shared_from_this()](caf::expected<admission_ticket> ticket) {
+        self->starting_ = false;
+        if (self->closed_) {
+          return;
+        }
+        if (!ticket) {
+          auto [text, body] = std::move(self->queue_.front());
+          self->queue_.pop_front();
+          self->reject(body, to_errc(ticket.error()));
+          return self->pump();
+        }
+        self->ticket_ = std::move(*ticket);
+        self->start_turn();
       });
   }
 
