@@ -18,6 +18,8 @@
 using namespace cxp;
 using json = nlohmann::json;
 using test::pooler_fixture;
+using test::response_id_of;
+using test::type_of;
 using test::ws_client;
 
 namespace {
@@ -40,19 +42,6 @@ uint16_t free_port() {
 std::string tail_of(const std::string& output) {
   constexpr size_t tail = 4000;
   return output.size() > tail ? output.substr(output.size() - tail) : output;
-}
-
-std::string type_of(const json& frame) {
-  return frame.value("type", std::string{});
-}
-
-std::string response_id_of(const std::vector<json>& frames) {
-  for (const auto& frame : frames) {
-    if (type_of(frame) == "response.completed") {
-      return frame.value(json::json_pointer{"/response/id"}, std::string{});
-    }
-  }
-  return {};
 }
 
 /// Sends a turn until it completes: while a session's owner is unreachable (lease not yet

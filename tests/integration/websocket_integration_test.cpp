@@ -17,20 +17,9 @@ using test::pooler_fixture;
 namespace {
 
 using test::eventually;
+using test::response_id_of;
+using test::type_of;
 using test::ws_client;
-
-std::string type_of(const json& frame) {
-  return frame.value("type", std::string{});
-}
-
-std::string response_id_of(const std::vector<json>& frames) {
-  for (const auto& frame : frames) {
-    if (type_of(frame) == "response.completed") {
-      return frame.value(json::json_pointer{"/response/id"}, std::string{});
-    }
-  }
-  return {};
-}
 
 pooler_fixture::options ws_options(std::vector<std::string> settings = {}, int accounts = 2) {
   pooler_fixture::options opts;

@@ -13,6 +13,16 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 
+nlohmann::json user_turn_body(const std::string& text, const std::string& model) {
+  return {{"model", model},
+          {"stream", true},
+          {"store", false},
+          {"input",
+           {{{"type", "message"},
+             {"role", "user"},
+             {"content", {{{"type", "input_text"}, {"text", text}}}}}}}};
+}
+
 http_result http_request(uint16_t port, const std::string& method, const std::string& target,
                          const std::string& body,
                          const std::map<std::string, std::string>& headers) {

@@ -139,13 +139,7 @@ http_result pooler_fixture::turn(const std::map<std::string, std::string>& heade
 http_result pooler_fixture::turn_via(uint16_t port,
                                      const std::map<std::string, std::string>& headers,
                                      const std::string& text, const std::string& model) {
-  json body = {{"model", model},
-               {"stream", true},
-               {"store", false},
-               {"input",
-                {{{"type", "message"},
-                  {"role", "user"},
-                  {"content", {{{"type", "input_text"}, {"text", text}}}}}}}};
+  const auto body = user_turn_body(text, model);
   auto all = headers;
   all.emplace("authorization", "Bearer " + api_key_);
   all.emplace("content-type", "application/json");

@@ -3,6 +3,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 
+#include "tests/support/http_client.hpp"
+
 namespace cxp::test {
 
 namespace {
@@ -81,18 +83,25 @@ void ws_client::close() {
 }
 
 std::string ws_create_frame(const std::string& text, const std::string& previous) {
-  json frame{{"type", "response.create"},
-             {"model", "gpt-5.5"},
-             {"stream", true},
-             {"store", false},
-             {"input",
-              {{{"type", "message"},
-                {"role", "user"},
-                {"content", {{{"type", "input_text"}, {"text", text}}}}}}}};
+  auto frame = user_turn_body(text, "gpt-5.5");
+  frame["type"] = "response.create";
   if (!previous.empty()) {
     frame["previous_response_id"] = previous;
   }
   return frame.dump();
+}
+
+std::string type_of(const json& frame) {
+  return frame.value("type", std::string{});
+}
+
+std::string response_id_of(const std::vector<json>& frames) {
+  for (const auto& frame : frames) {
+    if (type_of(frame) == "response.completed") {
+      return frame.value(json::json_pointer{"/response/id"}, std::string{});
+    }
+  }
+  return {};
 }
 
 } // namespace cxp::test

@@ -45,4 +45,10 @@ private:
 /// A `response.create` frame with one user message (and `previous_response_id` when given).
 std::string ws_create_frame(const std::string& text, const std::string& previous = {});
 
+/// A server frame's `type`, or empty.
+std::string type_of(const nlohmann::json& frame);
+
+/// The response id of the `response.completed` among `frames`, or empty.
+std::string response_id_of(const std::vector<nlohmann::json>& frames);
+
 } // namespace cxp::test
