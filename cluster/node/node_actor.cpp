@@ -28,11 +28,6 @@ using local_atom = caf::atom_constant<caf::atom("local")>;
 
 using lease_lookup = caf::expected<std::optional<persistence::session_lease_row>>;
 
-struct owned_lease {
-  std::string token;
-  caf::actor_addr stream;
-};
-
 /// What this node holds for one local stream: every key of its session under one token, and
 /// the account the stream serves (recorded in each key's lease).
 struct stream_leases {
@@ -45,7 +40,8 @@ struct node_state {
   node_options options;
   std::unordered_map<std::string, caf::actor> peers; ///< node id → node actor
   std::unordered_map<caf::actor_addr, std::string> peer_ids;
-  std::unordered_map<std::string, owned_lease> leases; ///< lease key → lease
+  /// Lease key → the local stream whose session holds it (under that stream's token).
+  std::unordered_map<std::string, caf::actor_addr> leases;
   std::unordered_map<caf::actor_addr, stream_leases> lease_of_stream;
   bool draining = false;
   static inline const char* name = "node_actor";
@@ -71,9 +67,7 @@ void open_local(node_self* self, actors::stream_open open, std::string token,
         auto& held = self->state.lease_of_stream[opened.stream.address()];
         held.token = token;
         for (const auto& key : keys) {
-          auto& lease = self->state.leases[key];
-          lease.token = token;
-          lease.stream = opened.stream.address();
+          self->state.leases[key] = opened.stream.address();
           held.keys.push_back(key);
         }
         self->monitor(opened.stream);
@@ -158,13 +152,18 @@ void release_keys(node_self* self, std::vector<std::pair<std::string, std::strin
 }
 
 /// Leases `alias.alias`, a key the stream learned after its session opened (a response id), under
-/// the session's token, so a client that comes back naming only that key finds the owner.
+/// the session's token, so a client that comes back naming only that key finds the owner. The
+/// key counts as this node's at once: a peer may see the row before the database answers here,
+/// and its forwarded open must find the session, not lease it again under a new token.
 void lease_alias(node_self* self, const actors::stream_alias& alias) {
-  auto it = self->state.lease_of_stream.find(alias.stream.address());
+  const auto stream = alias.stream.address();
+  auto it = self->state.lease_of_stream.find(stream);
   if (it == self->state.lease_of_stream.end() || self->state.leases.count(alias.alias) != 0) {
     return;
   }
-  const auto& held = it->second;
+  auto& held = it->second;
+  self->state.leases[alias.alias] = stream;
+  held.keys.push_back(alias.alias);
   actors::db_call call{
     [key = alias.alias, node_id = self->state.options.node_id, token = held.token,
      account = held.account_id.empty() ? std::nullopt : std::optional{held.account_id},
@@ -172,24 +171,34 @@ void lease_alias(node_self* self, const actors::stream_alias& alias) {
       return caf::make_message(persistence::session_lease_repository{db}.add_key(
         key, node_id, token, account, std::chrono::system_clock::now(), ttl));
     }};
+  // Another node holding the key live (or a failed write) takes it back out of the session.
+  auto forget = [self, key = alias.alias, stream] {
+    if (auto lease = self->state.leases.find(key);
+        lease != self->state.leases.end() && lease->second == stream) {
+      self->state.leases.erase(lease);
+    }
+    if (auto owner = self->state.lease_of_stream.find(stream);
+        owner != self->state.lease_of_stream.end()) {
+      auto& keys = owner->second.keys;
+      keys.erase(std::remove(keys.begin(), keys.end(), key), keys.end());
+    }
+  };
   self->request(self->state.options.db_pool, db_timeout, std::move(call))
     .then(
-      [self, key = alias.alias, stream = alias.stream.address(),
-       token = held.token](caf::expected<bool>& added) {
+      [self, key = alias.alias, stream, token = held.token, forget](caf::expected<bool>& added) {
         if (!added || !*added) {
-          return;
+          return forget();
         }
         auto owner = self->state.lease_of_stream.find(stream);
         if (owner == self->state.lease_of_stream.end() || owner->second.token != token) {
-          // The stream ended (its leases released) while the key was being added.
+          // The stream ended (its leases released, perhaps before this row was written).
           release_keys(self, {{key, token}});
-          return;
+          forget();
         }
-        self->state.leases[key] = owned_lease{token, stream};
-        owner->second.keys.push_back(key);
       },
-      [](caf::error& error) {
+      [forget](caf::error& error) {
         log::warn("cluster", "session alias lease failed", {{"error", caf::to_string(error)}});
+        forget();
       });
 }
 
@@ -301,7 +310,9 @@ void renew_leases(node_self* self) {
         std::unordered_map<std::string, std::string> still_ours(held->begin(), held->end());
         for (auto it = self->state.leases.begin(); it != self->state.leases.end();) {
           auto found = still_ours.find(it->first);
-          if (found == still_ours.end() || found->second != it->second.token) {
+          auto stream = self->state.lease_of_stream.find(it->second);
+          if (found == still_ours.end() || stream == self->state.lease_of_stream.end()
+              || found->second != stream->second.token) {
             // Taken over (or never won, for a secondary key): not ours to renew or release.
             log::debug("cluster", "session lease key lost");
             it = self->state.leases.erase(it);
@@ -315,6 +326,20 @@ void renew_leases(node_self* self) {
       });
 }
 
+/// The (key, token) pairs of `held` that `stream` still holds (a key can move on to a newer
+/// stream of the same session, which then holds it under its own token).
+std::vector<std::pair<std::string, std::string>>
+held_keys(node_self* self, const caf::actor_addr& stream, const stream_leases& held) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& key : held.keys) {
+    if (auto lease = self->state.leases.find(key);
+        lease != self->state.leases.end() && lease->second == stream) {
+      pairs.emplace_back(key, held.token);
+    }
+  }
+  return pairs;
+}
+
 /// Records in the stream's session leases the account it serves the session on, so a node that
 /// takes the session over continues there.
 void pin_account(node_self* self, const actors::stream_account& account) {
@@ -323,14 +348,9 @@ void pin_account(node_self* self, const actors::stream_account& account) {
     return;
   }
   it->second.account_id = account.account_id;
-  std::vector<std::pair<std::string, std::string>> held;
-  for (const auto& key : it->second.keys) {
-    if (auto lease = self->state.leases.find(key); lease != self->state.leases.end()) {
-      held.emplace_back(key, lease->second.token);
-    }
-  }
   actors::db_write(self, self->state.options.db_pool, "pin session account",
-                   [held, account_id = account.account_id](persistence::database& db) {
+                   [held = held_keys(self, it->first, it->second),
+                    account_id = account.account_id](persistence::database& db) {
                      persistence::session_lease_repository leases{db};
                      for (const auto& [key, token] : held) {
                        if (auto pinned = leases.pin_account(key, token, account_id); !pinned) {
@@ -346,13 +366,9 @@ void release_lease_of(node_self* self, const caf::actor_addr& stream) {
   if (it == self->state.lease_of_stream.end()) {
     return;
   }
-  std::vector<std::pair<std::string, std::string>> released;
-  for (const auto& key : it->second.keys) {
-    auto lease = self->state.leases.find(key);
-    if (lease != self->state.leases.end() && lease->second.stream == stream) {
-      released.emplace_back(key, lease->second.token);
-      self->state.leases.erase(lease);
-    }
+  auto released = held_keys(self, stream, it->second);
+  for (const auto& [key, token] : released) {
+    self->state.leases.erase(key);
   }
   self->state.lease_of_stream.erase(it);
   release_keys(self, std::move(released));
