@@ -18,6 +18,10 @@ using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using ownership_atom = caf::atom_constant<caf::atom("ownership")>;
+using generation_atom = caf::atom_constant<caf::atom("generation")>;
+using evidence_atom = caf::atom_constant<caf::atom("evidence")>;
+using hand_off_atom = caf::atom_constant<caf::atom("handoff")>;
 
 /// Announces every message type that may cross a node boundary. CAF 0.17 has no type-ID blocks;
 /// `add_message_type` is its equivalent and this is the one place it is called.

@@ -275,6 +275,14 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
     }
     config.session_lease_renewal = std::chrono::milliseconds{*parsed};
   }
+  if (auto ttl = lookup(env, "CODEX_POOLER_ACCOUNT_LEASE_TTL_MS")) {
+    auto parsed = parse_int<int64_t>(*ttl, 1'000, 600'000);
+    if (!parsed) {
+      return invalid("CODEX_POOLER_ACCOUNT_LEASE_TTL_MS",
+                     "must be a number of milliseconds from 1000 to 600000");
+    }
+    config.account_lease_ttl = std::chrono::milliseconds{*parsed};
+  }
   for (auto [name, interval] :
        {std::pair{"CODEX_POOLER_SETTINGS_POLL_MS", &config.settings_poll_interval},
         std::pair{"CODEX_POOLER_KEY_RECHECK_MS", &config.key_recheck_interval}}) {

@@ -66,6 +66,9 @@ struct boot_config {
   /// renews it (CODEX_POOLER_SESSION_LEASE_TTL_MS / _RENEW_MS; renew must be below the TTL).
   std::chrono::milliseconds session_lease_ttl{45'000};
   std::chrono::milliseconds session_lease_renewal{15'000};
+  /// Upstream account ownership lease (CODEX_POOLER_ACCOUNT_LEASE_TTL_MS): renewed every third of
+  /// it; a node silent for this long loses its accounts to the live nodes.
+  std::chrono::milliseconds account_lease_ttl{15'000};
   /// Safety nets for changes written straight to the database (admin API changes are announced
   /// to every node at once): how often settings caches poll the settings revision, and how often
   /// a websocket re-checks its key (CODEX_POOLER_SETTINGS_POLL_MS / _KEY_RECHECK_MS).

@@ -21,24 +21,37 @@ struct runtime_deps {
   std::string upstream_base_url;    ///< e.g. https://chatgpt.com/backend-api
   std::string oauth_token_url;
   gateway_metrics& metrics;
+  std::string node_id; ///< this process's id in `cluster_nodes` (refresh claims name it)
+  /// Refresh claims of one OAuth client live at once across the cluster.
+  int refresh_client_limit = 3;
 };
 
-/// One upstream account: its decrypted credentials (memory only), quota windows, catalog and
-/// token lineage. Messages:
+/// One upstream account on this node: its decrypted credentials (memory only), quota windows,
+/// catalog and token lineage. Across the cluster exactly one node *owns* the account (the
+/// custodian tells it: `ownership_atom, bool`); only the owner refreshes tokens, probes
+/// `/wham/usage` and syncs the catalog. Every other node keeps a replica that leases from the
+/// tokens the owner stored and reloads them when the stored generation moves on. Messages:
 /// - `checkout_atom` → `lease_grant` (account fields and token only); waits while credentials
-///   load or a refresh runs; refreshes first when the token has expired.
+///   load or a refresh runs. With an expired token the owner refreshes first; a replica asks
+///   the owner (through `account_leases`) and waits for the new generation.
 /// - `refresh_atom, int64_t generation` → `lease_grant` with a token newer than `generation`
-///   (the one a 401 was answered with). Single flight: concurrent callers share one refresh,
-///   and the rotated tokens are persisted before anyone gets them. A revoked refresh token
-///   (`invalid_grant`, `refresh_token_reused`, …) moves the account to `reauth_required`;
+///   (the one a 401 was answered with). Single flight: concurrent callers share one refresh.
+///   The refresh is fenced: the owner first claims the generation in the database (one claim
+///   per account, a few per OAuth client cluster-wide, with jitter), and the rotated tokens are
+///   stored only while the stored generation is still the refreshed one, before anyone gets
+///   them. A revoked refresh token (`invalid_grant`, `refresh_token_reused`, …) moves the account
+///   to `reauth_required` only while the database holds no newer generation (else it reloads);
 ///   transient failures retry with backoff.
-/// - `quota_observation` merges evidence and republishes; windows are persisted debounced.
+/// - `generation_atom, int64_t` (the custodian saw a stored generation) reloads when newer.
+/// - The owner refreshes ahead of expiry by itself.
+/// - `quota_observation` merges evidence and republishes; windows are persisted debounced;
+///   exhaustion and demotion seen here are recorded for the other nodes at once (`account_health`).
 /// - `subscribe_atom`/`unsubscribe_atom, caf::actor` manage the pools that receive
 ///   `account_snapshot` on every change; while the token is usable the snapshot carries it
 ///   (`ready_credentials`), so pools grant leases without asking.
 /// - `reload_atom, persistence::routing_account_row` after the stored row changed.
-/// On start and hourly it syncs the upstream model catalog; on start it probes `/wham/usage` to
-/// prime quota evidence.
+/// The owner syncs the upstream model catalog when it takes the account and hourly, and probes
+/// `/wham/usage` to prime quota evidence; replicas read the stored catalog.
 caf::actor spawn_account_actor(caf::actor_system& system, const runtime_deps& deps,
                                persistence::routing_account_row row);
 

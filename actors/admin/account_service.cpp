@@ -5,8 +5,8 @@
 #include <map>
 
 #include "actors/admin/auth_json.hpp"
+#include "persistence/accounts/account_custody_repository.hpp"
 #include "persistence/accounts/account_repository.hpp"
-#include "persistence/routing/routing_repository.hpp"
 
 namespace cxp::actors::admin {
 
@@ -670,11 +670,12 @@ account_service::decrypt_credentials(const std::string& id) {
   if (!refresh) {
     return refresh.error();
   }
-  return credentials{std::move(*access), std::move(*refresh), (*row)->chatgpt_account_id};
+  return credentials{std::move(*access), std::move(*refresh), (*row)->chatgpt_account_id,
+                     (*row)->token_generation};
 }
 
-caf::expected<void> account_service::store_refreshed_tokens(
-  const std::string& id, const secret<std::string>& access_token,
+caf::expected<bool> account_service::store_refreshed_tokens(
+  const std::string& id, int64_t generation, const secret<std::string>& access_token,
   const secret<std::string>& refresh_token, std::optional<time_point> access_token_expires_at) {
   auto access = seal_token(context_, access_token, id, access_kind);
   if (!access) {
@@ -684,9 +685,10 @@ caf::expected<void> account_service::store_refreshed_tokens(
   if (!refresh) {
     return refresh.error();
   }
-  return persistence::routing_repository{context_.db}.store_refreshed_tokens(
+  return persistence::account_custody_repository{context_.db}.store_refreshed(
     {id, context_.upstream_keys.current_version(), std::move(*access), std::move(*refresh),
-     iso_or_null(access_token_expires_at), to_iso8601(context_.clock.now())});
+     iso_or_null(access_token_expires_at), to_iso8601(context_.clock.now())},
+    generation);
 }
 
 } // namespace cxp::actors::admin

@@ -155,16 +155,18 @@ public:
     secret<std::string> access_token;
     secret<std::string> refresh_token;
     std::string chatgpt_account_id;
+    int64_t generation = 0; ///< the stored token generation these tokens belong to
   };
 
   /// `errc::not_found` for an unknown id; `errc::decryption_failed` when the row's key version is
   /// not in the keyring or a ciphertext does not open under this row's AAD.
   caf::expected<credentials> decrypt_credentials(const std::string& id);
 
-  /// Seals and stores the tokens of a successful refresh and marks the account active. The
+  /// Seals and stores the tokens of a successful refresh of `generation` and marks the account
+  /// active, only while the stored generation is still `generation` (`false` otherwise). The
   /// upstream refresh token is single-use, so callers use the new tokens only after this
   /// returned. No audit event: this is the runtime's own upkeep, not an operator action.
-  caf::expected<void> store_refreshed_tokens(const std::string& id,
+  caf::expected<bool> store_refreshed_tokens(const std::string& id, int64_t generation,
                                              const secret<std::string>& access_token,
                                              const secret<std::string>& refresh_token,
                                              std::optional<time_point> access_token_expires_at);

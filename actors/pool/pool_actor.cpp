@@ -13,6 +13,7 @@
 #include "actors/session/session_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "common/log.hpp"
+#include "persistence/accounts/account_custody_repository.hpp"
 #include "persistence/request_logs/request_log_repository.hpp"
 
 namespace cxp::actors {
@@ -25,6 +26,7 @@ constexpr auto db_timeout = std::chrono::seconds{15};
 struct pinned_session {
   caf::actor actor;
   std::string account_id;
+  time_point shared_until{}; ///< the pin stored for the other nodes lasts until then
 };
 
 struct pool_state {
@@ -150,7 +152,10 @@ std::vector<routing_candidate> candidates_of(pool_self* self, const lease_reques
     if (auto it = self->state.last_success.find(id); it != self->state.last_success.end()) {
       candidate.last_success_at = it->second;
     }
-    if (auto it = self->state.demoted_until.find(id); it != self->state.demoted_until.end()) {
+    // Demoted here, or on another node (the account's shared evidence).
+    candidate.demoted_until = snapshot->second.demoted_until;
+    if (auto it = self->state.demoted_until.find(id); it != self->state.demoted_until.end()
+        && (!candidate.demoted_until || it->second > *candidate.demoted_until)) {
       candidate.demoted_until = it->second;
     }
     candidates.push_back(std::move(candidate));
@@ -328,18 +333,58 @@ std::optional<caf::result<lease_reply>> over_budget(pool_self* self, const runti
            .count())};
 }
 
-void pin_session(pool_self* self, const std::string& session_key, const std::string& account_id) {
+/// Pins the session here and, so a request of the same conversation on another node stays on
+/// the account, in `http_session_pins` (written when the pin is new or moved, and again once
+/// half its TTL passed).
+void pin_session(pool_self* self, const runtime_deps& deps, const std::string& session_key,
+                 const std::string& account_id) {
   auto& sessions = self->state.sessions;
+  const auto ttl =
+    std::chrono::seconds{self->state.settings->get_int("gateway.session_affinity_ttl_seconds")};
   auto it = sessions.find(session_key);
   if (it == sessions.end()) {
-    const auto ttl =
-      std::chrono::seconds{self->state.settings->get_int("gateway.session_affinity_ttl_seconds")};
     auto session = spawn_session_actor(self->system(), ttl);
     self->monitor(session);
-    it = sessions.emplace(session_key, pinned_session{session, {}}).first;
+    it = sessions.emplace(session_key, pinned_session{session, {}, {}}).first;
   }
-  it->second.account_id = account_id;
-  self->send(it->second.actor, ping_atom::value);
+  auto& pin = it->second;
+  const auto now = self->state.clock->now();
+  if (pin.account_id != account_id || pin.shared_until - ttl / 2 < now) {
+    pin.shared_until = now + ttl;
+    db_write(self, deps.db_pool, "pin_session",
+             [pool = self->state.config.id, session_key, account_id,
+              until = pin.shared_until](persistence::database& db) {
+               return persistence::account_custody_repository{db}.pin_session(pool, session_key,
+                                                                              account_id, until);
+             });
+  }
+  pin.account_id = account_id;
+  self->send(pin.actor, ping_atom::value);
+}
+
+/// A session this node has not pinned may be pinned by another node: looks it up once, then
+/// routes the request with that account as its pin.
+caf::result<lease_reply> with_shared_pin(pool_self* self, const runtime_deps& deps,
+                                         lease_request request) {
+  auto promise = self->make_response_promise();
+  db_call call{[pool = self->state.config.id, key = request.session_key,
+                now = self->state.clock->now()](persistence::database& db) {
+    return caf::make_message(persistence::account_custody_repository{db}.session_pin(pool, key, now));
+  }};
+  request.shared_pin_checked = true;
+  auto resume = [self, promise, request](std::optional<std::string> account) mutable {
+    if (account) {
+      request.account_hint = std::move(*account);
+    }
+    promise.delegate(caf::actor_cast<caf::actor>(self), std::move(request));
+  };
+  self->request(deps.db_pool, db_timeout, std::move(call))
+    .then(
+      [resume](caf::expected<std::optional<std::string>>& pinned) mutable {
+        resume(pinned ? std::move(*pinned) : std::nullopt);
+      },
+      [resume](caf::error&) mutable { resume(std::nullopt); });
+  return promise;
 }
 
 void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report) {
@@ -351,13 +396,14 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
   }
   auto& circuit = circuit_of(self, circuit_key(report.account_id, report.model, report.route));
   const auto before = circuit.state(now);
+  std::optional<time_point> demoted_until;
   switch (report.result) {
   case attempt_result::succeeded:
     circuit.record_success();
     self->state.last_success[report.account_id] = now;
     self->state.demoted_until.erase(report.account_id);
     if (!report.session_key.empty() && self->state.config.sticky_sessions) {
-      pin_session(self, report.session_key, report.account_id);
+      pin_session(self, deps, report.session_key, report.account_id);
     }
     break;
   case attempt_result::usage_limited:
@@ -368,6 +414,7 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
     const auto demotion =
       std::chrono::seconds{self->state.settings->get_int("gateway.demotion_seconds")};
     self->state.demoted_until[report.account_id] = now + demotion;
+    demoted_until = now + demotion;
     break;
   }
   case attempt_result::rejected:
@@ -386,14 +433,14 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
   if (account == self->state.accounts.end()) {
     return;
   }
-  if (!report.quota.empty() || report.exhausted_until || report.plan_type) {
+  if (!report.quota.empty() || report.exhausted_until || report.plan_type || demoted_until) {
     auto& snapshot = self->state.snapshots[report.account_id];
     snapshot.quota = merge_windows(std::move(snapshot.quota), report.quota);
     if (report.exhausted_until) {
       snapshot.exhausted_until = report.exhausted_until;
     }
     self->send(account->second, quota_observation{std::move(report.quota), report.exhausted_until,
-                                                  report.plan_type});
+                                                  report.plan_type, demoted_until, false});
   }
 }
 
@@ -455,6 +502,9 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
       }
       auto session = self->state.sessions.find(request.session_key);
       if (session == self->state.sessions.end()) {
+        if (request.account_hint.empty() && !request.shared_pin_checked) {
+          return with_shared_pin(self, deps, std::move(request));
+        }
         auto hint = request.account_hint;
         return choose(self, std::move(request), std::move(hint));
       }

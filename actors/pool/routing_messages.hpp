@@ -41,7 +41,8 @@ struct account_snapshot {
   std::string status;    ///< the stored status, or reauth_required after a failed refresh
   std::string plan_type; ///< from the token claims or the latest usage evidence
   std::vector<quota_window> quota;
-  std::optional<time_point> exhausted_until; ///< from a usage_limit_reached answer
+  std::optional<time_point> exhausted_until; ///< from a usage_limit_reached answer (any node)
+  std::optional<time_point> demoted_until;   ///< a failed attempt on any node demoted it
   /// The account's upstream catalog entries; empty until the first sync (then any model routes).
   std::shared_ptr<const std::vector<nlohmann::json>> models;
   /// Null while credentials load, a refresh runs or the account cannot serve: a lease then
@@ -65,6 +66,8 @@ struct lease_request {
   /// The session's account as recorded outside this pool (its cluster lease after a takeover):
   /// the pin to honour when the pool has none for the session.
   std::string account_hint;
+  /// The session's pin stored by any node (`http_session_pins`) was looked up already.
+  bool shared_pin_checked = false;
 };
 
 /// A granted account for one attempt. The token is decrypted and lives in memory only.
@@ -124,11 +127,14 @@ struct attempt_report {
   int64_t tokens = 0; ///< input + output tokens of the answer, for the key's token caps
 };
 
-/// Quota evidence forwarded to an account actor.
+/// Quota and health evidence forwarded to an account actor: by a pool of this node (recorded
+/// in the database for the other nodes), or read back from the database (`shared`).
 struct quota_observation {
   std::vector<quota_window> quota;
   std::optional<time_point> exhausted_until;
   std::optional<std::string> plan_type;
+  std::optional<time_point> demoted_until;
+  bool shared = false;
 };
 
 /// The pool's catalog and usage, for `/models` and the usage routes.

@@ -59,6 +59,15 @@ gateway_metrics::gateway_metrics(metrics::registry& registry)
       admission_queued(metrics::build_gauge()
                          .name("codex_pooler_gateway_admission_queued")
                          .help("Requests waiting for admission, by route class")
-                         .register_(registry)) {}
+                         .register_(registry)),
+      account_owner_nodes(metrics::build_gauge()
+                            .name("codex_pooler_cluster_account_owner_nodes")
+                            .help("Live nodes whose role may own upstream accounts (0: no node "
+                                  "refreshes tokens)")
+                            .register_(registry)),
+      accounts_owned(metrics::build_gauge()
+                       .name("codex_pooler_cluster_accounts_owned")
+                       .help("Upstream accounts whose lease this node holds")
+                       .register_(registry)) {}
 
 } // namespace cxp::actors

@@ -22,6 +22,8 @@ struct gateway_metrics {
   metrics::family<metrics::counter>& admissions;           ///< {route_class, outcome}
   metrics::family<metrics::gauge>& admission_running;      ///< {route_class}
   metrics::family<metrics::gauge>& admission_queued;       ///< {route_class}
+  metrics::family<metrics::gauge>& account_owner_nodes;    ///< no labels
+  metrics::family<metrics::gauge>& accounts_owned;         ///< no labels
 };
 
 } // namespace cxp::actors

@@ -31,6 +31,7 @@ namespace {
 struct directory_state {
   std::map<std::string, caf::actor> pools;
   std::map<std::string, caf::actor> accounts;
+  std::map<std::string, caf::actor> announced_accounts; ///< what the custodian was told last
   std::map<std::string, persistence::routing_account_row> account_rows;
   settings_snapshot settings = std::make_shared<const instance_settings>();
   bool loaded = false;
@@ -59,7 +60,8 @@ db_call topology_call() {
   }};
 }
 
-void apply(directory_self* self, const runtime_deps& deps, topology& loaded) {
+void apply(directory_self* self, const runtime_deps& deps, const caf::actor& custodian,
+           topology& loaded) {
   auto& state = self->state;
   std::map<std::string, size_t> by_state;
   std::set<std::string> present;
@@ -82,6 +84,11 @@ void apply(directory_self* self, const runtime_deps& deps, topology& loaded) {
     self->send_exit(it->second, caf::exit_reason::user_shutdown);
     state.account_rows.erase(it->first);
     it = state.accounts.erase(it);
+  }
+  if (state.accounts != state.announced_accounts) {
+    state.announced_accounts = state.accounts;
+    self->send(custodian, put_atom::value, account_handles{state.accounts.begin(),
+                                                           state.accounts.end()});
   }
   for (const auto* status : {"active", "refreshing", "reauth_required", "paused", "disabled"}) {
     deps.metrics.accounts.add({{"state", status}}).set(static_cast<double>(by_state[status]));
@@ -134,17 +141,17 @@ void answer_parked(directory_self* self) {
   }
 }
 
-void reload(directory_self* self, const runtime_deps& deps) {
+void reload(directory_self* self, const runtime_deps& deps, const caf::actor& custodian) {
   if (self->state.reloading) {
     return;
   }
   self->state.reloading = true;
   self->request(deps.db_pool, db_timeout, topology_call())
     .then(
-      [self, &deps](caf::expected<topology>& loaded) {
+      [self, &deps, custodian](caf::expected<topology>& loaded) {
         self->state.reloading = false;
         if (loaded) {
-          apply(self, deps, *loaded);
+          apply(self, deps, custodian, *loaded);
           self->state.loaded = true;
         } else {
           log::warn("runtime", "routing topology reload failed",
@@ -168,7 +175,8 @@ void reload(directory_self* self, const runtime_deps& deps) {
 }
 
 template <class Request>
-caf::response_promise route(directory_self* self, const runtime_deps& deps, Request& request) {
+caf::response_promise route(directory_self* self, const runtime_deps& deps,
+                            const caf::actor& custodian, Request& request) {
   auto promise = self->make_response_promise();
   auto pool = self->state.pools.find(request.pool_id);
   if (pool != self->state.pools.end()) {
@@ -176,12 +184,12 @@ caf::response_promise route(directory_self* self, const runtime_deps& deps, Requ
     return promise;
   }
   self->state.parked.emplace_back(promise, caf::make_message(std::move(request)));
-  reload(self, deps);
+  reload(self, deps, custodian);
   return promise;
 }
 
 caf::behavior directory_behavior(directory_self* self, const runtime_deps* deps_ptr,
-                                 settings_cache_actor settings,
+                                 settings_cache_actor settings, caf::actor custodian,
                                  std::chrono::milliseconds reload_interval) {
   const runtime_deps& deps = *deps_ptr;
   // Accounts and pools subscribe to each other, so nothing would end them with the directory:
@@ -195,24 +203,24 @@ caf::behavior directory_behavior(directory_self* self, const runtime_deps* deps_
     }
     self->quit(std::move(msg.reason));
   });
-  reload(self, deps);
+  reload(self, deps, custodian);
   self->send(self, tick_atom::value);
   return {
-    [self, &deps](lease_request& request) -> caf::result<lease_reply> {
-      return route(self, deps, request);
+    [self, &deps, custodian](lease_request& request) -> caf::result<lease_reply> {
+      return route(self, deps, custodian, request);
     },
-    [self, &deps](pool_view_request& request) -> caf::result<pool_view> {
-      return route(self, deps, request);
+    [self, &deps, custodian](pool_view_request& request) -> caf::result<pool_view> {
+      return route(self, deps, custodian, request);
     },
-    [self, &deps](reload_atom) -> caf::result<bool> {
+    [self, &deps, custodian](reload_atom) -> caf::result<bool> {
       auto promise = self->make_response_promise();
       self->state.reload_waiters.push_back(promise);
-      reload(self, deps);
+      reload(self, deps, custodian);
       return promise;
     },
-    [self, &deps, settings, reload_interval](tick_atom) {
+    [self, &deps, settings, custodian, reload_interval](tick_atom) {
       self->delayed_send(self, reload_interval, tick_atom::value);
-      reload(self, deps);
+      reload(self, deps, custodian);
       self->request(settings, db_timeout, get_atom::value)
         .then(
           [self](settings_snapshot& snapshot) {
@@ -232,9 +240,10 @@ caf::behavior directory_behavior(directory_self* self, const runtime_deps* deps_
 } // namespace
 
 caf::actor spawn_runtime_directory(caf::actor_system& system, const runtime_deps& deps,
-                                   settings_cache_actor settings,
+                                   settings_cache_actor settings, caf::actor custodian,
                                    std::chrono::milliseconds reload_interval) {
-  return system.spawn(directory_behavior, &deps, std::move(settings), reload_interval);
+  return system.spawn(directory_behavior, &deps, std::move(settings), std::move(custodian),
+                      reload_interval);
 }
 
 } // namespace cxp::actors

@@ -17,8 +17,10 @@ namespace cxp::actors {
 /// - `lease_request` and `pool_view_request` are delegated to the pool actor; an unknown pool
 ///   triggers a reload first and is then answered with a `pool_unavailable` denial (or error);
 /// - `reload_atom` → `bool` reloads now and answers when done.
+/// After every reload the account custodian (`spawn_account_custodian`) gets the account actors
+/// (`put_atom, account_handles`), so it can tell each whether this node owns it.
 caf::actor spawn_runtime_directory(caf::actor_system& system, const runtime_deps& deps,
-                                   settings_cache_actor settings,
+                                   settings_cache_actor settings, caf::actor custodian,
                                    std::chrono::milliseconds reload_interval);
 
 } // namespace cxp::actors

@@ -11,6 +11,8 @@
 #include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
+#include "actors/account/account_custody.hpp"
+#include "actors/account/account_ownership.hpp"
 #include "actors/admin/login_throttle.hpp"
 #include "actors/db/db_worker.hpp"
 #include "actors/request_log/request_log_writer.hpp"
@@ -42,7 +44,7 @@ namespace cxp::edge {
 
 namespace {
 
-constexpr auto heartbeat_interval = std::chrono::seconds{5};
+constexpr auto heartbeat_interval = std::chrono::milliseconds{5'000};
 constexpr auto heartbeat_down_timeout = std::chrono::seconds{3};
 constexpr auto cluster_discovery_interval = std::chrono::seconds{2};
 constexpr auto cluster_heartbeat_interval = std::chrono::seconds{1};
@@ -156,11 +158,20 @@ int serve(const boot_config& config) {
   actors::upstream_client_options upstream_options;
   upstream_options.io = io;
   auto upstream = std::make_shared<actors::upstream_client>(upstream_options);
-  const actors::runtime_deps runtime_deps{
-    db_pool,        upstream, *(*wiring)->context, config.upstream_base_url, config.oauth_token_url,
-    gateway_metrics};
-  auto directory =
-    actors::spawn_runtime_directory(system, runtime_deps, settings, topology_reload_interval);
+  const auto node_id = new_uuid();
+  const actors::runtime_deps runtime_deps{db_pool,
+                                          upstream,
+                                          *(*wiring)->context,
+                                          config.upstream_base_url,
+                                          config.oauth_token_url,
+                                          gateway_metrics,
+                                          node_id};
+  // One owner per account across the cluster; a web node keeps replicas only.
+  auto custodian = actors::spawn_account_custodian(
+    system, runtime_deps,
+    {node_id, actors::role_may_own_accounts(to_string(config.role)), config.account_lease_ttl});
+  auto directory = actors::spawn_runtime_directory(system, runtime_deps, settings, custodian,
+                                                   topology_reload_interval);
   auto request_log = actors::spawn_request_log_writer(system, db_pool, request_log_flush_interval);
   route_table routes;
   http_server_options options;
@@ -169,7 +180,7 @@ int serve(const boot_config& config) {
   options.io = io;
   http_server server{options, routes, make_http_metrics(registry)};
   add_health_routes(routes, {system, db_pool, server.state(), registry, settings,
-                             (*wiring)->context->token_hash_key});
+                             (*wiring)->context->token_hash_key, custodian});
   const admin_runtime admin{system, db_pool, *(*wiring)->context,
                             std::make_shared<actors::admin::login_throttle>()};
   add_auth_routes(routes, admin);
@@ -195,7 +206,6 @@ int serve(const boot_config& config) {
                                   websocket_owner_idle_default,
                                   websocket_max_message_bytes};
   auto stream_registry = actors::spawn_stream_registry(system, stream_deps);
-  const auto node_id = new_uuid();
   // The edge opens sessions through the node actor, which owns the session leases and forwards
   // to the owner node's stream when another node holds the lease.
   auto node =
@@ -227,6 +237,7 @@ int serve(const boot_config& config) {
     caf::anon_send_exit(key_cache_listener, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(stream_registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(custodian, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(db_pool, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(settings, caf::exit_reason::user_shutdown);
@@ -241,7 +252,9 @@ int serve(const boot_config& config) {
   const cluster::node_identity identity{
     node_id,          config.node_name, std::string{to_string(config.role)},
     config.node_name, server.port(),    cluster_port};
-  auto heartbeat = cluster::spawn_node_heartbeat(system, db_pool, identity, heartbeat_interval);
+  // A node is a candidate to own accounts while its heartbeat is younger than the lease TTL.
+  auto heartbeat = cluster::spawn_node_heartbeat(
+    system, db_pool, identity, std::min(heartbeat_interval, config.account_lease_ttl / 3));
   log::info("app", "listening",
             {{"port", server.port()},
              {"role", to_string(config.role)},
@@ -283,6 +296,18 @@ int serve(const boot_config& config) {
     },
     cluster::hand_off_atom::value);
   leases_handed_off.get_future().wait();
+  // Its accounts too: their next owners take them over at once instead of after the TTL.
+  std::promise<void> accounts_handed_off;
+  ask<int64_t>(
+    system, custodian, heartbeat_down_timeout,
+    [&accounts_handed_off](caf::expected<int64_t> handed_off) {
+      if (handed_off) {
+        log::info("app", "account leases handed off", {{"count", *handed_off}});
+      }
+      accounts_handed_off.set_value();
+    },
+    actors::hand_off_atom::value);
+  accounts_handed_off.get_future().wait();
   // Its clients reconnect elsewhere and find their sessions there.
   if (const auto open = server.close_websockets(ws_close_going_away, "server is shutting down",
                                                 websocket_goodbye_timeout);
@@ -307,6 +332,7 @@ int serve(const boot_config& config) {
   caf::anon_send_exit(stream_registry, caf::exit_reason::user_shutdown);
   stream_deps.transport.stop();
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(custodian, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
 
   std::promise<void> marked_down;

@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include "actors/type_ids.hpp"
 #include "common/metrics/text_serializer.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "persistence/crypto/key_hash.hpp"
@@ -36,12 +37,29 @@ void add_health_routes(route_table& routes, const health_context& context) {
         }
         return true;
       },
-      [ex](caf::expected<bool> ready) {
-        if (ready) {
-          respond_status(ex, http::status::ok, "ready");
-        } else {
-          respond_status(ex, http::status::service_unavailable, "unavailable");
+      [ex, context](caf::expected<bool> ready) {
+        if (!ready) {
+          return respond_status(ex, http::status::service_unavailable, "unavailable");
         }
+        ask<actors::custody_status>(
+          context.system, context.custodian, readiness_timeout,
+          [ex](caf::expected<actors::custody_status> custody) {
+            nlohmann::json body{{"status", "ready"}};
+            if (custody) {
+              // Traffic is still served without an owner (until tokens expire), so the node
+              // stays ready; the detail, the metric and an error log say what is wrong.
+              body["account_custody"] = {
+                {"status", !custody->settled           ? "starting"
+                           : custody->owner_nodes == 0 ? "no_owner_node"
+                                                       : "ok"},
+                {"owner_nodes", custody->owner_nodes},
+                {"owned_here", custody->owned},
+                {"accounts", custody->accounts},
+                {"may_own", custody->may_own}};
+            }
+            ex->respond_json(http::status::ok, body);
+          },
+          actors::get_atom::value);
       });
   });
 

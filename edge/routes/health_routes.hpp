@@ -3,6 +3,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "actors/account/account_custody.hpp"
 #include "actors/settings/settings_cache.hpp"
 #include "common/metrics/registry.hpp"
 #include "common/secret.hpp"
@@ -19,9 +20,11 @@ struct health_context {
   metrics::registry& registry;
   actors::settings_cache_actor settings;
   const secret<std::string>& token_hash_key; ///< verifies the `metrics.bearer_token` digest
+  caf::actor custodian; ///< actors::spawn_account_custodian, for the readiness detail
 };
 
-/// `GET /healthz` (liveness), `GET /readyz` (database within 1 s and not draining) and
+/// `GET /healthz` (liveness), `GET /readyz` (database within 1 s and not draining; the body's
+/// `account_custody` tells whether any live node may own accounts) and
 /// `GET /metrics` (Prometheus text; when the `metrics.bearer_token` setting is configured it
 /// requires `Authorization: Bearer <token>`).
 void add_health_routes(route_table& routes, const health_context& context);

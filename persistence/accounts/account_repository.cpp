@@ -17,7 +17,8 @@ constexpr const char* account_columns =
   "a.onboarding_method, "
   "a.secret_key_version, a.access_token_ciphertext, a.refresh_token_ciphertext, "
   "a.access_token_expires_at, "
-  "a.last_refresh_at, a.last_refresh_error, a.created_by, a.created_at, a.updated_at";
+  "a.last_refresh_at, a.last_refresh_error, a.created_by, a.created_at, a.updated_at, "
+  "a.token_generation";
 
 account_row from_row(const soci::row& row) {
   row_reader r{row};
@@ -39,6 +40,7 @@ account_row from_row(const soci::row& row) {
   out.created_by = r.opt_text(14);
   out.created_at = r.text(15);
   out.updated_at = r.text(16);
+  out.token_generation = r.int64(17);
   return out;
 }
 
@@ -150,7 +152,8 @@ bool account_repository::update_import_in(unit_of_work& work, const account_row&
           ":access_token_ciphertext, "
           "refresh_token_ciphertext = :refresh_token_ciphertext, "
           "access_token_expires_at = :access_token_expires_at, last_refresh_at = :last_refresh_at, "
-          "last_refresh_error = NULL, updated_at = :updated_at WHERE id = :id",
+          "last_refresh_error = NULL, token_generation = token_generation + 1, "
+          "updated_at = :updated_at WHERE id = :id",
      soci::use(email.value, email.indicator), soci::use(label.value, label.indicator),
      soci::use(plan_type.value, plan_type.indicator), soci::use(row.status),
      soci::use(row.secret_key_version), soci::use(row.access_token_ciphertext),

@@ -36,6 +36,8 @@ struct account_row {
   std::optional<std::string> created_by;
   std::string created_at;
   std::string updated_at;
+  /// Bumped by every stored refresh and re-import: the fence of the refresh lineage.
+  int64_t token_generation = 0;
 };
 
 /// The (created_at, id) position of the last row of a page; listings continue strictly after it.

@@ -49,30 +49,6 @@ caf::expected<std::vector<routing_account_row>> routing_repository::assigned_acc
   });
 }
 
-caf::expected<void> routing_repository::store_refreshed_tokens(const refreshed_tokens& tokens) {
-  return db_.run([&](soci::session& sql) {
-    nullable_use<std::string> expires{tokens.access_token_expires_at};
-    sql << "UPDATE upstream_accounts SET secret_key_version = :version, "
-           "access_token_ciphertext = :access, refresh_token_ciphertext = :refresh, "
-           "access_token_expires_at = :expires, last_refresh_at = :at, last_refresh_error = NULL, "
-           "status = CASE WHEN status = 'refreshing' THEN 'active' ELSE status END, "
-           "updated_at = :at2 WHERE id = :id",
-      soci::use(tokens.key_version), soci::use(tokens.access_token_ciphertext),
-      soci::use(tokens.refresh_token_ciphertext), soci::use(expires.value, expires.indicator),
-      soci::use(tokens.refreshed_at), soci::use(tokens.refreshed_at), soci::use(tokens.account_id);
-  });
-}
-
-caf::expected<void> routing_repository::mark_reauth_required(const std::string& account_id,
-                                                             const std::string& error_code,
-                                                             const std::string& at) {
-  return db_.run([&](soci::session& sql) {
-    sql << "UPDATE upstream_accounts SET status = 'reauth_required', last_refresh_error = :code, "
-           "updated_at = :at WHERE id = :id AND status IN ('active', 'refreshing')",
-      soci::use(error_code), soci::use(at), soci::use(account_id);
-  });
-}
-
 caf::expected<void> routing_repository::record_refresh_error(const std::string& account_id,
                                                              const std::string& error_code) {
   // updated_at stays: the runtime reloads an account whose row changed, and nothing it routes on

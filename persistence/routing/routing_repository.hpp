@@ -58,8 +58,9 @@ struct refreshed_tokens {
   std::string refreshed_at;
 };
 
-/// The SQL of the request path's account state: the pool topology it routes over, refreshed
-/// tokens, reauth marking, quota evidence and the model catalog. Blocking: db workers only.
+/// The SQL of the request path's account state: the pool topology it routes over, refresh
+/// errors, quota evidence and the model catalog (refreshed tokens and reauth marking are fenced
+/// by the token generation: account_custody_repository). Blocking: db workers only.
 class routing_repository {
 public:
   explicit routing_repository(database& db) : db_(db) {}
@@ -69,15 +70,6 @@ public:
 
   /// Every account that is assigned to at least one pool.
   caf::expected<std::vector<routing_account_row>> assigned_accounts();
-
-  /// Writes the refreshed tokens and marks the account active. The refresh token is single-use
-  /// upstream, so this must commit before the new tokens are used.
-  caf::expected<void> store_refreshed_tokens(const refreshed_tokens& tokens);
-
-  /// Moves an active/refreshing account to reauth_required and records why (a code, never a
-  /// token or an upstream body).
-  caf::expected<void> mark_reauth_required(const std::string& account_id,
-                                           const std::string& error_code, const std::string& at);
 
   /// Records a transient refresh failure without changing the status.
   caf::expected<void> record_refresh_error(const std::string& account_id,

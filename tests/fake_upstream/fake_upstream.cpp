@@ -52,6 +52,7 @@ void from_json(const json& j, account_script& s) {
   get("response_failed_first", s.response_failed_first);
   get("access_token_expired", s.access_token_expired);
   get("refresh_revoked", s.refresh_revoked);
+  get("refresh_delay_ms", s.refresh_delay_ms);
   get("primary_limit", s.primary_limit);
   get("secondary_limit", s.secondary_limit);
   get("primary_reset_at", s.primary_reset_at);
@@ -72,6 +73,7 @@ void to_json(json& j, const account_script& s) {
            {"response_failed_first", s.response_failed_first},
            {"access_token_expired", s.access_token_expired},
            {"refresh_revoked", s.refresh_revoked},
+           {"refresh_delay_ms", s.refresh_delay_ms},
            {"primary_limit", s.primary_limit},
            {"secondary_limit", s.secondary_limit},
            {"primary_reset_at", s.primary_reset_at},
@@ -607,24 +609,31 @@ reply fake_upstream::state::handle_token(const http::request<http::string_body>&
     s.refresh_token = "rt-" + account_id + "-" + std::to_string(generation) + "-"
                       + sha256_hex(token + std::to_string(++sequence)).substr(0, 16);
     s.access_token_expired = false;
-    return json_reply(200, {{"access_token", s.access_token},
-                            {"refresh_token", s.refresh_token},
-                            {"id_token", make_fake_jwt(account_id, s.plan_type, generation, exp)},
-                            {"expires_in", 3600},
-                            {"token_type", "Bearer"},
-                            {"scope", "openid profile email offline_access"}});
+    auto answer =
+      json_reply(200, {{"access_token", s.access_token},
+                       {"refresh_token", s.refresh_token},
+                       {"id_token", make_fake_jwt(account_id, s.plan_type, generation, exp)},
+                       {"expires_in", 3600},
+                       {"token_type", "Bearer"},
+                       {"scope", "openid profile email offline_access"}});
+    answer.delay_ms = s.refresh_delay_ms;
+    return answer;
   }
   if (auto it = retired_refresh_tokens.find(token); it != retired_refresh_tokens.end()) {
+    int delay_ms = 0;
     if (auto owner = accounts.find(it->second); owner != accounts.end()) {
       ++owner->second.counters.refresh_calls;
+      delay_ms = owner->second.script.refresh_delay_ms;
     }
-    return json_reply(
+    auto reused = json_reply(
       401, {{"error",
              {{"message", "Your refresh token has already been used to generate a new access "
                           "token. Please try signing in again."},
               {"type", "invalid_request_error"},
               {"param", nullptr},
               {"code", "refresh_token_reused"}}}});
+    reused.delay_ms = delay_ms;
+    return reused;
   }
   return invalid_grant;
 }

@@ -31,6 +31,7 @@ struct account_script {
   bool response_failed_first = false; ///< first SSE event is `response.failed` (server_error)
   bool access_token_expired = false;  ///< 401 token_expired on the backend until refreshed
   bool refresh_revoked = false;       ///< refresh answers 401 `refresh_token_invalidated`
+  int refresh_delay_ms = 0;           ///< the token endpoint answers this account this late
 
   /// Turns per primary (300 min) window when `usage_limit_after` is -1; large by default so
   /// benchmarks do not run into it.

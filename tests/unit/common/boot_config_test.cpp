@@ -133,6 +133,21 @@ TEST_CASE("session lease timings default to 45 s / 15 s and the renewal must be 
         == 0);
 }
 
+TEST_CASE("the account ownership lease defaults to 15 s and accepts 1 s to 10 min",
+          "[unit][common][config]") {
+  auto defaults = load_boot_config({});
+  REQUIRE(defaults);
+  CHECK(defaults->account_lease_ttl == std::chrono::milliseconds{15'000});
+  auto tuned = load_boot_config({{"CODEX_POOLER_ACCOUNT_LEASE_TTL_MS", "3000"}});
+  REQUIRE(tuned);
+  CHECK(tuned->account_lease_ttl == std::chrono::milliseconds{3000});
+  for (const auto* bad : {"999", "600001", "soon"}) {
+    CHECK(failure_of({{"CODEX_POOLER_ACCOUNT_LEASE_TTL_MS", bad}})
+            .rfind("CODEX_POOLER_ACCOUNT_LEASE_TTL_MS: ", 0)
+          == 0);
+  }
+}
+
 TEST_CASE("the settings poll and websocket key re-check default to 2 s and accept 100 ms to 1 h",
           "[unit][common][config]") {
   auto defaults = load_boot_config({});

@@ -1,0 +1,273 @@
+#include "actors/account/account_custody.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/account/account_ownership.hpp"
+#include "actors/db/db_worker.hpp"
+#include "actors/pool/pool_actor.hpp"
+#include "actors/pool/routing_messages.hpp"
+#include "actors/type_ids.hpp"
+#include "common/log.hpp"
+#include "persistence/accounts/account_custody_repository.hpp"
+
+namespace cxp::actors {
+
+namespace {
+
+constexpr auto db_timeout = std::chrono::seconds{15};
+/// Evidence is read back from a little before the previous read: rows written by a transaction
+/// that committed late, or stamped by a node whose clock runs slightly behind, are not missed
+/// (applying evidence twice changes nothing).
+constexpr auto evidence_overlap = std::chrono::seconds{2};
+
+struct custody_round {
+  int64_t owner_nodes = 0;
+  std::vector<persistence::account_lease_row> held;
+};
+
+struct evidence {
+  std::vector<std::pair<std::string, int64_t>> generations;
+  std::vector<persistence::account_health_row> health;
+  std::vector<std::pair<std::string, int64_t>> refresh_requests;
+};
+
+} // namespace
+} // namespace cxp::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf::expected<cxp::actors::custody_round>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf::expected<cxp::actors::evidence>)
+
+namespace cxp::actors {
+namespace {
+
+struct custodian_state {
+  account_handles accounts;
+  std::set<std::string> owned;
+  custody_status status;
+  bool settling = false;
+  bool reading = false;
+  bool handed_off = false;
+  std::string evidence_since; ///< empty: read every health row once
+  static inline const char* name = "account_custodian";
+};
+
+using custodian_self = caf::stateful_actor<custodian_state>;
+
+void tell_ownership(custodian_self* self, const std::string& account_id, bool owned) {
+  if (auto account = self->state.accounts.find(account_id);
+      account != self->state.accounts.end()) {
+    self->send(account->second, ownership_atom::value, owned);
+  }
+}
+
+void apply_round(custodian_self* self, const runtime_deps& deps, const custody_round& round) {
+  auto& state = self->state;
+  const auto now = to_iso8601(deps.services.clock.now());
+  std::set<std::string> owned;
+  for (const auto& lease : round.held) {
+    if (lease.expires_at > now) {
+      owned.insert(lease.account_id);
+    }
+  }
+  for (const auto& [id, handle] : state.accounts) {
+    const bool was = state.owned.count(id) > 0;
+    const bool is = owned.count(id) > 0;
+    if (was != is || !state.status.settled) {
+      tell_ownership(self, id, is);
+    }
+  }
+  if (round.owner_nodes == 0 && (state.status.owner_nodes != 0 || !state.status.settled)) {
+    log::error("custody",
+               "no live node may own upstream accounts: nobody refreshes tokens, probes usage or "
+               "syncs catalogs; start a node of role all, worker or scheduler",
+               {{"accounts", static_cast<int64_t>(state.accounts.size())}});
+  }
+  state.owned = std::move(owned);
+  state.status.owner_nodes = round.owner_nodes;
+  state.status.owned = static_cast<int64_t>(state.owned.size());
+  state.status.accounts = static_cast<int64_t>(state.accounts.size());
+  state.status.settled = true;
+  deps.metrics.account_owner_nodes.add({}).set(static_cast<double>(round.owner_nodes));
+  deps.metrics.accounts_owned.add({}).set(static_cast<double>(state.owned.size()));
+}
+
+void settle(custodian_self* self, const runtime_deps& deps, const custody_options& options) {
+  if (self->state.settling || self->state.handed_off) {
+    return;
+  }
+  self->state.settling = true;
+  std::set<std::string> ids;
+  for (const auto& [id, handle] : self->state.accounts) {
+    ids.insert(id);
+  }
+  db_call call{[ids = std::move(ids), options, now = deps.services.clock.now()](
+                 persistence::database& db) {
+    auto nodes = persistence::cluster_node_repository{db}.list();
+    if (!nodes) {
+      return caf::make_message(caf::expected<custody_round>{nodes.error()});
+    }
+    const auto candidates = owner_candidates(
+      *nodes, now, options.lease_ttl,
+      options.may_own ? std::optional<std::string>{options.node_id} : std::nullopt);
+    persistence::custody_plan plan{options.node_id, {}};
+    if (options.may_own) {
+      plan.own = accounts_owned_by(options.node_id, ids, candidates);
+    }
+    auto held = persistence::account_custody_repository{db}.settle(plan, now, options.lease_ttl);
+    if (!held) {
+      return caf::make_message(caf::expected<custody_round>{held.error()});
+    }
+    return caf::make_message(caf::expected<custody_round>{
+      custody_round{static_cast<int64_t>(candidates.size()), std::move(*held)}});
+  }};
+  self->request(deps.db_pool, db_timeout, std::move(call))
+    .then(
+      [self, &deps](caf::expected<custody_round>& round) {
+        self->state.settling = false;
+        if (!round) {
+          log::warn("custody", "account custody round failed",
+                    {{"error", context_of(round.error())}});
+          return;
+        }
+        if (!self->state.handed_off) {
+          apply_round(self, deps, *round);
+        }
+      },
+      [self](caf::error& error) {
+        self->state.settling = false;
+        log::warn("custody", "account custody round failed", {{"error", caf::to_string(error)}});
+      });
+}
+
+void apply_evidence(custodian_self* self, const runtime_deps& deps, const evidence& read) {
+  auto& accounts = self->state.accounts;
+  for (const auto& [id, generation] : read.generations) {
+    if (auto account = accounts.find(id); account != accounts.end()) {
+      self->send(account->second, generation_atom::value, generation);
+    }
+  }
+  const auto now = deps.services.clock.now();
+  for (const auto& row : read.health) {
+    auto account = accounts.find(row.account_id);
+    if (account == accounts.end()) {
+      continue;
+    }
+    quota_observation observation;
+    observation.shared = true;
+    if (row.exhausted_until) {
+      observation.exhausted_until = parse_iso8601(*row.exhausted_until);
+    }
+    if (row.demoted_until) {
+      observation.demoted_until = parse_iso8601(*row.demoted_until);
+    }
+    if ((observation.exhausted_until && *observation.exhausted_until > now)
+        || (observation.demoted_until && *observation.demoted_until > now)) {
+      self->send(account->second, std::move(observation));
+    }
+  }
+  for (const auto& [id, generation] : read.refresh_requests) {
+    if (self->state.owned.count(id)) {
+      if (auto account = accounts.find(id); account != accounts.end()) {
+        caf::anon_send(account->second, refresh_atom::value, generation);
+      }
+    }
+  }
+}
+
+void read_evidence(custodian_self* self, const runtime_deps& deps,
+                   const custody_options& options) {
+  if (self->state.reading) {
+    return;
+  }
+  self->state.reading = true;
+  const auto now = deps.services.clock.now();
+  db_call call{[since = self->state.evidence_since, node_id = options.node_id](
+                 persistence::database& db) {
+    persistence::account_custody_repository custody{db};
+    auto generations = custody.generations_since(since);
+    auto health = custody.health_since(since);
+    auto requests = custody.refresh_requests(node_id);
+    if (!generations || !health || !requests) {
+      return caf::make_message(caf::expected<evidence>{
+        !generations ? generations.error() : !health ? health.error() : requests.error()});
+    }
+    return caf::make_message(caf::expected<evidence>{
+      evidence{std::move(*generations), std::move(*health), std::move(*requests)}});
+  }};
+  self->request(deps.db_pool, db_timeout, std::move(call))
+    .then(
+      [self, &deps, next_since = to_iso8601(now - evidence_overlap)](caf::expected<evidence>& read) {
+        self->state.reading = false;
+        if (!read) {
+          log::warn("custody", "account evidence could not be read",
+                    {{"error", context_of(read.error())}});
+          return;
+        }
+        // The first read saw every health row; generations before now were loaded at spawn.
+        self->state.evidence_since = next_since;
+        apply_evidence(self, deps, *read);
+      },
+      [self](caf::error&) { self->state.reading = false; });
+}
+
+caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_ptr,
+                                 custody_options options) {
+  const runtime_deps& deps = *deps_ptr;
+  self->state.status.may_own = options.may_own;
+  // Generations stored before this node started are what its account actors load at spawn.
+  self->state.evidence_since.clear();
+  self->send(self, tick_atom::value);
+  self->send(self, evidence_atom::value);
+  const auto renewal = std::max(options.lease_ttl / 3, std::chrono::milliseconds{100});
+  return {
+    [self, &deps, options](put_atom, account_handles& accounts) {
+      for (const auto& [id, handle] : accounts) {
+        auto known = self->state.accounts.find(id);
+        if (known == self->state.accounts.end() || known->second != handle) {
+          self->send(handle, ownership_atom::value, self->state.owned.count(id) > 0);
+        }
+      }
+      self->state.accounts = std::move(accounts);
+      self->state.status.accounts = static_cast<int64_t>(self->state.accounts.size());
+      settle(self, deps, options);
+    },
+    [self, &deps, options, renewal](tick_atom) {
+      self->delayed_send(self, renewal, tick_atom::value);
+      settle(self, deps, options);
+    },
+    [self, &deps, options](evidence_atom) {
+      self->delayed_send(self, options.evidence_poll, evidence_atom::value);
+      read_evidence(self, deps, options);
+    },
+    [self](get_atom) { return self->state.status; },
+    [self, &deps, options](hand_off_atom) -> caf::result<int64_t> {
+      self->state.handed_off = true;
+      for (const auto& id : self->state.owned) {
+        tell_ownership(self, id, false);
+      }
+      self->state.owned.clear();
+      auto promise = self->make_response_promise();
+      db_call call{[node_id = options.node_id, now = deps.services.clock.now()](
+                     persistence::database& db) {
+        return caf::make_message(
+          persistence::account_custody_repository{db}.hand_off_all(node_id, now));
+      }};
+      self->request(deps.db_pool, db_timeout, std::move(call))
+        .then([promise](caf::expected<int64_t>& count) mutable {
+          promise.deliver(count ? *count : int64_t{0});
+        },
+              [promise](caf::error&) mutable { promise.deliver(int64_t{0}); });
+      return promise;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_account_custodian(caf::actor_system& system, const runtime_deps& deps,
+                                   custody_options options) {
+  return system.spawn(custodian_behavior, &deps, std::move(options));
+}
+
+} // namespace cxp::actors

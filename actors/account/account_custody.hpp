@@ -1,0 +1,51 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/account/account_actor.hpp"
+
+namespace cxp::actors {
+
+struct custody_options {
+  std::string node_id;
+  bool may_own = true; ///< this node's role may own accounts (role_may_own_accounts)
+  /// An ownership lease lasts this long; it is renewed every third of it, and a node whose
+  /// heartbeat is older than this is no candidate for ownership.
+  std::chrono::milliseconds lease_ttl{15'000};
+  /// How often evidence other nodes recorded is read: new token generations, exhaustion and
+  /// demotions, refreshes replicas asked this node for.
+  std::chrono::milliseconds evidence_poll{500};
+};
+
+/// What `/readyz` shows of account custody.
+struct custody_status {
+  int64_t owner_nodes = 0; ///< live nodes that may own accounts (0 is an alarm)
+  int64_t owned = 0;       ///< accounts this node owns
+  int64_t accounts = 0;    ///< accounts this node routes over
+  bool may_own = false;
+  bool settled = false; ///< at least one custody round completed
+};
+
+/// The node's account custodian: decides which accounts this node owns and tells its account
+/// actors. Every `lease_ttl / 3` it reads the live nodes of `cluster_nodes`, computes the
+/// rendezvous owner of every account among those that may own, and settles its leases in
+/// `account_leases` (renew or take what it should own, release the rest); each account actor
+/// then gets `ownership_atom, bool`. Every `evidence_poll` it passes on what other nodes
+/// recorded: `generation_atom, int64_t` (tokens stored by the owner), a `shared`
+/// `quota_observation` (exhaustion and demotion), and `refresh_atom, int64_t` for refreshes
+/// replicas asked of an account it owns. Messages:
+/// - `put_atom, account_handles` from the runtime directory whenever its accounts change;
+/// - `get_atom` → `custody_status`;
+/// - `hand_off_atom` → `int64_t`: expires this node's leases now (drain) and stops owning.
+/// With no node able to own accounts it logs an error and the metric
+/// `codex_pooler_cluster_account_owner_nodes` shows 0.
+caf::actor spawn_account_custodian(caf::actor_system& system, const runtime_deps& deps,
+                                   custody_options options);
+
+} // namespace cxp::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::custody_status)
