@@ -86,6 +86,7 @@ struct account_state {
   bool proactive = false; ///< the running refresh is ahead of expiry: the old token still serves
   bool awaiting_generation = false;
   std::optional<int64_t> requested_generation; ///< asked the owner to refresh this one
+  std::optional<int64_t> rejected_generation;  ///< the upstream refused this one's access token
   int refresh_tries = 0;
   std::optional<pending_tokens> unpersisted;
   /// Checkouts and refreshes waiting for credentials.
@@ -570,7 +571,8 @@ void after_credentials(account_self* self, const runtime_deps& deps) {
   if (state.status == "reauth_required" || state.refreshing || state.loading) {
     return;
   }
-  if (token_expired(self, deps)) {
+  const bool rejected = state.rejected_generation && state.generation <= *state.rejected_generation;
+  if (token_expired(self, deps) || rejected) {
     if (state.owner) {
       start_refresh(self, false);
     } else if (!state.waiting.empty()) {
@@ -578,6 +580,7 @@ void after_credentials(account_self* self, const runtime_deps& deps) {
     }
     return;
   }
+  state.rejected_generation.reset();
   grant_waiting(self);
   if (state.owner && token_due(self, deps, refresh_ahead)) {
     start_refresh(self, true);
@@ -686,12 +689,13 @@ caf::result<lease_grant> refresh_past(account_self* self, const runtime_deps& de
   }
   auto promise = self->make_response_promise();
   state.waiting.push_back(promise);
+  if (!state.rejected_generation || *state.rejected_generation < generation) {
+    state.rejected_generation = generation;
+  }
   if (!state.loading && !state.credentials) {
     load(self, deps);
-  } else if (state.owner) {
-    start_refresh(self, false);
-  } else if (!state.loading) {
-    ask_owner(self, deps);
+  } else {
+    after_credentials(self, deps);
   }
   return promise;
 }

@@ -49,6 +49,9 @@ struct custodian_state {
   bool reading = false;
   bool handed_off = false;
   std::string evidence_since; ///< empty: read every health row once
+  /// Until then nodes started together may not have registered yet: no owner is no alarm.
+  time_point alarm_after{};
+  bool alarmed = false;
   static inline const char* name = "account_custodian";
 };
 
@@ -77,18 +80,26 @@ void apply_round(custodian_self* self, const runtime_deps& deps, const custody_r
       tell_ownership(self, id, is);
     }
   }
-  if (round.owner_nodes == 0 && (state.status.owner_nodes != 0 || !state.status.settled)) {
+  const bool alarming = round.owner_nodes == 0 && deps.services.clock.now() >= state.alarm_after;
+  if (alarming && !state.alarmed) {
     log::error("custody",
                "no live node may own upstream accounts: nobody refreshes tokens, probes usage or "
                "syncs catalogs; start a node of role all, worker or scheduler",
                {{"accounts", static_cast<int64_t>(state.accounts.size())}});
+  } else if (!alarming && state.alarmed && round.owner_nodes > 0) {
+    log::info("custody", "a node that may own upstream accounts is live again",
+              {{"owner_nodes", round.owner_nodes}});
   }
+  state.alarmed = alarming;
+  state.status.alarm = alarming;
   state.owned = std::move(owned);
   state.status.owner_nodes = round.owner_nodes;
   state.status.owned = static_cast<int64_t>(state.owned.size());
   state.status.accounts = static_cast<int64_t>(state.accounts.size());
   state.status.settled = true;
-  deps.metrics.account_owner_nodes.add({}).set(static_cast<double>(round.owner_nodes));
+  if (round.owner_nodes > 0 || alarming) {
+    deps.metrics.account_owner_nodes.add({}).set(static_cast<double>(round.owner_nodes));
+  }
   deps.metrics.accounts_owned.add({}).set(static_cast<double>(state.owned.size()));
 }
 
@@ -215,6 +226,7 @@ caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_
                                  custody_options options) {
   const runtime_deps& deps = *deps_ptr;
   self->state.status.may_own = options.may_own;
+  self->state.alarm_after = deps.services.clock.now() + options.lease_ttl;
   // Generations stored before this node started are what its account actors load at spawn.
   self->state.evidence_since.clear();
   self->send(self, tick_atom::value);

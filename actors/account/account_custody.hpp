@@ -28,6 +28,9 @@ struct custody_status {
   int64_t accounts = 0;    ///< accounts this node routes over
   bool may_own = false;
   bool settled = false; ///< at least one custody round completed
+  /// No node may own accounts, for longer than a lease TTL since this node started (nodes
+  /// started together get that long to register).
+  bool alarm = false;
 };
 
 /// The node's account custodian: decides which accounts this node owns and tells its account
@@ -41,8 +44,9 @@ struct custody_status {
 /// - `put_atom, account_handles` from the runtime directory whenever its accounts change;
 /// - `get_atom` → `custody_status`;
 /// - `hand_off_atom` → `int64_t`: expires this node's leases now (drain) and stops owning.
-/// With no node able to own accounts it logs an error and the metric
-/// `codex_pooler_cluster_account_owner_nodes` shows 0.
+/// With no node able to own accounts (after a lease TTL of grace from its start) it logs an
+/// error, the metric `codex_pooler_cluster_account_owner_nodes` shows 0 and `custody_status`
+/// raises `alarm`.
 caf::actor spawn_account_custodian(caf::actor_system& system, const runtime_deps& deps,
                                    custody_options options);
 

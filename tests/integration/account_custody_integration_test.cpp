@@ -154,9 +154,14 @@ void four_nodes_spend_each_refresh_token_once(bool clustered) {
     CHECK(reply.status == 200);
   }
   // The web nodes say who owns accounts and that they own none.
-  auto ready = test::http_get(nodes[0]->port(), "/readyz");
-  REQUIRE(ready.status == 200);
-  const auto custody = json::parse(ready.body)["account_custody"];
+  json custody;
+  test::eventually(
+    [&] {
+      auto ready = test::http_get(nodes[0]->port(), "/readyz");
+      custody = json::parse(ready.body)["account_custody"];
+      return ready.status == 200 && custody["status"] == "ok" && custody["owner_nodes"] == 2;
+    },
+    custody_wait, custody_poll);
   CHECK(custody["status"] == "ok");
   CHECK(custody["owner_nodes"] == 2);
   CHECK(custody["owned_here"] == 0);
@@ -288,4 +293,30 @@ TEST_CASE("a conversation alternating between two web nodes stays on one account
     REQUIRE(reply.status == 200);
     CHECK(served_by(before) == pinned);
   }
+}
+
+TEST_CASE("a cluster with no node that may own accounts says so in /readyz, /metrics and the log",
+          "[integration][custody]") {
+  pooler_fixture::options opts;
+  opts.accounts = 1;
+  opts.start_gateway = false;
+  pooler_fixture f{opts};
+  auto nodes = start_nodes(f, {{"web", "web-alone"}}, false,
+                           {{"CODEX_POOLER_ACCOUNT_LEASE_TTL_MS", "1000"}});
+  json custody;
+  test::eventually(
+    [&] {
+      auto ready = test::http_get(nodes[0]->port(), "/readyz");
+      custody = json::parse(ready.body)["account_custody"];
+      return custody["status"] == "no_owner_node";
+    },
+    custody_wait, custody_poll);
+  CHECK(custody["status"] == "no_owner_node");
+  CHECK(custody["owner_nodes"] == 0);
+  CHECK(custody["accounts"] == 1);
+  auto metrics = test::http_get(nodes[0]->port(), "/metrics");
+  CHECK(metrics.body.find("codex_pooler_cluster_account_owner_nodes 0") != std::string::npos);
+  CHECK(nodes[0]->output().find("no live node may own upstream accounts") != std::string::npos);
+  // Traffic is still served from the stored tokens meanwhile.
+  CHECK(f.turn_via(nodes[0]->port()).status == 200);
 }
