@@ -492,7 +492,8 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
   });
   return {
     [self, &deps](lease_request& request) -> caf::result<lease_reply> {
-      if (request.tried.empty() && request.caps.any()) {
+      // A request back from its shared pin lookup was admitted already.
+      if (request.tried.empty() && request.caps.any() && !request.shared_pin_checked) {
         if (auto answered = over_budget(self, deps, request)) {
           return std::move(*answered);
         }

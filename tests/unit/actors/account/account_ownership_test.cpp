@@ -56,7 +56,7 @@ TEST_CASE("rendezvous ownership gives every account one owner and spreads them e
   CHECK_FALSE(rendezvous_owner("account-1", {}));
 }
 
-TEST_CASE("a node joining takes only the accounts it wins; a node leaving moves only its own",
+TEST_CASE("a node joining takes only the accounts it wins, a node leaving moves only its own",
           "[unit][ownership]") {
   const auto ids = accounts(2000);
   const auto before = assignment(ids, {"node-a", "node-b", "node-c"});
