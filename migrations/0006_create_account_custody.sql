@@ -39,3 +39,21 @@ CREATE TABLE http_session_pins (
   PRIMARY KEY (pool_id, session_key_hash)
 );
 CREATE INDEX http_session_pins_expiry_idx ON http_session_pins (expires_at);
+
+CREATE TABLE account_quota_windows (
+  account_id TEXT NOT NULL REFERENCES upstream_accounts (id) ON DELETE CASCADE,
+  limit_id TEXT NOT NULL,
+  window_minutes INTEGER NOT NULL CHECK (window_minutes > 0),
+  window_kind TEXT NOT NULL,
+  limit_name TEXT,
+  used_percent DOUBLE PRECISION NOT NULL,
+  reset_at TEXT,
+  source TEXT NOT NULL,
+  observed_at TEXT NOT NULL,
+  PRIMARY KEY (account_id, limit_id, window_minutes)
+);
+INSERT INTO account_quota_windows (account_id, limit_id, window_minutes, window_kind, limit_name,
+  used_percent, reset_at, source, observed_at)
+  SELECT account_id, 'codex', window_minutes, window_kind, NULL, used_percent, reset_at, source,
+    observed_at FROM quota_windows;
+DROP TABLE quota_windows;

@@ -554,7 +554,8 @@ void flush_quota(account_self* self, const runtime_deps& deps) {
     rows.push_back(
       {self->state.row.id, window.kind, window.window_minutes, window.used_percent,
        window.reset_at ? std::optional<std::string>{to_iso8601(*window.reset_at)} : std::nullopt,
-       "traffic", to_iso8601(window.observed_at)});
+       "traffic", to_iso8601(window.observed_at), window.limit_id,
+       window.limit_name.empty() ? std::nullopt : std::optional<std::string>{window.limit_name}});
   }
   if (rows.empty()) {
     return;
@@ -635,9 +636,13 @@ void load(account_self* self, const runtime_deps& deps) {
         state.expires_at = jwt_expiry(state.credentials->access_token.expose());
         if (first_load) {
           for (const auto& row : loaded->quota) {
-            quota_window window{row.window_kind, row.window_minutes, row.used_percent,
+            quota_window window{row.window_kind,
+                                row.window_minutes,
+                                row.used_percent,
                                 row.reset_at ? parse_iso8601(*row.reset_at) : std::nullopt,
-                                parse_iso8601(row.observed_at).value_or(time_point{})};
+                                parse_iso8601(row.observed_at).value_or(time_point{}),
+                                row.limit_id,
+                                row.limit_name.value_or("")};
             state.quota.push_back(window);
           }
         }

@@ -88,7 +88,7 @@ bool serves_model(const account_snapshot& snapshot, const std::string& model) {
 std::vector<quota_window> evidence_of(const account_snapshot& snapshot, time_point now) {
   auto windows = snapshot.quota;
   if (snapshot.exhausted_until && *snapshot.exhausted_until > now) {
-    windows.push_back({"usage_limit", 0, 100.0, snapshot.exhausted_until, now});
+    windows.push_back({"usage_limit", 0, 100.0, snapshot.exhausted_until, now, std::string{main_limit}, ""});
   }
   return windows;
 }
@@ -102,7 +102,8 @@ lease_reply deny(errc code, std::string message, std::optional<int64_t> resets_a
 
 /// The denial when nothing is eligible: usage_limit_reached with the earliest reset when quota
 /// exhaustion excluded someone and nothing else is left, else no_eligible_account.
-lease_reply denial_for(pool_self* self, const selection& selected, time_point now) {
+lease_reply denial_for(pool_self* self, const selection& selected, const std::string& model,
+                       time_point now) {
   std::optional<time_point> earliest;
   std::string plan_type;
   bool all_unsupported = !selected.excluded.empty();
@@ -112,7 +113,7 @@ lease_reply denial_for(pool_self* self, const selection& selected, time_point no
       continue;
     }
     const auto& snapshot = self->state.snapshots[excluded.account_id];
-    auto until = exhausted_until(evidence_of(snapshot, now), now);
+    auto until = exhausted_until(covering(evidence_of(snapshot, now), model), now);
     if (until && (!earliest || *until < *earliest)) {
       earliest = until;
       plan_type = snapshot.plan_type;
@@ -148,7 +149,7 @@ std::vector<routing_candidate> candidates_of(pool_self* self, const lease_reques
     candidate.circuit_closed =
       circuit_of(self, circuit_key(id, request.model, request.route)).state(now)
       != circuit_state::open;
-    candidate.quota = evidence_of(snapshot->second, now);
+    candidate.quota = covering(evidence_of(snapshot->second, now), request.model);
     if (auto it = self->state.last_success.find(id); it != self->state.last_success.end()) {
       candidate.last_success_at = it->second;
     }
@@ -258,7 +259,7 @@ caf::result<lease_reply> choose(pool_self* self, lease_request request, std::str
     }
     selected.excluded.push_back({account_id, "circuit_open"});
   }
-  return denial_for(self, selected, now);
+  return denial_for(self, selected, request.model, now);
 }
 
 std::string_view state_name(circuit_state state) {

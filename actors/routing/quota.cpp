@@ -1,7 +1,9 @@
 #include "actors/routing/quota.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <set>
 
 namespace cxp::actors {
 
@@ -39,6 +41,76 @@ bool is_fresh(const quota_window& window, time_point now) {
   return now - window.observed_at <= quota_freshness;
 }
 
+/// `codex-bengalfox` → `codex_bengalfox`.
+std::string family_id(std::string text) {
+  std::replace(text.begin(), text.end(), '-', '_');
+  return text;
+}
+
+/// A model slug or a limit's display name, compared case-insensitively with spaces and
+/// underscores as dashes.
+std::string model_key(std::string_view text) {
+  std::string key;
+  for (const char c : text) {
+    key += c == ' ' || c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return key;
+}
+
+/// A rate-limit slot object (`used_percent` required) as a window, or nullopt.
+std::optional<quota_window> window_of(const nlohmann::json& slot, time_point now,
+                                      int32_t minutes) {
+  if (!slot.is_object() || !slot.contains("used_percent") || !slot["used_percent"].is_number()) {
+    return std::nullopt;
+  }
+  quota_window window;
+  window.used_percent = slot["used_percent"].get<double>();
+  window.observed_at = now;
+  window.window_minutes = minutes;
+  if (slot.contains("reset_at") && slot["reset_at"].is_number()) {
+    window.reset_at = from_unix(slot["reset_at"].get<double>());
+  } else if (slot.contains("reset_after_seconds") && slot["reset_after_seconds"].is_number()) {
+    window.reset_at = now + std::chrono::seconds{slot["reset_after_seconds"].get<int64_t>()};
+  }
+  return window;
+}
+
+/// The windows of a usage document's `rate_limit` object (`primary_window`, `secondary_window`).
+void add_usage_windows(std::vector<quota_window>& windows, const nlohmann::json& limit,
+                       time_point now, const std::string& limit_id,
+                       const std::string& limit_name) {
+  if (!limit.is_object()) {
+    return;
+  }
+  for (const std::string kind : {"primary", "secondary"}) {
+    const auto slot = limit.find(kind + "_window");
+    if (slot == limit.end() || !slot->is_object()) {
+      continue;
+    }
+    const auto seconds = slot->value("limit_window_seconds", nlohmann::json{0});
+    auto window = window_of(*slot, now,
+                            seconds.is_number() ? static_cast<int32_t>(seconds.get<int64_t>() / 60)
+                                                : 0);
+    if (!window) {
+      continue;
+    }
+    window->kind = normalized_kind(kind, window->window_minutes);
+    window->limit_id = limit_id;
+    window->limit_name = limit_name;
+    windows.push_back(*window);
+  }
+}
+
+bool same_window(const quota_window& a, const quota_window& b) {
+  if (a.limit_id != b.limit_id) {
+    return false;
+  }
+  if (a.window_minutes > 0 && b.window_minutes > 0) {
+    return a.window_minutes == b.window_minutes;
+  }
+  return a.kind == b.kind;
+}
+
 bool blocks(const quota_window& window, time_point now) {
   return is_fresh(window, now) && window.used_percent >= full_percent && window.reset_at
          && *window.reset_at > now;
@@ -48,28 +120,43 @@ bool blocks(const quota_window& window, time_point now) {
 
 std::vector<quota_window>
 parse_rate_limit_headers(const std::map<std::string, std::string>& headers, time_point now) {
+  std::set<std::string> families;
+  for (const auto& [name, value] : headers) {
+    for (const std::string_view suffix : {"-primary-used-percent", "-secondary-used-percent"}) {
+      if (name.size() > suffix.size() + 2 && name.rfind("x-", 0) == 0
+          && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        families.insert(name.substr(2, name.size() - suffix.size() - 2));
+      }
+    }
+  }
   std::vector<quota_window> windows;
-  for (const std::string kind : {"primary", "secondary"}) {
-    const auto prefix = "x-codex-" + kind + "-";
-    auto used = header(headers, prefix + "used-percent");
-    auto used_value = used ? to_number(*used) : std::nullopt;
-    if (!used_value) {
-      continue;
+  for (const auto& family : families) {
+    for (const std::string kind : {"primary", "secondary"}) {
+      const auto prefix = "x-" + family + "-" + kind + "-";
+      auto used = header(headers, prefix + "used-percent");
+      auto used_value = used ? to_number(*used) : std::nullopt;
+      if (!used_value) {
+        continue;
+      }
+      quota_window window;
+      window.used_percent = *used_value;
+      window.observed_at = now;
+      if (auto minutes = header(headers, prefix + "window-minutes")) {
+        window.window_minutes = static_cast<int32_t>(to_number(*minutes).value_or(0));
+      }
+      if (auto reset_at = header(headers, prefix + "reset-at"); reset_at && to_number(*reset_at)) {
+        window.reset_at = from_unix(*to_number(*reset_at));
+      } else if (auto after = header(headers, prefix + "reset-after-seconds");
+                 after && to_number(*after)) {
+        window.reset_at = now + std::chrono::seconds{static_cast<int64_t>(*to_number(*after))};
+      }
+      window.kind = normalized_kind(kind, window.window_minutes);
+      window.limit_id = family_id(family);
+      if (window.limit_id != main_limit) {
+        window.limit_name = header(headers, "x-" + family + "-limit-name").value_or("");
+      }
+      windows.push_back(window);
     }
-    quota_window window;
-    window.used_percent = *used_value;
-    window.observed_at = now;
-    if (auto minutes = header(headers, prefix + "window-minutes")) {
-      window.window_minutes = static_cast<int32_t>(to_number(*minutes).value_or(0));
-    }
-    if (auto reset_at = header(headers, prefix + "reset-at"); reset_at && to_number(*reset_at)) {
-      window.reset_at = from_unix(*to_number(*reset_at));
-    } else if (auto after = header(headers, prefix + "reset-after-seconds");
-               after && to_number(*after)) {
-      window.reset_at = now + std::chrono::seconds{static_cast<int64_t>(*to_number(*after))};
-    }
-    window.kind = normalized_kind(kind, window.window_minutes);
-    windows.push_back(window);
   }
   return windows;
 }
@@ -80,49 +167,54 @@ std::vector<quota_window> parse_rate_limits_event(const nlohmann::json& event, t
   if (limits == event.end() || !limits->is_object()) {
     return windows;
   }
+  std::string limit_id{main_limit};
+  for (const auto* field : {"metered_limit_name", "limit_name"}) {
+    if (event.contains(field) && event[field].is_string() && !event[field].empty()) {
+      limit_id = family_id(event[field].get<std::string>());
+      break;
+    }
+  }
   for (const std::string kind : {"primary", "secondary"}) {
     const auto slot = limits->find(kind);
-    if (slot == limits->end() || !slot->is_object() || !slot->contains("used_percent")
-        || !(*slot)["used_percent"].is_number()) {
+    if (slot == limits->end() || !slot->is_object()) {
       continue;
     }
-    quota_window window;
-    window.used_percent = (*slot)["used_percent"].get<double>();
-    window.observed_at = now;
-    window.window_minutes = slot->value("window_minutes", 0);
-    if (slot->contains("reset_at") && (*slot)["reset_at"].is_number()) {
-      window.reset_at = from_unix((*slot)["reset_at"].get<double>());
+    const auto minutes = slot->value("window_minutes", nlohmann::json{0});
+    auto window = window_of(*slot, now, minutes.is_number() ? minutes.get<int32_t>() : 0);
+    if (!window) {
+      continue;
     }
-    window.kind = normalized_kind(kind, window.window_minutes);
-    windows.push_back(window);
+    window->kind = normalized_kind(kind, window->window_minutes);
+    window->limit_id = limit_id;
+    windows.push_back(*window);
   }
   return windows;
 }
 
 std::vector<quota_window> parse_usage_document(const nlohmann::json& document, time_point now) {
   std::vector<quota_window> windows;
-  const auto limit = document.find("rate_limit");
-  if (limit == document.end() || !limit->is_object()) {
+  if (const auto limit = document.find("rate_limit"); limit != document.end()) {
+    add_usage_windows(windows, *limit, now, std::string{main_limit}, "");
+  }
+  const auto additional = document.find("additional_rate_limits");
+  if (additional == document.end() || !additional->is_array()) {
     return windows;
   }
-  for (const std::string kind : {"primary", "secondary"}) {
-    const auto slot = limit->find(kind + "_window");
-    if (slot == limit->end() || !slot->is_object() || !slot->contains("used_percent")
-        || !(*slot)["used_percent"].is_number()) {
+  for (const auto& entry : *additional) {
+    if (!entry.is_object() || !entry.contains("rate_limit")) {
       continue;
     }
-    quota_window window;
-    window.used_percent = (*slot)["used_percent"].get<double>();
-    window.observed_at = now;
-    window.window_minutes = static_cast<int32_t>(slot->value("limit_window_seconds", 0) / 60);
-    if (slot->contains("reset_at") && (*slot)["reset_at"].is_number()) {
-      window.reset_at = from_unix((*slot)["reset_at"].get<double>());
-    } else if (slot->contains("reset_after_seconds")
-               && (*slot)["reset_after_seconds"].is_number()) {
-      window.reset_at = now + std::chrono::seconds{(*slot)["reset_after_seconds"].get<int64_t>()};
+    const auto name = entry.value("limit_name", nlohmann::json{""});
+    const auto feature = entry.value("metered_feature", nlohmann::json{""});
+    const auto limit_name = name.is_string() ? name.get<std::string>() : std::string{};
+    auto limit_id = feature.is_string() ? feature.get<std::string>() : std::string{};
+    if (limit_id.empty()) {
+      limit_id = limit_name;
     }
-    window.kind = normalized_kind(kind, window.window_minutes);
-    windows.push_back(window);
+    if (limit_id.empty()) {
+      continue;
+    }
+    add_usage_windows(windows, entry["rate_limit"], now, family_id(limit_id), limit_name);
   }
   return windows;
 }
@@ -131,11 +223,26 @@ std::vector<quota_window> merge_windows(std::vector<quota_window> current,
                                         const std::vector<quota_window>& observed) {
   for (const auto& window : observed) {
     auto same = std::find_if(current.begin(), current.end(),
-                             [&](const auto& known) { return known.kind == window.kind; });
+                             [&](const auto& known) { return same_window(known, window); });
     if (same == current.end()) {
       current.push_back(window);
     } else if (window.observed_at >= same->observed_at) {
+      auto name = std::move(same->limit_name);
       *same = window;
+      if (same->limit_name.empty()) {
+        same->limit_name = std::move(name);
+      }
+    }
+  }
+  // A family named once keeps its name for observations that do not repeat it (events).
+  for (auto& window : current) {
+    if (window.limit_name.empty() && window.limit_id != main_limit) {
+      for (const auto& named : current) {
+        if (named.limit_id == window.limit_id && !named.limit_name.empty()) {
+          window.limit_name = named.limit_name;
+          break;
+        }
+      }
     }
   }
   return current;
@@ -153,6 +260,43 @@ std::optional<time_point> parse_usage_limit_reset(const nlohmann::json& body, ti
     return now + std::chrono::seconds{(*error)["resets_in_seconds"].get<int64_t>()};
   }
   return std::nullopt;
+}
+
+usage_limit_evidence usage_limit_of(std::optional<time_point> reset, std::string_view active_limit,
+                                    const std::vector<quota_window>& observed, time_point now) {
+  const auto family = family_id(std::string{active_limit});
+  if (family.empty() || family == main_limit) {
+    return {reset, std::nullopt};
+  }
+  quota_window window{"usage_limit", 0, full_percent, reset, now, family, ""};
+  for (const auto& known : observed) {
+    if (known.limit_id == family && !known.limit_name.empty()) {
+      window.limit_name = known.limit_name;
+    }
+  }
+  if (!window.reset_at) {
+    window.reset_at = exhausted_until(observed, now);
+  }
+  return {std::nullopt, window};
+}
+
+bool covers(const quota_window& window, std::string_view model) {
+  if (window.limit_id == main_limit) {
+    return true;
+  }
+  return !model.empty() && !window.limit_name.empty()
+         && model_key(window.limit_name) == model_key(model);
+}
+
+std::vector<quota_window> covering(const std::vector<quota_window>& windows,
+                                   std::string_view model) {
+  std::vector<quota_window> out;
+  for (const auto& window : windows) {
+    if (covers(window, model)) {
+      out.push_back(window);
+    }
+  }
+  return out;
 }
 
 bool is_exhausted(const std::vector<quota_window>& windows, time_point now) {

@@ -65,16 +65,18 @@ routing_repository::save_quota_windows(const std::vector<quota_window_row>& wind
     auto& sql = work.session();
     for (const auto& window : windows) {
       nullable_use<std::string> reset{window.reset_at};
-      sql << "INSERT INTO quota_windows (account_id, window_kind, window_minutes, used_percent, "
-             "reset_at, source, observed_at) VALUES (:account, :kind, :minutes, :used, :reset, "
-             ":source, :observed) ON CONFLICT (account_id, window_kind) DO UPDATE SET "
-             "window_minutes = excluded.window_minutes, used_percent = excluded.used_percent, "
-             "reset_at = excluded.reset_at, source = excluded.source, "
-             "observed_at = excluded.observed_at",
-        soci::use(window.account_id), soci::use(window.window_kind),
-        soci::use(window.window_minutes), soci::use(window.used_percent),
-        soci::use(reset.value, reset.indicator), soci::use(window.source),
-        soci::use(window.observed_at);
+      nullable_use<std::string> name{window.limit_name};
+      sql << "INSERT INTO account_quota_windows (account_id, limit_id, window_minutes, "
+             "window_kind, limit_name, used_percent, reset_at, source, observed_at) VALUES "
+             "(:account, :limit, :minutes, :kind, :name, :used, :reset, :source, :observed) "
+             "ON CONFLICT (account_id, limit_id, window_minutes) DO UPDATE SET "
+             "window_kind = excluded.window_kind, limit_name = excluded.limit_name, "
+             "used_percent = excluded.used_percent, reset_at = excluded.reset_at, "
+             "source = excluded.source, observed_at = excluded.observed_at",
+        soci::use(window.account_id), soci::use(window.limit_id), soci::use(window.window_minutes),
+        soci::use(window.window_kind), soci::use(name.value, name.indicator),
+        soci::use(window.used_percent), soci::use(reset.value, reset.indicator),
+        soci::use(window.source), soci::use(window.observed_at);
     }
     work.commit();
   });
@@ -86,13 +88,13 @@ routing_repository::quota_windows(const std::string& account_id) {
     std::vector<quota_window_row> windows;
     soci::rowset<soci::row> rows =
       (sql.prepare << "SELECT account_id, window_kind, window_minutes, used_percent, reset_at, "
-                      "source, observed_at FROM quota_windows WHERE account_id = :id "
-                      "ORDER BY window_kind",
+                      "source, observed_at, limit_id, limit_name FROM account_quota_windows "
+                      "WHERE account_id = :id ORDER BY limit_id, window_minutes",
        soci::use(account_id));
     for (const auto& row : rows) {
       row_reader r{row};
       windows.push_back({r.text(0), r.text(1), static_cast<int32_t>(r.int64(2)), r.real(3),
-                         r.opt_text(4), r.text(5), r.text(6)});
+                         r.opt_text(4), r.text(5), r.text(6), r.text(7), r.opt_text(8)});
     }
     return windows;
   });

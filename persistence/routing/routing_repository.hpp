@@ -38,6 +38,8 @@ struct quota_window_row {
   std::optional<std::string> reset_at; ///< ISO-8601
   std::string source;                  ///< headers | event | usage_limit | usage_probe
   std::string observed_at;
+  std::string limit_id = "codex"; ///< the limit family; one row per family and duration
+  std::optional<std::string> limit_name;
 };
 
 /// One entry of an account's upstream model catalog.
@@ -75,7 +77,7 @@ public:
   caf::expected<void> record_refresh_error(const std::string& account_id,
                                            const std::string& error_code);
 
-  /// Upserts the windows (one row per account and kind).
+  /// Upserts the windows (one row per account, limit family and duration).
   caf::expected<void> save_quota_windows(const std::vector<quota_window_row>& windows);
 
   caf::expected<std::vector<quota_window_row>> quota_windows(const std::string& account_id);

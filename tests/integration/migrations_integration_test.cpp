@@ -47,8 +47,9 @@ TEST_CASE("migrations apply once and a second run is a no-op",
   CHECK(count_rows(database.db(), "schema_migrations") == static_cast<int64_t>(all.size()));
   for (const auto* table :
        {"operators", "operator_sessions", "invites", "pools", "upstream_accounts", "pool_accounts",
-        "api_keys", "instance_settings", "audit_events", "request_logs", "quota_windows", "jobs",
-        "cluster_nodes", "session_leases"}) {
+        "api_keys", "instance_settings", "audit_events", "request_logs", "account_quota_windows",
+        "jobs", "cluster_nodes", "session_leases", "account_leases", "account_refresh_claims",
+        "oauth_refresh_gates", "account_health", "http_session_pins"}) {
     CAPTURE(table);
     CHECK(count_rows(database.db(), table) == 0);
   }

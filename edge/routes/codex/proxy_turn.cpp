@@ -472,10 +472,18 @@ private:
         && body["error"].value("type", std::string{}) == "usage_limit_reached";
       std::optional<time_point> reset;
       if (usage_limit) {
-        reset = actors::parse_usage_limit_reset(body, runtime_.services.clock.now());
+        const auto now = runtime_.services.clock.now();
+        reset = actors::parse_usage_limit_reset(body, now);
         if (!reset) {
-          reset = actors::exhausted_until(observed_quota_, runtime_.services.clock.now());
+          reset = actors::exhausted_until(observed_quota_, now);
         }
+        // A per-model limit blocks that model on this account, not the whole account.
+        auto evidence = actors::usage_limit_of(
+          reset, upstream_head_.header("x-codex-active-limit"), observed_quota_, now);
+        if (evidence.family_window) {
+          observed_quota_.push_back(std::move(*evidence.family_window));
+        }
+        reset = evidence.account_until;
       }
       if (body.is_object() && body.contains("error") && body["error"].is_object()
           && body["error"].contains("plan_type") && body["error"]["plan_type"].is_string()) {

@@ -68,7 +68,7 @@ TEST_CASE("ineligible accounts are excluded with a reason", "[unit][actors][rout
   pool[0].active = false;
   pool[1].supports_model = false;
   pool[2].circuit_closed = false;
-  pool[3].quota = {{"primary", 300, 100.0, now + minutes{10}, now}};
+  pool[3].quota = {{"primary", 300, 100.0, now + minutes{10}, now, "codex", ""}};
   auto picked = select_accounts(pool, {routing_strategy::bridge_ring, "x", std::nullopt, 3}, now);
   CHECK(picked.ordered == std::vector<std::string>{"acct-4"});
   REQUIRE(picked.excluded.size() == 4);
@@ -119,9 +119,9 @@ TEST_CASE("least_recent_success prefers the account idle longest",
 
 TEST_CASE("quota_first prefers the most remaining capacity", "[unit][actors][routing][selection]") {
   auto pool = accounts(3);
-  pool[0].quota = {{"primary", 300, 80.0, now + minutes{60}, now}};
-  pool[1].quota = {{"primary", 300, 10.0, now + minutes{60}, now}};
-  pool[2].quota = {{"primary", 300, 50.0, now + minutes{60}, now}};
+  pool[0].quota = {{"primary", 300, 80.0, now + minutes{60}, now, "codex", ""}};
+  pool[1].quota = {{"primary", 300, 10.0, now + minutes{60}, now, "codex", ""}};
+  pool[2].quota = {{"primary", 300, 50.0, now + minutes{60}, now, "codex", ""}};
   auto picked = select_accounts(pool, {routing_strategy::quota_first, "s", std::nullopt, 3}, now);
   CHECK(picked.ordered == std::vector<std::string>{"acct-1", "acct-2", "acct-0"});
 }

@@ -16,8 +16,8 @@ account_snapshot account(std::string id, std::string status, double primary_used
   snapshot.account_id = std::move(id);
   snapshot.status = std::move(status);
   snapshot.plan_type = "pro";
-  snapshot.quota = {{"primary", 300, primary_used, now + std::chrono::hours{1}, now},
-                    {"secondary", 10080, 10, now + std::chrono::hours{100}, now}};
+  snapshot.quota = {{"primary", 300, primary_used, now + std::chrono::hours{1}, now, "codex", ""},
+                    {"secondary", 10080, 10, now + std::chrono::hours{100}, now, "codex", ""}};
   snapshot.models = std::make_shared<const std::vector<json>>(std::move(models));
   return snapshot;
 }
