@@ -9,6 +9,7 @@
 #include "actors/account/token_refresh.hpp"
 #include "actors/admin/account_service.hpp"
 #include "actors/db/db_worker.hpp"
+#include "actors/notices/node_notices.hpp"
 #include "actors/pool/routing_messages.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/upstream/codex_identity.hpp"
@@ -343,6 +344,8 @@ void persist_tokens(account_self* self, const runtime_deps& deps) {
         self->state.expires_at = stored_tokens.expires_at;
         self->state.unpersisted.reset();
         ++self->state.generation;
+        announce(self->system(), account_tokens_changed{self->state.row.id,
+                                                        self->state.generation});
         self->state.refreshing = false;
         self->state.proactive = false;
         self->state.refresh_tries = 0;

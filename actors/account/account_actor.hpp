@@ -43,7 +43,8 @@ struct runtime_deps {
 ///   to `reauth_required` only while the database holds no newer generation (else it reloads);
 ///   transient failures retry with backoff.
 /// - `generation_atom, int64_t` (the custodian saw a stored generation) reloads when newer.
-/// - The owner refreshes ahead of expiry by itself.
+/// - The owner refreshes ahead of expiry by itself and announces each stored generation
+///   (`account_tokens_changed`, broadcast to the peers when clustered).
 /// - `quota_observation` merges evidence and republishes; windows are persisted debounced;
 ///   exhaustion and demotion seen here are recorded for the other nodes at once (`account_health`).
 /// - `subscribe_atom`/`unsubscribe_atom, caf::actor` manage the pools that receive

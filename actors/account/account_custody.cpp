@@ -5,6 +5,7 @@
 
 #include "actors/account/account_ownership.hpp"
 #include "actors/db/db_worker.hpp"
+#include "actors/notices/node_notices.hpp"
 #include "actors/pool/pool_actor.hpp"
 #include "actors/pool/routing_messages.hpp"
 #include "actors/type_ids.hpp"
@@ -231,6 +232,8 @@ caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_
   self->state.evidence_since.clear();
   self->send(self, tick_atom::value);
   self->send(self, evidence_atom::value);
+  // An owner on a peer announces new generations at once; the evidence poll is the safety net.
+  self->join(notice_board<account_tokens_changed>(self->system()));
   const auto renewal = std::max(options.lease_ttl / 3, std::chrono::milliseconds{100});
   return {
     [self, &deps, options](put_atom, account_handles& accounts) {
@@ -253,6 +256,12 @@ caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_
       read_evidence(self, deps, options);
     },
     [self](get_atom) { return self->state.status; },
+    [self](const account_tokens_changed& changed) {
+      if (auto account = self->state.accounts.find(changed.account_id);
+          account != self->state.accounts.end()) {
+        self->send(account->second, generation_atom::value, changed.generation);
+      }
+    },
     [self, &deps, options](hand_off_atom) -> caf::result<int64_t> {
       self->state.handed_off = true;
       for (const auto& id : self->state.owned) {

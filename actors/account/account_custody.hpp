@@ -42,6 +42,8 @@ struct custody_status {
 /// `quota_observation` (exhaustion and demotion), and `refresh_atom, int64_t` for refreshes
 /// replicas asked of an account it owns. Messages:
 /// - `put_atom, account_handles` from the runtime directory whenever its accounts change;
+/// - `account_tokens_changed` (the node's notice board; an owner on this node or, through the
+///   cluster, on a peer stored a new generation) → `generation_atom` to that account at once;
 /// - `get_atom` → `custody_status`;
 /// - `hand_off_atom` → `int64_t`: expires this node's leases now (drain) and stops owning.
 /// With no node able to own accounts (after a lease TTL of grace from its start) it logs an

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -8,7 +9,7 @@
 
 namespace cxp::actors {
 
-// Changes that actors cache (API keys, instance settings), announced the moment an operator
+// Changes that actors cache (API keys, instance settings, account tokens), announced the moment an operator
 // makes them so no cache waits for its next poll. They go out on the node's notice boards; the
 // cluster's node actor carries this node's notices to every peer and posts theirs here, marked
 // `from_peer` so they are not sent back out.
@@ -33,6 +34,20 @@ struct settings_changed {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, settings_changed& x) {
   return f(caf::meta::type_name("settings_changed"), x.from_peer);
+}
+
+/// An account's owner stored a new token generation: replicas reload the (encrypted) tokens from
+/// the database. Carries no token: tokens never travel between nodes.
+struct account_tokens_changed {
+  std::string account_id;
+  int64_t generation = 0;
+  bool from_peer = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, account_tokens_changed& x) {
+  return f(caf::meta::type_name("account_tokens_changed"), x.account_id, x.generation,
+           x.from_peer);
 }
 
 /// The node's notice board for `Notice`: a local group per notice type, so a subscriber (which

@@ -57,6 +57,7 @@ CXP_ENVELOPE_KIND(remote_opened, "remote_opened");
 CXP_ENVELOPE_KIND(remote_attach, "remote_attach");
 CXP_ENVELOPE_KIND(actors::api_key_changed, "api_key_changed");
 CXP_ENVELOPE_KIND(actors::settings_changed, "settings_changed");
+CXP_ENVELOPE_KIND(actors::account_tokens_changed, "account_tokens_changed");
 CXP_ENVELOPE_KIND(actors::stream_turn, "stream_turn");
 CXP_ENVELOPE_KIND(actors::stream_forward, "stream_forward");
 CXP_ENVELOPE_KIND(actors::stream_ack, "stream_ack");

@@ -402,6 +402,12 @@ void receive_notice(node_self* self, const cluster_envelope& envelope) {
       reload_settings(self);
       return;
     }
+  } else if (envelope.kind == envelope_kind<actors::account_tokens_changed>::value) {
+    if (auto changed = unseal<actors::account_tokens_changed>(self->system(), envelope)) {
+      changed->from_peer = true;
+      actors::announce(self->system(), std::move(*changed));
+      return;
+    }
   }
   log::warn("cluster", "peer notice not understood",
             {{"kind", envelope.kind}, {"version", envelope.version}});
@@ -438,6 +444,7 @@ caf::behavior node_behavior(node_self* self, node_options options) {
   self->send(self->state.options.local_registry, actors::put_atom::value, me(self));
   self->join(actors::notice_board<actors::api_key_changed>(self->system()));
   self->join(actors::notice_board<actors::settings_changed>(self->system()));
+  self->join(actors::notice_board<actors::account_tokens_changed>(self->system()));
   return {
     [self](actors::stream_open& open) { return open_session(self, std::move(open), true); },
     [self](local_atom, actors::stream_open& open) {
@@ -472,6 +479,11 @@ caf::behavior node_behavior(node_self* self, node_options options) {
     [self](const actors::settings_changed& changed) {
       if (!changed.from_peer) {
         reload_settings(self);
+        broadcast(self, changed);
+      }
+    },
+    [self](const actors::account_tokens_changed& changed) {
+      if (!changed.from_peer) {
         broadcast(self, changed);
       }
     },

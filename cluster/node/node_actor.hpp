@@ -14,7 +14,8 @@ namespace cxp::cluster {
 using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
 using hand_off_atom = caf::atom_constant<caf::atom("handoff")>;
 using relay_atom = caf::atom_constant<caf::atom("relay")>;
-/// Tags a notice (an envelope of `actors::api_key_changed` or `actors::settings_changed`) that
+/// Tags a notice (an envelope of `actors::api_key_changed`, `actors::settings_changed` or
+/// `actors::account_tokens_changed`) that
 /// a peer broadcast; it needs no reply.
 using notice_atom = caf::atom_constant<caf::atom("notice")>;
 
@@ -51,7 +52,8 @@ struct node_options {
 /// with `cluster_protocol_mismatch`): `node_hello` (answered with ours), `remote_open`
 /// (answered with `remote_opened` whose envelope peer is the relay).
 /// Notices (actors/notices): the node actor joins both notice boards. This node's
-/// `api_key_changed` and `settings_changed` are broadcast to every connected peer as
+/// `api_key_changed`, `settings_changed` and `account_tokens_changed` are broadcast to every
+/// connected peer as
 /// `notice_atom, cluster_envelope`; a peer's notice is posted on this node's board marked
 /// `from_peer` (keys), or reloads the settings cache (settings, for this node's changes too).
 /// From this process: `peer_up_atom, actor` (peer_discovery connected a node actor);

@@ -250,14 +250,16 @@ TEST_CASE("quota headers update the account's stored windows", "[integration][pr
   REQUIRE(f.turn().status == 200);
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{10};
   std::string dump;
+  // account_quota_windows: account, family, minutes, slot, family name (none), used percent.
+  const std::string stored_window = "\tcodex\t300\tprimary\t\\N\t50\t";
   while (std::chrono::steady_clock::now() < give_up) {
     dump = f.dump_database();
-    if (dump.find("\tprimary\t300\t50\t") != std::string::npos) {
+    if (dump.find(stored_window) != std::string::npos) {
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{200});
   }
-  CHECK(dump.find("\tprimary\t300\t50\t") != std::string::npos);
+  CHECK(dump.find(stored_window) != std::string::npos);
 
   auto usage = test::http_get(f.gateway().port(), "/backend-api/wham/usage",
                               {{"authorization", "Bearer " + f.api_key()}});
