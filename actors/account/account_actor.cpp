@@ -344,8 +344,8 @@ void persist_tokens(account_self* self, const runtime_deps& deps) {
         self->state.expires_at = stored_tokens.expires_at;
         self->state.unpersisted.reset();
         ++self->state.generation;
-        announce(self->system(), account_tokens_changed{self->state.row.id,
-                                                        self->state.generation});
+        announce(self->system(),
+                 account_tokens_changed{self->state.row.id, self->state.generation});
         self->state.refreshing = false;
         self->state.proactive = false;
         self->state.refresh_tries = 0;
@@ -507,8 +507,8 @@ void observe(account_self* self, const runtime_deps& deps, const quota_observati
     if (!observation.shared) {
       db_write(self, deps.db_pool, "record_health",
                [id = state.row.id, exhausted = observation.exhausted_until,
-                demoted = observation.demoted_until, at = to_iso8601(now(deps))](
-                 persistence::database& db) {
+                demoted = observation.demoted_until,
+                at = to_iso8601(now(deps))](persistence::database& db) {
                  auto iso = [](const std::optional<time_point>& t) {
                    return t ? std::optional<std::string>{to_iso8601(*t)} : std::nullopt;
                  };

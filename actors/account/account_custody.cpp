@@ -59,8 +59,7 @@ struct custodian_state {
 using custodian_self = caf::stateful_actor<custodian_state>;
 
 void tell_ownership(custodian_self* self, const std::string& account_id, bool owned) {
-  if (auto account = self->state.accounts.find(account_id);
-      account != self->state.accounts.end()) {
+  if (auto account = self->state.accounts.find(account_id); account != self->state.accounts.end()) {
     self->send(account->second, ownership_atom::value, owned);
   }
 }
@@ -113,26 +112,26 @@ void settle(custodian_self* self, const runtime_deps& deps, const custody_option
   for (const auto& [id, handle] : self->state.accounts) {
     ids.insert(id);
   }
-  db_call call{[ids = std::move(ids), options, now = deps.services.clock.now()](
-                 persistence::database& db) {
-    auto nodes = persistence::cluster_node_repository{db}.list();
-    if (!nodes) {
-      return caf::make_message(caf::expected<custody_round>{nodes.error()});
-    }
-    const auto candidates = owner_candidates(
-      *nodes, now, options.lease_ttl,
-      options.may_own ? std::optional<std::string>{options.node_id} : std::nullopt);
-    persistence::custody_plan plan{options.node_id, {}};
-    if (options.may_own) {
-      plan.own = accounts_owned_by(options.node_id, ids, candidates);
-    }
-    auto held = persistence::account_custody_repository{db}.settle(plan, now, options.lease_ttl);
-    if (!held) {
-      return caf::make_message(caf::expected<custody_round>{held.error()});
-    }
-    return caf::make_message(caf::expected<custody_round>{
-      custody_round{static_cast<int64_t>(candidates.size()), std::move(*held)}});
-  }};
+  db_call call{
+    [ids = std::move(ids), options, now = deps.services.clock.now()](persistence::database& db) {
+      auto nodes = persistence::cluster_node_repository{db}.list();
+      if (!nodes) {
+        return caf::make_message(caf::expected<custody_round>{nodes.error()});
+      }
+      const auto candidates = owner_candidates(
+        *nodes, now, options.lease_ttl,
+        options.may_own ? std::optional<std::string>{options.node_id} : std::nullopt);
+      persistence::custody_plan plan{options.node_id, {}};
+      if (options.may_own) {
+        plan.own = accounts_owned_by(options.node_id, ids, candidates);
+      }
+      auto held = persistence::account_custody_repository{db}.settle(plan, now, options.lease_ttl);
+      if (!held) {
+        return caf::make_message(caf::expected<custody_round>{held.error()});
+      }
+      return caf::make_message(caf::expected<custody_round>{
+        custody_round{static_cast<int64_t>(candidates.size()), std::move(*held)}});
+    }};
   self->request(deps.db_pool, db_timeout, std::move(call))
     .then(
       [self, &deps](caf::expected<custody_round>& round) {
@@ -187,29 +186,30 @@ void apply_evidence(custodian_self* self, const runtime_deps& deps, const eviden
   }
 }
 
-void read_evidence(custodian_self* self, const runtime_deps& deps,
-                   const custody_options& options) {
+void read_evidence(custodian_self* self, const runtime_deps& deps, const custody_options& options) {
   if (self->state.reading) {
     return;
   }
   self->state.reading = true;
   const auto now = deps.services.clock.now();
-  db_call call{[since = self->state.evidence_since, node_id = options.node_id](
-                 persistence::database& db) {
-    persistence::account_custody_repository custody{db};
-    auto generations = custody.generations_since(since);
-    auto health = custody.health_since(since);
-    auto requests = custody.refresh_requests(node_id);
-    if (!generations || !health || !requests) {
+  db_call call{
+    [since = self->state.evidence_since, node_id = options.node_id](persistence::database& db) {
+      persistence::account_custody_repository custody{db};
+      auto generations = custody.generations_since(since);
+      auto health = custody.health_since(since);
+      auto requests = custody.refresh_requests(node_id);
+      if (!generations || !health || !requests) {
+        return caf::make_message(caf::expected<evidence>{!generations ? generations.error()
+                                                         : !health    ? health.error()
+                                                                      : requests.error()});
+      }
       return caf::make_message(caf::expected<evidence>{
-        !generations ? generations.error() : !health ? health.error() : requests.error()});
-    }
-    return caf::make_message(caf::expected<evidence>{
-      evidence{std::move(*generations), std::move(*health), std::move(*requests)}});
-  }};
+        evidence{std::move(*generations), std::move(*health), std::move(*requests)}});
+    }};
   self->request(deps.db_pool, db_timeout, std::move(call))
     .then(
-      [self, &deps, next_since = to_iso8601(now - evidence_overlap)](caf::expected<evidence>& read) {
+      [self, &deps,
+       next_since = to_iso8601(now - evidence_overlap)](caf::expected<evidence>& read) {
         self->state.reading = false;
         if (!read) {
           log::warn("custody", "account evidence could not be read",
@@ -269,16 +269,17 @@ caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_
       }
       self->state.owned.clear();
       auto promise = self->make_response_promise();
-      db_call call{[node_id = options.node_id, now = deps.services.clock.now()](
-                     persistence::database& db) {
-        return caf::make_message(
-          persistence::account_custody_repository{db}.hand_off_all(node_id, now));
-      }};
+      db_call call{
+        [node_id = options.node_id, now = deps.services.clock.now()](persistence::database& db) {
+          return caf::make_message(
+            persistence::account_custody_repository{db}.hand_off_all(node_id, now));
+        }};
       self->request(deps.db_pool, db_timeout, std::move(call))
-        .then([promise](caf::expected<int64_t>& count) mutable {
-          promise.deliver(count ? *count : int64_t{0});
-        },
-              [promise](caf::error&) mutable { promise.deliver(int64_t{0}); });
+        .then(
+          [promise](caf::expected<int64_t>& count) mutable {
+            promise.deliver(count ? *count : int64_t{0});
+          },
+          [promise](caf::error&) mutable { promise.deliver(int64_t{0}); });
       return promise;
     },
   };

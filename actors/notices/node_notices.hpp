@@ -9,9 +9,9 @@
 
 namespace cxp::actors {
 
-// Changes that actors cache (API keys, instance settings, account tokens), announced the moment an operator
-// makes them so no cache waits for its next poll. They go out on the node's notice boards; the
-// cluster's node actor carries this node's notices to every peer and posts theirs here, marked
+// Changes that actors cache (API keys, instance settings, account tokens), announced the moment an
+// operator makes them so no cache waits for its next poll. They go out on the node's notice boards;
+// the cluster's node actor carries this node's notices to every peer and posts theirs here, marked
 // `from_peer` so they are not sent back out.
 
 /// An API key was paused, resumed, revoked, rotated or edited. Holders of the key re-check it
@@ -46,8 +46,7 @@ struct account_tokens_changed {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, account_tokens_changed& x) {
-  return f(caf::meta::type_name("account_tokens_changed"), x.account_id, x.generation,
-           x.from_peer);
+  return f(caf::meta::type_name("account_tokens_changed"), x.account_id, x.generation, x.from_peer);
 }
 
 /// The node's notice board for `Notice`: a local group per notice type, so a subscriber (which

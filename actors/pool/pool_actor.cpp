@@ -88,7 +88,8 @@ bool serves_model(const account_snapshot& snapshot, const std::string& model) {
 std::vector<quota_window> evidence_of(const account_snapshot& snapshot, time_point now) {
   auto windows = snapshot.quota;
   if (snapshot.exhausted_until && *snapshot.exhausted_until > now) {
-    windows.push_back({"usage_limit", 0, 100.0, snapshot.exhausted_until, now, std::string{main_limit}, ""});
+    windows.push_back(
+      {"usage_limit", 0, 100.0, snapshot.exhausted_until, now, std::string{main_limit}, ""});
   }
   return windows;
 }
@@ -155,7 +156,8 @@ std::vector<routing_candidate> candidates_of(pool_self* self, const lease_reques
     }
     // Demoted here, or on another node (the account's shared evidence).
     candidate.demoted_until = snapshot->second.demoted_until;
-    if (auto it = self->state.demoted_until.find(id); it != self->state.demoted_until.end()
+    if (auto it = self->state.demoted_until.find(id);
+        it != self->state.demoted_until.end()
         && (!candidate.demoted_until || it->second > *candidate.demoted_until)) {
       candidate.demoted_until = it->second;
     }
@@ -370,7 +372,8 @@ caf::result<lease_reply> with_shared_pin(pool_self* self, const runtime_deps& de
   auto promise = self->make_response_promise();
   db_call call{[pool = self->state.config.id, key = request.session_key,
                 now = self->state.clock->now()](persistence::database& db) {
-    return caf::make_message(persistence::account_custody_repository{db}.session_pin(pool, key, now));
+    return caf::make_message(
+      persistence::account_custody_repository{db}.session_pin(pool, key, now));
   }};
   request.shared_pin_checked = true;
   auto resume = [self, promise, request](std::optional<std::string> account) mutable {

@@ -52,14 +52,14 @@ std::string family_id(std::string text) {
 std::string model_key(std::string_view text) {
   std::string key;
   for (const char c : text) {
-    key += c == ' ' || c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    key +=
+      c == ' ' || c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return key;
 }
 
 /// A rate-limit slot object (`used_percent` required) as a window, or nullopt.
-std::optional<quota_window> window_of(const nlohmann::json& slot, time_point now,
-                                      int32_t minutes) {
+std::optional<quota_window> window_of(const nlohmann::json& slot, time_point now, int32_t minutes) {
   if (!slot.is_object() || !slot.contains("used_percent") || !slot["used_percent"].is_number()) {
     return std::nullopt;
   }
@@ -77,8 +77,7 @@ std::optional<quota_window> window_of(const nlohmann::json& slot, time_point now
 
 /// The windows of a usage document's `rate_limit` object (`primary_window`, `secondary_window`).
 void add_usage_windows(std::vector<quota_window>& windows, const nlohmann::json& limit,
-                       time_point now, const std::string& limit_id,
-                       const std::string& limit_name) {
+                       time_point now, const std::string& limit_id, const std::string& limit_name) {
   if (!limit.is_object()) {
     return;
   }
@@ -88,9 +87,8 @@ void add_usage_windows(std::vector<quota_window>& windows, const nlohmann::json&
       continue;
     }
     const auto seconds = slot->value("limit_window_seconds", nlohmann::json{0});
-    auto window = window_of(*slot, now,
-                            seconds.is_number() ? static_cast<int32_t>(seconds.get<int64_t>() / 60)
-                                                : 0);
+    auto window = window_of(
+      *slot, now, seconds.is_number() ? static_cast<int32_t>(seconds.get<int64_t>() / 60) : 0);
     if (!window) {
       continue;
     }

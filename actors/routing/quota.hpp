@@ -28,7 +28,7 @@ struct quota_window {
   std::optional<time_point> reset_at;
   time_point observed_at{};
   std::string limit_id{main_limit}; ///< the limit family, snake_case (e.g. codex_bengalfox)
-  std::string limit_name;           ///< an additional family's display name, e.g. GPT-5.3-Codex-Spark
+  std::string limit_name; ///< an additional family's display name, e.g. GPT-5.3-Codex-Spark
 };
 
 /// Whether `window` limits requests for `model`: the main family limits every model; an

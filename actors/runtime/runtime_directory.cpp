@@ -87,8 +87,8 @@ void apply(directory_self* self, const runtime_deps& deps, const caf::actor& cus
   }
   if (state.accounts != state.announced_accounts) {
     state.announced_accounts = state.accounts;
-    self->send(custodian, put_atom::value, account_handles{state.accounts.begin(),
-                                                           state.accounts.end()});
+    self->send(custodian, put_atom::value,
+               account_handles{state.accounts.begin(), state.accounts.end()});
   }
   for (const auto* status : {"active", "refreshing", "reauth_required", "paused", "disabled"}) {
     deps.metrics.accounts.add({{"state", status}}).set(static_cast<double>(by_state[status]));

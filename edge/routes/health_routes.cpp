@@ -48,14 +48,14 @@ void add_health_routes(route_table& routes, const health_context& context) {
             if (custody) {
               // Traffic is still served without an owner (until tokens expire), so the node
               // stays ready; the detail, the metric and an error log say what is wrong.
-              body["account_custody"] = {
-                {"status", custody->alarm                                  ? "no_owner_node"
-                           : !custody->settled || custody->owner_nodes == 0 ? "starting"
-                                                                            : "ok"},
-                {"owner_nodes", custody->owner_nodes},
-                {"owned_here", custody->owned},
-                {"accounts", custody->accounts},
-                {"may_own", custody->may_own}};
+              body["account_custody"] = {{"status", custody->alarm ? "no_owner_node"
+                                                    : !custody->settled || custody->owner_nodes == 0
+                                                      ? "starting"
+                                                      : "ok"},
+                                         {"owner_nodes", custody->owner_nodes},
+                                         {"owned_here", custody->owned},
+                                         {"accounts", custody->accounts},
+                                         {"may_own", custody->may_own}};
             }
             ex->respond_json(http::status::ok, body);
           },

@@ -91,8 +91,8 @@ caf::expected<int64_t> account_custody_repository::hand_off_all(const std::strin
 caf::expected<std::vector<account_lease_row>> account_custody_repository::leases() {
   return db_.run([](soci::session& sql) {
     std::vector<account_lease_row> all;
-    soci::rowset<soci::row> rows =
-      sql.prepare << "SELECT " << lease_columns << " FROM account_leases ORDER BY account_id";
+    soci::rowset<soci::row> rows = sql.prepare << "SELECT " << lease_columns
+                                               << " FROM account_leases ORDER BY account_id";
     for (const auto& row : rows) {
       all.push_back(lease_of(row));
     }
@@ -186,8 +186,8 @@ caf::expected<bool> account_custody_repository::store_refreshed(const refreshed_
                       "updated_at = :at2 WHERE id = :id AND token_generation = :generation",
        soci::use(tokens.key_version), soci::use(tokens.access_token_ciphertext),
        soci::use(tokens.refresh_token_ciphertext), soci::use(expires.value, expires.indicator),
-       soci::use(tokens.refreshed_at), soci::use(tokens.refreshed_at),
-       soci::use(tokens.account_id), soci::use(expected));
+       soci::use(tokens.refreshed_at), soci::use(tokens.refreshed_at), soci::use(tokens.account_id),
+       soci::use(expected));
     update.execute(true);
     const bool stored = update.get_affected_rows() == 1;
     sql << "DELETE FROM account_refresh_claims WHERE account_id = :id",

@@ -37,10 +37,10 @@ struct custody_plan {
 
 /// How a refresh claim went.
 enum class refresh_claim {
-  won,          ///< this node may spend the refresh token of the named generation
-  held,         ///< another node's live claim: wait for the generation it stores
-  stale,        ///< the database holds a newer generation already: reload it
-  client_busy,  ///< the OAuth client's cluster-wide refresh limit is reached: retry later
+  won,         ///< this node may spend the refresh token of the named generation
+  held,        ///< another node's live claim: wait for the generation it stores
+  stale,       ///< the database holds a newer generation already: reload it
+  client_busy, ///< the OAuth client's cluster-wide refresh limit is reached: retry later
 };
 
 /// Cross-node health evidence of one account.
@@ -60,8 +60,8 @@ public:
 
   /// One custody round in one transaction (see `custody_plan`); renewed and taken leases last
   /// until `now + ttl`. Answers the leases the node holds afterwards.
-  caf::expected<std::vector<account_lease_row>>
-  settle(const custody_plan& plan, time_point now, std::chrono::milliseconds ttl);
+  caf::expected<std::vector<account_lease_row>> settle(const custody_plan& plan, time_point now,
+                                                       std::chrono::milliseconds ttl);
 
   /// Expires every lease of `node_id` now (a draining node), so the next owner takes over at
   /// once. Answers how many.
@@ -114,9 +114,8 @@ public:
   caf::expected<std::vector<account_health_row>> health_since(const std::string& since);
 
   /// The account a pool pinned an HTTP session to, while the pin is live.
-  caf::expected<std::optional<std::string>> session_pin(const std::string& pool_id,
-                                                        const std::string& session_key_hash,
-                                                        time_point now);
+  caf::expected<std::optional<std::string>>
+  session_pin(const std::string& pool_id, const std::string& session_key_hash, time_point now);
 
   /// Pins the session to `account_id` until `expires_at` (a newer pin replaces an older one).
   caf::expected<void> pin_session(const std::string& pool_id, const std::string& session_key_hash,

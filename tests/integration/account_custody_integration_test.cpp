@@ -41,8 +41,8 @@ using node_list = std::vector<std::unique_ptr<test::gateway_process>>;
 
 /// Starts every node at the same moment (one thread each), clustered through a static peer list
 /// or not clustered at all (nodes share only the database, as compose starts them).
-node_list start_nodes(const pooler_fixture& f, const std::vector<node_spec>& specs,
-                      bool clustered, const test::env_vars& extra = {}) {
+node_list start_nodes(const pooler_fixture& f, const std::vector<node_spec>& specs, bool clustered,
+                      const test::env_vars& extra = {}) {
   std::vector<uint16_t> ports;
   std::string peers;
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -99,10 +99,10 @@ std::string owner_name_of(pooler_fixture& f, const std::string& fake_id) {
 }
 
 void expired_tokens(int, test::account_script& script) {
-  const auto a_minute_ago = std::chrono::duration_cast<std::chrono::seconds>(
-                              (std::chrono::system_clock::now() - std::chrono::minutes{1})
-                                .time_since_epoch())
-                              .count();
+  const auto a_minute_ago =
+    std::chrono::duration_cast<std::chrono::seconds>(
+      (std::chrono::system_clock::now() - std::chrono::minutes{1}).time_since_epoch())
+      .count();
   script.access_token = test::make_fake_jwt(script.account_id, "plus", 0, a_minute_ago);
   script.access_token_expired = true;
   script.refresh_delay_ms = token_endpoint_delay_ms;
@@ -114,10 +114,9 @@ void four_nodes_spend_each_refresh_token_once(bool clustered) {
   opts.script = expired_tokens;
   opts.start_gateway = false;
   pooler_fixture f{opts};
-  auto nodes = start_nodes(f,
-                           {{"web", "web-1"}, {"web", "web-2"}, {"worker", "worker-1"},
-                            {"scheduler", "scheduler-1"}},
-                           clustered);
+  auto nodes = start_nodes(
+    f, {{"web", "web-1"}, {"web", "web-2"}, {"worker", "worker-1"}, {"scheduler", "scheduler-1"}},
+    clustered);
 
   // Requests through both web nodes succeed while the owners refresh behind them.
   for (int round = 0; round < 4; ++round) {
@@ -301,8 +300,8 @@ TEST_CASE("a cluster with no node that may own accounts says so in /readyz, /met
   opts.accounts = 1;
   opts.start_gateway = false;
   pooler_fixture f{opts};
-  auto nodes = start_nodes(f, {{"web", "web-alone"}}, false,
-                           {{"CODEX_POOLER_ACCOUNT_LEASE_TTL_MS", "1000"}});
+  auto nodes =
+    start_nodes(f, {{"web", "web-alone"}}, false, {{"CODEX_POOLER_ACCOUNT_LEASE_TTL_MS", "1000"}});
   json custody;
   test::eventually(
     [&] {

@@ -1,8 +1,9 @@
+#include "persistence/accounts/account_custody_repository.hpp"
+
 #include <catch2/catch.hpp>
 #include <soci/soci.h>
 
 #include "common/encoding.hpp"
-#include "persistence/accounts/account_custody_repository.hpp"
 #include "persistence/accounts/account_repository.hpp"
 #include "tests/support/test_database.hpp"
 

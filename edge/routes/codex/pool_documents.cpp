@@ -101,7 +101,8 @@ json pool_usage(const actors::pool_view& view, time_point now) {
     }
     auto windows = account.quota;
     if (account.exhausted_until && *account.exhausted_until > now) {
-      windows.push_back({"usage_limit", 0, 100.0, account.exhausted_until, now, std::string{actors::main_limit}, ""});
+      windows.push_back({"usage_limit", 0, 100.0, account.exhausted_until, now,
+                         std::string{actors::main_limit}, ""});
     }
     if (actors::is_exhausted(actors::covering(windows, {}), now)) {
       ++exhausted;

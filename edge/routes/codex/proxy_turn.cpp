@@ -478,8 +478,8 @@ private:
           reset = actors::exhausted_until(observed_quota_, now);
         }
         // A per-model limit blocks that model on this account, not the whole account.
-        auto evidence = actors::usage_limit_of(
-          reset, upstream_head_.header("x-codex-active-limit"), observed_quota_, now);
+        auto evidence = actors::usage_limit_of(reset, upstream_head_.header("x-codex-active-limit"),
+                                               observed_quota_, now);
         if (evidence.family_window) {
           observed_quota_.push_back(std::move(*evidence.family_window));
         }

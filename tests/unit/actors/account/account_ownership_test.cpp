@@ -1,8 +1,8 @@
+#include "actors/account/account_ownership.hpp"
+
 #include <map>
 
 #include <catch2/catch.hpp>
-
-#include "actors/account/account_ownership.hpp"
 
 using namespace cxp;
 using namespace cxp::actors;

@@ -121,9 +121,9 @@ TEST_CASE("windows are matched by family and duration, not by the slot they came
                                            {"x-codex-secondary-used-percent", "30"},
                                            {"x-codex-secondary-window-minutes", "10080"}},
                                           now);
-  auto weekly_as_primary = parse_rate_limit_headers({{"x-codex-primary-used-percent", "35"},
-                                                     {"x-codex-primary-window-minutes", "10080"}},
-                                                    now + seconds{1});
+  auto weekly_as_primary = parse_rate_limit_headers(
+    {{"x-codex-primary-used-percent", "35"}, {"x-codex-primary-window-minutes", "10080"}},
+    now + seconds{1});
   auto merged = merge_windows(windows, weekly_as_primary);
   REQUIRE(merged.size() == 2);
   CHECK(merged[0].window_minutes == 300);
