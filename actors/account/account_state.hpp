@@ -1,0 +1,132 @@
+#pragma once
+
+// The account actor's state and the functions its two translation units share:
+// account_actor.cpp (snapshots, leases, catalog, quota, the behavior) and account_refresh.cpp
+// (the token lifecycle: fenced refresh, replicas waiting for the owner). Internal to
+// actors/account.
+
+#include <chrono>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/account/account_actor.hpp"
+#include "actors/admin/account_service.hpp"
+#include "actors/pool/routing_messages.hpp"
+
+namespace cxp::actors::account_detail {
+
+using nlohmann::json;
+
+inline constexpr auto db_timeout = std::chrono::seconds{15};
+inline constexpr auto expiry_margin = std::chrono::seconds{30};
+inline constexpr auto quota_flush_delay = std::chrono::seconds{1};
+inline constexpr auto catalog_sync_interval = std::chrono::hours{1};
+inline constexpr int refresh_max_tries = 3;
+inline constexpr auto refresh_first_backoff = std::chrono::milliseconds{500};
+/// The owner refreshes this long before the access token expires.
+inline constexpr auto refresh_ahead = std::chrono::minutes{5};
+inline constexpr auto refresh_check_interval = std::chrono::seconds{15};
+/// A refresh claim outlives the refresh call's own timeout, so it never lapses mid-call.
+inline constexpr auto refresh_claim_ttl = std::chrono::seconds{90};
+/// Refreshes start after a random delay up to this, and a claim refused for the OAuth client's
+/// limit retries after up to twice this: sibling refreshes do not burst.
+inline constexpr int refresh_jitter_ms = 250;
+/// How often a node waiting for someone else's refresh looks for the new generation.
+inline constexpr auto generation_poll_interval = std::chrono::milliseconds{500};
+
+enum class fetch_kind : uint8_t { refresh, models, usage };
+
+/// The answer of an upstream call made by the actor, delivered back to it as a message.
+struct fetched {
+  fetch_kind kind = fetch_kind::refresh;
+  std::optional<upstream_failure> failure;
+  upstream_reply reply;
+};
+
+struct loaded_account {
+  admin::account_service::credentials credentials;
+  std::vector<persistence::quota_window_row> quota;
+  std::vector<persistence::account_model_row> models;
+};
+
+/// Refreshed tokens waiting to be persisted (and then used).
+struct pending_tokens {
+  secret<std::string> access_token;
+  secret<std::string> refresh_token;
+  std::optional<time_point> expires_at;
+};
+
+/// The jittered moment to claim the refresh has come.
+struct claim_due {};
+
+} // namespace cxp::actors::account_detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::fetched)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::claim_due)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf::expected<cxp::actors::account_detail::loaded_account>)
+
+namespace cxp::actors::account_detail {
+
+struct account_state {
+  persistence::routing_account_row row;
+  std::string status;
+  std::string plan_type;
+  std::optional<admin::account_service::credentials> credentials;
+  std::optional<time_point> expires_at;
+  int64_t generation = 0; ///< the stored token generation the credentials belong to
+  bool owner = false;     ///< this node owns the account (the custodian says so)
+  bool loading = false;
+  bool refreshing = false;
+  bool proactive = false; ///< the running refresh is ahead of expiry: the old token still serves
+  bool awaiting_generation = false;
+  std::optional<int64_t> requested_generation; ///< asked the owner to refresh this one
+  std::optional<int64_t> rejected_generation;  ///< the upstream refused this one's access token
+  int refresh_tries = 0;
+  std::optional<pending_tokens> unpersisted;
+  /// Checkouts and refreshes waiting for credentials.
+  std::vector<caf::response_promise> waiting;
+  std::vector<quota_window> quota;
+  std::optional<time_point> exhausted_until;
+  std::optional<time_point> demoted_until;
+  bool quota_dirty = false;
+  bool flush_scheduled = false;
+  bool publish_pending = false; ///< quota changed since the last snapshot went out
+  std::shared_ptr<const std::vector<json>> models = std::make_shared<const std::vector<json>>();
+  bool models_synced = false;
+  std::set<caf::actor> pools;
+  static inline const char* name = "account_actor";
+};
+
+using account_self = caf::stateful_actor<account_state>;
+
+// account_actor.cpp
+time_point now(const runtime_deps& deps);
+void publish(account_self* self);
+lease_grant grant_of(account_self* self);
+void fail_waiting(account_self* self, const caf::error& error);
+void grant_waiting(account_self* self);
+void sync_catalog(account_self* self, const runtime_deps& deps);
+void probe_usage(account_self* self, const runtime_deps& deps);
+void fetch_upstream(account_self* self, const runtime_deps& deps, fetch_kind kind,
+                    upstream_request request);
+void load(account_self* self, const runtime_deps& deps);
+
+// account_refresh.cpp
+bool token_due(account_self* self, const runtime_deps& deps, std::chrono::seconds margin);
+bool token_expired(account_self* self, const runtime_deps& deps);
+void start_refresh(account_self* self, bool proactive);
+void claim_refresh(account_self* self, const runtime_deps& deps);
+void on_refresh_answer(account_self* self, const runtime_deps& deps, const fetched& answer);
+/// What a node does once its credentials are loaded or its token is due: the owner refreshes,
+/// a replica with waiters asks the owner; a usable token serves the waiters.
+void after_credentials(account_self* self, const runtime_deps& deps);
+caf::result<lease_grant> refresh_past(account_self* self, const runtime_deps& deps,
+                                      int64_t generation);
+
+} // namespace cxp::actors::account_detail
