@@ -3,8 +3,6 @@
 #include <memory>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -24,13 +22,6 @@ constexpr auto custody_wait = std::chrono::seconds{30};
 constexpr auto custody_poll = std::chrono::milliseconds{100};
 constexpr int token_endpoint_delay_ms = 400;
 
-uint16_t free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor acceptor{
-    ioc, {boost::asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(0)}};
-  return acceptor.local_endpoint().port();
-}
-
 /// One node to start: its role and name.
 struct node_spec {
   std::string role;
@@ -46,7 +37,7 @@ node_list start_nodes(const pooler_fixture& f, const std::vector<node_spec>& spe
   std::vector<uint16_t> ports;
   std::string peers;
   for (size_t i = 0; i < specs.size(); ++i) {
-    ports.push_back(free_port());
+    ports.push_back(test::free_loopback_port());
     peers += (peers.empty() ? "" : ",") + std::string{"127.0.0.1:"} + std::to_string(ports[i]);
   }
   node_list nodes(specs.size());

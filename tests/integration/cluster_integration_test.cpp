@@ -3,8 +3,6 @@
 #include <memory>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -30,14 +28,6 @@ constexpr auto lease_renew_ms = 500;
 /// The cluster works asynchronously: conditions are polled this long.
 constexpr auto cluster_wait = std::chrono::seconds{20};
 constexpr auto cluster_poll = std::chrono::milliseconds{100};
-
-/// A loopback port nobody listens on right now (for the middleman, which peers must know).
-uint16_t free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor acceptor{
-    ioc, {boost::asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(0)}};
-  return acceptor.local_endpoint().port();
-}
 
 std::string tail_of(const std::string& output) {
   constexpr size_t tail = 4000;
@@ -80,7 +70,8 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   opts.start_gateway = false;
   pooler_fixture f{opts};
 
-  std::vector<uint16_t> cluster_ports{free_port(), free_port(), free_port()};
+  std::vector<uint16_t> cluster_ports{test::free_loopback_port(), test::free_loopback_port(),
+                                      test::free_loopback_port()};
   std::string peers;
   for (auto port : cluster_ports) {
     peers += (peers.empty() ? "" : ",") + std::string{"127.0.0.1:"} + std::to_string(port);

@@ -12,6 +12,8 @@
 extern char** environ;
 #include <stdexcept>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/test_database.hpp"
@@ -270,6 +272,13 @@ int gateway_process::stop(int signal, std::chrono::milliseconds timeout) {
 std::string gateway_process::output() const {
   std::lock_guard lock{mutex_};
   return output_;
+}
+
+uint16_t free_loopback_port() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor acceptor{
+    ioc, {boost::asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(0)}};
+  return acceptor.local_endpoint().port();
 }
 
 } // namespace cxp::test

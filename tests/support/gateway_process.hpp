@@ -59,6 +59,10 @@ private:
   bool exited_ = false;
 };
 
+/// A loopback port nobody listens on right now (e.g. a cluster port, which peers must know
+/// before the node starts).
+uint16_t free_loopback_port();
+
 /// The environment a test gateway needs: a DATABASE_URL, PORT=0, the fixed test secrets and a
 /// private data directory.
 env_vars gateway_env(const std::string& database_url, const std::string& data_dir);
