@@ -31,6 +31,16 @@ CREATE TABLE account_health (
 );
 CREATE INDEX account_health_updated_idx ON account_health (updated_at);
 
+CREATE TABLE account_circuits (
+  account_id TEXT NOT NULL REFERENCES upstream_accounts (id) ON DELETE CASCADE,
+  model TEXT NOT NULL,
+  route_class TEXT NOT NULL,
+  open_until TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (account_id, model, route_class)
+);
+CREATE INDEX account_circuits_updated_idx ON account_circuits (updated_at);
+
 CREATE TABLE http_session_pins (
   pool_id TEXT NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
   session_key_hash TEXT NOT NULL,

@@ -25,6 +25,7 @@ account_snapshot snapshot_of(const account_state& state) {
   snapshot.quota = state.quota;
   snapshot.exhausted_until = state.exhausted_until;
   snapshot.demoted_until = state.demoted_until;
+  snapshot.circuits = state.circuits;
   snapshot.models = state.models;
   const bool withdrawn = state.refreshing && !state.proactive;
   if (state.credentials && !state.loading && !withdrawn && snapshot.routable()) {
@@ -151,11 +152,48 @@ bool moves_later(std::optional<time_point>& current, const std::optional<time_po
   return false;
 }
 
+/// Adds `opened` to `circuits` (a later end wins) and drops the circuits that closed by `now`;
+/// true when something was added or extended.
+bool merge_circuits(std::vector<open_circuit>& circuits, const std::vector<open_circuit>& opened,
+                    time_point now) {
+  bool changed = false;
+  for (const auto& circuit : opened) {
+    auto same = std::find_if(circuits.begin(), circuits.end(), [&](const open_circuit& known) {
+      return known.model == circuit.model && known.route == circuit.route;
+    });
+    if (same == circuits.end()) {
+      circuits.push_back(circuit);
+      changed = true;
+    } else if (circuit.until > same->until) {
+      same->until = circuit.until;
+      changed = true;
+    }
+  }
+  circuits.erase(std::remove_if(circuits.begin(), circuits.end(),
+                                [now](const open_circuit& c) { return c.until <= now; }),
+                 circuits.end());
+  return changed;
+}
+
+/// Circuits that opened on this node, for the other nodes.
+void record_circuits(account_self* self, const runtime_deps& deps,
+                     const std::vector<open_circuit>& opened) {
+  for (const auto& circuit : opened) {
+    db_write(
+      self, deps.db_pool, "record_circuit",
+      [id = self->state.row.id, circuit, at = to_iso8601(now(deps))](persistence::database& db) {
+        return persistence::account_custody_repository{db}.record_circuit(
+          id, circuit.model, std::string{to_string(circuit.route)}, to_iso8601(circuit.until), at);
+      });
+  }
+}
+
 void observe(account_self* self, const runtime_deps& deps, const quota_observation& observation) {
   auto& state = self->state;
   state.quota = merge_windows(std::move(state.quota), observation.quota);
   const bool exhaustion_changed = moves_later(state.exhausted_until, observation.exhausted_until);
   const bool demotion_changed = moves_later(state.demoted_until, observation.demoted_until);
+  const bool circuits_changed = merge_circuits(state.circuits, observation.circuits, now(deps));
   if (observation.plan_type && !observation.plan_type->empty()
       && *observation.plan_type != state.plan_type) {
     state.plan_type = *observation.plan_type;
@@ -164,9 +202,12 @@ void observe(account_self* self, const runtime_deps& deps, const quota_observati
   // The reporting pool merged these windows already; the other pools can wait for the flush,
   // which keeps a snapshot per request off the request path. Exhaustion and demotion go out at
   // once, and to the other nodes through the database.
-  if (exhaustion_changed || demotion_changed) {
+  if (exhaustion_changed || demotion_changed || circuits_changed) {
     publish(self);
     if (!observation.shared) {
+      record_circuits(self, deps, observation.circuits);
+    }
+    if (!observation.shared && (observation.exhausted_until || observation.demoted_until)) {
       db_write(self, deps.db_pool, "record_health",
                [id = state.row.id, exhausted = observation.exhausted_until,
                 demoted = observation.demoted_until,

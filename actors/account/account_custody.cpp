@@ -30,6 +30,7 @@ struct custody_round {
 struct evidence {
   std::vector<std::pair<std::string, int64_t>> generations;
   std::vector<persistence::account_health_row> health;
+  std::vector<persistence::account_circuit_row> circuits;
   std::vector<std::pair<std::string, int64_t>> refresh_requests;
 };
 
@@ -177,6 +178,18 @@ void apply_evidence(custodian_self* self, const runtime_deps& deps, const eviden
       self->send(account->second, std::move(observation));
     }
   }
+  for (const auto& row : read.circuits) {
+    auto account = accounts.find(row.account_id);
+    auto route = parse_route_class(row.route_class);
+    auto until = parse_iso8601(row.open_until);
+    if (account == accounts.end() || !route || !until) {
+      continue;
+    }
+    quota_observation observation;
+    observation.shared = true;
+    observation.circuits.push_back({row.model, *route, *until});
+    self->send(account->second, std::move(observation));
+  }
   for (const auto& [id, generation] : read.refresh_requests) {
     if (self->state.owned.count(id)) {
       if (auto account = accounts.find(id); account != accounts.end()) {
@@ -192,20 +205,22 @@ void read_evidence(custodian_self* self, const runtime_deps& deps, const custody
   }
   self->state.reading = true;
   const auto now = deps.services.clock.now();
-  db_call call{
-    [since = self->state.evidence_since, node_id = options.node_id](persistence::database& db) {
-      persistence::account_custody_repository custody{db};
-      auto generations = custody.generations_since(since);
-      auto health = custody.health_since(since);
-      auto requests = custody.refresh_requests(node_id);
-      if (!generations || !health || !requests) {
-        return caf::make_message(caf::expected<evidence>{!generations ? generations.error()
-                                                         : !health    ? health.error()
-                                                                      : requests.error()});
-      }
-      return caf::make_message(caf::expected<evidence>{
-        evidence{std::move(*generations), std::move(*health), std::move(*requests)}});
-    }};
+  db_call call{[since = self->state.evidence_since, node_id = options.node_id,
+                now_iso = to_iso8601(now)](persistence::database& db) {
+    persistence::account_custody_repository custody{db};
+    auto generations = custody.generations_since(since);
+    auto health = custody.health_since(since);
+    auto circuits = custody.circuits_since(since, now_iso);
+    auto requests = custody.refresh_requests(node_id);
+    if (!generations || !health || !circuits || !requests) {
+      return caf::make_message(caf::expected<evidence>{!generations ? generations.error()
+                                                       : !health    ? health.error()
+                                                       : !circuits  ? circuits.error()
+                                                                    : requests.error()});
+    }
+    return caf::make_message(caf::expected<evidence>{evidence{
+      std::move(*generations), std::move(*health), std::move(*circuits), std::move(*requests)}});
+  }};
   self->request(deps.db_pool, db_timeout, std::move(call))
     .then(
       [self, &deps,

@@ -94,6 +94,7 @@ struct account_state {
   std::vector<quota_window> quota;
   std::optional<time_point> exhausted_until;
   std::optional<time_point> demoted_until;
+  std::vector<open_circuit> circuits; ///< open on some node until their time
   bool quota_dirty = false;
   bool flush_scheduled = false;
   bool publish_pending = false; ///< quota changed since the last snapshot went out

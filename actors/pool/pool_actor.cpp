@@ -427,6 +427,10 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
     break;
   }
   const auto after = circuit.state(now);
+  std::vector<open_circuit> opened;
+  if (after == circuit_state::open && before != circuit_state::open) {
+    opened.push_back({report.model, report.route, circuit.opened_until()});
+  }
   if (before != after) {
     deps.metrics.circuit_transitions
       .add(
@@ -437,14 +441,16 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
   if (account == self->state.accounts.end()) {
     return;
   }
-  if (!report.quota.empty() || report.exhausted_until || report.plan_type || demoted_until) {
+  if (!report.quota.empty() || report.exhausted_until || report.plan_type || demoted_until
+      || !opened.empty()) {
     auto& snapshot = self->state.snapshots[report.account_id];
     snapshot.quota = merge_windows(std::move(snapshot.quota), report.quota);
     if (report.exhausted_until) {
       snapshot.exhausted_until = report.exhausted_until;
     }
-    self->send(account->second, quota_observation{std::move(report.quota), report.exhausted_until,
-                                                  report.plan_type, demoted_until, false});
+    self->send(account->second,
+               quota_observation{std::move(report.quota), report.exhausted_until, report.plan_type,
+                                 demoted_until, std::move(opened), false});
   }
 }
 
@@ -519,6 +525,13 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
     [self, &deps](attempt_report& report) { on_report(self, deps, report); },
     [self](account_snapshot& snapshot) {
       if (self->state.accounts.count(snapshot.account_id)) {
+        const auto now = self->state.clock->now();
+        for (const auto& circuit : snapshot.circuits) {
+          if (circuit.until > now) {
+            circuit_of(self, circuit_key(snapshot.account_id, circuit.model, circuit.route))
+              .open_until(circuit.until);
+          }
+        }
         self->state.snapshots[snapshot.account_id] = std::move(snapshot);
       }
     },

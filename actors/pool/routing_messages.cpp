@@ -12,6 +12,16 @@ std::string_view to_string(route_class route) {
   return "responses";
 }
 
+std::optional<route_class> parse_route_class(std::string_view text) {
+  if (text == "responses") {
+    return route_class::responses;
+  }
+  if (text == "compact") {
+    return route_class::compact;
+  }
+  return std::nullopt;
+}
+
 std::string_view to_string(attempt_result result) {
   switch (result) {
   case attempt_result::succeeded:

@@ -26,6 +26,15 @@ enum class route_class : uint8_t { responses, compact };
 
 std::string_view to_string(route_class route);
 
+std::optional<route_class> parse_route_class(std::string_view text);
+
+/// A circuit (account, model, route) some node opened: every node keeps it open until `until`.
+struct open_circuit {
+  std::string model;
+  route_class route = route_class::responses;
+  time_point until{};
+};
+
 /// Credentials an account actor hands the pools it serves while they are usable, so a lease
 /// needs no round trip to the account. Decrypted and in memory only; never part of a pool_view.
 struct ready_credentials {
@@ -43,6 +52,7 @@ struct account_snapshot {
   std::vector<quota_window> quota;
   std::optional<time_point> exhausted_until; ///< from a usage_limit_reached answer (any node)
   std::optional<time_point> demoted_until;   ///< a failed attempt on any node demoted it
+  std::vector<open_circuit> circuits;        ///< circuits of this account open on any node
   /// The account's upstream catalog entries; empty until the first sync (then any model routes).
   std::shared_ptr<const std::vector<nlohmann::json>> models;
   /// Null while credentials load, a refresh runs or the account cannot serve: a lease then
@@ -134,6 +144,7 @@ struct quota_observation {
   std::optional<time_point> exhausted_until;
   std::optional<std::string> plan_type;
   std::optional<time_point> demoted_until;
+  std::vector<open_circuit> circuits; ///< circuits that opened
   bool shared = false;
 };
 

@@ -41,6 +41,16 @@ void circuit_breaker::record_failure(time_point now) {
   }
 }
 
+void circuit_breaker::open_until(time_point until) {
+  if (state_ == circuit_state::open && open_until_ >= until) {
+    return;
+  }
+  state_ = circuit_state::open;
+  open_until_ = until;
+  failures_ = 0;
+  probes_in_flight_ = 0;
+}
+
 void circuit_breaker::release_probe() {
   if (probes_in_flight_ > 0) {
     --probes_in_flight_;

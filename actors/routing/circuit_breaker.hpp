@@ -35,6 +35,13 @@ public:
   /// The state as seen at `now` (an open circuit whose time passed reports half_open).
   circuit_state state(time_point now) const;
 
+  /// Opens the circuit until `until` unless it is open longer already (another node opened
+  /// its circuit of the same account, model and route).
+  void open_until(time_point until);
+
+  /// When an open circuit half-opens.
+  time_point opened_until() const { return open_until_; }
+
 private:
   circuit_settings settings_;
   circuit_state state_ = circuit_state::closed;

@@ -279,6 +279,39 @@ account_custody_repository::health_since(const std::string& since) {
   });
 }
 
+caf::expected<void> account_custody_repository::record_circuit(const std::string& account_id,
+                                                               const std::string& model,
+                                                               const std::string& route_class,
+                                                               const std::string& open_until,
+                                                               const std::string& at) {
+  return db_.run([&](soci::session& sql) {
+    sql << "INSERT INTO account_circuits (account_id, model, route_class, open_until, updated_at) "
+           "VALUES (:id, :model, :route, :until, :at) "
+           "ON CONFLICT (account_id, model, route_class) DO UPDATE SET "
+           "open_until = CASE WHEN account_circuits.open_until > excluded.open_until "
+           "THEN account_circuits.open_until ELSE excluded.open_until END, "
+           "updated_at = excluded.updated_at",
+      soci::use(account_id), soci::use(model), soci::use(route_class), soci::use(open_until),
+      soci::use(at);
+  });
+}
+
+caf::expected<std::vector<account_circuit_row>>
+account_custody_repository::circuits_since(const std::string& since, const std::string& now_iso) {
+  return db_.run([&](soci::session& sql) {
+    std::vector<account_circuit_row> circuits;
+    soci::rowset<soci::row> rows =
+      (sql.prepare << "SELECT account_id, model, route_class, open_until FROM account_circuits "
+                      "WHERE updated_at >= :since AND open_until > :now",
+       soci::use(since), soci::use(now_iso));
+    for (const auto& row : rows) {
+      row_reader r{row};
+      circuits.push_back({r.text(0), r.text(1), r.text(2), r.text(3)});
+    }
+    return circuits;
+  });
+}
+
 caf::expected<std::optional<std::string>>
 account_custody_repository::session_pin(const std::string& pool_id,
                                         const std::string& session_key_hash, time_point now) {

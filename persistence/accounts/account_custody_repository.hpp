@@ -51,6 +51,14 @@ struct account_health_row {
   std::string updated_at;
 };
 
+/// A circuit some node opened for (account, model, route class), until `open_until`.
+struct account_circuit_row {
+  std::string account_id;
+  std::string model;
+  std::string route_class;
+  std::string open_until;
+};
+
 /// All SQL of account custody: ownership leases, the fenced token refresh (claim with expiry,
 /// compare-and-swap store on `upstream_accounts.token_generation`), health evidence shared
 /// between nodes and HTTP session pins. Times are the caller's clock. Blocking: db workers only.
@@ -112,6 +120,15 @@ public:
 
   /// Health evidence recorded at or after `since` (every row when empty).
   caf::expected<std::vector<account_health_row>> health_since(const std::string& since);
+
+  /// Records that a circuit of the account opened until `open_until` (a later end is kept).
+  caf::expected<void> record_circuit(const std::string& account_id, const std::string& model,
+                                     const std::string& route_class, const std::string& open_until,
+                                     const std::string& at);
+
+  /// Circuits recorded at or after `since` that are still open at `now_iso`.
+  caf::expected<std::vector<account_circuit_row>> circuits_since(const std::string& since,
+                                                                 const std::string& now_iso);
 
   /// The account a pool pinned an HTTP session to, while the pin is live.
   caf::expected<std::optional<std::string>>

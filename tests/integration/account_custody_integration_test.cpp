@@ -310,3 +310,30 @@ TEST_CASE("a cluster with no node that may own accounts says so in /readyz, /met
   // Traffic is still served from the stored tokens meanwhile.
   CHECK(f.turn_via(nodes[0]->port()).status == 200);
 }
+
+TEST_CASE("a circuit opened on one web node keeps the other from trying the account",
+          "[integration][custody]") {
+  pooler_fixture::options opts;
+  opts.accounts = 2;
+  opts.start_gateway = false;
+  // Without demotions only the circuit keeps a failing account out of the ring's first place.
+  opts.settings = {"gateway.demotion_seconds=0", "gateway.circuit_failure_threshold=3",
+                   "gateway.circuit_open_seconds=600"};
+  opts.script = [](int index, test::account_script& script) {
+    if (index == 0) {
+      script.status_5xx = 503;
+    }
+  };
+  pooler_fixture f{opts};
+  auto nodes = start_nodes(f, {{"web", "web-a"}, {"web", "web-b"}, {"worker", "worker-1"}}, false);
+  for (int i = 0; i < 60 && f.upstream().counters("acct-1").turn_requests < 3; ++i) {
+    CHECK(f.turn_via(nodes[0]->port()).status == 200);
+  }
+  REQUIRE(f.upstream().counters("acct-1").turn_requests == 3);
+  std::this_thread::sleep_for(std::chrono::seconds{1});
+  for (int i = 0; i < 12; ++i) {
+    CHECK(f.turn_via(nodes[1]->port()).status == 200);
+  }
+  // web-b never tried the account whose circuit web-a opened (one in flight at most).
+  CHECK(f.upstream().counters("acct-1").turn_requests <= 4);
+}

@@ -48,3 +48,21 @@ TEST_CASE("a success resets the failure count of a closed circuit",
   circuit.record_failure(clock.now());
   CHECK(circuit.state(clock.now()) == circuit_state::closed);
 }
+
+TEST_CASE("a circuit another node opened stays open here until its time, never shorter",
+          "[unit][actors][routing][circuit]") {
+  manual_clock clock;
+  circuit_breaker circuit{{3, std::chrono::seconds{60}, 1}};
+  const auto until = clock.now() + std::chrono::seconds{30};
+  circuit.open_until(until);
+  CHECK(circuit.state(clock.now()) == circuit_state::open);
+  CHECK(circuit.opened_until() == until);
+  CHECK_FALSE(circuit.try_acquire(clock.now()));
+  circuit.open_until(clock.now() + std::chrono::seconds{10}); // an earlier end changes nothing
+  CHECK(circuit.opened_until() == until);
+  clock.advance(std::chrono::seconds{30});
+  CHECK(circuit.state(clock.now()) == circuit_state::half_open);
+  CHECK(circuit.try_acquire(clock.now()));
+  circuit.record_success();
+  CHECK(circuit.state(clock.now()) == circuit_state::closed);
+}
