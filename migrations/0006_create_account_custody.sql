@@ -1,4 +1,5 @@
 ALTER TABLE upstream_accounts ADD COLUMN token_generation BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX upstream_accounts_refreshed_idx ON upstream_accounts (last_refresh_at);
 
 CREATE TABLE account_leases (
   account_id TEXT PRIMARY KEY REFERENCES upstream_accounts (id) ON DELETE CASCADE,

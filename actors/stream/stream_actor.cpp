@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <deque>
+#include <map>
 #include <optional>
 
 #include <caf/event_based_actor.hpp>
@@ -37,6 +39,24 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::detail::socket_event)
 namespace cxp::actors {
 
 namespace {
+
+/// The `headers` object of a websocket error frame as HTTP headers (lower-case names, values as
+/// text).
+std::map<std::string, std::string> frame_headers(const nlohmann::json& frame) {
+  std::map<std::string, std::string> headers;
+  const auto found = frame.find("headers");
+  if (found == frame.end() || !found->is_object()) {
+    return headers;
+  }
+  for (const auto& [name, value] : found->items()) {
+    std::string lower;
+    for (const char c : name) {
+      lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    headers[lower] = value.is_string() ? value.get<std::string>() : value.dump();
+  }
+  return headers;
+}
 
 using detail::socket_event;
 using nlohmann::json;
@@ -562,11 +582,23 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
     t.last_error_status = frame.status;
     std::optional<time_point> reset;
     if (frame.quota) {
+      const auto now = st.deps->clock.now();
       const auto& error = parsed["error"];
-      reset = parse_usage_limit_reset(json{{"error", error}}, st.deps->clock.now());
+      reset = parse_usage_limit_reset(json{{"error", error}}, now);
       if (error.contains("plan_type") && error["plan_type"].is_string()) {
         t.plan_type = error["plan_type"].get<std::string>();
       }
+      // The frame's `headers` are the 429's quota headers; a per-model limit blocks only that
+      // model on this account.
+      const auto headers = frame_headers(parsed);
+      t.quota = merge_windows(std::move(t.quota), parse_rate_limit_headers(headers, now));
+      const auto active = headers.find("x-codex-active-limit");
+      auto evidence =
+        usage_limit_of(reset, active == headers.end() ? "" : active->second, t.quota, now);
+      if (evidence.family_window) {
+        t.quota.push_back(std::move(*evidence.family_window));
+      }
+      reset = evidence.account_until;
     }
     return attempt_failed(
       self, frame.quota ? attempt_result::usage_limited : attempt_result::upstream_error,

@@ -53,6 +53,7 @@ void from_json(const json& j, account_script& s) {
   get("access_token_expired", s.access_token_expired);
   get("refresh_revoked", s.refresh_revoked);
   get("refresh_delay_ms", s.refresh_delay_ms);
+  get("limited_model", s.limited_model);
   get("primary_limit", s.primary_limit);
   get("secondary_limit", s.secondary_limit);
   get("primary_reset_at", s.primary_reset_at);
@@ -74,6 +75,7 @@ void to_json(json& j, const account_script& s) {
            {"access_token_expired", s.access_token_expired},
            {"refresh_revoked", s.refresh_revoked},
            {"refresh_delay_ms", s.refresh_delay_ms},
+           {"limited_model", s.limited_model},
            {"primary_limit", s.primary_limit},
            {"secondary_limit", s.secondary_limit},
            {"primary_reset_at", s.primary_reset_at},
@@ -348,6 +350,27 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
                               {"type", "invalid_request_error"},
                               {"param", "previous_response_id"},
                               {"code", "unsupported_parameter"}}}});
+  }
+  if (!s.limited_model.empty() && body.value("model", std::string{}) == s.limited_model) {
+    const auto resets_at = unix_now() + 3600;
+    auto headers = quota_headers(*entry, false);
+    for (auto& [name, value] : headers) {
+      if (name == "x-codex-active-limit") {
+        value = "codex_other";
+      }
+    }
+    headers.emplace_back("x-codex-other-primary-used-percent", "100");
+    headers.emplace_back("x-codex-other-primary-window-minutes", "300");
+    headers.emplace_back("x-codex-other-primary-reset-at", std::to_string(resets_at));
+    headers.emplace_back("x-codex-other-limit-name", s.limited_model);
+    return json_reply(429,
+                      {{"error",
+                        {{"type", "usage_limit_reached"},
+                         {"message", "The usage limit has been reached"},
+                         {"plan_type", s.plan_type},
+                         {"resets_at", resets_at},
+                         {"resets_in_seconds", 3600}}}},
+                      std::move(headers));
   }
   auto primary_exhausted = c.turns_served >= primary_limit_of(s);
   if (primary_exhausted || c.turns_served >= s.secondary_limit) {

@@ -32,6 +32,9 @@ struct account_script {
   bool access_token_expired = false;  ///< 401 token_expired on the backend until refreshed
   bool refresh_revoked = false;       ///< refresh answers 401 `refresh_token_invalidated`
   int refresh_delay_ms = 0;           ///< the token endpoint answers this account this late
+  /// A model whose own limit family (`codex_other`, named after the model) is used up: its turns
+  /// answer 429 usage_limit_reached with `x-codex-active-limit: codex_other`; other models serve.
+  std::string limited_model;
 
   /// Turns per primary (300 min) window when `usage_limit_after` is -1; large by default so
   /// benchmarks do not run into it.

@@ -337,3 +337,30 @@ TEST_CASE("a circuit opened on one web node keeps the other from trying the acco
   // web-b never tried the account whose circuit web-a opened (one in flight at most).
   CHECK(f.upstream().counters("acct-1").turn_requests <= 4);
 }
+
+TEST_CASE("a usage limit of one model's own limit family blocks that model, not the account",
+          "[integration][custody][quota]") {
+  pooler_fixture::options opts;
+  opts.accounts = 2;
+  opts.settings = {"gateway.demotion_seconds=0"}; // a demoted account would go last anyway
+  opts.script = [](int index, test::account_script& script) {
+    if (index == 0) {
+      script.limited_model = "gpt-fake";
+    }
+  };
+  pooler_fixture f{opts};
+  for (int i = 0; i < 30 && f.upstream().counters("acct-1").turn_requests == 0; ++i) {
+    CHECK(f.turn({}, "say hi", "gpt-fake").status == 200); // fails over to acct-2
+  }
+  REQUIRE(f.upstream().counters("acct-1").turn_requests == 1);
+  // The exhausted family keeps gpt-fake away from acct-1 …
+  for (int i = 0; i < 8; ++i) {
+    CHECK(f.turn({}, "say hi", "gpt-fake").status == 200);
+  }
+  CHECK(f.upstream().counters("acct-1").turn_requests == 1);
+  // … while acct-1 still serves the other model.
+  for (int i = 0; i < 12; ++i) {
+    CHECK(f.turn({}, "say hi", "gpt-5.5").status == 200);
+  }
+  CHECK(f.upstream().counters("acct-1").turns_served > 0);
+}
