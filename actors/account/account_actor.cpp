@@ -402,6 +402,11 @@ caf::behavior account_behavior(account_self* self, const runtime_deps* deps_ptr,
         start_refresh(self, false);
       }
     },
+    [self, &deps](persist_due) {
+      if (self->state.unpersisted) {
+        persist_tokens(self, deps);
+      }
+    },
     [self, &deps](claim_due) {
       if (self->state.refreshing) {
         claim_refresh(self, deps);

@@ -46,6 +46,7 @@ namespace {
 struct custodian_state {
   account_handles accounts;
   std::set<std::string> owned;
+  std::string owned_until; ///< the earliest expiry of the leases behind `owned`
   custody_status status;
   bool settling = false;
   bool reading = false;
@@ -69,9 +70,13 @@ void apply_round(custodian_self* self, const runtime_deps& deps, const custody_r
   auto& state = self->state;
   const auto now = to_iso8601(deps.services.clock.now());
   std::set<std::string> owned;
+  state.owned_until.clear();
   for (const auto& lease : round.held) {
     if (lease.expires_at > now) {
       owned.insert(lease.account_id);
+      if (state.owned_until.empty() || lease.expires_at < state.owned_until) {
+        state.owned_until = lease.expires_at;
+      }
     }
   }
   for (const auto& [id, handle] : state.accounts) {
@@ -102,6 +107,23 @@ void apply_round(custodian_self* self, const runtime_deps& deps, const custody_r
     deps.metrics.account_owner_nodes.add({}).set(static_cast<double>(round.owner_nodes));
   }
   deps.metrics.accounts_owned.add({}).set(static_cast<double>(state.owned.size()));
+}
+
+/// Leases that could not be renewed (the database is unreachable) lapse: past their expiry this
+/// node stops acting as the owner, since another node may own the accounts by now.
+void drop_lapsed(custodian_self* self, const runtime_deps& deps) {
+  auto& state = self->state;
+  if (state.owned.empty() || to_iso8601(deps.services.clock.now()) < state.owned_until) {
+    return;
+  }
+  log::warn("custody", "account leases lapsed without renewal; no longer owning them",
+            {{"accounts", static_cast<int64_t>(state.owned.size())}});
+  for (const auto& id : state.owned) {
+    tell_ownership(self, id, false);
+  }
+  state.owned.clear();
+  state.status.owned = 0;
+  deps.metrics.accounts_owned.add({}).set(0.0);
 }
 
 void settle(custodian_self* self, const runtime_deps& deps, const custody_options& options) {
@@ -140,15 +162,17 @@ void settle(custodian_self* self, const runtime_deps& deps, const custody_option
         if (!round) {
           log::warn("custody", "account custody round failed",
                     {{"error", context_of(round.error())}});
+          drop_lapsed(self, deps);
           return;
         }
         if (!self->state.handed_off) {
           apply_round(self, deps, *round);
         }
       },
-      [self](caf::error& error) {
+      [self, &deps](caf::error& error) {
         self->state.settling = false;
         log::warn("custody", "account custody round failed", {{"error", caf::to_string(error)}});
+        drop_lapsed(self, deps);
       });
 }
 

@@ -135,11 +135,12 @@ void persist_tokens(account_self* self, const runtime_deps& deps) {
     .then(
       [self, &deps](caf::expected<bool>& stored) {
         if (!stored) {
+          // The old refresh token is spent: these are the only valid tokens. The refresh stays
+          // running (no other refresh starts) and the store is retried until it succeeds.
           log::error("account", "refreshed tokens could not be stored; holding them until they are",
                      {{"account_id", self->state.row.id}, {"error", context_of(stored.error())}});
-          self->state.refreshing = false;
           fail_waiting(self, make_error(errc::database_unavailable, "token store failed"));
-          publish(self);
+          self->delayed_send(self, persist_retry_interval, persist_due{});
           return;
         }
         if (!*stored) {
@@ -170,9 +171,10 @@ void persist_tokens(account_self* self, const runtime_deps& deps) {
         }
       },
       [self](caf::error& error) {
-        self->state.refreshing = false;
+        log::error("account", "refreshed tokens could not be stored; holding them until they are",
+                   {{"account_id", self->state.row.id}, {"error", caf::to_string(error)}});
         fail_waiting(self, error);
-        publish(self);
+        self->delayed_send(self, persist_retry_interval, persist_due{});
       });
 }
 

@@ -39,6 +39,7 @@ inline constexpr auto refresh_claim_ttl = std::chrono::seconds{90};
 inline constexpr int refresh_jitter_ms = 250;
 /// How often a node waiting for someone else's refresh looks for the new generation.
 inline constexpr auto generation_poll_interval = std::chrono::milliseconds{500};
+inline constexpr auto persist_retry_interval = std::chrono::seconds{1};
 
 enum class fetch_kind : uint8_t { refresh, models, usage };
 
@@ -65,10 +66,14 @@ struct pending_tokens {
 /// The jittered moment to claim the refresh has come.
 struct claim_due {};
 
+/// Time to try storing refreshed tokens again (the database failed the last try).
+struct persist_due {};
+
 } // namespace cxp::actors::account_detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::fetched)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::claim_due)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::persist_due)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf::expected<cxp::actors::account_detail::loaded_account>)
 
 namespace cxp::actors::account_detail {
@@ -124,6 +129,8 @@ bool token_expired(account_self* self, const runtime_deps& deps);
 void start_refresh(account_self* self, bool proactive);
 void claim_refresh(account_self* self, const runtime_deps& deps);
 void on_refresh_answer(account_self* self, const runtime_deps& deps, const fetched& answer);
+/// Stores the refreshed tokens still held in memory (`unpersisted`).
+void persist_tokens(account_self* self, const runtime_deps& deps);
 /// What a node does once its credentials are loaded or its token is due: the owner refreshes,
 /// a replica with waiters asks the owner; a usable token serves the waiters.
 void after_credentials(account_self* self, const runtime_deps& deps);

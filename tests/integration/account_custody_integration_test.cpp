@@ -364,3 +364,38 @@ TEST_CASE("a usage limit of one model's own limit family blocks that model, not 
   }
   CHECK(f.upstream().counters("acct-1").turns_served > 0);
 }
+
+TEST_CASE("a draining owner hands its accounts off, so another node owns them long before the "
+          "lease TTL",
+          "[integration][custody]") {
+  pooler_fixture::options opts;
+  opts.accounts = 1;
+  opts.start_gateway = false;
+  pooler_fixture f{opts};
+  auto nodes = start_nodes(f, {{"web", "web-1"}, {"worker", "worker-1"}, {"worker", "worker-2"}},
+                           false, {{"CODEX_POOLER_ACCOUNT_LEASE_TTL_MS", "15000"}});
+  std::string owner;
+  test::eventually(
+    [&] {
+      owner = owner_name_of(f, "acct-1");
+      return !owner.empty();
+    },
+    custody_wait, custody_poll);
+  REQUIRE_FALSE(owner.empty());
+  auto& draining = owner == "worker-1" ? *nodes[1] : *nodes[2];
+  const auto survivor = owner == "worker-1" ? "worker-2" : "worker-1";
+  const auto signalled_at = std::chrono::steady_clock::now();
+  REQUIRE(draining.stop(SIGTERM, std::chrono::seconds{30}) == 0);
+  CHECK(draining.output().find("account leases handed off") != std::string::npos);
+  std::string new_owner;
+  test::eventually(
+    [&] {
+      new_owner = owner_name_of(f, "acct-1");
+      return new_owner == survivor;
+    },
+    custody_wait, custody_poll);
+  CHECK(new_owner == survivor);
+  // The lease it held had 10 to 15 s left; a hand-off is taken at the survivor's next round.
+  CHECK(std::chrono::steady_clock::now() - signalled_at < std::chrono::seconds{9});
+  CHECK(f.turn_via(nodes[0]->port()).status == 200);
+}
