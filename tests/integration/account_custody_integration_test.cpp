@@ -89,6 +89,14 @@ std::string owner_name_of(pooler_fixture& f, const std::string& fake_id) {
   return {};
 }
 
+/// The node's `codex_pooler_cluster_accounts_owned` gauge (-1 when it is missing).
+int accounts_owned(const test::gateway_process& node) {
+  const std::string name = "\ncodex_pooler_cluster_accounts_owned ";
+  const auto metrics = test::http_get(node.port(), "/metrics").body;
+  const auto at = metrics.find(name);
+  return at == std::string::npos ? -1 : std::stoi(metrics.substr(at + name.size()));
+}
+
 void expired_tokens(int, test::account_script& script) {
   const auto a_minute_ago =
     std::chrono::duration_cast<std::chrono::seconds>(
@@ -143,6 +151,15 @@ void four_nodes_spend_each_refresh_token_once(bool clustered) {
     auto reply = f.turn_via(nodes[web]->port());
     CHECK(reply.status == 200);
   }
+  // The owners' metrics count the five accounts between them once their rounds settled.
+  test::eventually(
+    [&] {
+      return accounts_owned(*nodes[2]) + accounts_owned(*nodes[3]) == 5
+             && accounts_owned(*nodes[0]) == 0;
+    },
+    custody_wait, custody_poll);
+  CHECK(accounts_owned(*nodes[2]) + accounts_owned(*nodes[3]) == 5);
+  CHECK(accounts_owned(*nodes[0]) == 0);
   // The web nodes say who owns accounts and that they own none.
   json custody;
   test::eventually(
