@@ -34,6 +34,7 @@ struct directory_state {
   std::map<std::string, caf::actor> announced_accounts; ///< what the custodian was told last
   std::map<std::string, persistence::routing_account_row> account_rows;
   settings_snapshot settings = std::make_shared<const instance_settings>();
+  bool settings_known = false; ///< the settings cache answered once (or failed to)
   bool loaded = false;
   bool reloading = false;
   std::vector<caf::response_promise> reload_waiters;
@@ -142,7 +143,9 @@ void answer_parked(directory_self* self) {
 }
 
 void reload(directory_self* self, const runtime_deps& deps, const caf::actor& custodian) {
-  if (self->state.reloading) {
+  // Pools start with the instance settings, never the defaults: the first reload waits for them
+  // (the first tick asks; parked requests are answered after that reload).
+  if (self->state.reloading || !self->state.settings_known) {
     return;
   }
   self->state.reloading = true;
@@ -223,16 +226,27 @@ caf::behavior directory_behavior(directory_self* self, const runtime_deps* deps_
       reload(self, deps, custodian);
       self->request(settings, db_timeout, get_atom::value)
         .then(
-          [self](settings_snapshot& snapshot) {
-            if (snapshot == self->state.settings) {
-              return;
+          [self, &deps, custodian](settings_snapshot& snapshot) {
+            const bool first = !self->state.settings_known;
+            self->state.settings_known = true;
+            if (snapshot != self->state.settings) {
+              self->state.settings = snapshot;
+              for (const auto& [id, pool] : self->state.pools) {
+                self->send(pool, snapshot);
+              }
             }
-            self->state.settings = snapshot;
-            for (const auto& [id, pool] : self->state.pools) {
-              self->send(pool, snapshot);
+            if (first) {
+              reload(self, deps, custodian);
             }
           },
-          [](caf::error&) {});
+          [self, &deps, custodian](caf::error& error) {
+            if (!self->state.settings_known) {
+              log::warn("runtime", "instance settings unavailable; routing with the defaults",
+                        {{"error", caf::to_string(error)}});
+              self->state.settings_known = true;
+              reload(self, deps, custodian);
+            }
+          });
     },
   };
 }
