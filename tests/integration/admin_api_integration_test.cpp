@@ -80,26 +80,29 @@ std::string error_code(const test::http_result& result) {
 std::string dump_database(persistence::database& db) {
   auto dumped = db.run([](soci::session& sql) {
     std::string out;
-    for (const auto* table : {"operators",
-                              "operator_sessions",
-                              "recovery_codes",
-                              "invites",
-                              "pools",
-                              "operator_pool_assignments",
-                              "upstream_accounts",
-                              "pool_accounts",
-                              "api_keys",
-                              "instance_settings",
-                              "audit_events",
-                              "request_logs",
-                              "account_quota_windows",
-                              "jobs",
-                              "cluster_nodes",
-                              "bootstrap_state",
-                              "account_leases",
-                              "account_refresh_claims",
-                              "account_health",
-                              "http_session_pins"}) {
+    static const std::vector<std::string> tables{"operators",
+                                                 "operator_sessions",
+                                                 "recovery_codes",
+                                                 "invites",
+                                                 "pools",
+                                                 "operator_pool_assignments",
+                                                 "upstream_accounts",
+                                                 "pool_accounts",
+                                                 "api_keys",
+                                                 "instance_settings",
+                                                 "audit_events",
+                                                 "request_logs",
+                                                 "account_quota_windows",
+                                                 "jobs",
+                                                 "cluster_nodes",
+                                                 "bootstrap_state",
+                                                 "account_leases",
+                                                 "account_refresh_claims",
+                                                 "oauth_refresh_gates",
+                                                 "account_health",
+                                                 "account_circuits",
+                                                 "http_session_pins"};
+    for (const auto& table : tables) {
       soci::rowset<soci::row> rows = sql.prepare << std::string{"SELECT * FROM "} + table;
       for (const auto& row : rows) {
         for (size_t i = 0; i < row.size(); ++i) {
