@@ -70,6 +70,20 @@ persistence::account_row account_row_of(pooler_fixture& f, const std::string& fa
 }
 
 /// The name of the node that holds the account's live lease, or "" when none does.
+std::string owner_name_of(pooler_fixture& f, const std::string& fake_id);
+
+/// The owner's name once some node owns the account ("" when none does within the wait).
+std::string owner_name_once_owned(pooler_fixture& f, const std::string& fake_id) {
+  std::string owner;
+  test::eventually(
+    [&] {
+      owner = owner_name_of(f, fake_id);
+      return !owner.empty();
+    },
+    custody_wait, custody_poll);
+  return owner;
+}
+
 std::string owner_name_of(pooler_fixture& f, const std::string& fake_id) {
   auto leases = persistence::account_custody_repository{f.database().db()}.leases();
   auto nodes = persistence::cluster_node_repository{f.database().db()}.list();
@@ -198,13 +212,7 @@ TEST_CASE("a SIGKILLed owner's accounts are owned by another node within the lea
   pooler_fixture f{opts};
   auto nodes = start_nodes(f, {{"web", "web-1"}, {"worker", "worker-1"}, {"worker", "worker-2"}},
                            false, {{"CODEX_POOLER_ACCOUNT_LEASE_TTL_MS", "3000"}});
-  std::string owner;
-  test::eventually(
-    [&] {
-      owner = owner_name_of(f, "acct-1");
-      return !owner.empty();
-    },
-    custody_wait, custody_poll);
+  const auto owner = owner_name_once_owned(f, "acct-1");
   REQUIRE_FALSE(owner.empty());
   auto& doomed = owner == "worker-1" ? *nodes[1] : *nodes[2];
   const auto survivor = owner == "worker-1" ? "worker-2" : "worker-1";
@@ -391,13 +399,7 @@ TEST_CASE("a draining owner hands its accounts off, so another node owns them lo
   pooler_fixture f{opts};
   auto nodes = start_nodes(f, {{"web", "web-1"}, {"worker", "worker-1"}, {"worker", "worker-2"}},
                            false, {{"CODEX_POOLER_ACCOUNT_LEASE_TTL_MS", "15000"}});
-  std::string owner;
-  test::eventually(
-    [&] {
-      owner = owner_name_of(f, "acct-1");
-      return !owner.empty();
-    },
-    custody_wait, custody_poll);
+  const auto owner = owner_name_once_owned(f, "acct-1");
   REQUIRE_FALSE(owner.empty());
   auto& draining = owner == "worker-1" ? *nodes[1] : *nodes[2];
   const auto survivor = owner == "worker-1" ? "worker-2" : "worker-1";
