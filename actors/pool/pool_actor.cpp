@@ -513,7 +513,9 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
       }
       auto session = self->state.sessions.find(request.session_key);
       if (session == self->state.sessions.end()) {
-        if (request.account_hint.empty() && !request.shared_pin_checked) {
+        // A retry (`tried` not empty) follows a first try that looked already: a pinned session
+        // never fails over.
+        if (request.account_hint.empty() && !request.shared_pin_checked && request.tried.empty()) {
           return with_shared_pin(self, deps, std::move(request));
         }
         auto hint = request.account_hint;
