@@ -92,6 +92,22 @@ bool apply_migrations(persistence::database& db) {
   return true;
 }
 
+/// Asks `actor` to hand its leases off and waits (bounded) for the count, logged as `what`.
+template <class Atom>
+void hand_off(caf::actor_system& system, const caf::actor& actor, Atom atom, const char* what) {
+  std::promise<void> done;
+  ask<int64_t>(
+    system, actor, heartbeat_down_timeout,
+    [&done, what](caf::expected<int64_t> handed_off) {
+      if (handed_off) {
+        log::info("app", what, {{"count", *handed_off}});
+      }
+      done.set_value();
+    },
+    atom);
+  done.get_future().wait();
+}
+
 int wait_for_signal() {
   sigset_t signals;
   sigemptyset(&signals);
@@ -285,29 +301,9 @@ int serve(const boot_config& config) {
   turns_finished.get_future().wait();
   // The sessions are handed off: another node takes each over at once, on its account, instead
   // of after the lease TTL.
-  std::promise<void> leases_handed_off;
-  ask<int64_t>(
-    system, node, heartbeat_down_timeout,
-    [&leases_handed_off](caf::expected<int64_t> handed_off) {
-      if (handed_off) {
-        log::info("app", "session leases handed off", {{"count", *handed_off}});
-      }
-      leases_handed_off.set_value();
-    },
-    cluster::hand_off_atom::value);
-  leases_handed_off.get_future().wait();
+  hand_off(system, node, cluster::hand_off_atom::value, "session leases handed off");
   // Its accounts too: their next owners take them over at once instead of after the TTL.
-  std::promise<void> accounts_handed_off;
-  ask<int64_t>(
-    system, custodian, heartbeat_down_timeout,
-    [&accounts_handed_off](caf::expected<int64_t> handed_off) {
-      if (handed_off) {
-        log::info("app", "account leases handed off", {{"count", *handed_off}});
-      }
-      accounts_handed_off.set_value();
-    },
-    actors::hand_off_atom::value);
-  accounts_handed_off.get_future().wait();
+  hand_off(system, custodian, actors::hand_off_atom::value, "account leases handed off");
   // Its clients reconnect elsewhere and find their sessions there.
   if (const auto open = server.close_websockets(ws_close_going_away, "server is shutting down",
                                                 websocket_goodbye_timeout);
