@@ -1,0 +1,84 @@
+#include "common/json_input.hpp"
+
+#include <catch2/catch.hpp>
+
+using cxp::check_fields;
+using cxp::json_kind;
+using cxp::nesting_within;
+using cxp::parse_untrusted;
+using nlohmann::json;
+
+TEST_CASE("nesting_within counts arrays and objects but not brackets inside strings",
+          "[json_input]") {
+  CHECK(nesting_within(R"({"a":[1,{"b":2}]})", 3));
+  CHECK_FALSE(nesting_within(R"({"a":[1,{"b":2}]})", 2));
+  CHECK(nesting_within(R"({"a":"[[[[[[{{{{\"[["})", 1));
+  CHECK(nesting_within(std::string(200, ']'), 1));
+  CHECK_FALSE(nesting_within(std::string(100'000, '['), 128));
+}
+
+TEST_CASE("parse_untrusted refuses deep nesting before any recursive walk", "[json_input]") {
+  json out;
+  const auto deep = "{\"input\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  auto problem = parse_untrusted(deep, out);
+  REQUIRE(problem);
+  CHECK(problem->message == "JSON nested deeper than 128 levels");
+  CHECK(out.is_null());
+
+  const auto at_limit = std::string(128, '[') + std::string(128, ']');
+  CHECK_FALSE(parse_untrusted(at_limit, out));
+  CHECK(out.is_array());
+}
+
+TEST_CASE("parse_untrusted reports text that is not JSON", "[json_input]") {
+  json out;
+  auto problem = parse_untrusted("{\"model\": ", out);
+  REQUIRE(problem);
+  CHECK(problem->message == "body is not valid JSON");
+  CHECK_FALSE(parse_untrusted(R"({"model":"gpt-5.5"})", out));
+  CHECK(out["model"] == "gpt-5.5");
+}
+
+TEST_CASE("check_fields names the first field of the wrong type", "[json_input]") {
+  for (const auto* stream : {R"("yes")", "5", "[]", "{}"}) {
+    auto body = json::parse(std::string{R"({"model":"m","stream":)"} + stream + "}");
+    auto check = check_fields(body, {{"model", json_kind::string}, {"stream", json_kind::boolean}});
+    REQUIRE(check.problem);
+    CHECK(check.problem->field == "stream");
+    CHECK(check.problem->message == "'stream' must be a boolean");
+  }
+}
+
+TEST_CASE("check_fields treats a null declared field as absent", "[json_input]") {
+  auto body = json::parse(R"({"model":"m","stream":null,"other":null})");
+  auto check = check_fields(body, {{"stream", json_kind::boolean}});
+  CHECK_FALSE(check.problem);
+  CHECK(check.erased_nulls);
+  CHECK_FALSE(body.contains("stream"));
+  CHECK(body.contains("other"));
+  CHECK(body.value("stream", false) == false);
+}
+
+TEST_CASE("check_fields accepts each kind and refuses a body that is not an object",
+          "[json_input]") {
+  auto body =
+    json::parse(R"({"b":true,"s":"x","n":1.5,"i":3,"o":{},"a":[],"sa":"x","so":{"k":1}})");
+  auto check = check_fields(body, {{"b", json_kind::boolean},
+                                   {"s", json_kind::string},
+                                   {"n", json_kind::number},
+                                   {"i", json_kind::integer},
+                                   {"o", json_kind::object},
+                                   {"a", json_kind::array},
+                                   {"sa", json_kind::string_or_array},
+                                   {"so", json_kind::string_or_object}});
+  CHECK_FALSE(check.problem);
+  CHECK_FALSE(check.erased_nulls);
+
+  auto integer = json::parse(R"({"i":1.5})");
+  CHECK(check_fields(integer, {{"i", json_kind::integer}}).problem);
+
+  auto array = json::parse("[1]");
+  auto refused = check_fields(array, {{"model", json_kind::string}});
+  REQUIRE(refused.problem);
+  CHECK(refused.problem->message == "body must be a JSON object");
+}
