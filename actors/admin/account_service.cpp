@@ -4,6 +4,7 @@
 #include <array>
 #include <map>
 
+#include "actors/admin/admin_input.hpp"
 #include "actors/admin/auth_json.hpp"
 #include "persistence/accounts/account_custody_repository.hpp"
 #include "persistence/accounts/account_repository.hpp"
@@ -150,6 +151,9 @@ std::optional<caf::error> validate_label(std::optional<std::string>& label) {
   }
   if (label && label->size() > max_label_bytes) {
     return make_validation_error({{"label", "must be at most 200 bytes"}});
+  }
+  if (auto problem = label ? display_text_problem(*label) : std::nullopt) {
+    return make_validation_error({{"label", *problem}});
   }
   return std::nullopt;
 }

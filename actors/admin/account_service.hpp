@@ -118,7 +118,8 @@ public:
   /// One account; `errc::not_found` when unknown, `errc::forbidden` when outside an admin's pools.
   caf::expected<account_view> get(const principal& who, const std::string& id);
 
-  /// Sets (or with nullopt/empty, clears) the label; at most 200 bytes.
+  /// Sets (or with nullopt/empty, clears) the label; at most 200 bytes, valid UTF-8 without
+  /// control characters (validation error on "label").
   caf::expected<account_view> update_label(const principal& who, const std::string& id,
                                            std::optional<std::string> label);
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <limits>
 
+#include "actors/admin/admin_input.hpp"
 #include "actors/admin/pool_service.hpp"
 #include "common/encoding.hpp"
 #include "common/log.hpp"
@@ -278,8 +279,11 @@ caf::expected<api_key_fields> parse_api_key_fields(const nlohmann::json& body) {
       text(key, value, fields.pool_id);
     } else if (key == "display_name") {
       text(key, value, fields.display_name);
-      if (fields.display_name
-          && !clean_display_text(*fields.display_name, max_api_key_name_length)) {
+      if (auto problem =
+            fields.display_name ? display_text_problem(*fields.display_name) : std::nullopt) {
+        errors[key] = *problem;
+      } else if (fields.display_name
+                 && !clean_display_text(*fields.display_name, max_api_key_name_length)) {
         errors[key] = "must be 1 to 100 characters";
       }
     } else if (key == "expires_at") {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "actors/admin/admin_input.hpp"
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
 #include "persistence/crypto/key_hash.hpp"
@@ -59,6 +60,17 @@ bool is_valid_email(const std::string& email) {
                       [](unsigned char c) { return c <= ' ' || c == 0x7f; });
 }
 
+/// Why `raw` (as typed, before trimming) cannot be an operator's email, or nullopt.
+std::optional<std::string> email_problem(std::string_view raw, const std::string& normalized) {
+  if (auto problem = display_text_problem(raw)) {
+    return problem;
+  }
+  if (!is_valid_email(normalized)) {
+    return "must be a valid email address";
+  }
+  return std::nullopt;
+}
+
 bool is_valid_role(const std::string& role) {
   return role == owner_role || role == admin_role;
 }
@@ -79,7 +91,11 @@ std::optional<std::string> password_problem(std::string_view password) {
   return std::nullopt;
 }
 
-std::optional<std::string> display_name_problem(const std::string& name) {
+/// Why `raw` (as typed) cannot be a display name once trimmed to `name`, or nullopt.
+std::optional<std::string> display_name_problem(std::string_view raw, const std::string& name) {
+  if (auto problem = display_text_problem(raw)) {
+    return problem;
+  }
   if (name.empty()) {
     return "must not be empty";
   }
@@ -175,10 +191,10 @@ caf::expected<operator_view> operator_service::bootstrap(const principal& who,
   std::map<std::string, std::string> problems;
   const auto email = normalize_email(request.email);
   const auto display_name = trim(request.display_name);
-  if (!is_valid_email(email)) {
-    problems["email"] = "must be a valid email address";
+  if (auto problem = email_problem(request.email, email)) {
+    problems["email"] = *problem;
   }
-  if (auto problem = display_name_problem(display_name)) {
+  if (auto problem = display_name_problem(request.display_name, display_name)) {
     problems["display_name"] = *problem;
   }
   if (auto problem = password_problem(request.password)) {
@@ -231,7 +247,7 @@ persistence::audit_event_row operator_service::login_audit(const principal& who,
   }
   // Only a well-formed address is recorded: users do type passwords into the email field.
   nlohmann::json details = nlohmann::json::object();
-  if (is_valid_email(email)) {
+  if (is_valid_email(email) && !has_control_characters(email)) {
     details["email"] = email;
   }
   if (!reason.empty()) {
@@ -581,7 +597,7 @@ caf::expected<operator_view> operator_service::update(const principal& who, cons
   std::optional<std::string> display_name;
   if (fields.display_name) {
     display_name = trim(*fields.display_name);
-    if (auto problem = display_name_problem(*display_name)) {
+    if (auto problem = display_name_problem(*fields.display_name, *display_name)) {
       problems["display_name"] = *problem;
     }
   }
@@ -648,10 +664,10 @@ operator_service::create_operator(const principal& who, const std::string& email
   std::map<std::string, std::string> problems;
   const auto normalized = normalize_email(email);
   const auto name = trim(display_name);
-  if (!is_valid_email(normalized)) {
-    problems["email"] = "must be a valid email address";
+  if (auto problem = email_problem(email, normalized)) {
+    problems["email"] = *problem;
   }
-  if (auto problem = display_name_problem(name)) {
+  if (auto problem = display_name_problem(display_name, name)) {
     problems["display_name"] = *problem;
   }
   if (!is_valid_role(role)) {
@@ -701,8 +717,8 @@ caf::expected<created_invite> operator_service::create_invite(const principal& w
   }
   std::map<std::string, std::string> problems;
   const auto email = normalize_email(request.email);
-  if (!is_valid_email(email)) {
-    problems["email"] = "must be a valid email address";
+  if (auto problem = email_problem(request.email, email)) {
+    problems["email"] = *problem;
   }
   if (!is_valid_role(request.role)) {
     problems["role"] = "must be instance_owner or instance_admin";
@@ -793,7 +809,7 @@ caf::expected<operator_view> operator_service::accept_invite(std::string_view ra
                                                              const std::string& password) {
   std::map<std::string, std::string> problems;
   const auto name = trim(display_name);
-  if (auto problem = display_name_problem(name)) {
+  if (auto problem = display_name_problem(display_name, name)) {
     problems["display_name"] = *problem;
   }
   if (auto problem = password_problem(password)) {

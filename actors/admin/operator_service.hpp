@@ -118,8 +118,9 @@ bool is_totp_required(const caf::error& err);
 /// `accept_invite` need an owner (`errc::forbidden` otherwise); `get` also lets an operator read
 /// itself; the TOTP and password methods act on `who.operator_id` and need an operator session.
 /// Every mutation writes one audit event in the same transaction; details never hold a secret.
-/// Emails are trimmed and stored lower-cased; passwords need at least 12 characters
-/// (validation error on field "password").
+/// Emails are trimmed and stored lower-cased; emails and display names must be valid UTF-8
+/// without control characters (validation error naming the field); passwords need at least 12
+/// characters (validation error on field "password").
 class operator_service {
 public:
   operator_service(service_context& context, login_throttle& throttle);

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "actors/admin/admin_input.hpp"
 #include "actors/routing/selection_policy.hpp"
 #include "common/encoding.hpp"
 #include "persistence/pools/pool_repository.hpp"
@@ -35,46 +36,6 @@ bool is_valid_slug(std::string_view slug) {
     }
   }
   return true;
-}
-
-/// Code points in `text`, or nullopt when it is not well-formed UTF-8 (nlohmann throws on dumping
-/// such strings, and audit details are JSON). Overlong forms and surrogates are rejected.
-std::optional<size_t> utf8_length(std::string_view text) {
-  size_t count = 0;
-  for (size_t i = 0; i < text.size(); ++count) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    size_t extra = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;
-    if (lead < 0x80) {
-      extra = 0;
-    } else if (lead >= 0xC2 && lead <= 0xDF) {
-      extra = 1;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      extra = 2;
-      low = lead == 0xE0 ? 0xA0 : 0x80;
-      high = lead == 0xED ? 0x9F : 0xBF;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      extra = 3;
-      low = lead == 0xF0 ? 0x90 : 0x80;
-      high = lead == 0xF4 ? 0x8F : 0xBF;
-    } else {
-      return std::nullopt;
-    }
-    if (i + extra >= text.size() && extra > 0) {
-      return std::nullopt;
-    }
-    for (size_t k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      const auto min = k == 1 ? low : static_cast<unsigned char>(0x80);
-      const auto max = k == 1 ? high : static_cast<unsigned char>(0xBF);
-      if (next < min || next > max) {
-        return std::nullopt;
-      }
-    }
-    i += extra + 1;
-  }
-  return count;
 }
 
 bool is_space(char c) {
@@ -117,13 +78,16 @@ pool_view to_view(const persistence::pool_row& row) {
 }
 
 std::optional<std::string> clean_display_text(std::string_view text, size_t max_code_points) {
+  if (has_control_characters(text)) {
+    return std::nullopt;
+  }
   while (!text.empty() && is_space(text.front())) {
     text.remove_prefix(1);
   }
   while (!text.empty() && is_space(text.back())) {
     text.remove_suffix(1);
   }
-  const auto length = utf8_length(text);
+  const auto length = utf8_code_points(text);
   if (text.empty() || !length || *length > max_code_points) {
     return std::nullopt;
   }
@@ -155,7 +119,9 @@ std::string derive_slug(std::string_view name) {
 }
 
 void check_pool_fields(const pool_fields& fields, std::map<std::string, std::string>& errors) {
-  if (fields.name && !clean_display_text(*fields.name, max_pool_name_length)) {
+  if (auto problem = fields.name ? display_text_problem(*fields.name) : std::nullopt) {
+    errors["name"] = *problem;
+  } else if (fields.name && !clean_display_text(*fields.name, max_pool_name_length)) {
     errors["name"] = "must be 1 to 100 characters";
   }
   if (fields.slug && !is_valid_slug(*fields.slug)) {
@@ -346,8 +312,10 @@ caf::expected<pool_page> pool_service::list(const principal& who, const pool_fil
     query.status = filter.status;
   }
   if (filter.search) {
-    const auto length = utf8_length(*filter.search);
-    if (!length || *length > max_search_length) {
+    const auto length = utf8_code_points(*filter.search);
+    if (auto problem = display_text_problem(*filter.search)) {
+      errors["search"] = *problem;
+    } else if (!length || *length > max_search_length) {
       errors["search"] = "must be at most 100 characters";
     }
     query.search = clean_display_text(*filter.search, max_search_length);

@@ -68,8 +68,9 @@ struct pool_page {
 /// characters. Empty when the name has no ASCII letter or digit.
 std::string derive_slug(std::string_view name);
 
-/// `text` without leading and trailing ASCII whitespace, or nullopt when the result is empty, is
-/// not valid UTF-8 or is longer than `max_code_points` code points. For names shown in the UI.
+/// `text` without leading and trailing ASCII spaces, or nullopt when `text` holds a control
+/// character (see `has_control_characters`), or the result is empty, is not valid UTF-8 or is
+/// longer than `max_code_points` code points. For names shown in the UI and the CLI.
 std::optional<std::string> clean_display_text(std::string_view text, size_t max_code_points);
 
 /// Checks the values of every set member of `fields` (name length, slug shape, strategy, ring

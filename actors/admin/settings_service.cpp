@@ -1,5 +1,6 @@
 #include "actors/admin/settings_service.hpp"
 
+#include "actors/admin/admin_input.hpp"
 #include "actors/settings/settings_registry.hpp"
 #include "persistence/crypto/key_hash.hpp"
 #include "persistence/settings/settings_repository.hpp"
@@ -32,6 +33,22 @@ caf::expected<std::string> protect(const service_context& context, const setting
     return sealed.error();
   }
   return nlohmann::json(persistence::to_storage(*sealed)).dump();
+}
+
+/// Why a non-secret setting's value cannot be stored: a string in it (or in its list) holds a
+/// control character. Such values are shown in the UI and printed by the CLI.
+std::optional<std::string> text_problem(const nlohmann::json& value) {
+  if (value.is_string()) {
+    return display_text_problem(value.get_ref<const std::string&>());
+  }
+  if (value.is_array()) {
+    for (const auto& item : value) {
+      if (auto problem = text_problem(item)) {
+        return problem;
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 } // namespace
@@ -77,6 +94,10 @@ caf::expected<nlohmann::json> settings_service::update(const principal& who,
       continue;
     }
     if (!spec->is_secret()) {
+      if (auto problem = text_problem(*valid)) {
+        field_errors[key] = *problem;
+        continue;
+      }
       writes.push_back({key, valid->dump(), updated_by, now});
       continue;
     }

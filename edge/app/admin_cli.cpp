@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/admin/account_service.hpp"
+#include "actors/admin/admin_input.hpp"
 #include "actors/admin/api_key_service.hpp"
 #include "actors/admin/login_throttle.hpp"
 #include "actors/admin/operator_service.hpp"
@@ -87,12 +88,12 @@ int fail(const caf::error& error) {
       && to_errc(error) != errc::database_unavailable) {
     message += ": " + context_of(error);
   }
-  std::fprintf(stderr, "codex-pooler: %s\n", message.c_str());
+  std::fprintf(stderr, "codex-pooler: %s\n", escape_controls(message).c_str());
   return 1;
 }
 
 int usage_error(const std::string& why) {
-  std::fprintf(stderr, "codex-pooler: %s\n%s", why.c_str(), admin_usage);
+  std::fprintf(stderr, "codex-pooler: %s\n%s", escape_controls(why).c_str(), admin_usage);
   return 2;
 }
 
@@ -101,7 +102,7 @@ int print(const caf::expected<T>& result) {
   if (!result) {
     return fail(result.error());
   }
-  std::cout << to_json(*result).dump(2) << "\n";
+  std::cout << printable_json(to_json(*result)) << "\n";
   return 0;
 }
 
@@ -155,7 +156,7 @@ int import_accounts(service_context& context, const principal& who, const parsed
                                                       {"message", *result.error_message}}
                                                : json(nullptr)}});
   }
-  std::cout << out.dump(2) << "\n";
+  std::cout << printable_json(out) << "\n";
   return failures == 0 ? 0 : 1;
 }
 
@@ -183,7 +184,9 @@ int run(service_context& context, const parsed_args& args) {
       }
     }
     if (auto ring = args.flag("ring-size")) {
-      body["ring_size"] = std::atoi(ring->c_str());
+      // Not a number -> a string, which parse_pool_fields refuses instead of reading as 0.
+      auto number = json::parse(*ring, nullptr, false);
+      body["ring_size"] = number.is_discarded() ? json(*ring) : number;
     }
     auto fields = parse_pool_fields(body);
     if (!fields) {
@@ -200,7 +203,7 @@ int run(service_context& context, const parsed_args& args) {
     for (const auto& pool : page->items) {
       out.push_back(to_json(pool));
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << printable_json(out) << "\n";
     return 0;
   }
   if (command == "account import") {
@@ -217,7 +220,7 @@ int run(service_context& context, const parsed_args& args) {
     for (const auto& account : page->items) {
       out.push_back(to_json(account));
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << printable_json(out) << "\n";
     return 0;
   }
   if (command == "account rotate-keys") {
@@ -225,9 +228,8 @@ int run(service_context& context, const parsed_args& args) {
     if (!count) {
       return fail(count.error());
     }
-    std::cout << json{{"reencrypted", *count},
-                      {"key_version", context.upstream_keys.current_version()}}
-                   .dump(2)
+    std::cout << printable_json(
+      json{{"reencrypted", *count}, {"key_version", context.upstream_keys.current_version()}})
               << "\n";
     return 0;
   }
@@ -245,7 +247,7 @@ int run(service_context& context, const parsed_args& args) {
       for (const auto& key : page->items) {
         out.push_back(to_json(key));
       }
-      std::cout << out.dump(2) << "\n";
+      std::cout << printable_json(out) << "\n";
       return 0;
     }
     if (command == "key revoke") {
@@ -275,7 +277,7 @@ int run(service_context& context, const parsed_args& args) {
     if (!created) {
       return fail(created.error());
     }
-    std::cout << to_json(*created).dump(2) << "\n";
+    std::cout << printable_json(to_json(*created)) << "\n";
     return 0;
   }
   if (command == "settings list") {
@@ -283,7 +285,7 @@ int run(service_context& context, const parsed_args& args) {
     if (!listed) {
       return fail(listed.error());
     }
-    std::cout << listed->dump(2) << "\n";
+    std::cout << printable_json(*listed) << "\n";
     return 0;
   }
   if (command == "settings set") {
@@ -301,7 +303,7 @@ int run(service_context& context, const parsed_args& args) {
     if (!updated) {
       return fail(updated.error());
     }
-    std::cout << updated->dump(2) << "\n";
+    std::cout << printable_json(*updated) << "\n";
     return 0;
   }
   return usage_error(command.empty() ? "admin needs a command"
@@ -318,7 +320,8 @@ int run_admin_cli(const boot_config& config, const std::vector<std::string>& arg
   }
   auto db = persistence::database::open(config.database, 2);
   if (!db) {
-    std::fprintf(stderr, "codex-pooler: DATABASE_URL: %s\n", context_of(db.error()).c_str());
+    std::fprintf(stderr, "codex-pooler: DATABASE_URL: %s\n",
+                 escape_controls(context_of(db.error())).c_str());
     return 1;
   }
   system_clock_source clock;
@@ -328,7 +331,7 @@ int run_admin_cli(const boot_config& config, const std::vector<std::string>& arg
   }
   auto wiring = make_service_wiring(config, **db);
   if (!wiring) {
-    std::fprintf(stderr, "codex-pooler: %s\n", context_of(wiring.error()).c_str());
+    std::fprintf(stderr, "codex-pooler: %s\n", escape_controls(context_of(wiring.error())).c_str());
     return 2;
   }
   return run(*(*wiring)->context, parsed);

@@ -1,3 +1,4 @@
+#include "actors/admin/admin_input.hpp"
 #include "actors/admin/operator_service.hpp"
 #include "common/encoding.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
@@ -12,17 +13,6 @@ using namespace actors::admin;
 
 constexpr auto session_max_age = std::chrono::hours{24 * 14};
 constexpr size_t anonymous_csrf_bytes = 24;
-
-std::string text(const json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string{};
-}
-
-std::optional<std::string> optional_text(const json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && it->is_string() ? std::optional<std::string>{it->get<std::string>()}
-                                             : std::nullopt;
-}
 
 json user_json(const operator_view& user) {
   return {{"id", user.id},
@@ -61,15 +51,21 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
   });
 
   routes.add(http::verb::post, "/bootstrap", [&runtime](const exchange_ptr& ex) {
-    run_admin(runtime, ex, admin_access::anonymous,
-              [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
-                auto user = operator_service{runtime.services, *runtime.throttle}.bootstrap(
-                  who, {text(body, "email"), text(body, "password"), text(body, "display_name")});
-                if (!user) {
-                  return user.error();
-                }
-                return admin_reply{http::status::created, {{"user", to_json(*user)}}, {}};
-              });
+    run_admin(
+      runtime, ex, admin_access::anonymous,
+      [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
+        admin_body in{body};
+        bootstrap_request request{in.text("email").value_or(""), in.text("password").value_or(""),
+                                  in.text("display_name").value_or("")};
+        if (auto invalid = in.error()) {
+          return std::move(*invalid);
+        }
+        auto user = operator_service{runtime.services, *runtime.throttle}.bootstrap(who, request);
+        if (!user) {
+          return user.error();
+        }
+        return admin_reply{http::status::created, {{"user", to_json(*user)}}, {}};
+      });
   });
 
   routes.add(http::verb::get, "/session", [&runtime](const exchange_ptr& ex) {
@@ -93,12 +89,16 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
     run_admin(
       runtime, ex, admin_access::anonymous,
       [&runtime, user_agent](const principal& who, const json& body) -> caf::expected<admin_reply> {
-        login_request request{text(body, "email"),
-                              text(body, "password"),
-                              optional_text(body, "totp_code"),
-                              optional_text(body, "recovery_code"),
+        admin_body in{body};
+        login_request request{in.text("email").value_or(""),
+                              in.text("password").value_or(""),
+                              in.text("totp_code"),
+                              in.text("recovery_code"),
                               who.client_ip,
                               user_agent};
+        if (auto invalid = in.error()) {
+          return std::move(*invalid);
+        }
         auto result = operator_service{runtime.services, *runtime.throttle}.login(request);
         if (!result) {
           if (is_totp_required(result.error())) {
@@ -142,8 +142,14 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
   routes.add(http::verb::post, "/admin/api/session/password", [&runtime](const exchange_ptr& ex) {
     run_admin(runtime, ex, admin_access::session,
               [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
+                admin_body in{body};
+                auto current = in.text("current_password").value_or("");
+                auto next = in.text("new_password").value_or("");
+                if (auto invalid = in.error()) {
+                  return std::move(*invalid);
+                }
                 auto done = operator_service{runtime.services, *runtime.throttle}.change_password(
-                  who, text(body, "current_password"), text(body, "new_password"));
+                  who, current, next);
                 if (!done) {
                   return done.error();
                 }
@@ -170,8 +176,13 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
     http::verb::post, "/admin/api/session/totp/confirm", [&runtime](const exchange_ptr& ex) {
       run_admin(runtime, ex, admin_access::session,
                 [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
-                  auto codes = operator_service{runtime.services, *runtime.throttle}.confirm_totp(
-                    who, text(body, "code"));
+                  admin_body in{body};
+                  auto code = in.text("code").value_or("");
+                  if (auto invalid = in.error()) {
+                    return std::move(*invalid);
+                  }
+                  auto codes =
+                    operator_service{runtime.services, *runtime.throttle}.confirm_totp(who, code);
                   if (!codes) {
                     return codes.error();
                   }
@@ -186,8 +197,13 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
   routes.add(http::verb::delete_, "/admin/api/session/totp", [&runtime](const exchange_ptr& ex) {
     run_admin(runtime, ex, admin_access::session,
               [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
-                auto done = operator_service{runtime.services, *runtime.throttle}.disable_totp(
-                  who, text(body, "password"));
+                admin_body in{body};
+                auto password = in.text("password").value_or("");
+                if (auto invalid = in.error()) {
+                  return std::move(*invalid);
+                }
+                auto done =
+                  operator_service{runtime.services, *runtime.throttle}.disable_totp(who, password);
                 if (!done) {
                   return done.error();
                 }
@@ -198,8 +214,15 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
   routes.add(http::verb::post, "/admin/api/invites/accept", [&runtime](const exchange_ptr& ex) {
     run_admin(runtime, ex, admin_access::anonymous,
               [&runtime](const principal&, const json& body) -> caf::expected<admin_reply> {
+                admin_body in{body};
+                auto token = in.text("token").value_or("");
+                auto display_name = in.text("display_name").value_or("");
+                auto password = in.text("password").value_or("");
+                if (auto invalid = in.error()) {
+                  return std::move(*invalid);
+                }
                 auto user = operator_service{runtime.services, *runtime.throttle}.accept_invite(
-                  text(body, "token"), text(body, "display_name"), text(body, "password"));
+                  token, display_name, password);
                 if (!user) {
                   return user.error();
                 }

@@ -1,4 +1,5 @@
 #include "actors/admin/account_service.hpp"
+#include "actors/admin/admin_input.hpp"
 #include "actors/admin/api_key_service.hpp"
 #include "actors/admin/audit_service.hpp"
 #include "actors/admin/pool_service.hpp"
@@ -12,24 +13,6 @@ namespace {
 
 using nlohmann::json;
 using namespace actors::admin;
-
-std::optional<std::string> optional_text(const json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && it->is_string() ? std::optional<std::string>{it->get<std::string>()}
-                                             : std::nullopt;
-}
-
-caf::expected<std::vector<std::string>> string_list(const json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) {
-    return std::vector<std::string>{};
-  }
-  if (!it->is_array()
-      || !std::all_of(it->begin(), it->end(), [](const json& v) { return v.is_string(); })) {
-    return make_validation_error({{key, "must be a list of strings"}});
-  }
-  return it->get<std::vector<std::string>>();
-}
 
 /// Renders a service result `T` (anything with `to_json`) with `status`.
 template <class T>
@@ -127,17 +110,38 @@ void add_pool_routes(route_table& routes, const admin_runtime& runtime) {
                        auto&&...) { return view(pool_service{ctx}.enable(who, id)); });
 }
 
+bool is_auth_json(const json& value) {
+  return value.is_object() || value.is_string();
+}
+
 caf::expected<admin_reply> import_accounts(service_context& ctx, const principal& who,
                                            const json& body) {
-  auto pool_ids = string_list(body, "pool_ids");
-  if (!pool_ids) {
-    return pool_ids.error();
+  admin_body in{body};
+  auto pool_ids = in.text_list("pool_ids").value_or(std::vector<std::string>{});
+  const auto* items = in.value(
+    "items",
+    [](const json& v) {
+      return v.is_array() && !v.empty() && std::all_of(v.begin(), v.end(), is_auth_json);
+    },
+    "must be a non-empty list of auth.json objects");
+  const auto* auth_json =
+    in.value("auth_json", is_auth_json, "must be the contents of a Codex auth.json");
+  auto label = in.nullable_text("label");
+  if (in.has("items")) {
+    // A bulk import takes neither a single document nor a label: refuse rather than drop them.
+    for (const auto* single : {"auth_json", "label"}) {
+      if (in.has(single)) {
+        in.fail(single, "cannot be combined with items");
+      }
+    }
+  } else if (!in.has("auth_json")) {
+    in.fail("auth_json", "is required (the contents of a Codex auth.json)");
+  }
+  if (auto invalid = in.error()) {
+    return std::move(*invalid);
   }
   account_service accounts{ctx};
-  if (auto items = body.find("items"); items != body.end()) {
-    if (!items->is_array() || items->empty()) {
-      return make_validation_error({{"items", "must be a non-empty list of auth.json objects"}});
-    }
+  if (items != nullptr) {
     std::vector<std::pair<std::string, std::string>> sources;
     for (size_t i = 0; i < items->size(); ++i) {
       const auto& item = (*items)[i];
@@ -145,7 +149,7 @@ caf::expected<admin_reply> import_accounts(service_context& ctx, const principal
                            item.is_string() ? item.get<std::string>() : item.dump());
     }
     json results = json::array();
-    for (const auto& result : accounts.import_many(who, sources, *pool_ids)) {
+    for (const auto& result : accounts.import_many(who, sources, pool_ids)) {
       results.push_back({{"source", result.source},
                          {"account", result.account ? to_json(*result.account) : json(nullptr)},
                          {"error", result.error_code ? json{{"code", *result.error_code},
@@ -154,13 +158,8 @@ caf::expected<admin_reply> import_accounts(service_context& ctx, const principal
     }
     return admin_reply{http::status::ok, {{"results", results}}, {}};
   }
-  auto auth_json = body.find("auth_json");
-  if (auth_json == body.end() || !(auth_json->is_object() || auth_json->is_string())) {
-    return make_validation_error(
-      {{"auth_json", "is required (the contents of a Codex auth.json)"}});
-  }
   import_request request{auth_json->is_string() ? auth_json->get<std::string>() : auth_json->dump(),
-                         optional_text(body, "label"), *pool_ids};
+                         label.value_or(std::nullopt), pool_ids};
   auto imported = accounts.import_auth_json(who, request);
   if (!imported) {
     return imported.error();
@@ -188,9 +187,16 @@ void add_upstream_routes(route_table& routes, const admin_runtime& runtime) {
                        auto&&...) { return view(account_service{ctx}.get(who, id)); });
   add_session_route(routes, runtime, http::verb::patch, "/admin/api/upstreams/:id",
                     [](service_context& ctx, const principal& who, const json& body,
-                       const std::string& id, auto&&...) {
-                      return view(
-                        account_service{ctx}.update_label(who, id, optional_text(body, "label")));
+                       const std::string& id, auto&&...) -> caf::expected<admin_reply> {
+                      // `label` is the one field: required, so a misspelt one cannot clear it.
+                      admin_body in{body};
+                      in.reject_unknown({"label"});
+                      in.require("label");
+                      auto label = in.nullable_text("label");
+                      if (auto invalid = in.error()) {
+                        return std::move(*invalid);
+                      }
+                      return view(account_service{ctx}.update_label(who, id, *label));
                     });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/upstreams/:id/pause",
                     [](service_context& ctx, const principal& who, const json&,
@@ -302,16 +308,17 @@ void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
   add_session_route(routes, runtime, http::verb::post, "/admin/api/operators",
                     [operators](service_context& ctx, const principal& who, const json& body,
                                 auto&&...) -> caf::expected<admin_reply> {
-                      auto pool_ids = string_list(body, "pool_ids");
-                      if (!pool_ids) {
-                        return pool_ids.error();
+                      admin_body in{body};
+                      auto email = in.text("email").value_or("");
+                      auto display_name = in.text("display_name").value_or("");
+                      auto role = in.text("role").value_or("");
+                      auto password = in.text("temporary_password").value_or("");
+                      auto pool_ids = in.text_list("pool_ids").value_or(std::vector<std::string>{});
+                      if (auto invalid = in.error()) {
+                        return std::move(*invalid);
                       }
-                      return view(operators(ctx).create_operator(
-                                    who, optional_text(body, "email").value_or(""),
-                                    optional_text(body, "display_name").value_or(""),
-                                    optional_text(body, "role").value_or(""),
-                                    optional_text(body, "temporary_password").value_or(""),
-                                    *pool_ids),
+                      return view(operators(ctx).create_operator(who, email, display_name, role,
+                                                                 password, pool_ids),
                                   http::status::created);
                     });
   add_session_route(routes, runtime, http::verb::get, "/admin/api/operators/:id",
@@ -321,16 +328,16 @@ void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
   add_session_route(routes, runtime, http::verb::patch, "/admin/api/operators/:id",
                     [operators](service_context& ctx, const principal& who, const json& body,
                                 const std::string& id, auto&&...) -> caf::expected<admin_reply> {
+                      // Unknown fields are refused: a misspelt one would make the change a no-op.
+                      admin_body in{body};
+                      in.reject_unknown({"display_name", "role", "status", "pool_ids"});
                       operator_fields fields;
-                      fields.display_name = optional_text(body, "display_name");
-                      fields.role = optional_text(body, "role");
-                      fields.status = optional_text(body, "status");
-                      if (body.contains("pool_ids")) {
-                        auto pool_ids = string_list(body, "pool_ids");
-                        if (!pool_ids) {
-                          return pool_ids.error();
-                        }
-                        fields.pool_ids = *pool_ids;
+                      fields.display_name = in.text("display_name");
+                      fields.role = in.text("role");
+                      fields.status = in.text("status");
+                      fields.pool_ids = in.text_list("pool_ids");
+                      if (auto invalid = in.error()) {
+                        return std::move(*invalid);
                       }
                       return view(operators(ctx).update(who, id, fields));
                     });
@@ -338,27 +345,28 @@ void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
                     [operators](service_context& ctx, const principal& who, auto&&...) {
                       return list_view(operators(ctx).list_invites(who));
                     });
-  add_session_route(
-    routes, runtime, http::verb::post, "/admin/api/invites",
-    [operators](service_context& ctx, const principal& who, const json& body,
-                auto&&...) -> caf::expected<admin_reply> {
-      auto pool_ids = string_list(body, "pool_ids");
-      if (!pool_ids) {
-        return pool_ids.error();
-      }
-      invite_request request{optional_text(body, "email").value_or(""),
-                             optional_text(body, "role").value_or(""), *pool_ids, std::nullopt};
-      if (auto ttl = body.find("ttl_hours"); ttl != body.end() && ttl->is_number_integer()) {
-        request.ttl_hours = ttl->get<int>();
-      }
-      auto created = operators(ctx).create_invite(who, request);
-      if (!created) {
-        return created.error();
-      }
-      auto out = to_json(created->invite);
-      out["token"] = created->token.expose();
-      return admin_reply{http::status::created, out, {}};
-    });
+  add_session_route(routes, runtime, http::verb::post, "/admin/api/invites",
+                    [operators](service_context& ctx, const principal& who, const json& body,
+                                auto&&...) -> caf::expected<admin_reply> {
+                      admin_body in{body};
+                      invite_request request{
+                        in.text("email").value_or(""), in.text("role").value_or(""),
+                        in.text_list("pool_ids").value_or(std::vector<std::string>{}),
+                        std::nullopt};
+                      if (auto ttl = in.integer("ttl_hours", 1, max_invite_ttl_hours)) {
+                        request.ttl_hours = static_cast<int>(*ttl);
+                      }
+                      if (auto invalid = in.error()) {
+                        return std::move(*invalid);
+                      }
+                      auto created = operators(ctx).create_invite(who, request);
+                      if (!created) {
+                        return created.error();
+                      }
+                      auto out = to_json(created->invite);
+                      out["token"] = created->token.expose();
+                      return admin_reply{http::status::created, out, {}};
+                    });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/invites/:id/revoke",
                     [operators](service_context& ctx, const principal& who, const json&,
                                 const std::string& id,
