@@ -68,6 +68,12 @@ gateway_metrics::gateway_metrics(metrics::registry& registry)
       accounts_owned(metrics::build_gauge()
                        .name("codex_pooler_cluster_accounts_owned")
                        .help("Upstream accounts whose lease this node holds")
-                       .register_(registry)) {}
+                       .register_(registry)),
+      websocket_detached_closed(
+        metrics::build_counter()
+          .name("codex_pooler_gateway_websocket_detached_closed_total")
+          .help("Upstream websockets of detached sessions closed by the per key or per account "
+                "cap (least recently used first), by limit")
+          .register_(registry)) {}
 
 } // namespace cxp::actors

@@ -24,6 +24,8 @@ struct gateway_metrics {
   metrics::family<metrics::gauge>& admission_queued;       ///< {route_class}
   metrics::family<metrics::gauge>& account_owner_nodes;    ///< no labels
   metrics::family<metrics::gauge>& accounts_owned;         ///< no labels
+  /// Upstream websockets of detached sessions closed by a cap, {limit}: `api_key` or `account`.
+  metrics::family<metrics::counter>& websocket_detached_closed;
 };
 
 } // namespace cxp::actors

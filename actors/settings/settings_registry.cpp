@@ -64,6 +64,12 @@ std::vector<setting_spec> make_registry() {
     integer("gateway.websocket_owner_idle_timeout_ms", 30 * one_minute_ms, one_second_ms,
             one_hour_ms,
             "How long a session's upstream websocket is kept after the client detaches"),
+    integer("gateway.websocket_detached_per_key_limit", 16, 0, 10'000,
+            "Upstream websockets kept for detached sessions per Pool API key (least recently "
+            "used closed first)"),
+    integer("gateway.websocket_detached_per_account_limit", 64, 0, 10'000,
+            "Upstream websockets kept for detached sessions per upstream account (least recently "
+            "used closed first)"),
     integer("gateway.upstream_connect_timeout_ms", 15'000, 100, 120'000,
             "Upstream TCP/TLS connect timeout"),
     integer("gateway.upstream_first_byte_timeout_ms", 120'000, 1'000, 600'000,

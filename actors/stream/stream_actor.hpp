@@ -43,8 +43,18 @@ struct stream_deps {
 ///   the token through the account actor once and retries on a new socket; a usage limit or an
 ///   upstream failure moves an unpinned turn to the next account of the ring.
 /// - Server frames are relayed byte-faithfully to the attached connection, at most
-///   `stream_ack_window` unacknowledged; with no connection attached they are dropped (the turn
-///   still completes upstream and is logged).
+///   `stream_ack_window` unacknowledged.
+/// - Turns are fenced by the connection that sent them: a turn's frames and its
+///   `stream_turn_done` go only to that connection while it is attached. When it detaches (or
+///   another connection takes the session over) mid-turn, the turn's frames are dropped and
+///   the turn still completes upstream and is logged, unless the attached connection sends a
+///   turn first: then the abandoned turn is cancelled at once (its socket closed, so none of
+///   its frames can follow; logged `cancelled`, status 499, reported `cancelled`) and the new
+///   turn runs on a new socket. A queued turn whose connection is gone never runs.
+/// - Detached and idle with an open socket, it is "parked" with `registry` (`stream_parked`,
+///   with the caps `gateway.websocket_detached_per_key_limit` / `_per_account_limit` of its
+///   latest settings); `stream_evict` from the registry closes the socket (counted in
+///   `websocket_detached_closed`) and the stream lives on without one until it expires.
 /// - Each completed response id is registered as an alias with `registry`, and the account the
 ///   session is served on is reported to it (`stream_account`) whenever it changes. Leases ask
 ///   for `account_hint` (the account the session's lease names after a takeover) until then.

@@ -171,6 +171,47 @@ typename Inspector::result_type inspect(Inspector& f, stream_account& x) {
   return f(caf::meta::type_name("stream_account"), x.stream, x.account_id);
 }
 
+/// Stream → its registry (node-local): the stream is detached and idle (no client attached, no
+/// turn running or queued) and keeps an upstream socket for `api_key_id` on `account_id`. The
+/// registry counts it against the caps it carries (read from the stream's latest settings
+/// snapshot) and answers `stream_evict` to the least recently parked streams beyond them.
+struct stream_parked {
+  caf::actor stream;
+  uint64_t epoch = 0; ///< the stream's park count; echoed by `stream_evict`
+  std::string api_key_id;
+  std::string account_id;
+  int64_t per_key_limit = 0;     ///< `gateway.websocket_detached_per_key_limit`
+  int64_t per_account_limit = 0; ///< `gateway.websocket_detached_per_account_limit`
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_parked& x) {
+  return f(caf::meta::type_name("stream_parked"), x.stream, x.epoch, x.api_key_id, x.account_id,
+           x.per_key_limit, x.per_account_limit);
+}
+
+/// Stream → its registry: no longer parked (a client attached, a turn started, the socket ended).
+struct stream_unparked {
+  caf::actor stream;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_unparked& x) {
+  return f(caf::meta::type_name("stream_unparked"), x.stream);
+}
+
+/// Registry → stream: close the upstream socket kept since park `epoch`; a cap (`limit`:
+/// `api_key` or `account`) is exceeded. Ignored when the stream is no longer parked since then.
+struct stream_evict {
+  uint64_t epoch = 0;
+  std::string limit;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_evict& x) {
+  return f(caf::meta::type_name("stream_evict"), x.epoch, x.limit);
+}
+
 /// Registry: one more alias for a live stream (e.g. a `previous_response_id`).
 struct stream_alias {
   std::string alias;

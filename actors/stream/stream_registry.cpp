@@ -5,6 +5,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/stream/detached_socket_cap.hpp"
 #include "actors/type_ids.hpp"
 
 namespace cxp::actors {
@@ -16,6 +17,10 @@ struct registry_state {
   std::unordered_map<caf::actor_addr, std::vector<std::string>> aliases_of;
   /// Receives `stream_account` and streams' `stream_alias` (the node actor that leases sessions).
   caf::actor watcher;
+  /// Parked streams (detached, idle, holding an upstream socket) in LRU order, and how to reach
+  /// each: its handle and park epoch, keyed by actor id.
+  detached_socket_cap parked;
+  std::unordered_map<uint64_t, std::pair<caf::actor, uint64_t>> parked_streams;
   static inline const char* name = "stream_registry";
 };
 
@@ -57,6 +62,27 @@ caf::result<int64_t> drain_streams(registry_self* self) {
   return promise;
 }
 
+/// Counts a parked stream's socket and closes the least recently parked ones beyond the caps.
+void park(registry_self* self, stream_parked& parked) {
+  auto& st = self->state;
+  if (!st.aliases_of.count(parked.stream.address())) {
+    return; // not (or no longer) one of ours
+  }
+  const auto id = parked.stream.id();
+  st.parked_streams[id] = {parked.stream, parked.epoch};
+  const auto evicted = st.parked.park(id, parked.api_key_id, parked.account_id,
+                                      {parked.per_key_limit, parked.per_account_limit});
+  for (const auto& eviction : evicted) {
+    auto found = st.parked_streams.find(eviction.stream);
+    if (found == st.parked_streams.end()) {
+      continue;
+    }
+    self->send(found->second.first,
+               stream_evict{found->second.second, std::string{to_string(eviction.cap)}});
+    st.parked_streams.erase(found);
+  }
+}
+
 caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
   // Streams are not linked (one failing must not take the others down); an exit sent to the
   // registry (shutdown) is passed on to every live stream instead.
@@ -80,6 +106,8 @@ caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
       }
     }
     self->state.aliases_of.erase(it);
+    self->state.parked.unpark(down.source.id());
+    self->state.parked_streams.erase(down.source.id());
   });
   return {
     [self, deps](stream_open& request) {
@@ -112,6 +140,11 @@ caf::behavior registry_behavior(registry_self* self, const stream_deps* deps) {
     [self](get_atom) { return static_cast<uint64_t>(self->state.aliases_of.size()); },
     [self](drain_atom) { return drain_streams(self); },
     [self](put_atom, caf::actor& watcher) { self->state.watcher = std::move(watcher); },
+    [self](stream_parked& parked) { park(self, parked); },
+    [self](stream_unparked& unparked) {
+      self->state.parked.unpark(unparked.stream.id());
+      self->state.parked_streams.erase(unparked.stream.id());
+    },
     [self](stream_account& account) {
       if (self->state.watcher) {
         self->send(self->state.watcher, std::move(account));

@@ -16,6 +16,10 @@ namespace cxp::actors {
 ///   watcher;
 /// - `put_atom, actor`: the watcher, told of streams' aliases and accounts (`stream_account`);
 /// - `get_atom` → `uint64_t`: live streams (tests, metrics);
+/// - `stream_parked` / `stream_unparked` (from its streams): the upstream sockets kept for
+///   detached sessions, capped per Pool API key and per upstream account with the limits the
+///   latest park carries; beyond a cap the least recently parked streams get `stream_evict`
+///   (they close their sockets). The caps bind per node, where the sockets are;
 /// - `drain_atom` → `int64_t`: answered with the number of live streams once every one of them
 ///   has finished its running and queued turns (the node's drain waits for it, bounded).
 /// Aliases live as long as their stream: it is monitored, and its aliases are dropped when it

@@ -49,6 +49,7 @@ void from_json(const json& j, account_script& s) {
   get("close_before_headers", s.close_before_headers);
   get("abrupt_close_after_events", s.abrupt_close_after_events);
   get("delay_first_byte_ms", s.delay_first_byte_ms);
+  get("ws_event_interval_ms", s.ws_event_interval_ms);
   get("response_failed_first", s.response_failed_first);
   get("access_token_expired", s.access_token_expired);
   get("refresh_revoked", s.refresh_revoked);
@@ -71,6 +72,7 @@ void to_json(json& j, const account_script& s) {
            {"close_before_headers", s.close_before_headers},
            {"abrupt_close_after_events", s.abrupt_close_after_events},
            {"delay_first_byte_ms", s.delay_first_byte_ms},
+           {"ws_event_interval_ms", s.ws_event_interval_ms},
            {"response_failed_first", s.response_failed_first},
            {"access_token_expired", s.access_token_expired},
            {"refresh_revoked", s.refresh_revoked},
@@ -178,6 +180,7 @@ struct reply {
   std::vector<std::string> events; ///< SSE `data:` payloads (JSON text)
   int close_after_events = -1;
   int delay_ms = 0;
+  int event_interval_ms = 0; ///< websocket turns only
 };
 
 reply json_reply(int status, const json& body, header_list headers = {}) {
@@ -458,6 +461,7 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
   r.headers = std::move(headers);
   r.delay_ms = s.delay_first_byte_ms;
   r.close_after_events = s.abrupt_close_after_events;
+  r.event_interval_ms = s.ws_event_interval_ms;
   auto used = c.turns_served;
   int seq = 0;
   auto add = [&r](json event) {
@@ -956,6 +960,7 @@ ws_backend make_ws_backend(const std::shared_ptr<fake_upstream::state>& st) {
     out.drop = answer.what == reply::kind::drop;
     out.close_after_events = answer.close_after_events;
     out.delay_ms = answer.delay_ms;
+    out.event_interval_ms = answer.event_interval_ms;
     return out;
   };
   return backend;

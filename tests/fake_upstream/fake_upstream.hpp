@@ -32,6 +32,7 @@ struct account_script {
   bool access_token_expired = false;  ///< 401 token_expired on the backend until refreshed
   bool refresh_revoked = false;       ///< refresh answers 401 `refresh_token_invalidated`
   int refresh_delay_ms = 0;           ///< the token endpoint answers this account this late
+  int ws_event_interval_ms = 0;       ///< websocket turns: wait this long between server frames
   /// A model whose own limit family (`codex_other`, named after the model) is used up: its turns
   /// answer 429 usage_limit_reached with `x-codex-active-limit: codex_other`; other models serve.
   std::string limited_model;

@@ -208,12 +208,20 @@ private:
       send({{"type", "error"}, {"status", reply_.status}, {"error", error}, {"headers", headers}});
       return end_turn();
     }
-    size_t sent = 0;
-    for (const auto& event : reply_.events) {
+    send_events(0);
+  }
+
+  /// Sends the reply's events from `next` on, `event_interval_ms` apart, then ends the turn.
+  void send_events(size_t next) {
+    for (; next < reply_.events.size(); ++next) {
+      if (closing_ || gone_) {
+        return;
+      }
       if (reply_.close_after_events >= 0
-          && sent >= static_cast<size_t>(reply_.close_after_events)) {
+          && next >= static_cast<size_t>(reply_.close_after_events)) {
         return do_close(websocket::close_code::internal_error);
       }
+      const auto& event = reply_.events[next];
       auto parsed = json::parse(event, nullptr, false);
       if (parsed.is_object() && parsed.value("type", std::string{}) == "response.created") {
         const auto id = parsed.value(json::json_pointer{"/response/id"}, std::string{});
@@ -221,7 +229,12 @@ private:
         record_response_id(id);
       }
       send_text(event);
-      ++sent;
+      if (reply_.event_interval_ms > 0 && next + 1 < reply_.events.size()) {
+        timer_.expires_after(std::chrono::milliseconds{reply_.event_interval_ms});
+        timer_.async_wait(
+          [self = shared_from_this(), next](beast::error_code) { self->send_events(next + 1); });
+        return;
+      }
     }
     end_turn();
   }
@@ -306,6 +319,7 @@ private:
   }
 
   void closed() {
+    gone_ = true;
     if (id_ != 0) {
       hub_->update(id_, [](auto& r) { r.open = false; });
     }
@@ -326,6 +340,7 @@ private:
   bool closing_ = false;
   bool writing_ = false;
   bool close_started_ = false;
+  bool gone_ = false; ///< the peer went away (a read or write failed)
   websocket::close_code close_code_ = websocket::close_code::normal;
 };
 

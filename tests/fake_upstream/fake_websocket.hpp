@@ -27,6 +27,7 @@ struct ws_turn_reply {
   bool drop = false;                                        ///< close the socket without answering
   int close_after_events = -1; ///< close the socket after K events; -1 = never
   int delay_ms = 0;            ///< wait before the first frame
+  int event_interval_ms = 0;   ///< wait between frames (a slow turn)
 };
 
 /// The account behaviour behind the websocket route, supplied by `fake_upstream` so both

@@ -1,5 +1,6 @@
 #include "actors/stream/stream_actor.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -289,4 +290,49 @@ TEST_CASE("the registry finds a session's stream by any of its aliases and forge
   self->receive([&](caf::down_msg& down) { stopped = down.source == other.stream.address(); },
                 caf::after(wait) >> [] {});
   CHECK(stopped);
+}
+
+TEST_CASE("frames of a turn whose connection went away never reach the next connection",
+          "[unit][actors][stream]") {
+  stream_fixture f;
+  test::account_script slow;
+  slow.account_id = "acct-1";
+  slow.access_token = "token-1";
+  slow.refresh_token = "rt-1";
+  slow.ws_event_interval_ms = 300; // 8 frames: the tail is still upstream when the client goes
+  f.upstream.set_account(slow);
+  caf::scoped_actor first{*f.system};
+  first->send(f.stream, stream_attach{first, 1, {}});
+  first->send(f.stream, f.turn(1, 1, "abandoned"));
+  auto part = collect(first, f.stream, true, [](const received& r) { return !r.frames.empty(); });
+  REQUIRE_FALSE(part.frames.empty());
+
+  // A new connection of the session (its turn ids start at 1 again) sends its turn mid-answer.
+  caf::scoped_actor second{*f.system};
+  second->send(f.stream, stream_attach{second, 2, {}});
+  second->send(f.stream, f.turn(2, 1, "new"));
+  auto got = collect(second, f.stream, true, [](const received& r) { return !r.done.empty(); });
+  REQUIRE(got.done.size() == 1);
+  CHECK(got.done[0].ok);
+  REQUIRE_FALSE(got.frames.empty());
+  CHECK(got.frames.front().second == "response.created");
+  CHECK(got.frames.back().second == "response.completed");
+  CHECK(std::count_if(got.frames.begin(), got.frames.end(),
+                      [](const auto& frame) { return frame.second == "response.completed"; })
+        == 1);
+  // The abandoned answer was cut off upstream: its socket closed, the new turn on a new one.
+  const auto give_up = std::chrono::steady_clock::now() + wait;
+  while (f.upstream.websocket_connections().at(0).open
+         && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  auto connections = f.upstream.websocket_connections();
+  REQUIRE(connections.size() == 2);
+  CHECK_FALSE(connections[0].open);
+  REQUIRE(connections[1].turns.size() == 1);
+  CHECK(connections[1].turns[0]["input_text"] == "new\n");
+  // The first connection heard that it was replaced, and never its turn's end.
+  auto old = collect(first, f.stream, false, [](const received& r) { return !r.closed.empty(); });
+  CHECK(old.closed == std::vector<std::string>{"replaced"});
+  CHECK(old.done.empty());
 }

@@ -1,0 +1,141 @@
+#pragma once
+
+// Internals of the stream actor (stream_actor.cpp: the behaviour, attach/detach and parking;
+// stream_turns.cpp: the turn lifecycle; stream_upstream.cpp: the upstream socket and its
+// frames). Not an interface: only those three files include it.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+
+#include "actors/pool/routing_messages.hpp"
+#include "actors/request_log/request_log_writer.hpp"
+#include "actors/stream/stream_actor.hpp"
+
+namespace cxp::actors::detail {
+
+/// What an upstream socket reports to its stream actor (node-local: carries a closure).
+struct socket_event {
+  enum class kind : uint8_t { opened, open_failed, message, closed };
+  kind what = kind::closed;
+  uint64_t generation = 0;
+  std::string text;
+  unsigned status = 0;
+  std::function<void()> resume;
+};
+
+using std::chrono::steady_clock;
+
+constexpr auto lease_timeout = std::chrono::seconds{70};
+
+int64_t millis(steady_clock::duration took);
+
+/// The running turn: its lease, what it has relayed, and its request-log row.
+struct active_turn {
+  uint64_t serial = 0;
+  stream_turn request;
+  std::optional<lease_grant> grant;
+  std::vector<std::string> tried;
+  bool awaiting_open = false; ///< the frame goes out once the socket opens
+  bool visible = false;       ///< a non-prelude frame reached the client
+  bool reused = false;        ///< this attempt runs on a socket an earlier turn opened
+  bool reconnected = false;
+  bool refreshed = false;
+  bool reported = false;  ///< the current attempt's report went to the pool
+  bool cancelled = false; ///< its connection went away and a newer turn needed the stream
+  std::vector<std::string> prelude;
+  std::string last_error_frame; ///< an upstream error kept for when no account is left
+  int32_t last_error_status = 0;
+  std::vector<quota_window> quota;
+  std::string plan_type;
+  std::string response_id;
+  steady_clock::time_point started = steady_clock::now();
+  steady_clock::time_point attempt_started = steady_clock::now();
+  std::string attempt_started_at;
+  persistence::request_log_row log;
+};
+
+struct stream_state {
+  const stream_deps* deps = nullptr;
+  caf::actor registry;
+  std::string account; ///< the account the session is served on (or its lease's, until then)
+  caf::actor connection;
+  uint64_t connection_id = 0;
+  header_list client_headers;
+  uint64_t detach_epoch = 0;
+  std::shared_ptr<upstream_socket> socket;
+  uint64_t generation = 0;
+  bool socket_open = false;
+  std::string socket_account;
+  std::deque<stream_turn> queue;
+  std::optional<active_turn> turn;
+  uint64_t next_seq = 0;
+  uint64_t acked = 0;
+  std::function<void()> paused_resume;
+  settings_snapshot settings;
+  uint64_t turn_serial = 0;
+  /// The key of the latest turn: a parked socket counts against its per-key cap.
+  std::string api_key_id;
+  /// Parked with the registry (detached, idle, holding a socket) since park `park_epoch`.
+  bool parked = false;
+  uint64_t park_epoch = 0;
+  /// Upstream watchdog of the running turn: the last upstream activity, the allowed silence
+  /// (first-byte timeout until the first frame, then the receive timeout) and whether a check
+  /// is pending (one timer per turn, re-armed for the remainder).
+  steady_clock::time_point last_activity;
+  std::chrono::milliseconds silence_limit{0};
+  bool watchdog_armed = false;
+  /// Drain requests waiting for the running and queued turns to finish.
+  std::vector<caf::response_promise> drained;
+  static inline const char* name = "stream_actor";
+};
+
+using stream_self = caf::stateful_actor<stream_state>;
+
+/// Whether `request` belongs to the attached connection. Turns are fenced by their
+/// connection: frames and the end of a turn whose connection is gone (detached, replaced)
+/// reach nobody, never the connection that came after it.
+bool owned(const stream_state& st, const stream_turn& request);
+
+// stream_actor.cpp
+/// Tells the registry whether this stream is parked (detached, idle, holding a socket).
+void sync_parking(stream_self* self);
+void arm_expiry(stream_self* self);
+void settle_drain(stream_self* self);
+
+// stream_turns.cpp
+void start_next(stream_self* self);
+void lease(stream_self* self);
+void begin_attempt(stream_self* self);
+void refresh(stream_self* self);
+void record_attempt(active_turn& t, const std::string& outcome, std::optional<std::string> code,
+                    std::optional<int32_t> status);
+void report(stream_self* self, attempt_result result,
+            std::optional<time_point> exhausted_until = std::nullopt);
+void relay(stream_self* self, std::string text, std::function<void()> resume);
+void flush_prelude(stream_self* self);
+void end_turn(stream_self* self, bool ok, int32_t status, errc gateway_error = errc{},
+              std::string message = {});
+void attempt_failed(stream_self* self, attempt_result result, const std::string& code,
+                    std::optional<time_point> exhausted_until = std::nullopt);
+/// Ends the running turn, whose connection is gone, at once (see stream_turns.cpp).
+void cancel_turn(stream_self* self);
+
+// stream_upstream.cpp
+void open_socket(stream_self* self);
+void close_socket(stream_self* self);
+void note_activity(stream_self* self, bool first_byte_pending);
+void on_socket_event(stream_self* self, socket_event& event);
+void on_upstream_timeout(stream_self* self);
+
+} // namespace cxp::actors::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::detail::socket_event)
