@@ -177,12 +177,12 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
       run_admin(runtime, ex, admin_access::session,
                 [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
                   admin_body in{body};
-                  auto code = in.text("code").value_or("");
+                  auto totp_code = in.text("code").value_or("");
                   if (auto invalid = in.error()) {
                     return std::move(*invalid);
                   }
-                  auto codes =
-                    operator_service{runtime.services, *runtime.throttle}.confirm_totp(who, code);
+                  auto codes = operator_service{runtime.services, *runtime.throttle}.confirm_totp(
+                    who, totp_code);
                   if (!codes) {
                     return codes.error();
                   }
