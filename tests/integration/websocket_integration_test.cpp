@@ -1,5 +1,6 @@
 #include <chrono>
 #include <csignal>
+#include <set>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -7,6 +8,7 @@
 
 #include "tests/support/admin_client.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/pooler_fixture.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -339,4 +341,119 @@ TEST_CASE("a websocket turn beyond the proxy_websocket bulkhead gets an overload
   // The place is free again.
   other.send(test::ws_create_frame("now there is room"));
   CHECK(type_of(other.read_turn().back()) == "response.completed");
+}
+
+TEST_CASE("a client that drops mid-turn and reconnects gets only its new turn's frames",
+          "[integration][websocket]") {
+  auto opts = ws_options({}, 1);
+  opts.script = [](int, test::account_script& script) {
+    // 8 frames 400 ms apart: the abandoned answer's tail is still upstream at the reconnect.
+    script.ws_event_interval_ms = 400;
+  };
+  pooler_fixture f{opts};
+  {
+    ws_client dropped{f.gateway().port(), f.api_key(), session_headers("thread-drop")};
+    REQUIRE(dropped.status == 101);
+    dropped.send(test::ws_create_frame("abandoned"));
+    auto first = dropped.read();
+    REQUIRE(first);
+    CHECK(type_of(json::parse(*first)) == "response.created");
+    dropped.close();
+  }
+  ws_client again{f.gateway().port(), f.api_key(), session_headers("thread-drop")};
+  REQUIRE(again.status == 101);
+  again.send(test::ws_create_frame("new turn"));
+  auto frames = again.read_turn();
+  REQUIRE_FALSE(frames.empty());
+  CHECK(type_of(frames.front()) == "response.created");
+  REQUIRE(type_of(frames.back()) == "response.completed");
+  // Every frame is the new answer's: one response id, its sequence numbers from 0 in order.
+  const auto id = frames.front().value(json::json_pointer{"/response/id"}, std::string{});
+  CHECK(response_id_of(frames) == id);
+  int64_t expected_seq = 0;
+  for (const auto& frame : frames) {
+    if (frame.contains("response")) {
+      CHECK(frame["response"].value("id", std::string{}) == id);
+    }
+    if (frame.contains("sequence_number")) {
+      CHECK(frame["sequence_number"] == expected_seq++);
+    }
+  }
+  // The abandoned answer was cut off upstream (its socket closed) and logged as cancelled;
+  // the new turn ran on a new socket.
+  CHECK(eventually([&] { return !f.upstream().websocket_connections().at(0).open; }));
+  auto connections = f.upstream().websocket_connections();
+  REQUIRE(connections.size() == 2);
+  REQUIRE(connections[1].turns.size() == 1);
+  CHECK(connections[1].turns[0]["input_text"] == "new turn\n");
+  auto logs = f.request_logs(2);
+  REQUIRE(logs.size() == 2);
+  std::multiset<std::string> outcomes;
+  for (const auto& row : logs) {
+    outcomes.insert(row["outcome"].get<std::string>() + " "
+                    + std::to_string(row["status_code"].get<int>()));
+  }
+  CHECK(outcomes == std::multiset<std::string>{"cancelled 499", "succeeded 200"});
+}
+
+namespace {
+
+/// Opens `count` sessions one after another, each with one turn, and detaches each.
+void open_and_detach(pooler_fixture& f, int count, const std::string& prefix) {
+  for (int i = 0; i < count; ++i) {
+    ws_client client{f.gateway().port(), f.api_key(),
+                     session_headers(prefix + "-" + std::to_string(i))};
+    REQUIRE(client.status == 101);
+    client.send(test::ws_create_frame("turn " + std::to_string(i)));
+    REQUIRE(type_of(client.read_turn().back()) == "response.completed");
+    client.close();
+  }
+}
+
+/// The value of the detached-socket cap counter for `limit` (0 when not exported yet).
+int detached_closed(pooler_fixture& f, const std::string& limit) {
+  const auto body = test::http_get(f.gateway().port(), "/metrics").body;
+  const auto name =
+    "codex_pooler_gateway_websocket_detached_closed_total{limit=\"" + limit + "\"} ";
+  const auto at = body.find(name);
+  return at == std::string::npos ? 0 : std::stoi(body.substr(at + name.size()));
+}
+
+/// Which of the fake's upstream connections are still open, in accept order.
+std::vector<bool> open_sockets(pooler_fixture& f) {
+  std::vector<bool> open;
+  for (const auto& connection : f.upstream().websocket_connections()) {
+    open.push_back(connection.open);
+  }
+  return open;
+}
+
+} // namespace
+
+TEST_CASE("detached sessions beyond the per key cap lose their upstream sockets oldest first",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options({"gateway.websocket_detached_per_key_limit=3"}, 1)};
+  open_and_detach(f, 5, "thread-key-cap");
+  // The two least recently used sockets are closed, at the fake's side too; three stay.
+  CHECK(eventually([&] {
+    return open_sockets(f) == std::vector<bool>{false, false, true, true, true};
+  }));
+  CHECK(eventually([&] { return detached_closed(f, "api_key") == 2; }));
+  CHECK(detached_closed(f, "account") == 0);
+  // A session whose socket was closed by the cap still continues, on a new socket.
+  ws_client back{f.gateway().port(), f.api_key(), session_headers("thread-key-cap-0")};
+  back.send(test::ws_create_frame("after the cap"));
+  REQUIRE(type_of(back.read_turn().back()) == "response.completed");
+  CHECK(f.upstream().websocket_connections().size() == 6);
+}
+
+TEST_CASE("detached sessions beyond the per account cap lose their upstream sockets oldest first",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options({"gateway.websocket_detached_per_key_limit=100",
+                               "gateway.websocket_detached_per_account_limit=2"},
+                              1)};
+  open_and_detach(f, 3, "thread-account-cap");
+  CHECK(eventually([&] { return open_sockets(f) == std::vector<bool>{false, true, true}; }));
+  CHECK(eventually([&] { return detached_closed(f, "account") == 1; }));
+  CHECK(detached_closed(f, "api_key") == 0);
 }

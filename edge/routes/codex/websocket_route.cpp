@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <deque>
+#include <random>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,6 +14,7 @@
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/stream/stream_messages.hpp"
 #include "common/encoding.hpp"
+#include "common/json_input.hpp"
 #include "common/log.hpp"
 #include "edge/errors/error_table.hpp"
 #include "edge/routes/codex/codex_auth.hpp"
@@ -32,7 +34,30 @@ using nlohmann::json;
 constexpr auto settings_timeout = std::chrono::seconds{5};
 constexpr auto open_timeout = std::chrono::seconds{10};
 
-std::atomic<uint64_t> connection_serial{0};
+/// The fields of a `response.create` frame whose types later reads rely on (the same as the
+/// HTTP route's, plus the frame's own `type` and `generate`).
+const std::initializer_list<field_rule> create_fields = {
+  {"type", json_kind::string},
+  {"model", json_kind::string},
+  {"stream", json_kind::boolean},
+  {"generate", json_kind::boolean},
+  {"prompt_cache_key", json_kind::string},
+  {"reasoning", json_kind::object},
+  {"input", json_kind::string_or_array},
+  {"instructions", json_kind::string},
+  {"tools", json_kind::array},
+  {"store", json_kind::boolean},
+  {"previous_response_id", json_kind::string}};
+
+/// Connection ids fence a session's turns (a stream relays a turn's frames only to the
+/// connection that sent it), and connections of every node may attach to one stream: a random
+/// start keeps two nodes' ids apart.
+uint64_t first_connection_id() {
+  std::random_device seed;
+  return (static_cast<uint64_t>(seed()) << 32 | seed()) & ~(uint64_t{1} << 63);
+}
+
+std::atomic<uint64_t> connection_serial{first_connection_id()};
 
 std::string header_of(const http_request& request, std::string_view name) {
   auto it = request.find(boost::beast::string_view{name.data(), name.size()});
@@ -73,11 +98,24 @@ public:
   }
 
   void on_message(std::string text) {
-    auto frame = json::parse(text, nullptr, false);
+    json frame;
+    if (auto problem = parse_untrusted(text, frame)) {
+      return send_error(errc::invalid_request, problem->message);
+    }
     const auto type = frame.is_object() && frame.contains("type") && frame["type"].is_string()
                         ? frame["type"].get<std::string>()
                         : std::string{};
     if (type == "response.create") {
+      const auto checked = check_fields(frame, create_fields);
+      if (checked.problem) {
+        return send_error(errc::invalid_request, checked.problem->message,
+                          checked.problem->field.empty()
+                            ? std::nullopt
+                            : std::optional<std::string>{checked.problem->field});
+      }
+      if (checked.erased_nulls) {
+        text = frame.dump();
+      }
       queue_.emplace_back(std::move(text), std::move(frame));
       return pump();
     }
@@ -154,6 +192,14 @@ private:
 
   void on_stream_frame(actors::stream_frame frame) {
     if (closed_) {
+      return;
+    }
+    if (!current_turn_ || frame.turn_id != *current_turn_) {
+      // Not the running turn's (the stream fences turns by connection; this is the second
+      // line): never written, but acknowledged so the stream's window keeps moving.
+      if (stream_) {
+        caf::anon_send(stream_, actors::stream_ack{frame.seq});
+      }
       return;
     }
     connection_->send(std::move(frame.text), [stream = stream_, seq = frame.seq](bool ok) {
