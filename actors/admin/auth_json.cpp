@@ -8,6 +8,7 @@
 
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
+#include "common/json_input.hpp"
 
 namespace cxp::actors::admin {
 
@@ -138,8 +139,8 @@ std::optional<nlohmann::json> decode_jwt_claims(std::string_view token) {
   if (!payload) {
     return std::nullopt;
   }
-  auto claims = json::parse(*payload, nullptr, false);
-  if (claims.is_discarded() || !claims.is_object()) {
+  json claims;
+  if (parse_untrusted(*payload, claims) || !claims.is_object()) {
     return std::nullopt;
   }
   return claims;
@@ -149,8 +150,8 @@ caf::expected<parsed_auth_json> parse_auth_json(std::string_view text) {
   if (text.size() > max_auth_json_bytes) {
     return make_validation_error({{"auth_json", "must be at most 64 KiB"}});
   }
-  const auto document = json::parse(text, nullptr, false);
-  if (document.is_discarded() || !document.is_object()) {
+  json document;
+  if (parse_untrusted(text, document) || !document.is_object()) {
     return make_validation_error(
       {{"auth_json", "must be a JSON object (the contents of ~/.codex/auth.json)"}});
   }
@@ -221,8 +222,8 @@ caf::expected<parsed_auth_json> parse_auth_json(std::string_view text) {
 
 caf::expected<std::vector<std::pair<std::string, std::string>>>
 split_auth_json_bundle(std::string_view text, const std::string& single_name) {
-  const auto document = json::parse(text, nullptr, false);
-  if (document.is_discarded()) {
+  json document;
+  if (parse_untrusted(text, document)) {
     return make_validation_error(
       {{"auth_json", "must be JSON: one auth.json object or an array of them"}});
   }

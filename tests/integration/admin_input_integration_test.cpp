@@ -37,7 +37,9 @@ struct input_fixture {
         data(std::filesystem::temp_directory_path() / ("cxp_input_" + to_hex(random_bytes(6)))),
         gateway(test::gateway_env(database.url(), data.string())),
         owner(gateway.port()) {
-    REQUIRE(owner.bootstrap(owner_email, owner_password).status == 201);
+    auto booted = owner.bootstrap(owner_email, owner_password);
+    CAPTURE(booted.body);
+    REQUIRE(booted.status == 201);
     REQUIRE(owner.login(owner_email, owner_password).status == 200);
   }
   ~input_fixture() {
@@ -291,4 +293,24 @@ TEST_CASE("the admin CLI escapes control characters stored before names were che
   CHECK(pools[0]["name"] == stored); // escaped for the terminal, still the same JSON string
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
+}
+
+TEST_CASE("admin bodies and auth_json nested too deep are refused and the node serves on",
+          "[integration][admin][admin_input]") {
+  input_fixture fx{backend::sqlite};
+  json deep = json::object();
+  for (int i = 0; i < 200; ++i) {
+    deep = json{{"a", deep}};
+  }
+  auto body = fx.owner.send("POST", "/admin/api/upstreams/import", {{"auth_json", deep}});
+  CHECK(body.status == 400);
+  CHECK(json::parse(body.body)["error"]["code"] == "invalid_request");
+
+  const std::string brackets(60000, '[');
+  check_refused(fx.owner.send("POST", "/admin/api/upstreams/import", {{"auth_json", brackets}}),
+                "auth_json");
+  auto bulk = fx.owner.send("POST", "/admin/api/upstreams/import", {{"items", {brackets}}});
+  REQUIRE(bulk.status == 200);
+  CHECK(json::parse(bulk.body)["results"][0]["account"].is_null());
+  CHECK(fx.fetch("/admin/api/upstreams")["items"].empty());
 }

@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include "common/json_input.hpp"
 #include "edge/errors/error_table.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "persistence/crypto/key_hash.hpp"
@@ -96,8 +97,11 @@ void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_acces
     if (header_value(*ex, "content-type").find("application/json") == std::string::npos) {
       return ex->respond_error(errc::unsupported_media_type);
     }
-    body = nlohmann::json::parse(request.body(), nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
+    // Nesting is bounded before anything walks the document (an auth_json import is dumped).
+    if (auto problem = parse_untrusted(request.body(), body)) {
+      return ex->respond_error(errc::invalid_request, problem->message);
+    }
+    if (!body.is_object()) {
       return ex->respond_error(errc::invalid_request, "The request body must be a JSON object.");
     }
   }

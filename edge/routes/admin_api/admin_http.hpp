@@ -51,7 +51,8 @@ using admin_work = std::function<caf::expected<admin_reply>(const actors::admin:
 
 /// Runs `work` on a db worker after the access checks, then renders its reply or its error
 /// (validation errors as 422 with `fields`). `body` is the parsed JSON request body (an empty
-/// object for bodiless requests); a malformed body answers 400 before `work` runs.
+/// object for bodiless requests); a malformed body (not JSON, nested deeper than
+/// `json_max_depth`, or not an object) answers 400 before `work` runs.
 void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_access access,
                admin_work work);
 

@@ -193,3 +193,14 @@ TEST_CASE("a bundle splits into one item per array element or a single object",
   CHECK_FALSE(split_auth_json_bundle("nope"));
   CHECK_FALSE(split_auth_json_bundle("42"));
 }
+
+TEST_CASE("an auth.json nested deeper than the JSON limit is refused before any walk",
+          "[unit][actors][admin]") {
+  const auto deep = std::string(20000, '[') + std::string(20000, ']');
+  auto parsed = parse_auth_json(deep);
+  REQUIRE_FALSE(parsed);
+  CHECK(field_errors_of(parsed.error()).count("auth_json") == 1);
+  auto bundle = split_auth_json_bundle(deep, "upload");
+  REQUIRE_FALSE(bundle);
+  CHECK(field_errors_of(bundle.error()).count("auth_json") == 1);
+}
