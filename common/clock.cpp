@@ -63,6 +63,13 @@ std::optional<time_point> parse_iso8601(std::string_view text) {
   utc.tm_min = minute;
   utc.tm_sec = second;
   const auto seconds_since_epoch = timegm(&utc);
+  // A time_point counts nanoseconds in 64 bits (years 1678 to 2261); outside that the
+  // conversion below would overflow.
+  constexpr auto representable =
+    std::chrono::duration_cast<std::chrono::seconds>(time_point::duration::max()).count() - 1;
+  if (seconds_since_epoch < -representable || seconds_since_epoch > representable) {
+    return std::nullopt;
+  }
   return time_point{std::chrono::seconds{seconds_since_epoch}} + std::chrono::microseconds{micros};
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <set>
 
 namespace cxp::actors {
@@ -28,8 +29,21 @@ std::optional<std::string> header(const std::map<std::string, std::string>& head
   return it == headers.end() ? std::nullopt : std::optional<std::string>{it->second};
 }
 
+/// Upstream numbers are untrusted: a double outside the integer range (or NaN) must not reach a
+/// cast, and a time_point holds nanoseconds in 64 bits, so seconds are bounded to ±100 years and
+/// minutes to 0..10^7 before they are converted.
+std::chrono::seconds bounded_seconds(double seconds) {
+  constexpr double limit = 100.0 * 366 * 24 * 3600;
+  return std::chrono::seconds{
+    static_cast<int64_t>(std::isnan(seconds) ? 0.0 : std::clamp(seconds, -limit, limit))};
+}
+
+int32_t bounded_minutes(double minutes) {
+  return static_cast<int32_t>(std::isnan(minutes) ? 0.0 : std::clamp(minutes, 0.0, 1e7));
+}
+
 time_point from_unix(double seconds) {
-  return time_point{std::chrono::seconds{static_cast<int64_t>(seconds)}};
+  return time_point{bounded_seconds(seconds)};
 }
 
 /// The weekly window keeps one identity even when the provider reports it in the primary slot.
@@ -70,7 +84,7 @@ std::optional<quota_window> window_of(const nlohmann::json& slot, time_point now
   if (slot.contains("reset_at") && slot["reset_at"].is_number()) {
     window.reset_at = from_unix(slot["reset_at"].get<double>());
   } else if (slot.contains("reset_after_seconds") && slot["reset_after_seconds"].is_number()) {
-    window.reset_at = now + std::chrono::seconds{slot["reset_after_seconds"].get<int64_t>()};
+    window.reset_at = now + bounded_seconds(slot["reset_after_seconds"].get<double>());
   }
   return window;
 }
@@ -87,8 +101,8 @@ void add_usage_windows(std::vector<quota_window>& windows, const nlohmann::json&
       continue;
     }
     const auto seconds = slot->value("limit_window_seconds", nlohmann::json{0});
-    auto window = window_of(
-      *slot, now, seconds.is_number() ? static_cast<int32_t>(seconds.get<int64_t>() / 60) : 0);
+    auto window =
+      window_of(*slot, now, seconds.is_number() ? bounded_minutes(seconds.get<double>() / 60) : 0);
     if (!window) {
       continue;
     }
@@ -140,13 +154,13 @@ parse_rate_limit_headers(const std::map<std::string, std::string>& headers, time
       window.used_percent = *used_value;
       window.observed_at = now;
       if (auto minutes = header(headers, prefix + "window-minutes")) {
-        window.window_minutes = static_cast<int32_t>(to_number(*minutes).value_or(0));
+        window.window_minutes = bounded_minutes(to_number(*minutes).value_or(0));
       }
       if (auto reset_at = header(headers, prefix + "reset-at"); reset_at && to_number(*reset_at)) {
         window.reset_at = from_unix(*to_number(*reset_at));
       } else if (auto after = header(headers, prefix + "reset-after-seconds");
                  after && to_number(*after)) {
-        window.reset_at = now + std::chrono::seconds{static_cast<int64_t>(*to_number(*after))};
+        window.reset_at = now + bounded_seconds(*to_number(*after));
       }
       window.kind = normalized_kind(kind, window.window_minutes);
       window.limit_id = family_id(family);
@@ -178,7 +192,8 @@ std::vector<quota_window> parse_rate_limits_event(const nlohmann::json& event, t
       continue;
     }
     const auto minutes = slot->value("window_minutes", nlohmann::json{0});
-    auto window = window_of(*slot, now, minutes.is_number() ? minutes.get<int32_t>() : 0);
+    auto window =
+      window_of(*slot, now, minutes.is_number() ? bounded_minutes(minutes.get<double>()) : 0);
     if (!window) {
       continue;
     }
@@ -255,7 +270,7 @@ std::optional<time_point> parse_usage_limit_reset(const nlohmann::json& body, ti
     return from_unix((*error)["resets_at"].get<double>());
   }
   if (error->contains("resets_in_seconds") && (*error)["resets_in_seconds"].is_number()) {
-    return now + std::chrono::seconds{(*error)["resets_in_seconds"].get<int64_t>()};
+    return now + bounded_seconds((*error)["resets_in_seconds"].get<double>());
   }
   return std::nullopt;
 }

@@ -71,7 +71,7 @@ caf::expected<json> validate_bulkheads(const json& value) {
     }
     for (const auto& [field, number] : limits.items()) {
       auto range = std::find_if(fields.begin(), fields.end(),
-                                [&field](const auto& known) { return field == known.name; });
+                                [&name = field](const auto& known) { return name == known.name; });
       if (range == fields.end()) {
         return make_error(errc::validation_failed, kind + ": unknown field " + field);
       }

@@ -38,7 +38,19 @@ struct cluster_envelope {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_envelope& x) {
-  return f(caf::meta::type_name("cluster_envelope"), x.version, x.kind, x.route, x.peer, x.payload);
+  if constexpr (Inspector::reads_state) {
+    return f(caf::meta::type_name("cluster_envelope"), x.version, x.kind, x.route, x.peer,
+             x.payload);
+  } else {
+    // CAF 0.17 loads a byte vector by resizing it to the length the sender claims before it
+    // checks that many bytes arrived (a 4 GiB allocation from a 10-byte frame); a string is
+    // range-checked first. Both travel as a length and the bytes, so the wire is unchanged.
+    std::string payload;
+    auto result =
+      f(caf::meta::type_name("cluster_envelope"), x.version, x.kind, x.route, x.peer, payload);
+    x.payload.assign(payload.begin(), payload.end());
+    return result;
+  }
 }
 
 /// The wire name of each body type that may travel in an envelope.

@@ -1,5 +1,6 @@
 #include "edge/routes/v1/images.hpp"
 
+#include "actors/admin/admin_input.hpp"
 #include "common/encoding.hpp"
 
 namespace cxp::edge::v1 {
@@ -99,6 +100,12 @@ std::optional<v1_error> image_edit_options(const std::vector<form_part>& parts, 
                                            std::vector<std::string>& images, bool& has_mask) {
   const form_part* mask = nullptr;
   for (const auto& part : parts) {
+    // Everything but the image bytes ends up in JSON text, which must be UTF-8.
+    const bool image = part.name == "image" || part.name == "image[]" || part.name == "mask";
+    if (!actors::admin::utf8_code_points(part.content_type)
+        || (!image && !actors::admin::utf8_code_points(part.data))) {
+      return invalid_parameter(part.name, "'" + part.name + "' must be UTF-8 text");
+    }
     if (part.name == "image" || part.name == "image[]") {
       const auto type = part.content_type.empty() ? std::string{"image/png"} : part.content_type;
       images.push_back("data:" + type + ";base64," + to_base64(part.data));

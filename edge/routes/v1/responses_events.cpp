@@ -22,6 +22,14 @@ json error_body(const json& error) {
 
 } // namespace
 
+std::string translate_event(stream_translator& translator, const json& event) {
+  try {
+    return translator.on_event(event);
+  } catch (const json::exception&) {
+    return {};
+  }
+}
+
 std::string sse_data(const json& data, const std::string& event_name) {
   std::string out;
   if (!event_name.empty()) {

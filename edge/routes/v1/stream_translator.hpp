@@ -34,6 +34,11 @@ public:
   virtual nlohmann::json from_response_object(const nlohmann::json& response) const = 0;
 };
 
+/// `translator.on_event(event)`, or nothing when the event lacks the shape the translator reads
+/// (a wrong-typed member makes its JSON reads throw): such an upstream event is skipped, like
+/// one whose data is not JSON, instead of the exception escaping the proxy's stream.
+std::string translate_event(stream_translator& translator, const nlohmann::json& event);
+
 /// `data: <json>\n\n`, optionally preceded by `event: <name>\n`.
 std::string sse_data(const nlohmann::json& data, const std::string& event_name = {});
 

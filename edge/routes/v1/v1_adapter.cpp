@@ -42,7 +42,7 @@ public:
     for (auto& event : state_->parser.feed(chunk)) {
       auto parsed = json::parse(event.data, nullptr, false);
       if (parsed.is_object()) {
-        out += state_->translator->on_event(parsed);
+        out += translate_event(*state_->translator, parsed);
       }
     }
     if (!state_->client_streams) {

@@ -1,0 +1,53 @@
+// Instance settings values (`PATCH /admin/api/settings`, and the stored rows a node reads at
+// start): the first byte picks a setting of the registry, the rest is its value as JSON text.
+// The value is validated (actors/settings/settings_registry.cpp) as an admin change is, and the
+// raw text is loaded as a stored row is, then read back through the typed getters.
+
+#include "actors/settings/settings_registry.hpp"
+#include "common/json_input.hpp"
+#include "tests/fuzz/fuzz_support.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  namespace actors = cxp::actors;
+  if (size == 0) {
+    return 0;
+  }
+  const auto& registry = actors::setting_registry();
+  const auto& spec = registry[data[0] % registry.size()];
+  const auto text = cxp::fuzz::text_of(data + 1, size - 1);
+  cxp::fuzz::require(actors::find_setting(spec.key) == &spec, "a registered key is found");
+
+  nlohmann::json value;
+  if (!cxp::parse_untrusted(text, value)) {
+    if (auto valid = actors::validate_setting(spec, value)) {
+      cxp::fuzz::keep(valid->dump());
+    } else {
+      cxp::fuzz::keep(valid.error().code());
+    }
+  }
+
+  const auto snapshot = actors::instance_settings::from_stored({{spec.key, std::string{text}}});
+  switch (spec.type) {
+  case actors::setting_type::boolean:
+    cxp::fuzz::keep(snapshot.get_bool(spec.key));
+    break;
+  case actors::setting_type::integer: {
+    const auto number = snapshot.get_int(spec.key);
+    cxp::fuzz::require(number >= spec.min && number <= spec.max, "a stored integer is in range");
+    break;
+  }
+  case actors::setting_type::string:
+    cxp::fuzz::keep(snapshot.get_string(spec.key));
+    break;
+  case actors::setting_type::string_list:
+    cxp::fuzz::keep(snapshot.get_string_list(spec.key));
+    break;
+  case actors::setting_type::bulkhead_table:
+    for (const auto kind : actors::all_admission_classes) {
+      cxp::fuzz::keep(snapshot.get_bulkhead(kind));
+    }
+    break;
+  }
+  cxp::fuzz::keep(snapshot.is_configured(spec.key));
+  return 0;
+}
