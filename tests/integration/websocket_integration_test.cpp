@@ -457,3 +457,30 @@ TEST_CASE("detached sessions beyond the per account cap lose their upstream sock
   CHECK(eventually([&] { return detached_closed(f, "account") == 1; }));
   CHECK(detached_closed(f, "api_key") == 0);
 }
+
+TEST_CASE("a response.create frame with a wrong-typed field or deep nesting gets an error frame "
+          "naming the problem and the connection keeps serving",
+          "[integration][websocket]") {
+  pooler_fixture f{ws_options()};
+  ws_client client{f.gateway().port(), f.api_key(), session_headers("thread-hostile")};
+  REQUIRE(client.status == 101);
+  for (const auto* field : {"model", "previous_response_id", "prompt_cache_key", "stream"}) {
+    auto frame = json::parse(test::ws_create_frame("typed"));
+    frame[field] = json::array({1});
+    client.send(frame.dump());
+    auto refused = client.read_turn();
+    REQUIRE_FALSE(refused.empty());
+    CHECK(type_of(refused.back()) == "error");
+    CHECK(refused.back()["status"] == 400);
+    CHECK(refused.back()["error"]["param"] == field);
+  }
+  client.send(R"({"type":"response.create","model":"gpt-5.5","input":)" + std::string(5000, '[')
+              + std::string(5000, ']') + "}");
+  auto deep = client.read_turn();
+  REQUIRE_FALSE(deep.empty());
+  CHECK(type_of(deep.back()) == "error");
+  CHECK(deep.back()["status"] == 400);
+  client.send(test::ws_create_frame("still here"));
+  CHECK(type_of(client.read_turn().back()) == "response.completed");
+  CHECK(f.upstream().websocket_connections().size() == 1);
+}
