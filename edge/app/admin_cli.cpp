@@ -31,7 +31,7 @@ constexpr const char* admin_usage = R"(usage: codex-pooler admin <command> [--fl
   bootstrap --email E --display-name N (--password P | --password-stdin)
   pool create --name N [--slug S] [--strategy bridge_ring|deterministic_rotation|least_recent_success|quota_first] [--ring-size N]
   pool list
-  account import (--file auth.json | --dir DIR | --json-array FILE) [--pool POOL_ID]... [--label L]
+  account import (--file auth.json | --dir DIR | --json-array FILE) [--pool POOL_ID]...
   account list [--pool POOL_ID]
   account rotate-keys              re-encrypt every account's tokens with the current key
   key create --pool POOL_ID --name N [--expires-at ISO8601] [--policy JSON]
@@ -114,6 +114,11 @@ std::string read_file(const std::filesystem::path& path) {
 }
 
 int import_accounts(service_context& context, const principal& who, const parsed_args& args) {
+  if (args.flag("label")) {
+    // Refused rather than dropped: the bulk import has no label to set.
+    return usage_error(
+      "account import takes no --label; set one with PATCH /admin/api/upstreams/:id");
+  }
   std::vector<std::pair<std::string, std::string>> items;
   if (auto file = args.flag("file")) {
     items.emplace_back(*file, read_file(*file));

@@ -272,6 +272,11 @@ TEST_CASE("the admin CLI escapes control characters stored before names were che
   CHECK(ring.exit_code == 1);
   CHECK(ring.err.find("ring_size") != std::string::npos);
 
+  auto labelled = test::run_gateway_command(
+    env, {"admin", "account", "import", "--file", (dir / "none.json").string(), "--label", "L"});
+  CHECK(labelled.exit_code == 2);
+  CHECK(labelled.err.find("--label") != std::string::npos);
+
   auto pool = test::run_gateway_command(env, {"admin", "pool", "create", "--name", "Plain"});
   REQUIRE(pool.exit_code == 0);
   // What an older build let through: written straight into the table.
