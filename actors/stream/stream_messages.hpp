@@ -23,6 +23,8 @@ namespace cxp::actors {
 // the stream stops reading upstream); `stream_turn_done` ends each turn; `stream_detach` (or the
 // connection actor going down) detaches. `stream_closed` tells an attached connection that the
 // stream ended (idle expiry, shutdown) or that another connection took the session over.
+// Frames and `stream_turn_done` of a turn go only to the connection that sent the turn (its
+// `connection_id`) while it is attached: a later connection of the session never sees them.
 
 /// Frames a stream sends before it waits for acknowledgements.
 constexpr uint64_t stream_ack_window = 64;
