@@ -89,6 +89,12 @@ std::string_view to_string(errc code) {
     return "api_key_policy_limit_exceeded";
   case errc::server_is_overloaded:
     return "server_is_overloaded";
+  case errc::request_headers_too_large:
+    return "request_headers_too_large";
+  case errc::client_address_not_allowed:
+    return "client_address_not_allowed";
+  case errc::unsupported_content_encoding:
+    return "unsupported_content_encoding";
   }
   return "unknown";
 }

@@ -53,11 +53,14 @@ enum class errc : uint8_t {
   owner_unavailable,
   api_key_policy_limit_exceeded,
   server_is_overloaded,
+  request_headers_too_large,
+  client_address_not_allowed,
+  unsupported_content_encoding,
 };
 
 /// The first and last enumerators, for tests that walk every code.
 constexpr auto errc_first = errc::internal_error;
-constexpr auto errc_last = errc::server_is_overloaded;
+constexpr auto errc_last = errc::unsupported_content_encoding;
 
 /// The wire spelling of a code, e.g. "validation_failed".
 std::string_view to_string(errc code);

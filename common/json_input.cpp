@@ -102,6 +102,10 @@ std::optional<json_problem> parse_untrusted(std::string_view text, nlohmann::jso
 }
 
 field_check check_fields(nlohmann::json& object, std::initializer_list<field_rule> rules) {
+  return check_fields(object, std::span<const field_rule>{rules.begin(), rules.size()});
+}
+
+field_check check_fields(nlohmann::json& object, std::span<const field_rule> rules) {
   field_check check;
   if (!object.is_object()) {
     check.problem = json_problem{"body must be a JSON object", {}};

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -57,6 +58,7 @@ struct field_check {
   std::optional<json_problem> problem;
   bool erased_nulls = false;
 };
+field_check check_fields(nlohmann::json& object, std::span<const field_rule> rules);
 field_check check_fields(nlohmann::json& object, std::initializer_list<field_rule> rules);
 
 } // namespace cxp

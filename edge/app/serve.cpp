@@ -50,6 +50,7 @@ constexpr auto cluster_discovery_interval = std::chrono::seconds{2};
 constexpr auto cluster_heartbeat_interval = std::chrono::seconds{1};
 constexpr auto cluster_connection_timeout = std::chrono::seconds{5};
 constexpr auto topology_reload_interval = std::chrono::seconds{3};
+constexpr auto ingress_refresh_interval = std::chrono::milliseconds{1'000};
 constexpr auto request_log_flush_interval = std::chrono::milliseconds{250};
 constexpr auto request_log_final_flush = std::chrono::seconds{10};
 /// How long a stopping node waits for its websocket clients to answer its close frames.
@@ -194,9 +195,14 @@ int serve(const boot_config& config) {
   options.bind_address = config.bind_address;
   options.port = config.port;
   options.io = io;
+  options.ingress = std::make_shared<ingress_policy>();
   http_server server{options, routes, make_http_metrics(registry)};
+  auto ingress_refresher = spawn_ingress_refresher(
+    system, settings, options.ingress,
+    [&server](const ingress_rules& rules) { server.refirewall_websockets(rules); },
+    ingress_refresh_interval);
   add_health_routes(routes, {system, db_pool, server.state(), registry, settings,
-                             (*wiring)->context->token_hash_key, custodian});
+                             (*wiring)->context->token_hash_key, custodian, io});
   const admin_runtime admin{system, db_pool, *(*wiring)->context,
                             std::make_shared<actors::admin::login_throttle>()};
   add_auth_routes(routes, admin);
@@ -257,6 +263,7 @@ int serve(const boot_config& config) {
     caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(db_pool, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(settings, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(ingress_refresher, caf::exit_reason::user_shutdown);
     return 1;
   }
   caf::actor discovery;
@@ -330,6 +337,7 @@ int serve(const boot_config& config) {
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(custodian, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ingress_refresher, caf::exit_reason::user_shutdown);
 
   std::promise<void> marked_down;
   ask<bool>(

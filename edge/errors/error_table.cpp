@@ -110,6 +110,15 @@ public_error lookup_error(errc code) {
   case errc::server_is_overloaded:
     return {status::service_unavailable, server_type,
             "The gateway route class is temporarily overloaded; retry shortly."};
+  case errc::request_headers_too_large:
+    return {status::request_header_fields_too_large, invalid_request_type,
+            "The request headers are too large."};
+  case errc::client_address_not_allowed:
+    return {status::forbidden, permission_type,
+            "Your network address is not allowed to use this gateway."};
+  case errc::unsupported_content_encoding:
+    return {status::unsupported_media_type, invalid_request_type,
+            "The request body's Content-Encoding is not supported; send gzip, deflate or none."};
   case errc::api_key_policy_limit_exceeded:
     return {status::too_many_requests, rate_limit_type, "The API key's usage limit is reached."};
   }

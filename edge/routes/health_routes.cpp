@@ -1,5 +1,9 @@
 #include "edge/routes/health_routes.hpp"
 
+#include <atomic>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include "actors/type_ids.hpp"
@@ -11,6 +15,7 @@ namespace cxp::edge {
 
 namespace {
 
+constexpr auto liveness_timeout = std::chrono::milliseconds{2'000};
 constexpr auto readiness_timeout = std::chrono::milliseconds{1'000};
 constexpr auto settings_timeout = std::chrono::milliseconds{2'000};
 
@@ -21,8 +26,31 @@ void respond_status(const exchange_ptr& ex, http::status status, std::string_vie
 } // namespace
 
 void add_health_routes(route_table& routes, const health_context& context) {
-  routes.add(http::verb::get, "/healthz",
-             [](const exchange_ptr& ex) { respond_status(ex, http::status::ok, "ok"); });
+  routes.add(http::verb::get, "/healthz", [context](const exchange_ptr& ex) {
+    // The deadline runs on Asio, not on the actors it judges: when they are wedged the timer
+    // still fires and answers.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    auto deadline =
+      std::make_shared<boost::asio::steady_timer>(context.io->local_or_next(), liveness_timeout);
+    deadline->async_wait([ex, answered, deadline](const boost::system::error_code& ec) {
+      if (!ec && !answered->exchange(true)) {
+        respond_status(ex, http::status::service_unavailable, "actors_unresponsive");
+      }
+    });
+    ask<actors::settings_snapshot>(
+      context.system, context.settings, liveness_timeout,
+      [ex, answered, deadline](caf::expected<actors::settings_snapshot> snapshot) {
+        if (answered->exchange(true)) {
+          return;
+        }
+        boost::asio::post(deadline->get_executor(), [deadline] { deadline->cancel(); });
+        if (!snapshot) {
+          return respond_status(ex, http::status::service_unavailable, "actors_unresponsive");
+        }
+        respond_status(ex, http::status::ok, "ok");
+      },
+      actors::get_atom::value);
+  });
 
   routes.add(http::verb::get, "/readyz", [context](const exchange_ptr& ex) {
     if (context.state.draining) {

@@ -20,13 +20,15 @@ struct health_context {
   metrics::registry& registry;
   actors::settings_cache_actor settings;
   const secret<std::string>& token_hash_key; ///< verifies the `metrics.bearer_token` digest
-  caf::actor custodian; ///< actors::spawn_account_custodian, for the readiness detail
+  caf::actor custodian;        ///< actors::spawn_account_custodian, for the readiness detail
+  std::shared_ptr<io_pool> io; ///< runs the liveness deadline when the actors do not answer
 };
 
-/// `GET /healthz` (liveness), `GET /readyz` (database within 1 s and not draining; the body's
-/// `account_custody` tells whether any live node may own accounts) and
-/// `GET /metrics` (Prometheus text; when the `metrics.bearer_token` setting is configured it
-/// requires `Authorization: Bearer <token>`).
+/// `GET /healthz` (liveness: a round trip through the bridge actor to the settings cache within
+/// 2 s, else 503, so an orchestrator restarts a node whose actors no longer answer), `GET /readyz`
+/// (database within 1 s and not draining; the body's `account_custody` tells whether any live node
+/// may own accounts) and `GET /metrics` (Prometheus text; when the `metrics.bearer_token` setting
+/// is configured it requires `Authorization: Bearer <token>`).
 void add_health_routes(route_table& routes, const health_context& context);
 
 } // namespace cxp::edge

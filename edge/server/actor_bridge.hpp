@@ -24,6 +24,9 @@ struct bridge_job {
 /// every spawned actor costs the actor clock thread a wake-up when it terminates.
 caf::actor bridge_actor(caf::actor_system& system);
 
+/// Logs and counts a bridge callback that threw.
+void report_bridge_failure(const std::exception& failure);
+
 /// Ends the bridge actor when it goes out of scope. Declare it right after the actor system:
 /// a hidden actor left in the registry would be destroyed after the scheduler stopped.
 class bridge_scope {
@@ -36,6 +39,24 @@ public:
 private:
   caf::actor_system& system_;
 };
+
+/// Calls a bridge callback. A callback that throws (a handler bug) is called once more with
+/// `internal_error`, so its request is answered (a second answer is ignored) and the bridge
+/// actor, which every route shares, keeps running.
+template <class Reply>
+void deliver(const std::function<void(caf::expected<Reply>)>& on_reply,
+             caf::expected<Reply> outcome) {
+  try {
+    on_reply(std::move(outcome));
+  } catch (const std::exception& failure) {
+    report_bridge_failure(failure);
+    try {
+      on_reply(make_error(errc::internal_error, "bridge callback failed"));
+    } catch (const std::exception& again) {
+      report_bridge_failure(again);
+    }
+  }
+}
 
 /// The one way from Asio code to an actor: the bridge actor sends `xs...` to `target` and calls
 /// `on_reply` with the typed answer or the error (a timeout included). The callback runs on a
@@ -52,8 +73,8 @@ void ask(caf::actor_system& system, const Handle& target, Timeout timeout,
       [target, timeout = caf::duration{timeout}, on_reply = std::move(on_reply),
        message = caf::make_message(std::forward<Ts>(xs)...)](caf::event_based_actor* self) mutable {
         self->request(caf::actor_cast<caf::actor>(target), timeout, std::move(message))
-          .then([on_reply](Reply& reply) { on_reply(std::move(reply)); },
-                [on_reply](caf::error& error) { on_reply(std::move(error)); });
+          .then([on_reply](Reply& reply) { deliver<Reply>(on_reply, std::move(reply)); },
+                [on_reply](caf::error& error) { deliver<Reply>(on_reply, std::move(error)); });
       }});
 }
 

@@ -55,6 +55,10 @@ public:
   const std::string& client_ip() const { return client_ip_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
 
+  /// Whether the client reached us over TLS (a trusted proxy said so): cookies are then Secure.
+  bool secure_transport() const { return secure_transport_; }
+  void set_secure_transport(bool secure) { secure_transport_ = secure; }
+
   /// A path parameter captured by the route pattern (":id"), or empty.
   std::string_view param(std::string_view name) const;
   void set_params(std::map<std::string, std::string, std::less<>> params) {
@@ -97,6 +101,7 @@ private:
   upgrade_fn upgrade_;
   std::map<std::string, std::string, std::less<>> params_;
   std::string route_name_ = "unmatched";
+  bool secure_transport_ = false;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<bool> responded_{false};
 };

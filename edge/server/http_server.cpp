@@ -1,6 +1,7 @@
 #include "edge/server/http_server.hpp"
 
 #include <deque>
+#include <limits>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -15,6 +16,8 @@
 
 #include "common/log.hpp"
 #include "edge/errors/error_table.hpp"
+#include "edge/ingress/content_encoding.hpp"
+#include "edge/ingress/http_framing.hpp"
 #include "edge/server/websocket_session.hpp"
 
 namespace cxp::edge {
@@ -36,12 +39,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
 public:
   http_session(tcp::socket&& socket, const http_server_options& options, const route_table& routes,
-               const completion_hook& on_complete, std::shared_ptr<server_state> state)
+               const completion_hook& on_complete, std::shared_ptr<server_state> state,
+               std::shared_ptr<connection_slot> slot, net::ip::address peer)
       : stream_(std::move(socket)),
         options_(options),
         routes_(routes),
         on_complete_(on_complete),
-        state_(std::move(state)) {}
+        state_(std::move(state)),
+        slot_(std::move(slot)),
+        peer_(canonical_address(peer)) {}
 
   void run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
@@ -50,12 +56,58 @@ public:
 private:
   void do_read() {
     parser_.emplace();
-    parser_->body_limit(options_.body_limit_bytes);
     parser_->header_limit(header_limit_bytes);
+    // The head is judged first (async_read_header reads no body); the route class's limit is
+    // set once the target is known.
+    // (Not boost::none: Beast compares the length against the optional, and none is less.)
+    parser_->body_limit(std::numeric_limits<uint64_t>::max());
     stream_.expires_after(requests_served_ == 0 ? options_.read_timeout : options_.keep_alive_idle);
+    http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  /// The ingress chain, in order, for a request whose head has arrived: framing (RFC 9112
+  /// §6.3), client address, firewall, body limit of the route class, content encoding; then
+  /// the body is read and the route runs (key authentication and admission happen there).
+  void on_header(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout
+        || ec == net::error::operation_aborted || ec == net::error::eof
+        || ec == net::error::connection_reset) {
+      return do_close();
+    }
+    if (ec == http::error::header_limit) {
+      return reply_early(errc::request_headers_too_large);
+    }
+    if (ec) {
+      return reply_early(errc::invalid_request);
+    }
+    const auto& head = parser_->get();
+    if (auto framing = check_framing(head)) {
+      return reply_early(*framing);
+    }
+    rules_ = options_.ingress->rules();
+    client_ = client_address_of(peer_, head, *rules_);
+    const auto path = std::string_view{head.target().data(), head.target().size()};
+    if (is_firewalled(path) && !rules_->admits(client_)) {
+      return reply_early(errc::client_address_not_allowed);
+    }
+    auto encoding = head.find(http::field::content_encoding);
+    if (encoding != head.end()
+        && !is_accepted_encoding({encoding->value().data(), encoding->value().size()})) {
+      return reply_early(errc::unsupported_content_encoding);
+    }
+    body_limit_ = rules_->body_limit(body_class_of(path));
+    if (auto length = parser_->content_length(); length && *length > body_limit_) {
+      return reply_early(errc::payload_too_large);
+    }
+    parser_->body_limit(body_limit_);
+    if (parser_->is_done()) {
+      return on_read({});
+    }
     http::async_read(
       stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+      [self = shared_from_this()](beast::error_code read_ec, size_t) { self->on_read(read_ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -71,10 +123,19 @@ private:
     }
     stream_.expires_never();
     auto request = parser_->release();
+    if (auto encoding = request.find(http::field::content_encoding); encoding != request.end()) {
+      if (auto failure = decode_body(
+            request.body(), {encoding->value().data(), encoding->value().size()}, body_limit_)) {
+        return reply_early(*failure);
+      }
+      request.erase(http::field::content_encoding);
+      request.content_length(request.body().size());
+    }
     start_exchange(std::move(request));
   }
 
-  /// Answers a request that could not be parsed, then closes (its body may be unread).
+  /// Answers a request that could not be accepted, then closes (its body may be unread and its
+  /// framing may not be trusted).
   void reply_early(errc code) {
     http_request request;
     request.version(11);
@@ -84,9 +145,7 @@ private:
 
   void start_exchange(http_request request, std::optional<errc> early_error = std::nullopt) {
     ++state_->in_flight;
-    beast::error_code ignored;
-    auto endpoint = stream_.socket().remote_endpoint(ignored);
-    auto client_ip = ignored ? std::string{} : endpoint.address().to_string();
+    auto client_ip = client_.is_unspecified() ? peer_.to_string() : client_.to_string();
     std::weak_ptr<http_session> weak = weak_from_this();
     auto self = shared_from_this();
     const bool keep_alive = request.keep_alive() && !early_error;
@@ -106,6 +165,7 @@ private:
                   [self, u = std::move(upgrade)]() mutable { self->hand_over(std::move(u)); });
       });
     current_ = ex;
+    ex->set_secure_transport(rules_ && forwarded_over_tls(peer_, ex->request(), *rules_));
     if (early_error) {
       ex->respond_error(*early_error);
       return;
@@ -133,8 +193,13 @@ private:
     auto request = current_ ? current_->request() : http_request{};
     finish_exchange(http::status::switching_protocols);
     --state_->in_flight;
+    // The connection keeps its place in the connection caps while it is a websocket.
+    upgrade.on_closed = [slot = slot_, closed = std::move(upgrade.on_closed)](uint16_t code,
+                                                                              std::string reason) {
+      closed(code, std::move(reason));
+    };
     start_websocket_session(std::move(stream_), std::move(request), std::move(upgrade),
-                            std::shared_ptr<websocket_set>{state_, &state_->websockets});
+                            std::shared_ptr<websocket_set>{state_, &state_->websockets}, client_);
   }
 
   void on_write(beast::error_code ec, bool keep_alive) {
@@ -165,6 +230,11 @@ private:
   const route_table& routes_;
   const completion_hook& on_complete_;
   std::shared_ptr<server_state> state_;
+  std::shared_ptr<connection_slot> slot_;
+  net::ip::address peer_;
+  net::ip::address client_;
+  std::shared_ptr<const ingress_rules> rules_;
+  uint64_t body_limit_ = 0;
   exchange_ptr current_;
   uint64_t requests_served_ = 0;
 };
@@ -285,11 +355,18 @@ std::shared_ptr<reply_stream> http_session::start_stream(http_stream_head head, 
   return stream;
 }
 
+http_server_options with_ingress(http_server_options options) {
+  if (!options.ingress) {
+    options.ingress = std::make_shared<ingress_policy>();
+  }
+  return options;
+}
+
 } // namespace
 
 http_server::http_server(http_server_options options, const route_table& routes,
                          completion_hook on_complete)
-    : options_(std::move(options)),
+    : options_(with_ingress(std::move(options))),
       routes_(routes),
       on_complete_(std::move(on_complete)),
       io_(options_.io ? options_.io : std::make_shared<io_pool>(options_.io_threads)),
@@ -331,21 +408,58 @@ caf::expected<void> http_server::start() {
 }
 
 void http_server::do_accept() {
-  acceptor_.async_accept(
-    net::make_strand(io_->next()), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
-        return;
-      }
-      if (!ec) {
-        // Streamed replies go out in small writes (head, then one chunk per event); without this
-        // Nagle holds each one back until the client's delayed ACK.
-        beast::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<http_session>(std::move(socket), options_, routes_, on_complete_, state_)
-          ->run();
-      }
-      do_accept();
-    });
+  acceptor_.async_accept(net::make_strand(io_->next()),
+                         [this](beast::error_code ec, tcp::socket socket) {
+                           if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+                             return;
+                           }
+                           if (!ec) {
+                             admit(std::move(socket));
+                           }
+                           do_accept();
+                         });
+}
+
+void http_server::admit(tcp::socket socket) {
+  beast::error_code ec;
+  const auto peer = socket.remote_endpoint(ec).address();
+  if (ec) {
+    return;
+  }
+  auto rules = options_.ingress->rules();
+  auto entry = options_.ingress->connections().enter(peer, *rules);
+  if (entry.outcome != connection_gate::verdict::admitted) {
+    return refuse_connection(std::move(socket), entry.outcome == connection_gate::verdict::node_full
+                                                  ? errc::server_is_overloaded
+                                                  : errc::rate_limited);
+  }
+  // Streamed replies go out in small writes (head, then one chunk per event); without this
+  // Nagle holds each one back until the client's delayed ACK.
+  socket.set_option(tcp::no_delay(true), ec);
+  std::make_shared<http_session>(std::move(socket), options_, routes_, on_complete_, state_,
+                                 std::move(entry.slot), peer)
+    ->run();
+}
+
+void http_server::refuse_connection(tcp::socket socket, errc code) {
+  http_response response{lookup_error(code).status, 11};
+  response.set(http::field::content_type, "application/json");
+  response.body() = render_error(code).dump();
+  response.keep_alive(false);
+  response.prepare_payload();
+  auto message = std::make_shared<http_response>(std::move(response));
+  auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+  stream->expires_after(std::chrono::seconds{5});
+  http::async_write(*stream, *message, [stream, message](beast::error_code, size_t) {
+    beast::error_code ignored;
+    stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+  });
+}
+
+void http_server::refirewall_websockets(const ingress_rules& rules) {
+  state_->websockets.close_where(
+    [&rules](const net::ip::address& client) { return !rules.admits(client); },
+    ws_close_policy_violation, "client address not allowed");
 }
 
 int64_t http_server::shutdown(std::chrono::milliseconds deadline) {

@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "common/io_pool.hpp"
+#include "edge/ingress/ingress_policy.hpp"
 #include "edge/server/exchange.hpp"
 #include "edge/server/route_table.hpp"
 #include "edge/server/websocket_session.hpp"
@@ -27,7 +28,9 @@ struct http_server_options {
   /// `io_threads` of its own.
   std::shared_ptr<io_pool> io;
   size_t io_threads = 2;
-  uint64_t body_limit_bytes = 32u << 20;
+  /// Body limits, forwarded-address trust, the firewall and connection caps (see
+  /// edge/ingress/). Null: the settings defaults.
+  std::shared_ptr<ingress_policy> ingress;
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds keep_alive_idle{75};
 };
@@ -73,8 +76,15 @@ public:
   size_t close_websockets(uint16_t code, const std::string& reason,
                           std::chrono::milliseconds deadline);
 
+  /// Closes (1008) the open websockets whose client `rules`' firewall no longer admits.
+  void refirewall_websockets(const ingress_rules& rules);
+
 private:
   void do_accept();
+  /// Gives an accepted connection a session, or refuses it (503 when the node is full, 429
+  /// when its peer address is) when the connection caps say so.
+  void admit(boost::asio::ip::tcp::socket socket);
+  void refuse_connection(boost::asio::ip::tcp::socket socket, errc code);
 
   http_server_options options_;
   const route_table& routes_;

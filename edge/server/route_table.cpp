@@ -1,5 +1,7 @@
 #include "edge/server/route_table.hpp"
 
+#include "common/log.hpp"
+
 namespace cxp::edge {
 
 namespace {
@@ -56,7 +58,14 @@ void route_table::dispatch(const exchange_ptr& ex) const {
     }
     ex->set_route_name(candidate.pattern);
     ex->set_params(std::move(params));
-    candidate.handler(ex);
+    // A handler bug must cost one request, never the session or the Asio thread.
+    try {
+      candidate.handler(ex);
+    } catch (const std::exception& failure) {
+      log::error("http", "route handler failed",
+                 {{"route", candidate.pattern}, {"error", failure.what()}});
+      ex->respond_error(errc::internal_error);
+    }
     return;
   }
   ex->respond_error(path_known ? errc::method_not_allowed : errc::not_found);

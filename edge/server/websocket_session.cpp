@@ -25,10 +25,11 @@ class websocket_session : public websocket_connection,
                           public std::enable_shared_from_this<websocket_session> {
 public:
   websocket_session(beast::tcp_stream stream, websocket_upgrade upgrade,
-                    std::shared_ptr<websocket_set> live)
+                    std::shared_ptr<websocket_set> live, boost::asio::ip::address client)
       : ws_(std::move(stream)),
         upgrade_(std::move(upgrade)),
         live_(std::move(live)),
+        client_(client),
         idle_timer_(ws_.get_executor()) {}
 
   void run(http_request request) {
@@ -56,7 +57,7 @@ public:
                        }
                        self->open_ = true;
                        if (self->live_) {
-                         self->live_->add(self);
+                         self->live_->add(self, self->client_);
                        }
                        self->touch();
                        if (self->upgrade_.on_open) {
@@ -210,6 +211,7 @@ private:
   websocket::stream<beast::tcp_stream> ws_;
   websocket_upgrade upgrade_;
   std::shared_ptr<websocket_set> live_;
+  boost::asio::ip::address client_;
   net::steady_timer idle_timer_;
   beast::flat_buffer buffer_;
   std::deque<outgoing> outbox_;
@@ -226,9 +228,10 @@ bool is_websocket_upgrade(const http_request& request) {
   return websocket::is_upgrade(request);
 }
 
-void websocket_set::add(const std::shared_ptr<websocket_connection>& connection) {
+void websocket_set::add(const std::shared_ptr<websocket_connection>& connection,
+                        const boost::asio::ip::address& client) {
   std::lock_guard lock{mutex_};
-  open_.emplace(connection.get(), connection);
+  open_.emplace(connection.get(), open_connection{connection, client});
 }
 
 void websocket_set::remove(const websocket_connection* connection) {
@@ -237,11 +240,19 @@ void websocket_set::remove(const websocket_connection* connection) {
 }
 
 void websocket_set::close_all(uint16_t code, const std::string& reason) {
+  close_where([](const boost::asio::ip::address&) { return true; }, code, reason);
+}
+
+void websocket_set::close_where(const std::function<bool(const boost::asio::ip::address&)>& matches,
+                                uint16_t code, const std::string& reason) {
   std::vector<std::shared_ptr<websocket_connection>> open;
   {
     std::lock_guard lock{mutex_};
-    for (const auto& [key, weak] : open_) {
-      if (auto connection = weak.lock()) {
+    for (const auto& [key, entry] : open_) {
+      if (!matches(entry.client)) {
+        continue;
+      }
+      if (auto connection = entry.connection.lock()) {
         open.push_back(std::move(connection));
       }
     }
@@ -258,9 +269,11 @@ size_t websocket_set::size() const {
 }
 
 void start_websocket_session(beast::tcp_stream stream, http_request request,
-                             websocket_upgrade upgrade, std::shared_ptr<websocket_set> live) {
+                             websocket_upgrade upgrade, std::shared_ptr<websocket_set> live,
+                             boost::asio::ip::address client) {
   beast::get_lowest_layer(stream).expires_never();
-  std::make_shared<websocket_session>(std::move(stream), std::move(upgrade), std::move(live))
+  std::make_shared<websocket_session>(std::move(stream), std::move(upgrade), std::move(live),
+                                      client)
     ->run(std::move(request));
 }
 

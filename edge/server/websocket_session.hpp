@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "edge/server/exchange.hpp"
@@ -57,15 +58,23 @@ bool is_websocket_upgrade(const http_request& request);
 /// by the sessions on every Asio thread, hence the mutex (held for a map insert or erase).
 class websocket_set {
 public:
-  void add(const std::shared_ptr<websocket_connection>& connection);
+  void add(const std::shared_ptr<websocket_connection>& connection,
+           const boost::asio::ip::address& client);
   void remove(const websocket_connection* connection);
   /// Sends every open connection a close frame with `code` and `reason`.
   void close_all(uint16_t code, const std::string& reason);
+  /// Sends a close frame to the connections whose client address `matches`.
+  void close_where(const std::function<bool(const boost::asio::ip::address&)>& matches,
+                   uint16_t code, const std::string& reason);
   size_t size() const;
 
 private:
+  struct open_connection {
+    std::weak_ptr<websocket_connection> connection;
+    boost::asio::ip::address client;
+  };
   mutable std::mutex mutex_;
-  std::unordered_map<const websocket_connection*, std::weak_ptr<websocket_connection>> open_;
+  std::unordered_map<const websocket_connection*, open_connection> open_;
 };
 
 /// Runs the websocket handshake on `stream` (the HTTP session gives its socket up) and then the
@@ -73,6 +82,7 @@ private:
 /// the HTTP server.
 void start_websocket_session(boost::beast::tcp_stream stream, http_request request,
                              websocket_upgrade upgrade,
-                             std::shared_ptr<websocket_set> live = nullptr);
+                             std::shared_ptr<websocket_set> live = nullptr,
+                             boost::asio::ip::address client = {});
 
 } // namespace cxp::edge

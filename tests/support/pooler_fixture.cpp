@@ -177,7 +177,8 @@ json pooler_fixture::request_logs(size_t count) {
                         {"input_tokens", opt(log.input_tokens)},
                         {"output_tokens", opt(log.output_tokens)},
                         {"session_key_hash", opt(log.session_key_hash)},
-                        {"ttfb_ms", opt(log.ttfb_ms)}});
+                        {"ttfb_ms", opt(log.ttfb_ms)},
+                        {"client_ip", opt(log.client_ip)}});
       }
       return rows;
     }

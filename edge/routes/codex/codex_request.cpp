@@ -90,20 +90,28 @@ std::string session_key_of(const http_request& request, const json& body) {
 }
 
 caf::expected<bool> apply_key_policy(json& body, const actors::admin::api_key_policy& policy) {
+  if (!body.is_object()) {
+    return make_error(errc::invalid_request, "request body must be a JSON object");
+  }
   bool changed = false;
   if (policy.enforced_model) {
-    if (body.value("model", std::string{}) != *policy.enforced_model) {
+    if (body["model"] != *policy.enforced_model) {
       body["model"] = *policy.enforced_model;
       changed = true;
     }
   }
-  const auto model = body.value("model", std::string{});
+  const auto named = body.find("model");
+  const auto model =
+    named != body.end() && named->is_string() ? named->get<std::string>() : std::string{};
   if (policy.allowed_models
       && std::none_of(policy.allowed_models->begin(), policy.allowed_models->end(),
                       [&](const auto& allowed) { return iequals(allowed, model); })) {
     return make_error(errc::model_not_allowed, "model not allowed by key policy");
   }
   if (policy.enforced_reasoning_effort) {
+    if (!body["reasoning"].is_object()) {
+      body["reasoning"] = json::object();
+    }
     body["reasoning"]["effort"] = *policy.enforced_reasoning_effort;
     changed = true;
   } else if (policy.max_reasoning_effort && body.contains("reasoning")

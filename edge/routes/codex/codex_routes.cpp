@@ -1,6 +1,7 @@
 #include "edge/routes/codex/codex_routes.hpp"
 
 #include "actors/admin/api_key_service.hpp"
+#include "common/json_input.hpp"
 #include "edge/routes/codex/codex_auth.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "edge/routes/codex/pool_documents.hpp"
@@ -14,44 +15,62 @@ namespace {
 using actors::admin::authenticated_key;
 using nlohmann::json;
 
+/// The top-level fields of a native Responses body whose types later reads rely on.
+constexpr field_rule native_fields[] = {{"model", json_kind::string},
+                                        {"stream", json_kind::boolean},
+                                        {"prompt_cache_key", json_kind::string},
+                                        {"reasoning", json_kind::object},
+                                        {"input", json_kind::string_or_array},
+                                        {"instructions", json_kind::string},
+                                        {"tools", json_kind::array},
+                                        {"store", json_kind::boolean},
+                                        {"previous_response_id", json_kind::string}};
+
 void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class route,
            std::string upstream_path) {
-  with_key(
-    runtime, ex,
-    [&runtime, ex, route, path = std::move(upstream_path)](authenticated_key key) mutable {
-      auto body = json::parse(ex->request().body(), nullptr, false);
-      if (!body.is_object()) {
-        return ex->respond_error(errc::invalid_request, "request body must be a JSON object");
-      }
-      if (!body.contains("model") || !body["model"].is_string()
-          || body["model"].get<std::string>().empty()) {
-        if (!key.key.policy.enforced_model) {
-          return ex->respond_error(errc::invalid_request, "model is required", "model");
-        }
-      }
-      auto changed = apply_key_policy(body, key.key.policy);
-      if (!changed) {
-        return ex->respond_error(changed.error());
-      }
-      turn_request request;
-      request.ex = ex;
-      request.upstream_path = std::move(path);
-      request.route = route;
-      bind_key(request, key);
-      request.body = *changed ? body.dump() : ex->request().body();
-      request.model = body["model"].get<std::string>();
-      const auto session_key = session_key_of(ex->request(), body);
-      request.session_key_hash = hash_session_key(session_key, key);
-      request.seed = body.contains("prompt_cache_key") && body["prompt_cache_key"].is_string()
-                       ? body["prompt_cache_key"].get<std::string>()
-                       : (session_key.empty() ? new_uuid() : session_key);
-      request.allow_failover = route != actors::route_class::compact;
-      request.admission = route == actors::route_class::compact
-                            ? actors::admission_class::proxy_compact
-                          : body.value("stream", false) ? actors::admission_class::proxy_stream
-                                                        : actors::admission_class::proxy_http;
-      run_proxy_turn(runtime, std::move(request));
-    });
+  with_key(runtime, ex,
+           [&runtime, ex, route, path = std::move(upstream_path)](authenticated_key key) mutable {
+             json body;
+             if (auto problem = parse_untrusted(ex->request().body(), body)) {
+               return ex->respond_error(errc::invalid_request, problem->message);
+             }
+             const auto checked = check_fields(body, native_fields);
+             if (checked.problem) {
+               return ex->respond_error(errc::invalid_request, checked.problem->message,
+                                        checked.problem->field.empty()
+                                          ? std::nullopt
+                                          : std::optional<std::string>{checked.problem->field});
+             }
+             if (!body.contains("model") || body["model"].get<std::string>().empty()) {
+               if (!key.key.policy.enforced_model) {
+                 return ex->respond_error(errc::invalid_request, "model is required", "model");
+               }
+             }
+             auto changed = apply_key_policy(body, key.key.policy);
+             if (!changed) {
+               return ex->respond_error(changed.error());
+             }
+             *changed = *changed || checked.erased_nulls;
+             turn_request request;
+             request.ex = ex;
+             request.upstream_path = std::move(path);
+             request.route = route;
+             bind_key(request, key);
+             request.body = *changed ? body.dump() : ex->request().body();
+             request.model = body["model"].get<std::string>();
+             const auto session_key = session_key_of(ex->request(), body);
+             request.session_key_hash = hash_session_key(session_key, key);
+             request.seed =
+               body.contains("prompt_cache_key") && body["prompt_cache_key"].is_string()
+                 ? body["prompt_cache_key"].get<std::string>()
+                 : (session_key.empty() ? new_uuid() : session_key);
+             request.allow_failover = route != actors::route_class::compact;
+             request.admission =
+               route == actors::route_class::compact ? actors::admission_class::proxy_compact
+               : body.value("stream", false)         ? actors::admission_class::proxy_stream
+                                                     : actors::admission_class::proxy_http;
+             run_proxy_turn(runtime, std::move(request));
+           });
 }
 
 void models(codex_runtime& runtime, const exchange_ptr& ex) {

@@ -393,20 +393,22 @@ std::optional<v1_error> chat_to_responses(const json& chat, chat_translation& ou
   }
   responses["model"] = chat["model"];
   json input;
-  if (auto error = translate_messages(chat.value("messages", json{}), input)) {
+  if (auto error = guarded(
+        "messages", [&] { return translate_messages(chat.value("messages", json{}), input); })) {
     return error;
   }
   responses["input"] = std::move(input);
   if (chat.contains("tools") && !chat["tools"].is_null()) {
     json tools;
-    if (auto error = translate_tools(chat["tools"], tools)) {
+    if (auto error = guarded("tools", [&] { return translate_tools(chat["tools"], tools); })) {
       return error;
     }
     responses["tools"] = std::move(tools);
   }
   if (chat.contains("tool_choice") && !chat["tool_choice"].is_null()) {
     json choice;
-    if (auto error = translate_tool_choice(chat["tool_choice"], choice)) {
+    if (auto error = guarded("tool_choice",
+                             [&] { return translate_tool_choice(chat["tool_choice"], choice); })) {
       return error;
     }
     responses["tool_choice"] = std::move(choice);
@@ -424,7 +426,9 @@ std::optional<v1_error> chat_to_responses(const json& chat, chat_translation& ou
     responses["reasoning"] = {{"effort", effort}};
   }
   if (chat.contains("response_format") && !chat["response_format"].is_null()) {
-    if (auto error = translate_response_format(chat["response_format"], text)) {
+    if (auto error = guarded("response_format", [&] {
+          return translate_response_format(chat["response_format"], text);
+        })) {
       return error;
     }
   }
@@ -444,7 +448,8 @@ std::optional<v1_error> chat_to_responses(const json& chat, chat_translation& ou
   out.stream = chat.value("stream", false);
   out.include_usage = out.stream && chat.contains("stream_options")
                       && chat["stream_options"].is_object()
-                      && chat["stream_options"].value("include_usage", false);
+                      && chat["stream_options"].contains("include_usage")
+                      && chat["stream_options"]["include_usage"] == true;
   responses["stream"] = out.stream;
   out.responses = std::move(responses);
   return std::nullopt;

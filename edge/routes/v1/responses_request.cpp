@@ -233,14 +233,14 @@ std::optional<v1_error> normalize_responses_request(const json& client, normaliz
     return invalid_parameter("stream", "stream must be a boolean");
   }
   out.client_stream = body.value("stream", false);
-  if (auto error = check_tools(body)) {
+  if (auto error = guarded("tools", [&] { return check_tools(body); })) {
     return error;
   }
-  if (auto error = check_schemas(body)) {
+  if (auto error = guarded("text", [&] { return check_schemas(body); })) {
     return error;
   }
   std::string lifted;
-  if (auto error = normalize_input(body, lifted)) {
+  if (auto error = guarded("input", [&] { return normalize_input(body, lifted); })) {
     return error;
   }
   std::string instructions;

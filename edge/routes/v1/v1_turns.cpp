@@ -1,6 +1,7 @@
 // The /v1 routes that become one Codex Responses turn: public Responses, chat completions and
 // images. Each parses and translates the body (pure functions), then hands run_proxy_turn an
 // adapter exchange that translates the answer back onto the client's exchange.
+#include "common/json_input.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "edge/routes/v1/chat_request.hpp"
 #include "edge/routes/v1/chat_response.hpp"
@@ -22,14 +23,65 @@ int64_t unix_now(const v1_state_ptr& state) {
     .count();
 }
 
-std::optional<json> parse_body(const exchange_ptr& ex) {
-  auto body = json::parse(ex->request().body(), nullptr, false);
-  if (body.is_discarded()) {
-    ex->respond_error(errc::invalid_request, "request body must be valid JSON");
+/// The top-level fields whose types every later read relies on, per route family.
+constexpr field_rule responses_fields[] = {{"model", json_kind::string},
+                                           {"stream", json_kind::boolean},
+                                           {"input", json_kind::string_or_array},
+                                           {"instructions", json_kind::string},
+                                           {"tools", json_kind::array},
+                                           {"tool_choice", json_kind::string_or_object},
+                                           {"text", json_kind::object},
+                                           {"reasoning", json_kind::object},
+                                           {"previous_response_id", json_kind::string},
+                                           {"prompt_cache_key", json_kind::string},
+                                           {"metadata", json_kind::object},
+                                           {"parallel_tool_calls", json_kind::boolean},
+                                           {"store", json_kind::boolean},
+                                           {"service_tier", json_kind::string},
+                                           {"max_output_tokens", json_kind::integer},
+                                           {"include", json_kind::array},
+                                           {"temperature", json_kind::number},
+                                           {"top_p", json_kind::number}};
+
+constexpr field_rule chat_fields[] = {{"model", json_kind::string},
+                                      {"stream", json_kind::boolean},
+                                      {"messages", json_kind::array},
+                                      {"tools", json_kind::array},
+                                      {"tool_choice", json_kind::string_or_object},
+                                      {"stream_options", json_kind::object},
+                                      {"response_format", json_kind::object},
+                                      {"reasoning_effort", json_kind::string},
+                                      {"verbosity", json_kind::string},
+                                      {"max_tokens", json_kind::integer},
+                                      {"max_completion_tokens", json_kind::integer},
+                                      {"temperature", json_kind::number},
+                                      {"top_p", json_kind::number},
+                                      {"n", json_kind::integer},
+                                      {"user", json_kind::string},
+                                      {"parallel_tool_calls", json_kind::boolean},
+                                      {"metadata", json_kind::object}};
+
+constexpr field_rule image_fields[] = {{"model", json_kind::string},
+                                       {"prompt", json_kind::string},
+                                       {"n", json_kind::integer},
+                                       {"size", json_kind::string},
+                                       {"quality", json_kind::string},
+                                       {"response_format", json_kind::string},
+                                       {"background", json_kind::string},
+                                       {"output_format", json_kind::string},
+                                       {"output_compression", json_kind::integer}};
+
+/// The body as a JSON object whose declared fields have their declared types, or the 400 sent.
+std::optional<json> parse_body(const exchange_ptr& ex, std::span<const field_rule> rules) {
+  json body;
+  if (auto problem = parse_untrusted(ex->request().body(), body)) {
+    ex->respond_error(errc::invalid_request, problem->message);
     return std::nullopt;
   }
-  if (!body.is_object()) {
-    ex->respond_error(errc::invalid_request, "request body must be a JSON object");
+  if (auto problem = check_fields(body, rules).problem) {
+    ex->respond_error(errc::invalid_request, problem->message,
+                      problem->field.empty() ? std::nullopt
+                                             : std::optional<std::string>{problem->field});
     return std::nullopt;
   }
   return body;
@@ -63,6 +115,7 @@ void run_translated(const v1_state_ptr& state, const exchange_ptr& ex, const aut
   request.admission =
     client_streams ? actors::admission_class::proxy_stream : actors::admission_class::proxy_http;
   request.body = normalized.body.dump();
+  request.expects_sse = true; // the normalized body always streams
   request.ex = make_translating_exchange(ex, request.body, ex->route_name(), std::move(translator),
                                          client_streams);
   run_proxy_turn(state->runtime, std::move(request));
@@ -72,7 +125,7 @@ void run_translated(const v1_state_ptr& state, const exchange_ptr& ex, const aut
 
 void handle_responses(const v1_state_ptr& state, const exchange_ptr& ex) {
   with_v1_key(state, ex, true, false, [state, ex](authenticated_key key) {
-    auto body = parse_body(ex);
+    auto body = parse_body(ex, responses_fields);
     if (!body) {
       return;
     }
@@ -85,7 +138,7 @@ void handle_responses(const v1_state_ptr& state, const exchange_ptr& ex) {
 
 void handle_chat(const v1_state_ptr& state, const exchange_ptr& ex, bool gated) {
   with_v1_key(state, ex, gated, false, [state, ex](authenticated_key key) {
-    auto body = parse_body(ex);
+    auto body = parse_body(ex, chat_fields);
     if (!body) {
       return;
     }
@@ -102,12 +155,12 @@ void handle_chat(const v1_state_ptr& state, const exchange_ptr& ex, bool gated) 
 
 void handle_image_generation(const v1_state_ptr& state, const exchange_ptr& ex) {
   with_v1_key(state, ex, true, true, [state, ex](authenticated_key key) {
-    auto body = parse_body(ex);
+    auto body = parse_body(ex, image_fields);
     if (!body) {
       return;
     }
     image_options options;
-    if (auto error = image_generation_options(*body, options)) {
+    if (auto error = guarded("prompt", [&] { return image_generation_options(*body, options); })) {
       return respond(ex, *error);
     }
     with_pool_model(state, ex, key, [state, ex, key, options](std::string model) {
