@@ -154,7 +154,10 @@ void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_acces
       response.set(http::field::content_type, "application/json");
       response.set(http::field::cache_control, "no-store");
       for (const auto& cookie : reply->cookies) {
-        response.insert(http::field::set_cookie, cookie);
+        // Secure only when the client reached us over TLS: over plain HTTP (a local
+        // install) a Secure cookie would never come back.
+        response.insert(http::field::set_cookie,
+                        ex->secure_transport() ? cookie + "; Secure" : cookie);
       }
       response.body() = reply->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       ex->respond(std::move(response));
