@@ -37,6 +37,26 @@ bool is_constraint_violation(const soci::soci_error& error) {
   return error.get_error_category() == soci::soci_error::constraint_violation;
 }
 
+/// SQLite could not read or write its files (busy past the timeout, locked, read-only, I/O
+/// error, disk full, cannot open): the database is unavailable, not the request wrong.
+bool is_storage_error(const soci::soci_error& error) {
+  auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&error);
+  if (lite == nullptr) {
+    return false;
+  }
+  switch (lite->result() & 0xff) {
+  case 5:  // SQLITE_BUSY
+  case 6:  // SQLITE_LOCKED
+  case 8:  // SQLITE_READONLY
+  case 10: // SQLITE_IOERR
+  case 13: // SQLITE_FULL
+  case 14: // SQLITE_CANTOPEN
+    return true;
+  default:
+    return false;
+  }
+}
+
 } // namespace
 
 std::string to_connect_string(const database_url& url) {
@@ -84,6 +104,10 @@ caf::expected<std::unique_ptr<database>> database::open(const database_url& url,
       std::filesystem::create_directories(parent, ignored);
     }
   }
+  if (url.kind == database_kind::sqlite) {
+    db->files_ = std::make_unique<sqlite_files>(url.path);
+    install_shm_fault_rescue();
+  }
   const auto& backend =
     url.kind == database_kind::sqlite ? *soci::factory_sqlite3() : *soci::factory_postgresql();
   try {
@@ -110,6 +134,11 @@ void database::prepare_session(soci::session& sql) {
 }
 
 caf::expected<void> database::run_erased(const std::function<void(soci::session&)>& work) {
+  if (files_) {
+    if (auto fault = files_->fault()) {
+      return make_error(errc::database_unavailable, "storage fault: " + *fault);
+    }
+  }
   size_t position = 0;
   if (!pool_->try_lease(position, lease_timeout_ms)) {
     return make_error(errc::database_unavailable,
@@ -126,7 +155,7 @@ caf::expected<void> database::run_erased(const std::function<void(soci::session&
   } catch (const soci::soci_error& e) {
     if (is_constraint_violation(e)) {
       outcome = make_error(errc::conflict, e.get_error_message());
-    } else if (!sql.is_connected()) {
+    } else if (!sql.is_connected() || is_storage_error(e)) {
       outcome = make_error(errc::database_unavailable, e.get_error_message());
     } else {
       outcome = make_error(errc::internal_error, e.what());

@@ -10,6 +10,7 @@
 
 #include "common/database_url.hpp"
 #include "common/errc.hpp"
+#include "persistence/db/sqlite_files.hpp"
 #include "persistence/db/unit_of_work.hpp"
 
 namespace soci {
@@ -91,6 +92,7 @@ private:
   void prepare_session(soci::session& sql);
 
   database_kind kind_;
+  std::unique_ptr<sqlite_files> files_; ///< SQLite only: storage faults refuse calls
   size_t pool_size_;
   std::string connect_string_;
   std::unique_ptr<soci::connection_pool> pool_;

@@ -50,6 +50,13 @@ void from_json(const json& j, account_script& s) {
   get("abrupt_close_after_events", s.abrupt_close_after_events);
   get("delay_first_byte_ms", s.delay_first_byte_ms);
   get("ws_event_interval_ms", s.ws_event_interval_ms);
+  get("stall_after_events", s.stall_after_events);
+  get("garbage_after_events", s.garbage_after_events);
+  get("garbage_sse", s.garbage_sse);
+  get("json_as_sse", s.json_as_sse);
+  get("json_instead_of_sse", s.json_instead_of_sse);
+  get("always_unauthorized", s.always_unauthorized);
+  get("refresh_down", s.refresh_down);
   get("response_failed_first", s.response_failed_first);
   get("access_token_expired", s.access_token_expired);
   get("refresh_revoked", s.refresh_revoked);
@@ -73,6 +80,13 @@ void to_json(json& j, const account_script& s) {
            {"abrupt_close_after_events", s.abrupt_close_after_events},
            {"delay_first_byte_ms", s.delay_first_byte_ms},
            {"ws_event_interval_ms", s.ws_event_interval_ms},
+           {"stall_after_events", s.stall_after_events},
+           {"garbage_after_events", s.garbage_after_events},
+           {"garbage_sse", s.garbage_sse},
+           {"json_as_sse", s.json_as_sse},
+           {"json_instead_of_sse", s.json_instead_of_sse},
+           {"always_unauthorized", s.always_unauthorized},
+           {"refresh_down", s.refresh_down},
            {"response_failed_first", s.response_failed_first},
            {"access_token_expired", s.access_token_expired},
            {"refresh_revoked", s.refresh_revoked},
@@ -179,9 +193,15 @@ struct reply {
   std::string body;                ///< full replies
   std::vector<std::string> events; ///< SSE `data:` payloads (JSON text)
   int close_after_events = -1;
+  int stall_after_events = -1;   ///< hold the connection open after this many events
+  int garbage_after_events = -1; ///< send a non-JSON event after this many events
   int delay_ms = 0;
   int event_interval_ms = 0; ///< websocket turns only
 };
+
+/// The data of `garbage_after_events` and `garbage_sse` events: what a broken proxy in front of
+/// the backend might send.
+constexpr std::string_view garbage_event_data = "<html><body>502 Bad Gateway</body></html>";
 
 reply json_reply(int status, const json& body, header_list headers = {}) {
   reply r;
@@ -310,7 +330,7 @@ account_entry* fake_upstream::state::authenticate(const http::request<http::stri
     return unauthorized("token_expired",
                         "Provided authentication token is expired or does not match the account.");
   }
-  if (it->second.script.access_token_expired) {
+  if (it->second.script.access_token_expired || it->second.script.always_unauthorized) {
     return unauthorized("token_expired", "Provided authentication token is expired.");
   }
   return &it->second;
@@ -443,7 +463,14 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
     r.events = std::move(*scripted);
     return r;
   }
-  if (!body.value("stream", true)) {
+  if (s.garbage_sse) {
+    reply r;
+    r.what = reply::kind::sse;
+    r.headers = std::move(headers);
+    r.garbage_after_events = 0;
+    return r;
+  }
+  if (s.json_as_sse || s.json_instead_of_sse || !body.value("stream", true)) {
     auto r = json_reply(200,
                         {{"id", response_id},
                          {"object", "response"},
@@ -454,6 +481,9 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
                          {"usage", usage}},
                         std::move(headers));
     r.delay_ms = s.delay_first_byte_ms;
+    for (auto& [name, value] : r.headers) {
+      value = name == "content-type" && s.json_as_sse ? "text/event-stream" : value;
+    }
     return r;
   }
   reply r;
@@ -461,6 +491,8 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
   r.headers = std::move(headers);
   r.delay_ms = s.delay_first_byte_ms;
   r.close_after_events = s.abrupt_close_after_events;
+  r.stall_after_events = s.stall_after_events;
+  r.garbage_after_events = s.garbage_after_events;
   r.event_interval_ms = s.ws_event_interval_ms;
   auto used = c.turns_served;
   int seq = 0;
@@ -622,6 +654,11 @@ reply fake_upstream::state::handle_token(const http::request<http::string_body>&
       continue;
     }
     ++entry.counters.refresh_calls;
+    if (s.refresh_down) {
+      reply down;
+      down.what = reply::kind::drop;
+      return down;
+    }
     if (s.refresh_revoked) {
       return json_reply(401, {{"error",
                                {{"message", "Your refresh token has been invalidated."},
@@ -877,11 +914,22 @@ private:
       auto limit = reply_.close_after_events >= 0
                      ? std::min<size_t>(reply_.events.size(), reply_.close_after_events)
                      : reply_.events.size();
+      if (reply_.stall_after_events >= 0) {
+        limit = std::min<size_t>(limit, reply_.stall_after_events);
+      }
       for (size_t i = 0; i < limit; ++i) {
+        if (static_cast<int>(i) == reply_.garbage_after_events) {
+          *out += chunk("data: " + std::string{garbage_event_data} + "\n\n");
+        }
         auto type = json::parse(reply_.events[i], nullptr, false).value("type", std::string{});
         *out += chunk("event: " + type + "\ndata: " + reply_.events[i] + "\n\n");
       }
-      if (reply_.close_after_events >= 0) {
+      if (reply_.garbage_after_events >= static_cast<int>(limit)) {
+        *out += chunk("data: " + std::string{garbage_event_data} + "\n\n");
+      }
+      if (reply_.stall_after_events >= 0) {
+        stalled_ = true;
+      } else if (reply_.close_after_events >= 0) {
         close_after = true;
       } else {
         *out += "0\r\n\r\n";
@@ -900,6 +948,13 @@ private:
       do_close();
       return;
     }
+    if (stalled_) {
+      // Silent but open, until the client gives up (or a minute passes).
+      stream_.expires_never();
+      timer_.expires_after(std::chrono::seconds{60});
+      timer_.async_wait([self = shared_from_this()](beast::error_code) { self->do_close(); });
+      return;
+    }
     do_read();
   }
 
@@ -916,6 +971,7 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_;
   reply reply_;
   bool keep_alive_ = true;
+  bool stalled_ = false;
 };
 
 /// The websocket route answers turns exactly like the HTTP route would (same auth, quota and

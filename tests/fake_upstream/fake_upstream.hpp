@@ -33,6 +33,14 @@ struct account_script {
   bool refresh_revoked = false;       ///< refresh answers 401 `refresh_token_invalidated`
   int refresh_delay_ms = 0;           ///< the token endpoint answers this account this late
   int ws_event_interval_ms = 0;       ///< websocket turns: wait this long between server frames
+  // Malformed answers and credential faults (HTTP turns):
+  int stall_after_events = -1;      ///< after K SSE events, hold the connection open, silent
+  int garbage_after_events = -1;    ///< after K SSE events, one event whose data is not JSON
+  bool garbage_sse = false;         ///< 200 text/event-stream whose only event is not JSON
+  bool json_as_sse = false;         ///< 200 `content-type: text/event-stream`, body a JSON object
+  bool json_instead_of_sse = false; ///< 200 application/json (a Responses object) to a stream
+  bool always_unauthorized = false; ///< 401 token_expired to every turn, refreshed or not
+  bool refresh_down = false;        ///< the token endpoint drops this account's refreshes
   /// A model whose own limit family (`codex_other`, named after the model) is used up: its turns
   /// answer 429 usage_limit_reached with `x-codex-active-limit: codex_other`; other models serve.
   std::string limited_model;

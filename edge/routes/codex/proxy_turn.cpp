@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "edge/errors/error_table.hpp"
 #include "edge/routes/codex/codex_request.hpp"
+#include "edge/routes/codex/proxy_events.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "persistence/request_logs/request_log_repository.hpp"
 
@@ -65,13 +66,17 @@ int64_t millis(steady_clock::duration took) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
 }
 
-/// The failure to send when every try failed: the last upstream answer (status, type, body), or
-/// a gateway error when there was none.
+/// The failure to send when every try failed: the last relayable upstream answer (status, type,
+/// body, and the code logged for it), or a gateway error when there was none.
 struct failed_answer {
   unsigned status = 0;
   std::string content_type;
   std::string body;
+  std::string code;
 };
+
+/// Whether an attempt's failure may reach the client as it came when no account is left.
+enum class relay_policy { allowed, never };
 
 enum class phase { leasing, awaiting_head, prelude, relaying, buffering, finished };
 
@@ -139,6 +144,7 @@ private:
       return on_denial(reply->denial);
     }
     grant_ = std::move(*reply->grant);
+    refreshed_once_ = false; // each account gets its own refresh
     runtime_.admission->configure(grant_.settings);
     start_attempt();
   }
@@ -168,6 +174,7 @@ private:
     pending_.clear();
     upstream_head_ = {};
     first_event_error_.clear();
+    prelude_events_ = 0;
     actors::upstream_request upstream;
     upstream.url = runtime_.upstream_base_url + request_.upstream_path;
     upstream.headers = upstream_headers_for(request_.ex->request(), grant_.access_token.expose(),
@@ -247,8 +254,13 @@ private:
 
   void on_prelude_chunk(std::string chunk, std::function<void()> resume) {
     pending_ += chunk;
-    for (auto& event : parser_.feed(chunk)) {
-      if (inspect(event)) {
+    const auto events = parser_.feed(chunk);
+    for (auto event = events.begin(); event != events.end(); ++event) {
+      ++prelude_events_;
+      if (!looks_like_event(event->data)) {
+        return malformed_before_commit();
+      }
+      if (inspect(*event)) {
         continue;
       }
       if (!first_event_error_.empty()) {
@@ -260,12 +272,35 @@ private:
                                     : attempt_result::upstream_error,
                               "first_event_" + first_event_error_, std::nullopt);
       }
+      // The event that commits the stream is parsed in full: garbage must not reach the client.
+      if (!is_event(event->data)) {
+        return malformed_before_commit();
+      }
+      // The rest of this chunk goes out with it, so it is read (and checked) like relayed events.
+      for (auto rest = std::next(event); rest != events.end(); ++rest) {
+        if (!saw_completed_ && !looks_like_event(rest->data)) {
+          return malformed_before_commit();
+        }
+        inspect(*rest);
+      }
       return commit(std::move(resume));
     }
     if (pending_.size() > max_prelude_bytes) {
+      if (prelude_events_ == 0) {
+        return malformed_before_commit(); // a megabyte without a single event is not SSE
+      }
       return commit(std::move(resume));
     }
     resume();
+  }
+
+  /// The upstream answered 200 with something that is not the expected event stream, before
+  /// the client saw a byte: like any other upstream failure, the next account gets the request.
+  void malformed_before_commit() {
+    call_->cancel();
+    phase_ = phase::finished;
+    attempt_failed(attempt_result::upstream_error, "upstream_malformed_answer", std::nullopt,
+                   relay_policy::never);
   }
 
   /// Learns from one event. Returns true for prelude events (nothing visible yet).
@@ -350,6 +385,12 @@ private:
 
   void relay(std::string chunk, std::function<void()> resume) {
     for (auto& event : parser_.feed(chunk)) {
+      if (!saw_completed_ && !looks_like_event(event.data)) {
+        // Nothing of this chunk is relayed; the stream ends with an error event (end_relay).
+        cut_ = cut_reason::malformed;
+        call_->cancel();
+        return;
+      }
       inspect(event);
     }
     write_to_client(std::move(chunk), std::move(resume));
@@ -423,14 +464,16 @@ private:
     case phase::buffering:
       if (failure) {
         return attempt_failed(attempt_result::network_error, std::string{to_string(*failure)},
-                              std::nullopt);
+                              std::nullopt, relay_policy::never);
       }
       return on_buffered_answer();
     case phase::awaiting_head:
     case phase::prelude:
-      return attempt_failed(
-        attempt_result::network_error,
-        failure ? std::string{to_string(*failure)} : "closed_before_first_event", std::nullopt);
+      // A 200 that ended (or broke) before its first visible event carries nothing to relay.
+      return attempt_failed(attempt_result::network_error,
+                            failure ? std::string{to_string(*failure)}
+                                    : "closed_before_first_event",
+                            std::nullopt, relay_policy::never);
     default:
       return;
     }
@@ -442,20 +485,40 @@ private:
       report(attempt_result::cancelled);
       return finish(499, "client_closed", "cancelled");
     }
-    stream_->finish();
     if (saw_completed_ && !failure) {
+      stream_->finish();
       report(attempt_result::succeeded);
       return finish(200, std::nullopt, "succeeded");
     }
-    // Committed: never replayed. The client sees the stream end without response.completed.
-    const auto code = failure ? std::string{to_string(*failure)}
-                              : (stream_error_.empty() ? "stream_incomplete" : stream_error_);
-    report(failure ? attempt_result::network_error : attempt_result::succeeded, code);
+    // Committed: never replayed. Unless the upstream ended it with a terminal event of its own,
+    // the client is told the answer is cut, so it never takes the partial answer as complete.
+    std::string code = stream_error_;
+    if (!saw_completed_ && stream_error_.empty()) {
+      auto reason = cut_;
+      if (failure == actors::upstream_failure::idle_timeout) {
+        reason = cut_reason::idle;
+      }
+      const std::string detail = failure && reason != cut_reason::malformed
+                                   ? std::string{to_string(*failure)}
+                                   : std::string{};
+      code = std::string{to_string(reason)};
+      write_to_client(stream_cut_event(reason, detail, !at_event_boundary()), [] {});
+    } else if (code.empty()) {
+      code = std::string{to_string(*failure)};
+    }
+    stream_->finish();
+    const bool upstream_fault = failure || cut_ == cut_reason::malformed;
+    report(upstream_fault ? attempt_result::network_error : attempt_result::succeeded, code);
     finish(200, code, "failed");
   }
 
   void on_buffered_answer() {
     const auto status = upstream_head_.status;
+    if (status == 200 && request_.expects_sse) {
+      // A JSON (or any non-SSE) answer to a streaming request: no client could read it as one.
+      return attempt_failed(attempt_result::upstream_error, "upstream_malformed_answer",
+                            std::nullopt, relay_policy::never);
+    }
     if (status == 200) {
       report(attempt_result::succeeded);
       respond_buffered(status);
@@ -494,7 +557,9 @@ private:
                             usage_limit ? "usage_limit_reached" : "upstream_429", reset);
     }
     if (status == 401) {
-      return attempt_failed(attempt_result::unauthorized, "upstream_401", std::nullopt);
+      // The account's credential, not the client's: never relayed as the client's own 401.
+      return attempt_failed(attempt_result::unauthorized, "upstream_401", std::nullopt,
+                            relay_policy::never);
     }
     if (status >= 500) {
       return attempt_failed(attempt_result::upstream_error, "upstream_" + std::to_string(status),
@@ -532,14 +597,15 @@ private:
   }
 
   /// A failed attempt before anything reached the client: report it and try the next account.
+  /// An answer that may be relayed replaces the one kept for when no account is left; one that
+  /// may not (a credential failure, a malformed or broken 200) leaves it.
   void attempt_failed(attempt_result result, const std::string& code,
-                      std::optional<time_point> exhausted_until) {
-    last_failure_ = failed_answer{upstream_head_.status,
-                                  std::string{upstream_head_.header("content-type")}, pending_};
-    if (upstream_head_.status == 0) {
-      last_failure_.reset();
+                      std::optional<time_point> exhausted_until,
+                      relay_policy relayable = relay_policy::allowed) {
+    if (relayable == relay_policy::allowed && upstream_head_.status != 0) {
+      last_failure_ = failed_answer{
+        upstream_head_.status, std::string{upstream_head_.header("content-type")}, pending_, code};
     }
-    last_error_code_ = code;
     report(result, code, exhausted_until, /*retryable=*/true);
     next_or_fail(code);
   }
@@ -556,11 +622,14 @@ private:
                   reason);
     }
     runtime_.metrics.failovers
-      .add({{"reason", reason.rfind("upstream_5", 0) == 0     ? "upstream_5xx"
-                       : reason.rfind("first_event_", 0) == 0 ? "first_event"
-                       : reason == "usage_limit_reached"      ? reason
-                       : reason == "upstream_429"             ? reason
-                                                              : "network_error"}})
+      .add(
+        {{"reason", reason.rfind("upstream_5", 0) == 0                        ? "upstream_5xx"
+                    : reason.rfind("first_event_", 0) == 0                    ? "first_event"
+                    : reason == "usage_limit_reached"                         ? reason
+                    : reason == "upstream_429"                                ? reason
+                    : reason == "upstream_malformed_answer"                   ? "malformed_answer"
+                    : reason == "upstream_401" || reason == "reauth_required" ? "unauthorized"
+                                                                              : "network_error"}})
       .increment();
     request_lease();
   }
@@ -643,7 +712,7 @@ private:
     }
     response.body() = std::move(failure.body);
     request_.ex->respond(std::move(response));
-    finish(failure.status, last_error_code_, "failed");
+    finish(failure.status, failure.code, "failed");
   }
 
   /// The Codex usage-limit answer (codex-protocol §6.5), so the CLI shows its usual message.
@@ -707,7 +776,8 @@ private:
   std::string plan_type_;
   std::string first_event_error_;
   std::string stream_error_;
-  std::string last_error_code_;
+  cut_reason cut_ = cut_reason::incomplete; ///< why a committed stream ended early
+  int prelude_events_ = 0;                  ///< events of this attempt before the commit
   std::optional<failed_answer> last_failure_;
   bool saw_completed_ = false;
   bool refreshed_once_ = false;
@@ -731,6 +801,9 @@ void bind_key(turn_request& request, const actors::admin::authenticated_key& key
 }
 
 void run_proxy_turn(codex_runtime& runtime, turn_request request) {
+  if (request.admission == actors::admission_class::proxy_stream) {
+    request.expects_sse = true;
+  }
   std::make_shared<proxy_turn>(runtime, std::move(request))->start();
 }
 
