@@ -74,6 +74,10 @@ gateway_metrics::gateway_metrics(metrics::registry& registry)
           .name("codex_pooler_gateway_websocket_detached_closed_total")
           .help("Upstream websockets of detached sessions closed by the per key or per account "
                 "cap (least recently used first), by limit")
-          .register_(registry)) {}
+          .register_(registry)),
+      actor_restarts(metrics::build_counter()
+                       .name("codex_pooler_actor_restarts_total")
+                       .help("Pool and account actors that failed and were spawned again")
+                       .register_(registry)) {}
 
 } // namespace cxp::actors

@@ -26,6 +26,7 @@ struct gateway_metrics {
   metrics::family<metrics::gauge>& accounts_owned;         ///< no labels
   /// Upstream websockets of detached sessions closed by a cap, {limit}: `api_key` or `account`.
   metrics::family<metrics::counter>& websocket_detached_closed;
+  metrics::family<metrics::counter>& actor_restarts; ///< no labels
 };
 
 } // namespace cxp::actors

@@ -72,6 +72,7 @@ void apply(directory_self* self, const runtime_deps& deps, const caf::actor& cus
     auto known = state.account_rows.find(row.id);
     if (known == state.account_rows.end()) {
       state.accounts[row.id] = spawn_account_actor(self->system(), deps, row);
+      self->monitor(state.accounts[row.id]);
     } else if (known->second.updated_at != row.updated_at || known->second.status != row.status) {
       self->send(state.accounts[row.id], reload_atom::value, row);
     }
@@ -106,6 +107,7 @@ void apply(directory_self* self, const runtime_deps& deps, const caf::actor& cus
     auto known = state.pools.find(pool.id);
     if (known == state.pools.end()) {
       auto actor = spawn_pool_actor(self->system(), deps, pool, std::move(members));
+      self->monitor(actor);
       self->send(actor, state.settings);
       state.pools.emplace(pool.id, actor);
     } else {
@@ -205,6 +207,27 @@ caf::behavior directory_behavior(directory_self* self, const runtime_deps* deps_
       self->send_exit(account, msg.reason);
     }
     self->quit(std::move(msg.reason));
+  });
+  // Supervision: a pool or account actor that failed (an exception, a bug) is forgotten and
+  // spawned again by the next reload, so one bad request never leaves a pool without its actor.
+  self->set_down_handler([self, &deps, custodian](caf::down_msg& down) {
+    if (down.reason == caf::exit_reason::user_shutdown || down.reason == caf::exit_reason::normal) {
+      return;
+    }
+    auto& state = self->state;
+    for (auto* actors : {&state.pools, &state.accounts}) {
+      for (auto it = actors->begin(); it != actors->end(); ++it) {
+        if (it->second.address() == down.source) {
+          log::error("runtime", "a routing actor failed; restarting it",
+                     {{"id", it->first}, {"reason", caf::to_string(down.reason)}});
+          state.account_rows.erase(it->first);
+          actors->erase(it);
+          deps.metrics.actor_restarts.add({}).increment();
+          reload(self, deps, custodian);
+          return;
+        }
+      }
+    }
   });
   reload(self, deps, custodian);
   self->send(self, tick_atom::value);
