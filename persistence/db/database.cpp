@@ -7,6 +7,10 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace cxp::persistence {
 
 namespace {
@@ -87,6 +91,38 @@ std::string to_connect_string(const database_url& url) {
   return out;
 }
 
+namespace {
+
+constexpr mode_t owner_only_file = 0600;
+
+/// The SQLite file holds password hashes and encrypted tokens: it, its WAL and shared-memory
+/// files (SQLite gives them the database file's mode) are the service user's alone, and a data
+/// directory we create is too. An existing directory is left as the operator made it.
+void make_private_sqlite_file(const std::string& path) {
+  const auto parent = std::filesystem::path{path}.parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !std::filesystem::exists(parent, ec)) {
+    std::filesystem::create_directories(parent, ec);
+    std::filesystem::permissions(parent, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
+  if (path.empty() || path == ":memory:") {
+    return;
+  }
+  const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, owner_only_file);
+  if (fd >= 0) {
+    ::close(fd);
+  }
+  for (const auto* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const auto file = path + suffix;
+    if (std::filesystem::exists(file, ec)) {
+      ::chmod(file.c_str(), owner_only_file);
+    }
+  }
+}
+
+} // namespace
+
 database::database(database_kind kind, size_t pool_size)
     : kind_(kind),
       pool_size_(pool_size),
@@ -98,13 +134,7 @@ caf::expected<std::unique_ptr<database>> database::open(const database_url& url,
   std::unique_ptr<database> db{new database(url.kind, pool_size)};
   db->connect_string_ = to_connect_string(url);
   if (url.kind == database_kind::sqlite) {
-    const auto parent = std::filesystem::path{url.path}.parent_path();
-    std::error_code ignored;
-    if (!parent.empty()) {
-      std::filesystem::create_directories(parent, ignored);
-    }
-  }
-  if (url.kind == database_kind::sqlite) {
+    make_private_sqlite_file(url.path);
     db->files_ = std::make_unique<sqlite_files>(url.path);
     install_shm_fault_rescue();
   }
