@@ -75,9 +75,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   for (auto& translator : all) {
-    relayed += translator->on_end();
-    const auto reply = translator->collected();
-    cxp::fuzz::keep(reply.body.dump());
+    relayed += v1::finish_translation(*translator);
+    if (const auto reply = v1::collect_translation(*translator)) {
+      cxp::fuzz::keep(reply->body.dump());
+    }
   }
   cxp::fuzz::keep(relayed.size());
   cxp::fuzz::keep(small_parser.oversized_events());
@@ -86,7 +87,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   json answer;
   if (!cxp::parse_untrusted(stream, answer) && answer.is_object()) {
     for (auto& translator : all) {
-      cxp::fuzz::keep(translator->from_response_object(answer).dump());
+      if (const auto reply = v1::translate_response_object(*translator, answer)) {
+        cxp::fuzz::keep(reply->dump());
+      }
     }
   }
   return 0;

@@ -30,6 +30,31 @@ std::string translate_event(stream_translator& translator, const json& event) {
   }
 }
 
+std::string finish_translation(stream_translator& translator) {
+  try {
+    return translator.on_end();
+  } catch (const json::exception&) {
+    return {};
+  }
+}
+
+std::optional<collected_reply> collect_translation(const stream_translator& translator) {
+  try {
+    return translator.collected();
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<json> translate_response_object(const stream_translator& translator,
+                                              const json& response) {
+  try {
+    return translator.from_response_object(response);
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
 std::string sse_data(const json& data, const std::string& event_name) {
   std::string out;
   if (!event_name.empty()) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <boost/beast/http/status.hpp>
@@ -38,6 +39,18 @@ public:
 /// (a wrong-typed member makes its JSON reads throw): such an upstream event is skipped, like
 /// one whose data is not JSON, instead of the exception escaping the proxy's stream.
 std::string translate_event(stream_translator& translator, const nlohmann::json& event);
+
+/// `translator.on_end()`, or nothing when what it collected lacks the shape it reads.
+std::string finish_translation(stream_translator& translator);
+
+/// `translator.collected()`, or nullopt when what it collected lacks the shape it reads (the
+/// client then gets `upstream_request_failed`).
+std::optional<collected_reply> collect_translation(const stream_translator& translator);
+
+/// `translator.from_response_object(response)`, or nullopt when `response` lacks the shape the
+/// translator reads.
+std::optional<nlohmann::json> translate_response_object(const stream_translator& translator,
+                                                        const nlohmann::json& response);
 
 /// `data: <json>\n\n`, optionally preceded by `event: <name>\n`.
 std::string sse_data(const nlohmann::json& data, const std::string& event_name = {});

@@ -58,7 +58,7 @@ public:
   }
 
   void finish() override {
-    auto tail = state_->translator->on_end();
+    auto tail = finish_translation(*state_->translator);
     if (state_->client_streams) {
       if (!tail.empty()) {
         state_->client_stream->write(std::move(tail), [](bool) {});
@@ -66,8 +66,11 @@ public:
       state_->client_stream->finish();
       return;
     }
-    auto reply = state_->translator->collected();
-    state_->client->respond_json(reply.status, reply.body);
+    auto reply = collect_translation(*state_->translator);
+    if (!reply) {
+      return state_->client->respond_error(errc::upstream_request_failed);
+    }
+    state_->client->respond_json(reply->status, reply->body);
   }
 
   void abort() override {
@@ -194,7 +197,11 @@ exchange_ptr make_translating_exchange(const exchange_ptr& client, std::string u
     if (!parsed.is_object()) {
       return state->client->respond_error(errc::upstream_request_failed);
     }
-    state->client->respond_json(http::status::ok, state->translator->from_response_object(parsed));
+    auto body = translate_response_object(*state->translator, parsed);
+    if (!body) {
+      return state->client->respond_error(errc::upstream_request_failed);
+    }
+    state->client->respond_json(http::status::ok, *body);
   };
   auto stream = [state](http_stream_head head) -> std::shared_ptr<reply_stream> {
     if (state->client_streams) {
