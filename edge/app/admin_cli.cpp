@@ -16,6 +16,7 @@
 #include "actors/admin/operator_service.hpp"
 #include "actors/admin/pool_service.hpp"
 #include "actors/admin/settings_service.hpp"
+#include "common/json_input.hpp"
 #include "edge/app/service_wiring.hpp"
 #include "persistence/migrate/migrator.hpp"
 
@@ -134,8 +135,9 @@ int import_accounts(service_context& context, const principal& who, const parsed
       items.emplace_back(path.filename().string(), read_file(path));
     }
   } else if (auto array_file = args.flag("json-array")) {
-    auto parsed = json::parse(read_file(*array_file), nullptr, false);
-    if (!parsed.is_array()) {
+    json parsed;
+    if (auto problem = parse_untrusted(read_file(*array_file), parsed);
+        problem || !parsed.is_array()) {
       return usage_error(*array_file + " is not a JSON array");
     }
     for (size_t i = 0; i < parsed.size(); ++i) {
@@ -266,9 +268,8 @@ int run(service_context& context, const parsed_args& args) {
         body["expires_at"] = *expires;
       }
       if (auto policy = args.flag("policy")) {
-        body["policy"] = json::parse(*policy, nullptr, false);
-        if (body["policy"].is_discarded()) {
-          return fail(make_error(errc::validation_failed, "policy: not JSON"));
+        if (auto problem = parse_untrusted(*policy, body["policy"])) {
+          return fail(make_error(errc::validation_failed, "policy: " + problem->message));
         }
       }
       auto fields = parse_api_key_fields(body);
@@ -301,8 +302,9 @@ int run(service_context& context, const parsed_args& args) {
       if (eq == std::string::npos) {
         return usage_error("settings set expects KEY=JSON_VALUE");
       }
-      auto value = json::parse(item.substr(eq + 1), nullptr, false);
-      changes[item.substr(0, eq)] = value.is_discarded() ? json(item.substr(eq + 1)) : value;
+      json value;
+      const bool text = parse_untrusted(item.substr(eq + 1), value).has_value();
+      changes[item.substr(0, eq)] = text ? json(item.substr(eq + 1)) : value;
     }
     auto updated = settings_service{context}.update(who, changes);
     if (!updated) {

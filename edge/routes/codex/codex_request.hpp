@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,9 +10,27 @@
 
 #include "actors/admin/api_key_service.hpp"
 #include "actors/upstream/upstream_client.hpp"
+#include "common/json_input.hpp"
 #include "edge/server/exchange.hpp"
 
 namespace cxp::edge {
+
+/// The top-level fields of a native Responses body (an HTTP request or a websocket
+/// `response.create` frame, whose `type` and `generate` ride along) whose types later reads
+/// rely on.
+inline constexpr std::array<field_rule, 11> native_body_fields = {{
+  {"type", json_kind::string},
+  {"model", json_kind::string},
+  {"stream", json_kind::boolean},
+  {"generate", json_kind::boolean},
+  {"prompt_cache_key", json_kind::string},
+  {"reasoning", json_kind::object},
+  {"input", json_kind::string_or_array},
+  {"instructions", json_kind::string},
+  {"tools", json_kind::array},
+  {"store", json_kind::boolean},
+  {"previous_response_id", json_kind::string},
+}};
 
 /// The client's session key (for pinning and the request log): `session-id`, `session_id`,
 /// `x-session-id`, `thread-id`, the thread part of `x-codex-window-id`, else the body's

@@ -15,17 +15,6 @@ namespace {
 using actors::admin::authenticated_key;
 using nlohmann::json;
 
-/// The top-level fields of a native Responses body whose types later reads rely on.
-constexpr field_rule native_fields[] = {{"model", json_kind::string},
-                                        {"stream", json_kind::boolean},
-                                        {"prompt_cache_key", json_kind::string},
-                                        {"reasoning", json_kind::object},
-                                        {"input", json_kind::string_or_array},
-                                        {"instructions", json_kind::string},
-                                        {"tools", json_kind::array},
-                                        {"store", json_kind::boolean},
-                                        {"previous_response_id", json_kind::string}};
-
 void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class route,
            std::string upstream_path) {
   with_key(runtime, ex,
@@ -34,7 +23,7 @@ void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class r
              if (auto problem = parse_untrusted(ex->request().body(), body)) {
                return ex->respond_error(errc::invalid_request, problem->message);
              }
-             const auto checked = check_fields(body, native_fields);
+             const auto checked = check_fields(body, native_body_fields);
              if (checked.problem) {
                return ex->respond_error(errc::invalid_request, checked.problem->message,
                                         checked.problem->field.empty()

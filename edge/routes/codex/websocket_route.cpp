@@ -34,21 +34,6 @@ using nlohmann::json;
 constexpr auto settings_timeout = std::chrono::seconds{5};
 constexpr auto open_timeout = std::chrono::seconds{10};
 
-/// The fields of a `response.create` frame whose types later reads rely on (the same as the
-/// HTTP route's, plus the frame's own `type` and `generate`).
-const std::initializer_list<field_rule> create_fields = {
-  {"type", json_kind::string},
-  {"model", json_kind::string},
-  {"stream", json_kind::boolean},
-  {"generate", json_kind::boolean},
-  {"prompt_cache_key", json_kind::string},
-  {"reasoning", json_kind::object},
-  {"input", json_kind::string_or_array},
-  {"instructions", json_kind::string},
-  {"tools", json_kind::array},
-  {"store", json_kind::boolean},
-  {"previous_response_id", json_kind::string}};
-
 /// Connection ids fence a session's turns (a stream relays a turn's frames only to the
 /// connection that sent it), and connections of every node may attach to one stream: a random
 /// start keeps two nodes' ids apart.
@@ -106,7 +91,7 @@ public:
                         ? frame["type"].get<std::string>()
                         : std::string{};
     if (type == "response.create") {
-      const auto checked = check_fields(frame, create_fields);
+      const auto checked = check_fields(frame, native_body_fields);
       if (checked.problem) {
         return send_error(errc::invalid_request, checked.problem->message,
                           checked.problem->field.empty()
