@@ -1,10 +1,33 @@
 #include "edge/routes/v1/chat_response.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace cxp::edge::v1 {
 
 namespace {
 
 using nlohmann::json;
+
+/// The integer at `path` of `object`, else `fallback`: upstream numbers are untrusted, and a
+/// fractional or out-of-range one must not reach an integer conversion.
+int64_t integer_at(const json& object, const json::json_pointer& path, int64_t fallback) {
+  if (!object.is_object() || !object.contains(path)) {
+    return fallback;
+  }
+  const auto& value = object.at(path);
+  if (value.is_number_unsigned()) {
+    const auto number = value.get<uint64_t>();
+    return number > uint64_t{INT64_MAX} ? fallback : static_cast<int64_t>(number);
+  }
+  return value.is_number_integer() ? value.get<int64_t>() : fallback;
+}
+
+/// A token count of a usage object: at most 10^15, so sums cannot overflow.
+int64_t tokens_at(const json& usage, const char* path) {
+  return std::clamp<int64_t>(integer_at(usage, json::json_pointer{path}, 0), 0,
+                             1'000'000'000'000'000);
+}
 
 bool is_tool_item(const json& item) {
   const auto type = item.value("type", std::string{});
@@ -67,18 +90,16 @@ json chat_usage_of(const json& response) {
     return nullptr;
   }
   const auto& usage = response["usage"];
-  const auto input = usage.value("input_tokens", int64_t{0});
-  const auto output = usage.value("output_tokens", int64_t{0});
-  return {
-    {"prompt_tokens", input},
-    {"completion_tokens", output},
-    {"total_tokens", usage.value("total_tokens", input + output)},
-    {"prompt_tokens_details",
-     {{"cached_tokens",
-       usage.value(json::json_pointer{"/input_tokens_details/cached_tokens"}, int64_t{0})}}},
-    {"completion_tokens_details",
-     {{"reasoning_tokens",
-       usage.value(json::json_pointer{"/output_tokens_details/reasoning_tokens"}, int64_t{0})}}}};
+  const auto input = tokens_at(usage, "/input_tokens");
+  const auto output = tokens_at(usage, "/output_tokens");
+  return {{"prompt_tokens", input},
+          {"completion_tokens", output},
+          {"total_tokens",
+           usage.contains("total_tokens") ? tokens_at(usage, "/total_tokens") : input + output},
+          {"prompt_tokens_details",
+           {{"cached_tokens", tokens_at(usage, "/input_tokens_details/cached_tokens")}}},
+          {"completion_tokens_details",
+           {{"reasoning_tokens", tokens_at(usage, "/output_tokens_details/reasoning_tokens")}}}};
 }
 
 json chat_completion_from(const json& response, const std::string& model) {
@@ -112,7 +133,7 @@ json chat_completion_from(const json& response, const std::string& model) {
   json completion = {
     {"id", "chatcmpl-" + response.value("id", std::string{"unknown"})},
     {"object", "chat.completion"},
-    {"created", response.value("created_at", int64_t{0})},
+    {"created", integer_at(response, json::json_pointer{"/created_at"}, 0)},
     {"model", response.value("model", model)},
     {"choices", json::array({{{"index", 0},
                               {"message", std::move(message)},
