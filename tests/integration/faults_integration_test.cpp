@@ -199,7 +199,9 @@ TEST_CASE("malformed answers before the first byte fail over and end in a 502 wh
      }},
   }));
   INFO(broken.name);
-  pooler_fixture f{on(test::backend::postgres, 3, {"gateway.circuit_open_seconds=1"})};
+  // Circuits stay closed, so every request below reaches the accounts (an open circuit would
+  // answer 503 no_eligible_account without trying them).
+  pooler_fixture f{on(test::backend::postgres, 3, {"gateway.circuit_failure_threshold=100"})};
   f.script("acct-1", broken.script);
   f.script("acct-2", broken.script);
   // Whichever the ring tries first, the healthy account answers.
