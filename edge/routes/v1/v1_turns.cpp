@@ -10,6 +10,7 @@
 #include "edge/routes/v1/responses_request.hpp"
 #include "edge/routes/v1/v1_adapter.hpp"
 #include "edge/routes/v1/v1_context.hpp"
+#include "edge/routes/v1/v1_fields.hpp"
 
 namespace cxp::edge::v1 {
 
@@ -22,54 +23,6 @@ int64_t unix_now(const v1_state_ptr& state) {
            state->runtime.services.clock.now().time_since_epoch())
     .count();
 }
-
-/// The top-level fields whose types every later read relies on, per route family.
-constexpr field_rule responses_fields[] = {{"model", json_kind::string},
-                                           {"stream", json_kind::boolean},
-                                           {"input", json_kind::string_or_array},
-                                           {"instructions", json_kind::string},
-                                           {"tools", json_kind::array},
-                                           {"tool_choice", json_kind::string_or_object},
-                                           {"text", json_kind::object},
-                                           {"reasoning", json_kind::object},
-                                           {"previous_response_id", json_kind::string},
-                                           {"prompt_cache_key", json_kind::string},
-                                           {"metadata", json_kind::object},
-                                           {"parallel_tool_calls", json_kind::boolean},
-                                           {"store", json_kind::boolean},
-                                           {"service_tier", json_kind::string},
-                                           {"max_output_tokens", json_kind::integer},
-                                           {"include", json_kind::array},
-                                           {"temperature", json_kind::number},
-                                           {"top_p", json_kind::number}};
-
-constexpr field_rule chat_fields[] = {{"model", json_kind::string},
-                                      {"stream", json_kind::boolean},
-                                      {"messages", json_kind::array},
-                                      {"tools", json_kind::array},
-                                      {"tool_choice", json_kind::string_or_object},
-                                      {"stream_options", json_kind::object},
-                                      {"response_format", json_kind::object},
-                                      {"reasoning_effort", json_kind::string},
-                                      {"verbosity", json_kind::string},
-                                      {"max_tokens", json_kind::integer},
-                                      {"max_completion_tokens", json_kind::integer},
-                                      {"temperature", json_kind::number},
-                                      {"top_p", json_kind::number},
-                                      {"n", json_kind::integer},
-                                      {"user", json_kind::string},
-                                      {"parallel_tool_calls", json_kind::boolean},
-                                      {"metadata", json_kind::object}};
-
-constexpr field_rule image_fields[] = {{"model", json_kind::string},
-                                       {"prompt", json_kind::string},
-                                       {"n", json_kind::integer},
-                                       {"size", json_kind::string},
-                                       {"quality", json_kind::string},
-                                       {"response_format", json_kind::string},
-                                       {"background", json_kind::string},
-                                       {"output_format", json_kind::string},
-                                       {"output_compression", json_kind::integer}};
 
 /// The body as a JSON object whose declared fields have their declared types, or the 400 sent.
 std::optional<json> parse_body(const exchange_ptr& ex, std::span<const field_rule> rules) {
@@ -125,7 +78,7 @@ void run_translated(const v1_state_ptr& state, const exchange_ptr& ex, const aut
 
 void handle_responses(const v1_state_ptr& state, const exchange_ptr& ex) {
   with_v1_key(state, ex, true, false, [state, ex](authenticated_key key) {
-    auto body = parse_body(ex, responses_fields);
+    auto body = parse_body(ex, responses_body_fields);
     if (!body) {
       return;
     }
@@ -138,7 +91,7 @@ void handle_responses(const v1_state_ptr& state, const exchange_ptr& ex) {
 
 void handle_chat(const v1_state_ptr& state, const exchange_ptr& ex, bool gated) {
   with_v1_key(state, ex, gated, false, [state, ex](authenticated_key key) {
-    auto body = parse_body(ex, chat_fields);
+    auto body = parse_body(ex, chat_body_fields);
     if (!body) {
       return;
     }
@@ -155,7 +108,7 @@ void handle_chat(const v1_state_ptr& state, const exchange_ptr& ex, bool gated) 
 
 void handle_image_generation(const v1_state_ptr& state, const exchange_ptr& ex) {
   with_v1_key(state, ex, true, true, [state, ex](authenticated_key key) {
-    auto body = parse_body(ex, image_fields);
+    auto body = parse_body(ex, image_body_fields);
     if (!body) {
       return;
     }
