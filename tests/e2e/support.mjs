@@ -450,7 +450,8 @@ export function writeCodexConfig(codexHome, { baseUrl, envKey = 'CODEX_POOLER_KE
 
 /// Runs `codex exec --json --ephemeral --skip-git-repo-check <prompt> </dev/null` in a fresh
 /// CODEX_HOME/HOME/cwd under `rootDir`; kills the process group after `timeoutMs`.
-export async function runCodexExec({ rootDir, baseUrl, key, envKey = 'CODEX_POOLER_KEY', prompt, timeoutMs = 90000, httpHeaders }) {
+/// `extraArgs` go before the prompt (e.g. `['-c', 'model_providers.pooler.stream_max_retries=1']`).
+export async function runCodexExec({ rootDir, baseUrl, key, envKey = 'CODEX_POOLER_KEY', prompt, timeoutMs = 90000, httpHeaders, extraArgs = [] }) {
   const runDir = mkdtempSync(join(rootDir, 'codex-run-'));
   const codexHome = join(runDir, 'codex-home');
   const home = join(runDir, 'home');
@@ -458,7 +459,7 @@ export async function runCodexExec({ rootDir, baseUrl, key, envKey = 'CODEX_POOL
   mkdirSync(home);
   mkdirSync(cwd);
   writeCodexConfig(codexHome, { baseUrl, envKey, httpHeaders });
-  const result = await runCommand(CODEX_BIN, ['exec', '--json', '--ephemeral', '--skip-git-repo-check', prompt], {
+  const result = await runCommand(CODEX_BIN, ['exec', '--json', '--ephemeral', '--skip-git-repo-check', ...extraArgs, prompt], {
     env: baseEnv({ HOME: home, CODEX_HOME: codexHome, [envKey]: key }),
     cwd,
     timeoutMs,
