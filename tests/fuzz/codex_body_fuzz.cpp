@@ -10,7 +10,6 @@
 #include "common/json_input.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
-#include "tests/fuzz/v1_fields.hpp"
 
 namespace {
 
@@ -68,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // apply_key_policy and session_key_of take any parsed document; the HTTP route checks the
   // field types first, so both paths are run.
   json checked = parsed;
-  if (!cxp::check_fields(checked, cxp::fuzz::native_fields).problem) {
+  if (!cxp::check_fields(checked, cxp::edge::native_body_fields).problem) {
     cxp::fuzz::keep(checked.value("stream", false));
   }
   const auto request = request_with(head);

@@ -4,15 +4,15 @@
 
 #include "common/json_input.hpp"
 #include "edge/routes/v1/responses_request.hpp"
+#include "edge/routes/v1/v1_fields.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
-#include "tests/fuzz/v1_fields.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   nlohmann::json body;
   if (cxp::parse_untrusted(cxp::fuzz::text_of(data, size), body)) {
     return 0;
   }
-  if (cxp::check_fields(body, cxp::fuzz::responses_fields).problem) {
+  if (cxp::check_fields(body, cxp::edge::v1::responses_body_fields).problem) {
     return 0;
   }
   cxp::fuzz::keep(body.value("stream", false));
