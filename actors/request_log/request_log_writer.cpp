@@ -20,6 +20,7 @@ struct writer_state {
   std::chrono::milliseconds flush_interval{0};
   size_t max_batch = 0;
   size_t max_buffered = 0;
+  metrics::counter* dropped = nullptr;
   std::deque<persistence::request_log_row> buffer;
   bool writing = false;
   bool tick_scheduled = false;
@@ -90,9 +91,10 @@ void write_batch(writer_self* self) {
 }
 
 caf::behavior writer_behavior(writer_self* self, caf::actor db,
-                              std::chrono::milliseconds flush_interval, size_t max_batch,
-                              size_t max_buffered) {
+                              std::chrono::milliseconds flush_interval, metrics::counter* dropped,
+                              size_t max_batch, size_t max_buffered) {
   self->state.db = std::move(db);
+  self->state.dropped = dropped;
   self->state.flush_interval = flush_interval;
   self->state.max_batch = max_batch;
   self->state.max_buffered = max_buffered;
@@ -102,6 +104,7 @@ caf::behavior writer_behavior(writer_self* self, caf::actor db,
       if (buffer.size() >= self->state.max_buffered) {
         log::error("request_log", "request log buffer full; dropping the oldest row", {});
         buffer.pop_front();
+        self->state.dropped->increment();
       }
       buffer.push_back(std::move(row));
       if (buffer.size() >= self->state.max_batch) {
@@ -129,9 +132,11 @@ caf::behavior writer_behavior(writer_self* self, caf::actor db,
 } // namespace
 
 caf::actor spawn_request_log_writer(caf::actor_system& system, caf::actor db_pool,
-                                    std::chrono::milliseconds flush_interval, size_t max_batch,
+                                    std::chrono::milliseconds flush_interval,
+                                    metrics::counter& dropped, size_t max_batch,
                                     size_t max_buffered) {
-  return system.spawn(writer_behavior, std::move(db_pool), flush_interval, max_batch, max_buffered);
+  return system.spawn(writer_behavior, std::move(db_pool), flush_interval, &dropped, max_batch,
+                      max_buffered);
 }
 
 } // namespace cxp::actors

@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "common/metrics/registry.hpp"
 #include "persistence/request_logs/request_log_repository.hpp"
 
 namespace cxp::actors {
@@ -13,11 +14,13 @@ namespace cxp::actors {
 /// Batches request-log rows off the request path: a `request_log_row` message is buffered and
 /// written with the others of its batch in one transaction, every `flush_interval` or at
 /// `max_batch` rows. A failed write is retried with the next batch (bounded by `max_buffered`,
-/// beyond which the oldest rows are dropped and counted in the log). `flush_atom` → `bool`
-/// writes now and answers when the buffer is empty (tests and shutdown).
+/// beyond which the oldest rows are dropped, logged and added to `dropped`, which must outlive
+/// the actor). `flush_atom` → `bool` writes now and answers when the buffer is empty (tests and
+/// shutdown).
 caf::actor spawn_request_log_writer(caf::actor_system& system, caf::actor db_pool,
                                     std::chrono::milliseconds flush_interval,
-                                    size_t max_batch = 200, size_t max_buffered = 50'000);
+                                    metrics::counter& dropped, size_t max_batch = 200,
+                                    size_t max_buffered = 50'000);
 
 } // namespace cxp::actors
 

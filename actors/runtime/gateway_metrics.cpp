@@ -78,6 +78,12 @@ gateway_metrics::gateway_metrics(metrics::registry& registry)
       actor_restarts(metrics::build_counter()
                        .name("codex_pooler_actor_restarts_total")
                        .help("Pool and account actors that failed and were spawned again")
-                       .register_(registry)) {}
+                       .register_(registry)),
+      request_logs_dropped(
+        metrics::build_counter()
+          .name("codex_pooler_request_logs_dropped_total")
+          .help("Request-log rows dropped unwritten because the writer's buffer was full while "
+                "database writes kept failing")
+          .register_(registry)) {}
 
 } // namespace cxp::actors

@@ -27,6 +27,8 @@ struct gateway_metrics {
   /// Upstream websockets of detached sessions closed by a cap, {limit}: `api_key` or `account`.
   metrics::family<metrics::counter>& websocket_detached_closed;
   metrics::family<metrics::counter>& actor_restarts; ///< no labels
+  /// Request-log rows the writer dropped unwritten (its buffer full while writes fail); no labels.
+  metrics::family<metrics::counter>& request_logs_dropped;
 };
 
 } // namespace cxp::actors

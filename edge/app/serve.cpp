@@ -189,7 +189,8 @@ int serve(const boot_config& config) {
     {node_id, actors::role_may_own_accounts(to_string(config.role)), config.account_lease_ttl});
   auto directory = actors::spawn_runtime_directory(system, runtime_deps, settings, custodian,
                                                    topology_reload_interval);
-  auto request_log = actors::spawn_request_log_writer(system, db_pool, request_log_flush_interval);
+  auto request_log = actors::spawn_request_log_writer(system, db_pool, request_log_flush_interval,
+                                                      gateway_metrics.request_logs_dropped.add({}));
   route_table routes;
   http_server_options options;
   options.bind_address = config.bind_address;

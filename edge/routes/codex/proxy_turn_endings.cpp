@@ -1,0 +1,313 @@
+#include <boost/asio/post.hpp>
+
+#include "actors/type_ids.hpp"
+#include "common/encoding.hpp"
+#include "common/log.hpp"
+#include "edge/errors/error_table.hpp"
+#include "edge/routes/codex/codex_request.hpp"
+#include "edge/routes/codex/proxy_turn_state.hpp"
+#include "edge/server/actor_bridge.hpp"
+
+namespace cxp::edge::detail {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr auto refresh_timeout = std::chrono::seconds{70};
+
+} // namespace
+
+void proxy_turn::on_done(std::optional<actors::upstream_failure> failure) {
+  keepalive_timer_.cancel();
+  const auto current = phase_;
+  phase_ = phase::finished;
+  switch (current) {
+  case phase::relaying:
+    return end_relay(failure);
+  case phase::buffering:
+    if (failure) {
+      return attempt_failed(attempt_result::network_error, std::string{to_string(*failure)},
+                            std::nullopt, relay_policy::never);
+    }
+    return on_buffered_answer();
+  case phase::awaiting_head:
+  case phase::prelude:
+    // A 200 that ended (or broke) before its first visible event carries nothing to relay.
+    return attempt_failed(attempt_result::network_error,
+                          failure ? std::string{to_string(*failure)} : "closed_before_first_event",
+                          std::nullopt, relay_policy::never);
+  default:
+    return;
+  }
+}
+
+void proxy_turn::end_relay(std::optional<actors::upstream_failure> failure) {
+  if (client_gone_) {
+    stream_->abort();
+    report(attempt_result::cancelled);
+    return finish(499, "client_closed", "cancelled");
+  }
+  if (saw_completed_ && !failure) {
+    stream_->finish();
+    report(attempt_result::succeeded);
+    return finish(200, std::nullopt, "succeeded");
+  }
+  // Committed: never replayed. Unless the upstream ended it with a terminal event of its own,
+  // the client is told the answer is cut, so it never takes the partial answer as complete.
+  std::string code = stream_error_;
+  if (!saw_completed_ && stream_error_.empty()) {
+    auto reason = cut_;
+    if (failure == actors::upstream_failure::idle_timeout) {
+      reason = cut_reason::idle;
+    }
+    const std::string detail =
+      failure && reason != cut_reason::malformed ? std::string{to_string(*failure)} : std::string{};
+    code = std::string{to_string(reason)};
+    write_to_client(stream_cut_event(reason, detail, !at_event_boundary()), [] {});
+  } else if (code.empty()) {
+    code = std::string{to_string(*failure)};
+  }
+  stream_->finish();
+  const bool upstream_fault = failure || cut_ == cut_reason::malformed;
+  report(upstream_fault ? attempt_result::network_error : attempt_result::succeeded, code);
+  finish(200, code, "failed");
+}
+
+void proxy_turn::on_buffered_answer() {
+  const auto status = upstream_head_.status;
+  if (status == 200 && request_.expects_sse) {
+    // A JSON (or any non-SSE) answer to a streaming request: no client could read it as one.
+    return attempt_failed(attempt_result::upstream_error, "upstream_malformed_answer", std::nullopt,
+                          relay_policy::never);
+  }
+  if (status == 200) {
+    report(attempt_result::succeeded);
+    respond_buffered(status);
+    return finish(status, std::nullopt, "succeeded");
+  }
+  auto body = json::parse(pending_, nullptr, false);
+  if (status == 401 && !refreshed_once_) {
+    refreshed_once_ = true;
+    return refresh_and_retry();
+  }
+  if (status == 429) {
+    const bool usage_limit = body.is_object() && body.contains("error") && body["error"].is_object()
+                             && body["error"].value("type", std::string{}) == "usage_limit_reached";
+    std::optional<time_point> reset;
+    if (usage_limit) {
+      const auto now = runtime_.services.clock.now();
+      reset = actors::parse_usage_limit_reset(body, now);
+      if (!reset) {
+        reset = actors::exhausted_until(observed_quota_, now);
+      }
+      // A per-model limit blocks that model on this account, not the whole account.
+      auto evidence = actors::usage_limit_of(reset, upstream_head_.header("x-codex-active-limit"),
+                                             observed_quota_, now);
+      if (evidence.family_window) {
+        observed_quota_.push_back(std::move(*evidence.family_window));
+      }
+      reset = evidence.account_until;
+    }
+    if (body.is_object() && body.contains("error") && body["error"].is_object()
+        && body["error"].contains("plan_type") && body["error"]["plan_type"].is_string()) {
+      plan_type_ = body["error"]["plan_type"].get<std::string>();
+    }
+    return attempt_failed(usage_limit ? attempt_result::usage_limited
+                                      : attempt_result::upstream_error,
+                          usage_limit ? "usage_limit_reached" : "upstream_429", reset);
+  }
+  if (status == 401) {
+    // The account's credential, not the client's: never relayed as the client's own 401.
+    return attempt_failed(attempt_result::unauthorized, "upstream_401", std::nullopt,
+                          relay_policy::never);
+  }
+  if (status >= 500) {
+    return attempt_failed(attempt_result::upstream_error, "upstream_" + std::to_string(status),
+                          std::nullopt);
+  }
+  // Another 4xx is about the request itself: no other account would answer differently.
+  report(attempt_result::rejected, "upstream_" + std::to_string(status));
+  respond_buffered(status);
+  finish(status, "upstream_" + std::to_string(status), "failed");
+}
+
+void proxy_turn::refresh_and_retry() {
+  record_attempt("retryable_failed", "upstream_401");
+  ask<actors::lease_grant>(
+    runtime_.system, grant_.account, refresh_timeout,
+    [self = shared_from_this()](caf::expected<actors::lease_grant> refreshed) {
+      net::post(self->strand_, [self, r = std::move(refreshed)]() mutable {
+        if (!r) {
+          // The refresh token was rejected (reauth_required) or the refresh failed: this
+          // account is out; its lease was already released.
+          self->runtime_.metrics.upstream_attempts.add({{"outcome", "unauthorized"}}).increment();
+          self->send_report(attempt_result::unauthorized, std::nullopt);
+          return self->next_or_fail("reauth_required");
+        }
+        r->pool = self->grant_.pool;
+        r->pinned = self->grant_.pinned;
+        r->probe = self->grant_.probe;
+        r->ring_size = self->grant_.ring_size;
+        r->settings = self->grant_.settings;
+        self->grant_ = std::move(*r);
+        self->start_attempt();
+      });
+    },
+    actors::refresh_atom::value, grant_.token_generation);
+}
+
+void proxy_turn::attempt_failed(attempt_result result, const std::string& code,
+                                std::optional<time_point> exhausted_until, relay_policy relayable) {
+  if (relayable == relay_policy::allowed && upstream_head_.status != 0) {
+    last_failure_ = failed_answer{
+      upstream_head_.status, std::string{upstream_head_.header("content-type")}, pending_, code};
+  }
+  report(result, code, exhausted_until, /*retryable=*/true);
+  next_or_fail(code);
+}
+
+void proxy_turn::next_or_fail(const std::string& reason) {
+  tried_.push_back(grant_.account_id);
+  if (!request_.allow_failover || grant_.pinned
+      || static_cast<int32_t>(tried_.size()) >= grant_.ring_size) {
+    if (last_failure_) {
+      return relay_failure();
+    }
+    return fail(grant_.pinned ? errc::pinned_continuation_unavailable
+                              : errc::upstream_request_failed,
+                reason);
+  }
+  runtime_.metrics.failovers
+    .add({{"reason", reason.rfind("upstream_5", 0) == 0                        ? "upstream_5xx"
+                     : reason.rfind("first_event_", 0) == 0                    ? "first_event"
+                     : reason == "usage_limit_reached"                         ? reason
+                     : reason == "upstream_429"                                ? reason
+                     : reason == "upstream_malformed_answer"                   ? "malformed_answer"
+                     : reason == "upstream_401" || reason == "reauth_required" ? "unauthorized"
+                                                                               : "network_error"}})
+    .increment();
+  request_lease();
+}
+
+void proxy_turn::report(attempt_result result, std::optional<std::string> code,
+                        std::optional<time_point> exhausted_until, bool retryable) {
+  runtime_.metrics.upstream_attempts.add({{"outcome", std::string{actors::to_string(result)}}})
+    .increment();
+  record_attempt(result == attempt_result::succeeded   ? "succeeded"
+                 : result == attempt_result::cancelled ? "cancelled"
+                 : retryable                           ? "retryable_failed"
+                                                       : "failed",
+                 code);
+  log_.account_id = grant_.account_id;
+  send_report(result, exhausted_until);
+}
+
+void proxy_turn::send_report(attempt_result result, std::optional<time_point> exhausted_until) {
+  actors::attempt_report report;
+  report.account_id = grant_.account_id;
+  report.model = request_.model;
+  report.route = request_.route;
+  report.session_key = request_.session_key_hash;
+  report.result = result;
+  report.probe = grant_.probe;
+  report.api_key_id = request_.api_key_id;
+  report.tokens = log_.input_tokens.value_or(0) + log_.output_tokens.value_or(0);
+  report.quota = std::move(observed_quota_);
+  report.exhausted_until = exhausted_until;
+  if (!plan_type_.empty()) {
+    report.plan_type = plan_type_;
+  }
+  observed_quota_.clear();
+  caf::anon_send(grant_.pool, std::move(report));
+}
+
+void proxy_turn::record_attempt(const std::string& outcome, std::optional<std::string> code) {
+  persistence::request_attempt_row attempt;
+  attempt.id = new_uuid();
+  attempt.attempt_number = static_cast<int32_t>(log_.attempts.size() + 1);
+  attempt.account_id = grant_.account_id;
+  attempt.started_at = attempt_started_at_;
+  if (upstream_head_.status != 0) {
+    attempt.status_code = static_cast<int32_t>(upstream_head_.status);
+  }
+  attempt.outcome = outcome;
+  attempt.error_code = std::move(code);
+  attempt.latency_ms = millis(steady_clock::now() - attempt_started_);
+  if (attempt_ttfb_ms_) {
+    attempt.ttfb_ms = attempt_ttfb_ms_;
+  }
+  log_.attempts.push_back(std::move(attempt));
+}
+
+void proxy_turn::respond_buffered(unsigned status) {
+  http_response response{static_cast<http::status>(status), request_.ex->request().version()};
+  for (const auto& [name, value] : upstream_head_.headers) {
+    if (is_relayed_response_header(name)) {
+      response.insert(name, value);
+    }
+  }
+  response.body() = std::move(pending_);
+  request_.ex->respond(std::move(response));
+}
+
+void proxy_turn::relay_failure() {
+  auto failure = std::move(*last_failure_);
+  http_response response{static_cast<http::status>(failure.status),
+                         request_.ex->request().version()};
+  response.set(http::field::content_type,
+               failure.content_type.empty() ? "application/json" : failure.content_type);
+  for (const auto& [name, value] : upstream_head_.headers) {
+    if (name == "retry-after") {
+      response.set(http::field::retry_after, value);
+    }
+  }
+  response.body() = std::move(failure.body);
+  request_.ex->respond(std::move(response));
+  finish(failure.status, failure.code, "failed");
+}
+
+void proxy_turn::respond_usage_limit(const actors::lease_denial& denial) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                     runtime_.services.clock.now().time_since_epoch())
+                     .count();
+  json error = {{"type", "usage_limit_reached"},
+                {"code", "usage_limit_reached"},
+                {"message", "The usage limit has been reached"},
+                {"plan_type", denial.plan_type.empty() ? "plus" : denial.plan_type},
+                {"eligible_promo", nullptr}};
+  if (denial.resets_at) {
+    error["resets_at"] = *denial.resets_at;
+    error["resets_in_seconds"] = std::max<int64_t>(0, *denial.resets_at - now);
+  }
+  request_.ex->respond_json(http::status::too_many_requests, {{"error", error}});
+  finish(429, "usage_limit_reached", "rejected");
+}
+
+void proxy_turn::fail(errc code, const std::string& context) {
+  if (code != errc::usage_limit_reached && code != errc::no_eligible_account
+      && code != errc::server_is_overloaded) {
+    log::warn("proxy", "request failed",
+              {{"request_id", log_.id}, {"code", to_string(code)}, {"detail", context}});
+  }
+  request_.ex->respond_error(code);
+  finish(static_cast<int32_t>(lookup_error(code).status), std::string{to_string(code)},
+         log_.attempts.empty() ? "rejected" : "failed");
+}
+
+void proxy_turn::finish(int32_t status, std::optional<std::string> error_code,
+                        const std::string& outcome) {
+  phase_ = phase::finished;
+  log_.status_code = status;
+  log_.error_code = std::move(error_code);
+  log_.outcome = outcome;
+  const auto took = steady_clock::now() - request_.ex->started();
+  log_.latency_ms = millis(took);
+  runtime_.metrics.requests.add({{"route", log_.route}, {"status", std::to_string(status)}})
+    .increment();
+  runtime_.metrics.request_duration.add({{"route", log_.route}})
+    .observe(std::chrono::duration<double>(took).count());
+  caf::anon_send(runtime_.request_log, std::move(log_));
+}
+
+} // namespace cxp::edge::detail

@@ -1,0 +1,239 @@
+#include <algorithm>
+#include <array>
+
+#include <boost/asio/post.hpp>
+
+#include "edge/routes/codex/codex_request.hpp"
+#include "edge/routes/codex/proxy_turn_state.hpp"
+
+namespace cxp::edge::detail {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t max_prelude_bytes = 1u << 20;
+
+/// Events that carry nothing the client shows; they may precede a failure we can still retry.
+constexpr std::array<std::string_view, 3> prelude_events = {
+  "response.created", "response.in_progress", "codex.rate_limits"};
+
+/// Events whose JSON the proxy reads (usage, quota, failure codes); others pass unparsed.
+constexpr std::array<std::string_view, 5> parsed_events = {
+  "codex.rate_limits", "response.completed", "response.failed", "response.incomplete", "error"};
+
+/// `response.failed` codes worth another account (notes §3.5).
+constexpr std::array<std::string_view, 6> retryable_failure_codes = {
+  "server_error",     "upstream_request_timeout", "stream_incomplete",
+  "overloaded_error", "server_is_overloaded",     "websocket_connection_limit_reached"};
+constexpr std::array<std::string_view, 3> quota_failure_codes = {
+  "rate_limit_exceeded", "usage_limit_reached", "insufficient_quota"};
+
+template <size_t N>
+bool contains(const std::array<std::string_view, N>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::optional<int64_t> int_at(const json& object, const json::json_pointer& pointer) {
+  if (!object.contains(pointer) || !object.at(pointer).is_number_integer()) {
+    return std::nullopt;
+  }
+  return object.at(pointer).get<int64_t>();
+}
+
+} // namespace
+
+void proxy_turn::on_prelude_chunk(std::string chunk, std::function<void()> resume) {
+  pending_ += chunk;
+  const auto events = parser_.feed(chunk);
+  for (auto event = events.begin(); event != events.end(); ++event) {
+    ++prelude_events_;
+    if (!looks_like_event(event->data)) {
+      return malformed_before_commit();
+    }
+    if (inspect(*event)) {
+      continue;
+    }
+    if (!first_event_error_.empty()) {
+      // A failure before anything visible: this attempt is over, the client saw nothing.
+      call_->cancel();
+      phase_ = phase::finished;
+      const bool quota = contains(quota_failure_codes, first_event_error_);
+      return attempt_failed(quota ? attempt_result::usage_limited : attempt_result::upstream_error,
+                            "first_event_" + first_event_error_, std::nullopt);
+    }
+    // The event that commits the stream is parsed in full: garbage must not reach the client.
+    if (!is_event(event->data)) {
+      return malformed_before_commit();
+    }
+    // The rest of this chunk goes out with it, so it is read (and checked) like relayed events.
+    for (auto rest = std::next(event); rest != events.end(); ++rest) {
+      if (!saw_completed_ && !looks_like_event(rest->data)) {
+        return malformed_before_commit();
+      }
+      inspect(*rest);
+    }
+    return commit(std::move(resume));
+  }
+  if (pending_.size() > max_prelude_bytes) {
+    if (prelude_events_ == 0) {
+      return malformed_before_commit(); // a megabyte without a single event is not SSE
+    }
+    return commit(std::move(resume));
+  }
+  resume();
+}
+
+void proxy_turn::malformed_before_commit() {
+  call_->cancel();
+  phase_ = phase::finished;
+  attempt_failed(attempt_result::upstream_error, "upstream_malformed_answer", std::nullopt,
+                 relay_policy::never);
+}
+
+bool proxy_turn::inspect(const actors::sse_event& event) {
+  // The `event:` line names the type, so the bulk of a stream (deltas, and the created event
+  // that echoes the whole request) is never parsed; without it, a substring test decides.
+  const auto& data = event.data;
+  if (!event.name.empty()) {
+    if (event.name == "response.created" || event.name == "response.in_progress") {
+      return true;
+    }
+    if (!contains(parsed_events, event.name)) {
+      return false;
+    }
+  } else if (std::none_of(parsed_events.begin(), parsed_events.end(),
+                          [&](auto type) { return data.find(type) != std::string::npos; })
+             && data.find("response.created") == std::string::npos
+             && data.find("response.in_progress") == std::string::npos) {
+    return false;
+  }
+  auto parsed = json::parse(data, nullptr, false);
+  if (!parsed.is_object()) {
+    return false;
+  }
+  const auto type = parsed.value("type", std::string{});
+  if (type == "codex.rate_limits") {
+    auto windows = actors::parse_rate_limits_event(parsed, runtime_.services.clock.now());
+    observed_quota_ = actors::merge_windows(std::move(observed_quota_), windows);
+  } else if (type == "response.completed") {
+    saw_completed_ = true;
+    const auto& response = parsed.value("response", json::object());
+    log_.input_tokens = int_at(response, "/usage/input_tokens"_json_pointer);
+    log_.cached_input_tokens =
+      int_at(response, "/usage/input_tokens_details/cached_tokens"_json_pointer);
+    log_.output_tokens = int_at(response, "/usage/output_tokens"_json_pointer);
+    log_.reasoning_tokens =
+      int_at(response, "/usage/output_tokens_details/reasoning_tokens"_json_pointer);
+  } else if (type == "response.failed" || type == "error") {
+    auto code = parsed.value(json::json_pointer{"/response/error/code"}, std::string{});
+    if (code.empty()) {
+      code = parsed.value(json::json_pointer{"/error/code"}, std::string{});
+    }
+    if (code.empty()) {
+      code = parsed.value(json::json_pointer{"/error/type"}, std::string{"server_error"});
+    }
+    stream_error_ = code;
+    if (phase_ == phase::prelude
+        && (contains(retryable_failure_codes, code) || contains(quota_failure_codes, code))) {
+      first_event_error_ = code;
+    }
+    return false;
+  } else if (type == "response.incomplete") {
+    stream_error_ = "response_incomplete";
+  }
+  return contains(prelude_events, type);
+}
+
+void proxy_turn::commit(std::function<void()> resume) {
+  http_stream_head head{http::status::ok, request_.ex->request().version()};
+  for (const auto& [name, value] : upstream_head_.headers) {
+    if (is_relayed_response_header(name)) {
+      head.insert(name, value);
+    }
+  }
+  head.set(http::field::cache_control, "no-cache");
+  stream_ = request_.ex->respond_stream(std::move(head));
+  if (!stream_) {
+    call_->cancel();
+    return;
+  }
+  phase_ = phase::relaying;
+  log_.ttfb_ms = millis(steady_clock::now() - request_.ex->started());
+  runtime_.metrics.time_to_first_byte.add({{"route", log_.route}})
+    .observe(std::chrono::duration<double>(steady_clock::now() - request_.ex->started()).count());
+  attempt_ttfb_ms_ = millis(steady_clock::now() - attempt_started_);
+  std::string first = std::move(pending_);
+  pending_.clear();
+  write_to_client(std::move(first), std::move(resume));
+}
+
+void proxy_turn::relay(std::string chunk, std::function<void()> resume) {
+  for (auto& event : parser_.feed(chunk)) {
+    if (!saw_completed_ && !looks_like_event(event.data)) {
+      // Nothing of this chunk is relayed; the stream ends with an error event (end_relay).
+      cut_ = cut_reason::malformed;
+      call_->cancel();
+      return;
+    }
+    inspect(event);
+  }
+  write_to_client(std::move(chunk), std::move(resume));
+}
+
+void proxy_turn::write_to_client(std::string chunk, std::function<void()> resume) {
+  remember_tail(chunk);
+  ++writes_in_flight_;
+  stream_->write(std::move(chunk),
+                 [self = shared_from_this(), resume = std::move(resume)](bool ok) {
+                   net::post(self->strand_, [self, ok, resume] {
+                     --self->writes_in_flight_;
+                     if (!ok) {
+                       self->client_gone_ = true;
+                       self->call_->cancel();
+                       return;
+                     }
+                     self->arm_keepalive();
+                     resume();
+                   });
+                 });
+}
+
+void proxy_turn::remember_tail(const std::string& chunk) {
+  tail_ = (tail_ + chunk.substr(chunk.size() > 4 ? chunk.size() - 4 : 0));
+  if (tail_.size() > 4) {
+    tail_ = tail_.substr(tail_.size() - 4);
+  }
+}
+
+bool proxy_turn::at_event_boundary() const {
+  return tail_.size() >= 2
+         && (tail_.compare(tail_.size() - 2, 2, "\n\n") == 0
+             || (tail_.size() >= 4 && tail_.compare(tail_.size() - 4, 4, "\r\n\r\n") == 0));
+}
+
+void proxy_turn::arm_keepalive() {
+  const auto interval =
+    std::chrono::milliseconds{grant_.settings->get_int("gateway.sse_keepalive_interval_ms")};
+  if (interval.count() <= 0 || phase_ != phase::relaying) {
+    return;
+  }
+  keepalive_timer_.expires_after(interval);
+  keepalive_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->phase_ != phase::relaying || self->writes_in_flight_ > 0
+        || !self->at_event_boundary()) {
+      return;
+    }
+    ++self->writes_in_flight_;
+    self->stream_->write(": keepalive\n\n", [self](bool ok) {
+      net::post(self->strand_, [self, ok] {
+        --self->writes_in_flight_;
+        if (ok) {
+          self->arm_keepalive();
+        }
+      });
+    });
+  });
+}
+
+} // namespace cxp::edge::detail

@@ -1,0 +1,149 @@
+#pragma once
+
+// Internals of one proxied turn (proxy_turn.cpp: admission, leasing and starting an attempt;
+// proxy_turn_relay.cpp: the prelude, event inspection, the commit and relaying with keep-alives;
+// proxy_turn_endings.cpp: how an attempt ends, reports, failover and the answers sent). Not an
+// interface: only those three files include it.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "actors/request_log/request_log_writer.hpp"
+#include "actors/routing/quota.hpp"
+#include "actors/upstream/sse_parser.hpp"
+#include "edge/routes/codex/proxy_events.hpp"
+#include "edge/routes/codex/proxy_turn.hpp"
+#include "persistence/request_logs/request_log_repository.hpp"
+
+namespace cxp::edge::detail {
+
+namespace net = boost::asio;
+using actors::attempt_result;
+using std::chrono::steady_clock;
+
+inline int64_t millis(steady_clock::duration took) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+}
+
+/// The failure to send when every try failed: the last relayable upstream answer (status, type,
+/// body, and the code logged for it), or a gateway error when there was none.
+struct failed_answer {
+  unsigned status = 0;
+  std::string content_type;
+  std::string body;
+  std::string code;
+};
+
+/// Whether an attempt's failure may reach the client as it came when no account is left.
+enum class relay_policy { allowed, never };
+
+enum class phase { leasing, awaiting_head, prelude, relaying, buffering, finished };
+
+/// The state machine of one proxied request (see `run_proxy_turn`). Every member function runs
+/// on `strand_`; upstream, pool and client callbacks are posted back to it.
+class proxy_turn : public std::enable_shared_from_this<proxy_turn> {
+public:
+  proxy_turn(codex_runtime& runtime, turn_request request);
+
+  void start();
+
+private:
+  void admit();
+
+  // ---- leasing (proxy_turn.cpp) ----------------------------------------------------------------
+
+  void request_lease();
+  void on_lease(caf::expected<actors::lease_reply> reply);
+  void on_denial(const actors::lease_denial& denial);
+
+  // ---- one attempt (proxy_turn.cpp) ------------------------------------------------------------
+
+  void start_attempt();
+  void on_head(actors::upstream_head head);
+  void on_chunk(std::string chunk, std::function<void()> resume);
+
+  // ---- prelude and relaying (proxy_turn_relay.cpp) ---------------------------------------------
+
+  void on_prelude_chunk(std::string chunk, std::function<void()> resume);
+  /// The upstream answered 200 with something that is not the expected event stream, before
+  /// the client saw a byte: like any other upstream failure, the next account gets the request.
+  void malformed_before_commit();
+  /// Learns from one event. Returns true for prelude events (nothing visible yet).
+  bool inspect(const actors::sse_event& event);
+  void commit(std::function<void()> resume);
+  void relay(std::string chunk, std::function<void()> resume);
+  void write_to_client(std::string chunk, std::function<void()> resume);
+  /// Keeps the last bytes sent so a keep-alive comment is only ever inserted between events.
+  void remember_tail(const std::string& chunk);
+  bool at_event_boundary() const;
+  void arm_keepalive();
+
+  // ---- endings (proxy_turn_endings.cpp) --------------------------------------------------------
+
+  void on_done(std::optional<actors::upstream_failure> failure);
+  void end_relay(std::optional<actors::upstream_failure> failure);
+  void on_buffered_answer();
+  void refresh_and_retry();
+  /// A failed attempt before anything reached the client: report it and try the next account.
+  /// An answer that may be relayed replaces the one kept for when no account is left; one that
+  /// may not (a credential failure, a malformed or broken 200) leaves it.
+  void attempt_failed(attempt_result result, const std::string& code,
+                      std::optional<time_point> exhausted_until,
+                      relay_policy relayable = relay_policy::allowed);
+  void next_or_fail(const std::string& reason);
+  void report(attempt_result result, std::optional<std::string> code = std::nullopt,
+              std::optional<time_point> exhausted_until = std::nullopt, bool retryable = false);
+  /// Tells the granting pool how the attempt ended; the pool also ends the account's lease.
+  void send_report(attempt_result result, std::optional<time_point> exhausted_until);
+  void record_attempt(const std::string& outcome, std::optional<std::string> code);
+
+  // ---- answers (proxy_turn_endings.cpp) --------------------------------------------------------
+
+  void respond_buffered(unsigned status);
+  void relay_failure();
+  /// The Codex usage-limit answer (codex-protocol §6.5), so the CLI shows its usual message.
+  void respond_usage_limit(const actors::lease_denial& denial);
+  void fail(errc code, const std::string& context);
+  void finish(int32_t status, std::optional<std::string> error_code, const std::string& outcome);
+
+  codex_runtime& runtime_;
+  turn_request request_;
+  net::strand<net::io_context::executor_type> strand_;
+  admission_ticket ticket_; ///< its place in the bulkhead, held until the turn ends
+  net::steady_timer keepalive_timer_;
+  phase phase_ = phase::leasing;
+  actors::lease_grant grant_;
+  std::vector<std::string> tried_;
+  std::shared_ptr<actors::upstream_call> call_;
+  actors::upstream_head upstream_head_;
+  actors::sse_parser parser_;
+  std::string pending_;
+  std::string tail_;
+  std::shared_ptr<reply_stream> stream_;
+  std::vector<actors::quota_window> observed_quota_;
+  std::string plan_type_;
+  std::string first_event_error_;
+  std::string stream_error_;
+  cut_reason cut_ = cut_reason::incomplete; ///< why a committed stream ended early
+  int prelude_events_ = 0;                  ///< events of this attempt before the commit
+  std::optional<failed_answer> last_failure_;
+  bool saw_completed_ = false;
+  bool refreshed_once_ = false;
+  bool client_gone_ = false;
+  int writes_in_flight_ = 0;
+  int attempt_serial_ = 0;
+  steady_clock::time_point attempt_started_;
+  std::string attempt_started_at_;
+  std::optional<int64_t> attempt_ttfb_ms_;
+  persistence::request_log_row log_;
+};
+
+} // namespace cxp::edge::detail
