@@ -196,7 +196,9 @@ private:
     // The connection keeps its place in the connection caps while it is a websocket.
     upgrade.on_closed = [slot = slot_, closed = std::move(upgrade.on_closed)](uint16_t code,
                                                                               std::string reason) {
-      closed(code, std::move(reason));
+      if (closed) {
+        closed(code, std::move(reason));
+      }
     };
     start_websocket_session(std::move(stream_), std::move(request), std::move(upgrade),
                             std::shared_ptr<websocket_set>{state_, &state_->websockets}, client_);
