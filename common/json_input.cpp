@@ -50,6 +50,14 @@ bool has_kind(const nlohmann::json& value, json_kind kind) {
 
 } // namespace
 
+std::string string_member(const nlohmann::json& object, std::string_view key) {
+  if (!object.is_object()) {
+    return {};
+  }
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
 bool nesting_within(std::string_view text, size_t max_depth) {
   size_t depth = 0;
   bool in_string = false;

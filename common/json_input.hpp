@@ -32,6 +32,10 @@ bool nesting_within(std::string_view text, size_t max_depth = json_max_depth);
 std::optional<json_problem> parse_untrusted(std::string_view text, nlohmann::json& out,
                                             size_t max_depth = json_max_depth);
 
+/// `object[key]` when `object` is an object holding a string there, else empty. For documents
+/// from outside whose shape is not guaranteed (upstream events and error bodies).
+std::string string_member(const nlohmann::json& object, std::string_view key);
+
 /// The JSON types a top-level field may be declared with.
 enum class json_kind {
   boolean,

@@ -2,6 +2,7 @@
 
 #include "actors/type_ids.hpp"
 #include "common/encoding.hpp"
+#include "common/json_input.hpp"
 #include "common/log.hpp"
 #include "edge/errors/error_table.hpp"
 #include "edge/routes/codex/codex_request.hpp"
@@ -86,14 +87,15 @@ void proxy_turn::on_buffered_answer() {
     respond_buffered(status);
     return finish(status, std::nullopt, "succeeded");
   }
-  auto body = json::parse(pending_, nullptr, false);
+  json body;
+  parse_untrusted(pending_, body);
   if (status == 401 && !refreshed_once_) {
     refreshed_once_ = true;
     return refresh_and_retry();
   }
   if (status == 429) {
-    const bool usage_limit = body.is_object() && body.contains("error") && body["error"].is_object()
-                             && body["error"].value("type", std::string{}) == "usage_limit_reached";
+    const bool usage_limit = body.is_object() && body.contains("error")
+                             && string_member(body["error"], "type") == "usage_limit_reached";
     std::optional<time_point> reset;
     if (usage_limit) {
       const auto now = runtime_.services.clock.now();

@@ -3,6 +3,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/json_input.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "edge/routes/codex/proxy_turn_state.hpp"
 
@@ -108,11 +109,11 @@ bool proxy_turn::inspect(const actors::sse_event& event) {
              && data.find("response.in_progress") == std::string::npos) {
     return false;
   }
-  auto parsed = json::parse(data, nullptr, false);
-  if (!parsed.is_object()) {
+  json parsed;
+  if (parse_untrusted(data, parsed) || !parsed.is_object()) {
     return false;
   }
-  const auto type = parsed.value("type", std::string{});
+  const auto type = string_member(parsed, "type");
   if (type == "codex.rate_limits") {
     auto windows = actors::parse_rate_limits_event(parsed, runtime_.services.clock.now());
     observed_quota_ = actors::merge_windows(std::move(observed_quota_), windows);

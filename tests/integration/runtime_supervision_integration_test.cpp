@@ -1,0 +1,107 @@
+// The runtime directory supervises the routing actors it spawns: an account actor that fails
+// is spawned again (and announced to the custodian) instead of leaving its pools a dead handle.
+#include <mutex>
+
+#include <caf/all.hpp>
+#include <catch2/catch.hpp>
+
+#include "actors/db/db_worker.hpp"
+#include "actors/pool/pool_actor.hpp"
+#include "actors/runtime/runtime_directory.hpp"
+#include "actors/settings/settings_cache.hpp"
+#include "actors/upstream/upstream_client.hpp"
+#include "common/clock.hpp"
+#include "persistence/crypto/secret_box.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace cxp;
+
+namespace {
+
+/// What the directory announced to the custodian last.
+struct announcements {
+  std::mutex mutex;
+  actors::account_handles last;
+
+  caf::actor account(const std::string& id) {
+    std::lock_guard lock{mutex};
+    auto it = last.find(id);
+    return it == last.end() ? caf::actor{} : it->second;
+  }
+};
+
+caf::behavior recording_custodian(caf::event_based_actor* self,
+                                  std::shared_ptr<announcements> seen) {
+  self->set_default_handler(caf::drop);
+  return {[seen](actors::put_atom, actors::account_handles& handles) {
+    std::lock_guard lock{seen->mutex};
+    seen->last = std::move(handles);
+  }};
+}
+
+persistence::keyring test_keyring() {
+  auto ring = persistence::keyring::make({"v1", secret<std::string>{std::string(32, 'k')}});
+  REQUIRE(ring);
+  return std::move(*ring);
+}
+
+} // namespace
+
+TEST_CASE("an account actor that fails is spawned again by the runtime directory",
+          "[integration][supervision]") {
+  test::test_database database{test::backend::sqlite};
+  REQUIRE(database.db().run([](soci::session& sql) {
+    sql << "INSERT INTO upstream_accounts (id, chatgpt_account_id, secret_key_version, "
+           "access_token_ciphertext, refresh_token_ciphertext, created_at, updated_at) VALUES "
+           "('acct-a', 'chatgpt-a', 'v1', 'x', 'x', '2026-01-01T00:00:00Z', "
+           "'2026-01-01T00:00:00Z')";
+    sql << "INSERT INTO pools (id, slug, name, created_at, updated_at) VALUES ('pool-a', "
+           "'pool-a', 'Pool A', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')";
+    sql << "INSERT INTO pool_accounts (pool_id, account_id, created_at) VALUES ('pool-a', "
+           "'acct-a', '2026-01-01T00:00:00Z')";
+  }));
+  caf::actor_system_config config;
+  caf::actor_system system{config};
+  auto db_pool = actors::spawn_db_pool(system, database.db(), 2);
+  auto settings = actors::spawn_settings_cache(system, db_pool, std::chrono::seconds{1});
+  metrics::registry registry;
+  actors::gateway_metrics metrics{registry};
+  system_clock_source clock;
+  auto upstream_keys = test_keyring();
+  auto totp_keys = test_keyring();
+  actors::admin::service_context services{database.db(),
+                                          clock,
+                                          upstream_keys,
+                                          totp_keys,
+                                          secret<std::string>{std::string(32, 'a')},
+                                          secret<std::string>{std::string(32, 't')}};
+  actors::runtime_deps deps{db_pool,
+                            std::make_shared<actors::upstream_client>(),
+                            services,
+                            "http://127.0.0.1:9",
+                            "http://127.0.0.1:9/oauth/token",
+                            metrics,
+                            "node-1"};
+  auto seen = std::make_shared<announcements>();
+  auto custodian = system.spawn(recording_custodian, seen);
+  auto directory = actors::spawn_runtime_directory(system, deps, settings, custodian,
+                                                   std::chrono::milliseconds{200});
+
+  REQUIRE(test::eventually([&] { return static_cast<bool>(seen->account("acct-a")); }));
+  auto first = seen->account("acct-a");
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+
+  CHECK(test::eventually([&] {
+    auto current = seen->account("acct-a");
+    return current && current != first;
+  }));
+  CHECK(metrics.actor_restarts.add({}).value() == 1);
+
+  caf::scoped_actor self{system};
+  for (const auto& actor : std::vector<caf::actor>{directory, caf::actor_cast<caf::actor>(settings),
+                                                   db_pool, custodian}) {
+    self->send_exit(actor, caf::exit_reason::user_shutdown);
+    self->wait_for(actor);
+  }
+}
