@@ -39,6 +39,7 @@
 #include "edge/server/http_metrics.hpp"
 #include "edge/server/http_server.hpp"
 #include "persistence/migrate/migrator.hpp"
+#include "persistence/settings/settings_repository.hpp"
 
 namespace cxp::edge {
 
@@ -197,6 +198,19 @@ int serve(const boot_config& config) {
   options.port = config.port;
   options.io = io;
   options.ingress = std::make_shared<ingress_policy>();
+  // The first connection must meet the stored firewall and limits, not the defaults the
+  // refresher would replace a second later.
+  if (auto stored = persistence::settings_repository{**db}.load_all()) {
+    std::map<std::string, std::string> values;
+    for (auto& [key, row] : *stored) {
+      values.emplace(key, std::move(row.value_json));
+    }
+    options.ingress->update(std::make_shared<const actors::instance_settings>(
+      actors::instance_settings::from_stored(values)));
+  } else {
+    log::warn("app", "ingress settings unavailable at start; the defaults apply until they load",
+              {{"error", context_of(stored.error())}});
+  }
   http_server server{options, routes, make_http_metrics(registry)};
   auto ingress_refresher = spawn_ingress_refresher(
     system, settings, options.ingress,

@@ -202,8 +202,6 @@ TEST_CASE("compressed request bodies are decoded within ratio and size limits",
 TEST_CASE("connections per peer address are capped", "[integration][ingress]") {
   pooler_fixture pooler{with_settings({"ingress.max_connections_per_ip=4"})};
   const auto port = pooler.gateway().port();
-  // Let the settings reach the ingress (the refresher polls every second).
-  std::this_thread::sleep_for(std::chrono::milliseconds{1'500});
   std::vector<std::unique_ptr<test::raw_socket>> idle;
   for (int i = 0; i < 4; ++i) {
     idle.push_back(std::make_unique<test::raw_socket>(port));
