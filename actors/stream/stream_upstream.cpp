@@ -17,24 +17,6 @@ using nlohmann::json;
 
 constexpr std::string_view beta_header = "responses_websockets=2026-02-06";
 
-/// The `headers` object of a websocket error frame as HTTP headers (lower-case names, values as
-/// text).
-std::map<std::string, std::string> frame_headers(const nlohmann::json& frame) {
-  std::map<std::string, std::string> headers;
-  const auto found = frame.find("headers");
-  if (found == frame.end() || !found->is_object()) {
-    return headers;
-  }
-  for (const auto& [name, value] : found->items()) {
-    std::string lower;
-    for (const char c : name) {
-      lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    headers[lower] = value.is_string() ? value.get<std::string>() : value.dump();
-  }
-  return headers;
-}
-
 std::optional<int64_t> int_at(const json& object, const json::json_pointer& pointer) {
   if (!object.contains(pointer) || !object.at(pointer).is_number_integer()) {
     return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace cxp::actors {
 
@@ -83,6 +84,22 @@ frame_verdict judge_frame(const upstream_frame& frame, bool visible, bool refres
     return frame_verdict::failed;
   }
   return frame_verdict::relay;
+}
+
+std::map<std::string, std::string> frame_headers(const nlohmann::json& frame) {
+  std::map<std::string, std::string> headers;
+  const auto found = frame.find("headers");
+  if (found == frame.end() || !found->is_object()) {
+    return headers;
+  }
+  for (const auto& [name, value] : found->items()) {
+    std::string lower;
+    for (const char c : name) {
+      lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    headers[lower] = value.is_string() ? value.get<std::string>() : value.dump();
+  }
+  return headers;
 }
 
 } // namespace cxp::actors

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,10 @@ struct upstream_frame {
 
 /// Reads the fields above from a parsed frame (anything not an object yields an empty type).
 upstream_frame read_upstream_frame(const nlohmann::json& parsed);
+
+/// The `headers` object of a websocket error frame as HTTP headers (lower-case names, values as
+/// text); empty when the frame has none.
+std::map<std::string, std::string> frame_headers(const nlohmann::json& frame);
 
 /// What to do with a frame of the running turn.
 enum class frame_verdict : uint8_t {

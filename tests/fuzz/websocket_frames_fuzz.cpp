@@ -57,23 +57,6 @@ void on_client_frame(std::string_view text) {
   cxp::fuzz::keep(cxp::edge::session_key_of(upgrade, frame));
 }
 
-/// Mirror of `frame_headers` in actors/stream/stream_actor.cpp (file-local there).
-std::map<std::string, std::string> frame_headers(const json& frame) {
-  std::map<std::string, std::string> headers;
-  const auto found = frame.find("headers");
-  if (found == frame.end() || !found->is_object()) {
-    return headers;
-  }
-  for (const auto& [name, value] : found->items()) {
-    std::string lower;
-    for (const char c : name) {
-      lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    headers[lower] = value.is_string() ? value.get<std::string>() : value.dump();
-  }
-  return headers;
-}
-
 void on_upstream_frame(std::string_view text) {
   namespace actors = cxp::actors;
   const auto now = cxp::time_point{std::chrono::seconds{1767225600}};
@@ -96,7 +79,7 @@ void on_upstream_frame(std::string_view text) {
     if (error.contains("plan_type") && error["plan_type"].is_string()) {
       cxp::fuzz::keep(error["plan_type"].get<std::string>());
     }
-    const auto headers = frame_headers(parsed);
+    const auto headers = actors::frame_headers(parsed);
     quota = actors::merge_windows(std::move(quota), actors::parse_rate_limit_headers(headers, now));
     const auto active = headers.find("x-codex-active-limit");
     auto evidence =
