@@ -1,6 +1,7 @@
 #include "common/encoding.hpp"
 
 #include <array>
+#include <cctype>
 #include <stdexcept>
 
 #include <openssl/rand.h>
@@ -174,6 +175,26 @@ bool is_uuid(std::string_view text) {
     }
   }
   return true;
+}
+
+std::string ascii_lowercase(std::string_view text) {
+  std::string lower{text};
+  for (auto& c : lower) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return lower;
+}
+
+std::string_view trim_whitespace(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
 }
 
 } // namespace cxp

@@ -34,4 +34,10 @@ std::string new_uuid();
 /// True when `text` is a canonical UUID (8-4-4-4-12 hex digits).
 bool is_uuid(std::string_view text);
 
+/// `text` with ASCII letters lower-cased (header names, codings, tokens).
+std::string ascii_lowercase(std::string_view text);
+
+/// `text` without leading and trailing whitespace (`std::isspace`).
+std::string_view trim_whitespace(std::string_view text);
+
 } // namespace cxp

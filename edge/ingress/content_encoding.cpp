@@ -2,25 +2,17 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 #include <zlib.h>
+
+#include "common/encoding.hpp"
 
 namespace cxp::edge {
 
 namespace {
 
 std::string lowercase_trimmed(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  std::string lower{text};
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
+  return ascii_lowercase(trim_whitespace(text));
 }
 
 /// Inflates with zlib's `window_bits` (47: gzip or zlib by header; -15: raw deflate).

@@ -1,9 +1,9 @@
 #include "edge/ingress/http_framing.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <string>
 #include <string_view>
+
+#include "common/encoding.hpp"
 
 namespace cxp::edge {
 
@@ -12,18 +12,10 @@ namespace {
 namespace http = boost::beast::http;
 
 std::string last_coding(std::string_view list) {
-  auto comma = list.rfind(',');
-  auto last = comma == std::string_view::npos ? list : list.substr(comma + 1);
-  while (!last.empty() && std::isspace(static_cast<unsigned char>(last.front()))) {
-    last.remove_prefix(1);
-  }
-  while (!last.empty() && std::isspace(static_cast<unsigned char>(last.back()))) {
-    last.remove_suffix(1);
-  }
-  std::string lower{last.substr(0, last.find(';'))};
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
+  const auto comma = list.rfind(',');
+  const auto last =
+    trim_whitespace(comma == std::string_view::npos ? list : list.substr(comma + 1));
+  return ascii_lowercase(last.substr(0, last.find(';')));
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/encoding.hpp"
 #include "common/log.hpp"
 
 namespace cxp::edge {
@@ -14,13 +15,6 @@ namespace http = boost::beast::http;
 
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
-}
-
-std::string lowercase(std::string_view text) {
-  std::string lower{text};
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
 }
 
 std::string_view trim(std::string_view text) {
@@ -239,10 +233,10 @@ bool forwarded_over_tls(const ip::address& peer, const http::request_header<>& h
   }
   bool https = false;
   each_value(head, "x-forwarded-proto", [&](std::string_view value) {
-    https = https || lowercase(trim(value.substr(0, value.find(',')))) == "https";
+    https = https || ascii_lowercase(trim(value.substr(0, value.find(',')))) == "https";
   });
   each_value(head, http::field::forwarded, [&](std::string_view value) {
-    https = https || lowercase(value).find("proto=https") != std::string::npos;
+    https = https || ascii_lowercase(value).find("proto=https") != std::string::npos;
   });
   return https;
 }

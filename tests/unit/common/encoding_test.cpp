@@ -29,3 +29,10 @@ TEST_CASE("uuids are version 4, canonical and distinct", "[unit][common][encodin
   CHECK(seen.size() == 100);
   CHECK_FALSE(cxp::is_uuid("not-a-uuid"));
 }
+
+TEST_CASE("ascii_lowercase and trim_whitespace normalise header tokens", "[encoding]") {
+  CHECK(cxp::ascii_lowercase("GZip, Chunked") == "gzip, chunked");
+  CHECK(cxp::ascii_lowercase("\xC3\x84x") == "\xC3\x84x");
+  CHECK(cxp::trim_whitespace(" \t gzip \r\n") == "gzip");
+  CHECK(cxp::trim_whitespace("   ").empty());
+}
