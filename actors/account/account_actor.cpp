@@ -3,11 +3,11 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/account/account_state.hpp"
-#include "actors/account/token_refresh.hpp"
 #include "actors/db/db_worker.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/upstream/codex_identity.hpp"
 #include "common/log.hpp"
+#include "domain/accounts/token_refresh.hpp"
 #include "persistence/accounts/account_custody_repository.hpp"
 
 namespace cxp::actors {
@@ -190,7 +190,7 @@ void record_circuits(account_self* self, const runtime_deps& deps,
 
 void observe(account_self* self, const runtime_deps& deps, const quota_observation& observation) {
   auto& state = self->state;
-  state.quota = merge_windows(std::move(state.quota), observation.quota);
+  state.quota = domain::merge_windows(std::move(state.quota), observation.quota);
   const bool exhaustion_changed = moves_later(state.exhausted_until, observation.exhausted_until);
   const bool demotion_changed = moves_later(state.demoted_until, observation.demoted_until);
   const bool circuits_changed = merge_circuits(state.circuits, observation.circuits, now(deps));
@@ -236,7 +236,7 @@ void on_usage(account_self* self, const fetched& answer, const runtime_deps& dep
     return;
   }
   quota_observation observation;
-  observation.quota = parse_usage_document(document, now(deps));
+  observation.quota = domain::parse_usage_document(document, now(deps));
   if (document.contains("plan_type") && document["plan_type"].is_string()) {
     observation.plan_type = document["plan_type"].get<std::string>();
   }
@@ -285,7 +285,7 @@ std::vector<json> parse_models(const std::vector<persistence::account_model_row>
 void load(account_self* self, const runtime_deps& deps) {
   self->state.loading = true;
   db_call call{[&services = deps.services, id = self->state.row.id](persistence::database& db) {
-    admin::account_service service{services};
+    domain::account_service service{services};
     auto credentials = service.decrypt_credentials(id);
     if (!credentials) {
       return caf::make_message(caf::expected<loaded_account>{credentials.error()});
@@ -316,16 +316,16 @@ void load(account_self* self, const runtime_deps& deps) {
         const bool first_load = !state.credentials;
         state.credentials = std::move(loaded->credentials);
         state.generation = state.credentials->generation;
-        state.expires_at = jwt_expiry(state.credentials->access_token.expose());
+        state.expires_at = domain::jwt_expiry(state.credentials->access_token.expose());
         if (first_load) {
           for (const auto& row : loaded->quota) {
-            quota_window window{row.window_kind,
-                                row.window_minutes,
-                                row.used_percent,
-                                row.reset_at ? parse_iso8601(*row.reset_at) : std::nullopt,
-                                parse_iso8601(row.observed_at).value_or(time_point{}),
-                                row.limit_id,
-                                row.limit_name.value_or("")};
+            domain::quota_window window{row.window_kind,
+                                        row.window_minutes,
+                                        row.used_percent,
+                                        row.reset_at ? parse_iso8601(*row.reset_at) : std::nullopt,
+                                        parse_iso8601(row.observed_at).value_or(time_point{}),
+                                        row.limit_id,
+                                        row.limit_name.value_or("")};
             state.quota.push_back(window);
           }
         }

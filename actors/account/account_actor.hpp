@@ -6,9 +6,9 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
-#include "actors/admin/admin_context.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/upstream/upstream_client.hpp"
+#include "domain/admin_context.hpp"
 #include "persistence/routing/routing_repository.hpp"
 
 namespace cxp::actors {
@@ -17,8 +17,8 @@ namespace cxp::actors {
 struct runtime_deps {
   caf::actor db_pool;
   std::shared_ptr<upstream_client> upstream;
-  admin::service_context& services; ///< keyrings and the database for account_service
-  std::string upstream_base_url;    ///< e.g. https://chatgpt.com/backend-api
+  domain::service_context& services; ///< keyrings and the database for account_service
+  std::string upstream_base_url;     ///< e.g. https://chatgpt.com/backend-api
   std::string oauth_token_url;
   gateway_metrics& metrics;
   std::string node_id; ///< this process's id in `cluster_nodes` (refresh claims name it)

@@ -3,13 +3,13 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/account/account_ownership.hpp"
 #include "actors/db/db_worker.hpp"
 #include "actors/notices/node_notices.hpp"
 #include "actors/pool/pool_actor.hpp"
 #include "actors/pool/routing_messages.hpp"
 #include "actors/type_ids.hpp"
 #include "common/log.hpp"
+#include "domain/accounts/account_ownership.hpp"
 #include "persistence/accounts/account_custody_repository.hpp"
 
 namespace cxp::actors {
@@ -141,12 +141,12 @@ void settle(custodian_self* self, const runtime_deps& deps, const custody_option
       if (!nodes) {
         return caf::make_message(caf::expected<custody_round>{nodes.error()});
       }
-      const auto candidates = owner_candidates(
+      const auto candidates = domain::owner_candidates(
         *nodes, now, options.lease_ttl,
         options.may_own ? std::optional<std::string>{options.node_id} : std::nullopt);
       persistence::custody_plan plan{options.node_id, {}};
       if (options.may_own) {
-        plan.own = accounts_owned_by(options.node_id, ids, candidates);
+        plan.own = domain::accounts_owned_by(options.node_id, ids, candidates);
       }
       auto held = persistence::account_custody_repository{db}.settle(plan, now, options.lease_ttl);
       if (!held) {

@@ -1,12 +1,12 @@
 #include <random>
 
 #include "actors/account/account_state.hpp"
-#include "actors/account/token_refresh.hpp"
 #include "actors/db/db_worker.hpp"
 #include "actors/notices/node_notices.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/upstream/codex_identity.hpp"
 #include "common/log.hpp"
+#include "domain/accounts/token_refresh.hpp"
 #include "persistence/accounts/account_custody_repository.hpp"
 
 namespace cxp::actors::account_detail {
@@ -72,7 +72,7 @@ void post_refresh(account_self* self, const runtime_deps& deps) {
                      {"accept", "application/json"},
                      {"originator", std::string{codex_originator}},
                      {"user-agent", std::string{codex_user_agent}}};
-  request.body = make_refresh_body(self->state.credentials->refresh_token);
+  request.body = domain::make_refresh_body(self->state.credentials->refresh_token);
   request.timeouts.first_byte = std::chrono::seconds{30};
   fetch_upstream(self, deps, fetch_kind::refresh, std::move(request));
 }
@@ -82,7 +82,8 @@ void claim_refresh(account_self* self, const runtime_deps& deps) {
   db_call call{[id = self->state.row.id, node = deps.node_id, generation = self->state.generation,
                 at = now(deps), limit = deps.refresh_client_limit](persistence::database& db) {
     return caf::make_message(persistence::account_custody_repository{db}.claim_refresh(
-      id, std::string{codex_oauth_client_id}, node, generation, at, refresh_claim_ttl, limit));
+      id, std::string{domain::codex_oauth_client_id}, node, generation, at, refresh_claim_ttl,
+      limit));
   }};
   self->request(deps.db_pool, db_timeout, std::move(call))
     .then(
@@ -127,7 +128,7 @@ void persist_tokens(account_self* self, const runtime_deps& deps) {
   const auto& tokens = *self->state.unpersisted;
   db_call call{[&services = deps.services, id = self->state.row.id,
                 generation = self->state.generation, tokens](persistence::database&) {
-    admin::account_service service{services};
+    domain::account_service service{services};
     return caf::make_message(service.store_refreshed_tokens(
       id, generation, tokens.access_token, tokens.refresh_token, tokens.expires_at));
   }};
@@ -212,14 +213,15 @@ void mark_reauth_required(account_self* self, const runtime_deps& deps, const st
 }
 
 void on_refresh_answer(account_self* self, const runtime_deps& deps, const fetched& answer) {
-  refresh_outcome outcome;
+  domain::refresh_outcome outcome;
   if (answer.failure) {
     outcome.error_code = std::string{to_string(*answer.failure)};
   } else {
-    outcome = classify_refresh_response(answer.reply.head.status, answer.reply.body, now(deps));
+    outcome =
+      domain::classify_refresh_response(answer.reply.head.status, answer.reply.body, now(deps));
   }
   switch (outcome.outcome) {
-  case refresh_outcome::kind::refreshed:
+  case domain::refresh_outcome::kind::refreshed:
     self->state.unpersisted =
       pending_tokens{std::move(outcome.access_token),
                      outcome.refresh_token ? std::move(*outcome.refresh_token)
@@ -227,10 +229,10 @@ void on_refresh_answer(account_self* self, const runtime_deps& deps, const fetch
                      outcome.access_token_expires_at};
     persist_tokens(self, deps);
     return;
-  case refresh_outcome::kind::revoked:
+  case domain::refresh_outcome::kind::revoked:
     mark_reauth_required(self, deps, outcome.error_code);
     return;
-  case refresh_outcome::kind::transient:
+  case domain::refresh_outcome::kind::transient:
     break;
   }
   deps.metrics.token_refreshes.add({{"outcome", "transient_failure"}}).increment();

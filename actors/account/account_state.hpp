@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/account/account_actor.hpp"
-#include "actors/admin/account_service.hpp"
 #include "actors/pool/routing_messages.hpp"
+#include "domain/accounts/account_service.hpp"
 
 namespace cxp::actors::account_detail {
 
@@ -51,7 +51,7 @@ struct fetched {
 };
 
 struct loaded_account {
-  admin::account_service::credentials credentials;
+  domain::account_service::credentials credentials;
   std::vector<persistence::quota_window_row> quota;
   std::vector<persistence::account_model_row> models;
 };
@@ -82,7 +82,7 @@ struct account_state {
   persistence::routing_account_row row;
   std::string status;
   std::string plan_type;
-  std::optional<admin::account_service::credentials> credentials;
+  std::optional<domain::account_service::credentials> credentials;
   std::optional<time_point> expires_at;
   int64_t generation = 0; ///< the stored token generation the credentials belong to
   bool owner = false;     ///< this node owns the account (the custodian says so)
@@ -96,7 +96,7 @@ struct account_state {
   std::optional<pending_tokens> unpersisted;
   /// Checkouts and refreshes waiting for credentials.
   std::vector<caf::response_promise> waiting;
-  std::vector<quota_window> quota;
+  std::vector<domain::quota_window> quota;
   std::optional<time_point> exhausted_until;
   std::optional<time_point> demoted_until;
   std::vector<open_circuit> circuits; ///< open on some node until their time

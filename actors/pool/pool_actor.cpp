@@ -8,11 +8,11 @@
 
 #include "actors/db/db_worker.hpp"
 #include "actors/pool/routing_messages.hpp"
-#include "actors/routing/circuit_breaker.hpp"
-#include "actors/routing/selection_policy.hpp"
 #include "actors/session/session_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "common/log.hpp"
+#include "domain/routing/circuit_breaker.hpp"
+#include "domain/routing/selection_policy.hpp"
 #include "persistence/accounts/account_custody_repository.hpp"
 #include "persistence/request_logs/request_log_repository.hpp"
 
@@ -31,21 +31,21 @@ struct pinned_session {
 
 struct pool_state {
   persistence::routing_pool_row config;
-  routing_strategy strategy = routing_strategy::bridge_ring;
+  domain::routing_strategy strategy = domain::routing_strategy::bridge_ring;
   account_handles accounts;
   std::map<std::string, account_snapshot> snapshots;
-  std::map<std::string, circuit_breaker> circuits; ///< "<account>|<model>|<route>"
+  std::map<std::string, domain::circuit_breaker> circuits; ///< "<account>|<model>|<route>"
   std::map<std::string, time_point> demoted_until;
   std::map<std::string, time_point> last_success;
   /// Session key → its session actor and the account this pool pinned it to. The pool answers
   /// lookups from here; the actor keeps the TTL (its exit drops the entry).
   std::unordered_map<std::string, pinned_session> sessions;
   /// Consumption of this pool's keys that have caps (per node).
-  std::unordered_map<std::string, key_budget> budgets;
+  std::unordered_map<std::string, domain::key_budget> budgets;
   /// Leases of keys whose token usage so far is being read (see seed_budget).
   std::unordered_map<std::string, std::vector<std::pair<caf::response_promise, lease_request>>>
     awaiting_seed;
-  settings_snapshot settings = std::make_shared<const instance_settings>();
+  settings_snapshot settings = std::make_shared<const domain::instance_settings>();
   const cxp::clock* clock = nullptr;
   gateway_metrics* metrics = nullptr;
   static inline const char* name = "pool_actor";
@@ -57,18 +57,18 @@ std::string circuit_key(const std::string& account, const std::string& model, ro
   return account + "|" + model + "|" + std::string{to_string(route)};
 }
 
-circuit_settings circuit_settings_of(const instance_settings& settings) {
+domain::circuit_settings circuit_settings_of(const domain::instance_settings& settings) {
   return {static_cast<int32_t>(settings.get_int("gateway.circuit_failure_threshold")),
           std::chrono::seconds{settings.get_int("gateway.circuit_open_seconds")},
           static_cast<int32_t>(settings.get_int("gateway.circuit_half_open_probe_limit"))};
 }
 
-circuit_breaker& circuit_of(pool_self* self, const std::string& key) {
+domain::circuit_breaker& circuit_of(pool_self* self, const std::string& key) {
   auto it = self->state.circuits.find(key);
   if (it == self->state.circuits.end()) {
-    it =
-      self->state.circuits.emplace(key, circuit_breaker{circuit_settings_of(*self->state.settings)})
-        .first;
+    it = self->state.circuits
+           .emplace(key, domain::circuit_breaker{circuit_settings_of(*self->state.settings)})
+           .first;
   }
   return it->second;
 }
@@ -85,11 +85,11 @@ bool serves_model(const account_snapshot& snapshot, const std::string& model) {
 }
 
 /// The quota evidence of a snapshot, with a usage-limit answer as one more exhausting window.
-std::vector<quota_window> evidence_of(const account_snapshot& snapshot, time_point now) {
+std::vector<domain::quota_window> evidence_of(const account_snapshot& snapshot, time_point now) {
   auto windows = snapshot.quota;
   if (snapshot.exhausted_until && *snapshot.exhausted_until > now) {
-    windows.push_back(
-      {"usage_limit", 0, 100.0, snapshot.exhausted_until, now, std::string{main_limit}, ""});
+    windows.push_back({"usage_limit", 0, 100.0, snapshot.exhausted_until, now,
+                       std::string{domain::main_limit}, ""});
   }
   return windows;
 }
@@ -103,7 +103,7 @@ lease_reply deny(errc code, std::string message, std::optional<int64_t> resets_a
 
 /// The denial when nothing is eligible: usage_limit_reached with the earliest reset when quota
 /// exhaustion excluded someone and nothing else is left, else no_eligible_account.
-lease_reply denial_for(pool_self* self, const selection& selected, const std::string& model,
+lease_reply denial_for(pool_self* self, const domain::selection& selected, const std::string& model,
                        time_point now) {
   std::optional<time_point> earliest;
   std::string plan_type;
@@ -114,7 +114,7 @@ lease_reply denial_for(pool_self* self, const selection& selected, const std::st
       continue;
     }
     const auto& snapshot = self->state.snapshots[excluded.account_id];
-    auto until = exhausted_until(covering(evidence_of(snapshot, now), model), now);
+    auto until = domain::exhausted_until(domain::covering(evidence_of(snapshot, now), model), now);
     if (until && (!earliest || *until < *earliest)) {
       earliest = until;
       plan_type = snapshot.plan_type;
@@ -132,9 +132,9 @@ lease_reply denial_for(pool_self* self, const selection& selected, const std::st
   return deny(errc::no_eligible_account, "no eligible account");
 }
 
-std::vector<routing_candidate> candidates_of(pool_self* self, const lease_request& request,
-                                             time_point now) {
-  std::vector<routing_candidate> candidates;
+std::vector<domain::routing_candidate> candidates_of(pool_self* self, const lease_request& request,
+                                                     time_point now) {
+  std::vector<domain::routing_candidate> candidates;
   for (const auto& [id, handle] : self->state.accounts) {
     if (std::find(request.tried.begin(), request.tried.end(), id) != request.tried.end()) {
       continue;
@@ -143,14 +143,14 @@ std::vector<routing_candidate> candidates_of(pool_self* self, const lease_reques
     if (snapshot == self->state.snapshots.end()) {
       continue;
     }
-    routing_candidate candidate;
+    domain::routing_candidate candidate;
     candidate.account_id = id;
     candidate.active = snapshot->second.routable();
     candidate.supports_model = serves_model(snapshot->second, request.model);
     candidate.circuit_closed =
       circuit_of(self, circuit_key(id, request.model, request.route)).state(now)
-      != circuit_state::open;
-    candidate.quota = covering(evidence_of(snapshot->second, now), request.model);
+      != domain::circuit_state::open;
+    candidate.quota = domain::covering(evidence_of(snapshot->second, now), request.model);
     if (auto it = self->state.last_success.find(id); it != self->state.last_success.end()) {
       candidate.last_success_at = it->second;
     }
@@ -229,19 +229,19 @@ caf::result<lease_reply> choose(pool_self* self, lease_request request, std::str
     if (std::find(request.tried.begin(), request.tried.end(), pinned) != request.tried.end()) {
       return deny(errc::pinned_continuation_unavailable, "pinned account failed");
     }
-    selection_request pin_only{self->state.strategy, request.seed, pinned, 1};
+    domain::selection_request pin_only{self->state.strategy, request.seed, pinned, 1};
     auto it = std::find_if(candidates.begin(), candidates.end(),
                            [&](const auto& c) { return c.account_id == pinned; });
     if (it == candidates.end()) {
       return deny(errc::pinned_continuation_unavailable, "pinned account left the pool");
     }
-    auto selected = select_accounts({*it}, pin_only, now);
+    auto selected = domain::select_accounts({*it}, pin_only, now);
     if (selected.ordered.empty()) {
       return deny(errc::pinned_continuation_unavailable,
                   "pinned account is " + selected.excluded.front().reason);
     }
     auto& circuit = circuit_of(self, circuit_key(pinned, request.model, request.route));
-    const bool probe = circuit.state(now) == circuit_state::half_open;
+    const bool probe = circuit.state(now) == domain::circuit_state::half_open;
     if (!circuit.try_acquire(now)) {
       return deny(errc::pinned_continuation_unavailable, "pinned account circuit is open");
     }
@@ -251,11 +251,11 @@ caf::result<lease_reply> choose(pool_self* self, lease_request request, std::str
     return deny(errc::no_eligible_account, "ring exhausted");
   }
   const size_t ring = static_cast<size_t>(self->state.config.ring_size);
-  auto selected =
-    select_accounts(candidates, {self->state.strategy, request.seed, std::nullopt, ring}, now);
+  auto selected = domain::select_accounts(
+    candidates, {self->state.strategy, request.seed, std::nullopt, ring}, now);
   for (const auto& account_id : selected.ordered) {
     auto& circuit = circuit_of(self, circuit_key(account_id, request.model, request.route));
-    const bool probe = circuit.state(now) == circuit_state::half_open;
+    const bool probe = circuit.state(now) == domain::circuit_state::half_open;
     if (circuit.try_acquire(now)) {
       return checkout(self, std::move(request), account_id, false, probe);
     }
@@ -264,13 +264,13 @@ caf::result<lease_reply> choose(pool_self* self, lease_request request, std::str
   return denial_for(self, selected, request.model, now);
 }
 
-std::string_view state_name(circuit_state state) {
+std::string_view state_name(domain::circuit_state state) {
   switch (state) {
-  case circuit_state::closed:
+  case domain::circuit_state::closed:
     return "closed";
-  case circuit_state::open:
+  case domain::circuit_state::open:
     return "open";
-  case circuit_state::half_open:
+  case domain::circuit_state::half_open:
     return "half_open";
   }
   return "closed";
@@ -280,8 +280,8 @@ std::string_view state_name(circuit_state state) {
 /// new node does not reset its token caps), then lets the leases that waited for them continue.
 void seed_budget(pool_self* self, const runtime_deps& deps, const std::string& api_key_id,
                  time_point now) {
-  db_call call{[id = api_key_id, day = to_iso8601(utc_day_start(now)),
-                week = to_iso8601(utc_week_start(now))](persistence::database& db) {
+  db_call call{[id = api_key_id, day = to_iso8601(domain::utc_day_start(now)),
+                week = to_iso8601(domain::utc_week_start(now))](persistence::database& db) {
     persistence::request_log_repository logs{db};
     auto today = logs.usage_of_key(id, day);
     auto this_week = logs.usage_of_key(id, week);
@@ -428,7 +428,7 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
   }
   const auto after = circuit.state(now);
   std::vector<open_circuit> opened;
-  if (after == circuit_state::open && before != circuit_state::open) {
+  if (after == domain::circuit_state::open && before != domain::circuit_state::open) {
     opened.push_back({report.model, report.route, circuit.opened_until()});
   }
   if (before != after) {
@@ -444,7 +444,7 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
   if (!report.quota.empty() || report.exhausted_until || report.plan_type || demoted_until
       || !opened.empty()) {
     auto& snapshot = self->state.snapshots[report.account_id];
-    snapshot.quota = merge_windows(std::move(snapshot.quota), report.quota);
+    snapshot.quota = domain::merge_windows(std::move(snapshot.quota), report.quota);
     if (report.exhausted_until) {
       snapshot.exhausted_until = report.exhausted_until;
     }
@@ -473,8 +473,8 @@ void set_membership(pool_self* self, persistence::routing_pool_row config,
       provisional.status = "active";
     }
   }
-  self->state.strategy =
-    parse_routing_strategy(config.routing_strategy).value_or(routing_strategy::bridge_ring);
+  self->state.strategy = domain::parse_routing_strategy(config.routing_strategy)
+                           .value_or(domain::routing_strategy::bridge_ring);
   self->state.config = std::move(config);
   self->state.accounts = std::move(accounts);
 }

@@ -10,11 +10,11 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/routing/key_budget.hpp"
-#include "actors/routing/quota.hpp"
 #include "actors/settings/settings_cache.hpp"
 #include "common/errc.hpp"
 #include "common/secret.hpp"
+#include "domain/routing/key_budget.hpp"
+#include "domain/routing/quota.hpp"
 
 namespace cxp::actors {
 
@@ -49,7 +49,7 @@ struct account_snapshot {
   std::string account_id;
   std::string status;    ///< the stored status, or reauth_required after a failed refresh
   std::string plan_type; ///< from the token claims or the latest usage evidence
-  std::vector<quota_window> quota;
+  std::vector<domain::quota_window> quota;
   std::optional<time_point> exhausted_until; ///< from a usage_limit_reached answer (any node)
   std::optional<time_point> demoted_until;   ///< a failed attempt on any node demoted it
   std::vector<open_circuit> circuits;        ///< circuits of this account open on any node
@@ -72,7 +72,7 @@ struct lease_request {
   std::string seed;               ///< rendezvous seed: prompt-cache key, session or request id
   std::vector<std::string> tried; ///< accounts already tried for this request
   std::string api_key_id;         ///< the key whose caps apply (checked on the first try only)
-  key_caps caps;
+  domain::key_caps caps;
   /// The session's account as recorded outside this pool (its cluster lease after a takeover):
   /// the pin to honour when the pool has none for the session.
   std::string account_hint;
@@ -130,7 +130,7 @@ struct attempt_report {
   std::string session_key;
   attempt_result result = attempt_result::succeeded;
   bool probe = false;
-  std::vector<quota_window> quota;           ///< windows observed in this answer
+  std::vector<domain::quota_window> quota;   ///< windows observed in this answer
   std::optional<time_point> exhausted_until; ///< from a usage-limit body
   std::optional<std::string> plan_type;
   std::string api_key_id;
@@ -140,7 +140,7 @@ struct attempt_report {
 /// Quota and health evidence forwarded to an account actor: by a pool of this node (recorded
 /// in the database for the other nodes), or read back from the database (`shared`).
 struct quota_observation {
-  std::vector<quota_window> quota;
+  std::vector<domain::quota_window> quota;
   std::optional<time_point> exhausted_until;
   std::optional<std::string> plan_type;
   std::optional<time_point> demoted_until;

@@ -33,7 +33,7 @@ struct directory_state {
   std::map<std::string, caf::actor> accounts;
   std::map<std::string, caf::actor> announced_accounts; ///< what the custodian was told last
   std::map<std::string, persistence::routing_account_row> account_rows;
-  settings_snapshot settings = std::make_shared<const instance_settings>();
+  settings_snapshot settings = std::make_shared<const domain::instance_settings>();
   bool settings_known = false; ///< the settings cache answered once (or failed to)
   bool loaded = false;
   bool reloading = false;

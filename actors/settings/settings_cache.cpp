@@ -19,7 +19,7 @@ struct stored_settings {
 };
 
 struct settings_cache_state {
-  settings_snapshot current = std::make_shared<const instance_settings>();
+  settings_snapshot current = std::make_shared<const domain::instance_settings>();
   std::string revision;
   caf::actor db;
   std::chrono::milliseconds poll_interval{0};
@@ -64,8 +64,8 @@ void reload(cache_pointer self) {
           return;
         }
         self->state.revision = loaded->revision;
-        self->state.current =
-          std::make_shared<const instance_settings>(instance_settings::from_stored(loaded->values));
+        self->state.current = std::make_shared<const domain::instance_settings>(
+          domain::instance_settings::from_stored(loaded->values));
       },
       [](caf::error& error) {
         log::warn("settings", "settings reload failed; keeping the last snapshot",

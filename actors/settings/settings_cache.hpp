@@ -8,13 +8,13 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "actors/settings/settings_registry.hpp"
 #include "actors/type_ids.hpp"
+#include "domain/settings/settings_registry.hpp"
 
 namespace cxp::actors {
 
 /// An immutable settings snapshot shared by every request that started while it was current.
-using settings_snapshot = std::shared_ptr<const instance_settings>;
+using settings_snapshot = std::shared_ptr<const domain::instance_settings>;
 
 /// The node's cache of instance settings.
 /// - `get_atom` answers the current snapshot (defaults until the first load completes);

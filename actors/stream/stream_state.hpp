@@ -54,7 +54,7 @@ struct active_turn {
   std::vector<std::string> prelude;
   std::string last_error_frame; ///< an upstream error kept for when no account is left
   int32_t last_error_status = 0;
-  std::vector<quota_window> quota;
+  std::vector<domain::quota_window> quota;
   std::string plan_type;
   std::string response_id;
   steady_clock::time_point started = steady_clock::now();

@@ -4,10 +4,10 @@
 #include <caf/event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/routing/quota.hpp"
 #include "actors/stream/stream_state.hpp"
-#include "actors/stream/turn_policy.hpp"
 #include "actors/type_ids.hpp"
+#include "domain/routing/quota.hpp"
+#include "domain/turn/turn_policy.hpp"
 
 namespace cxp::actors::detail {
 
@@ -38,26 +38,26 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
   auto& st = self->state;
   auto& t = *st.turn;
   auto parsed = json::parse(text, nullptr, false);
-  const auto frame = read_upstream_frame(parsed);
+  const auto frame = domain::read_upstream_frame(parsed);
   if (frame.type == "codex.rate_limits") {
-    t.quota =
-      merge_windows(std::move(t.quota), parse_rate_limits_event(parsed, st.deps->clock.now()));
+    t.quota = domain::merge_windows(std::move(t.quota),
+                                    domain::parse_rate_limits_event(parsed, st.deps->clock.now()));
   }
   if (frame.type == "response.created" && t.response_id.empty()) {
     t.response_id = frame.response_id;
   }
-  switch (judge_frame(frame, t.visible, t.refreshed, t.reconnected)) {
-  case frame_verdict::hold:
+  switch (domain::judge_frame(frame, t.visible, t.refreshed, t.reconnected)) {
+  case domain::frame_verdict::hold:
     t.prelude.push_back(std::move(text));
     return resume();
-  case frame_verdict::refresh_token:
+  case domain::frame_verdict::refresh_token:
     resume();
     return refresh(self);
-  case frame_verdict::reconnect:
+  case domain::frame_verdict::reconnect:
     resume();
     t.reconnected = true;
     return open_socket(self);
-  case frame_verdict::fail_over: {
+  case domain::frame_verdict::fail_over: {
     resume();
     t.last_error_frame = std::move(text);
     t.last_error_status = frame.status;
@@ -65,17 +65,18 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
     if (frame.quota) {
       const auto now = st.deps->clock.now();
       const auto& error = parsed["error"];
-      reset = parse_usage_limit_reset(json{{"error", error}}, now);
+      reset = domain::parse_usage_limit_reset(json{{"error", error}}, now);
       if (error.contains("plan_type") && error["plan_type"].is_string()) {
         t.plan_type = error["plan_type"].get<std::string>();
       }
       // The frame's `headers` are the 429's quota headers; a per-model limit blocks only that
       // model on this account.
-      const auto headers = frame_headers(parsed);
-      t.quota = merge_windows(std::move(t.quota), parse_rate_limit_headers(headers, now));
+      const auto headers = domain::frame_headers(parsed);
+      t.quota =
+        domain::merge_windows(std::move(t.quota), domain::parse_rate_limit_headers(headers, now));
       const auto active = headers.find("x-codex-active-limit");
       auto evidence =
-        usage_limit_of(reset, active == headers.end() ? "" : active->second, t.quota, now);
+        domain::usage_limit_of(reset, active == headers.end() ? "" : active->second, t.quota, now);
       if (evidence.family_window) {
         t.quota.push_back(std::move(*evidence.family_window));
       }
@@ -85,7 +86,7 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
       self, frame.quota ? attempt_result::usage_limited : attempt_result::upstream_error,
       frame.quota ? "usage_limit_reached" : "upstream_" + std::to_string(frame.status), reset);
   }
-  case frame_verdict::failed: {
+  case domain::frame_verdict::failed: {
     t.visible = true;
     flush_prelude(self);
     relay(self, std::move(text), std::move(resume));
@@ -96,7 +97,7 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
     report(self, frame.status == 401 ? attempt_result::unauthorized : attempt_result::rejected);
     return end_turn(self, false, frame.status > 0 ? frame.status : 502);
   }
-  case frame_verdict::completed: {
+  case domain::frame_verdict::completed: {
     t.visible = true;
     flush_prelude(self);
     const auto& response = parsed["response"];
@@ -112,7 +113,7 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
     relay(self, std::move(text), std::move(resume));
     return end_turn(self, true, 200);
   }
-  case frame_verdict::relay:
+  case domain::frame_verdict::relay:
     t.visible = true;
     flush_prelude(self);
     return relay(self, std::move(text), std::move(resume));

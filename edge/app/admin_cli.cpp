@@ -9,14 +9,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/admin/account_service.hpp"
-#include "actors/admin/admin_input.hpp"
-#include "actors/admin/api_key_service.hpp"
-#include "actors/admin/login_throttle.hpp"
-#include "actors/admin/operator_service.hpp"
-#include "actors/admin/pool_service.hpp"
-#include "actors/admin/settings_service.hpp"
 #include "common/json_input.hpp"
+#include "domain/accounts/account_service.hpp"
+#include "domain/admin_input.hpp"
+#include "domain/keys/api_key_service.hpp"
+#include "domain/operators/login_throttle.hpp"
+#include "domain/operators/operator_service.hpp"
+#include "domain/pools/pool_service.hpp"
+#include "domain/settings/settings_service.hpp"
 #include "edge/app/service_wiring.hpp"
 #include "persistence/migrate/migrator.hpp"
 
@@ -25,7 +25,7 @@ namespace cxp::edge {
 namespace {
 
 using nlohmann::json;
-using namespace actors::admin;
+using namespace domain;
 
 constexpr const char* admin_usage = R"(usage: codex-pooler admin <command> [--flag value]...
 

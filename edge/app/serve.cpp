@@ -12,8 +12,6 @@
 #include <caf/send.hpp>
 
 #include "actors/account/account_custody.hpp"
-#include "actors/account/account_ownership.hpp"
-#include "actors/admin/login_throttle.hpp"
 #include "actors/db/db_worker.hpp"
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
@@ -28,6 +26,8 @@
 #include "common/encoding.hpp"
 #include "common/log.hpp"
 #include "common/metrics/registry.hpp"
+#include "domain/accounts/account_ownership.hpp"
+#include "domain/operators/login_throttle.hpp"
 #include "edge/app/service_wiring.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
 #include "edge/routes/codex/codex_auth.hpp"
@@ -187,7 +187,7 @@ int serve(const boot_config& config) {
   // One owner per account across the cluster; a web node keeps replicas only.
   auto custodian = actors::spawn_account_custodian(
     system, runtime_deps,
-    {node_id, actors::role_may_own_accounts(to_string(config.role)), config.account_lease_ttl});
+    {node_id, domain::role_may_own_accounts(to_string(config.role)), config.account_lease_ttl});
   auto directory = actors::spawn_runtime_directory(system, runtime_deps, settings, custodian,
                                                    topology_reload_interval);
   auto request_log = actors::spawn_request_log_writer(system, db_pool, request_log_flush_interval,
@@ -205,8 +205,8 @@ int serve(const boot_config& config) {
     for (auto& [key, row] : *stored) {
       values.emplace(key, std::move(row.value_json));
     }
-    options.ingress->update(std::make_shared<const actors::instance_settings>(
-      actors::instance_settings::from_stored(values)));
+    options.ingress->update(std::make_shared<const domain::instance_settings>(
+      domain::instance_settings::from_stored(values)));
   } else {
     log::warn("app", "ingress settings unavailable at start; the defaults apply until they load",
               {{"error", context_of(stored.error())}});
@@ -219,7 +219,7 @@ int serve(const boot_config& config) {
   add_health_routes(routes, {system, db_pool, server.state(), registry, settings,
                              (*wiring)->context->token_hash_key, custodian, io});
   const admin_runtime admin{system, db_pool, *(*wiring)->context,
-                            std::make_shared<actors::admin::login_throttle>()};
+                            std::make_shared<domain::login_throttle>()};
   add_auth_routes(routes, admin);
   add_admin_resource_routes(routes, admin);
   codex_runtime codex{system,

@@ -47,9 +47,9 @@ caf::expected<std::unique_ptr<service_wiring>> make_service_wiring(const boot_co
   }
   auto wiring = std::make_unique<service_wiring>(
     service_wiring{{}, std::move(*upstream), std::move(*totp), nullptr});
-  wiring->context = std::make_unique<actors::admin::service_context>(
-    actors::admin::service_context{db, wiring->clock, wiring->upstream_keys, wiring->totp_keys,
-                                   std::move(*api_key_hash_key), std::move(*token_hash_key)});
+  wiring->context = std::make_unique<domain::service_context>(
+    domain::service_context{db, wiring->clock, wiring->upstream_keys, wiring->totp_keys,
+                            std::move(*api_key_hash_key), std::move(*token_hash_key)});
   return wiring;
 }
 

@@ -4,9 +4,9 @@
 
 #include <caf/expected.hpp>
 
-#include "actors/admin/admin_context.hpp"
 #include "common/boot_config.hpp"
 #include "common/clock.hpp"
+#include "domain/admin_context.hpp"
 #include "persistence/crypto/secret_box.hpp"
 
 namespace cxp::edge {
@@ -17,7 +17,7 @@ struct service_wiring {
   system_clock_source clock;
   persistence::keyring upstream_keys;
   persistence::keyring totp_keys;
-  std::unique_ptr<actors::admin::service_context> context;
+  std::unique_ptr<domain::service_context> context;
 };
 
 /// Builds the wiring over `db`. Fails when a configured key is unusable (never echoing it).

@@ -8,7 +8,7 @@ namespace cxp::edge {
 
 ingress_policy::ingress_policy()
     : rules_(std::make_shared<const ingress_rules>(
-      ingress_rules::from(actors::instance_settings::from_stored({})))) {}
+      ingress_rules::from(domain::instance_settings::from_stored({})))) {}
 
 std::shared_ptr<const ingress_rules> ingress_policy::rules() const {
   std::lock_guard lock{mutex_};

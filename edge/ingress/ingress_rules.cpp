@@ -124,7 +124,7 @@ forwarded_source source_named(const std::string& name) {
 
 } // namespace
 
-ingress_rules ingress_rules::from(const actors::instance_settings& settings) {
+ingress_rules ingress_rules::from(const domain::instance_settings& settings) {
   ingress_rules rules;
   for (const auto& entry : settings.get_string_list("ingress.firewall_allowlist")) {
     if (auto network = ip_network::parse(entry)) {

@@ -8,7 +8,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/message.hpp>
 
-#include "actors/settings/settings_registry.hpp"
+#include "domain/settings/settings_registry.hpp"
 #include "edge/ingress/ip_rules.hpp"
 
 namespace cxp::edge {
@@ -39,7 +39,7 @@ struct ingress_rules {
   int64_t max_connections = 10'000;
   int64_t max_connections_per_ip = 512;
 
-  static ingress_rules from(const actors::instance_settings& settings);
+  static ingress_rules from(const domain::instance_settings& settings);
 
   uint64_t body_limit(body_class kind) const;
 

@@ -10,7 +10,7 @@
 namespace cxp::edge {
 
 namespace net = boost::asio;
-using actors::admission_class;
+using domain::admission_class;
 
 struct admission_control::waiter {
   net::any_io_executor executor;
@@ -24,8 +24,8 @@ admission_slot::~admission_slot() {
 }
 
 admission_control::admission_control(actors::gateway_metrics& metrics) {
-  const auto defaults = actors::instance_settings{};
-  for (auto kind : actors::all_admission_classes) {
+  const auto defaults = domain::instance_settings{};
+  for (auto kind : domain::all_admission_classes) {
     auto& lane = lane_of(kind);
     const auto route_class = std::string{to_string(kind)};
     auto outcome = [&](const char* name) {
@@ -48,12 +48,12 @@ void admission_control::configure(const actors::settings_snapshot& settings) {
     return;
   }
   configured_ = settings;
-  for (auto kind : actors::all_admission_classes) {
+  for (auto kind : domain::all_admission_classes) {
     lane_of(kind).limits = settings->get_bulkhead(kind);
   }
 }
 
-void admission_control::admit(admission_class kind, const net::any_io_executor& executor,
+void admission_control::admit(domain::admission_class kind, const net::any_io_executor& executor,
                               std::function<void(caf::expected<admission_ticket>)> done) {
   std::unique_lock lock{mutex_};
   auto& lane = lane_of(kind);
@@ -92,7 +92,7 @@ void admission_control::admit(admission_class kind, const net::any_io_executor& 
   });
 }
 
-void admission_control::release(admission_class kind) {
+void admission_control::release(domain::admission_class kind) {
   std::shared_ptr<waiter> next;
   {
     std::lock_guard lock{mutex_};

@@ -20,7 +20,7 @@ class admission_control;
 /// up) when the last copy of the handle is dropped.
 class admission_slot {
 public:
-  admission_slot(std::shared_ptr<admission_control> owner, actors::admission_class kind)
+  admission_slot(std::shared_ptr<admission_control> owner, domain::admission_class kind)
       : owner_(std::move(owner)),
         kind_(kind) {}
   admission_slot(const admission_slot&) = delete;
@@ -29,7 +29,7 @@ public:
 
 private:
   std::shared_ptr<admission_control> owner_;
-  actors::admission_class kind_;
+  domain::admission_class kind_;
 };
 
 using admission_ticket = std::shared_ptr<admission_slot>;
@@ -48,7 +48,7 @@ public:
 
   /// Calls `done` with a ticket when `kind` has room (at once, or later on `executor`), or with
   /// `server_is_overloaded`. Call it on `executor` (the waiter's timer lives there).
-  void admit(actors::admission_class kind, const boost::asio::any_io_executor& executor,
+  void admit(domain::admission_class kind, const boost::asio::any_io_executor& executor,
              std::function<void(caf::expected<admission_ticket>)> done);
 
 private:
@@ -56,7 +56,7 @@ private:
   struct waiter;
   /// One class's bulkhead and its metric children (kept, so no request looks labels up).
   struct class_lane {
-    actors::bulkhead_limits limits;
+    domain::bulkhead_limits limits;
     int64_t running = 0;
     std::deque<std::shared_ptr<waiter>> queue;
     metrics::gauge* running_gauge = nullptr;
@@ -67,13 +67,13 @@ private:
     metrics::counter* timed_out = nullptr;
   };
 
-  void release(actors::admission_class kind);
-  class_lane& lane_of(actors::admission_class kind) { return lanes_[static_cast<size_t>(kind)]; }
+  void release(domain::admission_class kind);
+  class_lane& lane_of(domain::admission_class kind) { return lanes_[static_cast<size_t>(kind)]; }
   static void publish(const class_lane& lane);
 
   std::mutex mutex_;
   actors::settings_snapshot configured_; ///< the snapshot the limits came from
-  std::array<class_lane, actors::all_admission_classes.size()> lanes_;
+  std::array<class_lane, domain::all_admission_classes.size()> lanes_;
 };
 
 } // namespace cxp::edge

@@ -1,23 +1,23 @@
 // Uploaded Codex auth.json files (the admin import, single or bulk): split into items, each
 // parsed and validated (actors/admin/auth_json.cpp), and the JWT claim decoder on its own.
 
-#include "actors/admin/auth_json.hpp"
+#include "domain/accounts/auth_json.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  namespace admin = cxp::actors::admin;
+  namespace admin = cxp::domain;
   const auto text = cxp::fuzz::text_of(data, size);
-  if (auto claims = admin::decode_jwt_claims(text)) {
+  if (auto claims = domain::decode_jwt_claims(text)) {
     cxp::fuzz::require(claims->is_object(), "JWT claims are an object");
     cxp::fuzz::keep(claims->dump());
   }
-  auto items = admin::split_auth_json_bundle(text);
+  auto items = domain::split_auth_json_bundle(text);
   if (!items) {
     cxp::fuzz::keep(items.error().code());
     return 0;
   }
   for (const auto& [name, item] : *items) {
-    auto parsed = admin::parse_auth_json(item);
+    auto parsed = domain::parse_auth_json(item);
     if (!parsed) {
       cxp::fuzz::keep(parsed.error().code());
       continue;

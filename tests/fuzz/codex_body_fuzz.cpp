@@ -13,7 +13,7 @@
 
 namespace {
 
-using cxp::actors::admin::api_key_policy;
+using cxp::domain::api_key_policy;
 using nlohmann::json;
 
 std::array<api_key_policy, 4> policies() {

@@ -3,8 +3,8 @@
 // The value is validated (actors/settings/settings_registry.cpp) as an admin change is, and the
 // raw text is loaded as a stored row is, then read back through the typed getters.
 
-#include "actors/settings/settings_registry.hpp"
 #include "common/json_input.hpp"
+#include "domain/settings/settings_registry.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -12,37 +12,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) {
     return 0;
   }
-  const auto& registry = actors::setting_registry();
+  const auto& registry = domain::setting_registry();
   const auto& spec = registry[data[0] % registry.size()];
   const auto text = cxp::fuzz::text_of(data + 1, size - 1);
-  cxp::fuzz::require(actors::find_setting(spec.key) == &spec, "a registered key is found");
+  cxp::fuzz::require(domain::find_setting(spec.key) == &spec, "a registered key is found");
 
   nlohmann::json value;
   if (!cxp::parse_untrusted(text, value)) {
-    if (auto valid = actors::validate_setting(spec, value)) {
+    if (auto valid = domain::validate_setting(spec, value)) {
       cxp::fuzz::keep(valid->dump());
     } else {
       cxp::fuzz::keep(valid.error().code());
     }
   }
 
-  const auto snapshot = actors::instance_settings::from_stored({{spec.key, std::string{text}}});
+  const auto snapshot = domain::instance_settings::from_stored({{spec.key, std::string{text}}});
   switch (spec.type) {
-  case actors::setting_type::boolean:
+  case domain::setting_type::boolean:
     cxp::fuzz::keep(snapshot.get_bool(spec.key));
     break;
-  case actors::setting_type::integer: {
+  case domain::setting_type::integer: {
     const auto number = snapshot.get_int(spec.key);
     cxp::fuzz::require(number >= spec.min && number <= spec.max, "a stored integer is in range");
     break;
   }
-  case actors::setting_type::string:
+  case domain::setting_type::string:
     cxp::fuzz::keep(snapshot.get_string(spec.key));
     break;
-  case actors::setting_type::string_list:
+  case domain::setting_type::string_list:
     cxp::fuzz::keep(snapshot.get_string_list(spec.key));
     break;
-  case actors::setting_type::bulkhead_table:
+  case domain::setting_type::bulkhead_table:
     for (const auto kind : actors::all_admission_classes) {
       cxp::fuzz::keep(snapshot.get_bulkhead(kind));
     }

@@ -9,9 +9,9 @@
 #include <memory>
 #include <vector>
 
-#include "actors/routing/quota.hpp"
 #include "actors/upstream/sse_parser.hpp"
 #include "common/json_input.hpp"
+#include "domain/routing/quota.hpp"
 #include "edge/routes/v1/chat_response.hpp"
 #include "edge/routes/v1/images.hpp"
 #include "edge/routes/v1/responses_events.hpp"
@@ -37,12 +37,12 @@ void inspect_quota(const json& event, cxp::time_point now) {
     return;
   }
   if (*type == "codex.rate_limits") {
-    auto windows = cxp::actors::parse_rate_limits_event(event, now);
-    windows = cxp::actors::merge_windows({}, windows);
-    cxp::fuzz::keep(cxp::actors::capacity_score(windows, now));
-    cxp::fuzz::keep(cxp::actors::exhausted_until(windows, now));
+    auto windows = cxp::domain::parse_rate_limits_event(event, now);
+    windows = cxp::domain::merge_windows({}, windows);
+    cxp::fuzz::keep(cxp::domain::capacity_score(windows, now));
+    cxp::fuzz::keep(cxp::domain::exhausted_until(windows, now));
   } else if (*type == "error" || *type == "response.failed") {
-    cxp::fuzz::keep(cxp::actors::parse_usage_limit_reset(event, now));
+    cxp::fuzz::keep(cxp::domain::parse_usage_limit_reset(event, now));
   }
 }
 

@@ -20,9 +20,9 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include "actors/routing/quota.hpp"
-#include "actors/stream/turn_policy.hpp"
 #include "common/json_input.hpp"
+#include "domain/routing/quota.hpp"
+#include "domain/turn/turn_policy.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
@@ -46,7 +46,7 @@ void on_client_frame(std::string_view text) {
   if (type != "response.create") {
     return;
   }
-  cxp::actors::admin::api_key_policy policy;
+  cxp::domain::api_key_policy policy;
   policy.enforced_reasoning_effort = "low";
   policy.allowed_models = std::vector<std::string>{"gpt-5.5"};
   auto changed = cxp::edge::apply_key_policy(frame, policy);
@@ -64,29 +64,29 @@ void on_upstream_frame(std::string_view text) {
   if (cxp::parse_untrusted(text, parsed)) {
     return;
   }
-  const auto frame = actors::read_upstream_frame(parsed);
+  const auto frame = domain::read_upstream_frame(parsed);
   for (int state = 0; state < 8; ++state) {
-    cxp::fuzz::keep(actors::judge_frame(frame, state & 1, state & 2, state & 4));
+    cxp::fuzz::keep(domain::judge_frame(frame, state & 1, state & 2, state & 4));
   }
-  std::vector<actors::quota_window> quota;
+  std::vector<domain::quota_window> quota;
   if (frame.type == "codex.rate_limits") {
-    quota = actors::merge_windows(quota, actors::parse_rate_limits_event(parsed, now));
+    quota = domain::merge_windows(quota, domain::parse_rate_limits_event(parsed, now));
   }
   if (frame.quota) {
     cxp::fuzz::require(parsed.is_object(), "a quota frame is an object");
     const auto& error = parsed["error"];
-    auto reset = actors::parse_usage_limit_reset(json{{"error", error}}, now);
+    auto reset = domain::parse_usage_limit_reset(json{{"error", error}}, now);
     if (error.contains("plan_type") && error["plan_type"].is_string()) {
       cxp::fuzz::keep(error["plan_type"].get<std::string>());
     }
-    const auto headers = actors::frame_headers(parsed);
-    quota = actors::merge_windows(std::move(quota), actors::parse_rate_limit_headers(headers, now));
+    const auto headers = domain::frame_headers(parsed);
+    quota = domain::merge_windows(std::move(quota), domain::parse_rate_limit_headers(headers, now));
     const auto active = headers.find("x-codex-active-limit");
     auto evidence =
-      actors::usage_limit_of(reset, active == headers.end() ? "" : active->second, quota, now);
+      domain::usage_limit_of(reset, active == headers.end() ? "" : active->second, quota, now);
     cxp::fuzz::keep(evidence.account_until);
   }
-  cxp::fuzz::keep(actors::is_exhausted(quota, now));
+  cxp::fuzz::keep(domain::is_exhausted(quota, now));
 }
 
 template <class Handle>

@@ -8,16 +8,16 @@
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
 
-#include "actors/admin/account_service.hpp"
-#include "actors/admin/auth_json.hpp"
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
+#include "domain/accounts/account_service.hpp"
+#include "domain/accounts/auth_json.hpp"
 #include "persistence/crypto/secret_box.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace cxp;
-using namespace cxp::actors::admin;
+using namespace cxp::domain;
 using nlohmann::json;
 using test::backend;
 

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
 
-#include "actors/admin/api_key_service.hpp"
 #include "common/encoding.hpp"
+#include "domain/keys/api_key_service.hpp"
 #include "tests/support/admin_client.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/test_database.hpp"
@@ -413,7 +413,7 @@ TEST_CASE("no raw key, token, password or TOTP secret is stored in any table",
 
   const auto dump = dump_database(fx.database.db());
   // The secret part follows "sk-cxp-<12 hex>-"; it is base64url, so it may hold '-' itself.
-  const auto secret_offset = actors::admin::api_key_scheme.size() + 12 + 1;
+  const auto secret_offset = domain::api_key_scheme.size() + 12 + 1;
   REQUIRE(dump.find("acct-secret") != std::string::npos); // the dump does see the tables
   for (const auto& secret :
        {raw_key, raw_key.substr(secret_offset), rotated_key, std::string{owner_password},

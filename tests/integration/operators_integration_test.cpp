@@ -9,12 +9,12 @@
 #include <catch2/catch.hpp>
 #include <soci/soci.h>
 
-#include "actors/admin/admin_context.hpp"
-#include "actors/admin/login_throttle.hpp"
-#include "actors/admin/operator_service.hpp"
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
+#include "domain/admin_context.hpp"
+#include "domain/operators/login_throttle.hpp"
+#include "domain/operators/operator_service.hpp"
 #include "persistence/audit/audit_repository.hpp"
 #include "persistence/crypto/key_hash.hpp"
 #include "persistence/crypto/secret_box.hpp"
@@ -23,7 +23,7 @@
 #include "tests/support/test_database.hpp"
 
 using namespace cxp;
-using namespace cxp::actors::admin;
+using namespace cxp::domain;
 using namespace std::chrono_literals;
 using test::backend;
 

@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
 
-#include "actors/admin/api_key_service.hpp"
-#include "actors/admin/pool_service.hpp"
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
+#include "domain/keys/api_key_service.hpp"
+#include "domain/pools/pool_service.hpp"
 #include "persistence/api_keys/api_key_repository.hpp"
 #include "persistence/crypto/key_hash.hpp"
 #include "persistence/crypto/secret_box.hpp"
@@ -19,7 +19,7 @@
 #include "tests/support/test_database.hpp"
 
 using namespace cxp;
-using namespace cxp::actors::admin;
+using namespace cxp::domain;
 using namespace std::chrono_literals;
 using test::backend;
 

@@ -70,12 +70,12 @@ TEST_CASE("an account actor that fails is spawned again by the runtime directory
   system_clock_source clock;
   auto upstream_keys = test_keyring();
   auto totp_keys = test_keyring();
-  actors::admin::service_context services{database.db(),
-                                          clock,
-                                          upstream_keys,
-                                          totp_keys,
-                                          secret<std::string>{std::string(32, 'a')},
-                                          secret<std::string>{std::string(32, 't')}};
+  domain::service_context services{database.db(),
+                                   clock,
+                                   upstream_keys,
+                                   totp_keys,
+                                   secret<std::string>{std::string(32, 'a')},
+                                   secret<std::string>{std::string(32, 't')}};
   actors::runtime_deps deps{db_pool,
                             std::make_shared<actors::upstream_client>(),
                             services,

@@ -54,13 +54,13 @@ std::string make_cookie(std::string_view name, std::string_view value, std::chro
   return cookie;
 }
 
-actors::admin::page_request page_from_query(const exchange& ex) {
-  actors::admin::page_request page;
+domain::page_request page_from_query(const exchange& ex) {
+  domain::page_request page;
   if (auto limit = ex.query("limit")) {
     try {
-      page.limit = std::clamp(std::stoi(*limit), 1, actors::admin::page_request::max_limit);
+      page.limit = std::clamp(std::stoi(*limit), 1, domain::page_request::max_limit);
     } catch (const std::exception&) {
-      page.limit = actors::admin::page_request::default_limit;
+      page.limit = domain::page_request::default_limit;
     }
   }
   if (auto cursor = ex.query("cursor"); cursor && !cursor->empty()) {
@@ -123,10 +123,10 @@ void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_acces
     [&services = runtime.services, throttle = runtime.throttle, access, session_token, csrf_header,
      state_changing, password_route, body = std::move(body), work = std::move(work),
      client_ip = ex->client_ip()](persistence::database&) -> caf::expected<admin_reply> {
-      actors::admin::principal who;
+      domain::principal who;
       who.client_ip = client_ip;
       if (access == admin_access::session) {
-        actors::admin::operator_service operators{services, *throttle};
+        domain::operator_service operators{services, *throttle};
         auto session = operators.authenticate_session(session_token);
         if (!session) {
           return session.error();

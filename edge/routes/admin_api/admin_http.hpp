@@ -11,9 +11,9 @@
 #include <caf/actor_system.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/admin/admin_context.hpp"
-#include "actors/admin/login_throttle.hpp"
-#include "actors/admin/operator_service.hpp"
+#include "domain/admin_context.hpp"
+#include "domain/operators/login_throttle.hpp"
+#include "domain/operators/operator_service.hpp"
 #include "edge/server/exchange.hpp"
 
 namespace cxp::edge {
@@ -22,8 +22,8 @@ namespace cxp::edge {
 struct admin_runtime {
   caf::actor_system& system;
   caf::actor db_pool;
-  actors::admin::service_context& services;
-  std::shared_ptr<actors::admin::login_throttle> throttle;
+  domain::service_context& services;
+  std::shared_ptr<domain::login_throttle> throttle;
 };
 
 /// A successful admin answer: status, JSON body and any Set-Cookie lines.
@@ -46,7 +46,7 @@ enum class admin_access {
   session,
 };
 
-using admin_work = std::function<caf::expected<admin_reply>(const actors::admin::principal& who,
+using admin_work = std::function<caf::expected<admin_reply>(const domain::principal& who,
                                                             const nlohmann::json& body)>;
 
 /// Runs `work` on a db worker after the access checks, then renders its reply or its error
@@ -60,7 +60,7 @@ void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_acces
 void respond_admin_error(const exchange_ptr& ex, const caf::error& error);
 
 /// Parses `limit` and `cursor` query parameters (limit clamped to 1..200).
-actors::admin::page_request page_from_query(const exchange& ex);
+domain::page_request page_from_query(const exchange& ex);
 
 /// The value of cookie `name` in the request, or empty.
 std::string cookie_value(const exchange& ex, std::string_view name);

@@ -1,6 +1,6 @@
-#include "actors/admin/admin_input.hpp"
-#include "actors/admin/operator_service.hpp"
 #include "common/encoding.hpp"
+#include "domain/admin_input.hpp"
+#include "domain/operators/operator_service.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
 #include "persistence/crypto/secret_box.hpp"
 
@@ -9,7 +9,7 @@ namespace cxp::edge {
 namespace {
 
 using nlohmann::json;
-using namespace actors::admin;
+using namespace domain;
 
 constexpr auto session_max_age = std::chrono::hours{24 * 14};
 constexpr size_t anonymous_csrf_bytes = 24;

@@ -1,10 +1,10 @@
-#include "actors/admin/account_service.hpp"
-#include "actors/admin/admin_input.hpp"
-#include "actors/admin/api_key_service.hpp"
-#include "actors/admin/audit_service.hpp"
-#include "actors/admin/pool_service.hpp"
-#include "actors/admin/settings_service.hpp"
 #include "actors/notices/node_notices.hpp"
+#include "domain/accounts/account_service.hpp"
+#include "domain/admin_input.hpp"
+#include "domain/audit/audit_service.hpp"
+#include "domain/keys/api_key_service.hpp"
+#include "domain/pools/pool_service.hpp"
+#include "domain/settings/settings_service.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
 
 namespace cxp::edge {
@@ -12,7 +12,7 @@ namespace cxp::edge {
 namespace {
 
 using nlohmann::json;
-using namespace actors::admin;
+using namespace domain;
 
 /// Renders a service result `T` (anything with `to_json`) with `status`.
 template <class T>

@@ -10,7 +10,7 @@ namespace cxp::edge {
 
 namespace {
 
-using actors::admin::authenticated_key;
+using domain::authenticated_key;
 
 constexpr auto auth_timeout = std::chrono::seconds{10};
 constexpr auto view_timeout = std::chrono::seconds{10};
@@ -43,7 +43,7 @@ void authenticate(codex_runtime& runtime, const secret<std::string>& raw, key_so
   run_db<authenticated_key>(
     runtime.system, runtime.db_pool, auth_timeout,
     [&services = runtime.services, raw](persistence::database&) {
-      return actors::admin::api_key_service{services}.authenticate(raw.expose());
+      return domain::api_key_service{services}.authenticate(raw.expose());
     },
     [&runtime, digest, done = std::move(done)](caf::expected<authenticated_key> key) {
       if (key) {

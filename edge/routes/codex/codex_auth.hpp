@@ -3,8 +3,8 @@
 #include <functional>
 #include <string>
 
-#include "actors/admin/api_key_service.hpp"
 #include "actors/pool/routing_messages.hpp"
+#include "domain/keys/api_key_service.hpp"
 #include "edge/routes/codex/proxy_turn.hpp"
 
 namespace cxp::edge {
@@ -20,12 +20,12 @@ enum class key_source {
 /// Authenticates the raw Pool API key `raw` on a db worker (remembering it in the key cache),
 /// from the key cache first when `source` allows.
 void authenticate(codex_runtime& runtime, const secret<std::string>& raw, key_source source,
-                  std::function<void(caf::expected<actors::admin::authenticated_key>)> done);
+                  std::function<void(caf::expected<domain::authenticated_key>)> done);
 
 /// Authenticates the request's Pool API key (`authenticate`, cache first), then continues with
 /// the key; answers the error itself when the key is missing, unknown or inactive.
 void with_key(codex_runtime& runtime, const exchange_ptr& ex,
-              std::function<void(actors::admin::authenticated_key)> next);
+              std::function<void(domain::authenticated_key)> next);
 
 /// A hidden actor that makes `cache` forget each key announced on this node's `api_key_changed`
 /// notice board. `cache` must outlive it: stop it before the cache goes.
@@ -37,7 +37,6 @@ void with_pool_view(codex_runtime& runtime, const exchange_ptr& ex, const std::s
 
 /// The session key hashed with the pool and key, so a stored hash reveals nothing and two keys
 /// never share a session. Empty for an empty session key.
-std::string hash_session_key(const std::string& session_key,
-                             const actors::admin::authenticated_key& key);
+std::string hash_session_key(const std::string& session_key, const domain::authenticated_key& key);
 
 } // namespace cxp::edge

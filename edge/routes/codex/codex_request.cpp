@@ -89,7 +89,7 @@ std::string session_key_of(const http_request& request, const json& body) {
   return {};
 }
 
-caf::expected<bool> apply_key_policy(json& body, const actors::admin::api_key_policy& policy) {
+caf::expected<bool> apply_key_policy(json& body, const domain::api_key_policy& policy) {
   if (!body.is_object()) {
     return make_error(errc::invalid_request, "request body must be a JSON object");
   }

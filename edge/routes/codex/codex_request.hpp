@@ -8,9 +8,9 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/admin/api_key_service.hpp"
 #include "actors/upstream/upstream_client.hpp"
 #include "common/json_input.hpp"
+#include "domain/keys/api_key_service.hpp"
 #include "edge/server/exchange.hpp"
 
 namespace cxp::edge {
@@ -41,8 +41,7 @@ std::string session_key_of(const http_request& request, const nlohmann::json& bo
 /// written into it; a model outside `allowed_models` is `errc::model_not_allowed`; an effort
 /// above `max_reasoning_effort` is `errc::reasoning_effort_not_allowed`. Returns whether the
 /// body changed (then it must be re-serialised).
-caf::expected<bool> apply_key_policy(nlohmann::json& body,
-                                     const actors::admin::api_key_policy& policy);
+caf::expected<bool> apply_key_policy(nlohmann::json& body, const domain::api_key_policy& policy);
 
 /// The headers sent upstream for a native Codex call: the account's bearer and
 /// `chatgpt-account-id`, the client's Codex identity (`originator`, `user-agent`, `version`) or

@@ -1,7 +1,7 @@
 #include "edge/routes/codex/codex_routes.hpp"
 
-#include "actors/admin/api_key_service.hpp"
 #include "common/json_input.hpp"
+#include "domain/keys/api_key_service.hpp"
 #include "edge/routes/codex/codex_auth.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "edge/routes/codex/pool_documents.hpp"
@@ -12,7 +12,7 @@ namespace cxp::edge {
 
 namespace {
 
-using actors::admin::authenticated_key;
+using domain::authenticated_key;
 using nlohmann::json;
 
 void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class route,
@@ -55,9 +55,9 @@ void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class r
                  : (session_key.empty() ? new_uuid() : session_key);
              request.allow_failover = route != actors::route_class::compact;
              request.admission =
-               route == actors::route_class::compact ? actors::admission_class::proxy_compact
-               : body.value("stream", false)         ? actors::admission_class::proxy_stream
-                                                     : actors::admission_class::proxy_http;
+               route == actors::route_class::compact ? domain::admission_class::proxy_compact
+               : body.value("stream", false)         ? domain::admission_class::proxy_stream
+                                                     : domain::admission_class::proxy_http;
              run_proxy_turn(runtime, std::move(request));
            });
 }

@@ -36,8 +36,8 @@ json window_document(const actors::pool_view& view, const std::string& kind, tim
       continue;
     }
     for (const auto& window : account.quota) {
-      if (window.kind != kind || window.limit_id != actors::main_limit
-          || now - window.observed_at > actors::quota_freshness) {
+      if (window.kind != kind || window.limit_id != domain::main_limit
+          || now - window.observed_at > domain::quota_freshness) {
         continue;
       }
       used_sum += std::clamp(window.used_percent, 0.0, 100.0);
@@ -102,9 +102,9 @@ json pool_usage(const actors::pool_view& view, time_point now) {
     auto windows = account.quota;
     if (account.exhausted_until && *account.exhausted_until > now) {
       windows.push_back({"usage_limit", 0, 100.0, account.exhausted_until, now,
-                         std::string{actors::main_limit}, ""});
+                         std::string{domain::main_limit}, ""});
     }
-    if (actors::is_exhausted(actors::covering(windows, {}), now)) {
+    if (domain::is_exhausted(domain::covering(windows, {}), now)) {
       ++exhausted;
     }
   }

@@ -162,7 +162,7 @@ void proxy_turn::start_attempt() {
 
 void proxy_turn::on_head(actors::upstream_head head) {
   upstream_head_ = std::move(head);
-  observed_quota_ = actors::parse_rate_limit_headers(header_map(upstream_head_.headers),
+  observed_quota_ = domain::parse_rate_limit_headers(header_map(upstream_head_.headers),
                                                      runtime_.services.clock.now());
   const auto status = upstream_head_.status;
   const bool event_stream =
@@ -189,7 +189,7 @@ void proxy_turn::on_chunk(std::string chunk, std::function<void()> resume) {
 
 } // namespace detail
 
-void bind_key(turn_request& request, const actors::admin::authenticated_key& key) {
+void bind_key(turn_request& request, const domain::authenticated_key& key) {
   request.pool_id = key.key.pool_id;
   request.api_key_id = key.key.id;
   const auto& policy = key.key.policy;
@@ -198,7 +198,7 @@ void bind_key(turn_request& request, const actors::admin::authenticated_key& key
 }
 
 void run_proxy_turn(codex_runtime& runtime, turn_request request) {
-  if (request.admission == actors::admission_class::proxy_stream) {
+  if (request.admission == domain::admission_class::proxy_stream) {
     request.expects_sse = true;
   }
   std::make_shared<detail::proxy_turn>(runtime, std::move(request))->start();

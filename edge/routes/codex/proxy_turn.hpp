@@ -9,12 +9,12 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
-#include "actors/admin/admin_context.hpp"
-#include "actors/admin/api_key_service.hpp"
 #include "actors/pool/routing_messages.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/upstream/upstream_client.hpp"
 #include "common/io_pool.hpp"
+#include "domain/admin_context.hpp"
+#include "domain/keys/api_key_service.hpp"
 #include "edge/server/admission.hpp"
 #include "edge/server/exchange.hpp"
 
@@ -29,14 +29,14 @@ class api_key_cache {
 public:
   explicit api_key_cache(std::chrono::milliseconds ttl) : ttl_(ttl) {}
 
-  std::optional<actors::admin::authenticated_key> find(const std::string& raw_key_digest);
-  void put(const std::string& raw_key_digest, const actors::admin::authenticated_key& key);
+  std::optional<domain::authenticated_key> find(const std::string& raw_key_digest);
+  void put(const std::string& raw_key_digest, const domain::authenticated_key& key);
   /// Drops every entry of the key with id `api_key_id` (a rotated key has two raw keys).
   void forget(const std::string& api_key_id);
 
 private:
   struct entry {
-    actors::admin::authenticated_key key;
+    domain::authenticated_key key;
     std::chrono::steady_clock::time_point expires;
   };
   std::chrono::milliseconds ttl_;
@@ -51,7 +51,7 @@ struct codex_runtime {
   caf::actor directory;   ///< actors::spawn_runtime_directory
   caf::actor request_log; ///< actors::spawn_request_log_writer
   std::shared_ptr<actors::upstream_client> upstream;
-  actors::admin::service_context& services;
+  domain::service_context& services;
   std::string upstream_base_url; ///< e.g. https://chatgpt.com/backend-api
   actors::gateway_metrics& metrics;
   /// Runs turn state machines and keep-alive timers: a turn stays on the io_context of the
@@ -68,7 +68,7 @@ struct turn_request {
   actors::route_class route = actors::route_class::responses;
   std::string pool_id;
   std::string api_key_id;
-  actors::key_caps caps; ///< the key's request and token caps
+  domain::key_caps caps; ///< the key's request and token caps
   std::string body;      ///< JSON text as forwarded
   std::string model;
   std::string session_key_hash; ///< empty when the client sent no session key
@@ -79,7 +79,7 @@ struct turn_request {
   /// every request admitted as `proxy_stream` (a native body with `"stream": true`).
   bool expects_sse = false;
   /// The bulkhead it is admitted through before anything else happens.
-  actors::admission_class admission = actors::admission_class::proxy_http;
+  domain::admission_class admission = domain::admission_class::proxy_http;
 };
 
 /// Proxies one request: admits it through its route class's bulkhead (else 503
@@ -100,6 +100,6 @@ struct turn_request {
 void run_proxy_turn(codex_runtime& runtime, turn_request request);
 
 /// Sets the key's part of `request`: its pool, id and caps.
-void bind_key(turn_request& request, const actors::admin::authenticated_key& key);
+void bind_key(turn_request& request, const domain::authenticated_key& key);
 
 } // namespace cxp::edge

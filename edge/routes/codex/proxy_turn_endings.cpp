@@ -99,12 +99,12 @@ void proxy_turn::on_buffered_answer() {
     std::optional<time_point> reset;
     if (usage_limit) {
       const auto now = runtime_.services.clock.now();
-      reset = actors::parse_usage_limit_reset(body, now);
+      reset = domain::parse_usage_limit_reset(body, now);
       if (!reset) {
-        reset = actors::exhausted_until(observed_quota_, now);
+        reset = domain::exhausted_until(observed_quota_, now);
       }
       // A per-model limit blocks that model on this account, not the whole account.
-      auto evidence = actors::usage_limit_of(reset, upstream_head_.header("x-codex-active-limit"),
+      auto evidence = domain::usage_limit_of(reset, upstream_head_.header("x-codex-active-limit"),
                                              observed_quota_, now);
       if (evidence.family_window) {
         observed_quota_.push_back(std::move(*evidence.family_window));

@@ -115,8 +115,8 @@ bool proxy_turn::inspect(const actors::sse_event& event) {
   }
   const auto type = string_member(parsed, "type");
   if (type == "codex.rate_limits") {
-    auto windows = actors::parse_rate_limits_event(parsed, runtime_.services.clock.now());
-    observed_quota_ = actors::merge_windows(std::move(observed_quota_), windows);
+    auto windows = domain::parse_rate_limits_event(parsed, runtime_.services.clock.now());
+    observed_quota_ = domain::merge_windows(std::move(observed_quota_), windows);
   } else if (type == "response.completed") {
     saw_completed_ = true;
     const auto& response = parsed.value("response", json::object());

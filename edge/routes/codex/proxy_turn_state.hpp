@@ -17,8 +17,8 @@
 #include <boost/asio/strand.hpp>
 
 #include "actors/request_log/request_log_writer.hpp"
-#include "actors/routing/quota.hpp"
 #include "actors/upstream/sse_parser.hpp"
+#include "domain/routing/quota.hpp"
 #include "edge/routes/codex/proxy_events.hpp"
 #include "edge/routes/codex/proxy_turn.hpp"
 #include "persistence/request_logs/request_log_repository.hpp"
@@ -128,7 +128,7 @@ private:
   std::string pending_;
   std::string tail_;
   std::shared_ptr<reply_stream> stream_;
-  std::vector<actors::quota_window> observed_quota_;
+  std::vector<domain::quota_window> observed_quota_;
   std::string plan_type_;
   std::string first_event_error_;
   std::string stream_error_;

@@ -28,7 +28,7 @@ namespace cxp::edge {
 namespace {
 
 namespace net = boost::asio;
-using actors::admin::authenticated_key;
+using domain::authenticated_key;
 using nlohmann::json;
 
 constexpr auto settings_timeout = std::chrono::seconds{5};
@@ -258,7 +258,7 @@ private:
   /// executor (at once, or later from the bulkhead's queue).
   void admit() {
     runtime_.codex.admission->admit(
-      actors::admission_class::proxy_websocket, connection_->executor(),
+      domain::admission_class::proxy_websocket, connection_->executor(),
       [self = shared_from_this()](caf::expected<admission_ticket> ticket) {
         self->starting_ = false;
         if (self->closed_) {

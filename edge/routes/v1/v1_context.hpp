@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "actors/admin/api_key_service.hpp"
+#include "domain/keys/api_key_service.hpp"
 #include "edge/routes/codex/proxy_turn.hpp"
 #include "edge/routes/v1/file_registry.hpp"
 #include "edge/routes/v1/v1_error.hpp"
@@ -42,7 +42,7 @@ struct v1_state {
 };
 
 using v1_state_ptr = std::shared_ptr<v1_state>;
-using authenticated_key = actors::admin::authenticated_key;
+using authenticated_key = domain::authenticated_key;
 
 /// Renders a translation error on `ex`.
 void respond(const exchange_ptr& ex, const v1_error& error);

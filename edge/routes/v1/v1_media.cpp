@@ -42,8 +42,8 @@ void call_upstream(const v1_state_ptr& state, const exchange_ptr& ex, const auth
   request.model = model;
   request.session_key_hash = session_key_hash;
   request.seed = session_key_hash.empty() ? new_uuid() : session_key_hash;
-  request.admission = upstream_path == "/transcribe" ? actors::admission_class::audio_transcription
-                                                     : actors::admission_class::file_upload;
+  request.admission = upstream_path == "/transcribe" ? domain::admission_class::audio_transcription
+                                                     : domain::admission_class::file_upload;
   request.upstream_path = std::move(upstream_path);
   request.route = actors::route_class::responses;
   request.content_type = content_type == "application/json" ? std::string{} : content_type;

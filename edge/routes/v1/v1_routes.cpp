@@ -55,7 +55,7 @@ void model(const v1_state_ptr& state, const exchange_ptr& ex) {
   });
 }
 
-json key_limits(const actors::admin::api_key_policy& policy) {
+json key_limits(const domain::api_key_policy& policy) {
   json limits = json::array();
   if (policy.max_requests_per_minute) {
     limits.push_back({{"kind", "requests_per_minute"}, {"limit", *policy.max_requests_per_minute}});

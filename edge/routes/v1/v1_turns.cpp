@@ -66,7 +66,7 @@ void run_translated(const v1_state_ptr& state, const exchange_ptr& ex, const aut
   request.upstream_path = "/codex/responses";
   request.route = actors::route_class::responses;
   request.admission =
-    client_streams ? actors::admission_class::proxy_stream : actors::admission_class::proxy_http;
+    client_streams ? domain::admission_class::proxy_stream : domain::admission_class::proxy_http;
   request.body = normalized.body.dump();
   request.expects_sse = true; // the normalized body always streams
   request.ex = make_translating_exchange(ex, request.body, ex->route_name(), std::move(translator),

@@ -40,7 +40,8 @@ struct stream_fixture {
     script.refresh_token = "rt-1";
     script.reply_text = "hello from acct-1";
     upstream.set_account(script);
-    snapshot = std::make_shared<const instance_settings>(instance_settings::from_stored(settings));
+    snapshot = std::make_shared<const domain::instance_settings>(
+      domain::instance_settings::from_stored(settings));
     pool = system->spawn([](caf::event_based_actor*) -> caf::behavior {
       return {[](attempt_report&) {
       }};

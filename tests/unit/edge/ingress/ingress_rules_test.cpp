@@ -13,7 +13,7 @@ using boost::asio::ip::make_address;
 namespace {
 
 ingress_rules rules_from(std::map<std::string, std::string> stored) {
-  return ingress_rules::from(actors::instance_settings::from_stored(stored));
+  return ingress_rules::from(domain::instance_settings::from_stored(stored));
 }
 
 http::request_header<> head_with(std::vector<std::pair<std::string, std::string>> fields,

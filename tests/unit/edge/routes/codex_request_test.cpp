@@ -36,7 +36,7 @@ TEST_CASE("the session key comes from headers, then the window id, then the cach
 }
 
 TEST_CASE("key policy enforces and restricts models and efforts", "[unit][edge][codex]") {
-  actors::admin::api_key_policy policy;
+  domain::api_key_policy policy;
   json body = {{"model", "gpt-5.5"}, {"reasoning", {{"effort", "high"}}}};
   CHECK(*apply_key_policy(body, policy) == false);
 
@@ -44,7 +44,7 @@ TEST_CASE("key policy enforces and restricts models and efforts", "[unit][edge][
   REQUIRE(*apply_key_policy(body, policy));
   CHECK(body["model"] == "gpt-fake");
 
-  actors::admin::api_key_policy allow_list;
+  domain::api_key_policy allow_list;
   allow_list.allowed_models = std::vector<std::string>{"GPT-5.5"};
   json allowed = {{"model", "gpt-5.5"}};
   CHECK(apply_key_policy(allowed, allow_list));
@@ -53,7 +53,7 @@ TEST_CASE("key policy enforces and restricts models and efforts", "[unit][edge][
   REQUIRE_FALSE(refused);
   CHECK(to_errc(refused.error()) == errc::model_not_allowed);
 
-  actors::admin::api_key_policy capped;
+  domain::api_key_policy capped;
   capped.max_reasoning_effort = "medium";
   json too_high = {{"model", "m"}, {"reasoning", {{"effort", "xhigh"}}}};
   auto capped_out = apply_key_policy(too_high, capped);
@@ -62,7 +62,7 @@ TEST_CASE("key policy enforces and restricts models and efforts", "[unit][edge][
   json low = {{"model", "m"}, {"reasoning", {{"effort", "low"}}}};
   CHECK(apply_key_policy(low, capped));
 
-  actors::admin::api_key_policy enforced;
+  domain::api_key_policy enforced;
   enforced.enforced_reasoning_effort = "low";
   json any = {{"model", "m"}};
   REQUIRE(*apply_key_policy(any, enforced));

@@ -10,7 +10,7 @@
 
 using namespace cxp;
 using namespace cxp::edge;
-using actors::admission_class;
+using domain::admission_class;
 
 namespace {
 
@@ -35,7 +35,7 @@ std::function<void(caf::expected<admission_ticket>)> record(outcome& into) {
 struct admission_fixture {
   admission_fixture() {
     admission->configure(
-      std::make_shared<const actors::instance_settings>(actors::instance_settings::from_stored(
+      std::make_shared<const domain::instance_settings>(domain::instance_settings::from_stored(
         {{"gateway.bulkheads",
           R"({"proxy_http":{"max_concurrency":1,"queue_limit":1,"queue_timeout_ms":50}})"}})));
   }

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "domain/admin_context.hpp"
+
+namespace cxp::domain {
+
+struct audit_query {
+  std::optional<std::string> action, actor_id, pool_id;
+  page_request page;
+};
+
+/// Reads the audit log: owners see every event, instance admins only the events of their pools.
+class audit_service {
+public:
+  explicit audit_service(service_context& context) : context_(context) {}
+
+  /// `{"items": [...], "next_cursor": ...}`, newest first.
+  caf::expected<nlohmann::json> list(const principal& who, const audit_query& query);
+
+private:
+  service_context& context_;
+};
+
+} // namespace cxp::domain

@@ -1,0 +1,689 @@
+#include "domain/keys/api_key_service.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include "common/encoding.hpp"
+#include "common/log.hpp"
+#include "domain/admin_input.hpp"
+#include "domain/pools/pool_service.hpp"
+#include "persistence/api_keys/api_key_repository.hpp"
+#include "persistence/crypto/key_hash.hpp"
+#include "persistence/pools/pool_repository.hpp"
+
+namespace cxp::domain {
+
+namespace {
+
+constexpr std::array<std::string_view, 6> reasoning_efforts = {"none",   "minimal", "low",
+                                                               "medium", "high",    "xhigh"};
+constexpr std::array<std::string_view, 3> key_statuses = {"active", "paused", "revoked"};
+constexpr std::array<std::string_view, 7> policy_members = {
+  cleared_allowed_models,          cleared_enforced_model,
+  cleared_max_reasoning_effort,    cleared_enforced_reasoning_effort,
+  cleared_max_requests_per_minute, cleared_max_tokens_per_day,
+  cleared_max_tokens_per_week};
+constexpr size_t max_model_name_length = 200;
+constexpr size_t max_allowed_models = 256;
+/// base64url characters of 32 bytes without padding.
+constexpr size_t api_key_secret_chars = 43;
+/// A prefix clash (6 random bytes) is improbable; a few fresh draws make it impossible in practice.
+constexpr int max_prefix_attempts = 3;
+
+bool is_base64url(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
+         || c == '_';
+}
+
+struct generated_key {
+  std::string prefix;
+  secret<std::string> raw;
+  std::string hash;
+};
+
+generated_key generate_key(const service_context& context) {
+  generated_key key;
+  key.prefix = std::string{api_key_scheme} + to_hex(random_bytes(api_key_prefix_hex / 2));
+  key.raw =
+    secret<std::string>{key.prefix + "-" + to_base64url(random_bytes(api_key_secret_bytes))};
+  key.hash = persistence::hmac_sha256(context.api_key_hash_key, key.raw.expose());
+  return key;
+}
+
+std::optional<std::vector<std::string>>
+models_from_storage(const std::optional<std::string>& stored) {
+  if (!stored) {
+    return std::nullopt;
+  }
+  std::vector<std::string> models;
+  auto parsed = nlohmann::json::parse(*stored, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_array()) {
+    // Unreadable means deny-all, never allow-all.
+    return models;
+  }
+  for (const auto& item : parsed) {
+    if (item.is_string()) {
+      models.push_back(item.get<std::string>());
+    }
+  }
+  return models;
+}
+
+std::optional<std::string>
+models_to_storage(const std::optional<std::vector<std::string>>& models) {
+  if (!models) {
+    return std::nullopt;
+  }
+  return nlohmann::json(*models).dump();
+}
+
+template <class T>
+nlohmann::json nullable(const std::optional<T>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json();
+}
+
+api_key_policy policy_of(const persistence::api_key_row& row) {
+  return api_key_policy{models_from_storage(row.allowed_models),
+                        row.enforced_model,
+                        row.max_reasoning_effort,
+                        row.enforced_reasoning_effort,
+                        row.max_requests_per_minute,
+                        row.max_tokens_per_day,
+                        row.max_tokens_per_week};
+}
+
+void store_policy(const api_key_policy& policy, persistence::api_key_row& row) {
+  row.allowed_models = models_to_storage(policy.allowed_models);
+  row.enforced_model = policy.enforced_model;
+  row.max_reasoning_effort = policy.max_reasoning_effort;
+  row.enforced_reasoning_effort = policy.enforced_reasoning_effort;
+  row.max_requests_per_minute = policy.max_requests_per_minute;
+  row.max_tokens_per_day = policy.max_tokens_per_day;
+  row.max_tokens_per_week = policy.max_tokens_per_week;
+}
+
+/// `base` with the members set in `fields` overwritten and those named in `fields.cleared` reset.
+api_key_policy merge_policy(api_key_policy base, const api_key_fields& fields) {
+  auto take = [&](std::string_view name, auto& target, const auto& value) {
+    if (fields.cleared.count(name) > 0) {
+      target.reset();
+    } else if (value) {
+      target = value;
+    }
+  };
+  const api_key_policy given = fields.policy.value_or(api_key_policy{});
+  take(cleared_allowed_models, base.allowed_models, given.allowed_models);
+  take(cleared_enforced_model, base.enforced_model, given.enforced_model);
+  take(cleared_max_reasoning_effort, base.max_reasoning_effort, given.max_reasoning_effort);
+  take(cleared_enforced_reasoning_effort, base.enforced_reasoning_effort,
+       given.enforced_reasoning_effort);
+  take(cleared_max_requests_per_minute, base.max_requests_per_minute,
+       given.max_requests_per_minute);
+  take(cleared_max_tokens_per_day, base.max_tokens_per_day, given.max_tokens_per_day);
+  take(cleared_max_tokens_per_week, base.max_tokens_per_week, given.max_tokens_per_week);
+  return base;
+}
+
+/// The stored form of `expires_at`, or a field error when it does not parse or is not in the
+/// future.
+std::optional<std::string> checked_expiry(const std::string& text, time_point now,
+                                          std::map<std::string, std::string>& errors) {
+  auto at = parse_iso8601(text);
+  if (!at) {
+    errors["expires_at"] = "must be an ISO-8601 UTC time such as 2030-01-01T00:00:00Z";
+    return std::nullopt;
+  }
+  if (*at <= now) {
+    errors["expires_at"] = "must be in the future";
+    return std::nullopt;
+  }
+  return to_iso8601(*at);
+}
+
+caf::error revoked_is_terminal() {
+  return make_error(errc::conflict, "api key is revoked");
+}
+
+bool is_integer_in(const nlohmann::json& value, int64_t max) {
+  if (!value.is_number_integer()) {
+    return false;
+  }
+  if (value.is_number_unsigned()) {
+    return value.get<uint64_t>() <= static_cast<uint64_t>(max);
+  }
+  return value.get<int64_t>() <= max;
+}
+
+} // namespace
+
+std::optional<parsed_api_key> parse_api_key(std::string_view raw) {
+  const size_t prefix_length = api_key_scheme.size() + api_key_prefix_hex;
+  if (raw.size() != prefix_length + 1 + api_key_secret_chars
+      || raw.substr(0, api_key_scheme.size()) != api_key_scheme || raw[prefix_length] != '-') {
+    return std::nullopt;
+  }
+  for (size_t i = api_key_scheme.size(); i < prefix_length; ++i) {
+    const char c = raw[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return std::nullopt;
+    }
+  }
+  for (size_t i = prefix_length + 1; i < raw.size(); ++i) {
+    if (!is_base64url(raw[i])) {
+      return std::nullopt;
+    }
+  }
+  return parsed_api_key{std::string{raw.substr(0, prefix_length)}};
+}
+
+nlohmann::json to_json(const api_key_view& view) {
+  const auto& policy = view.policy;
+  return nlohmann::json{{"id", view.id},
+                        {"pool_id", view.pool_id},
+                        {"display_name", view.display_name},
+                        {"key_prefix", view.key_prefix},
+                        {"status", view.status},
+                        {"revocation_epoch", view.revocation_epoch},
+                        {"expires_at", nullable(view.expires_at)},
+                        {"last_used_at", nullable(view.last_used_at)},
+                        {"revoked_at", nullable(view.revoked_at)},
+                        {"policy",
+                         {{"allowed_models", nullable(policy.allowed_models)},
+                          {"enforced_model", nullable(policy.enforced_model)},
+                          {"max_reasoning_effort", nullable(policy.max_reasoning_effort)},
+                          {"enforced_reasoning_effort", nullable(policy.enforced_reasoning_effort)},
+                          {"max_requests_per_minute", nullable(policy.max_requests_per_minute)},
+                          {"max_tokens_per_day", nullable(policy.max_tokens_per_day)},
+                          {"max_tokens_per_week", nullable(policy.max_tokens_per_week)}}},
+                        {"created_at", view.created_at},
+                        {"updated_at", view.updated_at}};
+}
+
+nlohmann::json to_json(const created_api_key& created) {
+  auto json = to_json(created.key);
+  json["key"] = created.raw_key.expose();
+  return json;
+}
+
+api_key_view to_view(const persistence::api_key_row& row) {
+  return api_key_view{row.id,         row.pool_id,          row.display_name, row.key_prefix,
+                      row.status,     row.revocation_epoch, row.expires_at,   row.last_used_at,
+                      row.revoked_at, policy_of(row),       row.created_at,   row.updated_at};
+}
+
+void check_api_key_policy(const api_key_policy& policy,
+                          std::map<std::string, std::string>& errors) {
+  auto model_name_ok = [](const std::string& name) {
+    return clean_display_text(name, max_model_name_length) == name;
+  };
+  if (policy.allowed_models) {
+    if (policy.allowed_models->size() > max_allowed_models) {
+      errors["policy.allowed_models"] = "must list at most 256 models";
+    }
+    for (const auto& model : *policy.allowed_models) {
+      if (!model_name_ok(model)) {
+        errors["policy.allowed_models"] =
+          "must hold model names of 1 to 200 characters without surrounding spaces";
+      }
+    }
+  }
+  if (policy.enforced_model && !model_name_ok(*policy.enforced_model)) {
+    errors["policy.enforced_model"] = "must be 1 to 200 characters without surrounding spaces";
+  }
+  const char* efforts_message = "must be one of none, minimal, low, medium, high, xhigh";
+  if (policy.max_reasoning_effort && !is_one_of(reasoning_efforts, *policy.max_reasoning_effort)) {
+    errors["policy.max_reasoning_effort"] = efforts_message;
+  }
+  if (policy.enforced_reasoning_effort
+      && !is_one_of(reasoning_efforts, *policy.enforced_reasoning_effort)) {
+    errors["policy.enforced_reasoning_effort"] = efforts_message;
+  }
+  if (policy.max_reasoning_effort && policy.enforced_reasoning_effort) {
+    errors["policy.enforced_reasoning_effort"] = "cannot be combined with max_reasoning_effort";
+  }
+  if (policy.max_requests_per_minute && *policy.max_requests_per_minute <= 0) {
+    errors["policy.max_requests_per_minute"] = "must be greater than 0";
+  }
+  if (policy.max_tokens_per_day && *policy.max_tokens_per_day <= 0) {
+    errors["policy.max_tokens_per_day"] = "must be greater than 0";
+  }
+  if (policy.max_tokens_per_week && *policy.max_tokens_per_week <= 0) {
+    errors["policy.max_tokens_per_week"] = "must be greater than 0";
+  }
+  if (policy.enforced_model && policy.allowed_models
+      && errors.count("policy.enforced_model") == 0) {
+    const auto& allowed = *policy.allowed_models;
+    if (std::find(allowed.begin(), allowed.end(), *policy.enforced_model) == allowed.end()) {
+      errors["policy.enforced_model"] = "must be one of allowed_models";
+    }
+  }
+}
+
+caf::expected<api_key_fields> parse_api_key_fields(const nlohmann::json& body) {
+  if (!body.is_object()) {
+    return make_validation_error({{"body", "must be a JSON object"}});
+  }
+  api_key_fields fields;
+  std::map<std::string, std::string> errors;
+  auto text = [&](const std::string& field, const nlohmann::json& value,
+                  std::optional<std::string>& out) {
+    if (!value.is_string()) {
+      errors[field] = "must be a string";
+      return;
+    }
+    out = value.get<std::string>();
+  };
+  for (const auto& [key, value] : body.items()) {
+    if (key == "pool_id") {
+      text(key, value, fields.pool_id);
+    } else if (key == "display_name") {
+      text(key, value, fields.display_name);
+      if (auto problem =
+            fields.display_name ? display_text_problem(*fields.display_name) : std::nullopt) {
+        errors[key] = *problem;
+      } else if (fields.display_name
+                 && !clean_display_text(*fields.display_name, max_api_key_name_length)) {
+        errors[key] = "must be 1 to 100 characters";
+      }
+    } else if (key == "expires_at") {
+      if (value.is_null()) {
+        fields.cleared.emplace(cleared_expires_at);
+        continue;
+      }
+      text(key, value, fields.expires_at);
+      if (fields.expires_at && !parse_iso8601(*fields.expires_at)) {
+        errors[key] = "must be an ISO-8601 UTC time such as 2030-01-01T00:00:00Z";
+      }
+    } else if (key == "policy") {
+      if (value.is_null()) {
+        fields.cleared.insert(policy_members.begin(), policy_members.end());
+        continue;
+      }
+      if (!value.is_object()) {
+        errors[key] = "must be an object or null";
+        continue;
+      }
+      api_key_policy policy;
+      for (const auto& [member, item] : value.items()) {
+        const std::string field = "policy." + member;
+        if (item.is_null()) {
+          if (is_one_of(policy_members, member)) {
+            fields.cleared.insert(member);
+          } else {
+            errors[field] = "is not a known field";
+          }
+          continue;
+        }
+        if (member == cleared_allowed_models) {
+          if (!item.is_array()) {
+            errors[field] = "must be an array of model names or null";
+            continue;
+          }
+          std::vector<std::string> models;
+          for (const auto& model : item) {
+            if (!model.is_string()) {
+              errors[field] = "must be an array of model names or null";
+              break;
+            }
+            models.push_back(model.get<std::string>());
+          }
+          policy.allowed_models = std::move(models);
+        } else if (member == cleared_enforced_model) {
+          text(field, item, policy.enforced_model);
+        } else if (member == cleared_max_reasoning_effort) {
+          text(field, item, policy.max_reasoning_effort);
+        } else if (member == cleared_enforced_reasoning_effort) {
+          text(field, item, policy.enforced_reasoning_effort);
+        } else if (member == cleared_max_requests_per_minute) {
+          if (!is_integer_in(item, std::numeric_limits<int32_t>::max())) {
+            errors[field] = "must be an integer greater than 0";
+            continue;
+          }
+          policy.max_requests_per_minute = static_cast<int32_t>(item.get<int64_t>());
+        } else if (member == cleared_max_tokens_per_day || member == cleared_max_tokens_per_week) {
+          if (!is_integer_in(item, std::numeric_limits<int64_t>::max())) {
+            errors[field] = "must be an integer greater than 0";
+            continue;
+          }
+          (member == cleared_max_tokens_per_day ? policy.max_tokens_per_day
+                                                : policy.max_tokens_per_week) = item.get<int64_t>();
+        } else {
+          errors[field] = "is not a known field";
+        }
+      }
+      // Member-wise checks only: exclusivity and enforced-in-allowed depend on the stored policy.
+      std::map<std::string, std::string> value_errors;
+      auto check_alone = [&](auto member) {
+        api_key_policy single;
+        single.*member = policy.*member;
+        check_api_key_policy(single, value_errors);
+      };
+      check_alone(&api_key_policy::allowed_models);
+      check_alone(&api_key_policy::enforced_model);
+      check_alone(&api_key_policy::max_reasoning_effort);
+      check_alone(&api_key_policy::enforced_reasoning_effort);
+      check_alone(&api_key_policy::max_requests_per_minute);
+      check_alone(&api_key_policy::max_tokens_per_day);
+      check_alone(&api_key_policy::max_tokens_per_week);
+      errors.insert(value_errors.begin(), value_errors.end());
+      fields.policy = std::move(policy);
+    } else {
+      errors[key] = "is not a known field";
+    }
+  }
+  if (!errors.empty()) {
+    return make_validation_error(std::move(errors));
+  }
+  return fields;
+}
+
+api_key_service::api_key_service(service_context& context) : context_(context) {}
+
+caf::expected<created_api_key> api_key_service::create(const principal& who,
+                                                       const api_key_fields& fields) {
+  if (auto allowed = require_operator(who); !allowed) {
+    return allowed.error();
+  }
+  const auto now = context_.clock.now();
+  std::map<std::string, std::string> errors;
+  persistence::api_key_row row;
+  if (!fields.pool_id) {
+    errors["pool_id"] = "is required";
+  } else {
+    auto pool = persistence::pool_repository{context_.db}.get(*fields.pool_id);
+    if (!pool && to_errc(pool.error()) != errc::not_found) {
+      return pool.error();
+    }
+    if (pool && !who.can_manage_pool(pool->id)) {
+      return make_error(errc::forbidden, "pool outside the operator's scope");
+    }
+    if (!pool) {
+      errors["pool_id"] = "does not name a pool you can manage";
+    } else {
+      row.pool_id = pool->id;
+    }
+  }
+  if (!fields.display_name) {
+    errors["display_name"] = "is required";
+  } else if (auto name = clean_display_text(*fields.display_name, max_api_key_name_length)) {
+    row.display_name = *name;
+  } else {
+    errors["display_name"] = "must be 1 to 100 characters";
+  }
+  if (fields.expires_at && fields.cleared.count(cleared_expires_at) == 0) {
+    row.expires_at = checked_expiry(*fields.expires_at, now, errors);
+  }
+  const auto policy = merge_policy(api_key_policy{}, fields);
+  check_api_key_policy(policy, errors);
+  if (!errors.empty()) {
+    return make_validation_error(std::move(errors));
+  }
+  store_policy(policy, row);
+  row.id = new_uuid();
+  row.status = "active";
+  if (!who.operator_id.empty()) {
+    row.created_by = who.operator_id;
+  }
+  row.created_at = row.updated_at = to_iso8601(now);
+  persistence::api_key_repository keys{context_.db};
+  for (int attempt = 1;; ++attempt) {
+    auto generated = generate_key(context_);
+    row.key_prefix = generated.prefix;
+    row.key_hash = generated.hash;
+    auto event = audit_event(context_, who, "api_key.create");
+    event.target_type = "api_key";
+    event.target_id = row.id;
+    event.pool_id = row.pool_id;
+    event.details =
+      nlohmann::json{{"key_prefix", row.key_prefix}, {"display_name", row.display_name}}.dump();
+    auto inserted = keys.insert(row, event);
+    if (inserted) {
+      return created_api_key{to_view(row), std::move(generated.raw)};
+    }
+    if (to_errc(inserted.error()) != errc::conflict || attempt == max_prefix_attempts) {
+      return inserted.error();
+    }
+  }
+}
+
+caf::expected<api_key_page> api_key_service::list(const principal& who,
+                                                  const api_key_filter& filter) {
+  if (auto allowed = require_operator(who); !allowed) {
+    return allowed.error();
+  }
+  if (auto page = validate_page(filter.page); !page) {
+    return page.error();
+  }
+  if (filter.status && !is_one_of(key_statuses, *filter.status)) {
+    return make_validation_error({{"status", "must be active, paused or revoked"}});
+  }
+  persistence::api_key_list_filter query;
+  query.pool_id = filter.pool_id;
+  query.status = filter.status;
+  apply_scope_and_page(query, who, filter.page);
+  auto rows = persistence::api_key_repository{context_.db}.list(query);
+  if (!rows) {
+    return rows.error();
+  }
+  return make_page<api_key_page>(*rows, filter.page.limit,
+                                 [](const auto& row) { return to_view(row); });
+}
+
+caf::expected<persistence::api_key_row> api_key_service::load_visible(const principal& who,
+                                                                      const std::string& id) {
+  if (auto allowed = require_operator(who); !allowed) {
+    return allowed.error();
+  }
+  auto row = persistence::api_key_repository{context_.db}.get(id);
+  if (!row) {
+    return row.error();
+  }
+  if (!who.can_manage_pool(row->pool_id)) {
+    return make_error(errc::not_found, "api key not found");
+  }
+  return row;
+}
+
+caf::expected<api_key_view> api_key_service::get(const principal& who, const std::string& id) {
+  auto row = load_visible(who, id);
+  if (!row) {
+    return row.error();
+  }
+  return to_view(*row);
+}
+
+caf::expected<api_key_view> api_key_service::update(const principal& who, const std::string& id,
+                                                    const api_key_fields& fields) {
+  auto row = load_visible(who, id);
+  if (!row) {
+    return row.error();
+  }
+  if (row->status == "revoked") {
+    return revoked_is_terminal();
+  }
+  const auto now = context_.clock.now();
+  std::map<std::string, std::string> errors;
+  auto updated = *row;
+  std::vector<std::string> changed;
+  if (fields.pool_id && *fields.pool_id != row->pool_id) {
+    errors["pool_id"] = "cannot be changed; create a key in the other pool";
+  }
+  if (fields.display_name) {
+    if (auto name = clean_display_text(*fields.display_name, max_api_key_name_length)) {
+      updated.display_name = *name;
+    } else {
+      errors["display_name"] = "must be 1 to 100 characters";
+    }
+  }
+  if (fields.cleared.count(cleared_expires_at) > 0) {
+    updated.expires_at.reset();
+  } else if (fields.expires_at) {
+    updated.expires_at = checked_expiry(*fields.expires_at, now, errors);
+  }
+  const auto policy = merge_policy(policy_of(*row), fields);
+  check_api_key_policy(policy, errors);
+  if (!errors.empty()) {
+    return make_validation_error(std::move(errors));
+  }
+  store_policy(policy, updated);
+  auto note = [&](const char* name, bool differs) {
+    if (differs) {
+      changed.emplace_back(name);
+    }
+  };
+  note("display_name", updated.display_name != row->display_name);
+  note("expires_at", updated.expires_at != row->expires_at);
+  note("allowed_models", updated.allowed_models != row->allowed_models);
+  note("enforced_model", updated.enforced_model != row->enforced_model);
+  note("max_reasoning_effort", updated.max_reasoning_effort != row->max_reasoning_effort);
+  note("enforced_reasoning_effort",
+       updated.enforced_reasoning_effort != row->enforced_reasoning_effort);
+  note("max_requests_per_minute", updated.max_requests_per_minute != row->max_requests_per_minute);
+  note("max_tokens_per_day", updated.max_tokens_per_day != row->max_tokens_per_day);
+  note("max_tokens_per_week", updated.max_tokens_per_week != row->max_tokens_per_week);
+  if (changed.empty()) {
+    return to_view(*row);
+  }
+  updated.updated_at = to_iso8601(now);
+  auto event = audit_event(context_, who, "api_key.update");
+  event.target_type = "api_key";
+  event.target_id = id;
+  event.pool_id = row->pool_id;
+  event.details = nlohmann::json{{"key_prefix", row->key_prefix}, {"changed", changed}}.dump();
+  if (auto written = persistence::api_key_repository{context_.db}.update_policy(updated, event);
+      !written) {
+    return written.error();
+  }
+  return to_view(updated);
+}
+
+caf::expected<created_api_key> api_key_service::rotate(const principal& who,
+                                                       const std::string& id) {
+  auto row = load_visible(who, id);
+  if (!row) {
+    return row.error();
+  }
+  if (row->status == "revoked") {
+    return revoked_is_terminal();
+  }
+  const auto now = to_iso8601(context_.clock.now());
+  persistence::api_key_repository keys{context_.db};
+  for (int attempt = 1;; ++attempt) {
+    auto generated = generate_key(context_);
+    auto event = audit_event(context_, who, "api_key.rotate");
+    event.target_type = "api_key";
+    event.target_id = id;
+    event.pool_id = row->pool_id;
+    event.details =
+      nlohmann::json{{"previous_key_prefix", row->key_prefix}, {"key_prefix", generated.prefix}}
+        .dump();
+    auto written = keys.rotate(id, generated.prefix, generated.hash, now, event);
+    if (written) {
+      auto rotated = *row;
+      rotated.key_prefix = generated.prefix;
+      rotated.key_hash = generated.hash;
+      rotated.revocation_epoch += 1;
+      rotated.updated_at = now;
+      return created_api_key{to_view(rotated), std::move(generated.raw)};
+    }
+    if (to_errc(written.error()) != errc::conflict || attempt == max_prefix_attempts) {
+      return written.error();
+    }
+  }
+}
+
+caf::expected<api_key_view>
+api_key_service::change_status(const principal& who, const std::string& id, const std::string& to) {
+  auto row = load_visible(who, id);
+  if (!row) {
+    return row.error();
+  }
+  if (row->status == to) {
+    return to_view(*row);
+  }
+  if (row->status == "revoked") {
+    return revoked_is_terminal();
+  }
+  const auto now = to_iso8601(context_.clock.now());
+  // Pausing and revoking fence live connections; resuming does not need to.
+  const bool bump = to != "active";
+  std::optional<std::string> revoked_at;
+  if (to == "revoked") {
+    revoked_at = now;
+  }
+  const std::string action = to == "active"   ? "api_key.resume"
+                             : to == "paused" ? "api_key.pause"
+                                              : "api_key.revoke";
+  auto event = audit_event(context_, who, action);
+  event.target_type = "api_key";
+  event.target_id = id;
+  event.pool_id = row->pool_id;
+  event.details = nlohmann::json{{"key_prefix", row->key_prefix}, {"status", to}}.dump();
+  if (auto written = persistence::api_key_repository{context_.db}.set_status(
+        id, to, bump, revoked_at, now, event);
+      !written) {
+    return written.error();
+  }
+  auto changed = *row;
+  changed.status = to;
+  changed.revocation_epoch += bump ? 1 : 0;
+  changed.revoked_at = revoked_at;
+  changed.updated_at = now;
+  return to_view(changed);
+}
+
+caf::expected<api_key_view> api_key_service::pause(const principal& who, const std::string& id) {
+  return change_status(who, id, "paused");
+}
+
+caf::expected<api_key_view> api_key_service::resume(const principal& who, const std::string& id) {
+  return change_status(who, id, "active");
+}
+
+caf::expected<api_key_view> api_key_service::revoke(const principal& who, const std::string& id) {
+  return change_status(who, id, "revoked");
+}
+
+caf::expected<authenticated_key> api_key_service::authenticate(std::string_view raw_key) {
+  if (raw_key.empty()) {
+    return make_error(errc::api_key_missing, "no api key");
+  }
+  auto parsed = parse_api_key(raw_key);
+  if (!parsed) {
+    return make_error(errc::api_key_invalid, "malformed api key");
+  }
+  const auto presented_hash = persistence::hmac_sha256(context_.api_key_hash_key, raw_key);
+  persistence::api_key_repository keys{context_.db};
+  auto found = keys.find_by_prefix(parsed->prefix);
+  if (!found) {
+    return found.error();
+  }
+  if (!*found || !persistence::constant_time_equals(presented_hash, (*found)->key.key_hash)) {
+    return make_error(errc::api_key_invalid, "unknown api key " + parsed->prefix);
+  }
+  auto& row = (*found)->key;
+  const auto now = context_.clock.now();
+  if (row.status != "active") {
+    return make_error(errc::api_key_inactive, "api key " + row.key_prefix + " is " + row.status);
+  }
+  if (row.expires_at) {
+    auto expires = parse_iso8601(*row.expires_at);
+    if (!expires || *expires <= now) {
+      return make_error(errc::api_key_inactive, "api key " + row.key_prefix + " expired");
+    }
+  }
+  if ((*found)->pool_status != "active") {
+    return make_error(errc::api_key_inactive, "pool of api key " + row.key_prefix + " is disabled");
+  }
+  auto touched = keys.touch_last_used(row.id, now);
+  if (!touched) {
+    log::warn("admin", "api key last_used_at touch failed",
+              {{"key_prefix", row.key_prefix}, {"error", context_of(touched.error())}});
+  } else if (*touched) {
+    row.last_used_at = to_iso8601(now);
+  }
+  return authenticated_key{to_view(row)};
+}
+
+} // namespace cxp::domain

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "domain/admin_context.hpp"
+
+namespace cxp::domain {
+
+/// Instance settings over the admin API and CLI: the registry's view with sources, and typed,
+/// audited updates. Secret settings are write-only: HMAC digests or AES-GCM ciphertexts are
+/// stored, and no read path returns more than `configured: true`. Owner only.
+class settings_service {
+public:
+  explicit settings_service(service_context& context) : context_(context) {}
+
+  /// Every setting with value (or `configured`), default and source.
+  caf::expected<nlohmann::json> list(const principal& who);
+
+  /// Validates every entry of `changes` (key -> value; `null` resets a key to its default) and
+  /// writes them in one transaction with one audit event naming the changed keys. Any invalid
+  /// entry rejects the whole update with per-key field errors.
+  caf::expected<nlohmann::json> update(const principal& who, const nlohmann::json& changes);
+
+private:
+  service_context& context_;
+};
+
+} // namespace cxp::domain
