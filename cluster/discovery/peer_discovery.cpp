@@ -19,10 +19,6 @@ namespace cxp::cluster {
 
 namespace {
 
-using resolved_atom = caf::atom_constant<caf::atom("resolved")>;
-using connected_atom = caf::atom_constant<caf::atom("connected")>;
-using failed_atom = caf::atom_constant<caf::atom("failed")>;
-
 /// Blocking work (name resolution, `middleman::remote_actor`) runs in one-shot detached actors,
 /// so a slow or black-holed peer delays nothing else. Hidden: one still blocked at shutdown
 /// does not hold the actor system up.
@@ -51,7 +47,7 @@ void resolve(discovery_self* self) {
   self->system().spawn<blocking_options>(
     [parent = caf::actor_cast<caf::actor>(self),
      query = self->state.options.dns_query](caf::event_based_actor* worker) {
-      worker->send(parent, resolved_atom::value, resolve_a_records(query));
+      worker->send(parent, actors::resolved_atom::value, resolve_a_records(query));
       worker->quit();
     });
 }
@@ -66,9 +62,9 @@ void connect(discovery_self* self, const cluster_peer& peer) {
     [parent = caf::actor_cast<caf::actor>(self), peer, endpoint](caf::event_based_actor* worker) {
       auto remote = worker->system().middleman().remote_actor(peer.host, peer.port);
       if (remote) {
-        worker->send(parent, connected_atom::value, endpoint, *remote);
+        worker->send(parent, actors::connected_atom::value, endpoint, *remote);
       } else {
-        worker->send(parent, failed_atom::value, endpoint);
+        worker->send(parent, actors::failed_atom::value, endpoint);
       }
       worker->quit();
     });
@@ -97,18 +93,18 @@ caf::behavior discovery_behavior(discovery_self* self, discovery_options options
       connect_all(self);
       self->delayed_send(self, self->state.options.interval, actors::tick_atom::value);
     },
-    [self](resolved_atom, std::vector<std::string>& addresses) {
+    [self](actors::resolved_atom, std::vector<std::string>& addresses) {
       self->state.resolving = false;
       self->state.resolved = std::move(addresses);
       connect_all(self);
     },
-    [self](connected_atom, const std::string& endpoint, caf::actor& remote) {
+    [self](actors::connected_atom, const std::string& endpoint, caf::actor& remote) {
       self->state.connecting.erase(endpoint);
       self->state.connected.emplace(endpoint, remote);
       self->monitor(remote);
-      self->send(self->state.options.node, peer_up_atom::value, remote);
+      self->send(self->state.options.node, actors::peer_up_atom::value, remote);
     },
-    [self](failed_atom, const std::string& endpoint) {
+    [self](actors::failed_atom, const std::string& endpoint) {
       self->state.connecting.erase(endpoint);
       log::debug("cluster", "peer not reachable", {{"peer", endpoint}});
     },

@@ -64,7 +64,7 @@ caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf
         ->request(self->state.db, db_timeout, write_status(self->state.identity, "draining", false))
         .then(report, ignore);
     },
-    [=](down_atom) {
+    [=](actors::down_atom) {
       self->state.status = "down";
       auto promise = self->make_response_promise();
       auto finish = [self, promise]() mutable {

@@ -6,6 +6,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "actors/type_ids.hpp"
 #include "persistence/cluster_nodes/cluster_node_repository.hpp"
 
 namespace cxp::cluster {
@@ -25,7 +26,5 @@ struct node_identity {
 /// answers `true` once written (or failed) and quits. Database writes go through `db_pool`.
 caf::actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool,
                                 node_identity identity, std::chrono::milliseconds interval);
-
-using down_atom = caf::atom_constant<caf::atom("down")>;
 
 } // namespace cxp::cluster

@@ -168,7 +168,7 @@ caf::behavior proxy_behavior(proxy_self* self, caf::actor node, std::vector<std:
     }
   });
   return {
-    [self](relay_atom, caf::actor& relay) {
+    [self](actors::relay_atom, caf::actor& relay) {
       self->state.relay = relay;
       self->monitor(relay);
       for (auto& envelope : self->state.pending) {

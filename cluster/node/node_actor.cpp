@@ -23,9 +23,6 @@ namespace {
 
 constexpr auto db_timeout = std::chrono::seconds{10};
 
-/// Tags an open that must be served on this node (a peer's `remote_open`).
-using local_atom = caf::atom_constant<caf::atom("local")>;
-
 using lease_lookup = caf::expected<std::optional<persistence::session_lease_row>>;
 
 /// What this node holds for one local stream: every key of its session under one token, and
@@ -124,7 +121,7 @@ void open_remote(node_self* self, const caf::actor& owner, actors::stream_open o
                                  : opened.error());
           return;
         }
-        self->send(proxy, relay_atom::value, reply.peer);
+        self->send(proxy, actors::relay_atom::value, reply.peer);
         promise.deliver(actors::stream_opened{proxy, opened->existing});
       },
       [self, proxy, promise](caf::error& error) mutable {
@@ -277,7 +274,7 @@ caf::result<cluster_envelope> serve_remote_open(node_self* self, cluster_envelop
   auto proxy = envelope.peer;
   // The requester saw this node's live lease; open_session re-checks it and opens locally.
   self
-    ->request(me(self), db_timeout, local_atom::value,
+    ->request(me(self), db_timeout, actors::local_atom::value,
               actors::stream_open{std::move(open->aliases), {}})
     .then(
       [self, proxy, promise](actors::stream_opened& opened) mutable {
@@ -379,7 +376,7 @@ void release_lease_of(node_self* self, const caf::actor_addr& stream) {
 template <class Notice>
 void broadcast(node_self* self, const Notice& notice) {
   for (const auto& [id, peer] : self->state.peers) {
-    caf::anon_send(peer, notice_atom::value, seal(self->system(), notice, 0, me(self)));
+    caf::anon_send(peer, actors::notice_atom::value, seal(self->system(), notice, 0, me(self)));
   }
 }
 
@@ -447,7 +444,7 @@ caf::behavior node_behavior(node_self* self, node_options options) {
   self->join(actors::notice_board<actors::account_tokens_changed>(self->system()));
   return {
     [self](actors::stream_open& open) { return open_session(self, std::move(open), true); },
-    [self](local_atom, actors::stream_open& open) {
+    [self](actors::local_atom, actors::stream_open& open) {
       return open_session(self, std::move(open), false);
     },
     [self](const actors::stream_alias& alias) { lease_alias(self, alias); },
@@ -470,7 +467,9 @@ caf::behavior node_behavior(node_self* self, node_options options) {
       }
       return make_error(errc::cluster_protocol_mismatch, "unknown envelope kind " + envelope.kind);
     },
-    [self](notice_atom, const cluster_envelope& envelope) { receive_notice(self, envelope); },
+    [self](actors::notice_atom, const cluster_envelope& envelope) {
+      receive_notice(self, envelope);
+    },
     [self](const actors::api_key_changed& changed) {
       if (!changed.from_peer) {
         broadcast(self, changed);
@@ -487,7 +486,7 @@ caf::behavior node_behavior(node_self* self, node_options options) {
         broadcast(self, changed);
       }
     },
-    [self](peer_up_atom, caf::actor& peer) {
+    [self](actors::peer_up_atom, caf::actor& peer) {
       self
         ->request(peer, self->state.options.remote_timeout,
                   seal(self->system(),
@@ -514,7 +513,7 @@ caf::behavior node_behavior(node_self* self, node_options options) {
       self->state.draining = true;
       return self->delegate(self->state.options.local_registry, drain);
     },
-    [self](hand_off_atom) -> caf::result<int64_t> {
+    [self](actors::hand_off_atom) -> caf::result<int64_t> {
       auto promise = self->make_response_promise<int64_t>();
       const auto node_id = self->state.options.node_id;
       self->state.leases.clear();

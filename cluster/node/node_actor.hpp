@@ -5,19 +5,11 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/atom.hpp>
 
 #include "actors/settings/settings_cache.hpp"
+#include "actors/type_ids.hpp"
 
 namespace cxp::cluster {
-
-using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
-using hand_off_atom = caf::atom_constant<caf::atom("handoff")>;
-using relay_atom = caf::atom_constant<caf::atom("relay")>;
-/// Tags a notice (an envelope of `actors::api_key_changed`, `actors::settings_changed` or
-/// `actors::account_tokens_changed`) that
-/// a peer broadcast; it needs no reply.
-using notice_atom = caf::atom_constant<caf::atom("notice")>;
 
 /// What a node actor needs; values from boot config.
 struct node_options {

@@ -323,7 +323,7 @@ int serve(const boot_config& config) {
   turns_finished.get_future().wait();
   // The sessions are handed off: another node takes each over at once, on its account, instead
   // of after the lease TTL.
-  hand_off(system, node, cluster::hand_off_atom::value, "session leases handed off");
+  hand_off(system, node, actors::hand_off_atom::value, "session leases handed off");
   // Its accounts too: their next owners take them over at once instead of after the TTL.
   hand_off(system, custodian, actors::hand_off_atom::value, "account leases handed off");
   // Its clients reconnect elsewhere and find their sessions there.
@@ -357,7 +357,7 @@ int serve(const boot_config& config) {
   std::promise<void> marked_down;
   ask<bool>(
     system, heartbeat, heartbeat_down_timeout,
-    [&marked_down](caf::expected<bool>) { marked_down.set_value(); }, cluster::down_atom::value);
+    [&marked_down](caf::expected<bool>) { marked_down.set_value(); }, actors::down_atom::value);
   marked_down.get_future().wait();
   caf::anon_send_exit(settings, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(db_pool, caf::exit_reason::user_shutdown);

@@ -94,7 +94,7 @@ TEST_CASE("the node actor leases sessions it opens, refuses sessions another nod
     REQUIRE_FALSE(refused);
     CHECK(to_errc(refused.error()) == errc::service_unavailable);
     int64_t handed_off = -1;
-    self->request(node, wait_limit, cluster::hand_off_atom::value)
+    self->request(node, wait_limit, actors::hand_off_atom::value)
       .receive([&](int64_t count) { handed_off = count; },
                [](caf::error& error) { FAIL(caf::to_string(error)); });
     CHECK(handed_off == 2);

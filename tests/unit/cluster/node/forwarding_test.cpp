@@ -37,7 +37,7 @@ struct forwarding_fixture {
   /// A proxy attached to `connection` and pointed at `relay`; `node` answers re-opens.
   caf::actor attached_proxy(caf::actor node = {}) {
     auto proxy = spawn_stream_proxy(*system, std::move(node), {"alias-1"});
-    caf::anon_send(proxy, relay_atom::value, caf::actor{*relay});
+    caf::anon_send(proxy, actors::relay_atom::value, caf::actor{*relay});
     caf::anon_send(proxy, actors::stream_attach{caf::actor{*connection}, 11, {{"x-a", "b"}}});
     // The relay first sees the attach, without the connection handle.
     (*relay)->receive(
