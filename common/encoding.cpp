@@ -46,6 +46,59 @@ int base64_value(char c) {
   return -1;
 }
 
+struct code_point {
+  uint32_t value;
+  size_t length;
+};
+
+/// The code point starting at `text[i]`, or nullopt when the bytes there are not well-formed
+/// UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+std::optional<code_point> decode_at(std::string_view text, size_t i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  size_t extra = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  uint32_t value = 0;
+  if (lead < 0x80) {
+    return code_point{lead, 1};
+  }
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    extra = 1;
+    value = lead & 0x1Fu;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    extra = 2;
+    value = lead & 0x0Fu;
+    low = lead == 0xE0 ? 0xA0 : 0x80;
+    high = lead == 0xED ? 0x9F : 0xBF;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    extra = 3;
+    value = lead & 0x07u;
+    low = lead == 0xF0 ? 0x90 : 0x80;
+    high = lead == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return std::nullopt;
+  }
+  if (i + extra >= text.size()) {
+    return std::nullopt;
+  }
+  for (size_t k = 1; k <= extra; ++k) {
+    const auto next = static_cast<unsigned char>(text[i + k]);
+    if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) {
+      return std::nullopt;
+    }
+    value = (value << 6) | (next & 0x3Fu);
+  }
+  return code_point{value, extra + 1};
+}
+
+bool is_control(uint32_t value) {
+  return value < 0x20 || (value >= 0x7F && value <= 0x9F);
+}
+
+std::string hex_escape(const char* prefix, uint32_t value) {
+  return std::string{prefix} + hex_digits[(value >> 4) & 0xFu] + hex_digits[value & 0xFu];
+}
+
 } // namespace
 
 std::string to_hex(std::string_view data) {
@@ -195,6 +248,49 @@ std::string_view trim_whitespace(std::string_view text) {
     text.remove_suffix(1);
   }
   return text;
+}
+
+std::optional<size_t> utf8_code_points(std::string_view text) {
+  size_t count = 0;
+  for (size_t i = 0; i < text.size(); ++count) {
+    auto point = decode_at(text, i);
+    if (!point) {
+      return std::nullopt;
+    }
+    i += point->length;
+  }
+  return count;
+}
+
+bool has_control_characters(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    auto point = decode_at(text, i);
+    if (point && is_control(point->value)) {
+      return true;
+    }
+    i += point ? point->length : 1;
+  }
+  return false;
+}
+
+std::string escape_controls(std::string_view text, bool keep_newlines) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    auto point = decode_at(text, i);
+    if (!point) {
+      out += hex_escape("\\x", static_cast<unsigned char>(text[i]));
+      ++i;
+      continue;
+    }
+    if (is_control(point->value) && !(keep_newlines && point->value == '\n')) {
+      out += hex_escape("\\u00", point->value);
+    } else {
+      out.append(text.substr(i, point->length));
+    }
+    i += point->length;
+  }
+  return out;
 }
 
 } // namespace cxp

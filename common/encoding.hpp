@@ -40,4 +40,19 @@ std::string ascii_lowercase(std::string_view text);
 /// `text` without leading and trailing whitespace (`std::isspace`).
 std::string_view trim_whitespace(std::string_view text);
 
+/// Code points in `text`, or nullopt when it is not well-formed UTF-8 (overlong forms, surrogates
+/// and truncated sequences are rejected).
+std::optional<size_t> utf8_code_points(std::string_view text);
+
+/// True when `text` holds a control character: C0 (U+0000..U+001F, which takes in ESC and so
+/// every ANSI escape sequence, but also tab and newline), DEL (U+007F) or C1 (U+0080..U+009F).
+/// Bytes that are not well-formed UTF-8 are not control characters here.
+bool has_control_characters(std::string_view text);
+
+/// `text` made safe to write to a terminal: each control character becomes `\u00XX` (so a JSON
+/// document stays valid JSON) and each byte that is not part of well-formed UTF-8 becomes
+/// `\xNN`. `'\n'` is kept when `keep_newlines` (for indented JSON, whose strings already escape
+/// their own newlines).
+std::string escape_controls(std::string_view text, bool keep_newlines = false);
+
 } // namespace cxp

@@ -1,5 +1,7 @@
 #include "common/json_input.hpp"
 
+#include "common/encoding.hpp"
+
 namespace cxp {
 
 namespace {
@@ -49,6 +51,10 @@ bool has_kind(const nlohmann::json& value, json_kind kind) {
 }
 
 } // namespace
+
+std::string printable_json(const nlohmann::json& value) {
+  return escape_controls(value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace), true);
+}
 
 std::string string_member(const nlohmann::json& object, std::string_view key) {
   if (!object.is_object()) {

@@ -32,6 +32,10 @@ bool nesting_within(std::string_view text, size_t max_depth = json_max_depth);
 std::optional<json_problem> parse_untrusted(std::string_view text, nlohmann::json& out,
                                             size_t max_depth = json_max_depth);
 
+/// `value` as indented JSON that is safe to print: invalid UTF-8 replaced, DEL and C1 escaped
+/// (nlohmann escapes C0 itself). For the admin CLI, which prints what the database holds.
+std::string printable_json(const nlohmann::json& value);
+
 /// `object[key]` when `object` is an object holding a string there, else empty. For documents
 /// from outside whose shape is not guaranteed (upstream events and error bodies).
 std::string string_member(const nlohmann::json& object, std::string_view key);

@@ -5,7 +5,6 @@
 #include <limits>
 
 #include "common/encoding.hpp"
-#include "common/log.hpp"
 #include "domain/admin_input.hpp"
 #include "domain/pools/pool_service.hpp"
 #include "persistence/api_keys/api_key_repository.hpp"
@@ -16,25 +15,9 @@ namespace cxp::domain {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> reasoning_efforts = {"none",   "minimal", "low",
-                                                               "medium", "high",    "xhigh"};
 constexpr std::array<std::string_view, 3> key_statuses = {"active", "paused", "revoked"};
-constexpr std::array<std::string_view, 7> policy_members = {
-  cleared_allowed_models,          cleared_enforced_model,
-  cleared_max_reasoning_effort,    cleared_enforced_reasoning_effort,
-  cleared_max_requests_per_minute, cleared_max_tokens_per_day,
-  cleared_max_tokens_per_week};
-constexpr size_t max_model_name_length = 200;
-constexpr size_t max_allowed_models = 256;
-/// base64url characters of 32 bytes without padding.
-constexpr size_t api_key_secret_chars = 43;
 /// A prefix clash (6 random bytes) is improbable; a few fresh draws make it impossible in practice.
 constexpr int max_prefix_attempts = 3;
-
-bool is_base64url(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
-         || c == '_';
-}
 
 struct generated_key {
   std::string prefix;
@@ -51,46 +34,12 @@ generated_key generate_key(const service_context& context) {
   return key;
 }
 
-std::optional<std::vector<std::string>>
-models_from_storage(const std::optional<std::string>& stored) {
-  if (!stored) {
-    return std::nullopt;
-  }
-  std::vector<std::string> models;
-  auto parsed = nlohmann::json::parse(*stored, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_array()) {
-    // Unreadable means deny-all, never allow-all.
-    return models;
-  }
-  for (const auto& item : parsed) {
-    if (item.is_string()) {
-      models.push_back(item.get<std::string>());
-    }
-  }
-  return models;
-}
-
 std::optional<std::string>
 models_to_storage(const std::optional<std::vector<std::string>>& models) {
   if (!models) {
     return std::nullopt;
   }
   return nlohmann::json(*models).dump();
-}
-
-template <class T>
-nlohmann::json nullable(const std::optional<T>& value) {
-  return value ? nlohmann::json(*value) : nlohmann::json();
-}
-
-api_key_policy policy_of(const persistence::api_key_row& row) {
-  return api_key_policy{models_from_storage(row.allowed_models),
-                        row.enforced_model,
-                        row.max_reasoning_effort,
-                        row.enforced_reasoning_effort,
-                        row.max_requests_per_minute,
-                        row.max_tokens_per_day,
-                        row.max_tokens_per_week};
 }
 
 void store_policy(const api_key_policy& policy, persistence::api_key_row& row) {
@@ -145,237 +94,12 @@ caf::error revoked_is_terminal() {
   return make_error(errc::conflict, "api key is revoked");
 }
 
-bool is_integer_in(const nlohmann::json& value, int64_t max) {
-  if (!value.is_number_integer()) {
-    return false;
-  }
-  if (value.is_number_unsigned()) {
-    return value.get<uint64_t>() <= static_cast<uint64_t>(max);
-  }
-  return value.get<int64_t>() <= max;
-}
-
 } // namespace
-
-std::optional<parsed_api_key> parse_api_key(std::string_view raw) {
-  const size_t prefix_length = api_key_scheme.size() + api_key_prefix_hex;
-  if (raw.size() != prefix_length + 1 + api_key_secret_chars
-      || raw.substr(0, api_key_scheme.size()) != api_key_scheme || raw[prefix_length] != '-') {
-    return std::nullopt;
-  }
-  for (size_t i = api_key_scheme.size(); i < prefix_length; ++i) {
-    const char c = raw[i];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return std::nullopt;
-    }
-  }
-  for (size_t i = prefix_length + 1; i < raw.size(); ++i) {
-    if (!is_base64url(raw[i])) {
-      return std::nullopt;
-    }
-  }
-  return parsed_api_key{std::string{raw.substr(0, prefix_length)}};
-}
-
-nlohmann::json to_json(const api_key_view& view) {
-  const auto& policy = view.policy;
-  return nlohmann::json{{"id", view.id},
-                        {"pool_id", view.pool_id},
-                        {"display_name", view.display_name},
-                        {"key_prefix", view.key_prefix},
-                        {"status", view.status},
-                        {"revocation_epoch", view.revocation_epoch},
-                        {"expires_at", nullable(view.expires_at)},
-                        {"last_used_at", nullable(view.last_used_at)},
-                        {"revoked_at", nullable(view.revoked_at)},
-                        {"policy",
-                         {{"allowed_models", nullable(policy.allowed_models)},
-                          {"enforced_model", nullable(policy.enforced_model)},
-                          {"max_reasoning_effort", nullable(policy.max_reasoning_effort)},
-                          {"enforced_reasoning_effort", nullable(policy.enforced_reasoning_effort)},
-                          {"max_requests_per_minute", nullable(policy.max_requests_per_minute)},
-                          {"max_tokens_per_day", nullable(policy.max_tokens_per_day)},
-                          {"max_tokens_per_week", nullable(policy.max_tokens_per_week)}}},
-                        {"created_at", view.created_at},
-                        {"updated_at", view.updated_at}};
-}
 
 nlohmann::json to_json(const created_api_key& created) {
   auto json = to_json(created.key);
   json["key"] = created.raw_key.expose();
   return json;
-}
-
-api_key_view to_view(const persistence::api_key_row& row) {
-  return api_key_view{row.id,         row.pool_id,          row.display_name, row.key_prefix,
-                      row.status,     row.revocation_epoch, row.expires_at,   row.last_used_at,
-                      row.revoked_at, policy_of(row),       row.created_at,   row.updated_at};
-}
-
-void check_api_key_policy(const api_key_policy& policy,
-                          std::map<std::string, std::string>& errors) {
-  auto model_name_ok = [](const std::string& name) {
-    return clean_display_text(name, max_model_name_length) == name;
-  };
-  if (policy.allowed_models) {
-    if (policy.allowed_models->size() > max_allowed_models) {
-      errors["policy.allowed_models"] = "must list at most 256 models";
-    }
-    for (const auto& model : *policy.allowed_models) {
-      if (!model_name_ok(model)) {
-        errors["policy.allowed_models"] =
-          "must hold model names of 1 to 200 characters without surrounding spaces";
-      }
-    }
-  }
-  if (policy.enforced_model && !model_name_ok(*policy.enforced_model)) {
-    errors["policy.enforced_model"] = "must be 1 to 200 characters without surrounding spaces";
-  }
-  const char* efforts_message = "must be one of none, minimal, low, medium, high, xhigh";
-  if (policy.max_reasoning_effort && !is_one_of(reasoning_efforts, *policy.max_reasoning_effort)) {
-    errors["policy.max_reasoning_effort"] = efforts_message;
-  }
-  if (policy.enforced_reasoning_effort
-      && !is_one_of(reasoning_efforts, *policy.enforced_reasoning_effort)) {
-    errors["policy.enforced_reasoning_effort"] = efforts_message;
-  }
-  if (policy.max_reasoning_effort && policy.enforced_reasoning_effort) {
-    errors["policy.enforced_reasoning_effort"] = "cannot be combined with max_reasoning_effort";
-  }
-  if (policy.max_requests_per_minute && *policy.max_requests_per_minute <= 0) {
-    errors["policy.max_requests_per_minute"] = "must be greater than 0";
-  }
-  if (policy.max_tokens_per_day && *policy.max_tokens_per_day <= 0) {
-    errors["policy.max_tokens_per_day"] = "must be greater than 0";
-  }
-  if (policy.max_tokens_per_week && *policy.max_tokens_per_week <= 0) {
-    errors["policy.max_tokens_per_week"] = "must be greater than 0";
-  }
-  if (policy.enforced_model && policy.allowed_models
-      && errors.count("policy.enforced_model") == 0) {
-    const auto& allowed = *policy.allowed_models;
-    if (std::find(allowed.begin(), allowed.end(), *policy.enforced_model) == allowed.end()) {
-      errors["policy.enforced_model"] = "must be one of allowed_models";
-    }
-  }
-}
-
-caf::expected<api_key_fields> parse_api_key_fields(const nlohmann::json& body) {
-  if (!body.is_object()) {
-    return make_validation_error({{"body", "must be a JSON object"}});
-  }
-  api_key_fields fields;
-  std::map<std::string, std::string> errors;
-  auto text = [&](const std::string& field, const nlohmann::json& value,
-                  std::optional<std::string>& out) {
-    if (!value.is_string()) {
-      errors[field] = "must be a string";
-      return;
-    }
-    out = value.get<std::string>();
-  };
-  for (const auto& [key, value] : body.items()) {
-    if (key == "pool_id") {
-      text(key, value, fields.pool_id);
-    } else if (key == "display_name") {
-      text(key, value, fields.display_name);
-      if (auto problem =
-            fields.display_name ? display_text_problem(*fields.display_name) : std::nullopt) {
-        errors[key] = *problem;
-      } else if (fields.display_name
-                 && !clean_display_text(*fields.display_name, max_api_key_name_length)) {
-        errors[key] = "must be 1 to 100 characters";
-      }
-    } else if (key == "expires_at") {
-      if (value.is_null()) {
-        fields.cleared.emplace(cleared_expires_at);
-        continue;
-      }
-      text(key, value, fields.expires_at);
-      if (fields.expires_at && !parse_iso8601(*fields.expires_at)) {
-        errors[key] = "must be an ISO-8601 UTC time such as 2030-01-01T00:00:00Z";
-      }
-    } else if (key == "policy") {
-      if (value.is_null()) {
-        fields.cleared.insert(policy_members.begin(), policy_members.end());
-        continue;
-      }
-      if (!value.is_object()) {
-        errors[key] = "must be an object or null";
-        continue;
-      }
-      api_key_policy policy;
-      for (const auto& [member, item] : value.items()) {
-        const std::string field = "policy." + member;
-        if (item.is_null()) {
-          if (is_one_of(policy_members, member)) {
-            fields.cleared.insert(member);
-          } else {
-            errors[field] = "is not a known field";
-          }
-          continue;
-        }
-        if (member == cleared_allowed_models) {
-          if (!item.is_array()) {
-            errors[field] = "must be an array of model names or null";
-            continue;
-          }
-          std::vector<std::string> models;
-          for (const auto& model : item) {
-            if (!model.is_string()) {
-              errors[field] = "must be an array of model names or null";
-              break;
-            }
-            models.push_back(model.get<std::string>());
-          }
-          policy.allowed_models = std::move(models);
-        } else if (member == cleared_enforced_model) {
-          text(field, item, policy.enforced_model);
-        } else if (member == cleared_max_reasoning_effort) {
-          text(field, item, policy.max_reasoning_effort);
-        } else if (member == cleared_enforced_reasoning_effort) {
-          text(field, item, policy.enforced_reasoning_effort);
-        } else if (member == cleared_max_requests_per_minute) {
-          if (!is_integer_in(item, std::numeric_limits<int32_t>::max())) {
-            errors[field] = "must be an integer greater than 0";
-            continue;
-          }
-          policy.max_requests_per_minute = static_cast<int32_t>(item.get<int64_t>());
-        } else if (member == cleared_max_tokens_per_day || member == cleared_max_tokens_per_week) {
-          if (!is_integer_in(item, std::numeric_limits<int64_t>::max())) {
-            errors[field] = "must be an integer greater than 0";
-            continue;
-          }
-          (member == cleared_max_tokens_per_day ? policy.max_tokens_per_day
-                                                : policy.max_tokens_per_week) = item.get<int64_t>();
-        } else {
-          errors[field] = "is not a known field";
-        }
-      }
-      // Member-wise checks only: exclusivity and enforced-in-allowed depend on the stored policy.
-      std::map<std::string, std::string> value_errors;
-      auto check_alone = [&](auto member) {
-        api_key_policy single;
-        single.*member = policy.*member;
-        check_api_key_policy(single, value_errors);
-      };
-      check_alone(&api_key_policy::allowed_models);
-      check_alone(&api_key_policy::enforced_model);
-      check_alone(&api_key_policy::max_reasoning_effort);
-      check_alone(&api_key_policy::enforced_reasoning_effort);
-      check_alone(&api_key_policy::max_requests_per_minute);
-      check_alone(&api_key_policy::max_tokens_per_day);
-      check_alone(&api_key_policy::max_tokens_per_week);
-      errors.insert(value_errors.begin(), value_errors.end());
-      fields.policy = std::move(policy);
-    } else {
-      errors[key] = "is not a known field";
-    }
-  }
-  if (!errors.empty()) {
-    return make_validation_error(std::move(errors));
-  }
-  return fields;
 }
 
 api_key_service::api_key_service(service_context& context) : context_(context) {}
@@ -643,47 +367,6 @@ caf::expected<api_key_view> api_key_service::resume(const principal& who, const 
 
 caf::expected<api_key_view> api_key_service::revoke(const principal& who, const std::string& id) {
   return change_status(who, id, "revoked");
-}
-
-caf::expected<authenticated_key> api_key_service::authenticate(std::string_view raw_key) {
-  if (raw_key.empty()) {
-    return make_error(errc::api_key_missing, "no api key");
-  }
-  auto parsed = parse_api_key(raw_key);
-  if (!parsed) {
-    return make_error(errc::api_key_invalid, "malformed api key");
-  }
-  const auto presented_hash = persistence::hmac_sha256(context_.api_key_hash_key, raw_key);
-  persistence::api_key_repository keys{context_.db};
-  auto found = keys.find_by_prefix(parsed->prefix);
-  if (!found) {
-    return found.error();
-  }
-  if (!*found || !persistence::constant_time_equals(presented_hash, (*found)->key.key_hash)) {
-    return make_error(errc::api_key_invalid, "unknown api key " + parsed->prefix);
-  }
-  auto& row = (*found)->key;
-  const auto now = context_.clock.now();
-  if (row.status != "active") {
-    return make_error(errc::api_key_inactive, "api key " + row.key_prefix + " is " + row.status);
-  }
-  if (row.expires_at) {
-    auto expires = parse_iso8601(*row.expires_at);
-    if (!expires || *expires <= now) {
-      return make_error(errc::api_key_inactive, "api key " + row.key_prefix + " expired");
-    }
-  }
-  if ((*found)->pool_status != "active") {
-    return make_error(errc::api_key_inactive, "pool of api key " + row.key_prefix + " is disabled");
-  }
-  auto touched = keys.touch_last_used(row.id, now);
-  if (!touched) {
-    log::warn("admin", "api key last_used_at touch failed",
-              {{"key_prefix", row.key_prefix}, {"error", context_of(touched.error())}});
-  } else if (*touched) {
-    row.last_used_at = to_iso8601(now);
-  }
-  return authenticated_key{to_view(row)};
 }
 
 } // namespace cxp::domain

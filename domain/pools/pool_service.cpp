@@ -16,15 +16,6 @@ constexpr size_t max_search_length = 100;
 /// Hex digits of the random suffix of a slug made for a name without ASCII letters or digits.
 constexpr size_t fallback_slug_hex = 8;
 
-std::string to_lower_ascii(std::string text) {
-  for (auto& c : text) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return text;
-}
-
 bool is_valid_slug(std::string_view slug) {
   if (slug.empty() || slug.size() > max_pool_slug_length || slug.front() == '-'
       || slug.back() == '-') {
@@ -36,10 +27,6 @@ bool is_valid_slug(std::string_view slug) {
     }
   }
   return true;
-}
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
 } // namespace
@@ -75,23 +62,6 @@ pool_view to_view(const persistence::pool_row& row) {
                    row.created_at,
                    row.updated_at,
                    row.disabled_at};
-}
-
-std::optional<std::string> clean_display_text(std::string_view text, size_t max_code_points) {
-  if (has_control_characters(text)) {
-    return std::nullopt;
-  }
-  while (!text.empty() && is_space(text.front())) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && is_space(text.back())) {
-    text.remove_suffix(1);
-  }
-  const auto length = utf8_code_points(text);
-  if (text.empty() || !length || *length > max_code_points) {
-    return std::nullopt;
-  }
-  return std::string{text};
 }
 
 std::string derive_slug(std::string_view name) {
@@ -135,67 +105,6 @@ void check_pool_fields(const pool_fields& fields, std::map<std::string, std::str
   if (fields.ring_size && (*fields.ring_size < 1 || *fields.ring_size > max_pool_ring_size)) {
     errors["ring_size"] = "must be between 1 and 64";
   }
-}
-
-caf::expected<pool_fields> parse_pool_fields(const nlohmann::json& body) {
-  if (!body.is_object()) {
-    return make_validation_error({{"body", "must be a JSON object"}});
-  }
-  pool_fields fields;
-  std::map<std::string, std::string> errors;
-  auto text = [&](const std::string& key, const nlohmann::json& value,
-                  std::optional<std::string>& out) {
-    if (!value.is_string()) {
-      errors[key] = "must be a string";
-      return;
-    }
-    out = value.get<std::string>();
-  };
-  auto flag = [&](const std::string& key, const nlohmann::json& value, std::optional<bool>& out) {
-    if (!value.is_boolean()) {
-      errors[key] = "must be a boolean";
-      return;
-    }
-    out = value.get<bool>();
-  };
-  for (const auto& [key, value] : body.items()) {
-    if (key == "name") {
-      text(key, value, fields.name);
-    } else if (key == "slug") {
-      text(key, value, fields.slug);
-      if (fields.slug) {
-        fields.slug = to_lower_ascii(*fields.slug);
-      }
-    } else if (key == "routing_strategy") {
-      text(key, value, fields.routing_strategy);
-    } else if (key == "ring_size") {
-      const bool in_range =
-        value.is_number_unsigned()
-          ? value.get<uint64_t>() >= 1 && value.get<uint64_t>() <= max_pool_ring_size
-          : value.is_number_integer() && value.get<int64_t>() >= 1
-              && value.get<int64_t>() <= max_pool_ring_size;
-      if (!in_range) {
-        errors[key] = "must be an integer between 1 and 64";
-      } else {
-        fields.ring_size = static_cast<int32_t>(value.get<int64_t>());
-      }
-    } else if (key == "sticky_sessions") {
-      flag(key, value, fields.sticky_sessions);
-    } else if (key == "prompt_cache_affinity") {
-      flag(key, value, fields.prompt_cache_affinity);
-    } else if (key == "v1_compatibility_enabled") {
-      flag(key, value, fields.v1_compatibility_enabled);
-    } else if (key == "allow_image_generation") {
-      flag(key, value, fields.allow_image_generation);
-    } else {
-      errors[key] = "is not a known field";
-    }
-  }
-  check_pool_fields(fields, errors);
-  if (!errors.empty()) {
-    return make_validation_error(std::move(errors));
-  }
-  return fields;
 }
 
 std::string encode_page_cursor(const std::string& created_at, const std::string& id) {
@@ -255,7 +164,7 @@ caf::expected<pool_view> pool_service::create(const principal& who, const pool_f
   }
   auto checked = fields;
   if (checked.slug) {
-    checked.slug = to_lower_ascii(*checked.slug);
+    checked.slug = ascii_lowercase(*checked.slug);
   }
   std::map<std::string, std::string> errors;
   if (!checked.name) {
@@ -359,7 +268,7 @@ caf::expected<pool_view> pool_service::update(const principal& who, const std::s
   }
   auto checked = fields;
   if (checked.slug) {
-    checked.slug = to_lower_ascii(*checked.slug);
+    checked.slug = ascii_lowercase(*checked.slug);
   }
   std::map<std::string, std::string> errors;
   check_pool_fields(checked, errors);

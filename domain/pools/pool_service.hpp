@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/admin_context.hpp"
+#include "domain/admin_input.hpp"
 
 namespace cxp::persistence {
 struct pool_row;
@@ -48,11 +49,6 @@ struct pool_fields {
     allow_image_generation;
 };
 
-/// Parses a JSON object into pool_fields; unknown keys and wrong types -> validation error naming
-/// the field. Only types are checked here (a JSON null counts as a wrong type); ranges, slugs and
-/// strategies are checked by the service.
-caf::expected<pool_fields> parse_pool_fields(const nlohmann::json& body);
-
 struct pool_filter {
   std::optional<std::string> status, search;
   page_request page;
@@ -67,11 +63,6 @@ struct pool_page {
 /// kept, every other run of characters collapsed to one '-', no '-' at either end, at most 63
 /// characters. Empty when the name has no ASCII letter or digit.
 std::string derive_slug(std::string_view name);
-
-/// `text` without leading and trailing ASCII spaces, or nullopt when `text` holds a control
-/// character (see `has_control_characters`), or the result is empty, is not valid UTF-8 or is
-/// longer than `max_code_points` code points. For names shown in the UI and the CLI.
-std::optional<std::string> clean_display_text(std::string_view text, size_t max_code_points);
 
 /// Checks the values of every set member of `fields` (name length, slug shape, strategy, ring
 /// size) and adds a message per bad field to `errors`. `slug` is checked as given: callers

@@ -9,15 +9,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/encoding.hpp"
 #include "common/json_input.hpp"
 #include "domain/accounts/account_service.hpp"
 #include "domain/admin_input.hpp"
 #include "domain/keys/api_key_service.hpp"
-#include "domain/operators/login_throttle.hpp"
 #include "domain/operators/operator_service.hpp"
 #include "domain/pools/pool_service.hpp"
 #include "domain/settings/settings_service.hpp"
 #include "edge/app/service_wiring.hpp"
+#include "edge/routes/admin_api/admin_fields.hpp"
 #include "persistence/migrate/migrator.hpp"
 
 namespace cxp::edge {
@@ -173,13 +174,12 @@ int run(service_context& context, const parsed_args& args) {
   const auto command = args.words.size() >= 2
                          ? args.words[0] + " " + args.words[1]
                          : (args.words.empty() ? std::string{} : args.words[0]);
-  login_throttle throttle;
   if (command == "bootstrap") {
     auto password = args.flag("password").value_or("");
     if (args.flag("password-stdin")) {
       std::getline(std::cin, password);
     }
-    return print(operator_service{context, throttle}.bootstrap(
+    return print(operator_service{context}.bootstrap(
       who, {args.flag("email").value_or(""), password, args.flag("display-name").value_or("")}));
   }
   if (command == "pool create") {

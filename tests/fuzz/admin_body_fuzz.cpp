@@ -3,20 +3,21 @@
 // keys (create and update), the typed field reader the routes share (operators, invites,
 // accounts), the settings change set, and the escaping the CLI applies when it prints them.
 
+#include "common/encoding.hpp"
 #include "common/json_input.hpp"
 #include "domain/admin_input.hpp"
-#include "domain/keys/api_key_service.hpp"
-#include "domain/pools/pool_service.hpp"
 #include "domain/settings/settings_registry.hpp"
+#include "edge/routes/admin_api/admin_body.hpp"
+#include "edge/routes/admin_api/admin_fields.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 namespace {
 
 using nlohmann::json;
-namespace admin = cxp::domain;
+namespace domain = cxp::domain;
 
 void read_fields(const json& body) {
-  domain::admin_body in{body};
+  cxp::edge::admin_body in{body};
   in.reject_unknown({"email", "password", "display_name", "role", "ttl_hours", "pool_ids", "label",
                      "items", "code"});
   in.require("email");
@@ -52,13 +53,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (cxp::parse_untrusted(cxp::fuzz::text_of(data, size), body) || !body.is_object()) {
     return 0;
   }
-  if (auto pool = domain::parse_pool_fields(body)) {
+  if (auto pool = cxp::edge::parse_pool_fields(body)) {
     cxp::fuzz::keep(pool->name);
     cxp::fuzz::keep(pool->slug);
   } else {
     cxp::fuzz::keep(pool.error().code());
   }
-  if (auto key = domain::parse_api_key_fields(body)) {
+  if (auto key = cxp::edge::parse_api_key_fields(body)) {
     cxp::fuzz::keep(key->display_name);
     cxp::fuzz::keep(key->cleared.size());
   } else {
@@ -69,12 +70,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& [key, value] : body.items()) {
     if (value.is_string()) {
       const auto& text = value.get_ref<const std::string&>();
-      cxp::fuzz::keep(domain::display_text_problem(text));
-      cxp::fuzz::keep(domain::clean_display_text(text, 100));
-      cxp::fuzz::keep(domain::escape_controls(text));
+      cxp::fuzz::keep(cxp::domain::display_text_problem(text));
+      cxp::fuzz::keep(cxp::domain::clean_display_text(text, 100));
+      cxp::fuzz::keep(cxp::escape_controls(text));
     }
-    cxp::fuzz::keep(domain::escape_controls(key, true));
+    cxp::fuzz::keep(cxp::escape_controls(key, true));
   }
-  cxp::fuzz::keep(domain::printable_json(body));
+  cxp::fuzz::keep(cxp::printable_json(body));
   return 0;
 }

@@ -13,8 +13,11 @@
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
 #include "domain/admin_context.hpp"
+#include "domain/operators/invite_service.hpp"
 #include "domain/operators/login_throttle.hpp"
+#include "domain/operators/operator_credentials.hpp"
 #include "domain/operators/operator_service.hpp"
+#include "domain/operators/operator_sessions.hpp"
 #include "persistence/audit/audit_repository.hpp"
 #include "persistence/crypto/key_hash.hpp"
 #include "persistence/crypto/secret_box.hpp"
@@ -58,7 +61,10 @@ struct fixture {
                 make_key("pool-api-key"),
                 make_key("operator-token")},
         throttle(limits),
-        service(context, throttle) {}
+        service(context),
+        sessions(context, throttle),
+        credentials(context),
+        invites(context) {}
 
   int64_t unix_now() const {
     return std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
@@ -73,13 +79,13 @@ struct fixture {
   login_result login_as(const std::string& email, const std::string& password,
                         std::optional<std::string> totp = std::nullopt,
                         std::optional<std::string> recovery = std::nullopt) {
-    auto result = service.login({email, password, totp, recovery, "198.51.100.7", "test-agent"});
+    auto result = sessions.login({email, password, totp, recovery, "198.51.100.7", "test-agent"});
     REQUIRE(result);
     return std::move(*result);
   }
 
   principal principal_of(const login_result& login) {
-    auto session = service.authenticate_session(login.tokens.session_token.expose());
+    auto session = sessions.authenticate_session(login.tokens.session_token.expose());
     REQUIRE(session);
     return session->who;
   }
@@ -112,6 +118,9 @@ struct fixture {
   service_context context;
   login_throttle throttle;
   operator_service service;
+  operator_sessions sessions;
+  operator_credentials credentials;
+  invite_service invites;
 };
 
 principal cli_principal() {
@@ -171,11 +180,11 @@ TEST_CASE("login accepts the right password and rejects a wrong one and an unkno
   CHECK(ok.tokens.session_token.expose() != ok.tokens.csrf_token.expose());
   CHECK(ok.tokens.expires_at == to_iso8601(f.clock.now() + 14 * 24h));
 
-  auto wrong = f.service.login({owner_email, "wrong password 123", {}, {}, "198.51.100.7", ""});
+  auto wrong = f.sessions.login({owner_email, "wrong password 123", {}, {}, "198.51.100.7", ""});
   REQUIRE_FALSE(wrong);
   CHECK(code_of(wrong.error()) == errc::unauthenticated);
   auto unknown =
-    f.service.login({"nobody@example.com", owner_password, {}, {}, "198.51.100.7", ""});
+    f.sessions.login({"nobody@example.com", owner_password, {}, {}, "198.51.100.7", ""});
   REQUIRE_FALSE(unknown);
   CHECK(code_of(unknown.error()) == errc::unauthenticated);
   CHECK(caf::to_string(wrong.error()) == caf::to_string(unknown.error()));
@@ -192,19 +201,19 @@ TEST_CASE("after the lockout even the correct password is rate limited",
   fixture f{kind, login_throttle_config{}};
   f.bootstrap_owner();
   for (int i = 0; i < 5; ++i) {
-    auto wrong = f.service.login(
+    auto wrong = f.sessions.login(
       {owner_email, "wrong password " + std::to_string(i), {}, {}, "203.0.113.9", ""});
     REQUIRE_FALSE(wrong);
     CHECK(code_of(wrong.error()) == errc::unauthenticated);
   }
   // The right password from a fresh IP: the account lock answers before any verification.
-  auto locked = f.service.login({owner_email, owner_password, {}, {}, "192.0.2.50", ""});
+  auto locked = f.sessions.login({owner_email, owner_password, {}, {}, "192.0.2.50", ""});
   REQUIRE_FALSE(locked);
   CHECK(code_of(locked.error()) == errc::rate_limited);
   CHECK(f.count_audit("auth.login", "success") == 0);
 
   f.clock.advance(15min + 1s);
-  auto later = f.service.login({owner_email, owner_password, {}, {}, "192.0.2.50", ""});
+  auto later = f.sessions.login({owner_email, owner_password, {}, {}, "192.0.2.50", ""});
   CHECK(later);
 }
 
@@ -216,44 +225,44 @@ TEST_CASE("a session authenticates with its principal until logout, expiry or di
   const auto owner = f.bootstrap_owner();
   auto login = f.login_as(owner_email, owner_password);
 
-  auto session = f.service.authenticate_session(login.tokens.session_token.expose());
+  auto session = f.sessions.authenticate_session(login.tokens.session_token.expose());
   REQUIRE(session);
   CHECK(session->who.type == principal::kind::operator_session);
   CHECK(session->who.operator_id == owner.id);
   CHECK(session->who.role == "instance_owner");
   CHECK(session->user.email == "owner@example.com");
-  CHECK(f.service.verify_csrf(*session, login.tokens.csrf_token.expose()));
-  CHECK_FALSE(f.service.verify_csrf(*session, login.tokens.session_token.expose()));
-  CHECK_FALSE(f.service.verify_csrf(*session, ""));
-  CHECK(code_of(f.service.authenticate_session("made-up-token").error()) == errc::unauthenticated);
-  CHECK(code_of(f.service.authenticate_session("").error()) == errc::unauthenticated);
+  CHECK(f.sessions.verify_csrf(*session, login.tokens.csrf_token.expose()));
+  CHECK_FALSE(f.sessions.verify_csrf(*session, login.tokens.session_token.expose()));
+  CHECK_FALSE(f.sessions.verify_csrf(*session, ""));
+  CHECK(code_of(f.sessions.authenticate_session("made-up-token").error()) == errc::unauthenticated);
+  CHECK(code_of(f.sessions.authenticate_session("").error()) == errc::unauthenticated);
 
   SECTION("logout revokes the session") {
-    REQUIRE(f.service.logout(*session));
-    auto after = f.service.authenticate_session(login.tokens.session_token.expose());
+    REQUIRE(f.sessions.logout(*session));
+    auto after = f.sessions.authenticate_session(login.tokens.session_token.expose());
     REQUIRE_FALSE(after);
     CHECK(code_of(after.error()) == errc::unauthenticated);
     CHECK(f.count_audit("auth.logout", "success") == 1);
   }
   SECTION("the session expires after 14 days") {
     f.clock.advance(14 * 24h - 1s);
-    CHECK(f.service.authenticate_session(login.tokens.session_token.expose()));
+    CHECK(f.sessions.authenticate_session(login.tokens.session_token.expose()));
     f.clock.advance(2s);
-    CHECK_FALSE(f.service.authenticate_session(login.tokens.session_token.expose()));
+    CHECK_FALSE(f.sessions.authenticate_session(login.tokens.session_token.expose()));
   }
   SECTION("disabling the operator ends its sessions") {
     auto admin = f.service.create_operator(cli_principal(), "admin@example.com", "Admin",
                                            "instance_admin", "temporary password 1");
     REQUIRE(admin);
     auto admin_login = f.login_as("admin@example.com", "temporary password 1");
-    REQUIRE(f.service.authenticate_session(admin_login.tokens.session_token.expose()));
+    REQUIRE(f.sessions.authenticate_session(admin_login.tokens.session_token.expose()));
     auto disabled =
       f.service.update(session->who, admin->id, operator_fields{{}, {}, "disabled", {}});
     REQUIRE(disabled);
     CHECK(disabled->status == "disabled");
-    CHECK_FALSE(f.service.authenticate_session(admin_login.tokens.session_token.expose()));
+    CHECK_FALSE(f.sessions.authenticate_session(admin_login.tokens.session_token.expose()));
     auto relogin =
-      f.service.login({"admin@example.com", "temporary password 1", {}, {}, "198.51.100.7", ""});
+      f.sessions.login({"admin@example.com", "temporary password 1", {}, {}, "198.51.100.7", ""});
     REQUIRE_FALSE(relogin);
     CHECK(code_of(relogin.error()) == errc::unauthenticated);
   }
@@ -267,8 +276,8 @@ TEST_CASE("TOTP makes login require a fresh code, and each recovery code works o
   f.bootstrap_owner();
   const auto owner = f.principal_of(f.login_as(owner_email, owner_password));
 
-  CHECK(code_of(f.service.begin_totp(cli_principal()).error()) == errc::forbidden);
-  auto enrollment = f.service.begin_totp(owner);
+  CHECK(code_of(f.credentials.begin_totp(cli_principal()).error()) == errc::forbidden);
+  auto enrollment = f.credentials.begin_totp(owner);
   REQUIRE(enrollment);
   CHECK(enrollment->otpauth_uri.expose().find(enrollment->secret_base32.expose())
         != std::string::npos);
@@ -277,46 +286,46 @@ TEST_CASE("TOTP makes login require a fresh code, and each recovery code works o
   REQUIRE(raw);
   const secret<std::string> totp_secret{*raw};
 
-  auto bad_confirm = f.service.confirm_totp(
+  auto bad_confirm = f.credentials.confirm_totp(
     owner, "000000" == persistence::totp_code(totp_secret, f.unix_now()) ? "111111" : "000000");
   REQUIRE_FALSE(bad_confirm);
   CHECK(code_of(bad_confirm.error()) == errc::validation_failed);
-  auto codes = f.service.confirm_totp(owner, persistence::totp_code(totp_secret, f.unix_now()));
+  auto codes = f.credentials.confirm_totp(owner, persistence::totp_code(totp_secret, f.unix_now()));
   REQUIRE(codes);
   REQUIRE(codes->size() == 10);
   CHECK(f.service.get(owner, owner.operator_id)->totp_status == "active");
-  CHECK(code_of(f.service.begin_totp(owner).error()) == errc::conflict);
+  CHECK(code_of(f.credentials.begin_totp(owner).error()) == errc::conflict);
 
-  auto no_code = f.service.login({owner_email, owner_password, {}, {}, "198.51.100.7", ""});
+  auto no_code = f.sessions.login({owner_email, owner_password, {}, {}, "198.51.100.7", ""});
   REQUIRE_FALSE(no_code);
   CHECK(code_of(no_code.error()) == errc::unauthenticated);
   CHECK(is_totp_required(no_code.error()));
 
   auto wrong_password =
-    f.service.login({owner_email, "wrong password 123", {}, {}, "198.51.100.7", ""});
+    f.sessions.login({owner_email, "wrong password 123", {}, {}, "198.51.100.7", ""});
   REQUIRE_FALSE(wrong_password);
   CHECK_FALSE(is_totp_required(wrong_password.error()));
 
   const auto current = persistence::totp_code(totp_secret, f.unix_now());
-  auto replayed = f.service.login({owner_email, owner_password, current, {}, "198.51.100.7", ""});
+  auto replayed = f.sessions.login({owner_email, owner_password, current, {}, "198.51.100.7", ""});
   REQUIRE_FALSE(replayed); // the step used to confirm enrollment is spent
   CHECK(code_of(replayed.error()) == errc::unauthenticated);
 
   f.clock.advance(30s);
   const auto fresh = persistence::totp_code(totp_secret, f.unix_now());
-  auto wrong_code = f.service.login(
+  auto wrong_code = f.sessions.login(
     {owner_email, owner_password, fresh == "123456" ? "654321" : "123456", {}, "198.51.100.7", ""});
   REQUIRE_FALSE(wrong_code);
   CHECK(code_of(wrong_code.error()) == errc::unauthenticated);
   CHECK_FALSE(is_totp_required(wrong_code.error()));
   f.login_as(owner_email, owner_password, fresh);
-  auto fresh_again = f.service.login({owner_email, owner_password, fresh, {}, "198.51.100.7", ""});
+  auto fresh_again = f.sessions.login({owner_email, owner_password, fresh, {}, "198.51.100.7", ""});
   REQUIRE_FALSE(fresh_again);
   CHECK(code_of(fresh_again.error()) == errc::unauthenticated);
 
   const auto recovery = (*codes)[0].expose();
   f.login_as(owner_email, owner_password, std::nullopt, recovery);
-  auto reused = f.service.login({owner_email, owner_password, {}, recovery, "198.51.100.7", ""});
+  auto reused = f.sessions.login({owner_email, owner_password, {}, recovery, "198.51.100.7", ""});
   REQUIRE_FALSE(reused);
   CHECK(code_of(reused.error()) == errc::unauthenticated);
 
@@ -329,14 +338,14 @@ TEST_CASE("TOTP makes login require a fresh code, and each recovery code works o
   }
   f.login_as(owner_email, owner_password, std::nullopt, loose);
 
-  auto bad_disable = f.service.disable_totp(owner, "wrong password 123");
+  auto bad_disable = f.credentials.disable_totp(owner, "wrong password 123");
   REQUIRE_FALSE(bad_disable);
   CHECK(code_of(bad_disable.error()) == errc::validation_failed);
-  REQUIRE(f.service.disable_totp(owner, owner_password));
+  REQUIRE(f.credentials.disable_totp(owner, owner_password));
   CHECK(f.service.get(owner, owner.operator_id)->totp_status == "disabled");
   f.login_as(owner_email, owner_password);
   auto revoked_code =
-    f.service.login({owner_email, owner_password, {}, (*codes)[2].expose(), "198.51.100.7", ""});
+    f.sessions.login({owner_email, owner_password, {}, (*codes)[2].expose(), "198.51.100.7", ""});
   CHECK(revoked_code); // TOTP is off: the recovery code is simply not needed any more
 }
 
@@ -350,27 +359,27 @@ TEST_CASE("invites are accepted once and refuse to be reused, revoked or expired
   const auto pool_id = f.add_pool("team-a");
 
   auto unknown_pool =
-    f.service.create_invite(owner, {"new@example.com", "instance_admin", {new_uuid()}, {}});
+    f.invites.create_invite(owner, {"new@example.com", "instance_admin", {new_uuid()}, {}});
   REQUIRE_FALSE(unknown_pool);
   CHECK(field_errors_of(unknown_pool.error()).count("pool_ids") == 1);
-  auto bad_role = f.service.create_invite(owner, {"new@example.com", "superuser", {}, {}});
+  auto bad_role = f.invites.create_invite(owner, {"new@example.com", "superuser", {}, {}});
   REQUIRE_FALSE(bad_role);
   CHECK(field_errors_of(bad_role.error()).count("role") == 1);
-  auto taken = f.service.create_invite(owner, {"OWNER@example.com", "instance_admin", {}, {}});
+  auto taken = f.invites.create_invite(owner, {"OWNER@example.com", "instance_admin", {}, {}});
   REQUIRE_FALSE(taken);
   CHECK(code_of(taken.error()) == errc::conflict);
 
-  auto invite = f.service.create_invite(owner, {"New@Example.com", "instance_admin", {pool_id}, 2});
+  auto invite = f.invites.create_invite(owner, {"New@Example.com", "instance_admin", {pool_id}, 2});
   REQUIRE(invite);
   CHECK(invite->invite.status == "active");
   CHECK(invite->invite.email == "new@example.com");
   CHECK(invite->invite.pool_ids == std::vector<std::string>{pool_id});
 
-  auto weak = f.service.accept_invite(invite->token.expose(), "New Admin", "short");
+  auto weak = f.invites.accept_invite(invite->token.expose(), "New Admin", "short");
   REQUIRE_FALSE(weak);
   CHECK(field_errors_of(weak.error()).count("password") == 1);
   auto accepted =
-    f.service.accept_invite(invite->token.expose(), "New Admin", "a long enough password");
+    f.invites.accept_invite(invite->token.expose(), "New Admin", "a long enough password");
   REQUIRE(accepted);
   CHECK(accepted->email == "new@example.com");
   CHECK(accepted->role == "instance_admin");
@@ -378,11 +387,11 @@ TEST_CASE("invites are accepted once and refuse to be reused, revoked or expired
   CHECK_FALSE(accepted->password_change_required);
 
   auto reused =
-    f.service.accept_invite(invite->token.expose(), "Someone Else", "another long password");
+    f.invites.accept_invite(invite->token.expose(), "Someone Else", "another long password");
   REQUIRE_FALSE(reused);
   CHECK(code_of(reused.error()) == errc::not_found);
   auto made_up =
-    f.service.accept_invite("not-a-real-token", "Someone Else", "another long password");
+    f.invites.accept_invite("not-a-real-token", "Someone Else", "another long password");
   REQUIRE_FALSE(made_up);
   CHECK(code_of(made_up.error()) == errc::not_found);
 
@@ -390,26 +399,26 @@ TEST_CASE("invites are accepted once and refuse to be reused, revoked or expired
   CHECK(admin.role == "instance_admin");
   CHECK(admin.pool_ids == std::vector<std::string>{pool_id});
 
-  auto revoked = f.service.create_invite(owner, {"revoked@example.com", "instance_owner", {}, {}});
+  auto revoked = f.invites.create_invite(owner, {"revoked@example.com", "instance_owner", {}, {}});
   REQUIRE(revoked);
-  auto revoked_view = f.service.revoke_invite(owner, revoked->invite.id);
+  auto revoked_view = f.invites.revoke_invite(owner, revoked->invite.id);
   REQUIRE(revoked_view);
   CHECK(revoked_view->status == "revoked");
-  CHECK(code_of(f.service.revoke_invite(owner, revoked->invite.id).error()) == errc::conflict);
+  CHECK(code_of(f.invites.revoke_invite(owner, revoked->invite.id).error()) == errc::conflict);
   auto use_revoked =
-    f.service.accept_invite(revoked->token.expose(), "Revoked", "another long password");
+    f.invites.accept_invite(revoked->token.expose(), "Revoked", "another long password");
   REQUIRE_FALSE(use_revoked);
   CHECK(code_of(use_revoked.error()) == errc::not_found);
 
-  auto expiring = f.service.create_invite(owner, {"late@example.com", "instance_owner", {}, 1});
+  auto expiring = f.invites.create_invite(owner, {"late@example.com", "instance_owner", {}, 1});
   REQUIRE(expiring);
   f.clock.advance(1h + 1s);
   auto too_late =
-    f.service.accept_invite(expiring->token.expose(), "Late", "another long password");
+    f.invites.accept_invite(expiring->token.expose(), "Late", "another long password");
   REQUIRE_FALSE(too_late);
   CHECK(code_of(too_late.error()) == errc::not_found);
 
-  auto listed = f.service.list_invites(owner);
+  auto listed = f.invites.list_invites(owner);
   REQUIRE(listed);
   REQUIRE(listed->size() == 3);
   std::map<std::string, std::string> status_by_email;
@@ -421,9 +430,9 @@ TEST_CASE("invites are accepted once and refuse to be reused, revoked or expired
   CHECK(status_by_email["late@example.com"] == "expired");
   CHECK(to_json(listed->front()).contains("accepted_at"));
 
-  CHECK(code_of(f.service.create_invite(admin, {"x@example.com", "instance_admin", {}, {}}).error())
+  CHECK(code_of(f.invites.create_invite(admin, {"x@example.com", "instance_admin", {}, {}}).error())
         == errc::forbidden);
-  CHECK(code_of(f.service.list_invites(admin).error()) == errc::forbidden);
+  CHECK(code_of(f.invites.list_invites(admin).error()) == errc::forbidden);
   CHECK(f.count_audit("invite.accept", "success") == 1);
 }
 
@@ -510,16 +519,17 @@ TEST_CASE("a temporary password must be changed and the new one works",
   CHECK(login.user.password_change_required);
   const auto who = f.principal_of(login);
 
-  auto wrong_current = f.service.change_password(who, "not the password", "a brand new password");
+  auto wrong_current =
+    f.credentials.change_password(who, "not the password", "a brand new password");
   REQUIRE_FALSE(wrong_current);
   CHECK(field_errors_of(wrong_current.error()).count("current_password") == 1);
-  auto too_short = f.service.change_password(who, "temporary password 1", "tiny");
+  auto too_short = f.credentials.change_password(who, "temporary password 1", "tiny");
   REQUIRE_FALSE(too_short);
   CHECK(field_errors_of(too_short.error()).count("password") == 1);
-  REQUIRE(f.service.change_password(who, "temporary password 1", "a brand new password"));
+  REQUIRE(f.credentials.change_password(who, "temporary password 1", "a brand new password"));
   CHECK_FALSE(f.service.get(who, who.operator_id)->password_change_required);
   CHECK_FALSE(
-    f.service.login({"temp@example.com", "temporary password 1", {}, {}, "198.51.100.7", ""}));
+    f.sessions.login({"temp@example.com", "temporary password 1", {}, {}, "198.51.100.7", ""}));
   f.login_as("temp@example.com", "a brand new password");
 }
 
@@ -536,7 +546,7 @@ TEST_CASE("the operator tables never hold a password, raw token, TOTP secret or 
   secrets.push_back(first_login.tokens.session_token.expose());
   secrets.push_back(first_login.tokens.csrf_token.expose());
 
-  auto enrollment = f.service.begin_totp(owner);
+  auto enrollment = f.credentials.begin_totp(owner);
   REQUIRE(enrollment);
   const auto raw = persistence::from_base32(enrollment->secret_base32.expose());
   REQUIRE(raw);
@@ -545,8 +555,8 @@ TEST_CASE("the operator tables never hold a password, raw token, TOTP secret or 
   secrets.push_back(to_hex(*raw));
   secrets.push_back(to_base64(*raw));
   secrets.push_back(to_base64url(*raw));
-  auto codes =
-    f.service.confirm_totp(owner, persistence::totp_code(secret<std::string>{*raw}, f.unix_now()));
+  auto codes = f.credentials.confirm_totp(
+    owner, persistence::totp_code(secret<std::string>{*raw}, f.unix_now()));
   REQUIRE(codes);
   for (const auto& code : *codes) {
     secrets.push_back(code.expose());
@@ -559,16 +569,16 @@ TEST_CASE("the operator tables never hold a password, raw token, TOTP secret or 
 
   REQUIRE(f.service.create_operator(owner, "temp@example.com", "Temp", "instance_admin",
                                     "temporary password 1"));
-  auto invite = f.service.create_invite(owner, {"invitee@example.com", "instance_admin", {}, {}});
+  auto invite = f.invites.create_invite(owner, {"invitee@example.com", "instance_admin", {}, {}});
   REQUIRE(invite);
   secrets.push_back(invite->token.expose());
   auto pending_invite =
-    f.service.create_invite(owner, {"pending@example.com", "instance_owner", {}, {}});
+    f.invites.create_invite(owner, {"pending@example.com", "instance_owner", {}, {}});
   REQUIRE(pending_invite);
   secrets.push_back(pending_invite->token.expose());
-  REQUIRE(f.service.accept_invite(invite->token.expose(), "Invitee", "a long enough password"));
+  REQUIRE(f.invites.accept_invite(invite->token.expose(), "Invitee", "a long enough password"));
   static_cast<void>(
-    f.service.login({owner_email, "wrong password 123", {}, {}, "198.51.100.7", ""}));
+    f.sessions.login({owner_email, "wrong password 123", {}, {}, "198.51.100.7", ""}));
 
   std::string dump;
   for (const auto* table : {"operators", "operator_sessions", "recovery_codes", "invites",

@@ -10,7 +10,9 @@
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
 #include "domain/keys/api_key_service.hpp"
+#include "domain/keys/key_authenticator.hpp"
 #include "domain/pools/pool_service.hpp"
+#include "edge/routes/admin_api/admin_fields.hpp"
 #include "persistence/api_keys/api_key_repository.hpp"
 #include "persistence/crypto/key_hash.hpp"
 #include "persistence/crypto/secret_box.hpp"
@@ -20,6 +22,7 @@
 
 using namespace cxp;
 using namespace cxp::domain;
+using cxp::edge::parse_api_key_fields;
 using namespace std::chrono_literals;
 using test::backend;
 
@@ -46,7 +49,8 @@ struct fixture {
         context{
           database.db(), clock, upstream, totp, derived("pool-api-key"), derived("operator-token")},
         pools(context),
-        keys(context) {
+        keys(context),
+        authenticator(context) {
     owner.type = principal::kind::operator_session;
     owner.role = "instance_owner";
     owner.operator_id = insert_operator("owner@example.com", "instance_owner");
@@ -150,6 +154,7 @@ struct fixture {
   service_context context;
   pool_service pools;
   api_key_service keys;
+  key_authenticator authenticator;
   principal owner;
 };
 
@@ -464,7 +469,7 @@ TEST_CASE("a pool api key is returned once and only its prefix and keyed hash ar
   CHECK(stored_hash == persistence::hmac_sha256(f.context.api_key_hash_key, raw));
   CHECK(stored_hash != persistence::sha256_hex(raw));
 
-  auto authenticated = f.keys.authenticate(raw);
+  auto authenticated = f.authenticator.authenticate(raw);
   REQUIRE(authenticated);
   CHECK(authenticated->key.id == created->key.id);
   CHECK(authenticated->key.pool_id == pool.id);
@@ -473,15 +478,16 @@ TEST_CASE("a pool api key is returned once and only its prefix and keyed hash ar
   SECTION("a wrong secret behind the right prefix is invalid") {
     auto tampered = raw;
     tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
-    CHECK(code_of(f.keys.authenticate(tampered).error()) == errc::api_key_invalid);
+    CHECK(code_of(f.authenticator.authenticate(tampered).error()) == errc::api_key_invalid);
     const auto other_secret = created->key.key_prefix + "-" + to_base64url(random_bytes(32));
-    CHECK(code_of(f.keys.authenticate(other_secret).error()) == errc::api_key_invalid);
+    CHECK(code_of(f.authenticator.authenticate(other_secret).error()) == errc::api_key_invalid);
   }
   SECTION("missing, malformed and unknown keys are told apart") {
-    CHECK(code_of(f.keys.authenticate("").error()) == errc::api_key_missing);
-    CHECK(code_of(f.keys.authenticate("Bearer nonsense").error()) == errc::api_key_invalid);
+    CHECK(code_of(f.authenticator.authenticate("").error()) == errc::api_key_missing);
+    CHECK(code_of(f.authenticator.authenticate("Bearer nonsense").error())
+          == errc::api_key_invalid);
     const auto unknown = "sk-cxp-" + to_hex(random_bytes(6)) + "-" + to_base64url(random_bytes(32));
-    CHECK(code_of(f.keys.authenticate(unknown).error()) == errc::api_key_invalid);
+    CHECK(code_of(f.authenticator.authenticate(unknown).error()) == errc::api_key_invalid);
   }
   SECTION("a key's pool must exist and be manageable") {
     api_key_fields orphan;
@@ -504,20 +510,20 @@ TEST_CASE("paused, revoked, expired keys and keys of disabled pools are inactive
   const auto pool = f.make_pool("Lifecycle");
   auto key = f.make_key(pool.id);
   const auto& raw = key.raw_key.expose();
-  REQUIRE(f.keys.authenticate(raw));
+  REQUIRE(f.authenticator.authenticate(raw));
 
   SECTION("pause and resume") {
     auto paused = f.keys.pause(f.owner, key.key.id);
     REQUIRE(paused);
     CHECK(paused->status == "paused");
     CHECK(paused->revocation_epoch == 1);
-    CHECK(code_of(f.keys.authenticate(raw).error()) == errc::api_key_inactive);
+    CHECK(code_of(f.authenticator.authenticate(raw).error()) == errc::api_key_inactive);
     CHECK(f.keys.pause(f.owner, key.key.id)->revocation_epoch == 1);
     auto resumed = f.keys.resume(f.owner, key.key.id);
     REQUIRE(resumed);
     CHECK(resumed->status == "active");
     CHECK(resumed->revocation_epoch == 1);
-    CHECK(f.keys.authenticate(raw));
+    CHECK(f.authenticator.authenticate(raw));
     CHECK(f.audits("api_key.pause") == 1);
     CHECK(f.audits("api_key.resume") == 1);
   }
@@ -527,7 +533,7 @@ TEST_CASE("paused, revoked, expired keys and keys of disabled pools are inactive
     CHECK(revoked->status == "revoked");
     CHECK(revoked->revoked_at);
     CHECK(revoked->revocation_epoch == 1);
-    CHECK(code_of(f.keys.authenticate(raw).error()) == errc::api_key_inactive);
+    CHECK(code_of(f.authenticator.authenticate(raw).error()) == errc::api_key_inactive);
     CHECK(code_of(f.keys.resume(f.owner, key.key.id).error()) == errc::conflict);
     CHECK(code_of(f.keys.rotate(f.owner, key.key.id).error()) == errc::conflict);
     CHECK(code_of(f.keys.update(f.owner, key.key.id, key_fields(std::nullopt, "x")).error())
@@ -542,11 +548,11 @@ TEST_CASE("paused, revoked, expired keys and keys of disabled pools are inactive
     expiring.expires_at = to_iso8601(f.clock.now() + 1h);
     auto temporary = f.keys.create(f.owner, expiring);
     REQUIRE(temporary);
-    CHECK(f.keys.authenticate(temporary->raw_key.expose()));
+    CHECK(f.authenticator.authenticate(temporary->raw_key.expose()));
     f.clock.advance(2h);
-    CHECK(code_of(f.keys.authenticate(temporary->raw_key.expose()).error())
+    CHECK(code_of(f.authenticator.authenticate(temporary->raw_key.expose()).error())
           == errc::api_key_inactive);
-    CHECK(f.keys.authenticate(raw));
+    CHECK(f.authenticator.authenticate(raw));
 
     expiring.expires_at = to_iso8601(f.clock.now() - 1s);
     auto past = f.keys.create(f.owner, expiring);
@@ -556,7 +562,7 @@ TEST_CASE("paused, revoked, expired keys and keys of disabled pools are inactive
     api_key_fields extend;
     extend.expires_at = to_iso8601(f.clock.now() + 24h);
     REQUIRE(f.keys.update(f.owner, temporary->key.id, extend));
-    CHECK(f.keys.authenticate(temporary->raw_key.expose()));
+    CHECK(f.authenticator.authenticate(temporary->raw_key.expose()));
     api_key_fields forever;
     forever.cleared.emplace(cleared_expires_at);
     auto unexpiring = f.keys.update(f.owner, temporary->key.id, forever);
@@ -565,9 +571,9 @@ TEST_CASE("paused, revoked, expired keys and keys of disabled pools are inactive
   }
   SECTION("a disabled pool disables its keys") {
     REQUIRE(f.pools.disable(f.owner, pool.id));
-    CHECK(code_of(f.keys.authenticate(raw).error()) == errc::api_key_inactive);
+    CHECK(code_of(f.authenticator.authenticate(raw).error()) == errc::api_key_inactive);
     REQUIRE(f.pools.enable(f.owner, pool.id));
-    CHECK(f.keys.authenticate(raw));
+    CHECK(f.authenticator.authenticate(raw));
   }
 }
 
@@ -578,7 +584,7 @@ TEST_CASE("rotating a key invalidates the old raw key", "[integration][pools]") 
   const auto pool = f.make_pool("Rotation");
   auto key = f.make_key(pool.id);
   const auto old_raw = key.raw_key.expose();
-  REQUIRE(f.keys.authenticate(old_raw));
+  REQUIRE(f.authenticator.authenticate(old_raw));
 
   auto rotated = f.keys.rotate(f.owner, key.key.id);
   REQUIRE(rotated);
@@ -588,8 +594,8 @@ TEST_CASE("rotating a key invalidates the old raw key", "[integration][pools]") 
   CHECK(rotated->key.key_prefix != key.key.key_prefix);
   CHECK(rotated->key.revocation_epoch == key.key.revocation_epoch + 1);
   CHECK(parse_api_key(new_raw)->prefix == rotated->key.key_prefix);
-  CHECK(code_of(f.keys.authenticate(old_raw).error()) == errc::api_key_invalid);
-  auto authenticated = f.keys.authenticate(new_raw);
+  CHECK(code_of(f.authenticator.authenticate(old_raw).error()) == errc::api_key_invalid);
+  auto authenticated = f.authenticator.authenticate(new_raw);
   REQUIRE(authenticated);
   CHECK(authenticated->key.id == key.key.id);
   CHECK(f.keys.get(f.owner, key.key.id)->key_prefix == rotated->key.key_prefix);
@@ -610,13 +616,13 @@ TEST_CASE("last_used_at is written at most once a minute", "[integration][pools]
   CHECK_FALSE(f.stored_last_used(key.key.id));
 
   const auto first_at = to_iso8601(f.clock.now());
-  auto first = f.keys.authenticate(raw);
+  auto first = f.authenticator.authenticate(raw);
   REQUIRE(first);
   CHECK(first->key.last_used_at == first_at);
   CHECK(f.stored_last_used(key.key.id) == first_at);
 
   f.clock.advance(30s);
-  REQUIRE(f.keys.authenticate(raw));
+  REQUIRE(f.authenticator.authenticate(raw));
   CHECK(f.stored_last_used(key.key.id) == first_at);
   persistence::api_key_repository repository{f.database.db()};
   auto written = repository.touch_last_used(key.key.id, f.clock.now());
@@ -625,7 +631,7 @@ TEST_CASE("last_used_at is written at most once a minute", "[integration][pools]
 
   f.clock.advance(31s);
   const auto later_at = to_iso8601(f.clock.now());
-  REQUIRE(f.keys.authenticate(raw));
+  REQUIRE(f.authenticator.authenticate(raw));
   CHECK(f.stored_last_used(key.key.id) == later_at);
   CHECK(f.audits("api_key.update") == 0);
 }

@@ -126,16 +126,12 @@ void run_admin(const admin_runtime& runtime, const exchange_ptr& ex, admin_acces
       domain::principal who;
       who.client_ip = client_ip;
       if (access == admin_access::session) {
-        domain::operator_service operators{services, *throttle};
-        auto session = operators.authenticate_session(session_token);
+        domain::operator_sessions sessions{services, *throttle};
+        auto session = sessions.authenticate_session(session_token);
         if (!session) {
           return session.error();
         }
-        if (state_changing
-            && (csrf_header.empty()
-                || !persistence::constant_time_equals(
-                  persistence::hmac_sha256(services.token_hash_key, csrf_header),
-                  session->csrf_token_hash))) {
+        if (state_changing && !sessions.verify_csrf(*session, csrf_header)) {
           return make_error(errc::csrf_token_invalid);
         }
         if (session->user.password_change_required && !password_route) {

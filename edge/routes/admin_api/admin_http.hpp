@@ -13,7 +13,7 @@
 
 #include "domain/admin_context.hpp"
 #include "domain/operators/login_throttle.hpp"
-#include "domain/operators/operator_service.hpp"
+#include "domain/operators/operator_sessions.hpp"
 #include "edge/server/exchange.hpp"
 
 namespace cxp::edge {

@@ -1,6 +1,10 @@
 #include "common/encoding.hpp"
 #include "domain/admin_input.hpp"
+#include "domain/operators/invite_service.hpp"
+#include "domain/operators/operator_credentials.hpp"
 #include "domain/operators/operator_service.hpp"
+#include "domain/operators/operator_sessions.hpp"
+#include "edge/routes/admin_api/admin_body.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
 #include "persistence/crypto/secret_box.hpp"
 
@@ -36,36 +40,35 @@ void ensure_anonymous_csrf(const exchange& ex, admin_reply& reply) {
 
 void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
   routes.add(http::verb::get, "/bootstrap/status", [&runtime](const exchange_ptr& ex) {
-    run_admin(
-      runtime, ex, admin_access::anonymous,
-      [&runtime, ex](const principal&, const json&) -> caf::expected<admin_reply> {
-        auto status = operator_service{runtime.services, *runtime.throttle}.bootstrap_status();
-        if (!status) {
-          return status.error();
-        }
-        admin_reply reply;
-        reply.body = {{"status", "ok"}, {"bootstrap", *status}};
-        ensure_anonymous_csrf(*ex, reply);
-        return reply;
-      });
+    run_admin(runtime, ex, admin_access::anonymous,
+              [&runtime, ex](const principal&, const json&) -> caf::expected<admin_reply> {
+                auto status = operator_service{runtime.services}.bootstrap_status();
+                if (!status) {
+                  return status.error();
+                }
+                admin_reply reply;
+                reply.body = {{"status", "ok"}, {"bootstrap", *status}};
+                ensure_anonymous_csrf(*ex, reply);
+                return reply;
+              });
   });
 
   routes.add(http::verb::post, "/bootstrap", [&runtime](const exchange_ptr& ex) {
-    run_admin(
-      runtime, ex, admin_access::anonymous,
-      [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
-        admin_body in{body};
-        bootstrap_request request{in.text("email").value_or(""), in.text("password").value_or(""),
-                                  in.text("display_name").value_or("")};
-        if (auto invalid = in.error()) {
-          return std::move(*invalid);
-        }
-        auto user = operator_service{runtime.services, *runtime.throttle}.bootstrap(who, request);
-        if (!user) {
-          return user.error();
-        }
-        return admin_reply{http::status::created, {{"user", to_json(*user)}}, {}};
-      });
+    run_admin(runtime, ex, admin_access::anonymous,
+              [&runtime](const principal& who, const json& body) -> caf::expected<admin_reply> {
+                admin_body in{body};
+                bootstrap_request request{in.text("email").value_or(""),
+                                          in.text("password").value_or(""),
+                                          in.text("display_name").value_or("")};
+                if (auto invalid = in.error()) {
+                  return std::move(*invalid);
+                }
+                auto user = operator_service{runtime.services}.bootstrap(who, request);
+                if (!user) {
+                  return user.error();
+                }
+                return admin_reply{http::status::created, {{"user", to_json(*user)}}, {}};
+              });
   });
 
   routes.add(http::verb::get, "/session", [&runtime](const exchange_ptr& ex) {
@@ -73,7 +76,8 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
     run_admin(runtime, ex, admin_access::session,
               [&runtime, token](const principal&, const json&) -> caf::expected<admin_reply> {
                 auto session =
-                  operator_service{runtime.services, *runtime.throttle}.authenticate_session(token);
+                  operator_sessions{runtime.services, *runtime.throttle}.authenticate_session(
+                    token);
                 if (!session) {
                   return session.error();
                 }
@@ -99,7 +103,7 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
         if (auto invalid = in.error()) {
           return std::move(*invalid);
         }
-        auto result = operator_service{runtime.services, *runtime.throttle}.login(request);
+        auto result = operator_sessions{runtime.services, *runtime.throttle}.login(request);
         if (!result) {
           if (is_totp_required(result.error())) {
             return make_error(errc::totp_required);
@@ -123,7 +127,7 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
     run_admin(
       runtime, ex, admin_access::session,
       [&runtime, token](const principal&, const json&) -> caf::expected<admin_reply> {
-        operator_service operators{runtime.services, *runtime.throttle};
+        operator_sessions operators{runtime.services, *runtime.throttle};
         auto session = operators.authenticate_session(token);
         if (!session) {
           return session.error();
@@ -148,8 +152,8 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
                 if (auto invalid = in.error()) {
                   return std::move(*invalid);
                 }
-                auto done = operator_service{runtime.services, *runtime.throttle}.change_password(
-                  who, current, next);
+                auto done =
+                  operator_credentials{runtime.services}.change_password(who, current, next);
                 if (!done) {
                   return done.error();
                 }
@@ -158,18 +162,17 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
   });
 
   routes.add(http::verb::post, "/admin/api/session/totp", [&runtime](const exchange_ptr& ex) {
-    run_admin(
-      runtime, ex, admin_access::session,
-      [&runtime](const principal& who, const json&) -> caf::expected<admin_reply> {
-        auto enrollment = operator_service{runtime.services, *runtime.throttle}.begin_totp(who);
-        if (!enrollment) {
-          return enrollment.error();
-        }
-        return admin_reply{http::status::ok,
-                           {{"secret", enrollment->secret_base32.expose()},
-                            {"otpauth_uri", enrollment->otpauth_uri.expose()}},
-                           {}};
-      });
+    run_admin(runtime, ex, admin_access::session,
+              [&runtime](const principal& who, const json&) -> caf::expected<admin_reply> {
+                auto enrollment = operator_credentials{runtime.services}.begin_totp(who);
+                if (!enrollment) {
+                  return enrollment.error();
+                }
+                return admin_reply{http::status::ok,
+                                   {{"secret", enrollment->secret_base32.expose()},
+                                    {"otpauth_uri", enrollment->otpauth_uri.expose()}},
+                                   {}};
+              });
   });
 
   routes.add(
@@ -181,8 +184,7 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
                   if (auto invalid = in.error()) {
                     return std::move(*invalid);
                   }
-                  auto codes = operator_service{runtime.services, *runtime.throttle}.confirm_totp(
-                    who, totp_code);
+                  auto codes = operator_credentials{runtime.services}.confirm_totp(who, totp_code);
                   if (!codes) {
                     return codes.error();
                   }
@@ -202,8 +204,7 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
                 if (auto invalid = in.error()) {
                   return std::move(*invalid);
                 }
-                auto done =
-                  operator_service{runtime.services, *runtime.throttle}.disable_totp(who, password);
+                auto done = operator_credentials{runtime.services}.disable_totp(who, password);
                 if (!done) {
                   return done.error();
                 }
@@ -221,8 +222,8 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime) {
                 if (auto invalid = in.error()) {
                   return std::move(*invalid);
                 }
-                auto user = operator_service{runtime.services, *runtime.throttle}.accept_invite(
-                  token, display_name, password);
+                auto user =
+                  invite_service{runtime.services}.accept_invite(token, display_name, password);
                 if (!user) {
                   return user.error();
                 }

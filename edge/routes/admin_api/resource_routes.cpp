@@ -3,8 +3,12 @@
 #include "domain/admin_input.hpp"
 #include "domain/audit/audit_service.hpp"
 #include "domain/keys/api_key_service.hpp"
+#include "domain/operators/invite_service.hpp"
+#include "domain/operators/operator_service.hpp"
 #include "domain/pools/pool_service.hpp"
 #include "domain/settings/settings_service.hpp"
+#include "edge/routes/admin_api/admin_body.hpp"
+#include "edge/routes/admin_api/admin_fields.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
 
 namespace cxp::edge {
@@ -298,16 +302,13 @@ void add_api_key_routes(route_table& routes, const admin_runtime& runtime) {
 }
 
 void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
-  auto operators = [&runtime](service_context& ctx) {
-    return operator_service{ctx, *runtime.throttle};
-  };
   add_session_route(routes, runtime, http::verb::get, "/admin/api/operators",
-                    [operators](service_context& ctx, const principal& who, auto&&...) {
-                      return list_view(operators(ctx).list(who));
+                    [](service_context& ctx, const principal& who, auto&&...) {
+                      return list_view(operator_service{ctx}.list(who));
                     });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/operators",
-                    [operators](service_context& ctx, const principal& who, const json& body,
-                                auto&&...) -> caf::expected<admin_reply> {
+                    [](service_context& ctx, const principal& who, const json& body,
+                       auto&&...) -> caf::expected<admin_reply> {
                       admin_body in{body};
                       auto email = in.text("email").value_or("");
                       auto display_name = in.text("display_name").value_or("");
@@ -317,17 +318,17 @@ void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
                       if (auto invalid = in.error()) {
                         return std::move(*invalid);
                       }
-                      return view(operators(ctx).create_operator(who, email, display_name, role,
-                                                                 password, pool_ids),
+                      return view(operator_service{ctx}.create_operator(who, email, display_name,
+                                                                        role, password, pool_ids),
                                   http::status::created);
                     });
   add_session_route(routes, runtime, http::verb::get, "/admin/api/operators/:id",
-                    [operators](service_context& ctx, const principal& who, const json&,
-                                const std::string& id,
-                                auto&&...) { return view(operators(ctx).get(who, id)); });
+                    [](service_context& ctx, const principal& who, const json&,
+                       const std::string& id,
+                       auto&&...) { return view(operator_service{ctx}.get(who, id)); });
   add_session_route(routes, runtime, http::verb::patch, "/admin/api/operators/:id",
-                    [operators](service_context& ctx, const principal& who, const json& body,
-                                const std::string& id, auto&&...) -> caf::expected<admin_reply> {
+                    [](service_context& ctx, const principal& who, const json& body,
+                       const std::string& id, auto&&...) -> caf::expected<admin_reply> {
                       // Unknown fields are refused: a misspelt one would make the change a no-op.
                       admin_body in{body};
                       in.reject_unknown({"display_name", "role", "status", "pool_ids"});
@@ -339,15 +340,15 @@ void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
                       if (auto invalid = in.error()) {
                         return std::move(*invalid);
                       }
-                      return view(operators(ctx).update(who, id, fields));
+                      return view(operator_service{ctx}.update(who, id, fields));
                     });
   add_session_route(routes, runtime, http::verb::get, "/admin/api/invites",
-                    [operators](service_context& ctx, const principal& who, auto&&...) {
-                      return list_view(operators(ctx).list_invites(who));
+                    [](service_context& ctx, const principal& who, auto&&...) {
+                      return list_view(invite_service{ctx}.list_invites(who));
                     });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/invites",
-                    [operators](service_context& ctx, const principal& who, const json& body,
-                                auto&&...) -> caf::expected<admin_reply> {
+                    [](service_context& ctx, const principal& who, const json& body,
+                       auto&&...) -> caf::expected<admin_reply> {
                       admin_body in{body};
                       invite_request request{
                         in.text("email").value_or(""), in.text("role").value_or(""),
@@ -359,7 +360,7 @@ void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
                       if (auto invalid = in.error()) {
                         return std::move(*invalid);
                       }
-                      auto created = operators(ctx).create_invite(who, request);
+                      auto created = invite_service{ctx}.create_invite(who, request);
                       if (!created) {
                         return created.error();
                       }
@@ -368,9 +369,9 @@ void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
                       return admin_reply{http::status::created, out, {}};
                     });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/invites/:id/revoke",
-                    [operators](service_context& ctx, const principal& who, const json&,
-                                const std::string& id,
-                                auto&&...) { return view(operators(ctx).revoke_invite(who, id)); });
+                    [](service_context& ctx, const principal& who, const json&,
+                       const std::string& id,
+                       auto&&...) { return view(invite_service{ctx}.revoke_invite(who, id)); });
 }
 
 void add_settings_and_audit_routes(route_table& routes, const admin_runtime& runtime) {

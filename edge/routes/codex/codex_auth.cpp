@@ -43,7 +43,7 @@ void authenticate(codex_runtime& runtime, const secret<std::string>& raw, key_so
   run_db<authenticated_key>(
     runtime.system, runtime.db_pool, auth_timeout,
     [&services = runtime.services, raw](persistence::database&) {
-      return domain::api_key_service{services}.authenticate(raw.expose());
+      return domain::key_authenticator{services}.authenticate(raw.expose());
     },
     [&runtime, digest, done = std::move(done)](caf::expected<authenticated_key> key) {
       if (key) {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "actors/pool/routing_messages.hpp"
-#include "domain/keys/api_key_service.hpp"
+#include "domain/keys/key_authenticator.hpp"
 #include "edge/routes/codex/proxy_turn.hpp"
 
 namespace cxp::edge {

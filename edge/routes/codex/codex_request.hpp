@@ -10,7 +10,7 @@
 
 #include "actors/upstream/upstream_client.hpp"
 #include "common/json_input.hpp"
-#include "domain/keys/api_key_service.hpp"
+#include "domain/keys/api_key.hpp"
 #include "edge/server/exchange.hpp"
 
 namespace cxp::edge {

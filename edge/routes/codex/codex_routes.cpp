@@ -1,7 +1,7 @@
 #include "edge/routes/codex/codex_routes.hpp"
 
 #include "common/json_input.hpp"
-#include "domain/keys/api_key_service.hpp"
+#include "domain/keys/key_authenticator.hpp"
 #include "edge/routes/codex/codex_auth.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "edge/routes/codex/pool_documents.hpp"

@@ -1,7 +1,6 @@
 #include "edge/routes/v1/images.hpp"
 
 #include "common/encoding.hpp"
-#include "domain/admin_input.hpp"
 
 namespace cxp::edge::v1 {
 
@@ -102,8 +101,7 @@ std::optional<v1_error> image_edit_options(const std::vector<form_part>& parts, 
   for (const auto& part : parts) {
     // Everything but the image bytes ends up in JSON text, which must be UTF-8.
     const bool image = part.name == "image" || part.name == "image[]" || part.name == "mask";
-    if (!domain::utf8_code_points(part.content_type)
-        || (!image && !domain::utf8_code_points(part.data))) {
+    if (!utf8_code_points(part.content_type) || (!image && !utf8_code_points(part.data))) {
       return invalid_parameter(part.name, "'" + part.name + "' must be UTF-8 text");
     }
     if (part.name == "image" || part.name == "image[]") {

@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "domain/keys/api_key_service.hpp"
+#include "domain/keys/api_key.hpp"
 #include "edge/routes/codex/proxy_turn.hpp"
 #include "edge/routes/v1/file_registry.hpp"
 #include "edge/routes/v1/v1_error.hpp"

@@ -36,3 +36,18 @@ TEST_CASE("ascii_lowercase and trim_whitespace normalise header tokens", "[encod
   CHECK(cxp::trim_whitespace(" \t gzip \r\n") == "gzip");
   CHECK(cxp::trim_whitespace("   ").empty());
 }
+
+TEST_CASE("escape_controls leaves nothing a terminal would interpret", "[unit][common][encoding]") {
+  CHECK(cxp::escape_controls("\x1b[31mred\x1b[0m") == "\\u001b[31mred\\u001b[0m");
+  CHECK(cxp::escape_controls(std::string{"a\0b", 3}) == "a\\u0000b");
+  CHECK(cxp::escape_controls("del\x7f c1\xc2\x9b") == "del\\u007f c1\\u009b");
+  CHECK(cxp::escape_controls("bad \xff byte") == "bad \\xff byte");
+  CHECK(cxp::escape_controls("é 日本 😀") == "é 日本 😀");
+  CHECK(cxp::escape_controls("two\nlines") == "two\\u000alines");
+  CHECK(cxp::escape_controls("two\nlines", true) == "two\nlines");
+  for (const auto& bad : {std::string{"\x1b[31mred\x1b[0m"}, std::string{"a\0b", 3},
+                          std::string{"c1 \xc2\x80"}, std::string{"line\nbreak"}}) {
+    CAPTURE(bad);
+    CHECK_FALSE(cxp::has_control_characters(cxp::escape_controls(bad)));
+  }
+}

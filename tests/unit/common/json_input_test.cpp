@@ -82,3 +82,22 @@ TEST_CASE("check_fields accepts each kind and refuses a body that is not an obje
   REQUIRE(refused.problem);
   CHECK(refused.problem->message == "body must be a JSON object");
 }
+
+TEST_CASE("printable_json stays valid JSON with every control character escaped", "[json_input]") {
+  json value = {{"name", "\x1b]0;pwned\x07 \x7f \xc2\x9b"
+                         "2J"},
+                {"bad", "\xff"},
+                {"n", 1}};
+  const auto printed = cxp::printable_json(value);
+  CHECK(printed.find('\x1b') == std::string::npos);
+  CHECK(printed.find('\x7f') == std::string::npos);
+  CHECK(printed.find("\xc2\x9b") == std::string::npos);
+  CHECK(printed.find('\xff') == std::string::npos);
+  CHECK(printed.find('\n') != std::string::npos); // still indented
+  auto reparsed = json::parse(printed, nullptr, false);
+  REQUIRE_FALSE(reparsed.is_discarded());
+  CHECK(reparsed["name"]
+        == "\x1b]0;pwned\x07 \x7f \xc2\x9b"
+           "2J");
+  CHECK(reparsed["bad"] == "\xef\xbf\xbd");
+}
