@@ -19,10 +19,6 @@ setting_spec make_spec(std::string key, setting_type type, json fallback, std::s
   return spec;
 }
 
-setting_spec boolean(std::string key, bool fallback, std::string description) {
-  return make_spec(std::move(key), setting_type::boolean, fallback, std::move(description));
-}
-
 setting_spec integer(std::string key, int64_t fallback, int64_t min, int64_t max,
                      std::string description) {
   auto spec = make_spec(std::move(key), setting_type::integer, fallback, std::move(description));
@@ -84,9 +80,6 @@ std::vector<setting_spec> make_registry() {
             "How long an account is demoted after a failure"),
     integer("gateway.session_affinity_ttl_seconds", 86'400, 60, 30 * 86'400,
             "Session pin lifetime"),
-    integer("gateway.bridge_owner_lease_ttl_seconds", 45, 5, 600, "Websocket owner lease lifetime"),
-    integer("gateway.bridge_owner_lease_renewal_seconds", 15, 1, 300,
-            "Websocket owner lease renewal"),
     make_spec("gateway.bulkheads", setting_type::bulkhead_table, default_bulkheads(),
               "Per route class admission: max_concurrency, queue_limit, queue_timeout_ms"),
     list("ingress.firewall_allowlist", {},
@@ -108,22 +101,13 @@ std::vector<setting_spec> make_registry() {
     integer("transcription.max_upload_bytes", 25 * mib, 1'024, 512 * mib, "Largest audio upload"),
     text("operator.login_base_url", "http://localhost:4000", "Base URL used in invite links"),
     integer("operator.invite_ttl_hours", 72, 1, 24 * 30, "Invite lifetime"),
-    boolean("mcp.enabled", false, "Instance gate for the operator MCP endpoint"),
     secret_text("metrics.bearer_token", secret_storage::hmac_digest,
                 "Bearer token required by /metrics (unset = open)"),
-    boolean("smtp.enabled", false, "Send invite and alert email"),
-    text("smtp.host", "", "SMTP server"),
-    integer("smtp.port", 587, 1, 65'535, "SMTP port"),
-    text("smtp.username", "", "SMTP user"),
-    secret_text("smtp.password", secret_storage::encrypted, "SMTP password"),
-    text("smtp.from", "codex-pooler@example.com", "Sender address"),
   };
 }
 
 std::string_view to_string(setting_type type) {
   switch (type) {
-  case setting_type::boolean:
-    return "boolean";
   case setting_type::integer:
     return "integer";
   case setting_type::string:
@@ -156,11 +140,6 @@ const setting_spec* find_setting(std::string_view key) {
 
 caf::expected<json> validate_setting(const setting_spec& spec, const json& value) {
   switch (spec.type) {
-  case setting_type::boolean:
-    if (!value.is_boolean()) {
-      return invalid("must be true or false");
-    }
-    return value;
   case setting_type::integer: {
     if (!value.is_number_integer()) {
       return invalid("must be an integer");
@@ -203,6 +182,8 @@ caf::expected<json> validate_setting(const setting_spec& spec, const json& value
   return invalid("unsupported setting type");
 }
 
+instance_settings::instance_settings() : sections_(settings_section_reader::read(*this)) {}
+
 instance_settings instance_settings::from_stored(const std::map<std::string, std::string>& stored) {
   instance_settings snapshot;
   for (const auto& [key, text] : stored) {
@@ -224,6 +205,7 @@ instance_settings instance_settings::from_stored(const std::map<std::string, std
       snapshot.stored_.emplace(key, std::move(*valid));
     }
   }
+  snapshot.sections_ = settings_section_reader::read(snapshot);
   return snapshot;
 }
 
@@ -237,44 +219,8 @@ const json& instance_settings::value_of(std::string_view key) const {
   return spec != nullptr ? spec->default_value : null_value;
 }
 
-bool instance_settings::get_bool(std::string_view key) const {
-  const auto& value = value_of(key);
-  return value.is_boolean() && value.get<bool>();
-}
-
-int64_t instance_settings::get_int(std::string_view key) const {
-  const auto& value = value_of(key);
-  return value.is_number_integer() ? value.get<int64_t>() : 0;
-}
-
-bulkhead_limits instance_settings::get_bulkhead(admission_class kind) const {
-  return bulkhead_of(value_of("gateway.bulkheads"), kind);
-}
-
-std::string instance_settings::get_string(std::string_view key) const {
-  const auto* spec = find_setting(key);
-  if (spec != nullptr && spec->is_secret()) {
-    return {};
-  }
-  const auto& value = value_of(key);
-  return value.is_string() ? value.get<std::string>() : std::string{};
-}
-
-std::vector<std::string> instance_settings::get_string_list(std::string_view key) const {
-  const auto& value = value_of(key);
-  return value.is_array() ? value.get<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
 bool instance_settings::is_configured(std::string_view key) const {
   return stored_.find(key) != stored_.end();
-}
-
-std::optional<std::string> instance_settings::stored_secret(std::string_view key) const {
-  auto it = stored_.find(key);
-  if (it == stored_.end() || !it->second.is_string()) {
-    return std::nullopt;
-  }
-  return it->second.get<std::string>();
 }
 
 json instance_settings::describe() const {

@@ -21,18 +21,10 @@ caf::expected<std::map<std::string, std::string>> load_stored(persistence::datab
   return stored;
 }
 
-/// The at-rest form of a secret setting's value.
-caf::expected<std::string> protect(const service_context& context, const setting_spec& spec,
-                                   const std::string& raw) {
-  if (spec.secrecy == secret_storage::hmac_digest) {
-    return nlohmann::json(persistence::hmac_sha256(context.token_hash_key, raw)).dump();
-  }
-  auto sealed = persistence::seal(context.upstream_keys, raw,
-                                  persistence::secret_scope{"setting", spec.key, "value"});
-  if (!sealed) {
-    return sealed.error();
-  }
-  return nlohmann::json(persistence::to_storage(*sealed)).dump();
+/// The at-rest form of a secret setting's value: a keyed digest, enough to verify a presented
+/// secret and useless to anyone who reads the database.
+std::string protect(const service_context& context, const std::string& raw) {
+  return nlohmann::json(persistence::hmac_sha256(context.token_hash_key, raw)).dump();
 }
 
 /// Why a non-secret setting's value cannot be stored: a string in it (or in its list) holds a
@@ -101,11 +93,7 @@ caf::expected<nlohmann::json> settings_service::update(const principal& who,
       writes.push_back({key, valid->dump(), updated_by, now});
       continue;
     }
-    auto protected_value = protect(context_, *spec, valid->get<std::string>());
-    if (!protected_value) {
-      return protected_value.error();
-    }
-    writes.push_back({key, *protected_value, updated_by, now});
+    writes.push_back({key, protect(context_, valid->get<std::string>()), updated_by, now});
   }
   if (!field_errors.empty()) {
     return make_validation_error(std::move(field_errors));

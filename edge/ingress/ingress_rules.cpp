@@ -125,8 +125,9 @@ forwarded_source source_named(const std::string& name) {
 } // namespace
 
 ingress_rules ingress_rules::from(const domain::instance_settings& settings) {
+  const auto& ingress = settings.ingress();
   ingress_rules rules;
-  for (const auto& entry : settings.get_string_list("ingress.firewall_allowlist")) {
+  for (const auto& entry : ingress.firewall_allowlist) {
     if (auto network = ip_network::parse(entry)) {
       rules.allowlist.push_back(*network);
     } else {
@@ -135,7 +136,7 @@ ingress_rules ingress_rules::from(const domain::instance_settings& settings) {
                  {{"entry_length", entry.size()}});
     }
   }
-  for (const auto& entry : settings.get_string_list("ingress.trusted_proxies")) {
+  for (const auto& entry : ingress.trusted_proxies) {
     if (auto network = ip_network::parse(entry)) {
       rules.trusted_proxies.push_back(*network);
     } else {
@@ -143,19 +144,16 @@ ingress_rules ingress_rules::from(const domain::instance_settings& settings) {
                  {{"entry_length", entry.size()}});
     }
   }
-  rules.source = source_named(settings.get_string("ingress.forwarded_client_ip_source"));
-  rules.pre_auth_body_bytes =
-    static_cast<uint64_t>(settings.get_int("ingress.max_pre_auth_body_bytes"));
-  rules.admin_body_bytes = static_cast<uint64_t>(settings.get_int("ingress.max_admin_body_bytes"));
-  rules.runtime_body_bytes = static_cast<uint64_t>(settings.get_int("ingress.max_body_bytes"));
+  rules.source = source_named(ingress.forwarded_client_ip_source);
+  rules.pre_auth_body_bytes = ingress.max_pre_auth_body_bytes;
+  rules.admin_body_bytes = ingress.max_admin_body_bytes;
+  rules.runtime_body_bytes = ingress.max_body_bytes;
   // A multipart envelope around the largest file or audio the settings allow.
   constexpr uint64_t multipart_overhead = 64u << 10;
   rules.upload_body_bytes =
-    static_cast<uint64_t>(std::max(settings.get_int("files.max_size_bytes"),
-                                   settings.get_int("transcription.max_upload_bytes")))
-    + multipart_overhead;
-  rules.max_connections = settings.get_int("ingress.max_connections");
-  rules.max_connections_per_ip = settings.get_int("ingress.max_connections_per_ip");
+    std::max(ingress.max_file_bytes, ingress.max_transcription_bytes) + multipart_overhead;
+  rules.max_connections = ingress.max_connections;
+  rules.max_connections_per_ip = ingress.max_connections_per_ip;
   return rules;
 }
 

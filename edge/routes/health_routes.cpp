@@ -100,7 +100,7 @@ void add_health_routes(route_table& routes, const health_context& context) {
         if (!settings) {
           return ex->respond_error(errc::service_unavailable);
         }
-        if (auto digest = (*settings)->stored_secret("metrics.bearer_token")) {
+        if (auto digest = (*settings)->sections().metrics.bearer_token_digest) {
           constexpr std::string_view bearer = "Bearer ";
           const bool presented = authorization.rfind(bearer, 0) == 0;
           const auto token = presented ? authorization.substr(bearer.size()) : std::string{};

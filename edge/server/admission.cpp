@@ -31,7 +31,7 @@ admission_control::admission_control(actors::gateway_metrics& metrics) {
     auto outcome = [&](const char* name) {
       return &metrics.admissions.add({{"route_class", route_class}, {"outcome", name}});
     };
-    lane.limits = defaults.get_bulkhead(kind);
+    lane.limits = defaults.gateway().bulkhead(kind);
     lane.running_gauge = &metrics.admission_running.add({{"route_class", route_class}});
     lane.queued_gauge = &metrics.admission_queued.add({{"route_class", route_class}});
     lane.accepted = outcome("accepted");
@@ -49,7 +49,7 @@ void admission_control::configure(const actors::settings_snapshot& settings) {
   }
   configured_ = settings;
   for (auto kind : domain::all_admission_classes) {
-    lane_of(kind).limits = settings->get_bulkhead(kind);
+    lane_of(kind).limits = settings->gateway().bulkhead(kind);
   }
 }
 

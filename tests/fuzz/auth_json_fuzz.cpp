@@ -5,7 +5,7 @@
 #include "tests/fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  namespace admin = cxp::domain;
+  namespace domain = cxp::domain;
   const auto text = cxp::fuzz::text_of(data, size);
   if (auto claims = domain::decode_jwt_claims(text)) {
     cxp::fuzz::require(claims->is_object(), "JWT claims are an object");

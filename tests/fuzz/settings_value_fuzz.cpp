@@ -1,14 +1,14 @@
 // Instance settings values (`PATCH /admin/api/settings`, and the stored rows a node reads at
 // start): the first byte picks a setting of the registry, the rest is its value as JSON text.
-// The value is validated (actors/settings/settings_registry.cpp) as an admin change is, and the
-// raw text is loaded as a stored row is, then read back through the typed getters.
+// The value is validated (domain/settings/settings_registry.cpp) as an admin change is, and the
+// raw text is loaded as a stored row is, then read back through the typed sections.
 
 #include "common/json_input.hpp"
 #include "domain/settings/settings_registry.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  namespace actors = cxp::actors;
+  namespace domain = cxp::domain;
   if (size == 0) {
     return 0;
   }
@@ -27,26 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   const auto snapshot = domain::instance_settings::from_stored({{spec.key, std::string{text}}});
-  switch (spec.type) {
-  case domain::setting_type::boolean:
-    cxp::fuzz::keep(snapshot.get_bool(spec.key));
-    break;
-  case domain::setting_type::integer: {
-    const auto number = snapshot.get_int(spec.key);
-    cxp::fuzz::require(number >= spec.min && number <= spec.max, "a stored integer is in range");
-    break;
-  }
-  case domain::setting_type::string:
-    cxp::fuzz::keep(snapshot.get_string(spec.key));
-    break;
-  case domain::setting_type::string_list:
-    cxp::fuzz::keep(snapshot.get_string_list(spec.key));
-    break;
-  case domain::setting_type::bulkhead_table:
-    for (const auto kind : actors::all_admission_classes) {
-      cxp::fuzz::keep(snapshot.get_bulkhead(kind));
+  cxp::fuzz::keep(snapshot.sections().gateway.bulkheads);
+  for (const auto& item : snapshot.describe()) {
+    if (item["key"] == spec.key && spec.type == domain::setting_type::integer) {
+      const auto number = item["value"].get<int64_t>();
+      cxp::fuzz::require(number >= spec.min && number <= spec.max, "a stored integer is in range");
     }
-    break;
   }
   cxp::fuzz::keep(snapshot.is_configured(spec.key));
   return 0;

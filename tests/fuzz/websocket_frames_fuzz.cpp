@@ -58,21 +58,24 @@ void on_client_frame(std::string_view text) {
 }
 
 void on_upstream_frame(std::string_view text) {
-  namespace actors = cxp::actors;
+  namespace domain = cxp::domain;
   const auto now = cxp::time_point{std::chrono::seconds{1767225600}};
   json parsed;
   if (cxp::parse_untrusted(text, parsed)) {
     return;
   }
   const auto frame = domain::read_upstream_frame(parsed);
-  for (int state = 0; state < 8; ++state) {
-    cxp::fuzz::keep(domain::judge_frame(frame, state & 1, state & 2, state & 4));
+  for (int state = 0; state < 16; ++state) {
+    const domain::attempt_state attempt{(state & 1) != 0, (state & 2) != 0, (state & 4) != 0,
+                                        (state & 8) != 0};
+    cxp::fuzz::keep(domain::judge(frame, attempt));
   }
+  cxp::fuzz::keep(domain::outcome_of(frame));
   std::vector<domain::quota_window> quota;
   if (frame.type == "codex.rate_limits") {
     quota = domain::merge_windows(quota, domain::parse_rate_limits_event(parsed, now));
   }
-  if (frame.quota) {
+  if (domain::is_quota_code(frame.code)) {
     cxp::fuzz::require(parsed.is_object(), "a quota frame is an object");
     const auto& error = parsed["error"];
     auto reset = domain::parse_usage_limit_reset(json{{"error", error}}, now);

@@ -50,19 +50,19 @@ TEST_CASE("the settings cache picks up a change written by another node",
                [](caf::error& e) { FAIL(caf::to_string(e)); });
     return snapshot;
   };
-  CHECK(current()->get_int("gateway.circuit_open_seconds") == 60);
+  CHECK(current()->gateway().circuit.open_for == std::chrono::seconds{60});
 
   persistence::settings_repository other_node{database.db()};
   REQUIRE(other_node.upsert({"gateway.circuit_open_seconds", "240", std::nullopt,
                              to_iso8601(std::chrono::system_clock::now())}));
   auto seen = current();
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{5};
-  while (seen->get_int("gateway.circuit_open_seconds") != 240
+  while (seen->gateway().circuit.open_for != std::chrono::seconds{240}
          && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
     seen = current();
   }
-  CHECK(seen->get_int("gateway.circuit_open_seconds") == 240);
+  CHECK(seen->gateway().circuit.open_for == std::chrono::seconds{240});
   self->send_exit(cache, caf::exit_reason::user_shutdown);
   self->send_exit(pool, caf::exit_reason::user_shutdown);
 }

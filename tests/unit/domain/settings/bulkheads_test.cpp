@@ -43,14 +43,14 @@ TEST_CASE("a bulkhead table names what is wrong with it", "[unit][settings][admi
 
 TEST_CASE("instance settings answer a class's bulkhead from gateway.bulkheads",
           "[unit][settings][admission]") {
-  CHECK(instance_settings{}.get_bulkhead(admission_class::proxy_http).max_concurrency == 32);
+  CHECK(instance_settings{}.gateway().bulkhead(admission_class::proxy_http).max_concurrency == 32);
   auto stored = instance_settings::from_stored(
     {{"gateway.bulkheads", R"({"proxy_http":{"max_concurrency":3,"queue_limit":0}})"}});
-  auto http = stored.get_bulkhead(admission_class::proxy_http);
+  auto http = stored.gateway().bulkhead(admission_class::proxy_http);
   CHECK(http.max_concurrency == 3);
   CHECK(http.queue_limit == 0);
   // A stored value that no longer validates falls back to the defaults.
   auto broken = instance_settings::from_stored(
     {{"gateway.bulkheads", R"({"proxy_http":{"max_concurrency":-1}})"}});
-  CHECK(broken.get_bulkhead(admission_class::proxy_http).max_concurrency == 32);
+  CHECK(broken.gateway().bulkhead(admission_class::proxy_http).max_concurrency == 32);
 }

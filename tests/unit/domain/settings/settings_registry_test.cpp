@@ -1,5 +1,7 @@
 #include "domain/settings/settings_registry.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -34,7 +36,6 @@ TEST_CASE("validation enforces type, range and choices", "[unit][domain][setting
   const auto* allowlist = find_setting("ingress.firewall_allowlist");
   CHECK(validate_setting(*allowlist, json::array({"10.0.0.0/8"})));
   CHECK_FALSE(validate_setting(*allowlist, json::array({1})));
-  CHECK_FALSE(validate_setting(*find_setting("mcp.enabled"), "yes"));
   CHECK(find_setting("no.such.key") == nullptr);
 }
 
@@ -43,27 +44,27 @@ TEST_CASE("a snapshot layers stored values over defaults and ignores bad rows",
   auto snapshot = instance_settings::from_stored({
     {"gateway.circuit_open_seconds", "120"},
     {"gateway.circuit_failure_threshold", "\"three\""},
-    {"mcp.enabled", "true"},
+    {"ingress.trusted_proxies", "[\"10.0.0.0/8\"]"},
     {"unknown.key", "1"},
     {"metrics.bearer_token", "\"digest-value\""},
   });
-  CHECK(snapshot.get_int("gateway.circuit_open_seconds") == 120);
-  CHECK(snapshot.get_int("gateway.circuit_failure_threshold") == 3);
-  CHECK(snapshot.get_bool("mcp.enabled"));
-  CHECK(snapshot.get_string("ingress.forwarded_client_ip_source") == "x_forwarded_for");
+  CHECK(snapshot.gateway().circuit.open_for == std::chrono::seconds{120});
+  CHECK(snapshot.gateway().circuit.failure_threshold == 3);
+  CHECK(snapshot.ingress().trusted_proxies == std::vector<std::string>{"10.0.0.0/8"});
+  CHECK(snapshot.ingress().forwarded_client_ip_source == "x_forwarded_for");
   CHECK(snapshot.is_configured("metrics.bearer_token"));
-  CHECK(snapshot.get_string("metrics.bearer_token").empty());
-  CHECK(snapshot.stored_secret("metrics.bearer_token") == "digest-value");
+  CHECK(snapshot.sections().metrics.bearer_token_digest == "digest-value");
+  CHECK_FALSE(instance_settings{}.sections().metrics.bearer_token_digest);
 }
 
 TEST_CASE("the admin description never includes a secret's value", "[unit][domain][settings]") {
   auto snapshot = instance_settings::from_stored(
-    {{"smtp.password", "\"ciphertext-xyz\""}, {"gateway.circuit_open_seconds", "90"}});
+    {{"metrics.bearer_token", "\"digest-xyz\""}, {"gateway.circuit_open_seconds", "90"}});
   const auto described = snapshot.describe();
-  CHECK(described.dump().find("ciphertext-xyz") == std::string::npos);
+  CHECK(described.dump().find("digest-xyz") == std::string::npos);
   bool saw_password = false;
   for (const auto& item : described) {
-    if (item["key"] == "smtp.password") {
+    if (item["key"] == "metrics.bearer_token") {
       saw_password = true;
       CHECK(item["configured"] == true);
       CHECK_FALSE(item.contains("value"));
@@ -79,4 +80,40 @@ TEST_CASE("the admin description never includes a secret's value", "[unit][domai
     }
   }
   CHECK(saw_password);
+}
+
+TEST_CASE("every registered setting has a reader, and every reader a registered setting",
+          "[unit][domain][settings]") {
+  auto read = settings_keys_with_a_reader();
+  std::sort(read.begin(), read.end());
+  CHECK(std::adjacent_find(read.begin(), read.end()) == read.end());
+  std::vector<std::string> registered;
+  for (const auto& spec : setting_registry()) {
+    registered.push_back(spec.key);
+  }
+  std::sort(registered.begin(), registered.end());
+  std::vector<std::string> unread;
+  std::set_difference(registered.begin(), registered.end(), read.begin(), read.end(),
+                      std::back_inserter(unread));
+  std::vector<std::string> unregistered;
+  std::set_difference(read.begin(), read.end(), registered.begin(), registered.end(),
+                      std::back_inserter(unregistered));
+  CHECK(unread.empty());
+  CHECK(unregistered.empty());
+}
+
+TEST_CASE("the typed sections carry stored values in their units", "[unit][domain][settings]") {
+  const auto snapshot = instance_settings::from_stored({
+    {"gateway.upstream_connect_timeout_ms", "2500"},
+    {"gateway.session_affinity_ttl_seconds", "300"},
+    {"ingress.max_admin_body_bytes", "2048"},
+    {"operator.invite_ttl_hours", "12"},
+    {"gateway.bulkheads", R"({"proxy_http": {"max_concurrency": 7}})"},
+  });
+  CHECK(snapshot.gateway().upstream_connect_timeout == std::chrono::milliseconds{2500});
+  CHECK(snapshot.gateway().session_affinity_ttl == std::chrono::seconds{300});
+  CHECK(snapshot.ingress().max_admin_body_bytes == 2048);
+  CHECK(snapshot.sections().operators.invite_ttl_hours == 12);
+  CHECK(snapshot.gateway().bulkhead(admission_class::proxy_http).max_concurrency == 7);
+  CHECK(instance_settings{}.gateway().upstream_connect_timeout == std::chrono::milliseconds{15000});
 }
