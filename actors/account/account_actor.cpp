@@ -1,7 +1,5 @@
 #include "actors/account/account_actor.hpp"
 
-#include <caf/event_based_actor.hpp>
-
 #include "actors/account/account_state.hpp"
 #include "actors/db/db_worker.hpp"
 #include "actors/type_ids.hpp"
@@ -51,7 +49,7 @@ lease_grant grant_of(account_self* self) {
   grant.chatgpt_account_id = self->state.credentials->chatgpt_account_id;
   grant.access_token = self->state.credentials->access_token;
   grant.token_generation = self->state.generation;
-  grant.account = caf::actor_cast<caf::actor>(self);
+  grant.account = caf::actor_cast<account_actor>(self);
   return grant;
 }
 
@@ -79,7 +77,7 @@ header_list upstream_headers(const account_state& state) {
 
 void fetch_upstream(account_self* self, const runtime_deps& deps, fetch_kind kind,
                     upstream_request request) {
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<account_impl>(self);
   deps.upstream->fetch(std::move(request),
                        [me, kind](std::optional<upstream_failure> failure, upstream_reply reply) {
                          caf::anon_send(me, fetched{kind, failure, std::move(reply)});
@@ -382,8 +380,8 @@ void set_ownership(account_self* self, const runtime_deps& deps, bool owner) {
   after_credentials(self, deps);
 }
 
-caf::behavior account_behavior(account_self* self, const runtime_deps* deps_ptr,
-                               persistence::routing_account_row row) {
+account_impl::behavior_type account_behavior(account_self* self, const runtime_deps* deps_ptr,
+                                             persistence::routing_account_row row) {
   const runtime_deps& deps = *deps_ptr;
   self->state.status = row.status;
   self->state.plan_type = row.plan_type.value_or("");
@@ -441,11 +439,13 @@ caf::behavior account_behavior(account_self* self, const runtime_deps* deps_ptr,
       }
     },
     [self, &deps](const quota_observation& observation) { observe(self, deps, observation); },
-    [self](subscribe_atom, const caf::actor& pool) {
+    [self](subscribe_atom, const account_subscriber_actor& pool) {
       self->state.pools.insert(pool);
       self->send(pool, snapshot_of(self->state));
     },
-    [self](unsubscribe_atom, const caf::actor& pool) { self->state.pools.erase(pool); },
+    [self](unsubscribe_atom, const account_subscriber_actor& pool) {
+      self->state.pools.erase(pool);
+    },
     [self, &deps](reload_atom, persistence::routing_account_row& changed) {
       const bool credentials_may_differ = changed.updated_at != self->state.row.updated_at;
       self->state.status = changed.status;
@@ -482,8 +482,8 @@ caf::behavior account_behavior(account_self* self, const runtime_deps* deps_ptr,
 
 } // namespace account_detail
 
-caf::actor spawn_account_actor(caf::actor_system& system, const runtime_deps& deps,
-                               persistence::routing_account_row row) {
+account_actor spawn_account_actor(caf::actor_system& system, const runtime_deps& deps,
+                                  persistence::routing_account_row row) {
   return system.spawn(account_detail::account_behavior, &deps, std::move(row));
 }
 

@@ -5,8 +5,11 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "actors/pool/routing_messages.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
+#include "actors/type_ids.hpp"
 #include "actors/upstream/upstream_client.hpp"
 #include "domain/admin_context.hpp"
 #include "persistence/routing/routing_repository.hpp"
@@ -25,6 +28,18 @@ struct runtime_deps {
   /// Refresh claims of one OAuth client live at once across the cluster.
   int refresh_client_limit = 3;
 };
+
+/// The account actor's interface: what the pools, the leases' holders, the custodian and the
+/// runtime directory send it (see `spawn_account_actor`). Its timers and upstream answers are
+/// private to the implementation (account_state.hpp).
+using account_actor =
+  caf::typed_actor<caf::replies_to<checkout_atom>::with<lease_grant>,
+                   caf::replies_to<refresh_atom, int64_t>::with<lease_grant>,
+                   caf::reacts_to<ownership_atom, bool>, caf::reacts_to<generation_atom, int64_t>,
+                   caf::reacts_to<quota_observation>,
+                   caf::reacts_to<subscribe_atom, account_subscriber_actor>,
+                   caf::reacts_to<unsubscribe_atom, account_subscriber_actor>,
+                   caf::reacts_to<reload_atom, persistence::routing_account_row>>;
 
 /// One upstream account on this node: its decrypted credentials (memory only), quota windows,
 /// catalog and token lineage. Across the cluster exactly one node *owns* the account (the
@@ -47,14 +62,14 @@ struct runtime_deps {
 ///   (`account_tokens_changed`, broadcast to the peers when clustered).
 /// - `quota_observation` merges evidence and republishes; windows are persisted debounced;
 ///   exhaustion and demotion seen here are recorded for the other nodes at once (`account_health`).
-/// - `subscribe_atom`/`unsubscribe_atom, caf::actor` manage the pools that receive
+/// - `subscribe_atom`/`unsubscribe_atom, account_subscriber_actor` manage the pools that receive
 ///   `account_snapshot` on every change; while the token is usable the snapshot carries it
 ///   (`ready_credentials`), so pools grant leases without asking.
 /// - `reload_atom, persistence::routing_account_row` after the stored row changed.
 /// The owner syncs the upstream model catalog when it takes the account and hourly, and probes
 /// `/wham/usage` to prime quota evidence; replicas read the stored catalog.
-caf::actor spawn_account_actor(caf::actor_system& system, const runtime_deps& deps,
-                               persistence::routing_account_row row);
+account_actor spawn_account_actor(caf::actor_system& system, const runtime_deps& deps,
+                                  persistence::routing_account_row row);
 
 } // namespace cxp::actors
 

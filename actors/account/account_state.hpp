@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/account/account_actor.hpp"
@@ -105,11 +105,21 @@ struct account_state {
   bool publish_pending = false; ///< quota changed since the last snapshot went out
   std::shared_ptr<const std::vector<json>> models = std::make_shared<const std::vector<json>>();
   bool models_synced = false;
-  std::set<caf::actor> pools;
+  std::set<account_subscriber_actor> pools;
   static inline const char* name = "account_actor";
 };
 
-using account_self = caf::stateful_actor<account_state>;
+/// The account actor as it addresses itself: its interface plus its timers (`refresh_atom` retries
+/// a refresh, `flush_atom` persists quota, `ping_atom` checks the token, `tick_atom` syncs the
+/// catalog, `generation_atom` polls for a generation another node stores, `claim_due`,
+/// `persist_due`) and its upstream answers (`fetched`).
+using account_impl =
+  account_actor::extend<caf::reacts_to<refresh_atom>, caf::reacts_to<flush_atom>,
+                        caf::reacts_to<ping_atom>, caf::reacts_to<tick_atom>,
+                        caf::reacts_to<generation_atom>, caf::reacts_to<claim_due>,
+                        caf::reacts_to<persist_due>, caf::reacts_to<fetched>>;
+
+using account_self = caf::stateful_actor<account_state, account_impl::base>;
 
 // account_actor.cpp
 time_point now(const runtime_deps& deps);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/db/db_worker.hpp"
 #include "actors/pool/routing_messages.hpp"
@@ -24,7 +24,7 @@ constexpr auto checkout_timeout = std::chrono::seconds{60};
 constexpr auto db_timeout = std::chrono::seconds{15};
 
 struct pinned_session {
-  caf::actor actor;
+  session_actor actor;
   std::string account_id;
   time_point shared_until{}; ///< the pin stored for the other nodes lasts until then
 };
@@ -51,7 +51,7 @@ struct pool_state {
   static inline const char* name = "pool_actor";
 };
 
-using pool_self = caf::stateful_actor<pool_state>;
+using pool_self = caf::stateful_actor<pool_state, pool_actor::base>;
 
 std::string circuit_key(const std::string& account, const std::string& model, route_class route) {
   return account + "|" + model + "|" + std::string{to_string(route)};
@@ -170,7 +170,7 @@ caf::result<lease_reply> choose(pool_self* self, lease_request request, std::str
 
 /// Completes a grant with the pool's part and counts the lease (until its attempt report).
 lease_reply granted(pool_self* self, lease_grant grant, bool pinned, bool probe) {
-  grant.pool = caf::actor_cast<caf::actor>(self);
+  grant.pool = caf::actor_cast<attempt_sink_actor>(self);
   grant.pinned = pinned;
   grant.probe = probe;
   grant.ring_size = self->state.config.ring_size;
@@ -214,7 +214,7 @@ caf::result<lease_reply> checkout(pool_self* self, lease_request request,
           return;
         }
         request.tried.push_back(account_id);
-        promise.delegate(caf::actor_cast<caf::actor>(self), std::move(request));
+        promise.delegate(caf::actor_cast<pool_actor>(self), std::move(request));
       });
   return promise;
 }
@@ -296,7 +296,7 @@ void seed_budget(pool_self* self, const runtime_deps& deps, const std::string& a
     auto waiting = std::move(self->state.awaiting_seed[api_key_id]);
     self->state.awaiting_seed.erase(api_key_id);
     for (auto& [promise, request] : waiting) {
-      promise.delegate(caf::actor_cast<caf::actor>(self), std::move(request));
+      promise.delegate(caf::actor_cast<pool_actor>(self), std::move(request));
     }
   };
   self->request(deps.db_pool, db_timeout, std::move(call))
@@ -380,7 +380,7 @@ caf::result<lease_reply> with_shared_pin(pool_self* self, const runtime_deps& de
     if (account) {
       request.account_hint = std::move(*account);
     }
-    promise.delegate(caf::actor_cast<caf::actor>(self), std::move(request));
+    promise.delegate(caf::actor_cast<pool_actor>(self), std::move(request));
   };
   self->request(deps.db_pool, db_timeout, std::move(call))
     .then(
@@ -456,7 +456,7 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
 
 void set_membership(pool_self* self, persistence::routing_pool_row config,
                     account_handles accounts) {
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<account_subscriber_actor>(self);
   for (const auto& [id, handle] : self->state.accounts) {
     if (!accounts.count(id) || accounts[id] != handle) {
       self->send(handle, unsubscribe_atom::value, me);
@@ -479,8 +479,9 @@ void set_membership(pool_self* self, persistence::routing_pool_row config,
   self->state.accounts = std::move(accounts);
 }
 
-caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
-                            persistence::routing_pool_row config, account_handles accounts) {
+pool_actor::behavior_type pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
+                                        persistence::routing_pool_row config,
+                                        account_handles accounts) {
   const runtime_deps& deps = *deps_ptr;
   self->state.clock = &deps.services.clock;
   self->state.metrics = &deps.metrics;
@@ -554,7 +555,7 @@ caf::behavior pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
 
 } // namespace
 
-caf::actor spawn_pool_actor(caf::actor_system& system, const runtime_deps& deps,
+pool_actor spawn_pool_actor(caf::actor_system& system, const runtime_deps& deps,
                             persistence::routing_pool_row config, account_handles accounts) {
   return system.spawn(pool_behavior, &deps, std::move(config), std::move(accounts));
 }

@@ -8,9 +8,11 @@
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/typed_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/settings/settings_cache.hpp"
+#include "actors/type_ids.hpp"
 #include "common/errc.hpp"
 #include "common/secret.hpp"
 #include "domain/routing/key_budget.hpp"
@@ -80,18 +82,29 @@ struct lease_request {
   bool shared_pin_checked = false;
 };
 
+struct lease_grant;
+struct attempt_report;
+
+/// What the holder of a lease may ask of the granting account actor: a token newer than the
+/// generation a 401 was answered with (a subset of `account_actor`).
+using account_refresh_actor =
+  caf::typed_actor<caf::replies_to<refresh_atom, int64_t>::with<lease_grant>>;
+
+/// Where the holder of a lease reports how its attempt ended (a subset of `pool_actor`).
+using attempt_sink_actor = caf::typed_actor<caf::reacts_to<attempt_report>>;
+
 /// A granted account for one attempt. The token is decrypted and lives in memory only.
 struct lease_grant {
   std::string account_id;
   std::string chatgpt_account_id;
   secret<std::string> access_token;
-  int64_t token_generation = 0; ///< bumped by each refresh; a 401 names the one it used
-  caf::actor account;           ///< for a refresh after a 401
-  caf::actor pool;              ///< receives the attempt report
-  bool pinned = false;          ///< the session is pinned here: never fail over
-  bool probe = false;           ///< the attempt is a half-open circuit probe
-  int32_t ring_size = 3;        ///< attempts this request may make in total
-  settings_snapshot settings;   ///< the settings the request keeps using
+  int64_t token_generation = 0;  ///< bumped by each refresh; a 401 names the one it used
+  account_refresh_actor account; ///< for a refresh after a 401
+  attempt_sink_actor pool;       ///< receives the attempt report
+  bool pinned = false;           ///< the session is pinned here: never fail over
+  bool probe = false;            ///< the attempt is a half-open circuit probe
+  int32_t ring_size = 3;         ///< attempts this request may make in total
+  settings_snapshot settings;    ///< the settings the request keeps using
 };
 
 /// Why no account was granted: `usage_limit_reached` (every candidate exhausted, with the
@@ -147,6 +160,12 @@ struct quota_observation {
   std::vector<open_circuit> circuits; ///< circuits that opened
   bool shared = false;
 };
+
+/// Receives an account actor's `account_snapshot` on every change (a subset of `pool_actor`).
+using account_subscriber_actor = caf::typed_actor<caf::reacts_to<account_snapshot>>;
+
+/// Where a turn takes its leases: the runtime directory (a subset of `runtime_directory_actor`).
+using lease_source_actor = caf::typed_actor<caf::replies_to<lease_request>::with<lease_reply>>;
 
 /// The pool's catalog and usage, for `/models` and the usage routes.
 struct pool_view_request {

@@ -2,8 +2,8 @@
 
 #include <deque>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/db/db_worker.hpp"
 #include "actors/type_ids.hpp"
@@ -28,7 +28,10 @@ struct writer_state {
   static inline const char* name = "request_log_writer";
 };
 
-using writer_self = caf::stateful_actor<writer_state>;
+/// The writer as it addresses itself: `tick_atom` is its flush timer.
+using writer_impl = request_log_actor::extend<caf::reacts_to<tick_atom>>;
+
+using writer_self = caf::stateful_actor<writer_state, writer_impl::base>;
 
 void write_batch(writer_self* self);
 
@@ -90,9 +93,10 @@ void write_batch(writer_self* self) {
       });
 }
 
-caf::behavior writer_behavior(writer_self* self, caf::actor db,
-                              std::chrono::milliseconds flush_interval, metrics::counter* dropped,
-                              size_t max_batch, size_t max_buffered) {
+writer_impl::behavior_type writer_behavior(writer_self* self, caf::actor db,
+                                           std::chrono::milliseconds flush_interval,
+                                           metrics::counter* dropped, size_t max_batch,
+                                           size_t max_buffered) {
   self->state.db = std::move(db);
   self->state.dropped = dropped;
   self->state.flush_interval = flush_interval;
@@ -131,10 +135,10 @@ caf::behavior writer_behavior(writer_self* self, caf::actor db,
 
 } // namespace
 
-caf::actor spawn_request_log_writer(caf::actor_system& system, caf::actor db_pool,
-                                    std::chrono::milliseconds flush_interval,
-                                    metrics::counter& dropped, size_t max_batch,
-                                    size_t max_buffered) {
+request_log_actor spawn_request_log_writer(caf::actor_system& system, caf::actor db_pool,
+                                           std::chrono::milliseconds flush_interval,
+                                           metrics::counter& dropped, size_t max_batch,
+                                           size_t max_buffered) {
   return system.spawn(writer_behavior, std::move(db_pool), flush_interval, &dropped, max_batch,
                       max_buffered);
 }

@@ -1,7 +1,9 @@
 #include "actors/runtime/runtime_directory.hpp"
 
-#include <caf/event_based_actor.hpp>
+#include <variant>
+
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/db/db_worker.hpp"
 #include "actors/pool/pool_actor.hpp"
@@ -29,9 +31,9 @@ namespace cxp::actors {
 namespace {
 
 struct directory_state {
-  std::map<std::string, caf::actor> pools;
-  std::map<std::string, caf::actor> accounts;
-  std::map<std::string, caf::actor> announced_accounts; ///< what the custodian was told last
+  std::map<std::string, pool_actor> pools;
+  account_handles accounts;
+  account_handles announced_accounts; ///< what the custodian was told last
   std::map<std::string, persistence::routing_account_row> account_rows;
   settings_snapshot settings = std::make_shared<const domain::instance_settings>();
   bool settings_known = false; ///< the settings cache answered once (or failed to)
@@ -39,11 +41,15 @@ struct directory_state {
   bool reloading = false;
   std::vector<caf::response_promise> reload_waiters;
   /// Requests for pools not known yet, answered after the next reload.
-  std::vector<std::pair<caf::response_promise, caf::message>> parked;
+  std::vector<std::pair<caf::response_promise, std::variant<lease_request, pool_view_request>>>
+    parked;
   static inline const char* name = "runtime_directory";
 };
 
-using directory_self = caf::stateful_actor<directory_state>;
+/// The directory as it addresses itself: `tick_atom` is its reload timer.
+using directory_impl = runtime_directory_actor::extend<caf::reacts_to<tick_atom>>;
+
+using directory_self = caf::stateful_actor<directory_state, directory_impl::base>;
 
 db_call topology_call() {
   return db_call{[](persistence::database& db) {
@@ -89,8 +95,9 @@ void apply(directory_self* self, const runtime_deps& deps, const caf::actor& cus
   }
   if (state.accounts != state.announced_accounts) {
     state.announced_accounts = state.accounts;
-    self->send(custodian, put_atom::value,
-               account_handles{state.accounts.begin(), state.accounts.end()});
+    // The custodian joins the notice boards, which only dynamically typed actors can.
+    caf::anon_send(custodian, put_atom::value,
+                   account_handles{state.accounts.begin(), state.accounts.end()});
   }
   for (const auto* status : {"active", "refreshing", "reauth_required", "paused", "disabled"}) {
     deps.metrics.accounts.add({{"state", status}}).set(static_cast<double>(by_state[status]));
@@ -128,13 +135,13 @@ void answer_parked(directory_self* self) {
   auto parked = std::move(self->state.parked);
   self->state.parked.clear();
   for (auto& [promise, message] : parked) {
-    const auto& pool_id = message.match_element<lease_request>(0)
-                            ? message.get_as<lease_request>(0).pool_id
-                            : message.get_as<pool_view_request>(0).pool_id;
+    const auto& pool_id = std::visit([](const auto& request) { return request.pool_id; }, message);
     auto pool = self->state.pools.find(pool_id);
     if (pool != self->state.pools.end()) {
-      promise.delegate(pool->second, std::move(message));
-    } else if (message.match_element<lease_request>(0)) {
+      std::visit([&promise = promise, &handle = pool->second](
+                   auto& request) { promise.delegate(handle, std::move(request)); },
+                 message);
+    } else if (std::holds_alternative<lease_request>(message)) {
       lease_reply reply;
       reply.denial = {errc::pool_unavailable, "unknown pool", std::nullopt, {}};
       promise.deliver(std::move(reply));
@@ -188,14 +195,15 @@ caf::response_promise route(directory_self* self, const runtime_deps& deps,
     promise.delegate(pool->second, std::move(request));
     return promise;
   }
-  self->state.parked.emplace_back(promise, caf::make_message(std::move(request)));
+  self->state.parked.emplace_back(promise, std::move(request));
   reload(self, deps, custodian);
   return promise;
 }
 
-caf::behavior directory_behavior(directory_self* self, const runtime_deps* deps_ptr,
-                                 settings_cache_actor settings, caf::actor custodian,
-                                 std::chrono::milliseconds reload_interval) {
+directory_impl::behavior_type directory_behavior(directory_self* self, const runtime_deps* deps_ptr,
+                                                 settings_cache_actor settings,
+                                                 caf::actor custodian,
+                                                 std::chrono::milliseconds reload_interval) {
   const runtime_deps& deps = *deps_ptr;
   // Accounts and pools subscribe to each other, so nothing would end them with the directory:
   // they go with it (before the actor system stops, or their timers fire into a dead one).
@@ -215,18 +223,22 @@ caf::behavior directory_behavior(directory_self* self, const runtime_deps* deps_
       return;
     }
     auto& state = self->state;
-    for (auto* actors : {&state.pools, &state.accounts}) {
-      for (auto it = actors->begin(); it != actors->end(); ++it) {
+    auto forget = [&](auto& actors) {
+      for (auto it = actors.begin(); it != actors.end(); ++it) {
         if (it->second.address() == down.source) {
           log::error("runtime", "a routing actor failed; restarting it",
                      {{"id", it->first}, {"reason", caf::to_string(down.reason)}});
           state.account_rows.erase(it->first);
-          actors->erase(it);
+          actors.erase(it);
           deps.metrics.actor_restarts.add({}).increment();
           reload(self, deps, custodian);
-          return;
+          return true;
         }
       }
+      return false;
+    };
+    if (!forget(state.pools)) {
+      forget(state.accounts);
     }
   });
   reload(self, deps, custodian);
@@ -276,9 +288,9 @@ caf::behavior directory_behavior(directory_self* self, const runtime_deps* deps_
 
 } // namespace
 
-caf::actor spawn_runtime_directory(caf::actor_system& system, const runtime_deps& deps,
-                                   settings_cache_actor settings, caf::actor custodian,
-                                   std::chrono::milliseconds reload_interval) {
+runtime_directory_actor spawn_runtime_directory(caf::actor_system& system, const runtime_deps& deps,
+                                                settings_cache_actor settings, caf::actor custodian,
+                                                std::chrono::milliseconds reload_interval) {
   return system.spawn(directory_behavior, &deps, std::move(settings), std::move(custodian),
                       reload_interval);
 }

@@ -1,31 +1,34 @@
 #include "actors/session/session_actor.hpp"
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
-
-#include "actors/type_ids.hpp"
+#include <caf/typed_event_based_actor.hpp>
 
 namespace cxp::actors {
 
 namespace {
 
-using steady = std::chrono::steady_clock;
-
 struct session_state {
-  steady::time_point last_used = steady::now();
+  caf::actor_clock::time_point last_used;
   static inline const char* name = "session_actor";
 };
 
+/// The session as it addresses itself: `tick_atom` is its TTL timer.
+using session_impl = session_actor::extend<caf::reacts_to<tick_atom>>;
+
+using session_self = caf::stateful_actor<session_state, session_impl::base>;
+
 // The TTL is checked by a timer that runs once per TTL rather than a behavior timeout, which
 // CAF re-arms (through its clock thread) on every message.
-caf::behavior session_behavior(caf::stateful_actor<session_state>* self, std::chrono::seconds ttl) {
+session_impl::behavior_type session_behavior(session_self* self, std::chrono::seconds ttl) {
+  self->state.last_used = self->clock().now();
   self->delayed_send(self, ttl, tick_atom::value);
   return {
-    [self](ping_atom) { self->state.last_used = steady::now(); },
+    [self](ping_atom) { self->state.last_used = self->clock().now(); },
     [self, ttl](tick_atom) {
-      const auto idle = steady::now() - self->state.last_used;
+      const auto idle = self->clock().now() - self->state.last_used;
       if (idle >= ttl) {
-        return self->quit();
+        self->quit();
+        return;
       }
       self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(ttl - idle),
                          tick_atom::value);
@@ -35,7 +38,7 @@ caf::behavior session_behavior(caf::stateful_actor<session_state>* self, std::ch
 
 } // namespace
 
-caf::actor spawn_session_actor(caf::actor_system& system, std::chrono::seconds ttl) {
+session_actor spawn_session_actor(caf::actor_system& system, std::chrono::seconds ttl) {
   return system.spawn(session_behavior, ttl);
 }
 

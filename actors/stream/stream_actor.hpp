@@ -6,6 +6,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "actors/pool/routing_messages.hpp"
+#include "actors/request_log/request_log_writer.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/stream/stream_messages.hpp"
 #include "actors/stream/upstream_socket.hpp"
@@ -15,8 +17,8 @@ namespace cxp::actors {
 
 /// What every stream actor of a node shares; outlives them all.
 struct stream_deps {
-  caf::actor directory;          ///< actors::spawn_runtime_directory (leases)
-  caf::actor request_log;        ///< actors::spawn_request_log_writer
+  lease_source_actor directory;  ///< actors::spawn_runtime_directory (leases)
+  request_log_actor request_log; ///< actors::spawn_request_log_writer
   ws_transport transport;        ///< where upstream sockets run
   std::string upstream_base_url; ///< e.g. https://chatgpt.com/backend-api
   const cxp::clock& clock;

@@ -24,10 +24,10 @@ struct announcements {
   std::mutex mutex;
   actors::account_handles last;
 
-  caf::actor account(const std::string& id) {
+  actors::account_actor account(const std::string& id) {
     std::lock_guard lock{mutex};
     auto it = last.find(id);
-    return it == last.end() ? caf::actor{} : it->second;
+    return it == last.end() ? actors::account_actor{} : it->second;
   }
 };
 
@@ -99,8 +99,9 @@ TEST_CASE("an account actor that fails is spawned again by the runtime directory
   CHECK(metrics.actor_restarts.add({}).value() == 1);
 
   caf::scoped_actor self{system};
-  for (const auto& actor : std::vector<caf::actor>{directory, caf::actor_cast<caf::actor>(settings),
-                                                   db_pool, custodian}) {
+  for (const auto& actor :
+       std::vector<caf::actor>{caf::actor_cast<caf::actor>(directory),
+                               caf::actor_cast<caf::actor>(settings), db_pool, custodian}) {
     self->send_exit(actor, caf::exit_reason::user_shutdown);
     self->wait_for(actor);
   }

@@ -10,7 +10,9 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/pool/routing_messages.hpp"
+#include "actors/request_log/request_log_writer.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
+#include "actors/runtime/runtime_directory.hpp"
 #include "actors/upstream/upstream_client.hpp"
 #include "common/io_pool.hpp"
 #include "domain/admin_context.hpp"
@@ -48,8 +50,8 @@ private:
 struct codex_runtime {
   caf::actor_system& system;
   caf::actor db_pool;
-  caf::actor directory;   ///< actors::spawn_runtime_directory
-  caf::actor request_log; ///< actors::spawn_request_log_writer
+  actors::runtime_directory_actor directory; ///< actors::spawn_runtime_directory
+  actors::request_log_actor request_log;     ///< actors::spawn_request_log_writer
   std::shared_ptr<actors::upstream_client> upstream;
   domain::service_context& services;
   std::string upstream_base_url; ///< e.g. https://chatgpt.com/backend-api

@@ -8,6 +8,7 @@
 #include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -42,34 +43,34 @@ struct stream_fixture {
     upstream.set_account(script);
     snapshot = std::make_shared<const domain::instance_settings>(
       domain::instance_settings::from_stored(settings));
-    pool = system->spawn([](caf::event_based_actor*) -> caf::behavior {
+    pool = system->spawn([]() -> attempt_sink_actor::behavior_type {
       return {[](attempt_report&) {
       }};
     });
     auto rows = logged;
-    log = system->spawn([rows](caf::event_based_actor*) -> caf::behavior {
-      return {[rows](persistence::request_log_row&) {
-        ++*rows;
-      }};
+    log = system->spawn([rows]() -> request_log_actor::behavior_type {
+      return {[rows](persistence::request_log_row&) { ++*rows; },
+              [](flush_atom) {
+                return true;
+              }};
     });
     auto grant_pool = pool;
     auto grant_settings = snapshot;
-    directory =
-      system->spawn([grant_pool, grant_settings](caf::event_based_actor*) -> caf::behavior {
-        return {[grant_pool, grant_settings](lease_request&) {
-          lease_grant grant;
-          grant.account_id = "acct-1";
-          grant.chatgpt_account_id = "acct-1";
-          grant.access_token = secret<std::string>{"token-1"};
-          grant.pool = grant_pool;
-          grant.pinned = true;
-          grant.ring_size = 1;
-          grant.settings = grant_settings;
-          lease_reply reply;
-          reply.grant = std::move(grant);
-          return reply;
-        }};
-      });
+    directory = system->spawn([grant_pool, grant_settings]() -> lease_source_actor::behavior_type {
+      return {[grant_pool, grant_settings](lease_request&) {
+        lease_grant grant;
+        grant.account_id = "acct-1";
+        grant.chatgpt_account_id = "acct-1";
+        grant.access_token = secret<std::string>{"token-1"};
+        grant.pool = grant_pool;
+        grant.pinned = true;
+        grant.ring_size = 1;
+        grant.settings = grant_settings;
+        lease_reply reply;
+        reply.grant = std::move(grant);
+        return reply;
+      }};
+    });
     deps.emplace(stream_deps{directory, log, ws_transport::start(1),
                              "http://127.0.0.1:" + std::to_string(upstream.port()) + "/backend-api",
                              clock, metrics, std::chrono::minutes{30}, 1u << 20});
@@ -110,7 +111,10 @@ struct stream_fixture {
   gateway_metrics metrics{registry};
   settings_snapshot snapshot;
   std::shared_ptr<int> logged = std::make_shared<int>(0);
-  caf::actor pool, log, directory, stream;
+  attempt_sink_actor pool;
+  request_log_actor log;
+  lease_source_actor directory;
+  caf::actor stream;
   std::optional<stream_deps> deps;
 };
 

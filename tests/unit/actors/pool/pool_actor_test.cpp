@@ -1,0 +1,240 @@
+#include "actors/pool/pool_actor.hpp"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <catch2/catch.hpp>
+
+#include "actors/db/db_worker.hpp"
+#include "common/clock.hpp"
+#include "common/database_url.hpp"
+#include "persistence/crypto/secret_box.hpp"
+#include "tests/unit/actors/actor_fixture.hpp"
+
+using namespace cxp;
+using namespace cxp::actors;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// What a fake account saw.
+struct account_log {
+  int checkouts = 0;
+  std::vector<quota_observation> observations;
+};
+
+/// A fake account that implements the account actor's interface (so the compiler checks it
+/// against the pool's use of it): it publishes usable credentials to every subscriber and records
+/// what the pool tells it.
+account_actor::behavior_type fake_account(account_actor::pointer self, std::string id,
+                                          std::shared_ptr<account_log> log) {
+  auto grant = [id] {
+    lease_grant g;
+    g.account_id = id;
+    g.chatgpt_account_id = "chatgpt-" + id;
+    g.access_token = secret<std::string>{"token-" + id};
+    return g;
+  };
+  return {
+    [log, grant](checkout_atom) {
+      ++log->checkouts;
+      return grant();
+    },
+    [grant](refresh_atom, int64_t) { return grant(); },
+    [](ownership_atom, bool) {},
+    [](generation_atom, int64_t) {},
+    [log](const quota_observation& observation) { log->observations.push_back(observation); },
+    [self, id](subscribe_atom, const account_subscriber_actor& pool) {
+      account_snapshot snapshot;
+      snapshot.account_id = id;
+      snapshot.status = "active";
+      snapshot.credentials = std::make_shared<const ready_credentials>(
+        ready_credentials{"chatgpt-" + id, secret<std::string>{"token-" + id}, 1, std::nullopt});
+      self->send(pool, std::move(snapshot));
+    },
+    [](unsubscribe_atom, const account_subscriber_actor&) {},
+    [](reload_atom, const persistence::routing_account_row&) {},
+  };
+}
+
+/// The pool under test on CAF's test coordinator, with fake accounts, a database that fails every
+/// call (pins are then only this node's) and a manual clock for circuits.
+struct pool_fixture : test::actor_fixture {
+  explicit pool_fixture(std::vector<std::string> account_ids) {
+    auto url = parse_database_url("sqlite://:memory:");
+    REQUIRE(url);
+    auto opened = persistence::database::open(*url, 1);
+    REQUIRE(opened);
+    database = std::move(*opened);
+    services.emplace(domain::service_context{*database, clock, keys, keys,
+                                             secret<std::string>{std::string(32, 'a')},
+                                             secret<std::string>{std::string(32, 't')}});
+    db_pool = system.spawn([](caf::event_based_actor*) -> caf::behavior {
+      return {[](const db_call&) -> caf::message {
+        return caf::make_message(
+          make_error(errc::service_unavailable, "no database in unit tests"));
+      }};
+    });
+    deps.emplace(runtime_deps{db_pool, nullptr, *services, "http://127.0.0.1:9",
+                              "http://127.0.0.1:9/oauth/token", metrics, "node-1"});
+    persistence::routing_pool_row row;
+    row.id = "pool-1";
+    row.status = "active";
+    row.routing_strategy = "bridge_ring";
+    row.ring_size = 3;
+    row.sticky_sessions = true;
+    account_handles members;
+    for (const auto& id : account_ids) {
+      logs[id] = std::make_shared<account_log>();
+      members[id] = system.spawn(fake_account, id, logs[id]);
+      row.account_ids.push_back(id);
+    }
+    accounts = members;
+    pool = spawn_pool_actor(system, *deps, row, std::move(members));
+    sched.run();
+  }
+
+  ~pool_fixture() {
+    caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+    for (const auto& [id, account] : accounts) {
+      caf::anon_send_exit(account, caf::exit_reason::user_shutdown);
+    }
+    caf::anon_send_exit(db_pool, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  lease_reply lease(const std::string& session_key = {}) {
+    lease_request request;
+    request.pool_id = "pool-1";
+    request.request_id = "req";
+    request.model = "gpt-5.5";
+    request.session_key = session_key;
+    request.seed = session_key.empty() ? "seed" : session_key;
+    auto reply = request_of<lease_reply>(pool, std::move(request));
+    REQUIRE(reply);
+    return std::move(*reply);
+  }
+
+  void report(const lease_grant& grant, attempt_result result,
+              const std::string& session_key = {}) {
+    attempt_report out;
+    out.account_id = grant.account_id;
+    out.model = "gpt-5.5";
+    out.session_key = session_key;
+    out.result = result;
+    out.probe = grant.probe;
+    caf::anon_send(grant.pool, std::move(out));
+    sched.run();
+  }
+
+  template <class Reply, class Handle, class... Ts>
+  caf::expected<Reply> request_of(const Handle& handle, Ts... xs) {
+    auto out = std::make_shared<std::optional<caf::expected<Reply>>>();
+    system.spawn([out, handle, xs...](caf::event_based_actor* self) {
+      self->request(handle, caf::infinite, xs...)
+        .then([out](Reply& reply) { *out = std::move(reply); },
+              [out](caf::error& error) { *out = std::move(error); });
+    });
+    sched.run();
+    REQUIRE(out->has_value());
+    return std::move(**out);
+  }
+
+  manual_clock clock;
+  persistence::keyring keys =
+    std::move(*persistence::keyring::make({"v1", secret<std::string>{std::string(32, 'k')}}));
+  std::unique_ptr<persistence::database> database;
+  std::optional<domain::service_context> services;
+  metrics::registry registry;
+  gateway_metrics metrics{registry};
+  caf::actor db_pool;
+  std::optional<runtime_deps> deps;
+  std::map<std::string, std::shared_ptr<account_log>> logs;
+  account_handles accounts;
+  pool_actor pool;
+};
+
+} // namespace
+
+TEST_CASE("pool leases from published credentials and opens an account's circuit after failures",
+          "[unit][actors][pool]") {
+  pool_fixture fx{{"acct-a"}};
+
+  auto first = fx.lease();
+  REQUIRE(first.grant);
+  CHECK(first.grant->account_id == "acct-a");
+  CHECK(first.grant->access_token.expose() == "token-acct-a");
+  CHECK(fx.logs["acct-a"]->checkouts == 0); // the snapshot's credentials, no round trip
+  CHECK_FALSE(first.grant->probe);
+
+  // Upstream failures on the only account until its circuit opens and nothing is eligible.
+  std::optional<lease_reply> denied;
+  fx.report(*first.grant, attempt_result::upstream_error);
+  for (int attempt = 0; attempt < 50 && !denied; ++attempt) {
+    auto next = fx.lease();
+    if (!next.grant) {
+      denied = std::move(next);
+      break;
+    }
+    fx.report(*next.grant, attempt_result::upstream_error);
+  }
+  REQUIRE(denied);
+  CHECK(denied->denial.code == errc::no_eligible_account);
+  const auto& observations = fx.logs["acct-a"]->observations;
+  REQUIRE_FALSE(observations.empty());
+  REQUIRE(observations.back().circuits.size() == 1);
+  CHECK(observations.back().demoted_until);
+  const auto open_until = observations.back().circuits.front().until;
+  CHECK(open_until > fx.clock.now());
+
+  SECTION("the open circuit admits one probe once its time is up, and a success closes it") {
+    fx.clock.set(open_until + 1s);
+    auto probe = fx.lease();
+    REQUIRE(probe.grant);
+    CHECK(probe.grant->probe);
+    fx.report(*probe.grant, attempt_result::succeeded);
+    auto closed = fx.lease();
+    REQUIRE(closed.grant);
+    CHECK_FALSE(closed.grant->probe);
+  }
+
+  SECTION("a failed probe opens the circuit again") {
+    fx.clock.set(open_until + 1s);
+    auto probe = fx.lease();
+    REQUIRE(probe.grant);
+    CHECK(probe.grant->probe);
+    fx.report(*probe.grant, attempt_result::network_error);
+    CHECK_FALSE(fx.lease().grant);
+  }
+}
+
+TEST_CASE("pool keeps a session on its account until the session's TTL passes",
+          "[unit][actors][pool]") {
+  pool_fixture fx{{"acct-a", "acct-b", "acct-c"}};
+
+  auto first = fx.lease("session-1");
+  REQUIRE(first.grant);
+  CHECK_FALSE(first.grant->pinned); // nothing pinned yet (the shared lookup failed: no database)
+  const auto account = first.grant->account_id;
+  fx.report(*first.grant, attempt_result::succeeded, "session-1");
+
+  auto pinned = fx.lease("session-1");
+  REQUIRE(pinned.grant);
+  CHECK(pinned.grant->pinned);
+  CHECK(pinned.grant->account_id == account);
+  fx.report(*pinned.grant, attempt_result::succeeded, "session-1");
+
+  // The session actor quits after its TTL (on CAF's clock); the pool forgets the pin.
+  fx.sched.advance_time(std::chrono::hours{24 * 400});
+  fx.sched.run();
+  auto unpinned = fx.lease("session-1");
+  REQUIRE(unpinned.grant);
+  CHECK_FALSE(unpinned.grant->pinned);
+  fx.report(*unpinned.grant, attempt_result::cancelled, "session-1");
+}
