@@ -1,7 +1,7 @@
 #include "cluster/membership/node_heartbeat.hpp"
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/db/db_worker.hpp"
 #include "actors/type_ids.hpp"
@@ -22,6 +22,9 @@ struct heartbeat_state {
   static inline const char* name = "node_heartbeat";
 };
 
+/// The heartbeat as it addresses itself: `tick_atom` is its renewal timer.
+using heartbeat_impl = node_heartbeat_actor::extend<caf::reacts_to<actors::tick_atom>>;
+
 actors::db_call write_status(const node_identity& identity, std::string status, bool first) {
   return actors::db_call{[identity, status = std::move(status), first](persistence::database& db) {
     persistence::cluster_node_repository repository{db};
@@ -35,8 +38,9 @@ actors::db_call write_status(const node_identity& identity, std::string status, 
   }};
 }
 
-caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf::actor db,
-                                 node_identity identity, std::chrono::milliseconds interval) {
+heartbeat_impl::behavior_type
+heartbeat_behavior(caf::stateful_actor<heartbeat_state, heartbeat_impl::base>* self, caf::actor db,
+                   node_identity identity, std::chrono::milliseconds interval) {
   self->state.identity = std::move(identity);
   self->state.db = std::move(db);
   self->state.interval = interval;
@@ -64,7 +68,7 @@ caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf
         ->request(self->state.db, db_timeout, write_status(self->state.identity, "draining", false))
         .then(report, ignore);
     },
-    [=](actors::down_atom) {
+    [=](actors::down_atom) -> caf::result<bool> {
       self->state.status = "down";
       auto promise = self->make_response_promise();
       auto finish = [self, promise]() mutable {
@@ -81,8 +85,9 @@ caf::behavior heartbeat_behavior(caf::stateful_actor<heartbeat_state>* self, caf
 
 } // namespace
 
-caf::actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool,
-                                node_identity identity, std::chrono::milliseconds interval) {
+node_heartbeat_actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool,
+                                          node_identity identity,
+                                          std::chrono::milliseconds interval) {
   return system.spawn(heartbeat_behavior, std::move(db_pool), std::move(identity), interval);
 }
 

@@ -5,6 +5,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/type_ids.hpp"
 #include "persistence/cluster_nodes/cluster_node_repository.hpp"
@@ -21,10 +22,16 @@ struct node_identity {
   int32_t cluster_port = 0;
 };
 
+/// The heartbeat's interface: `actors::drain_atom` marks the node `draining`; `actors::down_atom`
+/// marks it `down`, answers `true` once written (or failed) and quits.
+using node_heartbeat_actor = caf::typed_actor<caf::reacts_to<actors::drain_atom>,
+                                              caf::replies_to<actors::down_atom>::with<bool>>;
+
 /// Spawns the actor that registers this node in `cluster_nodes` and renews its heartbeat every
 /// `interval`. Sending it `actors::drain_atom` marks the node `draining`; `down` marks it `down`,
 /// answers `true` once written (or failed) and quits. Database writes go through `db_pool`.
-caf::actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool,
-                                node_identity identity, std::chrono::milliseconds interval);
+node_heartbeat_actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool,
+                                          node_identity identity,
+                                          std::chrono::milliseconds interval);
 
 } // namespace cxp::cluster
