@@ -19,6 +19,7 @@
 #include "actors/pool/routing_messages.hpp"
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/stream/stream_actor.hpp"
+#include "domain/turn/turn_policy.hpp"
 
 namespace cxp::actors::detail {
 
@@ -54,6 +55,8 @@ struct active_turn {
   std::vector<std::string> prelude;
   std::string last_error_frame; ///< an upstream error kept for when no account is left
   int32_t last_error_status = 0;
+  std::optional<domain::attempt_outcome> last_outcome; ///< of the latest attempt reported
+  std::string last_error_code;                         ///< of the latest failed attempt
   std::vector<domain::quota_window> quota;
   std::string plan_type;
   std::string response_id;
@@ -115,17 +118,27 @@ void settle_drain(stream_self* self);
 void start_next(stream_self* self);
 void lease(stream_self* self);
 void begin_attempt(stream_self* self);
-void refresh(stream_self* self);
-void record_attempt(active_turn& t, const std::string& outcome, std::optional<std::string> code,
-                    std::optional<int32_t> status);
-void report(stream_self* self, attempt_result result,
+void refresh(stream_self* self, const domain::turn_signal& signal);
+void record_attempt(active_turn& t, domain::attempt_outcome outcome, bool retried,
+                    std::optional<std::string> code, std::optional<int32_t> status);
+void report(stream_self* self, domain::attempt_outcome outcome,
             std::optional<time_point> exhausted_until = std::nullopt);
 void relay(stream_self* self, std::string text, std::function<void()> resume);
 void flush_prelude(stream_self* self);
-void end_turn(stream_self* self, bool ok, int32_t status, errc gateway_error = errc{},
-              std::string message = {});
-void attempt_failed(stream_self* self, attempt_result result, const std::string& code,
-                    std::optional<time_point> exhausted_until = std::nullopt);
+/// Ends the running turn. `outcome` is recorded and reported for an attempt not yet reported
+/// (nullopt: nothing is due, e.g. it was reported already or never leased).
+void end_turn(stream_self* self, std::optional<domain::attempt_outcome> outcome, int32_t status,
+              errc gateway_error = errc{}, std::string message = {});
+/// What the turn policy needs to know about the running attempt.
+domain::attempt_state attempt_state_of(const active_turn& t);
+/// Acts on the turn policy's verdict for `signal`, which arrived before anything visible and
+/// ends the attempt: refresh, reconnect, fail over, or give up (see stream_turns.cpp).
+void settle(stream_self* self, const domain::turn_signal& signal,
+            std::optional<time_point> exhausted_until = std::nullopt);
+/// A failed attempt before anything visible: reports it, then leases the next account
+/// (`retry`) or ends the turn with the kept upstream error (else our gateway error).
+void attempt_failed(stream_self* self, const domain::turn_signal& signal,
+                    std::optional<time_point> exhausted_until, bool retry);
 /// Ends the running turn, whose connection is gone, at once (see stream_turns.cpp).
 void cancel_turn(stream_self* self);
 

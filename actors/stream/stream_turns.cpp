@@ -1,5 +1,6 @@
 #include <caf/event_based_actor.hpp>
 
+#include "actors/stream/attempt_ledger.hpp"
 #include "actors/stream/stream_state.hpp"
 #include "actors/type_ids.hpp"
 #include "common/encoding.hpp"
@@ -12,35 +13,40 @@ int64_t millis(steady_clock::duration took) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
 }
 
-void record_attempt(active_turn& t, const std::string& outcome, std::optional<std::string> code,
-                    std::optional<int32_t> status) {
-  persistence::request_attempt_row attempt;
-  attempt.id = new_uuid();
-  attempt.attempt_number = static_cast<int32_t>(t.log.attempts.size() + 1);
-  attempt.account_id = t.grant ? t.grant->account_id : std::string{};
-  attempt.started_at = t.attempt_started_at;
-  attempt.status_code = status;
-  attempt.outcome = outcome;
-  attempt.error_code = std::move(code);
-  attempt.latency_ms = millis(steady_clock::now() - t.attempt_started);
-  t.log.attempts.push_back(std::move(attempt));
+void record_attempt(active_turn& t, domain::attempt_outcome outcome, bool retried,
+                    std::optional<std::string> code, std::optional<int32_t> status) {
+  domain::attempt_facts facts;
+  facts.attempt_number = static_cast<int32_t>(t.log.attempts.size() + 1);
+  facts.account_id = t.grant ? t.grant->account_id : std::string{};
+  facts.started_at = t.attempt_started_at;
+  facts.status_code = status;
+  if (outcome != domain::attempt_outcome::succeeded && code) {
+    t.last_error_code = *code;
+  }
+  facts.error_code = std::move(code);
+  facts.latency =
+    std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - t.attempt_started);
+  t.log.attempts.push_back(domain::make_attempt_row(std::move(facts), outcome, retried));
 }
 
 /// Tells the granting pool how the attempt ended (this also ends the account's lease).
-void report(stream_self* self, attempt_result result, std::optional<time_point> exhausted_until) {
+void report(stream_self* self, domain::attempt_outcome outcome,
+            std::optional<time_point> exhausted_until) {
   auto& t = *self->state.turn;
   if (!t.grant || t.reported) {
     return;
   }
   t.reported = true;
-  self->state.deps->metrics.upstream_attempts.add({{"outcome", std::string{to_string(result)}}})
+  t.last_outcome = outcome;
+  self->state.deps->metrics.upstream_attempts
+    .add({{"outcome", std::string{domain::to_string(outcome)}}})
     .increment();
   attempt_report out;
   out.account_id = t.grant->account_id;
   out.model = t.request.model;
   out.route = route_class::responses;
   out.session_key = t.request.session_key;
-  out.result = result;
+  out.result = to_attempt_result(outcome);
   out.probe = t.grant->probe;
   out.quota = std::move(t.quota);
   out.exhausted_until = exhausted_until;
@@ -88,24 +94,30 @@ void flush_prelude(stream_self* self) {
 
 /// Ends the running turn: the pool report (when still due), the request-log row, the done
 /// message and the response-id alias; then the next queued turn.
-void end_turn(stream_self* self, bool ok, int32_t status, errc gateway_error, std::string message) {
+void end_turn(stream_self* self, std::optional<domain::attempt_outcome> outcome, int32_t status,
+              errc gateway_error, std::string message) {
   auto& st = self->state;
   auto& t = *st.turn;
   const bool gateway_failed = gateway_error != errc{};
-  if (t.grant && !t.reported) {
-    record_attempt(t, ok ? "succeeded" : "failed",
-                   ok ? std::nullopt : std::optional<std::string>{"upstream_error_frame"}, status);
-    report(self, ok ? attempt_result::succeeded : attempt_result::rejected);
+  if (t.grant && !t.reported && outcome) {
+    record_attempt(t, *outcome, false,
+                   *outcome == domain::attempt_outcome::succeeded
+                     ? std::nullopt
+                     : std::optional<std::string>{t.last_error_code.empty() ? "upstream_error"
+                                                                            : t.last_error_code},
+                   status);
+    report(self, *outcome);
   }
+  const bool ok = t.last_outcome == domain::attempt_outcome::succeeded && !gateway_failed;
   t.log.status_code = status;
-  t.log.outcome = ok ? "succeeded" : (t.log.attempts.empty() ? "rejected" : "failed");
+  t.log.outcome = std::string{domain::request_log_status(t.last_outcome)};
   if (t.cancelled) {
-    t.log.outcome = "cancelled";
+    t.log.outcome = std::string{domain::request_log_status(domain::attempt_outcome::cancelled)};
     t.log.error_code = "client_closed";
   } else if (gateway_failed) {
     t.log.error_code = std::string{to_string(gateway_error)};
   } else if (!ok) {
-    t.log.error_code = "upstream_error";
+    t.log.error_code = t.last_error_code.empty() ? "upstream_error" : t.last_error_code;
   }
   if (t.grant) {
     t.log.account_id = t.grant->account_id;
@@ -148,39 +160,67 @@ void cancel_turn(stream_self* self) {
   if (t.grant) {
     if (!t.reported) {
       close_socket(self);
-      record_attempt(t, "cancelled", "client_closed", std::nullopt);
-      report(self, attempt_result::cancelled);
+      record_attempt(t, domain::attempt_outcome::cancelled, false, "client_closed", std::nullopt);
+      report(self, domain::attempt_outcome::cancelled);
     }
   }
   t.cancelled = true;
-  end_turn(self, false, 499);
+  end_turn(self, std::nullopt, 499);
 }
 
-/// A failed attempt before anything visible: report it and try the next account, unless the
-/// session is pinned or the ring is spent.
-void attempt_failed(stream_self* self, attempt_result result, const std::string& code,
-                    std::optional<time_point> exhausted_until) {
+domain::attempt_state attempt_state_of(const active_turn& t) {
+  domain::attempt_state state;
+  state.visible = t.visible;
+  state.refreshed = t.refreshed;
+  state.reconnected = t.reconnected;
+  state.failover_allowed = t.grant && !t.grant->pinned;
+  state.reused = t.reused;
+  return state;
+}
+
+void settle(stream_self* self, const domain::turn_signal& signal,
+            std::optional<time_point> exhausted_until) {
+  auto& t = *self->state.turn;
+  switch (domain::judge(signal, attempt_state_of(t))) {
+  case domain::turn_verdict::refresh_token:
+    return refresh(self, signal);
+  case domain::turn_verdict::reconnect:
+    t.reconnected = true;
+    t.reused = false;
+    t.prelude.clear();
+    record_attempt(t, domain::outcome_of(signal), true, domain::attempt_error_code(signal),
+                   signal.status ? std::optional<int32_t>{signal.status} : std::nullopt);
+    t.attempt_started = steady_clock::now();
+    return open_socket(self);
+  case domain::turn_verdict::fail_over:
+    return attempt_failed(self, signal, exhausted_until, true);
+  default:
+    return attempt_failed(self, signal, exhausted_until, false);
+  }
+}
+
+void attempt_failed(stream_self* self, const domain::turn_signal& signal,
+                    std::optional<time_point> exhausted_until, bool retry) {
   auto& st = self->state;
   auto& t = *st.turn;
-  record_attempt(t, "retryable_failed", code,
-                 t.last_error_status ? std::optional<int32_t>{t.last_error_status} : std::nullopt);
-  report(self, result, exhausted_until);
+  const auto outcome = domain::outcome_of(signal);
+  record_attempt(t, outcome, retry, domain::attempt_error_code(signal),
+                 signal.status ? std::optional<int32_t>{signal.status} : std::nullopt);
+  report(self, outcome, exhausted_until);
   close_socket(self);
   t.tried.push_back(t.grant->account_id);
   const bool pinned = t.grant->pinned;
-  if (pinned || static_cast<int32_t>(t.tried.size()) >= t.grant->ring_size) {
+  if (!retry || pinned || static_cast<int32_t>(t.tried.size()) >= t.grant->ring_size) {
     if (!t.last_error_frame.empty()) {
       flush_prelude(self);
       relay(self, std::move(t.last_error_frame), nullptr);
-      return end_turn(self, false, t.last_error_status);
+      return end_turn(self, std::nullopt, t.last_error_status);
     }
     const auto error =
       pinned ? errc::pinned_continuation_unavailable : errc::upstream_request_failed;
-    return end_turn(self, false, 503, error);
+    return end_turn(self, std::nullopt, 503, error);
   }
-  st.deps->metrics.failovers
-    .add({{"reason", code == "usage_limit_reached" ? code : "network_error"}})
-    .increment();
+  st.deps->metrics.failovers.add({{"reason", std::string{domain::to_string(outcome)}}}).increment();
   t.prelude.clear();
   lease(self);
 }
@@ -203,11 +243,12 @@ void begin_attempt(stream_self* self) {
   open_socket(self);
 }
 
-void refresh(stream_self* self) {
+void refresh(stream_self* self, const domain::turn_signal& signal) {
   auto& st = self->state;
   auto& t = *st.turn;
   t.refreshed = true;
-  record_attempt(t, "retryable_failed", "upstream_401", 401);
+  record_attempt(t, domain::outcome_of(signal), true, domain::attempt_error_code(signal),
+                 signal.status ? std::optional<int32_t>{signal.status} : std::nullopt);
   close_socket(self);
   self->request(t.grant->account, lease_timeout, refresh_atom::value, t.grant->token_generation)
     .then(
@@ -231,7 +272,12 @@ void refresh(stream_self* self) {
         if (!self->state.turn || self->state.turn->serial != serial) {
           return;
         }
-        attempt_failed(self, attempt_result::unauthorized, "reauth_required");
+        domain::turn_signal reauth;
+        reauth.kind = domain::signal_kind::transport_failure;
+        reauth.status = 401;
+        reauth.code = "reauth_required";
+        attempt_failed(self, reauth, std::nullopt,
+                       attempt_state_of(*self->state.turn).failover_allowed);
       });
 }
 
@@ -241,13 +287,13 @@ void on_lease(stream_self* self, lease_reply& reply) {
     if (!t.last_error_frame.empty()) {
       flush_prelude(self);
       relay(self, std::move(t.last_error_frame), nullptr);
-      return end_turn(self, false, t.last_error_status);
+      return end_turn(self, std::nullopt, t.last_error_status);
     }
     const auto code = reply.denial.code;
     const bool limited =
       code == errc::usage_limit_reached || code == errc::api_key_policy_limit_exceeded;
     // Only the key-cap refusal carries a public message (which cap, when it frees).
-    return end_turn(self, false, limited ? 429 : 503, code,
+    return end_turn(self, std::nullopt, limited ? 429 : 503, code,
                     code == errc::api_key_policy_limit_exceeded ? reply.denial.message
                                                                 : std::string{});
   }
@@ -297,7 +343,7 @@ void lease(stream_self* self) {
           out.model = model;
           out.route = route_class::responses;
           out.session_key = session;
-          out.result = attempt_result::cancelled;
+          out.result = to_attempt_result(domain::attempt_outcome::cancelled);
           out.probe = reply.grant->probe;
           self->send(reply.grant->pool, std::move(out));
         }
@@ -307,7 +353,7 @@ void lease(stream_self* self) {
           return;
         }
         log::warn("stream", "lease request failed", {{"detail", context_of(error)}});
-        end_turn(self, false, 503, errc::service_unavailable);
+        end_turn(self, std::nullopt, 503, errc::service_unavailable);
       });
 }
 
@@ -346,7 +392,7 @@ void start_next(stream_self* self) {
   if (!owned(st, t.request)) {
     // Queued by a connection that is gone: nobody would read it, so it never goes upstream.
     t.cancelled = true;
-    return end_turn(self, false, 499);
+    return end_turn(self, std::nullopt, 499);
   }
   lease(self);
 }

@@ -33,6 +33,39 @@ void arm_watchdog(stream_self* self) {
   self->delayed_send(self, st.silence_limit, tick_atom::value, st.turn->serial);
 }
 
+/// Reads what a usage-limit error frame says: the reset, the plan, and its `headers` (the
+/// 429's quota headers; a per-model limit blocks only that model on this account).
+std::optional<time_point> read_usage_limit(stream_self* self, const json& parsed) {
+  auto& st = self->state;
+  auto& t = *st.turn;
+  const auto now = st.deps->clock.now();
+  const auto error = parsed.value("error", json::object());
+  auto reset = domain::parse_usage_limit_reset(json{{"error", error}}, now);
+  if (error.contains("plan_type") && error["plan_type"].is_string()) {
+    t.plan_type = error["plan_type"].get<std::string>();
+  }
+  const auto headers = domain::frame_headers(parsed);
+  t.quota =
+    domain::merge_windows(std::move(t.quota), domain::parse_rate_limit_headers(headers, now));
+  const auto active = headers.find("x-codex-active-limit");
+  auto evidence =
+    domain::usage_limit_of(reset, active == headers.end() ? "" : active->second, t.quota, now);
+  if (evidence.family_window) {
+    t.quota.push_back(std::move(*evidence.family_window));
+  }
+  return evidence.account_until;
+}
+
+/// Relays a terminal frame and ends the turn as `outcome`.
+void end_with_frame(stream_self* self, std::string text, std::function<void()> resume,
+                    domain::attempt_outcome outcome, int32_t status) {
+  auto& t = *self->state.turn;
+  t.visible = true;
+  flush_prelude(self);
+  relay(self, std::move(text), std::move(resume));
+  end_turn(self, outcome, status);
+}
+
 /// One server frame of the running turn.
 void on_upstream_frame(stream_self* self, std::string text, std::function<void()> resume) {
   auto& st = self->state;
@@ -46,58 +79,41 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
   if (frame.type == "response.created" && t.response_id.empty()) {
     t.response_id = frame.response_id;
   }
-  switch (domain::judge_frame(frame, t.visible, t.refreshed, t.reconnected)) {
-  case domain::frame_verdict::hold:
+  const bool error_frame = frame.type == "error";
+  const auto outcome = domain::outcome_of(frame);
+  std::optional<time_point> reset;
+  if (error_frame && outcome == domain::attempt_outcome::usage_limited) {
+    reset = read_usage_limit(self, parsed);
+  }
+  switch (domain::judge(frame, attempt_state_of(t))) {
+  case domain::turn_verdict::hold:
     t.prelude.push_back(std::move(text));
     return resume();
-  case domain::frame_verdict::refresh_token:
+  case domain::turn_verdict::refresh_token:
+  case domain::turn_verdict::reconnect:
+  case domain::turn_verdict::fail_over:
     resume();
-    return refresh(self);
-  case domain::frame_verdict::reconnect:
-    resume();
-    t.reconnected = true;
-    return open_socket(self);
-  case domain::frame_verdict::fail_over: {
-    resume();
-    t.last_error_frame = std::move(text);
-    t.last_error_status = frame.status;
-    std::optional<time_point> reset;
-    if (frame.quota) {
-      const auto now = st.deps->clock.now();
-      const auto& error = parsed["error"];
-      reset = domain::parse_usage_limit_reset(json{{"error", error}}, now);
-      if (error.contains("plan_type") && error["plan_type"].is_string()) {
-        t.plan_type = error["plan_type"].get<std::string>();
-      }
-      // The frame's `headers` are the 429's quota headers; a per-model limit blocks only that
-      // model on this account.
-      const auto headers = domain::frame_headers(parsed);
-      t.quota =
-        domain::merge_windows(std::move(t.quota), domain::parse_rate_limit_headers(headers, now));
-      const auto active = headers.find("x-codex-active-limit");
-      auto evidence =
-        domain::usage_limit_of(reset, active == headers.end() ? "" : active->second, t.quota, now);
-      if (evidence.family_window) {
-        t.quota.push_back(std::move(*evidence.family_window));
-      }
-      reset = evidence.account_until;
+    if (error_frame) {
+      t.last_error_frame = std::move(text);
+      t.last_error_status = frame.status;
     }
-    return attempt_failed(
-      self, frame.quota ? attempt_result::usage_limited : attempt_result::upstream_error,
-      frame.quota ? "usage_limit_reached" : "upstream_" + std::to_string(frame.status), reset);
-  }
-  case domain::frame_verdict::failed: {
-    t.visible = true;
-    flush_prelude(self);
-    relay(self, std::move(text), std::move(resume));
-    if (frame.type != "error") {
-      return end_turn(self, false, 200);
+    return settle(self, frame, reset);
+  case domain::turn_verdict::failed:
+    if (error_frame && !t.visible) {
+      // No failover allowed (a pinned session): the error goes out as the turn's end.
+      resume();
+      t.last_error_frame = std::move(text);
+      t.last_error_status = frame.status;
+      return settle(self, frame, reset);
     }
-    record_attempt(t, "failed", frame.code.empty() ? "upstream_error" : frame.code, frame.status);
-    report(self, frame.status == 401 ? attempt_result::unauthorized : attempt_result::rejected);
-    return end_turn(self, false, frame.status > 0 ? frame.status : 502);
-  }
-  case domain::frame_verdict::completed: {
+    t.last_error_code = domain::attempt_error_code(frame);
+    return end_with_frame(self, std::move(text), std::move(resume), outcome,
+                          error_frame ? (frame.status > 0 ? frame.status : 502) : 200);
+  case domain::turn_verdict::reject:
+    t.last_error_code = domain::attempt_error_code(frame);
+    return end_with_frame(self, std::move(text), std::move(resume),
+                          domain::attempt_outcome::rejected, frame.status > 0 ? frame.status : 400);
+  case domain::turn_verdict::completed: {
     t.visible = true;
     flush_prelude(self);
     const auto& response = parsed["response"];
@@ -111,13 +127,26 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
       t.response_id = frame.response_id;
     }
     relay(self, std::move(text), std::move(resume));
-    return end_turn(self, true, 200);
+    return end_turn(self, domain::attempt_outcome::succeeded, 200);
   }
-  case domain::frame_verdict::relay:
+  case domain::turn_verdict::relay:
     t.visible = true;
     flush_prelude(self);
     return relay(self, std::move(text), std::move(resume));
   }
+}
+
+/// The socket failed or went silent: before anything visible the policy retries, after it the
+/// turn ends with `visible_error`.
+void on_transport_failure(stream_self* self, domain::turn_signal failure, errc visible_error) {
+  auto& t = *self->state.turn;
+  if (!t.visible) {
+    return settle(self, failure);
+  }
+  record_attempt(t, domain::outcome_of(failure), false, domain::attempt_error_code(failure),
+                 std::nullopt);
+  report(self, domain::outcome_of(failure));
+  end_turn(self, std::nullopt, 502, visible_error);
 }
 
 } // namespace
@@ -225,15 +254,11 @@ void on_socket_event(stream_self* self, socket_event& event) {
     }
     auto& t = *st.turn;
     t.last_error_status = static_cast<int32_t>(event.status);
-    if (event.status == 401 && !t.refreshed) {
-      return refresh(self);
-    }
-    const auto result = event.status == 429   ? attempt_result::usage_limited
-                        : event.status == 401 ? attempt_result::unauthorized
-                        : event.status >= 500 ? attempt_result::upstream_error
-                                              : attempt_result::network_error;
-    return attempt_failed(self, result,
-                          event.status ? "upgrade_" + std::to_string(event.status) : event.text);
+    domain::turn_signal refused;
+    refused.kind = domain::signal_kind::transport_failure;
+    refused.status = static_cast<int32_t>(event.status);
+    refused.code = event.status ? std::string{} : std::move(event.text);
+    return settle(self, refused);
   }
   case socket_event::kind::message:
     if (!st.turn || st.turn->awaiting_open) {
@@ -250,22 +275,10 @@ void on_socket_event(stream_self* self, socket_event& event) {
     if (!st.turn || st.turn->awaiting_open || !st.turn->grant) {
       return;
     }
-    auto& t = *st.turn;
-    if (!t.visible) {
-      if (t.reused && !t.reconnected) {
-        // The socket an earlier turn left open died meanwhile: one fresh connection, same lease.
-        t.reconnected = true;
-        t.reused = false;
-        t.prelude.clear();
-        record_attempt(t, "retryable_failed", "reused_socket_closed", std::nullopt);
-        t.attempt_started = steady_clock::now();
-        return open_socket(self);
-      }
-      return attempt_failed(self, attempt_result::network_error, "upstream_closed");
-    }
-    record_attempt(t, "failed", "upstream_closed_mid_stream", std::nullopt);
-    report(self, attempt_result::network_error);
-    return end_turn(self, false, 502, errc::upstream_request_failed);
+    domain::turn_signal closed;
+    closed.kind = domain::signal_kind::transport_failure;
+    closed.code = "upstream_closed";
+    return on_transport_failure(self, std::move(closed), errc::upstream_request_failed);
   }
 }
 
@@ -277,12 +290,10 @@ void on_upstream_timeout(stream_self* self) {
     return; // the connect timeout of the socket being opened covers this phase
   }
   close_socket(self);
-  if (!t.visible) {
-    return attempt_failed(self, attempt_result::network_error, "upstream_timeout");
-  }
-  record_attempt(t, "failed", "upstream_idle_timeout", std::nullopt);
-  report(self, attempt_result::network_error);
-  end_turn(self, false, 502, errc::stream_idle_timeout);
+  domain::turn_signal silent;
+  silent.kind = domain::signal_kind::transport_failure;
+  silent.code = "upstream_timeout";
+  on_transport_failure(self, std::move(silent), errc::stream_idle_timeout);
 }
 
 } // namespace cxp::actors::detail

@@ -57,6 +57,8 @@ void from_json(const json& j, account_script& s) {
   get("json_instead_of_sse", s.json_instead_of_sse);
   get("always_unauthorized", s.always_unauthorized);
   get("refresh_down", s.refresh_down);
+  get("auth_error_status", s.auth_error_status);
+  get("reject_status", s.reject_status);
   get("response_failed_first", s.response_failed_first);
   get("access_token_expired", s.access_token_expired);
   get("refresh_revoked", s.refresh_revoked);
@@ -87,6 +89,8 @@ void to_json(json& j, const account_script& s) {
            {"json_instead_of_sse", s.json_instead_of_sse},
            {"always_unauthorized", s.always_unauthorized},
            {"refresh_down", s.refresh_down},
+           {"auth_error_status", s.auth_error_status},
+           {"reject_status", s.reject_status},
            {"response_failed_first", s.response_failed_first},
            {"access_token_expired", s.access_token_expired},
            {"refresh_revoked", s.refresh_revoked},
@@ -351,6 +355,19 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
     r.what = reply::kind::drop;
     r.delay_ms = s.delay_first_byte_ms;
     return r;
+  }
+  if (s.auth_error_status != 0) {
+    return json_reply(s.auth_error_status,
+                      {{"error",
+                        {{"type", "invalid_request_error"},
+                         {"code", "token_expired"},
+                         {"message", "Provided authentication token is expired."}}}});
+  }
+  if (s.reject_status != 0) {
+    return json_reply(s.reject_status, {{"error",
+                                         {{"type", "invalid_request_error"},
+                                          {"code", "invalid_value"},
+                                          {"message", "fake rejection"}}}});
   }
   if (s.status_5xx != 0) {
     auto code = s.status_5xx == 503 ? "server_is_overloaded" : "server_error";
@@ -673,6 +690,7 @@ reply fake_upstream::state::handle_token(const http::request<http::string_body>&
     s.refresh_token = "rt-" + account_id + "-" + std::to_string(generation) + "-"
                       + sha256_hex(token + std::to_string(++sequence)).substr(0, 16);
     s.access_token_expired = false;
+    s.auth_error_status = 0;
     auto answer =
       json_reply(200, {{"access_token", s.access_token},
                        {"refresh_token", s.refresh_token},

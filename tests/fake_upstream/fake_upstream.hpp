@@ -41,6 +41,12 @@ struct account_script {
   bool json_instead_of_sse = false; ///< 200 application/json (a Responses object) to a stream
   bool always_unauthorized = false; ///< 401 token_expired to every turn, refreshed or not
   bool refresh_down = false;        ///< the token endpoint drops this account's refreshes
+  /// Answer turns with this status and error code `token_expired` (an auth error named by its
+  /// code, not a 401) until the next refresh; 0 = never. Websocket turns get it as an error frame.
+  int auth_error_status = 0;
+  /// Answer every turn with this 4xx status and `invalid_request_error` (the request's own
+  /// fault); 0 = never.
+  int reject_status = 0;
   /// A model whose own limit family (`codex_other`, named after the model) is used up: its turns
   /// answer 429 usage_limit_reached with `x-codex-active-limit: codex_other`; other models serve.
   std::string limited_model;

@@ -82,6 +82,7 @@ void proxy_turn::on_lease(caf::expected<actors::lease_reply> reply) {
   }
   grant_ = std::move(*reply->grant);
   refreshed_once_ = false; // each account gets its own refresh
+  reconnected_ = false;
   runtime_.admission->configure(grant_.settings);
   start_attempt();
 }
@@ -96,7 +97,8 @@ void proxy_turn::on_denial(const actors::lease_denial& denial) {
   if (denial.code == errc::api_key_policy_limit_exceeded) {
     // The denial says which cap and when it frees up: meant for the client.
     request_.ex->respond_error(denial.code, denial.message);
-    return finish(429, std::string{to_string(denial.code)}, "rejected");
+    return finish(429, std::string{to_string(denial.code)},
+                  domain::request_log_status(std::nullopt));
   }
   fail(denial.code, denial.message);
 }
@@ -108,7 +110,6 @@ void proxy_turn::start_attempt() {
   parser_ = actors::sse_parser{};
   pending_.clear();
   upstream_head_ = {};
-  first_event_error_.clear();
   prelude_events_ = 0;
   actors::upstream_request upstream;
   upstream.url = runtime_.upstream_base_url + request_.upstream_path;

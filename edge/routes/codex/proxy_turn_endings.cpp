@@ -1,5 +1,6 @@
 #include <boost/asio/post.hpp>
 
+#include "actors/stream/attempt_ledger.hpp"
 #include "actors/type_ids.hpp"
 #include "common/encoding.hpp"
 #include "common/json_input.hpp"
@@ -23,21 +24,22 @@ void proxy_turn::on_done(std::optional<actors::upstream_failure> failure) {
   keepalive_timer_.cancel();
   const auto current = phase_;
   phase_ = phase::finished;
+  domain::turn_signal broken;
+  broken.kind = domain::signal_kind::transport_failure;
   switch (current) {
   case phase::relaying:
     return end_relay(failure);
   case phase::buffering:
     if (failure) {
-      return attempt_failed(attempt_result::network_error, std::string{to_string(*failure)},
-                            std::nullopt, relay_policy::never);
+      broken.code = std::string{to_string(*failure)};
+      return settle(broken);
     }
     return on_buffered_answer();
   case phase::awaiting_head:
   case phase::prelude:
     // A 200 that ended (or broke) before its first visible event carries nothing to relay.
-    return attempt_failed(attempt_result::network_error,
-                          failure ? std::string{to_string(*failure)} : "closed_before_first_event",
-                          std::nullopt, relay_policy::never);
+    broken.code = failure ? std::string{to_string(*failure)} : "closed_before_first_event";
+    return settle(broken);
   default:
     return;
   }
@@ -46,13 +48,13 @@ void proxy_turn::on_done(std::optional<actors::upstream_failure> failure) {
 void proxy_turn::end_relay(std::optional<actors::upstream_failure> failure) {
   if (client_gone_) {
     stream_->abort();
-    report(attempt_result::cancelled);
-    return finish(499, "client_closed", "cancelled");
+    report(attempt_outcome::cancelled);
+    return finish(499, "client_closed", domain::request_log_status(attempt_outcome::cancelled));
   }
   if (saw_completed_ && !failure) {
     stream_->finish();
-    report(attempt_result::succeeded);
-    return finish(200, std::nullopt, "succeeded");
+    report(attempt_outcome::succeeded);
+    return finish(200, std::nullopt, domain::request_log_status(attempt_outcome::succeeded));
   }
   // Committed: never replayed. Unless the upstream ended it with a terminal event of its own,
   // the client is told the answer is cut, so it never takes the partial answer as complete.
@@ -71,71 +73,88 @@ void proxy_turn::end_relay(std::optional<actors::upstream_failure> failure) {
   }
   stream_->finish();
   const bool upstream_fault = failure || cut_ == cut_reason::malformed;
-  report(upstream_fault ? attempt_result::network_error : attempt_result::succeeded, code);
-  finish(200, code, "failed");
+  const auto outcome = upstream_fault   ? attempt_outcome::network_error
+                       : saw_completed_ ? attempt_outcome::succeeded
+                                        : domain::outcome_of(terminal_);
+  report(outcome, code);
+  finish(200, code, domain::request_log_status(outcome));
 }
 
 void proxy_turn::on_buffered_answer() {
   const auto status = upstream_head_.status;
   if (status == 200 && request_.expects_sse) {
     // A JSON (or any non-SSE) answer to a streaming request: no client could read it as one.
-    return attempt_failed(attempt_result::upstream_error, "upstream_malformed_answer", std::nullopt,
-                          relay_policy::never);
-  }
-  if (status == 200) {
-    report(attempt_result::succeeded);
-    respond_buffered(status);
-    return finish(status, std::nullopt, "succeeded");
+    domain::turn_signal malformed;
+    malformed.kind = domain::signal_kind::malformed;
+    return settle(malformed);
   }
   json body;
   parse_untrusted(pending_, body);
-  if (status == 401 && !refreshed_once_) {
-    refreshed_once_ = true;
-    return refresh_and_retry();
-  }
-  if (status == 429) {
-    const bool usage_limit = body.is_object() && body.contains("error")
-                             && string_member(body["error"], "type") == "usage_limit_reached";
-    std::optional<time_point> reset;
-    if (usage_limit) {
-      const auto now = runtime_.services.clock.now();
-      reset = domain::parse_usage_limit_reset(body, now);
-      if (!reset) {
-        reset = domain::exhausted_until(observed_quota_, now);
-      }
-      // A per-model limit blocks that model on this account, not the whole account.
-      auto evidence = domain::usage_limit_of(reset, upstream_head_.header("x-codex-active-limit"),
-                                             observed_quota_, now);
-      if (evidence.family_window) {
-        observed_quota_.push_back(std::move(*evidence.family_window));
-      }
-      reset = evidence.account_until;
+  const auto signal = domain::read_upstream_answer(static_cast<int32_t>(status), body);
+  std::optional<time_point> reset;
+  if (domain::outcome_of(signal) == attempt_outcome::usage_limited) {
+    const auto now = runtime_.services.clock.now();
+    reset = domain::parse_usage_limit_reset(body, now);
+    if (!reset) {
+      reset = domain::exhausted_until(observed_quota_, now);
     }
-    if (body.is_object() && body.contains("error") && body["error"].is_object()
-        && body["error"].contains("plan_type") && body["error"]["plan_type"].is_string()) {
-      plan_type_ = body["error"]["plan_type"].get<std::string>();
+    // A per-model limit blocks that model on this account, not the whole account.
+    auto evidence = domain::usage_limit_of(reset, upstream_head_.header("x-codex-active-limit"),
+                                           observed_quota_, now);
+    if (evidence.family_window) {
+      observed_quota_.push_back(std::move(*evidence.family_window));
     }
-    return attempt_failed(usage_limit ? attempt_result::usage_limited
-                                      : attempt_result::upstream_error,
-                          usage_limit ? "usage_limit_reached" : "upstream_429", reset);
+    reset = evidence.account_until;
   }
-  if (status == 401) {
-    // The account's credential, not the client's: never relayed as the client's own 401.
-    return attempt_failed(attempt_result::unauthorized, "upstream_401", std::nullopt,
-                          relay_policy::never);
+  if (body.is_object() && body.contains("error") && body["error"].is_object()
+      && body["error"].contains("plan_type") && body["error"]["plan_type"].is_string()) {
+    plan_type_ = body["error"]["plan_type"].get<std::string>();
   }
-  if (status >= 500) {
-    return attempt_failed(attempt_result::upstream_error, "upstream_" + std::to_string(status),
-                          std::nullopt);
-  }
-  // Another 4xx is about the request itself: no other account would answer differently.
-  report(attempt_result::rejected, "upstream_" + std::to_string(status));
-  respond_buffered(status);
-  finish(status, "upstream_" + std::to_string(status), "failed");
+  settle(signal, reset);
 }
 
-void proxy_turn::refresh_and_retry() {
-  record_attempt("retryable_failed", "upstream_401");
+domain::attempt_state proxy_turn::attempt_state() const {
+  domain::attempt_state state;
+  state.visible = phase_ == phase::relaying;
+  state.refreshed = refreshed_once_;
+  state.reconnected = reconnected_;
+  state.failover_allowed = request_.allow_failover && !grant_.pinned;
+  return state;
+}
+
+void proxy_turn::settle(const domain::turn_signal& signal,
+                        std::optional<time_point> exhausted_until) {
+  const auto status = upstream_head_.status;
+  switch (domain::judge(signal, attempt_state())) {
+  case domain::turn_verdict::refresh_token:
+    refreshed_once_ = true;
+    return refresh_and_retry(signal);
+  case domain::turn_verdict::reconnect:
+    reconnected_ = true;
+    record_attempt(domain::outcome_of(signal), true, domain::attempt_error_code(signal));
+    return start_attempt();
+  case domain::turn_verdict::fail_over:
+    return attempt_failed(signal, exhausted_until, true);
+  case domain::turn_verdict::completed:
+    report(attempt_outcome::succeeded);
+    respond_buffered(status);
+    return finish(static_cast<int32_t>(status), std::nullopt,
+                  domain::request_log_status(attempt_outcome::succeeded));
+  case domain::turn_verdict::reject: {
+    // About the request itself: no other account would answer differently.
+    const auto code = domain::attempt_error_code(signal);
+    report(attempt_outcome::rejected, code);
+    respond_buffered(status);
+    return finish(static_cast<int32_t>(status), code,
+                  domain::request_log_status(attempt_outcome::rejected));
+  }
+  default:
+    return attempt_failed(signal, exhausted_until, false);
+  }
+}
+
+void proxy_turn::refresh_and_retry(const domain::turn_signal& signal) {
+  record_attempt(domain::outcome_of(signal), true, domain::attempt_error_code(signal));
   ask<actors::lease_grant>(
     runtime_.system, grant_.account, refresh_timeout,
     [self = shared_from_this()](caf::expected<actors::lease_grant> refreshed) {
@@ -143,9 +162,12 @@ void proxy_turn::refresh_and_retry() {
         if (!r) {
           // The refresh token was rejected (reauth_required) or the refresh failed: this
           // account is out; its lease was already released.
-          self->runtime_.metrics.upstream_attempts.add({{"outcome", "unauthorized"}}).increment();
-          self->send_report(attempt_result::unauthorized, std::nullopt);
-          return self->next_or_fail("reauth_required");
+          const auto outcome = attempt_outcome::unauthorized;
+          self->runtime_.metrics.upstream_attempts
+            .add({{"outcome", std::string{to_string(outcome)}}})
+            .increment();
+          self->send_report(outcome, std::nullopt);
+          return self->next_or_fail(outcome, "reauth_required");
         }
         r->pool = self->grant_.pool;
         r->pinned = self->grant_.pinned;
@@ -159,59 +181,60 @@ void proxy_turn::refresh_and_retry() {
     actors::refresh_atom::value, grant_.token_generation);
 }
 
-void proxy_turn::attempt_failed(attempt_result result, const std::string& code,
-                                std::optional<time_point> exhausted_until, relay_policy relayable) {
-  if (relayable == relay_policy::allowed && upstream_head_.status != 0) {
+void proxy_turn::attempt_failed(const domain::turn_signal& signal,
+                                std::optional<time_point> exhausted_until, bool retry) {
+  const auto outcome = domain::outcome_of(signal);
+  const auto code = domain::attempt_error_code(signal);
+  // A credential failure is never relayed (the client would read it as its own key refused),
+  // and a malformed or broken answer has nothing worth relaying.
+  const bool relayable =
+    outcome != attempt_outcome::unauthorized
+    && (signal.kind == domain::signal_kind::answer || signal.kind == domain::signal_kind::event);
+  if (relayable && upstream_head_.status != 0) {
     last_failure_ = failed_answer{
       upstream_head_.status, std::string{upstream_head_.header("content-type")}, pending_, code};
   }
-  report(result, code, exhausted_until, /*retryable=*/true);
-  next_or_fail(code);
+  report(outcome, code, exhausted_until, retry);
+  if (!retry) {
+    return give_up(code);
+  }
+  next_or_fail(outcome, code);
 }
 
-void proxy_turn::next_or_fail(const std::string& reason) {
+void proxy_turn::next_or_fail(attempt_outcome outcome, const std::string& code) {
   tried_.push_back(grant_.account_id);
   if (!request_.allow_failover || grant_.pinned
       || static_cast<int32_t>(tried_.size()) >= grant_.ring_size) {
-    if (last_failure_) {
-      return relay_failure();
-    }
-    return fail(grant_.pinned ? errc::pinned_continuation_unavailable
-                              : errc::upstream_request_failed,
-                reason);
+    return give_up(code);
   }
-  runtime_.metrics.failovers
-    .add({{"reason", reason.rfind("upstream_5", 0) == 0                        ? "upstream_5xx"
-                     : reason.rfind("first_event_", 0) == 0                    ? "first_event"
-                     : reason == "usage_limit_reached"                         ? reason
-                     : reason == "upstream_429"                                ? reason
-                     : reason == "upstream_malformed_answer"                   ? "malformed_answer"
-                     : reason == "upstream_401" || reason == "reauth_required" ? "unauthorized"
-                                                                               : "network_error"}})
-    .increment();
+  runtime_.metrics.failovers.add({{"reason", std::string{to_string(outcome)}}}).increment();
   request_lease();
 }
 
-void proxy_turn::report(attempt_result result, std::optional<std::string> code,
-                        std::optional<time_point> exhausted_until, bool retryable) {
-  runtime_.metrics.upstream_attempts.add({{"outcome", std::string{actors::to_string(result)}}})
-    .increment();
-  record_attempt(result == attempt_result::succeeded   ? "succeeded"
-                 : result == attempt_result::cancelled ? "cancelled"
-                 : retryable                           ? "retryable_failed"
-                                                       : "failed",
-                 code);
-  log_.account_id = grant_.account_id;
-  send_report(result, exhausted_until);
+void proxy_turn::give_up(const std::string& code) {
+  if (last_failure_) {
+    return relay_failure();
+  }
+  fail(grant_.pinned ? errc::pinned_continuation_unavailable : errc::upstream_request_failed, code);
 }
 
-void proxy_turn::send_report(attempt_result result, std::optional<time_point> exhausted_until) {
+void proxy_turn::report(attempt_outcome outcome, std::optional<std::string> code,
+                        std::optional<time_point> exhausted_until, bool retried) {
+  runtime_.metrics.upstream_attempts.add({{"outcome", std::string{to_string(outcome)}}})
+    .increment();
+  record_attempt(outcome, retried, std::move(code));
+  log_.account_id = grant_.account_id;
+  send_report(outcome, exhausted_until);
+}
+
+void proxy_turn::send_report(attempt_outcome outcome, std::optional<time_point> exhausted_until) {
+  last_outcome_ = outcome;
   actors::attempt_report report;
   report.account_id = grant_.account_id;
   report.model = request_.model;
   report.route = request_.route;
   report.session_key = request_.session_key_hash;
-  report.result = result;
+  report.result = actors::to_attempt_result(outcome);
   report.probe = grant_.probe;
   report.api_key_id = request_.api_key_id;
   report.tokens = log_.input_tokens.value_or(0) + log_.output_tokens.value_or(0);
@@ -224,22 +247,20 @@ void proxy_turn::send_report(attempt_result result, std::optional<time_point> ex
   caf::anon_send(grant_.pool, std::move(report));
 }
 
-void proxy_turn::record_attempt(const std::string& outcome, std::optional<std::string> code) {
-  persistence::request_attempt_row attempt;
-  attempt.id = new_uuid();
-  attempt.attempt_number = static_cast<int32_t>(log_.attempts.size() + 1);
-  attempt.account_id = grant_.account_id;
-  attempt.started_at = attempt_started_at_;
+void proxy_turn::record_attempt(attempt_outcome outcome, bool retried,
+                                std::optional<std::string> code) {
+  domain::attempt_facts facts;
+  facts.attempt_number = static_cast<int32_t>(log_.attempts.size() + 1);
+  facts.account_id = grant_.account_id;
+  facts.started_at = attempt_started_at_;
   if (upstream_head_.status != 0) {
-    attempt.status_code = static_cast<int32_t>(upstream_head_.status);
+    facts.status_code = static_cast<int32_t>(upstream_head_.status);
   }
-  attempt.outcome = outcome;
-  attempt.error_code = std::move(code);
-  attempt.latency_ms = millis(steady_clock::now() - attempt_started_);
-  if (attempt_ttfb_ms_) {
-    attempt.ttfb_ms = attempt_ttfb_ms_;
-  }
-  log_.attempts.push_back(std::move(attempt));
+  facts.error_code = std::move(code);
+  facts.latency =
+    std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - attempt_started_);
+  facts.ttfb_ms = attempt_ttfb_ms_;
+  log_.attempts.push_back(domain::make_attempt_row(std::move(facts), outcome, retried));
 }
 
 void proxy_turn::respond_buffered(unsigned status) {
@@ -266,7 +287,8 @@ void proxy_turn::relay_failure() {
   }
   response.body() = std::move(failure.body);
   request_.ex->respond(std::move(response));
-  finish(failure.status, failure.code, "failed");
+  finish(static_cast<int32_t>(failure.status), failure.code,
+         domain::request_log_status(last_outcome_));
 }
 
 void proxy_turn::respond_usage_limit(const actors::lease_denial& denial) {
@@ -283,7 +305,7 @@ void proxy_turn::respond_usage_limit(const actors::lease_denial& denial) {
     error["resets_in_seconds"] = std::max<int64_t>(0, *denial.resets_at - now);
   }
   request_.ex->respond_json(http::status::too_many_requests, {{"error", error}});
-  finish(429, "usage_limit_reached", "rejected");
+  finish(429, "usage_limit_reached", domain::request_log_status(std::nullopt));
 }
 
 void proxy_turn::fail(errc code, const std::string& context) {
@@ -294,15 +316,15 @@ void proxy_turn::fail(errc code, const std::string& context) {
   }
   request_.ex->respond_error(code);
   finish(static_cast<int32_t>(lookup_error(code).status), std::string{to_string(code)},
-         log_.attempts.empty() ? "rejected" : "failed");
+         domain::request_log_status(last_outcome_));
 }
 
 void proxy_turn::finish(int32_t status, std::optional<std::string> error_code,
-                        const std::string& outcome) {
+                        std::string_view log_status) {
   phase_ = phase::finished;
   log_.status_code = status;
   log_.error_code = std::move(error_code);
-  log_.outcome = outcome;
+  log_.outcome = std::string{log_status};
   const auto took = steady_clock::now() - request_.ex->started();
   log_.latency_ms = millis(took);
   runtime_.metrics.requests.add({{"route", log_.route}, {"status", std::to_string(status)}})

@@ -15,20 +15,9 @@ using nlohmann::json;
 
 constexpr size_t max_prelude_bytes = 1u << 20;
 
-/// Events that carry nothing the client shows; they may precede a failure we can still retry.
-constexpr std::array<std::string_view, 3> prelude_events = {
-  "response.created", "response.in_progress", "codex.rate_limits"};
-
 /// Events whose JSON the proxy reads (usage, quota, failure codes); others pass unparsed.
 constexpr std::array<std::string_view, 5> parsed_events = {
   "codex.rate_limits", "response.completed", "response.failed", "response.incomplete", "error"};
-
-/// `response.failed` codes worth another account (notes §3.5).
-constexpr std::array<std::string_view, 6> retryable_failure_codes = {
-  "server_error",     "upstream_request_timeout", "stream_incomplete",
-  "overloaded_error", "server_is_overloaded",     "websocket_connection_limit_reached"};
-constexpr std::array<std::string_view, 3> quota_failure_codes = {
-  "rate_limit_exceeded", "usage_limit_reached", "insufficient_quota"};
 
 template <size_t N>
 bool contains(const std::array<std::string_view, N>& list, std::string_view value) {
@@ -52,16 +41,19 @@ void proxy_turn::on_prelude_chunk(std::string chunk, std::function<void()> resum
     if (!looks_like_event(event->data)) {
       return malformed_before_commit();
     }
-    if (inspect(*event)) {
+    const auto signal = inspect(*event);
+    switch (domain::judge(signal, attempt_state())) {
+    case domain::turn_verdict::hold:
       continue;
-    }
-    if (!first_event_error_.empty()) {
-      // A failure before anything visible: this attempt is over, the client saw nothing.
+    case domain::turn_verdict::refresh_token:
+    case domain::turn_verdict::reconnect:
+    case domain::turn_verdict::fail_over:
+      // This attempt is over before anything visible: the client saw nothing.
       call_->cancel();
       phase_ = phase::finished;
-      const bool quota = contains(quota_failure_codes, first_event_error_);
-      return attempt_failed(quota ? attempt_result::usage_limited : attempt_result::upstream_error,
-                            "first_event_" + first_event_error_, std::nullopt);
+      return settle(signal);
+    default:
+      break; // relayed as it came, the upstream's own failure events included
     }
     // The event that commits the stream is parsed in full: garbage must not reach the client.
     if (!is_event(event->data)) {
@@ -88,36 +80,36 @@ void proxy_turn::on_prelude_chunk(std::string chunk, std::function<void()> resum
 void proxy_turn::malformed_before_commit() {
   call_->cancel();
   phase_ = phase::finished;
-  attempt_failed(attempt_result::upstream_error, "upstream_malformed_answer", std::nullopt,
-                 relay_policy::never);
+  domain::turn_signal malformed;
+  malformed.kind = domain::signal_kind::malformed;
+  settle(malformed);
 }
 
-bool proxy_turn::inspect(const actors::sse_event& event) {
+domain::turn_signal proxy_turn::inspect(const actors::sse_event& event) {
   // The `event:` line names the type, so the bulk of a stream (deltas, and the created event
   // that echoes the whole request) is never parsed; without it, a substring test decides.
+  domain::turn_signal unparsed;
+  unparsed.type = event.name;
   const auto& data = event.data;
   if (!event.name.empty()) {
-    if (event.name == "response.created" || event.name == "response.in_progress") {
-      return true;
-    }
     if (!contains(parsed_events, event.name)) {
-      return false;
+      return unparsed;
     }
   } else if (std::none_of(parsed_events.begin(), parsed_events.end(),
                           [&](auto type) { return data.find(type) != std::string::npos; })
              && data.find("response.created") == std::string::npos
              && data.find("response.in_progress") == std::string::npos) {
-    return false;
+    return unparsed;
   }
   json parsed;
   if (parse_untrusted(data, parsed) || !parsed.is_object()) {
-    return false;
+    return unparsed;
   }
-  const auto type = string_member(parsed, "type");
-  if (type == "codex.rate_limits") {
+  auto signal = domain::read_upstream_frame(parsed);
+  if (signal.type == "codex.rate_limits") {
     auto windows = domain::parse_rate_limits_event(parsed, runtime_.services.clock.now());
     observed_quota_ = domain::merge_windows(std::move(observed_quota_), windows);
-  } else if (type == "response.completed") {
+  } else if (signal.type == "response.completed") {
     saw_completed_ = true;
     const auto& response = parsed.value("response", json::object());
     log_.input_tokens = int_at(response, "/usage/input_tokens"_json_pointer);
@@ -126,24 +118,14 @@ bool proxy_turn::inspect(const actors::sse_event& event) {
     log_.output_tokens = int_at(response, "/usage/output_tokens"_json_pointer);
     log_.reasoning_tokens =
       int_at(response, "/usage/output_tokens_details/reasoning_tokens"_json_pointer);
-  } else if (type == "response.failed" || type == "error") {
-    auto code = parsed.value(json::json_pointer{"/response/error/code"}, std::string{});
-    if (code.empty()) {
-      code = parsed.value(json::json_pointer{"/error/code"}, std::string{});
-    }
-    if (code.empty()) {
-      code = parsed.value(json::json_pointer{"/error/type"}, std::string{"server_error"});
-    }
-    stream_error_ = code;
-    if (phase_ == phase::prelude
-        && (contains(retryable_failure_codes, code) || contains(quota_failure_codes, code))) {
-      first_event_error_ = code;
-    }
-    return false;
-  } else if (type == "response.incomplete") {
+  } else if (signal.type == "response.failed" || signal.type == "error") {
+    stream_error_ = signal.code.empty() ? std::string{"server_error"} : signal.code;
+    terminal_ = signal;
+  } else if (signal.type == "response.incomplete") {
     stream_error_ = "response_incomplete";
+    terminal_ = signal;
   }
-  return contains(prelude_events, type);
+  return signal;
 }
 
 void proxy_turn::commit(std::function<void()> resume) {

@@ -19,6 +19,7 @@
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/upstream/sse_parser.hpp"
 #include "domain/routing/quota.hpp"
+#include "domain/turn/turn_policy.hpp"
 #include "edge/routes/codex/proxy_events.hpp"
 #include "edge/routes/codex/proxy_turn.hpp"
 #include "persistence/request_logs/request_log_repository.hpp"
@@ -26,7 +27,7 @@
 namespace cxp::edge::detail {
 
 namespace net = boost::asio;
-using actors::attempt_result;
+using domain::attempt_outcome;
 using std::chrono::steady_clock;
 
 inline int64_t millis(steady_clock::duration took) {
@@ -41,9 +42,6 @@ struct failed_answer {
   std::string body;
   std::string code;
 };
-
-/// Whether an attempt's failure may reach the client as it came when no account is left.
-enum class relay_policy { allowed, never };
 
 enum class phase { leasing, awaiting_head, prelude, relaying, buffering, finished };
 
@@ -76,8 +74,8 @@ private:
   /// The upstream answered 200 with something that is not the expected event stream, before
   /// the client saw a byte: like any other upstream failure, the next account gets the request.
   void malformed_before_commit();
-  /// Learns from one event. Returns true for prelude events (nothing visible yet).
-  bool inspect(const actors::sse_event& event);
+  /// Learns from one event (usage, quota, failure codes) and types it for the turn policy.
+  domain::turn_signal inspect(const actors::sse_event& event);
   void commit(std::function<void()> resume);
   void relay(std::string chunk, std::function<void()> resume);
   void write_to_client(std::string chunk, std::function<void()> resume);
@@ -91,19 +89,26 @@ private:
   void on_done(std::optional<actors::upstream_failure> failure);
   void end_relay(std::optional<actors::upstream_failure> failure);
   void on_buffered_answer();
-  void refresh_and_retry();
-  /// A failed attempt before anything reached the client: report it and try the next account.
-  /// An answer that may be relayed replaces the one kept for when no account is left; one that
-  /// may not (a credential failure, a malformed or broken 200) leaves it.
-  void attempt_failed(attempt_result result, const std::string& code,
-                      std::optional<time_point> exhausted_until,
-                      relay_policy relayable = relay_policy::allowed);
-  void next_or_fail(const std::string& reason);
-  void report(attempt_result result, std::optional<std::string> code = std::nullopt,
-              std::optional<time_point> exhausted_until = std::nullopt, bool retryable = false);
+  /// What the turn policy needs to know about the running attempt.
+  domain::attempt_state attempt_state() const;
+  /// Acts on the turn policy's verdict for a signal that arrived before anything reached the
+  /// client (the attempt is over unless the verdict is to hold or relay, handled by the caller).
+  void settle(const domain::turn_signal& signal,
+              std::optional<time_point> exhausted_until = std::nullopt);
+  void refresh_and_retry(const domain::turn_signal& signal);
+  /// A failed attempt before anything reached the client: reports it, then tries the next
+  /// account (`retry`) or ends the turn. An answer that may be relayed (not a credential
+  /// failure, not a malformed or broken 200) replaces the one kept for when no account is left.
+  void attempt_failed(const domain::turn_signal& signal, std::optional<time_point> exhausted_until,
+                      bool retry);
+  void next_or_fail(attempt_outcome outcome, const std::string& code);
+  /// Ends the turn with the kept upstream failure, else our error for `code`.
+  void give_up(const std::string& code);
+  void report(attempt_outcome outcome, std::optional<std::string> code = std::nullopt,
+              std::optional<time_point> exhausted_until = std::nullopt, bool retried = false);
   /// Tells the granting pool how the attempt ended; the pool also ends the account's lease.
-  void send_report(attempt_result result, std::optional<time_point> exhausted_until);
-  void record_attempt(const std::string& outcome, std::optional<std::string> code);
+  void send_report(attempt_outcome outcome, std::optional<time_point> exhausted_until);
+  void record_attempt(attempt_outcome outcome, bool retried, std::optional<std::string> code);
 
   // ---- answers (proxy_turn_endings.cpp) --------------------------------------------------------
 
@@ -112,7 +117,8 @@ private:
   /// The Codex usage-limit answer (codex-protocol §6.5), so the CLI shows its usual message.
   void respond_usage_limit(const actors::lease_denial& denial);
   void fail(errc code, const std::string& context);
-  void finish(int32_t status, std::optional<std::string> error_code, const std::string& outcome);
+  /// Writes the request-log row; `log_status` from `domain::request_log_status`.
+  void finish(int32_t status, std::optional<std::string> error_code, std::string_view log_status);
 
   codex_runtime& runtime_;
   turn_request request_;
@@ -130,13 +136,15 @@ private:
   std::shared_ptr<reply_stream> stream_;
   std::vector<domain::quota_window> observed_quota_;
   std::string plan_type_;
-  std::string first_event_error_;
   std::string stream_error_;
+  domain::turn_signal terminal_; ///< the upstream's own failure event of a committed stream
   cut_reason cut_ = cut_reason::incomplete; ///< why a committed stream ended early
   int prelude_events_ = 0;                  ///< events of this attempt before the commit
   std::optional<failed_answer> last_failure_;
   bool saw_completed_ = false;
   bool refreshed_once_ = false;
+  bool reconnected_ = false;
+  std::optional<attempt_outcome> last_outcome_; ///< of the latest attempt reported
   bool client_gone_ = false;
   int writes_in_flight_ = 0;
   int attempt_serial_ = 0;

@@ -499,9 +499,11 @@ void accept(websocket_runtime& runtime, const exchange_ptr& ex) {
 } // namespace
 
 void add_websocket_routes(route_table& routes, websocket_runtime& runtime) {
-  for (const std::string prefix : {"/backend-api/codex", "/backend-api/codex/v1"}) {
-    routes.add(http::verb::get, prefix + "/responses",
-               [&runtime](const exchange_ptr& ex) { accept(runtime, ex); });
+  // `/v1/responses` too: the Codex CLI with a `/v1` base URL tries the websocket there first,
+  // and a 405 costs it seconds of retries before it falls back to HTTP.
+  for (const auto* path :
+       {"/backend-api/codex/responses", "/backend-api/codex/v1/responses", "/v1/responses"}) {
+    routes.add(http::verb::get, path, [&runtime](const exchange_ptr& ex) { accept(runtime, ex); });
   }
 }
 

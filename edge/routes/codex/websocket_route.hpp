@@ -20,8 +20,9 @@ struct websocket_runtime {
   std::chrono::milliseconds key_recheck_interval{2'000};
 };
 
-/// `GET /backend-api/codex/responses` (+ `/backend-api/codex/v1/responses`) with a websocket
-/// upgrade (codex-notes §6.1):
+/// `GET /backend-api/codex/responses` (+ `/backend-api/codex/v1/responses` and `/v1/responses`,
+/// where the Codex CLI with a `/v1` base URL looks first) with a websocket upgrade
+/// (codex-notes §6.1):
 /// - the Pool API key is checked before the 101; the 101 carries `x-codex-turn-state` (the
 ///   client's, else a new UUID); no permessage-deflate; messages above `ingress.max_body_bytes`
 ///   close with 1009; `gateway.websocket_idle_timeout_ms` without a frame closes with 1001;
