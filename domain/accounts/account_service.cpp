@@ -4,12 +4,15 @@
 #include <array>
 #include <map>
 
+#include "domain/accounts/account_tokens.hpp"
 #include "domain/accounts/auth_json.hpp"
 #include "domain/admin_input.hpp"
 #include "persistence/accounts/account_custody_repository.hpp"
 #include "persistence/accounts/account_repository.hpp"
 
 namespace cxp::domain {
+
+using namespace detail;
 
 namespace {
 
@@ -19,20 +22,11 @@ using persistence::account_row;
 constexpr size_t max_label_bytes = 200;
 constexpr size_t max_search_bytes = 200;
 constexpr size_t max_pool_ids = 100;
-constexpr int rotation_batch = 100;
-constexpr int rotation_attempts = 3;
-constexpr std::string_view secret_purpose = "upstream";
-constexpr std::string_view access_kind = "access_token";
-constexpr std::string_view refresh_kind = "refresh_token";
 constexpr std::array<std::string_view, 5> statuses{"active", "refreshing", "reauth_required",
                                                    "paused", "disabled"};
 
 bool is_admin(const principal& who) {
   return who.type == principal::kind::operator_session && who.role == "instance_admin";
-}
-
-caf::error owner_only(std::string_view what) {
-  return make_error(errc::forbidden, std::string{what} + " is owner-only");
 }
 
 bool can_see(const principal& who, const std::vector<std::string>& pool_ids) {
@@ -104,45 +98,6 @@ std::optional<std::string> audit_pool(const principal& who,
     return std::nullopt;
   }
   return visible.front();
-}
-
-/// Writes one `upstream_account.*` audit event inside the caller's transaction.
-void record_event(persistence::unit_of_work& sql, const service_context& context,
-                  const principal& who, std::string action, std::optional<std::string> target_id,
-                  std::optional<std::string> pool_id, const nlohmann::json& details,
-                  std::string outcome = "success") {
-  auto event = audit_event(context, who, std::move(action), std::move(outcome));
-  event.target_type = "upstream_account";
-  event.target_id = std::move(target_id);
-  event.pool_id = std::move(pool_id);
-  event.details = details.dump();
-  persistence::audit_repository::record_in(sql, event);
-}
-
-std::optional<std::string> iso_or_null(const std::optional<time_point>& at) {
-  return at ? std::optional<std::string>{to_iso8601(*at)} : std::nullopt;
-}
-
-caf::expected<std::string> seal_token(const service_context& context,
-                                      const secret<std::string>& token, const std::string& id,
-                                      std::string_view kind) {
-  auto sealed = persistence::seal(context.upstream_keys, token.expose(),
-                                  persistence::secret_scope{secret_purpose, id, kind});
-  if (!sealed) {
-    return sealed.error();
-  }
-  return persistence::to_storage(*sealed);
-}
-
-caf::expected<secret<std::string>> open_token(const service_context& context,
-                                              const std::string& stored, const std::string& id,
-                                              std::string_view kind) {
-  auto sealed = persistence::from_storage(stored);
-  if (!sealed) {
-    return sealed.error();
-  }
-  return persistence::open(context.upstream_keys, *sealed,
-                           persistence::secret_scope{secret_purpose, id, kind});
 }
 
 std::optional<caf::error> validate_label(std::optional<std::string>& label) {
@@ -585,114 +540,6 @@ caf::expected<account_view> account_service::assign(const principal& who, const 
 caf::expected<account_view> account_service::unassign(const principal& who, const std::string& id,
                                                       const std::string& pool_id) {
   return change_assignment(context_, who, id, pool_id, false);
-}
-
-caf::expected<size_t> account_service::rotate_keys(const principal& who) {
-  if (!who.is_owner()) {
-    return owner_only("rotating the upstream secret key");
-  }
-  const auto& current = context_.upstream_keys.current_version();
-  auto is_current = [&](const account_row& row) {
-    auto access = persistence::from_storage(row.access_token_ciphertext);
-    auto refresh = persistence::from_storage(row.refresh_token_ciphertext);
-    return row.secret_key_version == current && access && refresh && access->key_version == current
-           && refresh->key_version == current;
-  };
-  std::string failed_row;
-  auto rotated = context_.db.transact([&](persistence::unit_of_work& sql) -> caf::expected<size_t> {
-    const auto now = to_iso8601(context_.clock.now());
-    size_t count = 0;
-    std::string after;
-    for (auto batch = account_repository::rows_after_in(sql, after, rotation_batch); !batch.empty();
-         batch = account_repository::rows_after_in(sql, after, rotation_batch)) {
-      after = batch.back().id;
-      for (auto& row : batch) {
-        for (int tries = 0; !is_current(row); ++tries) {
-          if (tries == rotation_attempts) {
-            return make_error(errc::conflict,
-                              "upstream account " + row.id + " kept changing during rotation");
-          }
-          auto access = open_token(context_, row.access_token_ciphertext, row.id, access_kind);
-          auto refresh = open_token(context_, row.refresh_token_ciphertext, row.id, refresh_kind);
-          if (!access || !refresh) {
-            failed_row = row.id;
-            return access ? refresh.error() : access.error();
-          }
-          auto new_access = seal_token(context_, *access, row.id, access_kind);
-          auto new_refresh = seal_token(context_, *refresh, row.id, refresh_kind);
-          if (!new_access || !new_refresh) {
-            return new_access ? new_refresh.error() : new_access.error();
-          }
-          if (account_repository::replace_secrets_in(sql, row, current, *new_access, *new_refresh,
-                                                     now)) {
-            ++count;
-            break;
-          }
-          auto reread = account_repository::find_in(sql, row.id);
-          if (!reread) {
-            break;
-          }
-          row = std::move(*reread);
-        }
-      }
-    }
-    record_event(sql, context_, who, "upstream_account.rotate_keys", std::nullopt, std::nullopt,
-                 {{"reencrypted", count}, {"key_version", current}});
-    sql.commit();
-    return count;
-  });
-  if (!rotated) {
-    const auto error = std::string{to_string(to_errc(rotated.error()))};
-    // Best effort: the rotation error is what the caller must see, not a failed audit write.
-    static_cast<void>(context_.db.transact([&](persistence::unit_of_work& sql) {
-      record_event(sql, context_, who, "upstream_account.rotate_keys",
-                   failed_row.empty() ? std::nullopt : std::optional<std::string>{failed_row},
-                   std::nullopt, {{"error", error}, {"key_version", current}}, "failure");
-      sql.commit();
-    }));
-  }
-  return rotated;
-}
-
-caf::expected<account_service::credentials>
-account_service::decrypt_credentials(const std::string& id) {
-  if (!is_uuid(id)) {
-    return make_error(errc::not_found, "upstream account not found");
-  }
-  auto row = account_repository{context_.db}.find(id);
-  if (!row) {
-    return row.error();
-  }
-  if (!*row) {
-    return make_error(errc::not_found, "upstream account not found");
-  }
-  auto access = open_token(context_, (*row)->access_token_ciphertext, id, access_kind);
-  if (!access) {
-    return access.error();
-  }
-  auto refresh = open_token(context_, (*row)->refresh_token_ciphertext, id, refresh_kind);
-  if (!refresh) {
-    return refresh.error();
-  }
-  return credentials{std::move(*access), std::move(*refresh), (*row)->chatgpt_account_id,
-                     (*row)->token_generation};
-}
-
-caf::expected<bool> account_service::store_refreshed_tokens(
-  const std::string& id, int64_t generation, const secret<std::string>& access_token,
-  const secret<std::string>& refresh_token, std::optional<time_point> access_token_expires_at) {
-  auto access = seal_token(context_, access_token, id, access_kind);
-  if (!access) {
-    return access.error();
-  }
-  auto refresh = seal_token(context_, refresh_token, id, refresh_kind);
-  if (!refresh) {
-    return refresh.error();
-  }
-  return persistence::account_custody_repository{context_.db}.store_refreshed(
-    {id, context_.upstream_keys.current_version(), std::move(*access), std::move(*refresh),
-     iso_or_null(access_token_expires_at), to_iso8601(context_.clock.now())},
-    generation);
 }
 
 } // namespace cxp::domain

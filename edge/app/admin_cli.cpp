@@ -158,11 +158,7 @@ int import_accounts(service_context& context, const principal& who, const parsed
   int failures = 0;
   for (const auto& result : results) {
     failures += result.error_code ? 1 : 0;
-    out.push_back({{"source", result.source},
-                   {"account", result.account ? to_json(*result.account) : json(nullptr)},
-                   {"error", result.error_code ? json{{"code", *result.error_code},
-                                                      {"message", *result.error_message}}
-                                               : json(nullptr)}});
+    out.push_back(to_json(result));
   }
   std::cout << printable_json(out) << "\n";
   return failures == 0 ? 0 : 1;

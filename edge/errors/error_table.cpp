@@ -125,15 +125,26 @@ public_error lookup_error(errc code) {
   return {status::internal_server_error, server_type, "Internal server error."};
 }
 
+nlohmann::json error_envelope(std::string message, std::string_view type, nlohmann::json code,
+                              nlohmann::json param) {
+  return {{"error",
+           {{"message", std::move(message)},
+            {"type", type},
+            {"code", std::move(code)},
+            {"param", std::move(param)}}}};
+}
+
+nlohmann::json upstream_error_envelope(const nlohmann::json& error) {
+  return error_envelope(error.value("message", std::string{"upstream request failed"}),
+                        "server_error", error.value("code", std::string{"upstream_error"}));
+}
+
 nlohmann::json render_error(errc code, std::optional<std::string> message,
                             std::optional<std::string> param) {
   const auto entry = lookup_error(code);
-  nlohmann::json body = {{"error",
-                          {{"message", message ? *message : std::string{entry.message}},
-                           {"type", entry.type},
-                           {"code", to_string(code)},
-                           {"param", param ? nlohmann::json(*param) : nlohmann::json(nullptr)}}}};
-  return body;
+  return error_envelope(message ? *message : std::string{entry.message}, entry.type,
+                        std::string{to_string(code)},
+                        param ? nlohmann::json(*param) : nlohmann::json(nullptr));
 }
 
 nlohmann::json render_websocket_error(errc code, std::optional<std::string> message,

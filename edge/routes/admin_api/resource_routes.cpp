@@ -154,11 +154,7 @@ caf::expected<admin_reply> import_accounts(service_context& ctx, const principal
     }
     json results = json::array();
     for (const auto& result : accounts.import_many(who, sources, pool_ids)) {
-      results.push_back({{"source", result.source},
-                         {"account", result.account ? to_json(*result.account) : json(nullptr)},
-                         {"error", result.error_code ? json{{"code", *result.error_code},
-                                                            {"message", *result.error_message}}
-                                                     : json(nullptr)}});
+      results.push_back(to_json(result));
     }
     return admin_reply{http::status::ok, {{"results", results}}, {}};
   }
@@ -366,6 +362,7 @@ void add_operator_routes(route_table& routes, const admin_runtime& runtime) {
                       }
                       auto out = to_json(created->invite);
                       out["token"] = created->token.expose();
+                      out["accept_url"] = created->accept_url.expose();
                       return admin_reply{http::status::created, out, {}};
                     });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/invites/:id/revoke",

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "edge/errors/error_table.hpp"
+
 namespace cxp::edge::v1 {
 
 namespace {
@@ -59,14 +61,6 @@ std::string text_of_message(const json& item) {
     }
   }
   return text;
-}
-
-json error_chunk(const json& error) {
-  return {{"error",
-           {{"message", error.value("message", std::string{"upstream request failed"})},
-            {"type", "server_error"},
-            {"code", error.value("code", std::string{"upstream_error"})},
-            {"param", nullptr}}}};
 }
 
 } // namespace
@@ -286,7 +280,7 @@ std::string chat_stream_translator::finished() {
 
 std::string chat_stream_translator::failed() {
   ended_ = true;
-  return sse_data(error_chunk(accumulator_.error()));
+  return sse_data(upstream_error_envelope(accumulator_.error()));
 }
 
 std::string chat_stream_translator::on_end() {
@@ -304,11 +298,11 @@ collected_reply chat_stream_translator::collected() const {
   case responses_accumulator::terminal::incomplete:
     return {status::ok, chat_completion_from(accumulator_.response(), model_)};
   case responses_accumulator::terminal::failed:
-    return {status::bad_gateway, error_chunk(accumulator_.error())};
+    return {status::bad_gateway, upstream_error_envelope(accumulator_.error())};
   case responses_accumulator::terminal::none:
     break;
   }
-  return {status::bad_gateway, error_chunk({{"code", "stream_incomplete"}})};
+  return {status::bad_gateway, upstream_error_envelope({{"code", "stream_incomplete"}})};
 }
 
 json chat_stream_translator::from_response_object(const json& response) const {

@@ -1,6 +1,7 @@
 #include "edge/routes/v1/images.hpp"
 
 #include "common/encoding.hpp"
+#include "edge/errors/error_table.hpp"
 
 namespace cxp::edge::v1 {
 
@@ -183,12 +184,7 @@ collected_reply images_translator::collected() const {
     accumulator_.state() == responses_accumulator::terminal::failed
       ? accumulator_.error()
       : json{{"code", "image_generation_failed"}, {"message", "the upstream produced no image"}};
-  return {status::bad_gateway,
-          {{"error",
-            {{"message", error.value("message", std::string{"upstream request failed"})},
-             {"type", "server_error"},
-             {"code", error.value("code", std::string{"upstream_error"})},
-             {"param", nullptr}}}}};
+  return {status::bad_gateway, upstream_error_envelope(error)};
 }
 
 } // namespace cxp::edge::v1

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "edge/errors/error_table.hpp"
+
 namespace cxp::edge::v1 {
 
 namespace {
@@ -11,14 +13,6 @@ using nlohmann::json;
 
 constexpr size_t max_error_code_length = 80;
 constexpr std::string_view upstream_failure_message = "upstream request failed";
-
-json error_body(const json& error) {
-  return {{"error",
-           {{"message", error.value("message", std::string{upstream_failure_message})},
-            {"type", "server_error"},
-            {"code", error.value("code", std::string{"upstream_error"})},
-            {"param", nullptr}}}};
-}
 
 } // namespace
 
@@ -202,11 +196,11 @@ collected_reply public_responses_translator::collected() const {
   case responses_accumulator::terminal::incomplete:
     return {status::ok, accumulator_.response()};
   case responses_accumulator::terminal::failed:
-    return {status::bad_gateway, error_body(accumulator_.error())};
+    return {status::bad_gateway, upstream_error_envelope(accumulator_.error())};
   case responses_accumulator::terminal::none:
     break;
   }
-  return {status::bad_gateway, error_body({{"code", "stream_incomplete"}})};
+  return {status::bad_gateway, upstream_error_envelope({{"code", "stream_incomplete"}})};
 }
 
 json public_responses_translator::from_response_object(const json& response) const {

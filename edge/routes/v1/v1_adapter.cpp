@@ -3,6 +3,7 @@
 #include <boost/beast/http/field.hpp>
 
 #include "actors/upstream/sse_parser.hpp"
+#include "edge/errors/error_table.hpp"
 #include "edge/routes/v1/responses_events.hpp"
 
 namespace cxp::edge::v1 {
@@ -132,10 +133,9 @@ http_response openai_error_reply(const http_response& answer) {
   const auto& given = parsed.is_object() && parsed.contains("error") && parsed["error"].is_object()
                         ? parsed["error"]
                         : json::object();
-  json error = {{"message", "The upstream request failed."},
-                {"type", default_type_for(status)},
-                {"code", "upstream_error"},
-                {"param", nullptr}};
+  auto body =
+    error_envelope("The upstream request failed.", default_type_for(status), "upstream_error");
+  auto& error = body["error"];
   const auto given_type = given.value("type", std::string{});
   if (given_type == "usage_limit_reached" || given.value("code", json{}) == "usage_limit_reached") {
     error["message"] = "The usage limit of every account in this pool has been reached.";
@@ -176,7 +176,7 @@ http_response openai_error_reply(const http_response& answer) {
   if (auto it = answer.find(http::field::retry_after); it != answer.end()) {
     out.set(http::field::retry_after, it->value());
   }
-  out.body() = json{{"error", error}}.dump();
+  out.body() = body.dump();
   out.prepare_payload();
   return out;
 }
