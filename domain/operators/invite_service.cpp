@@ -3,12 +3,21 @@
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
 #include "domain/operators/operator_rules.hpp"
+#include "domain/settings/settings_service.hpp"
 #include "persistence/crypto/key_hash.hpp"
 #include "persistence/crypto/password_hash.hpp"
 
 namespace cxp::domain {
 
 using namespace detail;
+
+secret<std::string> invite_accept_url(std::string_view login_base_url,
+                                      const secret<std::string>& token) {
+  while (!login_base_url.empty() && login_base_url.back() == '/') {
+    login_base_url.remove_suffix(1);
+  }
+  return secret<std::string>{std::string{login_base_url} + "/invite#token=" + token.expose()};
+}
 
 invite_service::invite_service(service_context& context)
     : context_(context),
@@ -27,7 +36,12 @@ caf::expected<created_invite> invite_service::create_invite(const principal& who
   if (!is_valid_role(request.role)) {
     problems["role"] = "must be instance_owner or instance_admin";
   }
-  const int ttl_hours = request.ttl_hours.value_or(default_invite_ttl_hours);
+  auto settings = load_instance_settings(context_.db);
+  if (!settings) {
+    return std::move(settings.error());
+  }
+  const auto& defaults = settings->sections().operators;
+  const auto ttl_hours = request.ttl_hours.value_or(static_cast<int>(defaults.invite_ttl_hours));
   if (ttl_hours < 1 || ttl_hours > max_invite_ttl_hours) {
     problems["ttl_hours"] = "must be between 1 and " + std::to_string(max_invite_ttl_hours);
   }
@@ -63,7 +77,8 @@ caf::expected<created_invite> invite_service::create_invite(const principal& who
   if (auto stored = repository_.insert_invite(row, audit); !stored) {
     return std::move(stored.error());
   }
-  return created_invite{to_view(row, row.created_at), std::move(token)};
+  auto url = invite_accept_url(defaults.login_base_url, token);
+  return created_invite{to_view(row, row.created_at), std::move(token), std::move(url)};
 }
 
 caf::expected<std::vector<invite_view>> invite_service::list_invites(const principal& who) {

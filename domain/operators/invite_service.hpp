@@ -21,7 +21,7 @@ public:
   explicit invite_service(service_context& context);
 
   /// Owner only; email unique among operators (conflict); role instance_owner|instance_admin;
-  /// pool_ids must exist for admins; ttl_hours 1..720, default 72.
+  /// pool_ids must exist for admins; ttl_hours 1..720, default `operator.invite_ttl_hours`.
   caf::expected<created_invite> create_invite(const principal& who, const invite_request& request);
   /// Owner only, newest first.
   caf::expected<std::vector<invite_view>> list_invites(const principal& who);

@@ -21,7 +21,6 @@ constexpr size_t min_password_length = 12;
 /// Longest accepted operator password, in bytes (bounds the Argon2 input).
 constexpr size_t max_password_length = 1024;
 /// Invite lifetime when the request names none, and the accepted range.
-constexpr int default_invite_ttl_hours = 72;
 constexpr int max_invite_ttl_hours = 30 * 24;
 /// Issuer shown by authenticator apps.
 constexpr std::string_view totp_issuer = "Codex Pooler";
@@ -92,8 +91,14 @@ nlohmann::json to_json(const invite_view&);
 
 struct created_invite {
   invite_view invite;
-  secret<std::string> token; ///< shown once
+  secret<std::string> token;      ///< shown once
+  secret<std::string> accept_url; ///< the link to send the invitee; holds the token
 };
+
+/// `{base}/invite#token={token}`: the token rides in the fragment, which browsers never send to
+/// a server, so it stays out of access logs and referrers.
+secret<std::string> invite_accept_url(std::string_view login_base_url,
+                                      const secret<std::string>& token);
 
 /// The fields an owner may change on an operator; unset fields stay as they are.
 struct operator_fields {

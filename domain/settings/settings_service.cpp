@@ -9,18 +9,6 @@ namespace cxp::domain {
 
 namespace {
 
-caf::expected<std::map<std::string, std::string>> load_stored(persistence::database& db) {
-  auto rows = persistence::settings_repository{db}.load_all();
-  if (!rows) {
-    return rows.error();
-  }
-  std::map<std::string, std::string> stored;
-  for (auto& [key, row] : *rows) {
-    stored.emplace(key, std::move(row.value_json));
-  }
-  return stored;
-}
-
 /// The at-rest form of a secret setting's value: a keyed digest, enough to verify a presented
 /// secret and useless to anyone who reads the database.
 std::string protect(const service_context& context, const std::string& raw) {
@@ -49,11 +37,11 @@ caf::expected<nlohmann::json> settings_service::list(const principal& who) {
   if (!who.is_owner()) {
     return make_error(errc::forbidden, "settings are owner-only");
   }
-  auto stored = load_stored(context_.db);
+  auto stored = load_instance_settings(context_.db);
   if (!stored) {
     return stored.error();
   }
-  return instance_settings::from_stored(*stored).describe();
+  return stored->describe();
 }
 
 caf::expected<nlohmann::json> settings_service::update(const principal& who,
@@ -120,6 +108,18 @@ caf::expected<nlohmann::json> settings_service::update(const principal& who,
     return written.error();
   }
   return list(who);
+}
+
+caf::expected<instance_settings> load_instance_settings(persistence::database& db) {
+  auto rows = persistence::settings_repository{db}.load_all();
+  if (!rows) {
+    return rows.error();
+  }
+  std::map<std::string, std::string> stored;
+  for (auto& [key, row] : *rows) {
+    stored.emplace(key, std::move(row.value_json));
+  }
+  return instance_settings::from_stored(stored);
 }
 
 } // namespace cxp::domain

@@ -8,12 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/admin_context.hpp"
+#include "domain/settings/settings_registry.hpp"
 
 namespace cxp::domain {
 
 /// Instance settings over the admin API and CLI: the registry's view with sources, and typed,
-/// audited updates. Secret settings are write-only: HMAC digests or AES-GCM ciphertexts are
-/// stored, and no read path returns more than `configured: true`. Owner only.
+/// audited updates. Secret settings are write-only: HMAC digests are stored, and no read path
+/// returns more than `configured: true`. Owner only.
 class settings_service {
 public:
   explicit settings_service(service_context& context) : context_(context) {}
@@ -29,5 +30,9 @@ public:
 private:
   service_context& context_;
 };
+
+/// The stored settings as a snapshot, read now (for code that runs on a db worker and cannot wait
+/// for the node's settings cache).
+caf::expected<instance_settings> load_instance_settings(persistence::database& db);
 
 } // namespace cxp::domain

@@ -405,6 +405,8 @@ TEST_CASE("no raw key, token, password or TOTP secret is stored in any table",
                               {{"email", "new@example.com"}, {"role", "instance_owner"}});
   REQUIRE(invite.status == 201);
   const std::string invite_token = json::parse(invite.body)["token"];
+  CHECK(json::parse(invite.body)["accept_url"]
+        == "http://localhost:4000/invite#token=" + invite_token);
   REQUIRE(
     fx.owner
       .send("PATCH", "/admin/api/settings", {{"metrics.bearer_token", "metrics-bearer-value"}})

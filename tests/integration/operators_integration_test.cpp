@@ -18,6 +18,7 @@
 #include "domain/operators/operator_credentials.hpp"
 #include "domain/operators/operator_service.hpp"
 #include "domain/operators/operator_sessions.hpp"
+#include "domain/settings/settings_service.hpp"
 #include "persistence/audit/audit_repository.hpp"
 #include "persistence/crypto/key_hash.hpp"
 #include "persistence/crypto/secret_box.hpp"
@@ -434,6 +435,35 @@ TEST_CASE("invites are accepted once and refuse to be reused, revoked or expired
         == errc::forbidden);
   CHECK(code_of(f.invites.list_invites(admin).error()) == errc::forbidden);
   CHECK(f.count_audit("invite.accept", "success") == 1);
+}
+
+TEST_CASE("an invite's default lifetime and link come from the operator settings",
+          "[integration][operators][settings]") {
+  const auto kind = GENERATE(backend::sqlite, backend::postgres);
+  CAPTURE(test::to_string(kind));
+  fixture f{kind};
+  f.bootstrap_owner();
+  const auto owner = f.principal_of(f.login_as(owner_email, owner_password));
+
+  auto by_default = f.invites.create_invite(owner, {"first@example.com", "instance_owner", {}, {}});
+  REQUIRE(by_default);
+  CHECK(by_default->invite.expires_at == to_iso8601(f.clock.now() + 72h));
+  CHECK(by_default->accept_url.expose()
+        == "http://localhost:4000/invite#token=" + by_default->token.expose());
+
+  REQUIRE(settings_service{f.context}.update(
+    owner,
+    {{"operator.invite_ttl_hours", 5}, {"operator.login_base_url", "https://pool.example.com/"}}));
+  auto configured =
+    f.invites.create_invite(owner, {"second@example.com", "instance_owner", {}, {}});
+  REQUIRE(configured);
+  CHECK(configured->invite.expires_at == to_iso8601(f.clock.now() + 5h));
+  CHECK(configured->accept_url.expose()
+        == "https://pool.example.com/invite#token=" + configured->token.expose());
+  auto explicit_ttl =
+    f.invites.create_invite(owner, {"third@example.com", "instance_owner", {}, 9});
+  REQUIRE(explicit_ttl);
+  CHECK(explicit_ttl->invite.expires_at == to_iso8601(f.clock.now() + 9h));
 }
 
 TEST_CASE("an instance admin cannot manage operators", "[integration][operators]") {
