@@ -5,6 +5,7 @@
 
 #include <soci/soci.h>
 
+#include "persistence/db/column_table.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
 
@@ -12,36 +13,25 @@ namespace cxp::persistence {
 
 namespace {
 
-constexpr const char* account_columns =
-  "a.id, a.chatgpt_account_id, a.chatgpt_user_id, a.email, a.label, a.plan_type, a.status, "
-  "a.onboarding_method, "
-  "a.secret_key_version, a.access_token_ciphertext, a.refresh_token_ciphertext, "
-  "a.access_token_expires_at, "
-  "a.last_refresh_at, a.last_refresh_error, a.created_by, a.created_at, a.updated_at, "
-  "a.token_generation";
+constexpr auto account_table = make_column_table(
+  col<&account_row::id>("id"), col<&account_row::chatgpt_account_id>("chatgpt_account_id"),
+  col<&account_row::chatgpt_user_id>("chatgpt_user_id"), col<&account_row::email>("email"),
+  col<&account_row::label>("label"), col<&account_row::plan_type>("plan_type"),
+  col<&account_row::status>("status"), col<&account_row::onboarding_method>("onboarding_method"),
+  col<&account_row::secret_key_version>("secret_key_version"),
+  col<&account_row::access_token_ciphertext>("access_token_ciphertext"),
+  col<&account_row::refresh_token_ciphertext>("refresh_token_ciphertext"),
+  col<&account_row::access_token_expires_at>("access_token_expires_at"),
+  col<&account_row::last_refresh_at>("last_refresh_at"),
+  col<&account_row::last_refresh_error>("last_refresh_error"),
+  col<&account_row::created_by>("created_by"), col<&account_row::created_at>("created_at"),
+  col<&account_row::updated_at>("updated_at"),
+  col<&account_row::token_generation>("token_generation"));
+/// The column list every query of this file selects, built once from the table.
+const std::string account_columns = account_table.select_list("a");
 
 account_row from_row(const soci::row& row) {
-  row_reader r{row};
-  account_row out;
-  out.id = r.text(0);
-  out.chatgpt_account_id = r.text(1);
-  out.chatgpt_user_id = r.opt_text(2);
-  out.email = r.opt_text(3);
-  out.label = r.opt_text(4);
-  out.plan_type = r.opt_text(5);
-  out.status = r.text(6);
-  out.onboarding_method = r.text(7);
-  out.secret_key_version = r.text(8);
-  out.access_token_ciphertext = r.text(9);
-  out.refresh_token_ciphertext = r.text(10);
-  out.access_token_expires_at = r.opt_text(11);
-  out.last_refresh_at = r.opt_text(12);
-  out.last_refresh_error = r.opt_text(13);
-  out.created_by = r.opt_text(14);
-  out.created_at = r.text(15);
-  out.updated_at = r.text(16);
-  out.token_generation = r.int64(17);
-  return out;
+  return account_table.read(row);
 }
 
 std::vector<account_row> query_rows(soci::session& sql, const std::string& query,

@@ -2,6 +2,7 @@
 
 #include <soci/soci.h>
 
+#include "persistence/db/column_table.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
 
@@ -9,41 +10,26 @@ namespace cxp::persistence {
 
 namespace {
 
-constexpr const char* key_columns = "k.id, k.pool_id, k.display_name, k.key_prefix, k.key_hash, "
-                                    "k.status, k.revocation_epoch, k.expires_at, "
-                                    "k.last_used_at, k.allowed_models, k.enforced_model, "
-                                    "k.max_reasoning_effort, k.enforced_reasoning_effort, "
-                                    "k.max_requests_per_minute, k.max_tokens_per_day, "
-                                    "k.max_tokens_per_week, k.created_by, k.created_at, "
-                                    "k.updated_at, k.revoked_at";
-constexpr size_t key_column_count = 20;
+constexpr auto key_table = make_column_table(
+  col<&api_key_row::id>("id"), col<&api_key_row::pool_id>("pool_id"),
+  col<&api_key_row::display_name>("display_name"), col<&api_key_row::key_prefix>("key_prefix"),
+  col<&api_key_row::key_hash>("key_hash"), col<&api_key_row::status>("status"),
+  col<&api_key_row::revocation_epoch>("revocation_epoch"),
+  col<&api_key_row::expires_at>("expires_at"), col<&api_key_row::last_used_at>("last_used_at"),
+  col<&api_key_row::allowed_models>("allowed_models"),
+  col<&api_key_row::enforced_model>("enforced_model"),
+  col<&api_key_row::max_reasoning_effort>("max_reasoning_effort"),
+  col<&api_key_row::enforced_reasoning_effort>("enforced_reasoning_effort"),
+  col<&api_key_row::max_requests_per_minute>("max_requests_per_minute"),
+  col<&api_key_row::max_tokens_per_day>("max_tokens_per_day"),
+  col<&api_key_row::max_tokens_per_week>("max_tokens_per_week"),
+  col<&api_key_row::created_by>("created_by"), col<&api_key_row::created_at>("created_at"),
+  col<&api_key_row::updated_at>("updated_at"), col<&api_key_row::revoked_at>("revoked_at"));
+/// The column list every query of this file selects, built once from the table.
+const std::string key_columns = key_table.select_list("k");
 
 api_key_row from_row(const soci::row& row) {
-  row_reader r{row};
-  api_key_row key;
-  key.id = r.text(0);
-  key.pool_id = r.text(1);
-  key.display_name = r.text(2);
-  key.key_prefix = r.text(3);
-  key.key_hash = r.text(4);
-  key.status = r.text(5);
-  key.revocation_epoch = static_cast<int32_t>(r.int64(6));
-  key.expires_at = r.opt_text(7);
-  key.last_used_at = r.opt_text(8);
-  key.allowed_models = r.opt_text(9);
-  key.enforced_model = r.opt_text(10);
-  key.max_reasoning_effort = r.opt_text(11);
-  key.enforced_reasoning_effort = r.opt_text(12);
-  if (auto rpm = r.opt_int64(13)) {
-    key.max_requests_per_minute = static_cast<int32_t>(*rpm);
-  }
-  key.max_tokens_per_day = r.opt_int64(14);
-  key.max_tokens_per_week = r.opt_int64(15);
-  key.created_by = r.opt_text(16);
-  key.created_at = r.text(17);
-  key.updated_at = r.text(18);
-  key.revoked_at = r.opt_text(19);
-  return key;
+  return key_table.read(row);
 }
 
 std::optional<long long> widen(const std::optional<int64_t>& value) {
@@ -136,7 +122,7 @@ api_key_repository::find_by_prefix(const std::string& prefix) {
                       "WHERE k.key_prefix = :prefix",
        soci::use(prefix));
     for (const auto& row : rows) {
-      found = api_key_credential{from_row(row), row_reader{row}.text(key_column_count)};
+      found = api_key_credential{from_row(row), row_reader{row}.text(key_table.size())};
     }
     return found;
   });

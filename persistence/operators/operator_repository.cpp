@@ -7,49 +7,35 @@
 #include <soci/soci.h>
 
 #include "common/errc.hpp"
+#include "persistence/db/column_table.hpp"
 #include "persistence/db/row_reader.hpp"
 
 namespace cxp::persistence {
 
 namespace {
 
-constexpr const char* operator_columns = "SELECT id, email, display_name, password_hash, role, "
-                                         "status, password_change_required, totp_status, "
-                                         "totp_secret_ciphertext, totp_last_used_step, "
-                                         "last_login_at, created_at, updated_at FROM operators";
+constexpr auto operator_table = make_column_table(
+  col<&operator_row::id>("id"), col<&operator_row::email>("email"),
+  col<&operator_row::display_name>("display_name"),
+  col<&operator_row::password_hash>("password_hash"), col<&operator_row::role>("role"),
+  col<&operator_row::status>("status"),
+  col<&operator_row::password_change_required>("password_change_required"),
+  col<&operator_row::totp_status>("totp_status"),
+  col<&operator_row::totp_secret_ciphertext>("totp_secret_ciphertext"),
+  col<&operator_row::totp_last_used_step>("totp_last_used_step"),
+  col<&operator_row::last_login_at>("last_login_at"), col<&operator_row::created_at>("created_at"),
+  col<&operator_row::updated_at>("updated_at"));
 
-constexpr const char* session_columns =
-  "SELECT id, operator_id, token_hash, csrf_token_hash, status, client_ip, user_agent, created_at, "
-  "last_seen_at, expires_at, revoked_at FROM operator_sessions";
-
-constexpr const char* invite_columns = "SELECT id, token_hash, email, role, pool_ids, status, "
-                                       "expires_at, created_by, accepted_operator_id, "
-                                       "created_at, accepted_at, revoked_at FROM invites";
-
-operator_row read_operator(const soci::row& row) {
-  row_reader r{row};
-  operator_row out;
-  out.id = r.text(0);
-  out.email = r.text(1);
-  out.display_name = r.text(2);
-  out.password_hash = r.opt_text(3);
-  out.role = r.text(4);
-  out.status = r.text(5);
-  out.password_change_required = r.flag(6);
-  out.totp_status = r.text(7);
-  out.totp_secret_ciphertext = r.opt_text(8);
-  out.totp_last_used_step = r.opt_int64(9);
-  out.last_login_at = r.opt_text(10);
-  out.created_at = r.text(11);
-  out.updated_at = r.text(12);
-  return out;
-}
-
-operator_session_row read_session(const soci::row& row) {
-  row_reader r{row};
-  return {r.text(0),     r.text(1), r.text(2), r.text(3), r.text(4),     r.opt_text(5),
-          r.opt_text(6), r.text(7), r.text(8), r.text(9), r.opt_text(10)};
-}
+constexpr auto session_table = make_column_table(
+  col<&operator_session_row::id>("id"), col<&operator_session_row::operator_id>("operator_id"),
+  col<&operator_session_row::token_hash>("token_hash"),
+  col<&operator_session_row::csrf_token_hash>("csrf_token_hash"),
+  col<&operator_session_row::status>("status"), col<&operator_session_row::client_ip>("client_ip"),
+  col<&operator_session_row::user_agent>("user_agent"),
+  col<&operator_session_row::created_at>("created_at"),
+  col<&operator_session_row::last_seen_at>("last_seen_at"),
+  col<&operator_session_row::expires_at>("expires_at"),
+  col<&operator_session_row::revoked_at>("revoked_at"));
 
 std::vector<std::string> parse_pool_ids(const std::string& text) {
   std::vector<std::string> ids;
@@ -65,11 +51,36 @@ std::vector<std::string> parse_pool_ids(const std::string& text) {
   return ids;
 }
 
+constexpr auto invite_table = make_column_table(
+  col<&invite_row::id>("id"), col<&invite_row::token_hash>("token_hash"),
+  col<&invite_row::email>("email"), col<&invite_row::role>("role"),
+  column<invite_row>{"pool_ids",
+                     [](const row_reader& r, size_t i, invite_row& out) {
+                       out.pool_ids = parse_pool_ids(r.text(i));
+                     }},
+  col<&invite_row::status>("status"), col<&invite_row::expires_at>("expires_at"),
+  col<&invite_row::created_by>("created_by"),
+  col<&invite_row::accepted_operator_id>("accepted_operator_id"),
+  col<&invite_row::created_at>("created_at"), col<&invite_row::accepted_at>("accepted_at"),
+  col<&invite_row::revoked_at>("revoked_at"));
+
+/// The SELECTs every lookup of this file extends with its WHERE or ORDER BY, built once from the
+/// column tables.
+const std::string operator_columns = "SELECT " + operator_table.select_list() + " FROM operators";
+const std::string session_columns =
+  "SELECT " + session_table.select_list() + " FROM operator_sessions";
+const std::string invite_columns = "SELECT " + invite_table.select_list() + " FROM invites";
+
+operator_row read_operator(const soci::row& row) {
+  return operator_table.read(row);
+}
+
+operator_session_row read_session(const soci::row& row) {
+  return session_table.read(row);
+}
+
 invite_row read_invite(const soci::row& row) {
-  row_reader r{row};
-  return {r.text(0),      r.text(1),     r.text(2),     r.text(3),     parse_pool_ids(r.text(4)),
-          r.text(5),      r.text(6),     r.opt_text(7), r.opt_text(8), r.text(9),
-          r.opt_text(10), r.opt_text(11)};
+  return invite_table.read(row);
 }
 
 std::vector<std::string> pool_ids_of(soci::session& sql, const std::string& operator_id) {

@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include "common/encoding.hpp"
+#include "persistence/db/column_table.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
 
@@ -9,39 +11,30 @@ namespace cxp::persistence {
 
 namespace {
 
-constexpr const char* pool_columns =
-  "id, slug, name, status, routing_strategy, ring_size, sticky_sessions, prompt_cache_affinity, "
-  "v1_compatibility_enabled, allow_image_generation, created_by, created_at, updated_at, "
-  "disabled_at";
+constexpr auto pool_table = make_column_table(
+  col<&pool_row::id>("id"), col<&pool_row::slug>("slug"), col<&pool_row::name>("name"),
+  col<&pool_row::status>("status"), col<&pool_row::routing_strategy>("routing_strategy"),
+  col<&pool_row::ring_size>("ring_size"), col<&pool_row::sticky_sessions>("sticky_sessions"),
+  col<&pool_row::prompt_cache_affinity>("prompt_cache_affinity"),
+  col<&pool_row::v1_compatibility_enabled>("v1_compatibility_enabled"),
+  col<&pool_row::allow_image_generation>("allow_image_generation"),
+  col<&pool_row::created_by>("created_by"), col<&pool_row::created_at>("created_at"),
+  col<&pool_row::updated_at>("updated_at"), col<&pool_row::disabled_at>("disabled_at"));
+/// The column list every query of this file selects, built once from the table.
+const std::string pool_columns = pool_table.select_list();
 
 pool_row from_row(const soci::row& row) {
-  row_reader r{row};
-  pool_row pool;
-  pool.id = r.text(0);
-  pool.slug = r.text(1);
-  pool.name = r.text(2);
-  pool.status = r.text(3);
-  pool.routing_strategy = r.text(4);
-  pool.ring_size = static_cast<int32_t>(r.int64(5));
-  pool.sticky_sessions = r.flag(6);
-  pool.prompt_cache_affinity = r.flag(7);
-  pool.v1_compatibility_enabled = r.flag(8);
-  pool.allow_image_generation = r.flag(9);
-  pool.created_by = r.opt_text(10);
-  pool.created_at = r.text(11);
-  pool.updated_at = r.text(12);
-  pool.disabled_at = r.opt_text(13);
-  return pool;
+  return pool_table.read(row);
 }
 
 /// LIKE treats % and _ as wildcards; a search term must match them literally.
 std::string like_pattern(const std::string& term) {
   std::string pattern = "%";
-  for (char c : term) {
+  for (char c : ascii_lowercase(term)) {
     if (c == '%' || c == '_' || c == '!') {
       pattern += '!';
     }
-    pattern += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    pattern += c;
   }
   return pattern + "%";
 }
