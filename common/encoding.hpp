@@ -37,6 +37,12 @@ bool is_uuid(std::string_view text);
 /// `text` with ASCII letters lower-cased (header names, codings, tokens).
 std::string ascii_lowercase(std::string_view text);
 
+/// Whether `a` and `b` are equal ignoring ASCII case (header values, schemes, model slugs).
+bool ascii_iequals(std::string_view a, std::string_view b);
+
+/// Whether `c` is in the base64url alphabet (RFC 4648 §5): ASCII letters, digits, '-' and '_'.
+bool is_base64url_char(char c);
+
 /// `text` without leading and trailing whitespace (`std::isspace`).
 std::string_view trim_whitespace(std::string_view text);
 

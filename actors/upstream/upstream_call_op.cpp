@@ -1,6 +1,7 @@
 // One upstream call (stream or fetch) over a pooled or fresh connection, and how the client
 // starts and stops them.
 #include "actors/upstream/upstream_client_impl.hpp"
+#include "common/encoding.hpp"
 
 namespace cxp::actors {
 
@@ -240,10 +241,9 @@ private:
     with_parser([this](auto& p) {
       head_.status = p.get().result_int();
       for (const auto& field : p.get()) {
-        std::string name{field.name_string()};
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        head_.headers.emplace_back(std::move(name), std::string{field.value()});
+        head_.headers.emplace_back(
+          ascii_lowercase({field.name_string().data(), field.name_string().size()}),
+          std::string{field.value()});
       }
     });
     if (!unary && handler.on_head) {

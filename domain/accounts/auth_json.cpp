@@ -24,12 +24,6 @@ constexpr std::string_view personal_token_prefix = "at-";
 // Far beyond any real expiry, yet small enough that the chrono conversion cannot overflow.
 constexpr double max_jwt_exp_seconds = 1e11;
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 /// A non-empty string member of `object`, else nullopt (wrong types count as absent: claims are
 /// informational and the issuer's, not the operator's).
 std::optional<std::string> string_member(const json& object, std::string_view key) {
@@ -108,7 +102,8 @@ std::optional<caf::error> reject_non_chatgpt(const json& document) {
   }
   const auto mode = document.find("auth_mode");
   if (mode != document.end() && !mode->is_null()) {
-    const auto normalized = mode->is_string() ? lower(mode->get<std::string>()) : std::string{};
+    const auto normalized =
+      mode->is_string() ? ascii_lowercase(mode->get<std::string>()) : std::string{};
     if (normalized == "apikey" || normalized == "api_key") {
       return make_validation_error({{"auth_mode", std::string{api_key_message}}});
     }

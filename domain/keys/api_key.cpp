@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/encoding.hpp"
 #include "domain/admin_context.hpp"
 #include "domain/admin_input.hpp"
 #include "persistence/api_keys/api_key_repository.hpp"
@@ -16,11 +17,6 @@ constexpr size_t max_model_name_length = 200;
 constexpr size_t max_allowed_models = 256;
 /// base64url characters of 32 bytes without padding.
 constexpr size_t api_key_secret_chars = 43;
-
-bool is_base64url(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
-         || c == '_';
-}
 
 std::optional<std::vector<std::string>>
 models_from_storage(const std::optional<std::string>& stored) {
@@ -61,7 +57,7 @@ std::optional<parsed_api_key> parse_api_key(std::string_view raw) {
     }
   }
   for (size_t i = prefix_length + 1; i < raw.size(); ++i) {
-    if (!is_base64url(raw[i])) {
+    if (!is_base64url_char(raw[i])) {
       return std::nullopt;
     }
   }

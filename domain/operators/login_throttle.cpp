@@ -3,38 +3,30 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/encoding.hpp"
+
 namespace cxp::domain {
-
-namespace {
-
-std::string lower(std::string_view text) {
-  std::string out{text};
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-} // namespace
 
 login_throttle::login_throttle(login_throttle_config config) : config_(config) {}
 
 bool login_throttle::is_locked(std::string_view email, std::string_view client_ip,
                                time_point now) const {
   std::lock_guard<std::mutex> guard{mutex_};
-  return is_over(accounts_, lower(email), config_.account_limit, config_.account_window, now)
+  return is_over(accounts_, ascii_lowercase(email), config_.account_limit, config_.account_window,
+                 now)
          || is_over(ips_, std::string{client_ip}, config_.ip_limit, config_.ip_window, now);
 }
 
 void login_throttle::record_failure(std::string_view email, std::string_view client_ip,
                                     time_point now) {
   std::lock_guard<std::mutex> guard{mutex_};
-  add(accounts_, lower(email), config_.account_limit, config_.account_window, now);
+  add(accounts_, ascii_lowercase(email), config_.account_limit, config_.account_window, now);
   add(ips_, std::string{client_ip}, config_.ip_limit, config_.ip_window, now);
 }
 
 void login_throttle::record_success(std::string_view email, std::string_view) {
   std::lock_guard<std::mutex> guard{mutex_};
-  accounts_.erase(lower(email));
+  accounts_.erase(ascii_lowercase(email));
 }
 
 size_t login_throttle::tracked_keys() const {

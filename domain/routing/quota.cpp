@@ -6,6 +6,8 @@
 #include <cmath>
 #include <set>
 
+#include "common/encoding.hpp"
+
 namespace cxp::domain {
 
 namespace {
@@ -65,9 +67,8 @@ std::string family_id(std::string text) {
 /// underscores as dashes.
 std::string model_key(std::string_view text) {
   std::string key;
-  for (const char c : text) {
-    key +=
-      c == ' ' || c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char c : ascii_lowercase(text)) {
+    key += c == ' ' || c == '_' ? '-' : c;
   }
   return key;
 }

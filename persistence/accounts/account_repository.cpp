@@ -5,6 +5,7 @@
 
 #include <soci/soci.h>
 
+#include "common/encoding.hpp"
 #include "persistence/db/column_table.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
@@ -47,11 +48,11 @@ std::string placeholder(size_t index) {
 /// SQLite's lower()).
 std::string like_pattern(const std::string& text) {
   std::string pattern = "%";
-  for (const char c : text) {
+  for (const char c : ascii_lowercase(text)) {
     if (c == '%' || c == '_' || c == '\\') {
       pattern += '\\';
     }
-    pattern += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    pattern += c;
   }
   pattern += '%';
   return pattern;

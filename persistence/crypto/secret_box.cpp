@@ -36,9 +36,7 @@ bool is_valid_key_version(std::string_view version) {
     return false;
   }
   for (char c : version) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || c == '_' || c == '-';
-    if (!ok) {
+    if (!is_base64url_char(c)) {
       return false;
     }
   }
@@ -81,9 +79,7 @@ void append_json_string(std::string& out, std::string_view text) {
 // Only the canonical spelling is accepted, so each sealed value has exactly one storage text.
 std::optional<std::string> from_canonical_base64url(std::string_view text) {
   for (char c : text) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || c == '_' || c == '-';
-    if (!ok) {
+    if (!is_base64url_char(c)) {
       return std::nullopt;
     }
   }

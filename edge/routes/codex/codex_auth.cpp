@@ -3,6 +3,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/notices/node_notices.hpp"
+#include "common/encoding.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "persistence/crypto/key_hash.hpp"
 
@@ -24,9 +25,7 @@ std::string bearer_of(const http_request& request) {
   }
   std::string_view value{it->value().data(), it->value().size()};
   constexpr std::string_view scheme = "Bearer ";
-  if (value.size() <= scheme.size()
-      || !std::equal(scheme.begin(), scheme.end(), value.begin(),
-                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+  if (value.size() <= scheme.size() || !ascii_iequals(value.substr(0, scheme.size()), scheme)) {
     return {};
   }
   return std::string{value.substr(scheme.size())};

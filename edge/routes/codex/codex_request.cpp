@@ -4,6 +4,7 @@
 #include <array>
 
 #include "actors/upstream/codex_identity.hpp"
+#include "common/encoding.hpp"
 
 namespace cxp::edge {
 
@@ -48,11 +49,6 @@ constexpr std::array<std::string_view, 6> effort_order = {"none",   "minimal", "
 std::string header_value(const http_request& request, std::string_view name) {
   auto it = request.find(boost::beast::string_view{name.data(), name.size()});
   return it == request.end() ? std::string{} : std::string{it->value()};
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return std::tolower(x) == std::tolower(y); });
 }
 
 int effort_rank(std::string_view effort) {
@@ -105,7 +101,7 @@ caf::expected<bool> apply_key_policy(json& body, const domain::api_key_policy& p
     named != body.end() && named->is_string() ? named->get<std::string>() : std::string{};
   if (policy.allowed_models
       && std::none_of(policy.allowed_models->begin(), policy.allowed_models->end(),
-                      [&](const auto& allowed) { return iequals(allowed, model); })) {
+                      [&](const auto& allowed) { return ascii_iequals(allowed, model); })) {
     return make_error(errc::model_not_allowed, "model not allowed by key policy");
   }
   if (policy.enforced_reasoning_effort) {

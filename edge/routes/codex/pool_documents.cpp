@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 
+#include "common/encoding.hpp"
+
 namespace cxp::edge {
 
 namespace {
@@ -15,10 +17,8 @@ bool allowed(const std::optional<std::vector<std::string>>& allowed_models,
   if (!allowed_models) {
     return true;
   }
-  return std::any_of(allowed_models->begin(), allowed_models->end(), [&](const auto& model) {
-    return std::equal(model.begin(), model.end(), slug.begin(), slug.end(),
-                      [](char a, char b) { return std::tolower(a) == std::tolower(b); });
-  });
+  return std::any_of(allowed_models->begin(), allowed_models->end(),
+                     [&](const auto& model) { return ascii_iequals(model, slug); });
 }
 
 int64_t unix_seconds(time_point at) {

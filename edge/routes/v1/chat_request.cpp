@@ -4,6 +4,8 @@
 #include <array>
 #include <string_view>
 
+#include "common/encoding.hpp"
+
 namespace cxp::edge::v1 {
 
 namespace {
@@ -420,10 +422,8 @@ std::optional<v1_error> chat_to_responses(const json& chat, chat_translation& ou
     }
   }
   if (chat.contains("reasoning_effort") && chat["reasoning_effort"].is_string()) {
-    auto effort = chat["reasoning_effort"].get<std::string>();
-    std::transform(effort.begin(), effort.end(), effort.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    responses["reasoning"] = {{"effort", effort}};
+    responses["reasoning"] = {
+      {"effort", ascii_lowercase(chat["reasoning_effort"].get_ref<const std::string&>())}};
   }
   if (chat.contains("response_format") && !chat["response_format"].is_null()) {
     if (auto error = guarded("response_format", [&] {

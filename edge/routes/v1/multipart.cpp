@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/encoding.hpp"
+
 namespace cxp::edge::v1 {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out{text};
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
@@ -26,7 +21,7 @@ std::string_view trim(std::string_view text) {
 
 /// The value of `key=` in a header's parameters (quoted or not), or empty.
 std::string parameter(std::string_view header, std::string_view key) {
-  const auto lowered = lower(header);
+  const auto lowered = ascii_lowercase(header);
   size_t at = 0;
   while ((at = lowered.find(key, at)) != std::string::npos) {
     const bool starts = at == 0 || lowered[at - 1] == ';' || lowered[at - 1] == ' ';
@@ -47,7 +42,7 @@ std::string parameter(std::string_view header, std::string_view key) {
 } // namespace
 
 std::string multipart_boundary(std::string_view content_type) {
-  if (lower(content_type).rfind("multipart/form-data", 0) != 0) {
+  if (ascii_lowercase(content_type).rfind("multipart/form-data", 0) != 0) {
     return {};
   }
   return parameter(content_type, "boundary");
@@ -89,7 +84,7 @@ std::optional<std::vector<form_part>> parse_multipart(std::string_view content_t
       if (colon == std::string_view::npos) {
         continue;
       }
-      const auto name = lower(trim(line.substr(0, colon)));
+      const auto name = ascii_lowercase(trim(line.substr(0, colon)));
       const auto value = trim(line.substr(colon + 1));
       if (name == "content-disposition") {
         part.name = parameter(value, "name");

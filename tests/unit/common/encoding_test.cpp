@@ -51,3 +51,17 @@ TEST_CASE("escape_controls leaves nothing a terminal would interpret", "[unit][c
     CHECK_FALSE(cxp::has_control_characters(cxp::escape_controls(bad)));
   }
 }
+
+TEST_CASE("ascii_iequals ignores ASCII case only and is_base64url_char takes the url alphabet",
+          "[unit][common][encoding]") {
+  CHECK(cxp::ascii_iequals("Bearer ", "bEARER "));
+  CHECK(cxp::ascii_iequals("GPT-5", "gpt-5"));
+  CHECK_FALSE(cxp::ascii_iequals("gpt-5", "gpt-5-codex"));
+  CHECK_FALSE(cxp::ascii_iequals("\xC3\x84", "\xC3\xA4"));
+  for (char c : std::string{"azAZ09-_"}) {
+    CHECK(cxp::is_base64url_char(c));
+  }
+  for (char c : std::string{"+/=. \x80"}) {
+    CHECK_FALSE(cxp::is_base64url_char(c));
+  }
+}
