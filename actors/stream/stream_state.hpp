@@ -45,6 +45,9 @@ struct active_turn {
   stream_turn request;
   std::optional<lease_grant> grant;
   std::vector<std::string> tried;
+  /// The session's account when the turn started (empty for a new session): the pin its
+  /// leases ask for. Not the account this turn leased, so a new session can still fail over.
+  std::string account_hint;
   bool awaiting_open = false; ///< the frame goes out once the socket opens
   bool visible = false;       ///< a non-prelude frame reached the client
   bool reused = false;        ///< this attempt runs on a socket an earlier turn opened

@@ -319,7 +319,7 @@ void lease(stream_self* self) {
   request.seed = t.request.seed;
   request.tried = t.tried;
   request.api_key_id = t.request.api_key_id;
-  request.account_hint = self->state.account;
+  request.account_hint = t.account_hint;
   if (t.request.max_requests_per_minute >= 0) {
     request.caps.requests_per_minute = static_cast<int32_t>(t.request.max_requests_per_minute);
   }
@@ -376,6 +376,7 @@ void start_next(stream_self* self) {
   t.request = std::move(st.queue.front());
   st.queue.pop_front();
   st.api_key_id = t.request.api_key_id;
+  t.account_hint = st.account;
   t.log.id = t.request.request_id;
   t.log.occurred_at = to_iso8601(st.deps->clock.now());
   t.log.pool_id = t.request.pool_id;
