@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "persistence/db/column_table.hpp"
+#include "persistence/db/filtered_query.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
 
@@ -143,38 +144,21 @@ caf::expected<api_key_row> api_key_repository::get(const std::string& id) {
 caf::expected<std::vector<api_key_row>>
 api_key_repository::list(const api_key_list_filter& filter) {
   return db_.run([&](soci::session& sql) {
-    std::string query = std::string{"SELECT "} + key_columns + " FROM api_keys k WHERE 1 = 1";
-    std::vector<std::string> values;
-    auto placeholder = [&](const std::string& value) {
-      values.push_back(value);
-      return ":p" + std::to_string(values.size() - 1);
-    };
+    filtered_query query{"SELECT " + key_columns + " FROM api_keys k"};
     if (filter.pool_id) {
-      query += " AND k.pool_id = " + placeholder(*filter.pool_id);
+      query.where_equal("k.pool_id", *filter.pool_id);
     }
     if (filter.status) {
-      query += " AND k.status = " + placeholder(*filter.status);
+      query.where_equal("k.status", *filter.status);
     }
-    if (filter.visible_pool_ids) {
-      if (filter.visible_pool_ids->empty()) {
-        return std::vector<api_key_row>{};
-      }
-      query += " AND k.pool_id IN (";
-      for (size_t i = 0; i < filter.visible_pool_ids->size(); ++i) {
-        query += (i ? ", " : "") + placeholder((*filter.visible_pool_ids)[i]);
-      }
-      query += ")";
+    if (filter.visible_pool_ids && !query.where_in("k.pool_id", *filter.visible_pool_ids)) {
+      return std::vector<api_key_row>{};
     }
     if (filter.after_created_at && filter.after_id) {
-      // Placeholders bind in the order they appear, and operands of + are unsequenced.
-      const auto after = placeholder(*filter.after_created_at);
-      const auto same = placeholder(*filter.after_created_at);
-      const auto after_id = placeholder(*filter.after_id);
-      query += " AND (k.created_at > " + after + " OR (k.created_at = " + same + " AND k.id > "
-               + after_id + "))";
+      query.where_after("k.created_at", "k.id", *filter.after_created_at, *filter.after_id);
     }
-    query += " ORDER BY k.created_at, k.id LIMIT " + std::to_string(filter.limit);
-    return select_rows(sql, query, values, from_row);
+    query.append(" ORDER BY k.created_at, k.id LIMIT " + std::to_string(filter.limit));
+    return select_rows(sql, query.sql(), query.values(), from_row);
   });
 }
 

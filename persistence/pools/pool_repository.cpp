@@ -4,6 +4,7 @@
 
 #include "common/encoding.hpp"
 #include "persistence/db/column_table.hpp"
+#include "persistence/db/filtered_query.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
 
@@ -27,6 +28,17 @@ pool_row from_row(const soci::row& row) {
   return pool_table.read(row);
 }
 
+/// The integers SOCI binds for a pool's ring size and flags (it has no bool binding).
+struct pool_numbers {
+  explicit pool_numbers(const pool_row& row)
+      : ring_size(row.ring_size),
+        sticky(row.sticky_sessions ? 1 : 0),
+        affinity(row.prompt_cache_affinity ? 1 : 0),
+        v1(row.v1_compatibility_enabled ? 1 : 0),
+        images(row.allow_image_generation ? 1 : 0) {}
+  int ring_size, sticky, affinity, v1, images;
+};
+
 /// LIKE treats % and _ as wildcards; a search term must match them literally.
 std::string like_pattern(const std::string& term) {
   std::string pattern = "%";
@@ -46,19 +58,15 @@ caf::expected<void> pool_repository::insert(const pool_row& row, const audit_eve
     soci::transaction transaction{sql};
     nullable_use<std::string> created_by{row.created_by};
     nullable_use<std::string> disabled_at{row.disabled_at};
-    const int ring_size = row.ring_size;
-    const int sticky = row.sticky_sessions ? 1 : 0;
-    const int affinity = row.prompt_cache_affinity ? 1 : 0;
-    const int v1 = row.v1_compatibility_enabled ? 1 : 0;
-    const int images = row.allow_image_generation ? 1 : 0;
+    const pool_numbers numbers{row};
     sql << "INSERT INTO pools (" << pool_columns
         << ") VALUES (:id, :slug, :name, :status, :strategy, :ring_size, :sticky, :affinity, :v1, "
            ":images, :created_by, :created_at, :updated_at, :disabled_at)",
       soci::use(row.id), soci::use(row.slug), soci::use(row.name), soci::use(row.status),
-      soci::use(row.routing_strategy), soci::use(ring_size), soci::use(sticky), soci::use(affinity),
-      soci::use(v1), soci::use(images), soci::use(created_by.value, created_by.indicator),
-      soci::use(row.created_at), soci::use(row.updated_at),
-      soci::use(disabled_at.value, disabled_at.indicator);
+      soci::use(row.routing_strategy), soci::use(numbers.ring_size), soci::use(numbers.sticky),
+      soci::use(numbers.affinity), soci::use(numbers.v1), soci::use(numbers.images),
+      soci::use(created_by.value, created_by.indicator), soci::use(row.created_at),
+      soci::use(row.updated_at), soci::use(disabled_at.value, disabled_at.indicator);
     audit_repository::record_in(sql, audit);
     transaction.commit();
   });
@@ -77,43 +85,26 @@ caf::expected<pool_row> pool_repository::get(const std::string& id) {
 
 caf::expected<std::vector<pool_row>> pool_repository::list(const pool_list_filter& filter) {
   return db_.run([&](soci::session& sql) {
-    std::string query = std::string{"SELECT "} + pool_columns + " FROM pools WHERE 1 = 1";
-    std::vector<std::string> values;
-    auto placeholder = [&](const std::string& value) {
-      values.push_back(value);
-      return ":p" + std::to_string(values.size() - 1);
-    };
+    filtered_query query{"SELECT " + pool_columns + " FROM pools"};
     if (filter.status) {
-      query += " AND status = " + placeholder(*filter.status);
+      query.where_equal("status", *filter.status);
     }
     if (filter.search) {
-      // Placeholders are numbered in the order they are made and bound in the order they appear,
-      // so each is made in its own statement (operands of + are unsequenced).
+      // Made in their own statements: placeholders bind in the order they are made.
       const auto pattern = like_pattern(*filter.search);
-      const auto in_name = placeholder(pattern);
-      const auto in_slug = placeholder(pattern);
-      query += " AND (lower(name) LIKE " + in_name + " ESCAPE '!' OR lower(slug) LIKE " + in_slug
-               + " ESCAPE '!')";
+      const auto in_name = query.bind(pattern);
+      const auto in_slug = query.bind(pattern);
+      query.append(" AND (lower(name) LIKE " + in_name + " ESCAPE '!' OR lower(slug) LIKE "
+                   + in_slug + " ESCAPE '!')");
     }
-    if (filter.visible_pool_ids) {
-      if (filter.visible_pool_ids->empty()) {
-        return std::vector<pool_row>{};
-      }
-      query += " AND id IN (";
-      for (size_t i = 0; i < filter.visible_pool_ids->size(); ++i) {
-        query += (i ? ", " : "") + placeholder((*filter.visible_pool_ids)[i]);
-      }
-      query += ")";
+    if (filter.visible_pool_ids && !query.where_in("id", *filter.visible_pool_ids)) {
+      return std::vector<pool_row>{};
     }
     if (filter.after_created_at && filter.after_id) {
-      const auto after = placeholder(*filter.after_created_at);
-      const auto same = placeholder(*filter.after_created_at);
-      const auto after_id = placeholder(*filter.after_id);
-      query += " AND (created_at > " + after + " OR (created_at = " + same + " AND id > " + after_id
-               + "))";
+      query.where_after("created_at", "id", *filter.after_created_at, *filter.after_id);
     }
-    query += " ORDER BY created_at, id LIMIT " + std::to_string(filter.limit);
-    return select_rows(sql, query, values, from_row);
+    query.append(" ORDER BY created_at, id LIMIT " + std::to_string(filter.limit));
+    return select_rows(sql, query.sql(), query.values(), from_row);
   });
 }
 
@@ -121,11 +112,7 @@ caf::expected<void> pool_repository::update(const pool_row& row, const audit_eve
   return db_.run([&](soci::session& sql) -> caf::expected<void> {
     soci::transaction transaction{sql};
     nullable_use<std::string> disabled_at{row.disabled_at};
-    const int ring_size = row.ring_size;
-    const int sticky = row.sticky_sessions ? 1 : 0;
-    const int affinity = row.prompt_cache_affinity ? 1 : 0;
-    const int v1 = row.v1_compatibility_enabled ? 1 : 0;
-    const int images = row.allow_image_generation ? 1 : 0;
+    const pool_numbers numbers{row};
     soci::statement statement =
       (sql.prepare
          << "UPDATE pools SET slug = :slug, name = :name, status = :status, "
@@ -134,9 +121,10 @@ caf::expected<void> pool_repository::update(const pool_row& row, const audit_eve
             "allow_image_generation = :images, updated_at = :updated_at, "
             "disabled_at = :disabled_at WHERE id = :id",
        soci::use(row.slug), soci::use(row.name), soci::use(row.status),
-       soci::use(row.routing_strategy), soci::use(ring_size), soci::use(sticky),
-       soci::use(affinity), soci::use(v1), soci::use(images), soci::use(row.updated_at),
-       soci::use(disabled_at.value, disabled_at.indicator), soci::use(row.id));
+       soci::use(row.routing_strategy), soci::use(numbers.ring_size), soci::use(numbers.sticky),
+       soci::use(numbers.affinity), soci::use(numbers.v1), soci::use(numbers.images),
+       soci::use(row.updated_at), soci::use(disabled_at.value, disabled_at.indicator),
+       soci::use(row.id));
     statement.execute(true);
     if (statement.get_affected_rows() == 0) {
       return make_error(errc::not_found, "pool not found");
