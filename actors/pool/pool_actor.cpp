@@ -58,9 +58,7 @@ std::string circuit_key(const std::string& account, const std::string& model, ro
 }
 
 domain::circuit_settings circuit_settings_of(const domain::instance_settings& settings) {
-  return {static_cast<int32_t>(settings.get_int("gateway.circuit_failure_threshold")),
-          std::chrono::seconds{settings.get_int("gateway.circuit_open_seconds")},
-          static_cast<int32_t>(settings.get_int("gateway.circuit_half_open_probe_limit"))};
+  return settings.gateway().circuit;
 }
 
 domain::circuit_breaker& circuit_of(pool_self* self, const std::string& key) {
@@ -343,7 +341,7 @@ void pin_session(pool_self* self, const runtime_deps& deps, const std::string& s
                  const std::string& account_id) {
   auto& sessions = self->state.sessions;
   const auto ttl =
-    std::chrono::seconds{self->state.settings->get_int("gateway.session_affinity_ttl_seconds")};
+    self->state.settings->gateway().session_affinity_ttl;
   auto it = sessions.find(session_key);
   if (it == sessions.end()) {
     auto session = spawn_session_actor(self->system(), ttl);
@@ -416,7 +414,7 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
   case attempt_result::unauthorized: {
     circuit.record_failure(now);
     const auto demotion =
-      std::chrono::seconds{self->state.settings->get_int("gateway.demotion_seconds")};
+      self->state.settings->gateway().demotion;
     self->state.demoted_until[report.account_id] = now + demotion;
     demoted_until = now + demotion;
     break;

@@ -16,8 +16,7 @@ namespace {
 
 std::chrono::milliseconds owner_idle(stream_self* self) {
   if (self->state.settings) {
-    return std::chrono::milliseconds{
-      self->state.settings->get_int("gateway.websocket_owner_idle_timeout_ms")};
+    return self->state.settings->gateway().websocket_owner_idle_timeout;
   }
   return self->state.deps->default_owner_idle;
 }
@@ -81,8 +80,8 @@ void sync_parking(stream_self* self) {
   parked.epoch = ++st.park_epoch;
   parked.api_key_id = st.api_key_id;
   parked.account_id = st.socket_account;
-  parked.per_key_limit = st.settings->get_int("gateway.websocket_detached_per_key_limit");
-  parked.per_account_limit = st.settings->get_int("gateway.websocket_detached_per_account_limit");
+  parked.per_key_limit = st.settings->gateway().websocket_detached_per_key_limit;
+  parked.per_account_limit = st.settings->gateway().websocket_detached_per_account_limit;
   self->send(st.registry, std::move(parked));
 }
 

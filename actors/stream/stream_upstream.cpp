@@ -169,10 +169,9 @@ void note_activity(stream_self* self, bool first_byte_pending) {
   if (!st.turn || !st.turn->grant) {
     return;
   }
-  const auto& settings = *st.turn->grant->settings;
-  st.silence_limit = std::chrono::milliseconds{
-    settings.get_int(first_byte_pending ? "gateway.upstream_first_byte_timeout_ms"
-                                        : "gateway.upstream_receive_timeout_ms")};
+  const auto& gateway = st.turn->grant->settings->gateway();
+  st.silence_limit =
+    first_byte_pending ? gateway.upstream_first_byte_timeout : gateway.upstream_receive_timeout;
   st.last_activity = steady_clock::now();
   arm_watchdog(self);
 }
@@ -219,8 +218,7 @@ void open_socket(stream_self* self) {
     event.text = std::move(reason);
     caf::anon_send(me, std::move(event));
   };
-  const auto connect_timeout =
-    std::chrono::milliseconds{t.grant->settings->get_int("gateway.upstream_connect_timeout_ms")};
+  const auto connect_timeout = t.grant->settings->gateway().upstream_connect_timeout;
   t.awaiting_open = true;
   st.socket_account = t.grant->account_id;
   st.socket = open_upstream_socket(

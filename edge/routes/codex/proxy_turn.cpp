@@ -122,13 +122,10 @@ void proxy_turn::start_attempt() {
     }
   }
   upstream.body = request_.body;
-  const auto& settings = *grant_.settings;
-  upstream.timeouts.connect =
-    std::chrono::milliseconds{settings.get_int("gateway.upstream_connect_timeout_ms")};
-  upstream.timeouts.first_byte =
-    std::chrono::milliseconds{settings.get_int("gateway.upstream_first_byte_timeout_ms")};
-  upstream.timeouts.idle =
-    std::chrono::milliseconds{settings.get_int("gateway.upstream_receive_timeout_ms")};
+  const auto& gateway = grant_.settings->gateway();
+  upstream.timeouts.connect = gateway.upstream_connect_timeout;
+  upstream.timeouts.first_byte = gateway.upstream_first_byte_timeout;
+  upstream.timeouts.idle = gateway.upstream_receive_timeout;
   // A cancelled call may still report; only the current attempt's callbacks count.
   const int attempt = ++attempt_serial_;
   auto self = shared_from_this();

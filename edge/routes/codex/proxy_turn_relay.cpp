@@ -196,8 +196,7 @@ bool proxy_turn::at_event_boundary() const {
 }
 
 void proxy_turn::arm_keepalive() {
-  const auto interval =
-    std::chrono::milliseconds{grant_.settings->get_int("gateway.sse_keepalive_interval_ms")};
+  const auto interval = grant_.settings->gateway().sse_keepalive_interval;
   if (interval.count() <= 0 || phase_ != phase::relaying) {
     return;
   }

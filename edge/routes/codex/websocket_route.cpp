@@ -459,9 +459,8 @@ void upgrade(websocket_runtime& runtime, const exchange_ptr& ex, authenticated_k
   }
   websocket_upgrade options;
   options.response_headers.emplace_back("x-codex-turn-state", context.turn_state);
-  options.max_message_bytes = static_cast<uint64_t>(settings->get_int("ingress.max_body_bytes"));
-  options.idle_timeout =
-    std::chrono::milliseconds{settings->get_int("gateway.websocket_idle_timeout_ms")};
+  options.max_message_bytes = settings->ingress().max_body_bytes;
+  options.idle_timeout = settings->gateway().websocket_idle_timeout;
   runtime.codex.admission->configure(settings);
   auto session = std::make_shared<client_session>(runtime, std::move(context));
   options.on_open = [session](std::shared_ptr<websocket_connection> connection) {
