@@ -5,7 +5,6 @@
 #include "domain/operators/operator_rules.hpp"
 #include "domain/settings/settings_service.hpp"
 #include "persistence/crypto/key_hash.hpp"
-#include "persistence/crypto/password_hash.hpp"
 
 namespace cxp::domain {
 
@@ -152,19 +151,11 @@ caf::expected<operator_view> invite_service::accept_invite(std::string_view raw_
   if (!*invite || (*invite)->status != "active" || (*invite)->expires_at <= now) {
     return not_usable();
   }
-  auto hash = persistence::hash_password(password);
-  if (!hash) {
-    return std::move(hash.error());
+  auto fresh = new_operator_row((*invite)->email, name, password, (*invite)->role, now);
+  if (!fresh) {
+    return std::move(fresh.error());
   }
-  persistence::operator_row row;
-  row.id = new_uuid();
-  row.email = (*invite)->email;
-  row.display_name = name;
-  row.password_hash = std::move(*hash);
-  row.role = (*invite)->role;
-  row.status = "active";
-  row.created_at = now;
-  row.updated_at = now;
+  auto& row = *fresh;
   if (row.role != owner_role) {
     row.pool_ids = (*invite)->pool_ids;
   }

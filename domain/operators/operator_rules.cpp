@@ -5,6 +5,7 @@
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
 #include "domain/admin_input.hpp"
+#include "persistence/crypto/password_hash.hpp"
 
 namespace cxp::domain::detail {
 
@@ -137,6 +138,25 @@ caf::expected<std::vector<std::string>> check_pools(persistence::operator_reposi
   std::sort(unique.begin(), unique.end());
   unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
   return unique;
+}
+
+caf::expected<persistence::operator_row>
+new_operator_row(std::string email, std::string display_name, const std::string& password,
+                 std::string role, const std::string& now) {
+  auto hash = persistence::hash_password(password);
+  if (!hash) {
+    return std::move(hash.error());
+  }
+  persistence::operator_row row;
+  row.id = new_uuid();
+  row.email = std::move(email);
+  row.display_name = std::move(display_name);
+  row.password_hash = std::move(*hash);
+  row.role = std::move(role);
+  row.status = "active";
+  row.created_at = now;
+  row.updated_at = now;
+  return row;
 }
 
 } // namespace cxp::domain::detail

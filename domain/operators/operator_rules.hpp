@@ -58,6 +58,13 @@ operator_view to_view(const persistence::operator_row& row);
 /// `row` as listed at `now`: an active invite past its expiry shows as "expired".
 invite_view to_view(const persistence::invite_row& row, const std::string& now);
 
+/// A new active operator row: a fresh id, `password` hashed with Argon2 (its error otherwise),
+/// created and updated `now`. The caller sets pool assignments and password_change_required.
+caf::expected<persistence::operator_row> new_operator_row(std::string email,
+                                                          std::string display_name,
+                                                          const std::string& password,
+                                                          std::string role, const std::string& now);
+
 /// The pool assignments of an operator with `role`: none for owners, else `pool_ids` deduplicated
 /// and sorted, each of which must exist (validation error on "pool_ids" otherwise).
 caf::expected<std::vector<std::string>> check_pools(persistence::operator_repository& repository,

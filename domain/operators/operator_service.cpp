@@ -3,7 +3,6 @@
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
 #include "domain/operators/operator_rules.hpp"
-#include "persistence/crypto/password_hash.hpp"
 
 namespace cxp::domain {
 
@@ -73,20 +72,12 @@ caf::expected<operator_view> operator_service::bootstrap(const principal& who,
   if (*done) {
     return make_error(errc::conflict, "bootstrap already completed");
   }
-  auto hash = persistence::hash_password(request.password);
-  if (!hash) {
-    return std::move(hash.error());
+  auto created = new_operator_row(email, display_name, request.password, std::string{owner_role},
+                                  to_iso8601(context_.clock.now()));
+  if (!created) {
+    return std::move(created.error());
   }
-  const auto now = to_iso8601(context_.clock.now());
-  persistence::operator_row row;
-  row.id = new_uuid();
-  row.email = email;
-  row.display_name = display_name;
-  row.password_hash = std::move(*hash);
-  row.role = owner_role;
-  row.status = "active";
-  row.created_at = now;
-  row.updated_at = now;
+  auto& row = *created;
   auto audit = audit_event(context_, who, "operator.bootstrap");
   audit.target_type = "operator";
   audit.target_id = row.id;
@@ -222,21 +213,13 @@ operator_service::create_operator(const principal& who, const std::string& email
   if (!pools) {
     return std::move(pools.error());
   }
-  auto hash = persistence::hash_password(temp_password);
-  if (!hash) {
-    return std::move(hash.error());
+  auto created =
+    new_operator_row(normalized, name, temp_password, role, to_iso8601(context_.clock.now()));
+  if (!created) {
+    return std::move(created.error());
   }
-  const auto now = to_iso8601(context_.clock.now());
-  persistence::operator_row row;
-  row.id = new_uuid();
-  row.email = normalized;
-  row.display_name = name;
-  row.password_hash = std::move(*hash);
-  row.role = role;
-  row.status = "active";
+  auto& row = *created;
   row.password_change_required = true;
-  row.created_at = now;
-  row.updated_at = now;
   row.pool_ids = std::move(*pools);
   auto audit = audit_event(context_, who, "operator.create");
   audit.target_type = "operator";
