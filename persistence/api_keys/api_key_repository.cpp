@@ -73,6 +73,19 @@ caf::error key_not_found() {
   return make_error(errc::not_found, "api key not found");
 }
 
+/// Runs the UPDATE `statement` of one key; the audit event is recorded and the transaction
+/// committed only when it touched a row (no row: the key does not exist).
+caf::expected<void> commit_key_change(soci::session& sql, soci::transaction& transaction,
+                                      soci::statement& statement, const audit_event_row& audit) {
+  statement.execute(true);
+  if (statement.get_affected_rows() == 0) {
+    return key_not_found();
+  }
+  audit_repository::record_in(sql, audit);
+  transaction.commit();
+  return {};
+}
+
 } // namespace
 
 caf::expected<void> api_key_repository::insert(const api_key_row& row,
@@ -183,13 +196,7 @@ caf::expected<void> api_key_repository::update_policy(const api_key_row& row,
        soci::use(policy.per_day.value, policy.per_day.indicator),
        soci::use(policy.per_week.value, policy.per_week.indicator), soci::use(row.updated_at),
        soci::use(row.id));
-    statement.execute(true);
-    if (statement.get_affected_rows() == 0) {
-      return key_not_found();
-    }
-    audit_repository::record_in(sql, audit);
-    transaction.commit();
-    return {};
+    return commit_key_change(sql, transaction, statement, audit);
   });
 }
 
@@ -208,13 +215,7 @@ caf::expected<void> api_key_repository::set_status(const std::string& id, const 
             "revoked_at = :revoked_at, updated_at = :updated_at WHERE id = :id",
        soci::use(status), soci::use(bump), soci::use(revoked.value, revoked.indicator),
        soci::use(updated_at), soci::use(id));
-    statement.execute(true);
-    if (statement.get_affected_rows() == 0) {
-      return key_not_found();
-    }
-    audit_repository::record_in(sql, audit);
-    transaction.commit();
-    return {};
+    return commit_key_change(sql, transaction, statement, audit);
   });
 }
 
@@ -229,13 +230,7 @@ caf::expected<void> api_key_repository::rotate(const std::string& id, const std:
          << "UPDATE api_keys SET key_prefix = :prefix, key_hash = :hash, "
             "revocation_epoch = revocation_epoch + 1, updated_at = :updated_at WHERE id = :id",
        soci::use(key_prefix), soci::use(key_hash), soci::use(updated_at), soci::use(id));
-    statement.execute(true);
-    if (statement.get_affected_rows() == 0) {
-      return key_not_found();
-    }
-    audit_repository::record_in(sql, audit);
-    transaction.commit();
-    return {};
+    return commit_key_change(sql, transaction, statement, audit);
   });
 }
 

@@ -83,17 +83,6 @@ invite_row read_invite(const soci::row& row) {
   return invite_table.read(row);
 }
 
-std::vector<std::string> pool_ids_of(soci::session& sql, const std::string& operator_id) {
-  std::vector<std::string> ids;
-  soci::rowset<soci::row> rows = (sql.prepare << "SELECT pool_id FROM operator_pool_assignments "
-                                                 "WHERE operator_id = :id ORDER BY pool_id",
-                                  soci::use(operator_id));
-  for (const auto& row : rows) {
-    ids.push_back(row_reader{row}.text(0));
-  }
-  return ids;
-}
-
 std::optional<operator_row> find_operator_where(soci::session& sql, const std::string& clause,
                                                 const std::string& value) {
   soci::rowset<soci::row> rows =
@@ -104,7 +93,7 @@ std::optional<operator_row> find_operator_where(soci::session& sql, const std::s
     break;
   }
   if (found) {
-    found->pool_ids = pool_ids_of(sql, found->id);
+    found->pool_ids = operator_repository::pool_ids_in(sql, found->id);
   }
   return found;
 }
@@ -190,6 +179,18 @@ caf::expected<void> run_checked(database& db, Work&& work) {
 }
 
 } // namespace
+
+std::vector<std::string> operator_repository::pool_ids_in(soci::session& sql,
+                                                          const std::string& operator_id) {
+  std::vector<std::string> ids;
+  soci::rowset<soci::row> rows = (sql.prepare << "SELECT pool_id FROM operator_pool_assignments "
+                                                 "WHERE operator_id = :id ORDER BY pool_id",
+                                  soci::use(operator_id));
+  for (const auto& row : rows) {
+    ids.push_back(row_reader{row}.text(0));
+  }
+  return ids;
+}
 
 caf::expected<bool> operator_repository::is_bootstrapped() {
   return db_.run([](soci::session& sql) {

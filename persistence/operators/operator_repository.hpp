@@ -99,6 +99,9 @@ struct login_commit {
 /// passed in must already be lower-cased.
 class operator_repository {
 public:
+  /// The pools assigned to `operator_id`, sorted, read inside the caller's session.
+  static std::vector<std::string> pool_ids_in(soci::session& sql, const std::string& operator_id);
+
   explicit operator_repository(database& db) : db_(db) {}
 
   // -- bootstrap and operators ----------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include "persistence/db/filtered_query.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
+#include "persistence/operators/operator_repository.hpp"
 
 namespace cxp::persistence {
 
@@ -137,16 +138,8 @@ caf::expected<void> pool_repository::update(const pool_row& row, const audit_eve
 
 caf::expected<std::vector<std::string>>
 pool_repository::assigned_pool_ids(const std::string& operator_id) {
-  return db_.run([&](soci::session& sql) {
-    std::vector<std::string> ids;
-    soci::rowset<soci::row> rows = (sql.prepare << "SELECT pool_id FROM operator_pool_assignments "
-                                                   "WHERE operator_id = :id ORDER BY pool_id",
-                                    soci::use(operator_id));
-    for (const auto& row : rows) {
-      ids.push_back(row_reader{row}.text(0));
-    }
-    return ids;
-  });
+  return db_.run(
+    [&](soci::session& sql) { return operator_repository::pool_ids_in(sql, operator_id); });
 }
 
 } // namespace cxp::persistence
