@@ -39,11 +39,12 @@ struct stream_deps {
 ///   the same account, else opens a new one; reports the attempt to the pool and writes its own
 ///   request-log row (transport `websocket`).
 /// - Prelude frames (`response.created`, `response.in_progress`, `codex.rate_limits`) are held
-///   until the first visible one, so a failure before that can be retried invisibly: a reused
-///   socket that fails is reconnected once; an upstream auth error (401 / `invalid_api_key` /
-///   `invalid_authentication` / `token_expired`, at the upgrade or as an error frame) refreshes
-///   the token through the account actor once and retries on a new socket; a usage limit or an
-///   upstream failure moves an unpinned turn to the next account of the ring.
+///   until the first visible one, so a failure before that can be retried invisibly. What to do
+///   is `domain::judge`'s verdict, the same as over HTTP: a reused socket that fails is
+///   reconnected once; an upstream auth error (a 401 or an auth code such as `token_expired`, at
+///   the upgrade or as an error frame) refreshes the token through the account actor once and
+///   retries on a new socket; a usage limit, 429, 5xx or broken socket moves an unpinned turn to
+///   the next account of the ring; another 4xx is relayed as the request's own fault.
 /// - Server frames are relayed byte-faithfully to the attached connection, at most
 ///   `stream_ack_window` unacknowledged.
 /// - Turns are fenced by the connection that sent them: a turn's frames and its

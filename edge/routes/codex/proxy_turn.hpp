@@ -89,14 +89,16 @@ struct turn_request {
 /// on a usage limit, a 5xx, a network error, a retryable first event or a malformed answer (a
 /// non-SSE 200 where a stream was expected, an event that is not a JSON object) — before any
 /// byte reached the client — reports the failure and tries the next account (bounded by the ring
-/// size; a pinned session never moves). A 401 gets one single-flight token refresh and a retry on
-/// the same account; a 401 that outlives it moves on too, and is never relayed (the client would
-/// read it as its own key being refused). When no account is left, the last upstream 429/5xx or
-/// failed first event is relayed, else our 502 `upstream_request_failed` (or the pool's denial,
-/// e.g. 503 `no_eligible_account`). Once the first event is relayed the stream is committed:
-/// bytes pass through unchanged as they arrive (with `: keepalive` comments at event boundaries
-/// while upstream is quiet) and nothing is ever replayed; a stream the upstream cuts, lets go
-/// idle or garbles before its terminal event ends with a synthetic `response.failed`
+/// size; a pinned session never moves). An auth error (a 401, or an auth code such as
+/// `token_expired` in any status) gets one single-flight token refresh and a retry on the same
+/// account; one that outlives it moves on too, and is never relayed (the client would read it as
+/// its own key being refused). Another 4xx is relayed as the request's own fault. The verdicts
+/// are `domain::judge`'s, shared with the websocket turn. When no account is left, the last
+/// upstream 429/5xx or failed first event is relayed, else our 502 `upstream_request_failed` (or
+/// the pool's denial, e.g. 503 `no_eligible_account`). Once the first event is relayed the stream
+/// is committed: bytes pass through unchanged as they arrive (with `: keepalive` comments at event
+/// boundaries while upstream is quiet) and nothing is ever replayed; a stream the upstream cuts,
+/// lets go idle or garbles before its terminal event ends with a synthetic `response.failed`
 /// (`stream_cut_event`) and then the chunked end. Quota headers, `codex.rate_limits` events and
 /// usage-limit bodies feed the account's quota; the final usage event feeds the request log.
 void run_proxy_turn(codex_runtime& runtime, turn_request request);
