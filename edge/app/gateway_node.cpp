@@ -1,0 +1,362 @@
+#include "edge/app/gateway_node.hpp"
+
+#include <algorithm>
+#include <future>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
+
+#include "actors/account/account_custody.hpp"
+#include "actors/db/db_worker.hpp"
+#include "actors/request_log/request_log_writer.hpp"
+#include "actors/runtime/gateway_metrics.hpp"
+#include "actors/runtime/runtime_directory.hpp"
+#include "actors/settings/settings_cache.hpp"
+#include "actors/stream/stream_registry.hpp"
+#include "actors/type_ids.hpp"
+#include "cluster/cluster_types.hpp"
+#include "cluster/discovery/peer_discovery.hpp"
+#include "cluster/membership/node_heartbeat.hpp"
+#include "cluster/node/node_actor.hpp"
+#include "common/encoding.hpp"
+#include "common/log.hpp"
+#include "common/metrics/registry.hpp"
+#include "common/stop_stack.hpp"
+#include "domain/accounts/account_ownership.hpp"
+#include "domain/operators/login_throttle.hpp"
+#include "domain/settings/settings_service.hpp"
+#include "edge/app/service_wiring.hpp"
+#include "edge/routes/admin_api/admin_routes.hpp"
+#include "edge/routes/codex/codex_auth.hpp"
+#include "edge/routes/codex/codex_routes.hpp"
+#include "edge/routes/codex/websocket_route.hpp"
+#include "edge/routes/health_routes.hpp"
+#include "edge/routes/v1/v1_routes.hpp"
+#include "edge/server/actor_bridge.hpp"
+#include "edge/server/http_metrics.hpp"
+#include "edge/server/http_server.hpp"
+
+namespace cxp::edge {
+
+namespace {
+
+constexpr auto heartbeat_interval = std::chrono::milliseconds{5'000};
+constexpr auto heartbeat_down_timeout = std::chrono::seconds{3};
+constexpr auto cluster_discovery_interval = std::chrono::seconds{2};
+constexpr auto cluster_heartbeat_interval = std::chrono::seconds{1};
+constexpr auto cluster_connection_timeout = std::chrono::seconds{5};
+constexpr auto topology_reload_interval = std::chrono::seconds{3};
+constexpr auto ingress_refresh_interval = std::chrono::milliseconds{1'000};
+constexpr auto request_log_flush_interval = std::chrono::milliseconds{250};
+constexpr auto request_log_final_flush = std::chrono::seconds{10};
+/// How long a stopping node waits for its websocket clients to answer its close frames.
+constexpr auto websocket_goodbye_timeout = std::chrono::seconds{2};
+constexpr size_t websocket_io_threads = 1;
+constexpr auto websocket_owner_idle_default = std::chrono::minutes{30};
+constexpr uint64_t websocket_max_message_bytes = 64u << 20;
+
+/// Asio threads (one io_context each) and CAF workers for this machine. The request path is
+/// mostly socket work and every hop between the two is a thread wake-up, so CAF gets a quarter
+/// of the cores (at least one) and Asio the rest.
+struct thread_plan {
+  size_t io;
+  size_t caf;
+};
+
+thread_plan plan_threads() {
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const size_t caf = std::max<size_t>(1, cores / 4);
+  return {std::max<size_t>(1, cores - caf), caf};
+}
+
+bool is_clustered(const boot_config& config) {
+  return !config.cluster_peers.empty() || !config.dns_cluster_query.empty();
+}
+
+caf::actor_system_config make_caf_config(const boot_config& config, const thread_plan& threads) {
+  caf::actor_system_config caf_config;
+  caf_config.set("scheduler.max-threads", threads.caf);
+  // Work stealing lets idle workers sleep in fixed slices (10 ms by default) without being
+  // woken, which shows up directly in request latency; the sharing policy wakes them at once.
+  caf_config.set("scheduler.policy", caf::atom("sharing"));
+  caf_config.set("logger.file-verbosity", caf::atom("quiet"));
+  caf_config.set("logger.console-verbosity", caf::atom("quiet"));
+  actors::add_message_types(caf_config);
+  cluster::add_cluster_message_types(caf_config);
+  if (is_clustered(config)) {
+    caf_config.load<caf::io::middleman>();
+    // Peer liveness: BASP heartbeats, and a silent peer (partitioned rather than closed) is
+    // declared dead, which drops it from the node actor's peers like a closed connection.
+    caf_config.set("middleman.heartbeat-interval", caf::timespan{cluster_heartbeat_interval});
+    caf_config.set("middleman.connection-timeout", caf::timespan{cluster_connection_timeout});
+  }
+  return caf_config;
+}
+
+/// Asks `actor` and waits (bounded) for any answer; `on_answer` sees it.
+template <class Answer, class Handle, class... Ts>
+void ask_and_wait(caf::actor_system& system, const Handle& actor, caf::timespan timeout,
+                  std::function<void(caf::expected<Answer>)> on_answer, Ts... message) {
+  std::promise<void> done;
+  ask<Answer>(
+    system, actor, timeout,
+    [&done, &on_answer](caf::expected<Answer> answer) {
+      on_answer(std::move(answer));
+      done.set_value();
+    },
+    message...);
+  done.get_future().wait();
+}
+
+/// Asks `actor` to hand its leases off and waits (bounded) for the count, logged as `what`.
+void hand_off(caf::actor_system& system, const caf::actor& actor, const char* what) {
+  ask_and_wait<int64_t>(
+    system, actor, heartbeat_down_timeout,
+    [what](caf::expected<int64_t> handed_off) {
+      if (handed_off) {
+        log::info("app", what, {{"count", *handed_off}});
+      }
+    },
+    actors::hand_off_atom::value);
+}
+
+template <class Handle>
+std::function<void()> exit_of(Handle handle) {
+  return [handle] {
+    caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  };
+}
+
+} // namespace
+
+/// Everything the node owns, in construction order; the routes and sessions hold references
+/// into it, so it outlives the Asio threads (stopped by `stop`).
+struct gateway_node::parts {
+  parts(const boot_config& boot, persistence::database& database, const service_wiring& services)
+      : config(boot),
+        db(database),
+        wiring(services),
+        threads(plan_threads()),
+        caf_config(make_caf_config(boot, threads)),
+        system(caf_config),
+        bridge(system),
+        gateway_metrics(registry),
+        io(std::make_shared<io_pool>(threads.io)),
+        node_id(new_uuid()) {}
+
+  const boot_config& config;
+  persistence::database& db;
+  const service_wiring& wiring;
+  thread_plan threads;
+  caf::actor_system_config caf_config;
+  caf::actor_system system;
+  bridge_scope bridge;
+  metrics::registry registry;
+  actors::gateway_metrics gateway_metrics;
+  std::shared_ptr<io_pool> io;
+  std::shared_ptr<actors::upstream_client> upstream;
+  std::string node_id;
+  std::unique_ptr<actors::runtime_deps> runtime_deps;
+  route_table routes;
+  http_server_options server_options;
+  std::unique_ptr<http_server> server;
+  std::unique_ptr<admin_runtime> admin;
+  std::unique_ptr<codex_runtime> codex;
+  std::unique_ptr<actors::stream_deps> stream_deps;
+  std::unique_ptr<websocket_runtime> websockets;
+  // Held for the drain, which talks to them by name.
+  caf::actor node;
+  caf::actor custodian;
+  cluster::node_heartbeat_actor heartbeat;
+  stop_stack running;
+};
+
+gateway_node::gateway_node(const boot_config& config, persistence::database& db,
+                           const service_wiring& wiring)
+    : parts_(std::make_unique<parts>(config, db, wiring)) {}
+
+gateway_node::~gateway_node() {
+  stop();
+}
+
+std::optional<std::string> gateway_node::start() {
+  auto& p = *parts_;
+  const auto& config = p.config;
+  auto& system = p.system;
+  auto& context = *p.wiring.context;
+
+  auto db_pool = actors::spawn_db_pool(system, p.db, config.pool_size);
+  p.running.started("db_pool", exit_of(db_pool));
+  auto settings = actors::spawn_settings_cache(system, db_pool, config.settings_poll_interval);
+  p.running.started("settings", exit_of(settings));
+  // Started before the upstream client so it stops after it: calls cut short at the upstream's
+  // stop still have their rows written by the final flush.
+  auto request_log = actors::spawn_request_log_writer(
+    system, db_pool, request_log_flush_interval, p.gateway_metrics.request_logs_dropped.add({}));
+  p.running.started("request_log", [&system, request_log] {
+    ask_and_wait<bool>(
+      system, request_log, request_log_final_flush, [](caf::expected<bool>) {},
+      actors::flush_atom::value);
+    caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
+  });
+  p.io->start();
+  p.running.started("io", [io = p.io] { io->stop(); });
+  actors::upstream_client_options upstream_options;
+  upstream_options.io = p.io;
+  p.upstream = std::make_shared<actors::upstream_client>(upstream_options);
+  p.running.started("upstream", [upstream = p.upstream] { upstream->stop(); });
+
+  // The custodian, the directory and the account actors keep a pointer to these.
+  p.runtime_deps.reset(new actors::runtime_deps{db_pool, p.upstream, context,
+                                                config.upstream_base_url, config.oauth_token_url,
+                                                p.gateway_metrics, p.node_id});
+  const auto& runtime_deps = *p.runtime_deps;
+  // One owner per account across the cluster; a web node keeps replicas only.
+  p.custodian = actors::spawn_account_custodian(
+    system, runtime_deps,
+    {p.node_id, domain::role_may_own_accounts(to_string(config.role)), config.account_lease_ttl});
+  p.running.started("account_custody", exit_of(p.custodian));
+  auto directory = actors::spawn_runtime_directory(system, runtime_deps, settings, p.custodian,
+                                                   topology_reload_interval);
+  p.running.started("runtime_directory", exit_of(directory));
+
+  p.server_options.bind_address = config.bind_address;
+  p.server_options.port = config.port;
+  p.server_options.io = p.io;
+  p.server_options.ingress = std::make_shared<ingress_policy>();
+  // The first connection must meet the stored firewall and limits, not the defaults the
+  // refresher would replace a second later.
+  if (auto stored = domain::load_instance_settings(p.db)) {
+    p.server_options.ingress->update(
+      std::make_shared<const domain::instance_settings>(std::move(*stored)));
+  } else {
+    log::warn("app", "ingress settings unavailable at start; the defaults apply until they load",
+              {{"error", context_of(stored.error())}});
+  }
+  p.server =
+    std::make_unique<http_server>(p.server_options, p.routes, make_http_metrics(p.registry));
+  auto ingress_refresher = spawn_ingress_refresher(
+    system, settings, p.server_options.ingress,
+    [server = p.server.get()](const ingress_rules& rules) { server->refirewall_websockets(rules); },
+    ingress_refresh_interval);
+  p.running.started("ingress_refresher", exit_of(ingress_refresher));
+
+  add_health_routes(p.routes, {system, db_pool, p.server->state(), p.registry, settings,
+                               context.token_hash_key, p.custodian, p.io});
+  p.admin = std::make_unique<admin_runtime>(
+    admin_runtime{system, db_pool, context, std::make_shared<domain::login_throttle>()});
+  add_auth_routes(p.routes, *p.admin);
+  add_admin_resource_routes(p.routes, *p.admin);
+  // Built in place: the runtime holds the key cache, which holds a mutex.
+  p.codex.reset(new codex_runtime{system, db_pool, directory, request_log, p.upstream, context,
+                                  config.upstream_base_url, p.gateway_metrics, p.io,
+                                  std::make_shared<admission_control>(p.gateway_metrics)});
+  add_codex_routes(p.routes, *p.codex);
+  auto key_cache_listener = spawn_key_cache_listener(system, p.codex->keys);
+  p.running.started("key_cache_listener", exit_of(key_cache_listener));
+
+  p.stream_deps = std::make_unique<actors::stream_deps>(
+    actors::stream_deps{directory, request_log, actors::ws_transport::start(websocket_io_threads),
+                        config.upstream_base_url, context.clock, p.gateway_metrics,
+                        websocket_owner_idle_default, websocket_max_message_bytes});
+  p.running.started("websocket_transport",
+                    [deps = p.stream_deps.get()] { deps->transport.stop(); });
+  auto stream_registry = actors::spawn_stream_registry(system, *p.stream_deps);
+  p.running.started("stream_registry", exit_of(stream_registry));
+  // The edge opens sessions through the node actor, which owns the session leases and forwards
+  // to the owner node's stream when another node holds the lease.
+  p.node =
+    cluster::spawn_node_actor(system, {p.node_id, db_pool, stream_registry, settings,
+                                       config.session_lease_ttl, config.session_lease_renewal});
+  p.running.started("node", exit_of(p.node));
+  p.websockets = std::make_unique<websocket_runtime>(
+    websocket_runtime{*p.codex, settings, p.node, config.key_recheck_interval});
+  add_websocket_routes(p.routes, *p.websockets);
+  add_v1_routes(p.routes, *p.codex);
+
+  uint16_t cluster_port = 0;
+  if (is_clustered(config)) {
+    auto published =
+      system.middleman().publish(p.node, config.cluster_port, config.bind_address.c_str());
+    if (!published) {
+      stop();
+      return "CODEX_POOLER_CLUSTER_PORT: " + system.render(published.error());
+    }
+    cluster_port = *published;
+  }
+  if (auto started = p.server->start(); !started) {
+    stop();
+    return "PORT: " + context_of(started.error());
+  }
+  if (is_clustered(config)) {
+    auto discovery = cluster::spawn_peer_discovery(
+      system, {config.cluster_peers, config.dns_cluster_query, config.cluster_port,
+               cluster_discovery_interval, p.node});
+    p.running.started("peer_discovery", exit_of(discovery));
+  }
+  const cluster::node_identity identity{
+    p.node_id,        config.node_name, std::string{to_string(config.role)},
+    config.node_name, p.server->port(), cluster_port};
+  // A node is a candidate to own accounts while its heartbeat is younger than the lease TTL.
+  p.heartbeat = cluster::spawn_node_heartbeat(
+    system, db_pool, identity, std::min(heartbeat_interval, config.account_lease_ttl / 3));
+  // Marked down first on the way out: peers stop counting on it at once.
+  p.running.started("heartbeat", [&system, heartbeat = p.heartbeat] {
+    ask_and_wait<bool>(
+      system, heartbeat, heartbeat_down_timeout, [](caf::expected<bool>) {},
+      actors::down_atom::value);
+  });
+  log::info("app", "listening",
+            {{"port", p.server->port()},
+             {"role", to_string(config.role)},
+             {"node_id", identity.id},
+             {"database", config.database.redacted()}});
+  return std::nullopt;
+}
+
+void gateway_node::drain(int signal_number) {
+  auto& p = *parts_;
+  const auto grace = p.config.shutdown_grace;
+  log::info("app", "draining", {{"signal", signal_number}, {"grace_ms", grace.count()}});
+  caf::anon_send(p.heartbeat, actors::drain_atom::value);
+  // HTTP requests and websocket turns (of this node's sessions, for clients here or forwarded
+  // from peers) get the same deadline.
+  std::promise<void> turns_finished;
+  ask<int64_t>(
+    p.system, p.node, grace,
+    [&turns_finished](caf::expected<int64_t> streams) {
+      if (!streams) {
+        log::warn("app", "shutdown deadline passed with websocket turns running");
+      }
+      turns_finished.set_value();
+    },
+    actors::drain_atom::value);
+  if (const auto unfinished = p.server->shutdown(grace); unfinished > 0) {
+    log::warn("app", "shutdown deadline passed with requests in flight",
+              {{"in_flight", unfinished}});
+  }
+  turns_finished.get_future().wait();
+  // The sessions are handed off: another node takes each over at once, on its account, instead
+  // of after the lease TTL.
+  hand_off(p.system, p.node, "session leases handed off");
+  // Its accounts too: their next owners take them over at once instead of after the TTL.
+  hand_off(p.system, p.custodian, "account leases handed off");
+  // Its clients reconnect elsewhere and find their sessions there.
+  if (const auto open = p.server->close_websockets(ws_close_going_away, "server is shutting down",
+                                                   websocket_goodbye_timeout);
+      open > 0) {
+    log::warn("app", "websockets did not finish closing", {{"open", open}});
+  }
+}
+
+void gateway_node::stop() {
+  if (parts_) {
+    parts_->running.stop_all(
+      [](const std::string& name) { log::debug("app", "stopping " + name); });
+  }
+}
+
+} // namespace cxp::edge
