@@ -340,8 +340,7 @@ std::optional<caf::result<lease_reply>> over_budget(pool_self* self, const runti
 void pin_session(pool_self* self, const runtime_deps& deps, const std::string& session_key,
                  const std::string& account_id) {
   auto& sessions = self->state.sessions;
-  const auto ttl =
-    self->state.settings->gateway().session_affinity_ttl;
+  const auto ttl = self->state.settings->gateway().session_affinity_ttl;
   auto it = sessions.find(session_key);
   if (it == sessions.end()) {
     auto session = spawn_session_actor(self->system(), ttl);
@@ -413,8 +412,7 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
   case attempt_result::network_error:
   case attempt_result::unauthorized: {
     circuit.record_failure(now);
-    const auto demotion =
-      self->state.settings->gateway().demotion;
+    const auto demotion = self->state.settings->gateway().demotion;
     self->state.demoted_until[report.account_id] = now + demotion;
     demoted_until = now + demotion;
     break;
