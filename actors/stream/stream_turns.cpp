@@ -41,21 +41,16 @@ void report(stream_self* self, domain::attempt_outcome outcome,
   self->state.deps->metrics.upstream_attempts
     .add({{"outcome", std::string{domain::to_string(outcome)}}})
     .increment();
-  attempt_report out;
-  out.account_id = t.grant->account_id;
-  out.model = t.request.model;
-  out.route = route_class::responses;
-  out.session_key = t.request.session_key;
-  out.result = to_attempt_result(outcome);
-  out.probe = t.grant->probe;
-  out.quota = std::move(t.quota);
-  out.exhausted_until = exhausted_until;
-  if (!t.plan_type.empty()) {
-    out.plan_type = t.plan_type;
-  }
-  out.api_key_id = t.request.api_key_id;
-  out.tokens = t.log.input_tokens.value_or(0) + t.log.output_tokens.value_or(0);
+  attempt_ending ending{t.request.model,
+                        route_class::responses,
+                        t.request.session_key,
+                        t.request.api_key_id,
+                        t.log.input_tokens.value_or(0) + t.log.output_tokens.value_or(0),
+                        std::move(t.quota),
+                        exhausted_until,
+                        t.plan_type};
   t.quota.clear();
+  auto out = make_attempt_report(*t.grant, outcome, std::move(ending));
   self->send(t.grant->pool, std::move(out));
 }
 

@@ -229,21 +229,16 @@ void proxy_turn::report(attempt_outcome outcome, std::optional<std::string> code
 
 void proxy_turn::send_report(attempt_outcome outcome, std::optional<time_point> exhausted_until) {
   last_outcome_ = outcome;
-  actors::attempt_report report;
-  report.account_id = grant_.account_id;
-  report.model = request_.model;
-  report.route = request_.route;
-  report.session_key = request_.session_key_hash;
-  report.result = actors::to_attempt_result(outcome);
-  report.probe = grant_.probe;
-  report.api_key_id = request_.api_key_id;
-  report.tokens = log_.input_tokens.value_or(0) + log_.output_tokens.value_or(0);
-  report.quota = std::move(observed_quota_);
-  report.exhausted_until = exhausted_until;
-  if (!plan_type_.empty()) {
-    report.plan_type = plan_type_;
-  }
+  actors::attempt_ending ending{request_.model,
+                                request_.route,
+                                request_.session_key_hash,
+                                request_.api_key_id,
+                                log_.input_tokens.value_or(0) + log_.output_tokens.value_or(0),
+                                std::move(observed_quota_),
+                                exhausted_until,
+                                plan_type_};
   observed_quota_.clear();
+  auto report = actors::make_attempt_report(grant_, outcome, std::move(ending));
   caf::anon_send(grant_.pool, std::move(report));
 }
 
