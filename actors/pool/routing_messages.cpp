@@ -22,24 +22,4 @@ std::optional<route_class> parse_route_class(std::string_view text) {
   return std::nullopt;
 }
 
-std::string_view to_string(attempt_result result) {
-  switch (result) {
-  case attempt_result::succeeded:
-    return "succeeded";
-  case attempt_result::usage_limited:
-    return "usage_limited";
-  case attempt_result::upstream_error:
-    return "upstream_error";
-  case attempt_result::network_error:
-    return "network_error";
-  case attempt_result::unauthorized:
-    return "unauthorized";
-  case attempt_result::rejected:
-    return "rejected";
-  case attempt_result::cancelled:
-    return "cancelled";
-  }
-  return "upstream_error";
-}
-
 } // namespace cxp::actors

@@ -17,6 +17,7 @@
 #include "common/secret.hpp"
 #include "domain/routing/key_budget.hpp"
 #include "domain/routing/quota.hpp"
+#include "domain/turn/attempt_outcome.hpp"
 
 namespace cxp::actors {
 
@@ -122,18 +123,8 @@ struct lease_reply {
   lease_denial denial;
 };
 
-/// How an attempt ended, for circuits, demotions and quota.
-enum class attempt_result : uint8_t {
-  succeeded,
-  usage_limited,  ///< 429 usage_limit_reached or an equivalent first event
-  upstream_error, ///< 429 without usage limit, 5xx, or a retryable first event
-  network_error,  ///< connect failure, drop, timeout
-  unauthorized,   ///< 401 that a refresh did not cure
-  rejected,       ///< another 4xx: the request's fault, neutral for health
-  cancelled,      ///< the client went away
-};
-
-std::string_view to_string(attempt_result result);
+/// How an attempt ended, for circuits, demotions and quota: the turn policy's outcome.
+using attempt_result = domain::attempt_outcome;
 
 /// Sent to the pool that granted the lease when the attempt ends.
 struct attempt_report {

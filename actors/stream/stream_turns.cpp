@@ -338,7 +338,7 @@ void lease(stream_self* self) {
           out.model = model;
           out.route = route_class::responses;
           out.session_key = session;
-          out.result = to_attempt_result(domain::attempt_outcome::cancelled);
+          out.result = attempt_result::cancelled;
           out.probe = reply.grant->probe;
           self->send(reply.grant->pool, std::move(out));
         }

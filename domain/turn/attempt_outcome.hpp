@@ -10,8 +10,8 @@
 
 namespace cxp::domain {
 
-/// How one upstream attempt ended. The enumerators are in the order of `actors::attempt_result`
-/// (the pool's report), which converts by value (see actors/stream/attempt_ledger.hpp).
+/// How one upstream attempt ended; also the result the pool's attempt report carries
+/// (`actors::attempt_result`).
 enum class attempt_outcome : uint8_t {
   succeeded,
   usage_limited,  ///< 429 usage_limit_reached or a quota code in an event
