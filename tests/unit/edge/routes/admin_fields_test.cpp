@@ -9,6 +9,7 @@
 
 #include "common/errc.hpp"
 #include "domain/admin_input.hpp"
+#include "tests/support/control_samples.hpp"
 
 using namespace cxp;
 using namespace cxp::edge;
@@ -21,16 +22,7 @@ std::map<std::string, std::string> field_errors(const caf::error& err) {
   return field_errors_of(err);
 }
 
-/// Every control character class the admin input refuses, as UTF-8.
-const std::vector<std::string> control_samples = {std::string{"a\0b", 3},
-                                                  "\x1b[31mred\x1b[0m",
-                                                  "tab\there",
-                                                  "line\nbreak",
-                                                  "del\x7f",
-                                                  "c1 \xc2\x80",
-                                                  "csi \xc2\x9b"
-                                                  "31m",
-                                                  "nel \xc2\x85"};
+using cxp::test::control_samples;
 
 } // namespace
 
