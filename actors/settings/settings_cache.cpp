@@ -5,6 +5,7 @@
 
 #include "actors/db/db_worker.hpp"
 #include "common/log.hpp"
+#include "domain/settings/settings_service.hpp"
 #include "persistence/settings/settings_repository.hpp"
 
 namespace cxp::actors {
@@ -34,17 +35,13 @@ db_call load_call() {
     // Revision first: a write landing between the two reads leaves an older revision behind,
     // so the next poll reloads instead of missing the write.
     auto revision = repository.revision();
-    auto rows = repository.load_all();
-    if (!rows || !revision) {
+    auto values = domain::load_stored_settings(db);
+    if (!values || !revision) {
       return caf::make_message(
-        caf::expected<stored_settings>{rows ? revision.error() : rows.error()});
+        caf::expected<stored_settings>{values ? revision.error() : values.error()});
     }
-    stored_settings loaded;
-    loaded.revision = *revision;
-    for (auto& [key, row] : *rows) {
-      loaded.values.emplace(key, std::move(row.value_json));
-    }
-    return caf::make_message(caf::expected<stored_settings>{std::move(loaded)});
+    return caf::make_message(
+      caf::expected<stored_settings>{stored_settings{std::move(*values), *revision}});
   }};
 }
 

@@ -110,7 +110,7 @@ caf::expected<nlohmann::json> settings_service::update(const principal& who,
   return list(who);
 }
 
-caf::expected<instance_settings> load_instance_settings(persistence::database& db) {
+caf::expected<std::map<std::string, std::string>> load_stored_settings(persistence::database& db) {
   auto rows = persistence::settings_repository{db}.load_all();
   if (!rows) {
     return rows.error();
@@ -119,7 +119,15 @@ caf::expected<instance_settings> load_instance_settings(persistence::database& d
   for (auto& [key, row] : *rows) {
     stored.emplace(key, std::move(row.value_json));
   }
-  return instance_settings::from_stored(stored);
+  return stored;
+}
+
+caf::expected<instance_settings> load_instance_settings(persistence::database& db) {
+  auto stored = load_stored_settings(db);
+  if (!stored) {
+    return stored.error();
+  }
+  return instance_settings::from_stored(*stored);
 }
 
 } // namespace cxp::domain

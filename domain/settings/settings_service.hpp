@@ -31,6 +31,9 @@ private:
   service_context& context_;
 };
 
+/// The stored settings as `key -> JSON text`, read now.
+caf::expected<std::map<std::string, std::string>> load_stored_settings(persistence::database& db);
+
 /// The stored settings as a snapshot, read now (for code that runs on a db worker and cannot wait
 /// for the node's settings cache).
 caf::expected<instance_settings> load_instance_settings(persistence::database& db);
