@@ -24,6 +24,12 @@ struct actor_fixture {
   caf::scheduler::test_coordinator& sched =
     dynamic_cast<caf::scheduler::test_coordinator&>(system.scheduler());
 
+  /// Moves the clock by `span` and runs everything that became due.
+  void elapse(caf::timespan span) {
+    sched.advance_time(span);
+    sched.run();
+  }
+
   /// True once `handle`'s actor terminated (checked after `sched.run()`).
   template <class Handle>
   static bool has_quit(const Handle& handle) {

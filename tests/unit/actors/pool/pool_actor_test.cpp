@@ -231,8 +231,7 @@ TEST_CASE("pool keeps a session on its account until the session's TTL passes",
   fx.report(*pinned.grant, attempt_result::succeeded, "session-1");
 
   // The session actor quits after its TTL (on CAF's clock); the pool forgets the pin.
-  fx.sched.advance_time(std::chrono::hours{24 * 400});
-  fx.sched.run();
+  fx.elapse(std::chrono::hours{24 * 400});
   auto unpinned = fx.lease("session-1");
   REQUIRE(unpinned.grant);
   CHECK_FALSE(unpinned.grant->pinned);

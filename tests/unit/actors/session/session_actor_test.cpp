@@ -17,11 +17,9 @@ TEST_CASE("session quits one TTL after its last ping and not before", "[unit][ac
   fx.sched.run();
 
   SECTION("without a ping it lives exactly one TTL") {
-    fx.sched.advance_time(9s);
-    fx.sched.run();
+    fx.elapse(9s);
     CHECK_FALSE(test::actor_fixture::has_quit(session));
-    fx.sched.advance_time(1s);
-    fx.sched.run();
+    fx.elapse(1s);
     CHECK(test::actor_fixture::has_quit(session));
   }
 
@@ -29,14 +27,11 @@ TEST_CASE("session quits one TTL after its last ping and not before", "[unit][ac
     fx.sched.advance_time(6s);
     caf::anon_send(session, ping_atom::value);
     fx.sched.run();
-    fx.sched.advance_time(4s); // the first timer (t=10 s) finds 4 s idle and re-arms for 6 s
-    fx.sched.run();
+    fx.elapse(4s); // the first timer (t=10 s) finds 4 s idle and re-arms for 6 s
     CHECK_FALSE(test::actor_fixture::has_quit(session));
-    fx.sched.advance_time(5s); // t=15 s
-    fx.sched.run();
+    fx.elapse(5s); // t=15 s
     CHECK_FALSE(test::actor_fixture::has_quit(session));
-    fx.sched.advance_time(1s); // t=16 s: 10 s after the ping
-    fx.sched.run();
+    fx.elapse(1s); // t=16 s: 10 s after the ping
     CHECK(test::actor_fixture::has_quit(session));
   }
 
@@ -47,11 +42,9 @@ TEST_CASE("session quits one TTL after its last ping and not before", "[unit][ac
       fx.sched.run();
     }
     CHECK_FALSE(test::actor_fixture::has_quit(session));
-    fx.sched.advance_time(9s);
-    fx.sched.run();
+    fx.elapse(9s);
     CHECK_FALSE(test::actor_fixture::has_quit(session));
-    fx.sched.advance_time(1s);
-    fx.sched.run();
+    fx.elapse(1s);
     CHECK(test::actor_fixture::has_quit(session));
   }
   caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
