@@ -53,6 +53,29 @@ total1, idle1 = sample()
 print(round(100 * (1 - (idle1 - idle0) / max(1, total1 - total0))))'
 }
 
+# cpu_seconds_in_window WARMUP_S DURATION_S PID…: sleeps WARMUP_S, reads each process's CPU time
+# (user + system, /proc/PID/stat), sleeps DURATION_S and reads again; prints a JSON object of
+# seconds spent per PID inside that window. Started next to a load generator with the same warmup
+# and duration, it measures the CPU the measured requests cost each process.
+cpu_seconds_in_window() {
+  python3 - "$@" <<'PY'
+import json, os, sys, time
+
+warmup, duration, pids = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+ticks = os.sysconf("SC_CLK_TCK")
+
+def cpu(pid):
+    # Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+time.sleep(warmup)
+before = {pid: cpu(pid) for pid in pids}
+time.sleep(duration)
+print(json.dumps({pid: round(cpu(pid) - before[pid], 3) for pid in pids}))
+PY
+}
+
 machine_description() {
   echo "$(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
 }
