@@ -272,7 +272,7 @@ caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_
   self->send(self, tick_atom::value);
   self->send(self, evidence_atom::value);
   // An owner on a peer announces new generations at once; the evidence poll is the safety net.
-  self->join(notice_board<account_tokens_changed>(self->system()));
+  subscribe_to<account_tokens_changed>(self);
   const auto renewal = std::max(options.lease_ttl / 3, std::chrono::milliseconds{100});
   return {
     [self, &deps, options](put_atom, account_handles& accounts) {

@@ -3,14 +3,20 @@
 #include <cstdint>
 #include <string>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/group.hpp>
+#include <caf/actor_traits.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/type_ids.hpp"
 
 namespace cxp::actors {
 
 // Changes that actors cache (API keys, instance settings, account tokens), announced the moment an
-// operator makes them so no cache waits for its next poll. They go out on the node's notice boards;
+// operator makes them so no cache waits for its next poll. They go out on the node's notice boards
+// (one typed actor per kind of notice);
 // the cluster's node actor carries this node's notices to every peer and posts theirs here, marked
 // `from_peer` so they are not sent back out.
 
@@ -49,13 +55,63 @@ typename Inspector::result_type inspect(Inspector& f, account_tokens_changed& x)
   return f(caf::meta::type_name("account_tokens_changed"), x.account_id, x.generation, x.from_peer);
 }
 
-/// The node's notice board for `Notice`: a local group per notice type, so a subscriber (which
-/// `join`s it) only ever receives the one type it handles; publishers `announce` on it.
+/// What a notice board delivers `Notice` to.
 template <class Notice>
-caf::group notice_board(caf::actor_system& system);
+using notice_subscriber_actor = caf::typed_actor<caf::reacts_to<Notice>>;
 
-/// Publishes `notice` to every subscriber of this node's notice board.
+/// The node's board for one kind of notice, so a subscriber only ever receives the kinds it
+/// handles:
+/// - `subscribe_atom, notice_subscriber_actor<Notice>`: the subscriber receives every notice
+///   published after this until it unsubscribes or terminates (the board monitors it and holds
+///   no strong reference, so a subscription never keeps an actor alive);
+/// - `unsubscribe_atom, notice_subscriber_actor<Notice>`;
+/// - `Notice`: published to every subscriber;
+/// - `get_atom` → `int64_t`: how many subscribers it holds (diagnostics and tests).
+template <class Notice>
+using notice_board_actor =
+  caf::typed_actor<caf::reacts_to<subscribe_atom, notice_subscriber_actor<Notice>>,
+                   caf::reacts_to<unsubscribe_atom, notice_subscriber_actor<Notice>>,
+                   caf::reacts_to<Notice>, caf::replies_to<get_atom>::with<int64_t>>;
+
+/// This node's board for `Notice` (one per actor system, found by every actor of the node the
+/// way it finds its system): spawned hidden on first use from any thread. End the boards with
+/// `notice_boards_scope` before the actor system goes.
+template <class Notice>
+notice_board_actor<Notice> notice_board(caf::actor_system& system);
+
+/// Publishes `notice` to every subscriber of this node's board for it.
 template <class Notice>
 void announce(caf::actor_system& system, Notice notice);
+
+/// `self` as a subscriber of `Notice`: checked against its interface when `self` is typed,
+/// taken at its word when it is a dynamically typed actor.
+template <class Notice, class Self>
+notice_subscriber_actor<Notice> as_notice_subscriber(Self* self) {
+  if constexpr (caf::actor_traits<Self>::is_statically_typed) {
+    return notice_subscriber_actor<Notice>{self};
+  } else {
+    return caf::actor_cast<notice_subscriber_actor<Notice>>(self);
+  }
+}
+
+/// Subscribes `self` to this node's board for `Notice` until it terminates.
+template <class Notice, class Self>
+void subscribe_to(Self* self) {
+  caf::anon_send(notice_board<Notice>(self->system()), subscribe_atom::value,
+                 as_notice_subscriber<Notice>(self));
+}
+
+/// Ends the node's notice boards when it goes out of scope. Declare it right after the actor
+/// system: the boards are hidden actors in its registry.
+class notice_boards_scope {
+public:
+  explicit notice_boards_scope(caf::actor_system& system) : system_(system) {}
+  ~notice_boards_scope();
+  notice_boards_scope(const notice_boards_scope&) = delete;
+  notice_boards_scope& operator=(const notice_boards_scope&) = delete;
+
+private:
+  caf::actor_system& system_;
+};
 
 } // namespace cxp::actors

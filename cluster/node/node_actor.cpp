@@ -439,9 +439,9 @@ caf::behavior node_behavior(node_self* self, node_options options) {
   });
   self->delayed_send(self, self->state.options.lease_renewal, actors::tick_atom::value);
   self->send(self->state.options.local_registry, actors::put_atom::value, me(self));
-  self->join(actors::notice_board<actors::api_key_changed>(self->system()));
-  self->join(actors::notice_board<actors::settings_changed>(self->system()));
-  self->join(actors::notice_board<actors::account_tokens_changed>(self->system()));
+  actors::subscribe_to<actors::api_key_changed>(self);
+  actors::subscribe_to<actors::settings_changed>(self);
+  actors::subscribe_to<actors::account_tokens_changed>(self);
   return {
     [self](actors::stream_open& open) { return open_session(self, std::move(open), true); },
     [self](actors::local_atom, actors::stream_open& open) {

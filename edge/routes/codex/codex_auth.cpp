@@ -69,7 +69,7 @@ void with_key(codex_runtime& runtime, const exchange_ptr& ex,
 
 caf::actor spawn_key_cache_listener(caf::actor_system& system, api_key_cache& cache) {
   return system.spawn<caf::hidden>([&cache](caf::event_based_actor* self) -> caf::behavior {
-    self->join(actors::notice_board<actors::api_key_changed>(self->system()));
+    actors::subscribe_to<actors::api_key_changed>(self);
     return {
       [&cache](const actors::api_key_changed& changed) { cache.forget(changed.api_key_id); },
     };

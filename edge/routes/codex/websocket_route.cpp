@@ -147,7 +147,7 @@ private:
     // so the actor system must not wait for it.
     endpoint_ = runtime_.codex.system.spawn<caf::hidden>(
       [post, key_id = context_.key.key.id](caf::event_based_actor* endpoint) -> caf::behavior {
-        endpoint->join(actors::notice_board<actors::api_key_changed>(endpoint->system()));
+        actors::subscribe_to<actors::api_key_changed>(endpoint);
         return {
           [post, key_id](const actors::api_key_changed& changed) {
             if (changed.api_key_id == key_id) {
