@@ -24,6 +24,7 @@ TEST_CASE("uuids are version 4, canonical and distinct", "[unit][common][encodin
     auto id = cxp::new_uuid();
     CHECK(cxp::is_uuid(id));
     CHECK(id[14] == '4');
+    CHECK(std::string_view{"89ab"}.find(id[19]) != std::string_view::npos);
     seen.insert(id);
   }
   CHECK(seen.size() == 100);
