@@ -17,6 +17,8 @@ namespace cxp {
 /// thread's private queue instead of waking another thread, which is what keeps a proxied
 /// request's hops (client socket → upstream socket → client socket) off the scheduler.
 /// Shared by the HTTP server and the upstream client so one request's work stays on one thread.
+/// Each io_context runs on exactly one thread, so its executor already runs handlers one at a
+/// time and in order, as a strand would: work bound to one needs no strand of its own.
 class io_pool {
 public:
   explicit io_pool(size_t threads);

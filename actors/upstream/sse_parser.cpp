@@ -4,40 +4,76 @@ namespace cxp::actors {
 
 std::vector<sse_event> sse_parser::feed(std::string_view chunk) {
   std::vector<sse_event> out;
-  for (char c : chunk) {
-    if (c == '\n' && last_was_cr_) {
-      last_was_cr_ = false; // the LF of a CRLF pair: the line already ended at the CR
-      continue;
-    }
-    last_was_cr_ = c == '\r';
-    if (c == '\n' || c == '\r') {
-      take_line(line_, out);
-      line_.clear();
-      continue;
-    }
-    if (line_.size() + current_.data.size() < max_event_bytes_) {
-      line_.push_back(c);
-    } else {
-      oversized_now_ = true;
-    }
-  }
+  feed(chunk, [&out](const sse_event_view& event) {
+    out.push_back({std::string{event.name}, std::string{event.data}});
+    return true;
+  });
   return out;
 }
 
-void sse_parser::take_line(std::string_view line, std::vector<sse_event>& out) {
+bool sse_parser::next_line(std::string_view& chunk, std::string_view& line) {
+  if (partial_taken_) {
+    partial_.clear();
+    partial_taken_ = false;
+  }
+  if (skip_lf_ && !chunk.empty()) {
+    skip_lf_ = false;
+    if (chunk.front() == '\n') {
+      chunk.remove_prefix(1);
+    }
+  }
+  const auto end = chunk.find_first_of("\r\n");
+  if (end == std::string_view::npos) {
+    if (!oversized_now_ && partial_.size() + chunk.size() + data_.size() < max_event_bytes_) {
+      partial_.append(chunk);
+    } else if (!chunk.empty()) {
+      oversized_now_ = true;
+      partial_dropped_ = true;
+      partial_.clear();
+    }
+    chunk = {};
+    return false;
+  }
+  line = chunk.substr(0, end);
+  const bool cr = chunk[end] == '\r';
+  chunk.remove_prefix(end + 1);
+  if (cr) {
+    if (chunk.empty()) {
+      skip_lf_ = true;
+    } else if (chunk.front() == '\n') {
+      chunk.remove_prefix(1);
+    }
+  }
+  if (partial_dropped_) {
+    partial_dropped_ = false;
+    line = ":"; // the rest of a line too long to keep: ignored like a comment
+  } else if (!partial_.empty()) {
+    partial_.append(line);
+    line = partial_;
+    partial_taken_ = true;
+  }
+  return true;
+}
+
+bool sse_parser::take_line(std::string_view line) {
   if (line.empty()) {
+    const bool report = has_data_ && !oversized_now_;
     if (oversized_now_) {
       ++oversized_;
-    } else if (has_data_) {
-      out.push_back(std::move(current_));
     }
-    current_ = {};
-    has_data_ = false;
-    oversized_now_ = false;
-    return;
+    if (!report) {
+      end_event();
+    }
+    return report;
   }
   if (line.front() == ':') {
-    return;
+    return false;
+  }
+  if (line.size() + data_.size() >= max_event_bytes_) {
+    oversized_now_ = true;
+  }
+  if (oversized_now_) {
+    return false;
   }
   const auto colon = line.find(':');
   const auto field = line.substr(0, colon);
@@ -45,14 +81,46 @@ void sse_parser::take_line(std::string_view line, std::vector<sse_event>& out) {
   if (!value.empty() && value.front() == ' ') {
     value.remove_prefix(1);
   }
+  // A line handed out of `partial_` lives until the next line only: what it holds is copied.
+  const bool transient = partial_taken_;
   if (field == "event") {
-    current_.name = std::string{value};
+    name_owned_ = transient;
+    name_ = transient ? std::string_view{name_store_.assign(value)} : value;
   } else if (field == "data") {
-    if (has_data_) {
-      current_.data.push_back('\n');
+    if (!has_data_) {
+      data_owned_ = transient;
+      data_ = transient ? std::string_view{data_store_.assign(value)} : value;
+    } else {
+      if (!data_owned_) {
+        data_store_.assign(data_);
+        data_owned_ = true;
+      }
+      data_store_.push_back('\n');
+      data_store_.append(value);
+      data_ = data_store_;
     }
-    current_.data.append(value);
     has_data_ = true;
+  }
+  return false;
+}
+
+void sse_parser::end_event() {
+  name_ = {};
+  data_ = {};
+  has_data_ = false;
+  name_owned_ = false;
+  data_owned_ = false;
+  oversized_now_ = false;
+}
+
+void sse_parser::own_current() {
+  if (!name_owned_ && !name_.empty()) {
+    name_ = name_store_.assign(name_);
+    name_owned_ = true;
+  }
+  if (!data_owned_ && has_data_) {
+    data_ = data_store_.assign(data_);
+    data_owned_ = true;
   }
 }
 

@@ -7,8 +7,8 @@ namespace cxp::actors {
 
 namespace upstream_detail {
 
-/// One call (stream or fetch). Every member is touched only on `ex_` (a strand) except the
-/// atomic `finished_`.
+/// One call (stream or fetch). Every member is touched only on `ex_` (its io_context's one
+/// thread) except the atomic `finished_`.
 class call_op : public upstream_call, public std::enable_shared_from_this<call_op> {
 public:
   call_op(std::shared_ptr<upstream_client::impl> client, upstream_request request,
@@ -294,13 +294,24 @@ private:
     std::weak_ptr<call_op> weak = shared_from_this();
     handler.on_chunk(std::string{chunk_.data(), got}, [weak] {
       if (auto self = weak.lock(); self && !self->finished_) {
-        self->client_->post(self->ex_, [self] {
+        self->post_here([self] {
           if (!self->finished_ && std::exchange(self->awaiting_resume_, false)) {
             self->next();
           }
         });
       }
     });
+  }
+
+  /// Posts to `ex_`: straight from its own thread (its io_context runs, so it is not stopped),
+  /// else through the client, which refuses once stopped.
+  template <class F>
+  void post_here(F&& f) {
+    if (context_->get_executor().running_in_this_thread()) {
+      net::post(ex_, std::forward<F>(f));
+    } else {
+      client_->post(ex_, std::forward<F>(f));
+    }
   }
 
   /// The parked connection was stale: one more try on a fresh one.
@@ -339,8 +350,9 @@ std::shared_ptr<upstream_call> upstream_client::impl::start(upstream_request req
                                                             upstream_stream_handler* handler,
                                                             done_fn* done) {
   auto url = parse_url(request.url);
-  // On a pool thread the call stays there; from elsewhere it goes where a connection is parked.
-  auto* context = io->local();
+  // At home when it has one; on a pool thread it stays there; from elsewhere it goes where a
+  // connection is parked.
+  auto* context = request.home != nullptr ? request.home : io->local();
   std::unique_ptr<connection> pooled;
   if (url && context != nullptr) {
     pooled = take({context, url->origin()});
@@ -350,7 +362,7 @@ std::shared_ptr<upstream_call> upstream_client::impl::start(upstream_request req
   if (context == nullptr) {
     context = &io->next();
   }
-  net::any_io_executor ex = pooled ? pooled->executor : net::make_strand(*context);
+  net::any_io_executor ex = context->get_executor(); // one thread: no strand needed
   auto call = std::make_shared<call_op>(shared_from_this(), std::move(request), std::move(url),
                                         *context, ex, std::move(pooled));
   if (handler != nullptr) {

@@ -43,6 +43,9 @@ struct upstream_request {
   header_list headers;
   std::string body;
   upstream_timeouts timeouts{};
+  /// Runs the call, and so its callbacks, on this io_context (one thread): the caller's own, so
+  /// it can take them in place. Null: the calling pool thread's, else where a connection waits.
+  boost::asio::io_context* home = nullptr;
 };
 
 /// Status and headers of an upstream answer; header names are lower-case.

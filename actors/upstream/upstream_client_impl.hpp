@@ -82,7 +82,7 @@ public:
   tls_stream* tls() { return std::get_if<tls_stream>(&stream_); }
   void close() { tcp().close(); }
 
-  net::any_io_executor executor; ///< the strand every operation on this connection runs on
+  net::any_io_executor executor; ///< its io_context's: every operation on it runs there
   beast::flat_buffer buffer;
 
 private:

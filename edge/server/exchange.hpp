@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -26,7 +27,7 @@ using http_response = http::response<http::string_body>;
 using http_stream_head = http::response<http::empty_body>;
 
 /// The writer of a streamed (chunked) reply, e.g. relayed server-sent events. Any thread may
-/// call it; chunks go out in order on the session's strand.
+/// call it; chunks go out in order on the session's io_context.
 class reply_stream {
 public:
   virtual ~reply_stream() = default;
@@ -41,7 +42,7 @@ public:
 
 /// One request and its single reply. The session creates it and the route handler owns the
 /// reply: `respond` may be called from any thread exactly once (later calls are ignored); the
-/// bytes are written on the session's strand.
+/// bytes are written on the session's io_context.
 class exchange {
 public:
   using reply_fn = std::function<void(http_response)>;
@@ -67,6 +68,11 @@ public:
 
   /// The query string value of `name`, percent-decoded, or nullopt.
   std::optional<std::string> query(std::string_view name) const;
+
+  /// The io_context of the client's connection (null for an exchange no connection serves).
+  /// Work started for this request runs there, so its sockets and state stay on one thread.
+  boost::asio::io_context* home() const { return home_; }
+  void set_home(boost::asio::io_context& home) { home_ = &home; }
 
   /// The request path without the query string.
   std::string_view path() const;
@@ -102,6 +108,7 @@ private:
   std::map<std::string, std::string, std::less<>> params_;
   std::string route_name_ = "unmatched";
   bool secure_transport_ = false;
+  boost::asio::io_context* home_ = nullptr;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<bool> responded_{false};
 };

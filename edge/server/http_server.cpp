@@ -5,7 +5,6 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
@@ -33,15 +32,17 @@ constexpr auto header_limit_bytes = 64u * 1024;
 constexpr auto stream_write_timeout = std::chrono::seconds{60};
 
 /// One client connection: reads a request, dispatches it, writes the reply, repeats while
-/// keep-alive holds. All socket work happens on the session's strand.
+/// keep-alive holds. All socket work happens on the session's io_context (one thread).
 class http_session : public std::enable_shared_from_this<http_session> {
   friend class session_stream;
 
 public:
-  http_session(tcp::socket&& socket, const http_server_options& options, const route_table& routes,
-               const completion_hook& on_complete, std::shared_ptr<server_state> state,
-               std::shared_ptr<connection_slot> slot, net::ip::address peer)
+  http_session(tcp::socket&& socket, net::io_context& home, const http_server_options& options,
+               const route_table& routes, const completion_hook& on_complete,
+               std::shared_ptr<server_state> state, std::shared_ptr<connection_slot> slot,
+               net::ip::address peer)
       : stream_(std::move(socket)),
+        home_(home),
         options_(options),
         routes_(routes),
         on_complete_(on_complete),
@@ -165,6 +166,7 @@ private:
                   [self, u = std::move(upgrade)]() mutable { self->hand_over(std::move(u)); });
       });
     current_ = ex;
+    ex->set_home(home_);
     ex->set_secure_transport(rules_ && forwarded_over_tls(peer_, ex->request(), *rules_));
     if (early_error) {
       ex->respond_error(*early_error);
@@ -226,6 +228,7 @@ private:
   }
 
   beast::tcp_stream stream_;
+  net::io_context& home_; ///< runs `stream_` and every handler of this session
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const http_server_options& options_;
@@ -241,7 +244,7 @@ private:
   uint64_t requests_served_ = 0;
 };
 
-/// The chunked reply of one exchange. Its queue lives on the session's strand; the head goes
+/// The chunked reply of one exchange. Its queue lives on the session's io_context; the head goes
 /// first, then chunks in order, then the last chunk (or an abort).
 class session_stream : public reply_stream, public std::enable_shared_from_this<session_stream> {
 public:
@@ -256,11 +259,12 @@ public:
   }
 
   void write(std::string chunk, std::function<void(bool)> written) override {
-    net::post(session_->stream_.get_executor(),
-              [self = shared_from_this(), c = std::move(chunk), w = std::move(written)]() mutable {
-                self->queue_.push_back({item::kind::chunk, std::move(c), std::move(w)});
-                self->pump();
-              });
+    // From the session's own thread (the proxied turn's, which shares it) it runs at once.
+    net::dispatch(session_->home_.get_executor(), [self = shared_from_this(), c = std::move(chunk),
+                                                   w = std::move(written)]() mutable {
+      self->queue_.push_back({item::kind::chunk, std::move(c), std::move(w)});
+      self->pump();
+    });
   }
 
   void finish() override { enqueue(item::kind::last); }
@@ -373,7 +377,7 @@ http_server::http_server(http_server_options options, const route_table& routes,
       on_complete_(std::move(on_complete)),
       io_(options_.io ? options_.io : std::make_shared<io_pool>(options_.io_threads)),
       owns_io_(!options_.io),
-      acceptor_(net::make_strand(io_->next())) {}
+      acceptor_(io_->next()) {}
 
 http_server::~http_server() {
   if (owns_io_) {
@@ -410,19 +414,19 @@ caf::expected<void> http_server::start() {
 }
 
 void http_server::do_accept() {
-  acceptor_.async_accept(net::make_strand(io_->next()),
-                         [this](beast::error_code ec, tcp::socket socket) {
-                           if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
-                             return;
-                           }
-                           if (!ec) {
-                             admit(std::move(socket));
-                           }
-                           do_accept();
-                         });
+  auto& home = io_->next();
+  acceptor_.async_accept(home, [this, &home](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+      return;
+    }
+    if (!ec) {
+      admit(std::move(socket), home);
+    }
+    do_accept();
+  });
 }
 
-void http_server::admit(tcp::socket socket) {
+void http_server::admit(tcp::socket socket, net::io_context& home) {
   beast::error_code ec;
   const auto peer = socket.remote_endpoint(ec).address();
   if (ec) {
@@ -438,7 +442,7 @@ void http_server::admit(tcp::socket socket) {
   // Streamed replies go out in small writes (head, then one chunk per event); without this
   // Nagle holds each one back until the client's delayed ACK.
   socket.set_option(tcp::no_delay(true), ec);
-  std::make_shared<http_session>(std::move(socket), options_, routes_, on_complete_, state_,
+  std::make_shared<http_session>(std::move(socket), home, options_, routes_, on_complete_, state_,
                                  std::move(entry.slot), peer)
     ->run();
 }

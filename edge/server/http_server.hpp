@@ -83,7 +83,7 @@ private:
   void do_accept();
   /// Gives an accepted connection a session, or refuses it (503 when the node is full, 429
   /// when its peer address is) when the connection caps say so.
-  void admit(boost::asio::ip::tcp::socket socket);
+  void admit(boost::asio::ip::tcp::socket socket, boost::asio::io_context& home);
   void refuse_connection(boost::asio::ip::tcp::socket socket, errc code);
 
   http_server_options options_;

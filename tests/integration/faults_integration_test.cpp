@@ -160,6 +160,25 @@ TEST_CASE("a native stream the upstream lets go idle ends with response.failed",
   serves_next(f);
 }
 
+TEST_CASE("a quiet stream gets keep-alive comments between events until it resumes or ends",
+          "[integration][faults]") {
+  pooler_fixture f{
+    on(test::backend::postgres, 1,
+       {"gateway.upstream_receive_timeout_ms=1000", "gateway.sse_keepalive_interval_ms=150"})};
+  f.script("acct-1", [](auto& s) { s.stall_after_events = 5; });
+  auto answer = f.turn();
+  CHECK(cut_code(answer) == "stream_idle_timeout");
+  // About 1000 / 150 quiet intervals; each comment only ever follows a complete event.
+  size_t comments = 0;
+  for (auto at = answer.body.find(": keepalive\n\n"); at != std::string::npos;
+       at = answer.body.find(": keepalive\n\n", at + 1)) {
+    ++comments;
+    CHECK(answer.body.compare(at - 2, 2, "\n\n") == 0);
+  }
+  CHECK(comments >= 4);
+  CHECK(comments <= 8);
+}
+
 TEST_CASE("a malformed event after the first byte ends the stream with response.failed",
           "[integration][faults]") {
   pooler_fixture f{on(test::backend::postgres)};

@@ -25,8 +25,9 @@ std::map<std::string, std::string> header_map(const actors::header_list& headers
 proxy_turn::proxy_turn(codex_runtime& runtime, turn_request request)
     : runtime_(runtime),
       request_(std::move(request)),
-      strand_(net::make_strand(runtime.io->local_or_next())),
-      keepalive_timer_(strand_) {
+      home_(request_.ex->home() != nullptr ? request_.ex->home()->get_executor()
+                                           : runtime.io->local_or_next().get_executor()),
+      keepalive_timer_(home_) {
   log_.id = new_uuid();
   log_.occurred_at = to_iso8601(runtime_.services.clock.now());
   log_.pool_id = request_.pool_id;
@@ -41,20 +42,19 @@ proxy_turn::proxy_turn(codex_runtime& runtime, turn_request request)
 }
 
 void proxy_turn::start() {
-  net::post(strand_, [self = shared_from_this()] { self->admit(); });
+  net::post(home_, [self = shared_from_this()] { self->admit(); });
 }
 
 void proxy_turn::admit() {
-  // Answered on the strand: at once, or later from the bulkhead's queue.
-  runtime_.admission->admit(request_.admission, strand_,
-                            [self = shared_from_this()](caf::expected<admission_ticket> ticket) {
-                              if (!ticket) {
-                                return self->fail(to_errc(ticket.error()),
-                                                  context_of(ticket.error()));
-                              }
-                              self->ticket_ = std::move(*ticket);
-                              self->request_lease();
-                            });
+  // Answered on `home_`: at once, or later from the bulkhead's queue.
+  runtime_.admission->admit(
+    request_.admission, home_, [self = shared_from_this()](caf::expected<admission_ticket> ticket) {
+      if (!ticket) {
+        return self->fail(to_errc(ticket.error()), context_of(ticket.error()));
+      }
+      self->ticket_ = std::move(*ticket);
+      self->request_lease();
+    });
 }
 
 void proxy_turn::request_lease() {
@@ -67,7 +67,7 @@ void proxy_turn::request_lease() {
   ask<actors::lease_reply>(
     runtime_.system, runtime_.directory, caf::infinite,
     [self = shared_from_this()](caf::expected<actors::lease_reply> reply) {
-      net::post(self->strand_,
+      net::post(self->home_,
                 [self, r = std::move(reply)]() mutable { self->on_lease(std::move(r)); });
     },
     std::move(lease));
@@ -126,6 +126,7 @@ void proxy_turn::start_attempt() {
   upstream.timeouts.connect = gateway.upstream_connect_timeout;
   upstream.timeouts.first_byte = gateway.upstream_first_byte_timeout;
   upstream.timeouts.idle = gateway.upstream_receive_timeout;
+  upstream.home = &home_.context();
   // A cancelled call may still report; only the current attempt's callbacks count.
   const int attempt = ++attempt_serial_;
   auto self = shared_from_this();
@@ -133,23 +134,21 @@ void proxy_turn::start_attempt() {
     return attempt == self->attempt_serial_;
   };
   actors::upstream_stream_handler handler;
+  // The call runs on this thread's io_context (the upstream client keeps a call started on a
+  // pool thread there), so head and body arrive on `home_` and are handled in place. The end
+  // is posted: a call refused at its start reports it before `call_` is even set.
   handler.on_head = [self, current](actors::upstream_head head) {
-    net::post(self->strand_, [self, current, h = std::move(head)]() mutable {
-      if (current()) {
-        self->on_head(std::move(h));
-      }
-    });
+    if (current()) {
+      self->on_head(std::move(head));
+    }
   };
   handler.on_chunk = [self, current](std::string chunk, std::function<void()> resume) {
-    net::post(self->strand_,
-              [self, current, c = std::move(chunk), r = std::move(resume)]() mutable {
-                if (current()) {
-                  self->on_chunk(std::move(c), std::move(r));
-                }
-              });
+    if (current()) {
+      self->on_chunk(std::move(chunk), std::move(resume));
+    }
   };
   handler.on_done = [self, current](std::optional<actors::upstream_failure> failure) {
-    net::post(self->strand_, [self, current, failure] {
+    net::post(self->home_, [self, current, failure] {
       if (current()) {
         self->on_done(failure);
       }

@@ -158,7 +158,7 @@ void proxy_turn::refresh_and_retry(const domain::turn_signal& signal) {
   ask<actors::lease_grant>(
     runtime_.system, grant_.account, refresh_timeout,
     [self = shared_from_this()](caf::expected<actors::lease_grant> refreshed) {
-      net::post(self->strand_, [self, r = std::move(refreshed)]() mutable {
+      net::post(self->home_, [self, r = std::move(refreshed)]() mutable {
         if (!r) {
           // The refresh token was rejected (reauth_required) or the refresh failed: this
           // account is out; its lease was already released.

@@ -34,39 +34,60 @@ std::optional<int64_t> int_at(const json& object, const json::json_pointer& poin
 } // namespace
 
 void proxy_turn::on_prelude_chunk(std::string chunk, std::function<void()> resume) {
-  pending_ += chunk;
-  const auto events = parser_.feed(chunk);
-  for (auto event = events.begin(); event != events.end(); ++event) {
-    ++prelude_events_;
-    if (!looks_like_event(event->data)) {
-      return malformed_before_commit();
+  // The prelude's bytes are kept for the commit; they are framed where they are kept.
+  const size_t start = pending_.size();
+  if (pending_.empty()) {
+    pending_ = std::move(chunk);
+  } else {
+    pending_ += chunk;
+  }
+  enum class prelude { open, committed, malformed, over } found = prelude::open;
+  domain::turn_signal ending;
+  parser_.feed(std::string_view{pending_}.substr(start), [&](const actors::sse_event_view& event) {
+    if (found == prelude::committed) {
+      // The rest of this read goes out with the committing event: read (and checked) like
+      // relayed events.
+      if (!saw_completed_ && !looks_like_event(event.data)) {
+        found = prelude::malformed;
+        return false;
+      }
+      inspect_relayed(event);
+      return true;
     }
-    const auto signal = inspect(*event);
+    ++prelude_events_;
+    if (!looks_like_event(event.data)) {
+      found = prelude::malformed;
+      return false;
+    }
+    auto signal = inspect(event);
     switch (domain::judge(signal, attempt_state())) {
     case domain::turn_verdict::hold:
-      continue;
+      return true;
     case domain::turn_verdict::refresh_token:
     case domain::turn_verdict::reconnect:
     case domain::turn_verdict::fail_over:
       // This attempt is over before anything visible: the client saw nothing.
-      call_->cancel();
-      phase_ = phase::finished;
-      return settle(signal);
+      ending = std::move(signal);
+      found = prelude::over;
+      return false;
     default:
       break; // relayed as it came, the upstream's own failure events included
     }
     // The event that commits the stream is parsed in full: garbage must not reach the client.
-    if (!is_event(event->data)) {
-      return malformed_before_commit();
-    }
-    // The rest of this chunk goes out with it, so it is read (and checked) like relayed events.
-    for (auto rest = std::next(event); rest != events.end(); ++rest) {
-      if (!saw_completed_ && !looks_like_event(rest->data)) {
-        return malformed_before_commit();
-      }
-      inspect(*rest);
-    }
+    found = is_event(event.data) ? prelude::committed : prelude::malformed;
+    return found == prelude::committed;
+  });
+  switch (found) {
+  case prelude::committed:
     return commit(std::move(resume));
+  case prelude::malformed:
+    return malformed_before_commit();
+  case prelude::over:
+    call_->cancel();
+    phase_ = phase::finished;
+    return settle(ending);
+  case prelude::open:
+    break;
   }
   if (pending_.size() > max_prelude_bytes) {
     if (prelude_events_ == 0) {
@@ -85,22 +106,32 @@ void proxy_turn::malformed_before_commit() {
   settle(malformed);
 }
 
-domain::turn_signal proxy_turn::inspect(const actors::sse_event& event) {
+bool proxy_turn::worth_parsing(const actors::sse_event_view& event) {
+  if (!event.name.empty()) {
+    return contains(parsed_events, event.name);
+  }
+  const auto data = event.data;
+  return std::any_of(parsed_events.begin(), parsed_events.end(),
+                     [&](auto type) { return data.find(type) != std::string_view::npos; })
+         || data.find("response.created") != std::string_view::npos
+         || data.find("response.in_progress") != std::string_view::npos;
+}
+
+void proxy_turn::inspect_relayed(const actors::sse_event_view& event) {
+  if (worth_parsing(event)) {
+    inspect(event);
+  }
+}
+
+domain::turn_signal proxy_turn::inspect(const actors::sse_event_view& event) {
   // The `event:` line names the type, so the bulk of a stream (deltas, and the created event
   // that echoes the whole request) is never parsed; without it, a substring test decides.
   domain::turn_signal unparsed;
   unparsed.type = event.name;
-  const auto& data = event.data;
-  if (!event.name.empty()) {
-    if (!contains(parsed_events, event.name)) {
-      return unparsed;
-    }
-  } else if (std::none_of(parsed_events.begin(), parsed_events.end(),
-                          [&](auto type) { return data.find(type) != std::string::npos; })
-             && data.find("response.created") == std::string::npos
-             && data.find("response.in_progress") == std::string::npos) {
+  if (!worth_parsing(event)) {
     return unparsed;
   }
+  const auto data = event.data;
   json parsed;
   if (parse_untrusted(data, parsed) || !parsed.is_object()) {
     return unparsed;
@@ -152,14 +183,18 @@ void proxy_turn::commit(std::function<void()> resume) {
 }
 
 void proxy_turn::relay(std::string chunk, std::function<void()> resume) {
-  for (auto& event : parser_.feed(chunk)) {
+  const bool sound = parser_.feed(chunk, [this](const actors::sse_event_view& event) {
     if (!saw_completed_ && !looks_like_event(event.data)) {
-      // Nothing of this chunk is relayed; the stream ends with an error event (end_relay).
-      cut_ = cut_reason::malformed;
-      call_->cancel();
-      return;
+      return false;
     }
-    inspect(event);
+    inspect_relayed(event);
+    return true;
+  });
+  if (!sound) {
+    // Nothing of this chunk is relayed; the stream ends with an error event (end_relay).
+    cut_ = cut_reason::malformed;
+    call_->cancel();
+    return;
   }
   write_to_client(std::move(chunk), std::move(resume));
 }
@@ -169,13 +204,14 @@ void proxy_turn::write_to_client(std::string chunk, std::function<void()> resume
   ++writes_in_flight_;
   stream_->write(std::move(chunk),
                  [self = shared_from_this(), resume = std::move(resume)](bool ok) {
-                   net::post(self->strand_, [self, ok, resume] {
+                   net::post(self->home_, [self, ok, resume] {
                      --self->writes_in_flight_;
                      if (!ok) {
                        self->client_gone_ = true;
                        self->call_->cancel();
                        return;
                      }
+                     self->last_write_ = steady_clock::now();
                      self->arm_keepalive();
                      resume();
                    });
@@ -183,9 +219,9 @@ void proxy_turn::write_to_client(std::string chunk, std::function<void()> resume
 }
 
 void proxy_turn::remember_tail(const std::string& chunk) {
-  tail_ = (tail_ + chunk.substr(chunk.size() > 4 ? chunk.size() - 4 : 0));
+  tail_.append(chunk, chunk.size() > 4 ? chunk.size() - 4 : 0);
   if (tail_.size() > 4) {
-    tail_ = tail_.substr(tail_.size() - 4);
+    tail_.erase(0, tail_.size() - 4);
   }
 }
 
@@ -197,20 +233,30 @@ bool proxy_turn::at_event_boundary() const {
 
 void proxy_turn::arm_keepalive() {
   const auto interval = grant_.settings->gateway().sse_keepalive_interval;
-  if (interval.count() <= 0 || phase_ != phase::relaying) {
+  if (interval.count() <= 0 || phase_ != phase::relaying || keepalive_armed_) {
     return;
   }
-  keepalive_timer_.expires_after(interval);
-  keepalive_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->phase_ != phase::relaying || self->writes_in_flight_ > 0
-        || !self->at_event_boundary()) {
-      return;
+  // One wait per quiet interval, not one per write: a write moves `last_write_` and the wait,
+  // when it ends, sleeps again for what is left.
+  keepalive_armed_ = true;
+  keepalive_timer_.expires_at(last_write_ + interval);
+  keepalive_timer_.async_wait([self = shared_from_this(), interval](boost::system::error_code ec) {
+    self->keepalive_armed_ = false;
+    if (ec || self->phase_ != phase::relaying || self->writes_in_flight_ > 0) {
+      return; // a write in flight re-arms when it completes
+    }
+    if (steady_clock::now() < self->last_write_ + interval) {
+      return self->arm_keepalive();
+    }
+    if (!self->at_event_boundary()) {
+      return; // never inside an event; the next write re-arms
     }
     ++self->writes_in_flight_;
     self->stream_->write(": keepalive\n\n", [self](bool ok) {
-      net::post(self->strand_, [self, ok] {
+      net::post(self->home_, [self, ok] {
         --self->writes_in_flight_;
         if (ok) {
+          self->last_write_ = steady_clock::now();
           self->arm_keepalive();
         }
       });

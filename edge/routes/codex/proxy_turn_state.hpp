@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/upstream/sse_parser.hpp"
@@ -46,7 +46,8 @@ struct failed_answer {
 enum class phase { leasing, awaiting_head, prelude, relaying, buffering, finished };
 
 /// The state machine of one proxied request (see `run_proxy_turn`). Every member function runs
-/// on `strand_`; upstream, pool and client callbacks are posted back to it.
+/// on `home_`, the client connection's io_context, which also runs the upstream call: upstream
+/// callbacks arrive there directly, pool and client answers are posted to it.
 class proxy_turn : public std::enable_shared_from_this<proxy_turn> {
 public:
   proxy_turn(codex_runtime& runtime, turn_request request);
@@ -75,7 +76,11 @@ private:
   /// the client saw a byte: like any other upstream failure, the next account gets the request.
   void malformed_before_commit();
   /// Learns from one event (usage, quota, failure codes) and types it for the turn policy.
-  domain::turn_signal inspect(const actors::sse_event& event);
+  domain::turn_signal inspect(const actors::sse_event_view& event);
+  /// `inspect` for an event already relayed, whose type alone no longer matters.
+  void inspect_relayed(const actors::sse_event_view& event);
+  /// Whether the event may carry what `inspect` learns from (deltas never do).
+  static bool worth_parsing(const actors::sse_event_view& event);
   void commit(std::function<void()> resume);
   void relay(std::string chunk, std::function<void()> resume);
   void write_to_client(std::string chunk, std::function<void()> resume);
@@ -122,7 +127,7 @@ private:
 
   codex_runtime& runtime_;
   turn_request request_;
-  net::strand<net::io_context::executor_type> strand_;
+  net::io_context::executor_type home_;
   admission_ticket ticket_; ///< its place in the bulkhead, held until the turn ends
   net::steady_timer keepalive_timer_;
   phase phase_ = phase::leasing;
@@ -147,6 +152,8 @@ private:
   std::optional<attempt_outcome> last_outcome_; ///< of the latest attempt reported
   bool client_gone_ = false;
   int writes_in_flight_ = 0;
+  steady_clock::time_point last_write_; ///< of the latest write the client took
+  bool keepalive_armed_ = false;
   int attempt_serial_ = 0;
   steady_clock::time_point attempt_started_;
   std::string attempt_started_at_;

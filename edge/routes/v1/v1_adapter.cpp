@@ -24,6 +24,13 @@ http_request adapted_request(const exchange_ptr& client, std::string body,
   return request;
 }
 
+/// The adapted exchange runs where the client's does, so the proxied turn shares its thread.
+void share_home(const exchange& client, exchange& adapted) {
+  if (client.home() != nullptr) {
+    adapted.set_home(*client.home());
+  }
+}
+
 struct translation_state {
   exchange_ptr client;
   std::shared_ptr<stream_translator> translator;
@@ -224,6 +231,7 @@ exchange_ptr make_translating_exchange(const exchange_ptr& client, std::string u
     adapted_request(client, std::move(upstream_body), "application/json"), client->client_ip(),
     std::move(reply), std::move(stream));
   adapter->set_route_name(std::move(route_name));
+  share_home(*client, *adapter);
   return adapter;
 }
 
@@ -242,6 +250,7 @@ exchange_ptr make_capturing_exchange(const exchange_ptr& client, std::string ups
     std::make_shared<exchange>(adapted_request(client, std::move(upstream_body), content_type),
                                client->client_ip(), std::move(reply), std::move(stream));
   adapter->set_route_name(std::move(route_name));
+  share_home(*client, *adapter);
   return adapter;
 }
 

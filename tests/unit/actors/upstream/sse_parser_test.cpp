@@ -52,3 +52,55 @@ TEST_CASE("an event over the size bound is dropped and counted", "[unit][actors]
   CHECK(events[0].data == "ok");
   CHECK(parser.oversized_events() == 1);
 }
+
+TEST_CASE("an event whole inside one read is handed out without a copy",
+          "[unit][actors][upstream][sse]") {
+  sse_parser parser;
+  const std::string chunk = "event: response.output_text.delta\ndata: {\"delta\":\"Hel\"}\n\n";
+  const auto inside = [&chunk](std::string_view view) {
+    return view.data() >= chunk.data() && view.data() + view.size() <= chunk.data() + chunk.size();
+  };
+  int seen = 0;
+  parser.feed(chunk, [&](const cxp::actors::sse_event_view& event) {
+    ++seen;
+    CHECK(event.name == "response.output_text.delta");
+    CHECK(inside(event.name));
+    CHECK(inside(event.data));
+    return true;
+  });
+  CHECK(seen == 1);
+}
+
+TEST_CASE("an event split across reads outlives the read it started in",
+          "[unit][actors][upstream][sse]") {
+  sse_parser parser;
+  std::string first = "event: response.completed\ndata: {\"a\":";
+  CHECK(parser.feed(first).empty());
+  first.assign(first.size(), '#'); // the caller reuses its buffer
+  auto events = parser.feed(std::string{"1}\n\n"});
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].name == "response.completed");
+  CHECK(events[0].data == R"({"a":1})");
+}
+
+TEST_CASE("the callback stops the framing", "[unit][actors][upstream][sse]") {
+  sse_parser parser;
+  int seen = 0;
+  const bool finished = parser.feed("data: 1\n\ndata: 2\n\ndata: 3\n\n", [&seen](const auto&) {
+    ++seen;
+    return seen < 2;
+  });
+  CHECK_FALSE(finished);
+  CHECK(seen == 2);
+}
+
+TEST_CASE("a line over the size bound is dropped even when it spans reads",
+          "[unit][actors][upstream][sse]") {
+  sse_parser parser{16};
+  CHECK(parser.feed("data: " + std::string(10, 'x')).empty());
+  CHECK(parser.feed(std::string(20, 'y')).empty());
+  auto events = parser.feed("\n\ndata: ok\n\n");
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].data == "ok");
+  CHECK(parser.oversized_events() == 1);
+}
