@@ -282,66 +282,62 @@ std::vector<json> parse_models(const std::vector<persistence::account_model_row>
 
 void load(account_self* self, const runtime_deps& deps) {
   self->state.loading = true;
-  db_call call{[&services = deps.services, id = self->state.row.id](persistence::database& db) {
-    domain::account_service service{services};
-    auto credentials = service.decrypt_credentials(id);
-    if (!credentials) {
-      return caf::make_message(caf::expected<loaded_account>{credentials.error()});
-    }
-    persistence::routing_repository repository{db};
-    auto quota = repository.quota_windows(id);
-    auto models = repository.models(id);
-    loaded_account loaded{std::move(*credentials), {}, {}};
-    if (quota) {
-      loaded.quota = std::move(*quota);
-    }
-    if (models) {
-      loaded.models = std::move(*models);
-    }
-    return caf::make_message(caf::expected<loaded_account>{std::move(loaded)});
-  }};
-  self->request(deps.db_pool, db_timeout, std::move(call))
-    .then(
-      [self, &deps](caf::expected<loaded_account>& loaded) {
-        auto& state = self->state;
-        state.loading = false;
-        if (!loaded) {
-          log::error("account", "credentials could not be loaded",
-                     {{"account_id", state.row.id}, {"error", context_of(loaded.error())}});
-          fail_waiting(self, loaded.error());
-          return;
+  ask_db(self, deps.db_pool, db_timeout,
+         [&services = deps.services,
+          id = self->state.row.id](persistence::database& db) -> caf::expected<loaded_account> {
+           domain::account_service service{services};
+           auto credentials = service.decrypt_credentials(id);
+           if (!credentials) {
+             return credentials.error();
+           }
+           persistence::routing_repository repository{db};
+           auto quota = repository.quota_windows(id);
+           auto models = repository.models(id);
+           loaded_account loaded{std::move(*credentials), {}, {}};
+           if (quota) {
+             loaded.quota = std::move(*quota);
+           }
+           if (models) {
+             loaded.models = std::move(*models);
+           }
+           return loaded;
+         })
+    .then([self, &deps](caf::expected<loaded_account>& loaded) {
+      auto& state = self->state;
+      state.loading = false;
+      if (!loaded) {
+        log::error("account", "credentials could not be loaded",
+                   {{"account_id", state.row.id}, {"error", context_of(loaded.error())}});
+        fail_waiting(self, loaded.error());
+        return;
+      }
+      const bool first_load = !state.credentials;
+      state.credentials = std::move(loaded->credentials);
+      state.generation = state.credentials->generation;
+      state.expires_at = domain::jwt_expiry(state.credentials->access_token.expose());
+      if (first_load) {
+        for (const auto& row : loaded->quota) {
+          domain::quota_window window{row.window_kind,
+                                      row.window_minutes,
+                                      row.used_percent,
+                                      row.reset_at ? parse_iso8601(*row.reset_at) : std::nullopt,
+                                      parse_iso8601(row.observed_at).value_or(time_point{}),
+                                      row.limit_id,
+                                      row.limit_name.value_or("")};
+          state.quota.push_back(window);
         }
-        const bool first_load = !state.credentials;
-        state.credentials = std::move(loaded->credentials);
-        state.generation = state.credentials->generation;
-        state.expires_at = domain::jwt_expiry(state.credentials->access_token.expose());
-        if (first_load) {
-          for (const auto& row : loaded->quota) {
-            domain::quota_window window{row.window_kind,
-                                        row.window_minutes,
-                                        row.used_percent,
-                                        row.reset_at ? parse_iso8601(*row.reset_at) : std::nullopt,
-                                        parse_iso8601(row.observed_at).value_or(time_point{}),
-                                        row.limit_id,
-                                        row.limit_name.value_or("")};
-            state.quota.push_back(window);
-          }
-        }
-        if (first_load || !state.owner) {
-          // A replica takes the catalog its owner stored.
-          state.models = std::make_shared<const std::vector<json>>(parse_models(loaded->models));
-        }
-        publish(self);
-        if (first_load && state.owner && !token_expired(self, deps)) {
-          sync_catalog(self, deps);
-          probe_usage(self, deps);
-        }
-        after_credentials(self, deps);
-      },
-      [self](caf::error& error) {
-        self->state.loading = false;
-        fail_waiting(self, error);
-      });
+      }
+      if (first_load || !state.owner) {
+        // A replica takes the catalog its owner stored.
+        state.models = std::make_shared<const std::vector<json>>(parse_models(loaded->models));
+      }
+      publish(self);
+      if (first_load && state.owner && !token_expired(self, deps)) {
+        sync_catalog(self, deps);
+        probe_usage(self, deps);
+      }
+      after_credentials(self, deps);
+    });
 }
 
 caf::result<lease_grant> checkout(account_self* self, const runtime_deps& deps) {

@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/db/db_worker.hpp"
 #include "actors/pool/routing_messages.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/type_ids.hpp"
@@ -18,7 +19,7 @@ namespace cxp::actors {
 
 /// What the runtime actors share: immutable wiring, thread-safe services.
 struct runtime_deps {
-  caf::actor db_pool;
+  db_pool_actor db_pool;
   std::shared_ptr<upstream_client> upstream;
   domain::service_context& services; ///< keyrings and the database for account_service
   std::string upstream_base_url;     ///< e.g. https://chatgpt.com/backend-api

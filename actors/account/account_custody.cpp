@@ -135,45 +135,39 @@ void settle(custodian_self* self, const runtime_deps& deps, const custody_option
   for (const auto& [id, handle] : self->state.accounts) {
     ids.insert(id);
   }
-  db_call call{
-    [ids = std::move(ids), options, now = deps.services.clock.now()](persistence::database& db) {
-      auto nodes = persistence::cluster_node_repository{db}.list();
-      if (!nodes) {
-        return caf::make_message(caf::expected<custody_round>{nodes.error()});
-      }
-      const auto candidates = domain::owner_candidates(
-        *nodes, now, options.lease_ttl,
-        options.may_own ? std::optional<std::string>{options.node_id} : std::nullopt);
-      persistence::custody_plan plan{options.node_id, {}};
-      if (options.may_own) {
-        plan.own = domain::accounts_owned_by(options.node_id, ids, candidates);
-      }
-      auto held = persistence::account_custody_repository{db}.settle(plan, now, options.lease_ttl);
-      if (!held) {
-        return caf::make_message(caf::expected<custody_round>{held.error()});
-      }
-      return caf::make_message(caf::expected<custody_round>{
-        custody_round{static_cast<int64_t>(candidates.size()), std::move(*held)}});
-    }};
-  self->request(deps.db_pool, db_timeout, std::move(call))
-    .then(
-      [self, &deps](caf::expected<custody_round>& round) {
-        self->state.settling = false;
-        if (!round) {
-          log::warn("custody", "account custody round failed",
-                    {{"error", context_of(round.error())}});
-          drop_lapsed(self, deps);
-          return;
-        }
-        if (!self->state.handed_off) {
-          apply_round(self, deps, *round);
-        }
-      },
-      [self, &deps](caf::error& error) {
-        self->state.settling = false;
-        log::warn("custody", "account custody round failed", {{"error", caf::to_string(error)}});
+  ask_db(self, deps.db_pool, db_timeout,
+         [ids = std::move(ids), options, now = deps.services.clock.now()](
+           persistence::database& db) -> caf::expected<custody_round> {
+           auto nodes = persistence::cluster_node_repository{db}.list();
+           if (!nodes) {
+             return nodes.error();
+           }
+           const auto candidates = domain::owner_candidates(
+             *nodes, now, options.lease_ttl,
+             options.may_own ? std::optional<std::string>{options.node_id} : std::nullopt);
+           persistence::custody_plan plan{options.node_id, {}};
+           if (options.may_own) {
+             plan.own = domain::accounts_owned_by(options.node_id, ids, candidates);
+           }
+           auto held =
+             persistence::account_custody_repository{db}.settle(plan, now, options.lease_ttl);
+           if (!held) {
+             return held.error();
+           }
+           return custody_round{static_cast<int64_t>(candidates.size()), std::move(*held)};
+         })
+    .then([self, &deps](caf::expected<custody_round>& round) {
+      self->state.settling = false;
+      if (!round) {
+        log::warn("custody", "account custody round failed",
+                  {{"error", context_of(round.error())}});
         drop_lapsed(self, deps);
-      });
+        return;
+      }
+      if (!self->state.handed_off) {
+        apply_round(self, deps, *round);
+      }
+    });
 }
 
 void apply_evidence(custodian_self* self, const runtime_deps& deps, const evidence& read) {
@@ -229,37 +223,35 @@ void read_evidence(custodian_self* self, const runtime_deps& deps, const custody
   }
   self->state.reading = true;
   const auto now = deps.services.clock.now();
-  db_call call{[since = self->state.evidence_since, node_id = options.node_id,
-                now_iso = to_iso8601(now)](persistence::database& db) {
-    persistence::account_custody_repository custody{db};
-    auto generations = custody.generations_since(since);
-    auto health = custody.health_since(since);
-    auto circuits = custody.circuits_since(since, now_iso);
-    auto requests = custody.refresh_requests(node_id);
-    if (!generations || !health || !circuits || !requests) {
-      return caf::make_message(caf::expected<evidence>{!generations ? generations.error()
-                                                       : !health    ? health.error()
-                                                       : !circuits  ? circuits.error()
-                                                                    : requests.error()});
-    }
-    return caf::make_message(caf::expected<evidence>{evidence{
-      std::move(*generations), std::move(*health), std::move(*circuits), std::move(*requests)}});
-  }};
-  self->request(deps.db_pool, db_timeout, std::move(call))
-    .then(
-      [self, &deps,
-       next_since = to_iso8601(now - evidence_overlap)](caf::expected<evidence>& read) {
-        self->state.reading = false;
-        if (!read) {
-          log::warn("custody", "account evidence could not be read",
-                    {{"error", context_of(read.error())}});
-          return;
-        }
-        // The first read saw every health row; generations before now were loaded at spawn.
-        self->state.evidence_since = next_since;
-        apply_evidence(self, deps, *read);
-      },
-      [self](caf::error&) { self->state.reading = false; });
+  ask_db(self, deps.db_pool, db_timeout,
+         [since = self->state.evidence_since, node_id = options.node_id,
+          now_iso = to_iso8601(now)](persistence::database& db) -> caf::expected<evidence> {
+           persistence::account_custody_repository custody{db};
+           auto generations = custody.generations_since(since);
+           auto health = custody.health_since(since);
+           auto circuits = custody.circuits_since(since, now_iso);
+           auto requests = custody.refresh_requests(node_id);
+           if (!generations || !health || !circuits || !requests) {
+             return !generations ? generations.error()
+                    : !health    ? health.error()
+                    : !circuits  ? circuits.error()
+                                 : requests.error();
+           }
+           return evidence{std::move(*generations), std::move(*health), std::move(*circuits),
+                           std::move(*requests)};
+         })
+    .then([self, &deps,
+           next_since = to_iso8601(now - evidence_overlap)](caf::expected<evidence>& read) {
+      self->state.reading = false;
+      if (!read) {
+        log::warn("custody", "account evidence could not be read",
+                  {{"error", context_of(read.error())}});
+        return;
+      }
+      // The first read saw every health row; generations before now were loaded at spawn.
+      self->state.evidence_since = next_since;
+      apply_evidence(self, deps, *read);
+    });
 }
 
 caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_ptr,
@@ -308,17 +300,14 @@ caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_
       }
       self->state.owned.clear();
       auto promise = self->make_response_promise();
-      db_call call{
+      ask_db(
+        self, deps.db_pool, db_timeout,
         [node_id = options.node_id, now = deps.services.clock.now()](persistence::database& db) {
-          return caf::make_message(
-            persistence::account_custody_repository{db}.hand_off_all(node_id, now));
-        }};
-      self->request(deps.db_pool, db_timeout, std::move(call))
-        .then(
-          [promise](caf::expected<int64_t>& count) mutable {
-            promise.deliver(count ? *count : int64_t{0});
-          },
-          [promise](caf::error&) mutable { promise.deliver(int64_t{0}); });
+          return persistence::account_custody_repository{db}.hand_off_all(node_id, now);
+        })
+        .then([promise](caf::expected<int64_t>& count) mutable {
+          promise.deliver(count ? *count : int64_t{0});
+        });
       return promise;
     },
   };

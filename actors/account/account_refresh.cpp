@@ -79,13 +79,13 @@ void post_refresh(account_self* self, const runtime_deps& deps) {
 
 /// Claims the right to spend this generation's refresh token; only the winner calls upstream.
 void claim_refresh(account_self* self, const runtime_deps& deps) {
-  db_call call{[id = self->state.row.id, node = deps.node_id, generation = self->state.generation,
-                at = now(deps), limit = deps.refresh_client_limit](persistence::database& db) {
-    return caf::make_message(persistence::account_custody_repository{db}.claim_refresh(
-      id, std::string{domain::codex_oauth_client_id}, node, generation, at, refresh_claim_ttl,
-      limit));
-  }};
-  self->request(deps.db_pool, db_timeout, std::move(call))
+  ask_db(self, deps.db_pool, db_timeout,
+         [id = self->state.row.id, node = deps.node_id, generation = self->state.generation,
+          at = now(deps), limit = deps.refresh_client_limit](persistence::database& db) {
+           return persistence::account_custody_repository{db}.claim_refresh(
+             id, std::string{domain::codex_oauth_client_id}, node, generation, at,
+             refresh_claim_ttl, limit);
+         })
     .then(
       [self, &deps](caf::expected<persistence::refresh_claim>& claim) {
         if (!claim) {
@@ -126,13 +126,12 @@ void claim_refresh(account_self* self, const runtime_deps& deps) {
 /// would lose the account).
 void persist_tokens(account_self* self, const runtime_deps& deps) {
   const auto& tokens = *self->state.unpersisted;
-  db_call call{[&services = deps.services, id = self->state.row.id,
-                generation = self->state.generation, tokens](persistence::database&) {
-    domain::account_service service{services};
-    return caf::make_message(service.store_refreshed_tokens(
-      id, generation, tokens.access_token, tokens.refresh_token, tokens.expires_at));
-  }};
-  self->request(deps.db_pool, db_timeout, std::move(call))
+  ask_db(self, deps.db_pool, db_timeout,
+         [&services = deps.services, id = self->state.row.id, generation = self->state.generation,
+          tokens](persistence::database&) {
+           return domain::account_service{services}.store_refreshed_tokens(
+             id, generation, tokens.access_token, tokens.refresh_token, tokens.expires_at);
+         })
     .then(
       [self, &deps](caf::expected<bool>& stored) {
         if (!stored) {
@@ -182,12 +181,12 @@ void persist_tokens(account_self* self, const runtime_deps& deps) {
 /// The refresh token was refused: `reauth_required`, unless the database holds a newer
 /// generation (another node spent the token and stored its successor), which is loaded instead.
 void mark_reauth_required(account_self* self, const runtime_deps& deps, const std::string& code) {
-  db_call call{[id = self->state.row.id, generation = self->state.generation, code,
-                at = to_iso8601(now(deps))](persistence::database& db) {
-    return caf::make_message(
-      persistence::account_custody_repository{db}.mark_reauth_required(id, generation, code, at));
-  }};
-  self->request(deps.db_pool, db_timeout, std::move(call))
+  ask_db(self, deps.db_pool, db_timeout,
+         [id = self->state.row.id, generation = self->state.generation, code,
+          at = to_iso8601(now(deps))](persistence::database& db) {
+           return persistence::account_custody_repository{db}.mark_reauth_required(id, generation,
+                                                                                   code, at);
+         })
     .then(
       [self, &deps, code](caf::expected<bool>& marked) {
         if (marked && !*marked) {

@@ -278,30 +278,32 @@ std::string_view state_name(domain::circuit_state state) {
 /// new node does not reset its token caps), then lets the leases that waited for them continue.
 void seed_budget(pool_self* self, const runtime_deps& deps, const std::string& api_key_id,
                  time_point now) {
-  db_call call{[id = api_key_id, day = to_iso8601(domain::utc_day_start(now)),
-                week = to_iso8601(domain::utc_week_start(now))](persistence::database& db) {
-    persistence::request_log_repository logs{db};
-    auto today = logs.usage_of_key(id, day);
-    auto this_week = logs.usage_of_key(id, week);
-    if (!today || !this_week) {
-      return caf::make_message(today ? this_week.error() : today.error());
-    }
-    return caf::make_message(today->input_tokens + today->output_tokens,
-                             this_week->input_tokens + this_week->output_tokens);
-  }};
-  auto release_waiting = [self, api_key_id](int64_t day_tokens, int64_t week_tokens) {
-    self->state.budgets[api_key_id].seed(day_tokens, week_tokens, self->state.clock->now());
-    auto waiting = std::move(self->state.awaiting_seed[api_key_id]);
-    self->state.awaiting_seed.erase(api_key_id);
-    for (auto& [promise, request] : waiting) {
-      promise.delegate(caf::actor_cast<pool_actor>(self), std::move(request));
-    }
-  };
-  self->request(deps.db_pool, db_timeout, std::move(call))
-    .then(release_waiting, [api_key_id, release_waiting](caf::error& error) mutable {
-      log::warn("pool", "token usage of a key could not be read; its caps count from now",
-                {{"api_key_id", api_key_id}, {"error", context_of(error)}});
-      release_waiting(0, 0);
+  using tokens_used = std::pair<int64_t, int64_t>; // this UTC day, this UTC week
+  ask_db(self, deps.db_pool, db_timeout,
+         [id = api_key_id, day = to_iso8601(domain::utc_day_start(now)),
+          week = to_iso8601(domain::utc_week_start(now))](
+           persistence::database& db) -> caf::expected<tokens_used> {
+           persistence::request_log_repository logs{db};
+           auto today = logs.usage_of_key(id, day);
+           auto this_week = logs.usage_of_key(id, week);
+           if (!today || !this_week) {
+             return today ? this_week.error() : today.error();
+           }
+           return tokens_used{today->input_tokens + today->output_tokens,
+                              this_week->input_tokens + this_week->output_tokens};
+         })
+    .then([self, api_key_id](caf::expected<tokens_used>& used) {
+      if (!used) {
+        log::warn("pool", "token usage of a key could not be read; its caps count from now",
+                  {{"api_key_id", api_key_id}, {"error", context_of(used.error())}});
+      }
+      const auto [day_tokens, week_tokens] = used ? *used : tokens_used{0, 0};
+      self->state.budgets[api_key_id].seed(day_tokens, week_tokens, self->state.clock->now());
+      auto waiting = std::move(self->state.awaiting_seed[api_key_id]);
+      self->state.awaiting_seed.erase(api_key_id);
+      for (auto& [promise, request] : waiting) {
+        promise.delegate(caf::actor_cast<pool_actor>(self), std::move(request));
+      }
     });
 }
 
@@ -367,24 +369,18 @@ void pin_session(pool_self* self, const runtime_deps& deps, const std::string& s
 caf::result<lease_reply> with_shared_pin(pool_self* self, const runtime_deps& deps,
                                          lease_request request) {
   auto promise = self->make_response_promise();
-  db_call call{[pool = self->state.config.id, key = request.session_key,
-                now = self->state.clock->now()](persistence::database& db) {
-    return caf::make_message(
-      persistence::account_custody_repository{db}.session_pin(pool, key, now));
-  }};
   request.shared_pin_checked = true;
-  auto resume = [self, promise, request](std::optional<std::string> account) mutable {
-    if (account) {
-      request.account_hint = std::move(*account);
-    }
-    promise.delegate(caf::actor_cast<pool_actor>(self), std::move(request));
-  };
-  self->request(deps.db_pool, db_timeout, std::move(call))
-    .then(
-      [resume](caf::expected<std::optional<std::string>>& pinned) mutable {
-        resume(pinned ? std::move(*pinned) : std::nullopt);
-      },
-      [resume](caf::error&) mutable { resume(std::nullopt); });
+  ask_db(self, deps.db_pool, db_timeout,
+         [pool = self->state.config.id, key = request.session_key,
+          now = self->state.clock->now()](persistence::database& db) {
+           return persistence::account_custody_repository{db}.session_pin(pool, key, now);
+         })
+    .then([self, promise, request](caf::expected<std::optional<std::string>>& pinned) mutable {
+      if (pinned && *pinned) {
+        request.account_hint = std::move(**pinned);
+      }
+      promise.delegate(caf::actor_cast<pool_actor>(self), std::move(request));
+    });
   return promise;
 }
 

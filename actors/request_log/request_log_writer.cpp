@@ -16,8 +16,10 @@ namespace {
 constexpr auto db_timeout = std::chrono::seconds{30};
 
 struct writer_state {
-  caf::actor db;
   std::chrono::milliseconds flush_interval{0};
+  // Not the first member: CAF builds a state from the actor's pointer when it can, and C++20
+  // would let it try through a typed handle's constructor.
+  db_pool_actor db;
   size_t max_batch = 0;
   size_t max_buffered = 0;
   metrics::counter* dropped = nullptr;
@@ -61,9 +63,6 @@ void write_batch(writer_self* self) {
   const size_t count = std::min(state.max_batch, state.buffer.size());
   std::vector<persistence::request_log_row> batch(state.buffer.begin(),
                                                   state.buffer.begin() + count);
-  db_call call{[batch](persistence::database& db) {
-    return caf::make_message(persistence::request_log_repository{db}.insert_batch(batch));
-  }};
   auto done = [self, count](bool written) {
     self->state.writing = false;
     if (written) {
@@ -77,23 +76,18 @@ void write_batch(writer_self* self) {
     }
     schedule(self);
   };
-  self->request(state.db, db_timeout, std::move(call))
-    .then(
-      [done](caf::expected<void>& written) {
-        if (!written) {
-          log::warn("request_log", "request log batch failed; retrying",
-                    {{"error", context_of(written.error())}});
-        }
-        done(static_cast<bool>(written));
-      },
-      [done](caf::error& error) {
-        log::warn("request_log", "request log batch failed; retrying",
-                  {{"error", caf::to_string(error)}});
-        done(false);
-      });
+  ask_db(self, state.db, db_timeout, [batch = std::move(batch)](persistence::database& db) {
+    return persistence::request_log_repository{db}.insert_batch(batch);
+  }).then([done](caf::expected<void>& written) {
+    if (!written) {
+      log::warn("request_log", "request log batch failed; retrying",
+                {{"error", context_of(written.error())}});
+    }
+    done(static_cast<bool>(written));
+  });
 }
 
-writer_impl::behavior_type writer_behavior(writer_self* self, caf::actor db,
+writer_impl::behavior_type writer_behavior(writer_self* self, db_pool_actor db,
                                            std::chrono::milliseconds flush_interval,
                                            metrics::counter* dropped, size_t max_batch,
                                            size_t max_buffered) {
@@ -135,7 +129,7 @@ writer_impl::behavior_type writer_behavior(writer_self* self, caf::actor db,
 
 } // namespace
 
-request_log_actor spawn_request_log_writer(caf::actor_system& system, caf::actor db_pool,
+request_log_actor spawn_request_log_writer(caf::actor_system& system, db_pool_actor db_pool,
                                            std::chrono::milliseconds flush_interval,
                                            metrics::counter& dropped, size_t max_batch,
                                            size_t max_buffered) {

@@ -2,11 +2,11 @@
 
 #include <chrono>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/db/db_worker.hpp"
 #include "actors/type_ids.hpp"
 #include "common/metrics/registry.hpp"
 #include "persistence/request_logs/request_log_repository.hpp"
@@ -23,7 +23,7 @@ using request_log_actor = caf::typed_actor<caf::reacts_to<persistence::request_l
 /// beyond which the oldest rows are dropped, logged and added to `dropped`, which must outlive
 /// the actor). `flush_atom` → `bool` writes now and answers when the buffer is empty (tests and
 /// shutdown).
-request_log_actor spawn_request_log_writer(caf::actor_system& system, caf::actor db_pool,
+request_log_actor spawn_request_log_writer(caf::actor_system& system, db_pool_actor db_pool,
                                            std::chrono::milliseconds flush_interval,
                                            metrics::counter& dropped, size_t max_batch = 200,
                                            size_t max_buffered = 50'000);

@@ -51,20 +51,17 @@ using directory_impl = runtime_directory_actor::extend<caf::reacts_to<tick_atom>
 
 using directory_self = caf::stateful_actor<directory_state, directory_impl::base>;
 
-db_call topology_call() {
-  return db_call{[](persistence::database& db) {
-    persistence::routing_repository repository{db};
-    auto pools = repository.pools();
-    if (!pools) {
-      return caf::make_message(caf::expected<topology>{pools.error()});
-    }
-    auto accounts = repository.assigned_accounts();
-    if (!accounts) {
-      return caf::make_message(caf::expected<topology>{accounts.error()});
-    }
-    return caf::make_message(
-      caf::expected<topology>{topology{std::move(*pools), std::move(*accounts)}});
-  }};
+caf::expected<topology> read_topology(persistence::database& db) {
+  persistence::routing_repository repository{db};
+  auto pools = repository.pools();
+  if (!pools) {
+    return pools.error();
+  }
+  auto accounts = repository.assigned_accounts();
+  if (!accounts) {
+    return accounts.error();
+  }
+  return topology{std::move(*pools), std::move(*accounts)};
 }
 
 void apply(directory_self* self, const runtime_deps& deps, const caf::actor& custodian,
@@ -158,32 +155,22 @@ void reload(directory_self* self, const runtime_deps& deps, const caf::actor& cu
     return;
   }
   self->state.reloading = true;
-  self->request(deps.db_pool, db_timeout, topology_call())
-    .then(
-      [self, &deps, custodian](caf::expected<topology>& loaded) {
-        self->state.reloading = false;
-        if (loaded) {
-          apply(self, deps, custodian, *loaded);
-          self->state.loaded = true;
-        } else {
-          log::warn("runtime", "routing topology reload failed",
-                    {{"error", context_of(loaded.error())}});
-        }
-        for (auto& waiter : self->state.reload_waiters) {
-          waiter.deliver(static_cast<bool>(loaded));
-        }
-        self->state.reload_waiters.clear();
-        answer_parked(self);
-      },
-      [self](caf::error& error) {
-        self->state.reloading = false;
-        log::warn("runtime", "routing topology reload failed", {{"error", caf::to_string(error)}});
-        for (auto& waiter : self->state.reload_waiters) {
-          waiter.deliver(false);
-        }
-        self->state.reload_waiters.clear();
-        answer_parked(self);
-      });
+  ask_db(self, deps.db_pool, db_timeout, read_topology)
+    .then([self, &deps, custodian](caf::expected<topology>& loaded) {
+      self->state.reloading = false;
+      if (loaded) {
+        apply(self, deps, custodian, *loaded);
+        self->state.loaded = true;
+      } else {
+        log::warn("runtime", "routing topology reload failed",
+                  {{"error", context_of(loaded.error())}});
+      }
+      for (auto& waiter : self->state.reload_waiters) {
+        waiter.deliver(static_cast<bool>(loaded));
+      }
+      self->state.reload_waiters.clear();
+      answer_parked(self);
+    });
 }
 
 template <class Request>

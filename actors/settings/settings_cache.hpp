@@ -3,11 +3,11 @@
 #include <chrono>
 #include <memory>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/db/db_worker.hpp"
 #include "actors/type_ids.hpp"
 #include "domain/settings/settings_registry.hpp"
 
@@ -25,7 +25,7 @@ using settings_cache_actor =
                    caf::reacts_to<tick_atom>>;
 
 /// Spawns the cache; `db_pool` is the handle from `spawn_db_pool`.
-settings_cache_actor spawn_settings_cache(caf::actor_system& system, caf::actor db_pool,
+settings_cache_actor spawn_settings_cache(caf::actor_system& system, db_pool_actor db_pool,
                                           std::chrono::milliseconds poll_interval);
 
 } // namespace cxp::actors

@@ -16,7 +16,7 @@ constexpr auto db_timeout = std::chrono::seconds{5};
 
 struct heartbeat_state {
   node_identity identity;
-  caf::actor db;
+  actors::db_pool_actor db;
   std::string status = "up";
   std::chrono::milliseconds interval{0};
   static inline const char* name = "node_heartbeat";
@@ -25,59 +25,56 @@ struct heartbeat_state {
 /// The heartbeat as it addresses itself: `tick_atom` is its renewal timer.
 using heartbeat_impl = node_heartbeat_actor::extend<caf::reacts_to<actors::tick_atom>>;
 
-actors::db_call write_status(const node_identity& identity, std::string status, bool first) {
-  return actors::db_call{[identity, status = std::move(status), first](persistence::database& db) {
-    persistence::cluster_node_repository repository{db};
-    const auto now = to_iso8601(std::chrono::system_clock::now());
-    if (first) {
-      return caf::make_message(
-        repository.register_node({identity.id, identity.name, identity.role, identity.host,
-                                  identity.http_port, identity.cluster_port, status, now, now}));
-    }
-    return caf::make_message(repository.heartbeat(identity.id, status, now));
-  }};
+/// Writes this node's status (registering it on the first write) and logs a failed write.
+template <class Self>
+void write_status(Self* self, std::string status, bool first, std::function<void()> then = {}) {
+  actors::ask_db(self, self->state.db, db_timeout,
+                 [identity = self->state.identity, status = std::move(status),
+                  first](persistence::database& db) {
+                   persistence::cluster_node_repository repository{db};
+                   const auto now = to_iso8601(std::chrono::system_clock::now());
+                   if (first) {
+                     return repository.register_node({identity.id, identity.name, identity.role,
+                                                      identity.host, identity.http_port,
+                                                      identity.cluster_port, status, now, now});
+                   }
+                   return repository.heartbeat(identity.id, status, now);
+                 })
+    .then([then = std::move(then)](caf::expected<void>& written) {
+      if (!written) {
+        log::warn("cluster", "heartbeat write failed", {{"error", context_of(written.error())}});
+      }
+      if (then) {
+        then();
+      }
+    });
 }
 
 heartbeat_impl::behavior_type
-heartbeat_behavior(caf::stateful_actor<heartbeat_state, heartbeat_impl::base>* self, caf::actor db,
-                   node_identity identity, std::chrono::milliseconds interval) {
+heartbeat_behavior(caf::stateful_actor<heartbeat_state, heartbeat_impl::base>* self,
+                   actors::db_pool_actor db, node_identity identity,
+                   std::chrono::milliseconds interval) {
   self->state.identity = std::move(identity);
   self->state.db = std::move(db);
   self->state.interval = interval;
-  auto report = [self](caf::expected<void>& written) {
-    if (!written) {
-      log::warn("cluster", "heartbeat write failed", {{"error", context_of(written.error())}});
-    }
-  };
-  auto ignore = [](caf::error&) {
-  };
-  self->request(self->state.db, db_timeout, write_status(self->state.identity, "up", true))
-    .then(report, ignore);
+  write_status(self, "up", true);
   self->delayed_send(self, interval, actors::tick_atom::value);
   return {
     [=](actors::tick_atom) {
       self->delayed_send(self, self->state.interval, actors::tick_atom::value);
-      self
-        ->request(self->state.db, db_timeout,
-                  write_status(self->state.identity, self->state.status, false))
-        .then(report, ignore);
+      write_status(self, self->state.status, false);
     },
     [=](actors::drain_atom) {
       self->state.status = "draining";
-      self
-        ->request(self->state.db, db_timeout, write_status(self->state.identity, "draining", false))
-        .then(report, ignore);
+      write_status(self, "draining", false);
     },
     [=](actors::down_atom) -> caf::result<bool> {
       self->state.status = "down";
       auto promise = self->make_response_promise();
-      auto finish = [self, promise]() mutable {
+      write_status(self, "down", false, [self, promise]() mutable {
         promise.deliver(true);
         self->quit();
-      };
-      self->request(self->state.db, db_timeout, write_status(self->state.identity, "down", false))
-        .then([finish](caf::expected<void>&) mutable { finish(); },
-              [finish](caf::error&) mutable { finish(); });
+      });
       return promise;
     },
   };
@@ -85,7 +82,7 @@ heartbeat_behavior(caf::stateful_actor<heartbeat_state, heartbeat_impl::base>* s
 
 } // namespace
 
-node_heartbeat_actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool,
+node_heartbeat_actor spawn_node_heartbeat(caf::actor_system& system, actors::db_pool_actor db_pool,
                                           node_identity identity,
                                           std::chrono::milliseconds interval) {
   return system.spawn(heartbeat_behavior, std::move(db_pool), std::move(identity), interval);

@@ -3,10 +3,10 @@
 #include <chrono>
 #include <string>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/db/db_worker.hpp"
 #include "actors/type_ids.hpp"
 #include "persistence/cluster_nodes/cluster_node_repository.hpp"
 
@@ -30,7 +30,7 @@ using node_heartbeat_actor = caf::typed_actor<caf::reacts_to<actors::drain_atom>
 /// Spawns the actor that registers this node in `cluster_nodes` and renews its heartbeat every
 /// `interval`. Sending it `actors::drain_atom` marks the node `draining`; `down` marks it `down`,
 /// answers `true` once written (or failed) and quits. Database writes go through `db_pool`.
-node_heartbeat_actor spawn_node_heartbeat(caf::actor_system& system, caf::actor db_pool,
+node_heartbeat_actor spawn_node_heartbeat(caf::actor_system& system, actors::db_pool_actor db_pool,
                                           node_identity identity,
                                           std::chrono::milliseconds interval);
 

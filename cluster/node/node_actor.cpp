@@ -81,28 +81,26 @@ void acquire_and_open(node_self* self, actors::stream_open open, caf::response_p
   }
   const auto node_id = self->state.options.node_id;
   const auto ttl = self->state.options.lease_ttl;
-  actors::db_call call{[keys = open.aliases, node_id, ttl](persistence::database& db) {
-    persistence::session_lease_repository leases{db};
-    return caf::make_message(leases.acquire(keys.front(), node_id, std::nullopt,
-                                            std::chrono::system_clock::now(), ttl, keys));
-  }};
-  self->request(self->state.options.db_pool, db_timeout, std::move(call))
-    .then(
-      [self, open = std::move(open), promise](lease_lookup& acquired) mutable {
-        if (!acquired) {
-          promise.deliver(std::move(acquired.error()));
-          return;
-        }
-        if (!acquired->has_value()) {
-          promise.deliver(
-            make_error(errc::owner_unavailable, "another node acquired the session lease"));
-          return;
-        }
-        // A session taken over from a dead owner continues on the account its lease names.
-        open.account_id = (*acquired)->account_id.value_or("");
-        open_local(self, std::move(open), (*acquired)->lease_token, promise);
-      },
-      [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
+  actors::ask_db(self, self->state.options.db_pool, db_timeout,
+                 [keys = open.aliases, node_id, ttl](persistence::database& db) {
+                   persistence::session_lease_repository leases{db};
+                   return leases.acquire(keys.front(), node_id, std::nullopt,
+                                         std::chrono::system_clock::now(), ttl, keys);
+                 })
+    .then([self, open = std::move(open), promise](lease_lookup& acquired) mutable {
+      if (!acquired) {
+        promise.deliver(std::move(acquired.error()));
+        return;
+      }
+      if (!acquired->has_value()) {
+        promise.deliver(
+          make_error(errc::owner_unavailable, "another node acquired the session lease"));
+        return;
+      }
+      // A session taken over from a dead owner continues on the account its lease names.
+      open.account_id = (*acquired)->account_id.value_or("");
+      open_local(self, std::move(open), (*acquired)->lease_token, promise);
+    });
 }
 
 /// Attaches a local proxy to the owner's stream through `owner` (a remote node actor).
@@ -161,13 +159,6 @@ void lease_alias(node_self* self, const actors::stream_alias& alias) {
   auto& held = it->second;
   self->state.leases[alias.alias] = stream;
   held.keys.push_back(alias.alias);
-  actors::db_call call{
-    [key = alias.alias, node_id = self->state.options.node_id, token = held.token,
-     account = held.account_id.empty() ? std::nullopt : std::optional{held.account_id},
-     ttl = self->state.options.lease_ttl](persistence::database& db) {
-      return caf::make_message(persistence::session_lease_repository{db}.add_key(
-        key, node_id, token, account, std::chrono::system_clock::now(), ttl));
-    }};
   // Another node holding the key live (or a failed write) takes it back out of the session.
   auto forget = [self, key = alias.alias, stream] {
     if (auto lease = self->state.leases.find(key);
@@ -180,7 +171,13 @@ void lease_alias(node_self* self, const actors::stream_alias& alias) {
       keys.erase(std::remove(keys.begin(), keys.end(), key), keys.end());
     }
   };
-  self->request(self->state.options.db_pool, db_timeout, std::move(call))
+  actors::ask_db(self, self->state.options.db_pool, db_timeout,
+                 [key = alias.alias, node_id = self->state.options.node_id, token = held.token,
+                  account = held.account_id.empty() ? std::nullopt : std::optional{held.account_id},
+                  ttl = self->state.options.lease_ttl](persistence::database& db) {
+                   return persistence::session_lease_repository{db}.add_key(
+                     key, node_id, token, account, std::chrono::system_clock::now(), ttl);
+                 })
     .then(
       [self, key = alias.alias, stream, token = held.token, forget](caf::expected<bool>& added) {
         if (!added || !*added) {
@@ -223,41 +220,39 @@ caf::result<actors::stream_opened> open_session(node_self* self, actors::stream_
     return promise;
   }
   // The live lease of another node under any of the session's keys names the owner.
-  actors::db_call call{[keys = open.aliases, me = self->state.options.node_id](
-                         persistence::database& db) -> caf::message {
-    persistence::session_lease_repository leases{db};
-    for (const auto& key : keys) {
-      auto found = leases.find(key);
+  actors::ask_db(self, self->state.options.db_pool, db_timeout,
+                 [keys = open.aliases,
+                  me = self->state.options.node_id](persistence::database& db) -> lease_lookup {
+                   persistence::session_lease_repository leases{db};
+                   for (const auto& key : keys) {
+                     auto found = leases.find(key);
+                     if (!found) {
+                       return std::move(found.error());
+                     }
+                     if (*found && (*found)->owner_node_id != me && is_live(**found)) {
+                       return std::move(*found);
+                     }
+                   }
+                   return std::nullopt;
+                 })
+    .then([self, open = std::move(open), promise, allow_remote](lease_lookup& found) mutable {
       if (!found) {
-        return caf::make_message(lease_lookup{std::move(found.error())});
+        promise.deliver(std::move(found.error()));
+        return;
       }
-      if (*found && (*found)->owner_node_id != me && is_live(**found)) {
-        return caf::make_message(lease_lookup{std::move(*found)});
-      }
-    }
-    return caf::make_message(lease_lookup{std::nullopt});
-  }};
-  self->request(self->state.options.db_pool, db_timeout, std::move(call))
-    .then(
-      [self, open = std::move(open), promise, allow_remote](lease_lookup& found) mutable {
-        if (!found) {
-          promise.deliver(std::move(found.error()));
+      if (const auto& lease = *found) {
+        auto peer = self->state.peers.find(lease->owner_node_id);
+        if (!allow_remote || peer == self->state.peers.end()) {
+          promise.deliver(make_error(errc::owner_unavailable,
+                                     "session owner " + lease->owner_node_id
+                                       + " is not connected until " + lease->expires_at));
           return;
         }
-        if (const auto& lease = *found) {
-          auto peer = self->state.peers.find(lease->owner_node_id);
-          if (!allow_remote || peer == self->state.peers.end()) {
-            promise.deliver(make_error(errc::owner_unavailable,
-                                       "session owner " + lease->owner_node_id
-                                         + " is not connected until " + lease->expires_at));
-            return;
-          }
-          open_remote(self, peer->second, std::move(open), promise);
-          return;
-        }
-        acquire_and_open(self, std::move(open), promise);
-      },
-      [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
+        open_remote(self, peer->second, std::move(open), promise);
+        return;
+      }
+      acquire_and_open(self, std::move(open), promise);
+    });
   return promise;
 }
 
@@ -291,36 +286,31 @@ void renew_leases(node_self* self) {
   }
   const auto node_id = self->state.options.node_id;
   const auto ttl = self->state.options.lease_ttl;
-  actors::db_call call{[node_id, ttl](persistence::database& db) {
-    return caf::make_message(persistence::session_lease_repository{db}.renew_owned(
-      node_id, std::chrono::system_clock::now(), ttl));
-  }};
   using held_leases = caf::expected<std::vector<std::pair<std::string, std::string>>>;
-  self->request(self->state.options.db_pool, db_timeout, std::move(call))
-    .then(
-      [self](held_leases& held) {
-        if (!held) {
-          log::warn("cluster", "session lease renewal failed",
-                    {{"error", context_of(held.error())}});
-          return;
+  actors::ask_db(self, self->state.options.db_pool, db_timeout,
+                 [node_id, ttl](persistence::database& db) {
+                   return persistence::session_lease_repository{db}.renew_owned(
+                     node_id, std::chrono::system_clock::now(), ttl);
+                 })
+    .then([self](held_leases& held) {
+      if (!held) {
+        log::warn("cluster", "session lease renewal failed", {{"error", context_of(held.error())}});
+        return;
+      }
+      std::unordered_map<std::string, std::string> still_ours(held->begin(), held->end());
+      for (auto it = self->state.leases.begin(); it != self->state.leases.end();) {
+        auto found = still_ours.find(it->first);
+        auto stream = self->state.lease_of_stream.find(it->second);
+        if (found == still_ours.end() || stream == self->state.lease_of_stream.end()
+            || found->second != stream->second.token) {
+          // Taken over (or never won, for a secondary key): not ours to renew or release.
+          log::debug("cluster", "session lease key lost");
+          it = self->state.leases.erase(it);
+        } else {
+          ++it;
         }
-        std::unordered_map<std::string, std::string> still_ours(held->begin(), held->end());
-        for (auto it = self->state.leases.begin(); it != self->state.leases.end();) {
-          auto found = still_ours.find(it->first);
-          auto stream = self->state.lease_of_stream.find(it->second);
-          if (found == still_ours.end() || stream == self->state.lease_of_stream.end()
-              || found->second != stream->second.token) {
-            // Taken over (or never won, for a secondary key): not ours to renew or release.
-            log::debug("cluster", "session lease key lost");
-            it = self->state.leases.erase(it);
-          } else {
-            ++it;
-          }
-        }
-      },
-      [](caf::error& error) {
-        log::warn("cluster", "session lease renewal failed", {{"error", caf::to_string(error)}});
-      });
+      }
+    });
 }
 
 /// The (key, token) pairs of `held` that `stream` still holds (a key can move on to a newer
@@ -518,16 +508,14 @@ caf::behavior node_behavior(node_self* self, node_options options) {
       const auto node_id = self->state.options.node_id;
       self->state.leases.clear();
       self->state.lease_of_stream.clear();
-      actors::db_call call{[node_id](persistence::database& db) {
-        return caf::make_message(persistence::session_lease_repository{db}.hand_off_all(
-          node_id, std::chrono::system_clock::now()));
-      }};
-      self->request(self->state.options.db_pool, db_timeout, std::move(call))
-        .then(
-          [promise](caf::expected<int64_t>& released) mutable {
-            promise.deliver(released ? *released : int64_t{0});
-          },
-          [promise](caf::error&) mutable { promise.deliver(int64_t{0}); });
+      actors::ask_db(self, self->state.options.db_pool, db_timeout,
+                     [node_id](persistence::database& db) {
+                       return persistence::session_lease_repository{db}.hand_off_all(
+                         node_id, std::chrono::system_clock::now());
+                     })
+        .then([promise](caf::expected<int64_t>& released) mutable {
+          promise.deliver(released ? *released : int64_t{0});
+        });
       return promise;
     },
   };

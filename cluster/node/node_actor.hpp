@@ -6,6 +6,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "actors/db/db_worker.hpp"
 #include "actors/settings/settings_cache.hpp"
 #include "actors/type_ids.hpp"
 
@@ -14,7 +15,7 @@ namespace cxp::cluster {
 /// What a node actor needs; values from boot config.
 struct node_options {
   std::string node_id;                   ///< this process's id in `cluster_nodes`
-  caf::actor db_pool;                    ///< actors::spawn_db_pool
+  actors::db_pool_actor db_pool;         ///< actors::spawn_db_pool
   caf::actor local_registry;             ///< actors::spawn_stream_registry: this node's streams
   actors::settings_cache_actor settings; ///< reloaded when this node or a peer changes settings
   std::chrono::milliseconds lease_ttl{45'000};

@@ -4,6 +4,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/account/account_custody.hpp"
+#include "actors/db/db_worker.hpp"
 #include "actors/settings/settings_cache.hpp"
 #include "common/metrics/registry.hpp"
 #include "common/secret.hpp"
@@ -15,7 +16,7 @@ namespace cxp::edge {
 /// What the infrastructure routes need; all references outlive the server.
 struct health_context {
   caf::actor_system& system;
-  caf::actor db_pool;
+  actors::db_pool_actor db_pool;
   const server_state& state;
   metrics::registry& registry;
   actors::settings_cache_actor settings;

@@ -78,24 +78,21 @@ void ask(caf::actor_system& system, const Handle& target, Timeout timeout,
       }});
 }
 
-/// Runs blocking repository work on the db pool and delivers its `caf::expected<T>` result.
+/// Runs blocking repository work on the db pool and delivers its `caf::expected<T>` result, or
+/// the error of the question itself (a timeout included), like `ask`.
 template <class T>
-void run_db(caf::actor_system& system, const caf::actor& db_pool, std::chrono::milliseconds timeout,
+void run_db(caf::actor_system& system, const actors::db_pool_actor& db_pool,
+            std::chrono::milliseconds timeout,
             std::function<caf::expected<T>(persistence::database&)> work,
             std::function<void(caf::expected<T>)> on_reply) {
-  actors::db_call call{[work = std::move(work)](persistence::database& db) {
-    return caf::make_message(work(db));
-  }};
-  ask<caf::expected<T>>(
-    system, db_pool, timeout,
-    [on_reply = std::move(on_reply)](caf::expected<caf::expected<T>> outcome) {
-      if (!outcome) {
-        on_reply(std::move(outcome.error()));
-        return;
-      }
-      on_reply(std::move(*outcome));
-    },
-    std::move(call));
+  caf::anon_send(
+    bridge_actor(system),
+    bridge_job{[db_pool, timeout, work = std::move(work),
+                on_reply = std::move(on_reply)](caf::event_based_actor* self) {
+      actors::ask_db(self, db_pool, timeout, work).then([on_reply](caf::expected<T>& outcome) {
+        deliver<T>(on_reply, std::move(outcome));
+      });
+    }});
 }
 
 } // namespace cxp::edge

@@ -38,7 +38,7 @@ struct liveness_rig {
   caf::actor_system system{config};
   edge::bridge_scope bridge{system};
   test::test_database database{test::backend::sqlite};
-  caf::actor db_pool = actors::spawn_db_pool(system, database.db(), 1);
+  actors::db_pool_actor db_pool = actors::spawn_db_pool(system, database.db(), 1);
   metrics::registry registry;
   secret<std::string> token_key{std::string(32, 'k')};
   std::shared_ptr<io_pool> io = std::make_shared<io_pool>(1);

@@ -99,9 +99,9 @@ TEST_CASE("an account actor that fails is spawned again by the runtime directory
   CHECK(metrics.actor_restarts.add({}).value() == 1);
 
   caf::scoped_actor self{system};
-  for (const auto& actor :
-       std::vector<caf::actor>{caf::actor_cast<caf::actor>(directory),
-                               caf::actor_cast<caf::actor>(settings), db_pool, custodian}) {
+  for (const auto& actor : std::vector<caf::actor>{
+         caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(settings),
+         caf::actor_cast<caf::actor>(db_pool), custodian}) {
     self->send_exit(actor, caf::exit_reason::user_shutdown);
     self->wait_for(actor);
   }

@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/db/db_worker.hpp"
 #include "domain/admin_context.hpp"
 #include "domain/operators/login_throttle.hpp"
 #include "domain/operators/operator_sessions.hpp"
@@ -21,7 +22,7 @@ namespace cxp::edge {
 /// What every admin route needs; built once by the composition root and shared read-only.
 struct admin_runtime {
   caf::actor_system& system;
-  caf::actor db_pool;
+  actors::db_pool_actor db_pool;
   domain::service_context& services;
   std::shared_ptr<domain::login_throttle> throttle;
 };

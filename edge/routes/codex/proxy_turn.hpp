@@ -9,6 +9,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "actors/db/db_worker.hpp"
 #include "actors/pool/routing_messages.hpp"
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
@@ -49,7 +50,7 @@ private:
 /// What the Codex routes share; every member outlives the server.
 struct codex_runtime {
   caf::actor_system& system;
-  caf::actor db_pool;
+  actors::db_pool_actor db_pool;
   actors::runtime_directory_actor directory; ///< actors::spawn_runtime_directory
   actors::request_log_actor request_log;     ///< actors::spawn_request_log_writer
   std::shared_ptr<actors::upstream_client> upstream;

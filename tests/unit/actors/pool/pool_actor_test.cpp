@@ -75,10 +75,9 @@ struct pool_fixture : test::actor_fixture {
     services.emplace(domain::service_context{*database, clock, keys, keys,
                                              secret<std::string>{std::string(32, 'a')},
                                              secret<std::string>{std::string(32, 't')}});
-    db_pool = system.spawn([](caf::event_based_actor*) -> caf::behavior {
-      return {[](const db_call&) -> caf::message {
-        return caf::make_message(
-          make_error(errc::service_unavailable, "no database in unit tests"));
+    db_pool = system.spawn([]() -> db_pool_actor::behavior_type {
+      return {[](const db_call&) -> caf::result<db_result> {
+        return make_error(errc::service_unavailable, "no database in unit tests");
       }};
     });
     deps.emplace(runtime_deps{db_pool, nullptr, *services, "http://127.0.0.1:9",
@@ -153,7 +152,7 @@ struct pool_fixture : test::actor_fixture {
   std::optional<domain::service_context> services;
   metrics::registry registry;
   gateway_metrics metrics{registry};
-  caf::actor db_pool;
+  db_pool_actor db_pool;
   std::optional<runtime_deps> deps;
   std::map<std::string, std::shared_ptr<account_log>> logs;
   account_handles accounts;

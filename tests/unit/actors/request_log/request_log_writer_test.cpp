@@ -4,8 +4,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
 
 #include "actors/db/db_worker.hpp"
@@ -42,10 +42,10 @@ TEST_CASE("request log writer counts the rows it drops while database writes fai
                     .register_(registry)
                     .add({});
   auto calls = std::make_shared<int>(0);
-  auto db = system.spawn([calls](caf::event_based_actor*) -> caf::behavior {
-    return {[calls](const db_call&) -> caf::message {
+  auto db = system.spawn([calls]() -> db_pool_actor::behavior_type {
+    return {[calls](const db_call&) -> caf::result<db_result> {
       ++*calls;
-      return caf::make_message(make_error(errc::service_unavailable, "database down"));
+      return make_error(errc::service_unavailable, "database down");
     }};
   });
   // Writes only on the flush tick (the batch never fills), at most 3 rows kept.
