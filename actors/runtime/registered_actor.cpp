@@ -2,31 +2,42 @@
 
 #include <mutex>
 
+#include <caf/abstract_actor.hpp>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_registry.hpp>
 #include <caf/send.hpp>
 
 namespace cxp::actors {
 
+namespace {
+
+/// The actor registered under `name`, unless it terminated.
+caf::strong_actor_ptr live_registered(caf::actor_system& system, caf::atom_value name) {
+  auto registered = system.registry().get(name);
+  if (registered && registered->get()->getf(caf::abstract_actor::is_terminated_flag)) {
+    return nullptr;
+  }
+  return registered;
+}
+
+} // namespace
+
+// A dead actor is replaced when it is next asked for rather than by a functor attached to it:
+// one left in the registry until the system's destruction would run such a functor against a
+// registry that is being destroyed.
 caf::strong_actor_ptr registered_actor(caf::actor_system& system, caf::atom_value name,
                                        registered_actor_factory spawn) {
-  if (auto existing = system.registry().get(name)) {
-    return existing;
+  if (auto live = live_registered(system, name)) {
+    return live;
   }
   // The registry cannot insert-if-absent and tell who won, so first uses spawn one at a time.
   static std::mutex spawning;
   std::lock_guard lock{spawning};
-  if (auto existing = system.registry().get(name)) {
-    return existing;
+  if (auto live = live_registered(system, name)) {
+    return live;
   }
+  system.registry().erase(name);
   auto spawned = spawn(system);
-  spawned->get()->attach_functor(
-    [&system, name, weak = caf::actor_cast<caf::weak_actor_ptr>(spawned)] {
-      auto registered = system.registry().get(name);
-      if (registered && registered == weak.lock()) {
-        system.registry().erase(name);
-      }
-    });
   system.registry().put(name, spawned);
   return spawned;
 }

@@ -10,8 +10,7 @@ namespace cxp::actors {
 using registered_actor_factory = caf::strong_actor_ptr (*)(caf::actor_system&);
 
 /// The node-wide actor registered in `system` under `name`: spawned by `spawn` on first use, and
-/// again after the registered one died (it leaves the registry as it terminates, so callers stop
-/// getting a dead handle). Callable from any thread.
+/// again when the registered one has terminated. Callable from any thread.
 /// `spawn` must spawn a hidden actor, which never holds up the system's shutdown; whoever owns
 /// the system therefore ends it with `end_registered_actor` before the system goes, since one
 /// left in the registry would be destroyed after the scheduler stopped.
