@@ -5,8 +5,6 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/runtime/registered_actor.hpp"
-
 namespace cxp::actors {
 
 namespace {
@@ -81,11 +79,10 @@ void announce(caf::actor_system& system, Notice notice) {
   caf::anon_send(notice_board<Notice>(system), std::move(notice));
 }
 
-notice_boards_scope::~notice_boards_scope() {
-  end_registered_actor(system_, board_of<api_key_changed>::name);
-  end_registered_actor(system_, board_of<settings_changed>::name);
-  end_registered_actor(system_, board_of<account_tokens_changed>::name);
-}
+notice_boards_scope::notice_boards_scope(caf::actor_system& system)
+    : registered_actors_scope(system,
+                              {board_of<api_key_changed>::name, board_of<settings_changed>::name,
+                               board_of<account_tokens_changed>::name}) {}
 
 template notice_board_actor<api_key_changed> notice_board(caf::actor_system&);
 template notice_board_actor<settings_changed> notice_board(caf::actor_system&);

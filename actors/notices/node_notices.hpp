@@ -10,6 +10,7 @@
 #include <caf/send.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/runtime/registered_actor.hpp"
 #include "actors/type_ids.hpp"
 
 namespace cxp::actors {
@@ -103,15 +104,9 @@ void subscribe_to(Self* self) {
 
 /// Ends the node's notice boards when it goes out of scope. Declare it right after the actor
 /// system: the boards are hidden actors in its registry.
-class notice_boards_scope {
+class notice_boards_scope : public registered_actors_scope {
 public:
-  explicit notice_boards_scope(caf::actor_system& system) : system_(system) {}
-  ~notice_boards_scope();
-  notice_boards_scope(const notice_boards_scope&) = delete;
-  notice_boards_scope& operator=(const notice_boards_scope&) = delete;
-
-private:
-  caf::actor_system& system_;
+  explicit notice_boards_scope(caf::actor_system& system);
 };
 
 } // namespace cxp::actors

@@ -42,6 +42,12 @@ caf::strong_actor_ptr registered_actor(caf::actor_system& system, caf::atom_valu
   return spawned;
 }
 
+registered_actors_scope::~registered_actors_scope() {
+  for (const auto name : names_) {
+    end_registered_actor(system_, name);
+  }
+}
+
 void end_registered_actor(caf::actor_system& system, caf::atom_value name) {
   if (auto registered = system.registry().get(name)) {
     system.registry().erase(name);

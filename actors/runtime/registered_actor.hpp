@@ -1,5 +1,7 @@
 #pragma once
 
+#include <vector>
+
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
@@ -19,5 +21,21 @@ caf::strong_actor_ptr registered_actor(caf::actor_system& system, caf::atom_valu
 
 /// Removes the actor registered under `name` (if any) from the registry and ends it.
 void end_registered_actor(caf::actor_system& system, caf::atom_value name);
+
+/// Ends the actors registered under `names` when it goes out of scope. Declare it right after
+/// the actor system.
+class registered_actors_scope {
+public:
+  registered_actors_scope(caf::actor_system& system, std::vector<caf::atom_value> names)
+      : system_(system),
+        names_(std::move(names)) {}
+  ~registered_actors_scope();
+  registered_actors_scope(const registered_actors_scope&) = delete;
+  registered_actors_scope& operator=(const registered_actors_scope&) = delete;
+
+private:
+  caf::actor_system& system_;
+  std::vector<caf::atom_value> names_;
+};
 
 } // namespace cxp::actors

@@ -1,6 +1,6 @@
 #include "edge/ingress/ingress_policy.hpp"
 
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/type_ids.hpp"
 
@@ -32,25 +32,47 @@ bool ingress_policy::update(const actors::settings_snapshot& settings) {
   return true;
 }
 
-caf::actor spawn_ingress_refresher(caf::actor_system& system, actors::settings_cache_actor settings,
-                                   std::shared_ptr<ingress_policy> policy,
-                                   std::function<void(const ingress_rules&)> on_change,
-                                   std::chrono::milliseconds interval) {
-  return system.spawn<caf::hidden>(
-    [settings, policy, on_change, interval](caf::event_based_actor* self) -> caf::behavior {
-      self->send(self, actors::tick_atom::value);
-      return {[=](actors::tick_atom) {
-        self->request(settings, interval, actors::get_atom::value)
-          .then(
-            [=](const actors::settings_snapshot& snapshot) {
-              if (policy->update(snapshot)) {
-                on_change(*policy->rules());
-              }
-            },
-            [](const caf::error&) {});
-        self->delayed_send(self, interval, actors::tick_atom::value);
-      }};
-    });
+namespace {
+
+/// The refresher as it addresses itself: `tick_atom` is its timer.
+using refresher_impl = ingress_refresher_actor::extend<caf::reacts_to<actors::tick_atom>>;
+
+refresher_impl::behavior_type
+refresher_behavior(refresher_impl::pointer self, actors::settings_cache_actor settings,
+                   std::shared_ptr<ingress_policy> policy,
+                   std::function<void(const ingress_rules&)> on_change,
+                   std::chrono::milliseconds interval) {
+  auto refresh = [=] {
+    self->request(settings, interval, actors::get_atom::value)
+      .then(
+        [=](const actors::settings_snapshot& snapshot) {
+          if (policy->update(snapshot)) {
+            on_change(*policy->rules());
+          }
+        },
+        [](const caf::error&) {
+          // A missed refresh is retried on the next tick; the rules in force stay.
+        });
+  };
+  self->send(self, actors::tick_atom::value);
+  return {
+    [refresh](actors::refresh_atom) { refresh(); },
+    [=](actors::tick_atom) {
+      refresh();
+      self->delayed_send(self, interval, actors::tick_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+ingress_refresher_actor spawn_ingress_refresher(caf::actor_system& system,
+                                                actors::settings_cache_actor settings,
+                                                std::shared_ptr<ingress_policy> policy,
+                                                std::function<void(const ingress_rules&)> on_change,
+                                                std::chrono::milliseconds interval) {
+  return system.spawn<caf::hidden>(refresher_behavior, std::move(settings), std::move(policy),
+                                   std::move(on_change), interval);
 }
 
 } // namespace cxp::edge

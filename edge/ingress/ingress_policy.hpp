@@ -5,10 +5,11 @@
 #include <memory>
 #include <mutex>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/settings/settings_cache.hpp"
+#include "actors/type_ids.hpp"
 #include "edge/ingress/connection_gate.hpp"
 #include "edge/ingress/ingress_rules.hpp"
 
@@ -35,11 +36,17 @@ private:
   std::shared_ptr<connection_gate> connections_ = std::make_shared<connection_gate>();
 };
 
-/// Keeps `policy` current: asks `settings` every `interval` and calls `on_change` (on a CAF
-/// thread) after the rules changed, so open websockets can be re-checked against the firewall.
-caf::actor spawn_ingress_refresher(caf::actor_system& system, actors::settings_cache_actor settings,
-                                   std::shared_ptr<ingress_policy> policy,
-                                   std::function<void(const ingress_rules&)> on_change,
-                                   std::chrono::milliseconds interval);
+/// The ingress refresher's interface: `refresh_atom` reads the settings now (its own timer does
+/// so every interval).
+using ingress_refresher_actor = caf::typed_actor<caf::reacts_to<actors::refresh_atom>>;
+
+/// Keeps `policy` current: asks `settings` at once and then every `interval`, and calls
+/// `on_change` (on a CAF thread) after the rules changed, so open websockets can be re-checked
+/// against the firewall. `policy` is shared with the connections that read it.
+ingress_refresher_actor spawn_ingress_refresher(caf::actor_system& system,
+                                                actors::settings_cache_actor settings,
+                                                std::shared_ptr<ingress_policy> policy,
+                                                std::function<void(const ingress_rules&)> on_change,
+                                                std::chrono::milliseconds interval);
 
 } // namespace cxp::edge

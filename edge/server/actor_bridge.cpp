@@ -1,6 +1,7 @@
 #include "edge/server/actor_bridge.hpp"
 
 #include <caf/atom.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/runtime/registered_actor.hpp"
 #include "common/log.hpp"
@@ -11,17 +12,18 @@ namespace {
 
 constexpr auto bridge_name = caf::atom("cxp-bridge");
 
+actor_bridge::behavior_type bridge_behavior(actor_bridge::pointer self) {
+  return {[self](bridge_job& job) {
+    try {
+      job.run(self);
+    } catch (const std::exception& failure) {
+      report_bridge_failure(failure);
+    }
+  }};
+}
+
 caf::strong_actor_ptr spawn_bridge(caf::actor_system& system) {
-  return caf::actor_cast<caf::strong_actor_ptr>(
-    system.spawn<caf::hidden>([](caf::event_based_actor* self) -> caf::behavior {
-      return {[self](bridge_job& job) {
-        try {
-          job.run(self);
-        } catch (const std::exception& failure) {
-          report_bridge_failure(failure);
-        }
-      }};
-    }));
+  return caf::actor_cast<caf::strong_actor_ptr>(system.spawn<caf::hidden>(bridge_behavior));
 }
 
 } // namespace
@@ -30,14 +32,11 @@ void report_bridge_failure(const std::exception& failure) {
   log::error("bridge", "a bridge callback failed", {{"error", failure.what()}});
 }
 
-// Supervision: should the bridge still die, the next ask spawns a new one instead of sending
-// every request to a dead actor (which would hang every route of the node).
-caf::actor bridge_actor(caf::actor_system& system) {
-  return caf::actor_cast<caf::actor>(actors::registered_actor(system, bridge_name, spawn_bridge));
+actor_bridge bridge_of(caf::actor_system& system) {
+  return caf::actor_cast<actor_bridge>(actors::registered_actor(system, bridge_name, spawn_bridge));
 }
 
-bridge_scope::~bridge_scope() {
-  actors::end_registered_actor(system_, bridge_name);
-}
+bridge_scope::bridge_scope(caf::actor_system& system)
+    : registered_actors_scope(system, {bridge_name}) {}
 
 } // namespace cxp::edge

@@ -2,42 +2,45 @@
 
 #include <chrono>
 #include <functional>
+#include <tuple>
 #include <utility>
 
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/db/db_worker.hpp"
+#include "actors/runtime/registered_actor.hpp"
 
 namespace cxp::edge {
 
+struct bridge_job;
+
+/// The bridge's interface: `bridge_job`, run inside it.
+using actor_bridge = caf::typed_actor<caf::reacts_to<bridge_job>>;
+
 /// A question to run inside the bridge actor: it issues the request and handles the answer.
 struct bridge_job {
-  std::function<void(caf::event_based_actor*)> run;
+  std::function<void(actor_bridge::pointer)> run;
 };
 
-/// The node's bridge actor (spawned hidden on first use, so it never holds up shutdown): it
-/// runs `bridge_job`s, which lets Asio code ask actors without spawning an actor per question;
-/// every spawned actor costs the actor clock thread a wake-up when it terminates.
-caf::actor bridge_actor(caf::actor_system& system);
+/// The node's bridge actor (spawned hidden on first use, so it never holds up shutdown, and again
+/// should it have died, so no route ever waits on a dead one): it runs `bridge_job`s, which lets
+/// Asio code ask actors without spawning an actor per question; every spawned actor costs the
+/// actor clock thread a wake-up when it terminates.
+actor_bridge bridge_of(caf::actor_system& system);
 
 /// Logs and counts a bridge callback that threw.
 void report_bridge_failure(const std::exception& failure);
 
 /// Ends the bridge actor when it goes out of scope. Declare it right after the actor system:
-/// a hidden actor left in the registry would be destroyed after the scheduler stopped.
-class bridge_scope {
+/// the bridge is a hidden actor in its registry.
+class bridge_scope : public actors::registered_actors_scope {
 public:
-  explicit bridge_scope(caf::actor_system& system) : system_(system) {}
-  ~bridge_scope();
-  bridge_scope(const bridge_scope&) = delete;
-  bridge_scope& operator=(const bridge_scope&) = delete;
-
-private:
-  caf::actor_system& system_;
+  explicit bridge_scope(caf::actor_system& system);
 };
 
 /// Calls a bridge callback. A callback that throws (a handler bug) is called once more with
@@ -64,17 +67,22 @@ void deliver(const std::function<void(caf::expected<Reply>)>& on_reply,
 /// session's strand. Never blocks the calling Asio thread. `timeout` is a std::chrono duration,
 /// or `caf::infinite` for a target that always answers (no timer is then registered with the
 /// actor clock, whose thread would otherwise wake twice per call).
+/// A typed `target` is checked at compile time: it must accept `xs...` and answer `Reply`.
 template <class Reply, class Handle, class Timeout, class... Ts>
 void ask(caf::actor_system& system, const Handle& target, Timeout timeout,
          std::function<void(caf::expected<Reply>)> on_reply, Ts&&... xs) {
   caf::anon_send(
-    bridge_actor(system),
+    bridge_of(system),
     bridge_job{
       [target, timeout = caf::duration{timeout}, on_reply = std::move(on_reply),
-       message = caf::make_message(std::forward<Ts>(xs)...)](caf::event_based_actor* self) mutable {
-        self->request(caf::actor_cast<caf::actor>(target), timeout, std::move(message))
-          .then([on_reply](Reply& reply) { deliver<Reply>(on_reply, std::move(reply)); },
-                [on_reply](caf::error& error) { deliver<Reply>(on_reply, std::move(error)); });
+       message = std::make_tuple(std::forward<Ts>(xs)...)](actor_bridge::pointer self) mutable {
+        std::apply(
+          [&](auto&... x) {
+            self->request(target, timeout, std::move(x)...)
+              .then([on_reply](Reply& reply) { deliver<Reply>(on_reply, std::move(reply)); },
+                    [on_reply](caf::error& error) { deliver<Reply>(on_reply, std::move(error)); });
+          },
+          message);
       }});
 }
 
@@ -86,9 +94,8 @@ void run_db(caf::actor_system& system, const actors::db_pool_actor& db_pool,
             std::function<caf::expected<T>(persistence::database&)> work,
             std::function<void(caf::expected<T>)> on_reply) {
   caf::anon_send(
-    bridge_actor(system),
-    bridge_job{[db_pool, timeout, work = std::move(work),
-                on_reply = std::move(on_reply)](caf::event_based_actor* self) {
+    bridge_of(system), bridge_job{[db_pool, timeout, work = std::move(work),
+                                   on_reply = std::move(on_reply)](actor_bridge::pointer self) {
       actors::ask_db(self, db_pool, timeout, work).then([on_reply](caf::expected<T>& outcome) {
         deliver<T>(on_reply, std::move(outcome));
       });

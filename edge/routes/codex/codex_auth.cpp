@@ -1,8 +1,7 @@
 #include "edge/routes/codex/codex_auth.hpp"
 
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
-#include "actors/notices/node_notices.hpp"
 #include "common/encoding.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "persistence/crypto/key_hash.hpp"
@@ -67,13 +66,14 @@ void with_key(codex_runtime& runtime, const exchange_ptr& ex,
                });
 }
 
-caf::actor spawn_key_cache_listener(caf::actor_system& system, api_key_cache& cache) {
-  return system.spawn<caf::hidden>([&cache](caf::event_based_actor* self) -> caf::behavior {
-    actors::subscribe_to<actors::api_key_changed>(self);
-    return {
-      [&cache](const actors::api_key_changed& changed) { cache.forget(changed.api_key_id); },
-    };
-  });
+key_cache_listener_actor spawn_key_cache_listener(caf::actor_system& system, api_key_cache& cache) {
+  return system.spawn<caf::hidden>(
+    [&cache](key_cache_listener_actor::pointer self) -> key_cache_listener_actor::behavior_type {
+      actors::subscribe_to<actors::api_key_changed>(self);
+      return {
+        [&cache](const actors::api_key_changed& changed) { cache.forget(changed.api_key_id); },
+      };
+    });
 }
 
 void with_pool_view(codex_runtime& runtime, const exchange_ptr& ex, const std::string& pool_id,

@@ -3,6 +3,7 @@
 #include <functional>
 #include <string>
 
+#include "actors/notices/node_notices.hpp"
 #include "actors/pool/routing_messages.hpp"
 #include "domain/keys/key_authenticator.hpp"
 #include "edge/routes/codex/proxy_turn.hpp"
@@ -27,9 +28,13 @@ void authenticate(codex_runtime& runtime, const secret<std::string>& raw, key_so
 void with_key(codex_runtime& runtime, const exchange_ptr& ex,
               std::function<void(domain::authenticated_key)> next);
 
+/// The key-cache listener's interface: it subscribes itself to this node's `api_key_changed`
+/// board and takes nothing else.
+using key_cache_listener_actor = actors::notice_subscriber_actor<actors::api_key_changed>;
+
 /// A hidden actor that makes `cache` forget each key announced on this node's `api_key_changed`
 /// notice board. `cache` must outlive it: stop it before the cache goes.
-caf::actor spawn_key_cache_listener(caf::actor_system& system, api_key_cache& cache);
+key_cache_listener_actor spawn_key_cache_listener(caf::actor_system& system, api_key_cache& cache);
 
 /// Asks the key's pool for its accounts' snapshots; answers the error itself on failure.
 void with_pool_view(codex_runtime& runtime, const exchange_ptr& ex, const std::string& pool_id,

@@ -65,7 +65,7 @@ TEST_CASE("a bridge that died is spawned again by the next question", "[bridge]"
   auto target = system.spawn(doubler);
   REQUIRE(ask_double(system, target, 1));
 
-  auto first = bridge_actor(system);
+  auto first = bridge_of(system);
   caf::scoped_actor self{system};
   self->send_exit(first, caf::exit_reason::kill);
   self->wait_for(first);
@@ -73,6 +73,6 @@ TEST_CASE("a bridge that died is spawned again by the next question", "[bridge]"
   auto answer = ask_double(system, target, 5);
   REQUIRE(answer);
   CHECK(*answer == 10);
-  CHECK(bridge_actor(system) != first);
+  CHECK(bridge_of(system) != first);
   caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
 }
