@@ -42,10 +42,9 @@ using relay_atom = caf::atom_constant<caf::atom("relay")>;
 using notice_atom = caf::atom_constant<caf::atom("notice")>;
 /// Tags an open that must be served on this node (a peer's `remote_open`).
 using local_atom = caf::atom_constant<caf::atom("local")>;
-/// A discovery worker's DNS answer, connection and failure.
-using resolved_atom = caf::atom_constant<caf::atom("resolved")>;
-using connected_atom = caf::atom_constant<caf::atom("connected")>;
-using failed_atom = caf::atom_constant<caf::atom("failed")>;
+/// Asks peer discovery's dialer to resolve a DNS query / to connect a peer's node actor.
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+using connect_atom = caf::atom_constant<caf::atom("connect")>;
 
 /// Announces every message type that may cross a node boundary. CAF 0.17 has no type-ID blocks;
 /// `add_message_type` is its equivalent and this is the one place it is called.

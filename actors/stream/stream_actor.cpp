@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/stream/stream_state.hpp"
 #include "actors/type_ids.hpp"
@@ -24,7 +24,7 @@ std::chrono::milliseconds owner_idle(stream_self* self) {
 void detach(stream_self* self) {
   auto& st = self->state;
   if (st.connection) {
-    self->demonitor(st.connection);
+    self->demonitor(st.connection.address());
   }
   st.connection = nullptr;
   st.connection_id = 0;
@@ -70,13 +70,12 @@ void sync_parking(stream_self* self) {
     return;
   }
   st.parked = idle;
-  auto me = caf::actor_cast<caf::actor>(self);
   if (!idle) {
-    self->send(st.registry, stream_unparked{std::move(me)});
+    self->send(st.registry, stream_unparked{self});
     return;
   }
   stream_parked parked;
-  parked.stream = std::move(me);
+  parked.stream = self;
   parked.epoch = ++st.park_epoch;
   parked.api_key_id = st.api_key_id;
   parked.account_id = st.socket_account;
@@ -91,8 +90,9 @@ namespace {
 
 using namespace detail;
 
-caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::actor registry,
-                              std::string account_hint) {
+stream_impl::behavior_type stream_behavior(stream_self* self, const stream_deps* deps,
+                                           stream_tracker_actor registry,
+                                           std::string account_hint) {
   self->state.deps = deps;
   self->state.registry = std::move(registry);
   self->state.account = std::move(account_hint);
@@ -107,7 +107,7 @@ caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::a
       auto& st = self->state;
       if (st.connection && st.connection != attach.connection) {
         self->send(st.connection, stream_closed{"replaced"});
-        self->demonitor(st.connection);
+        self->demonitor(st.connection.address());
       }
       st.connection = std::move(attach.connection);
       st.connection_id = attach.connection_id;
@@ -139,7 +139,7 @@ caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::a
       sync_parking(self);
     },
     [self](drain_atom) -> caf::result<bool> {
-      self->state.drained.push_back(self->make_response_promise());
+      self->state.drained.push_back(self->make_response_promise<bool>());
       settle_drain(self);
       return caf::delegated<bool>{};
     },
@@ -202,8 +202,9 @@ caf::behavior stream_behavior(stream_self* self, const stream_deps* deps, caf::a
 
 } // namespace
 
-caf::actor spawn_stream_actor(caf::actor_system& system, const stream_deps& deps,
-                              caf::actor registry, std::string account_hint) {
+registered_stream_actor spawn_stream_actor(caf::actor_system& system, const stream_deps& deps,
+                                           stream_tracker_actor registry,
+                                           std::string account_hint) {
   return system.spawn(stream_behavior, &deps, std::move(registry), std::move(account_hint));
 }
 

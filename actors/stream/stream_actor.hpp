@@ -3,14 +3,15 @@
 #include <chrono>
 #include <string>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/pool/routing_messages.hpp"
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/stream/stream_messages.hpp"
 #include "actors/stream/upstream_socket.hpp"
+#include "actors/type_ids.hpp"
 #include "common/clock.hpp"
 
 namespace cxp::actors {
@@ -28,6 +29,18 @@ struct stream_deps {
   std::chrono::milliseconds default_owner_idle{30 * 60 * 1000};
   uint64_t max_message_bytes = 64u << 20; ///< largest upstream frame
 };
+
+/// A stream actor as the registry that spawned it addresses it: the connection's protocol
+/// (`stream_actor`), `stream_evict` and `drain_atom` → `bool` (see `spawn_stream_actor`).
+using registered_stream_actor =
+  stream_actor::extend<caf::reacts_to<stream_evict>, caf::replies_to<drain_atom>::with<bool>>;
+
+/// The registry as its streams address it: whether a stream is parked (`stream_parked`,
+/// `stream_unparked`), the aliases it learns (`stream_alias`) and the account it serves the
+/// session on (`stream_account`).
+using stream_tracker_actor =
+  caf::typed_actor<caf::reacts_to<stream_parked>, caf::reacts_to<stream_unparked>,
+                   caf::reacts_to<stream_alias>, caf::reacts_to<stream_account>>;
 
 /// One client session's upstream websocket (codex-notes §6.3). Owns the socket to
 /// `{upstream}/codex/responses` (with `openai-beta: responses_websockets=2026-02-06`, the
@@ -65,7 +78,8 @@ struct stream_deps {
 ///   and quits (the registry monitors it).
 /// - `drain_atom` → `true` once no turn is running or queued and the attached connection has
 ///   acknowledged every frame (at once when idle).
-caf::actor spawn_stream_actor(caf::actor_system& system, const stream_deps& deps,
-                              caf::actor registry, std::string account_hint = {});
+registered_stream_actor spawn_stream_actor(caf::actor_system& system, const stream_deps& deps,
+                                           stream_tracker_actor registry,
+                                           std::string account_hint = {});
 
 } // namespace cxp::actors

@@ -5,8 +5,9 @@
 #include <utility>
 #include <vector>
 
-#include <caf/actor.hpp>
+#include <caf/error.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/typed_actor.hpp>
 
 namespace cxp::actors {
 
@@ -29,10 +30,31 @@ namespace cxp::actors {
 /// Frames a stream sends before it waits for acknowledgements.
 constexpr uint64_t stream_ack_window = 64;
 
+struct stream_attach;
+struct stream_detach;
+struct stream_turn;
+struct stream_forward;
+struct stream_frame;
+struct stream_ack;
+struct stream_turn_done;
+struct stream_closed;
+
+/// A connection as its session's stream addresses it: the edge's websocket endpoint, or the
+/// cluster relay that stands in for a connection on another node.
+using stream_connection_actor =
+  caf::typed_actor<caf::reacts_to<stream_frame>, caf::reacts_to<stream_turn_done>,
+                   caf::reacts_to<stream_closed>>;
+
+/// A session's stream as its connection addresses it: the `stream_actor` of this node, or the
+/// cluster proxy that stands in for the owner node's stream actor.
+using stream_actor = caf::typed_actor<caf::reacts_to<stream_attach>, caf::reacts_to<stream_detach>,
+                                      caf::reacts_to<stream_turn>, caf::reacts_to<stream_forward>,
+                                      caf::reacts_to<stream_ack>>;
+
 /// What the client sent at the upgrade that the upstream socket needs: the allowlisted client
 /// headers (never authorization or cookies; see `upstream_headers_for` in the edge).
 struct stream_attach {
-  caf::actor connection; ///< receives stream_frame / stream_turn_done / stream_closed
+  stream_connection_actor connection;
   uint64_t connection_id = 0;
   std::vector<std::pair<std::string, std::string>> client_headers;
 };
@@ -111,20 +133,20 @@ typename Inspector::result_type inspect(Inspector& f, stream_ack& x) {
   return f(caf::meta::type_name("stream_ack"), x.seq);
 }
 
-/// The end of a turn. When `error_code` is non-zero (a `cxp::errc` value) the gateway failed the
-/// turn itself and the connection renders the error frame; upstream errors were already relayed
-/// as frames and end with `error_code` 0 and `ok` false.
+/// The end of a turn. When `error` is set (a `cxp::errc`, whose context is internal) the gateway
+/// failed the turn itself and the connection renders the error frame; upstream errors were
+/// already relayed as frames and end without `error` and with `ok` false.
 struct stream_turn_done {
   uint64_t turn_id = 0;
   bool ok = false;
-  uint8_t error_code = 0;
+  caf::error error;
   std::string message; ///< vetted public message override; empty = the error table's
   std::string account_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_turn_done& x) {
-  return f(caf::meta::type_name("stream_turn_done"), x.turn_id, x.ok, x.error_code, x.message,
+  return f(caf::meta::type_name("stream_turn_done"), x.turn_id, x.ok, x.error, x.message,
            x.account_id);
 }
 
@@ -152,7 +174,7 @@ typename Inspector::result_type inspect(Inspector& f, stream_open& x) {
 }
 
 struct stream_opened {
-  caf::actor stream;
+  stream_actor stream;
   bool existing = false; ///< an earlier connection's stream (upstream socket may be reused)
 };
 
@@ -164,7 +186,7 @@ typename Inspector::result_type inspect(Inspector& f, stream_opened& x) {
 /// Stream → registry → the node that leases the session: the account the stream now serves
 /// the session on, to record in the session's lease.
 struct stream_account {
-  caf::actor stream;
+  stream_actor stream;
   std::string account_id;
 };
 
@@ -178,7 +200,7 @@ typename Inspector::result_type inspect(Inspector& f, stream_account& x) {
 /// registry counts it against the caps it carries (read from the stream's latest settings
 /// snapshot) and answers `stream_evict` to the least recently parked streams beyond them.
 struct stream_parked {
-  caf::actor stream;
+  stream_actor stream;
   uint64_t epoch = 0; ///< the stream's park count; echoed by `stream_evict`
   std::string api_key_id;
   std::string account_id;
@@ -194,7 +216,7 @@ typename Inspector::result_type inspect(Inspector& f, stream_parked& x) {
 
 /// Stream → its registry: no longer parked (a client attached, a turn started, the socket ended).
 struct stream_unparked {
-  caf::actor stream;
+  stream_actor stream;
 };
 
 template <class Inspector>
@@ -217,7 +239,7 @@ typename Inspector::result_type inspect(Inspector& f, stream_evict& x) {
 /// Registry: one more alias for a live stream (e.g. a `previous_response_id`).
 struct stream_alias {
   std::string alias;
-  caf::actor stream;
+  stream_actor stream;
 };
 
 template <class Inspector>

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/pool/routing_messages.hpp"
 #include "actors/request_log/request_log_writer.hpp"
@@ -69,11 +71,17 @@ struct active_turn {
   persistence::request_log_row log;
 };
 
+/// The stream actor as it addresses itself: its upstream socket's events, the watchdog of the
+/// running turn (`tick_atom, serial`) and the expiry of a detach (`expire_atom, epoch`).
+using stream_impl =
+  registered_stream_actor::extend<caf::reacts_to<socket_event>, caf::reacts_to<tick_atom, uint64_t>,
+                                  caf::reacts_to<expire_atom, uint64_t>>;
+
 struct stream_state {
   const stream_deps* deps = nullptr;
-  caf::actor registry;
+  stream_tracker_actor registry;
   std::string account; ///< the account the session is served on (or its lease's, until then)
-  caf::actor connection;
+  stream_connection_actor connection;
   uint64_t connection_id = 0;
   header_list client_headers;
   uint64_t detach_epoch = 0;
@@ -100,11 +108,11 @@ struct stream_state {
   std::chrono::milliseconds silence_limit{0};
   bool watchdog_armed = false;
   /// Drain requests waiting for the running and queued turns to finish.
-  std::vector<caf::response_promise> drained;
+  std::vector<caf::typed_response_promise<bool>> drained;
   static inline const char* name = "stream_actor";
 };
 
-using stream_self = caf::stateful_actor<stream_state>;
+using stream_self = caf::stateful_actor<stream_state, stream_impl::base>;
 
 /// Whether `request` belongs to the attached connection. Turns are fenced by their
 /// connection: frames and the end of a turn whose connection is gone (detached, replaced)

@@ -1,4 +1,4 @@
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/stream/attempt_ledger.hpp"
 #include "actors/stream/stream_state.hpp"
@@ -126,14 +126,16 @@ void end_turn(stream_self* self, std::optional<domain::attempt_outcome> outcome,
   stream_turn_done done;
   done.turn_id = t.request.turn_id;
   done.ok = ok;
-  done.error_code = static_cast<uint8_t>(gateway_error);
+  if (gateway_failed) {
+    done.error = make_error(gateway_error);
+  }
   done.message = std::move(message);
   done.account_id = t.grant ? t.grant->account_id : std::string{};
   if (ok && !t.response_id.empty() && st.registry) {
     self->send(st.registry,
                stream_alias{persistence::sha256_hex(t.request.alias_salt
                                                     + ":previous_response_id:" + t.response_id),
-                            caf::actor_cast<caf::actor>(self)});
+                            self});
   }
   self->send(st.deps->request_log, std::move(t.log));
   if (owned(st, t.request)) {
@@ -295,8 +297,7 @@ void on_lease(stream_self* self, lease_reply& reply) {
   t.grant = std::move(*reply.grant);
   if (t.grant->account_id != self->state.account && self->state.registry) {
     self->state.account = t.grant->account_id;
-    self->send(self->state.registry,
-               stream_account{caf::actor_cast<caf::actor>(self), self->state.account});
+    self->send(self->state.registry, stream_account{self, self->state.account});
   }
   self->state.settings = t.grant->settings;
   t.log.account_id = t.grant->account_id;

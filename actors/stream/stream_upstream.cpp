@@ -1,7 +1,7 @@
 #include <cctype>
 #include <map>
 
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/stream/stream_state.hpp"
@@ -193,7 +193,7 @@ void open_socket(stream_self* self) {
       headers.emplace_back(name, value);
     }
   }
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = stream_impl{self};
   ws_socket_handler handler;
   handler.on_open = [me, generation](ws_open_result result) {
     socket_event event;

@@ -1,73 +1,67 @@
 #include "cluster/discovery/peer_discovery.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
-#include "actors/type_ids.hpp"
-#include "cluster/node/node_actor.hpp"
 #include "common/log.hpp"
 
 namespace cxp::cluster {
 
 namespace {
 
-/// Blocking work (name resolution, `middleman::remote_actor`) runs in one-shot detached actors,
-/// so a slow or black-holed peer delays nothing else. Hidden: one still blocked at shutdown
-/// does not hold the actor system up.
+/// A dial blocks its own detached actor. Hidden: one still blocked at shutdown does not hold the
+/// actor system up.
 constexpr auto blocking_options = caf::detached + caf::hidden;
 
 struct discovery_state {
   discovery_options options;
-  std::map<std::string, caf::actor> connected; ///< "host:port" → remote node actor
+  peer_dialer_actor dialer;
+  std::map<std::string, peer_node_actor> connected; ///< "host:port" → remote node actor
   std::set<std::string> connecting;
   std::vector<std::string> resolved; ///< the DNS query's addresses at the last resolution
   bool resolving = false;
   static inline const char* name = "peer_discovery";
 };
 
-using discovery_self = caf::stateful_actor<discovery_state>;
+/// The discovery as it addresses itself: `tick_atom` is its resolve-and-dial timer.
+using discovery_impl = peer_discovery_actor::extend<caf::reacts_to<actors::tick_atom>>;
+
+using discovery_self = caf::stateful_actor<discovery_state, discovery_impl::base>;
 
 std::string endpoint_of(const cluster_peer& peer) {
   return peer.host + ":" + std::to_string(peer.port);
 }
 
-void resolve(discovery_self* self) {
-  if (self->state.options.dns_query.empty() || self->state.resolving) {
-    return;
-  }
-  self->state.resolving = true;
-  self->system().spawn<blocking_options>(
-    [parent = caf::actor_cast<caf::actor>(self),
-     query = self->state.options.dns_query](caf::event_based_actor* worker) {
-      worker->send(parent, actors::resolved_atom::value, resolve_a_records(query));
-      worker->quit();
-    });
-}
-
 void connect(discovery_self* self, const cluster_peer& peer) {
+  auto& st = self->state;
   const auto endpoint = endpoint_of(peer);
-  if (self->state.connected.count(endpoint) != 0 || self->state.connecting.count(endpoint) != 0) {
+  if (st.connected.count(endpoint) != 0 || st.connecting.count(endpoint) != 0) {
     return;
   }
-  self->state.connecting.insert(endpoint);
-  self->system().spawn<blocking_options>(
-    [parent = caf::actor_cast<caf::actor>(self), peer, endpoint](caf::event_based_actor* worker) {
-      auto remote = worker->system().middleman().remote_actor(peer.host, peer.port);
-      if (remote) {
-        worker->send(parent, actors::connected_atom::value, endpoint, *remote);
-      } else {
-        worker->send(parent, actors::failed_atom::value, endpoint);
-      }
-      worker->quit();
-    });
+  st.connecting.insert(endpoint);
+  // The dialer answers every request, so the endpoint is never left marked as dialing.
+  self->request(st.dialer, caf::infinite, actors::connect_atom::value, peer)
+    .then(
+      [self, endpoint](peer_node_actor& remote) {
+        self->state.connecting.erase(endpoint);
+        self->state.connected.emplace(endpoint, remote);
+        self->monitor(remote);
+        self->send(self->state.options.node, actors::peer_up_atom::value, std::move(remote));
+      },
+      [self, endpoint](caf::error& error) {
+        self->state.connecting.erase(endpoint);
+        log::debug("cluster", "peer not reachable",
+                   {{"peer", endpoint}, {"error", self->system().render(error)}});
+      });
 }
 
 void connect_all(discovery_self* self) {
@@ -79,11 +73,30 @@ void connect_all(discovery_self* self) {
   }
 }
 
-caf::behavior discovery_behavior(discovery_self* self, discovery_options options) {
+void resolve(discovery_self* self) {
+  auto& st = self->state;
+  if (st.options.dns_query.empty() || st.resolving) {
+    return;
+  }
+  st.resolving = true;
+  self->request(st.dialer, caf::infinite, actors::resolve_atom::value, st.options.dns_query)
+    .then(
+      [self](std::vector<std::string>& addresses) {
+        self->state.resolving = false;
+        self->state.resolved = std::move(addresses);
+        connect_all(self);
+      },
+      [self](caf::error&) { self->state.resolving = false; });
+}
+
+discovery_impl::behavior_type discovery_behavior(discovery_self* self, discovery_options options,
+                                                 peer_dialer_actor dialer) {
   self->state.options = std::move(options);
+  self->state.dialer = std::move(dialer);
   self->set_down_handler([self](caf::down_msg& down) {
-    for (auto it = self->state.connected.begin(); it != self->state.connected.end();) {
-      it = it->second.address() == down.source ? self->state.connected.erase(it) : std::next(it);
+    auto& connected = self->state.connected;
+    for (auto it = connected.begin(); it != connected.end();) {
+      it = it->second.address() == down.source ? connected.erase(it) : std::next(it);
     }
   });
   self->send(self, actors::tick_atom::value);
@@ -93,20 +106,44 @@ caf::behavior discovery_behavior(discovery_self* self, discovery_options options
       connect_all(self);
       self->delayed_send(self, self->state.options.interval, actors::tick_atom::value);
     },
-    [self](actors::resolved_atom, std::vector<std::string>& addresses) {
-      self->state.resolving = false;
-      self->state.resolved = std::move(addresses);
-      connect_all(self);
+    [self](actors::get_atom) {
+      std::vector<std::string> endpoints;
+      for (const auto& [endpoint, peer] : self->state.connected) {
+        endpoints.push_back(endpoint);
+      }
+      return endpoints;
     },
-    [self](actors::connected_atom, const std::string& endpoint, caf::actor& remote) {
-      self->state.connecting.erase(endpoint);
-      self->state.connected.emplace(endpoint, remote);
-      self->monitor(remote);
-      self->send(self->state.options.node, actors::peer_up_atom::value, remote);
+  };
+}
+
+/// Answers one request, blocking its own thread, then quits.
+peer_dialer_actor::behavior_type dial_once(peer_dialer_actor::pointer self) {
+  return {
+    [self](actors::resolve_atom, const std::string& query) {
+      auto addresses = resolve_a_records(query);
+      self->quit();
+      return addresses;
     },
-    [self](actors::failed_atom, const std::string& endpoint) {
-      self->state.connecting.erase(endpoint);
-      log::debug("cluster", "peer not reachable", {{"peer", endpoint}});
+    [self](actors::connect_atom, const cluster_peer& peer) -> caf::result<peer_node_actor> {
+      auto remote = self->system().middleman().remote_actor<peer_node_actor>(peer.host, peer.port);
+      self->quit();
+      if (!remote) {
+        return std::move(remote.error());
+      }
+      return std::move(*remote);
+    },
+  };
+}
+
+peer_dialer_actor::behavior_type dialer_behavior(peer_dialer_actor::pointer self) {
+  return {
+    [self](actors::resolve_atom resolve_request, std::string& query) {
+      return self->delegate(self->system().spawn<blocking_options>(dial_once), resolve_request,
+                            std::move(query));
+    },
+    [self](actors::connect_atom connect_request, cluster_peer& peer) {
+      return self->delegate(self->system().spawn<blocking_options>(dial_once), connect_request,
+                            std::move(peer));
     },
   };
 }
@@ -136,8 +173,13 @@ std::vector<std::string> resolve_a_records(const std::string& name) {
   return addresses;
 }
 
-caf::actor spawn_peer_discovery(caf::actor_system& system, discovery_options options) {
-  return system.spawn(discovery_behavior, std::move(options));
+peer_discovery_actor spawn_peer_discovery(caf::actor_system& system, discovery_options options,
+                                          peer_dialer_actor dialer) {
+  return system.spawn(discovery_behavior, std::move(options), std::move(dialer));
+}
+
+peer_dialer_actor spawn_peer_dialer(caf::actor_system& system) {
+  return system.spawn<caf::hidden>(dialer_behavior);
 }
 
 } // namespace cxp::cluster

@@ -5,40 +5,36 @@
 #include <utility>
 #include <vector>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/type_ids.hpp"
 #include "cluster/envelope/cluster_envelope.hpp"
-#include "cluster/node/node_actor.hpp"
 #include "common/log.hpp"
 
 namespace cxp::cluster {
 
 namespace {
 
-template <class Self>
-caf::actor me(Self* self) {
-  return caf::actor_cast<caf::actor>(self);
-}
+constexpr auto reopen_timeout = std::chrono::seconds{10};
 
 struct proxy_state {
-  caf::actor node;                  ///< this node's node actor, to re-open a lost session
   std::vector<std::string> aliases; ///< the session's hashed keys
-  caf::actor relay;
-  caf::actor connection;
+  actors::stream_opener_actor node; ///< this node's node actor, to re-open a lost session
+  forwarding_peer_actor relay;
+  actors::stream_connection_actor connection;
   uint64_t connection_id = 0;
   std::vector<std::pair<std::string, std::string>> client_headers;
   std::vector<cluster_envelope> pending; ///< sealed before the relay was known
   std::optional<uint64_t> in_flight;     ///< a turn the relay has not finished
-  caf::actor fallback;                   ///< the stream serving the session after a loss
+  actors::stream_actor fallback;         ///< the stream serving the session after a loss
   bool lost = false;                     ///< the owner went away; the next turn re-opens
   bool reopening = false;
   std::vector<actors::stream_turn> waiting; ///< turns that arrived while re-opening
   static inline const char* name = "stream_proxy";
 };
 
-using proxy_self = caf::stateful_actor<proxy_state>;
+using proxy_self = caf::stateful_actor<proxy_state, stream_proxy_actor::base>;
 
 void to_relay(proxy_self* self, cluster_envelope envelope) {
   if (!self->state.relay) {
@@ -51,16 +47,15 @@ void to_relay(proxy_self* self, cluster_envelope envelope) {
 void fail_turn(proxy_self* self, uint64_t turn_id, const caf::error& error) {
   if (self->state.connection) {
     self->send(self->state.connection,
-               actors::stream_turn_done{turn_id, false, static_cast<uint8_t>(to_errc(error)),
-                                        std::string{}, std::string{}});
+               actors::stream_turn_done{turn_id, false, error, std::string{}, std::string{}});
   }
 }
 
 /// The owner is gone: the turn it was running fails (the client retries), later turns re-open
 /// the session through the node actor (after the lease expired, this node takes it over).
 void owner_lost(proxy_self* self) {
-  self->state.relay = caf::actor{};
-  self->state.fallback = caf::actor{};
+  self->state.relay = nullptr;
+  self->state.fallback = nullptr;
   self->state.lost = true;
   if (auto turn = std::exchange(self->state.in_flight, std::nullopt)) {
     fail_turn(self, *turn, make_error(errc::owner_unavailable, "owner node lost mid-turn"));
@@ -73,10 +68,10 @@ void owner_lost(proxy_self* self) {
 void protocol_mismatch(proxy_self* self, const caf::error& error) {
   log::warn("cluster", "forwarded frame refused", {{"detail", context_of(error)}});
   if (self->state.relay) {
-    self->demonitor(self->state.relay);
+    self->demonitor(self->state.relay.address());
   }
-  self->state.relay = caf::actor{};
-  self->state.fallback = caf::actor{};
+  self->state.relay = nullptr;
+  self->state.fallback = nullptr;
   self->state.lost = true;
   if (auto turn = std::exchange(self->state.in_flight, std::nullopt)) {
     fail_turn(self, *turn, error);
@@ -89,9 +84,7 @@ void reopen(proxy_self* self, actors::stream_turn turn) {
     return;
   }
   self->state.reopening = true;
-  self
-    ->request(self->state.node, std::chrono::seconds{10},
-              actors::stream_open{self->state.aliases, {}})
+  self->request(self->state.node, reopen_timeout, actors::stream_open{self->state.aliases, {}})
     .then(
       [self](actors::stream_opened& opened) {
         self->state.reopening = false;
@@ -149,18 +142,19 @@ void pass_on(proxy_self* self, T message) {
   if (self->state.fallback) {
     self->send(self->state.fallback, std::move(message));
   } else if (!self->state.lost) {
-    to_relay(self, seal(self->system(), message, 0, me(self)));
+    to_relay(self, seal(self->system(), message, 0, self));
   }
 }
 
-caf::behavior proxy_behavior(proxy_self* self, caf::actor node, std::vector<std::string> aliases) {
+stream_proxy_actor::behavior_type proxy_behavior(proxy_self* self, actors::stream_opener_actor node,
+                                                 std::vector<std::string> aliases) {
   self->state.node = std::move(node);
   self->state.aliases = std::move(aliases);
   self->set_down_handler([self](caf::down_msg& down) {
     if (self->state.relay && down.source == self->state.relay.address()) {
       owner_lost(self);
     } else if (self->state.fallback && down.source == self->state.fallback.address()) {
-      self->state.fallback = caf::actor{};
+      self->state.fallback = nullptr;
       self->state.lost = true;
     } else if (self->state.connection && down.source == self->state.connection.address()) {
       pass_on(self, actors::stream_detach{self->state.connection_id});
@@ -168,7 +162,7 @@ caf::behavior proxy_behavior(proxy_self* self, caf::actor node, std::vector<std:
     }
   });
   return {
-    [self](actors::relay_atom, caf::actor& relay) {
+    [self](actors::relay_atom, forwarding_peer_actor& relay) {
       self->state.relay = relay;
       self->monitor(relay);
       for (auto& envelope : self->state.pending) {
@@ -178,7 +172,7 @@ caf::behavior proxy_behavior(proxy_self* self, caf::actor node, std::vector<std:
     },
     [self](actors::stream_attach& attach) {
       if (self->state.connection && self->state.connection != attach.connection) {
-        self->demonitor(self->state.connection);
+        self->demonitor(self->state.connection.address());
       }
       self->state.connection = attach.connection;
       self->state.connection_id = attach.connection_id;
@@ -189,7 +183,7 @@ caf::behavior proxy_behavior(proxy_self* self, caf::actor node, std::vector<std:
       } else if (!self->state.lost) {
         to_relay(self, seal(self->system(),
                             remote_attach{attach.connection_id, std::move(attach.client_headers)},
-                            0, me(self)));
+                            0, self));
       }
     },
     [self](actors::stream_turn& turn) {
@@ -199,7 +193,7 @@ caf::behavior proxy_behavior(proxy_self* self, caf::actor node, std::vector<std:
         reopen(self, std::move(turn));
       } else {
         self->state.in_flight = turn.turn_id;
-        to_relay(self, seal(self->system(), turn, 0, me(self)));
+        to_relay(self, seal(self->system(), turn, 0, self));
       }
     },
     [self](actors::stream_forward& forward) { pass_on(self, std::move(forward)); },
@@ -218,13 +212,19 @@ caf::behavior proxy_behavior(proxy_self* self, caf::actor node, std::vector<std:
 }
 
 struct relay_state {
-  caf::actor stream;
-  caf::actor proxy;
   uint64_t connection_id = 0;
+  actors::stream_actor stream;
+  forwarding_peer_actor proxy;
   static inline const char* name = "stream_relay";
 };
 
-using relay_self = caf::stateful_actor<relay_state>;
+using relay_self = caf::stateful_actor<relay_state, stream_relay_actor::base>;
+
+/// Tells the proxy that this relay cannot take what it sent (the proxy stops forwarding).
+void refuse(relay_self* self) {
+  self->send(self->state.proxy,
+             seal(self->system(), actors::stream_closed{"protocol_mismatch"}, 0, self));
+}
 
 /// Passes a proxy envelope of body type T to the stream; false when it is not a T.
 template <class T>
@@ -235,15 +235,15 @@ bool forward_as(relay_self* self, const cluster_envelope& envelope) {
   auto body = unseal<T>(self->system(), envelope);
   if (!body) {
     log::warn("cluster", "forwarded frame refused", {{"detail", context_of(body.error())}});
-    self->send(self->state.proxy,
-               seal(self->system(), actors::stream_closed{"protocol_mismatch"}, 0, me(self)));
+    refuse(self);
     return true;
   }
   self->send(self->state.stream, std::move(*body));
   return true;
 }
 
-caf::behavior relay_behavior(relay_self* self, caf::actor stream, caf::actor proxy) {
+stream_relay_actor::behavior_type relay_behavior(relay_self* self, actors::stream_actor stream,
+                                                 forwarding_peer_actor proxy) {
   self->state.stream = std::move(stream);
   self->state.proxy = std::move(proxy);
   self->monitor(self->state.stream);
@@ -253,7 +253,7 @@ caf::behavior relay_behavior(relay_self* self, caf::actor stream, caf::actor pro
       self->send(self->state.stream, actors::stream_detach{self->state.connection_id});
     } else {
       self->send(self->state.proxy,
-                 seal(self->system(), actors::stream_closed{"owner_gone"}, 0, me(self)));
+                 seal(self->system(), actors::stream_closed{"owner_gone"}, 0, self));
     }
     self->quit();
   });
@@ -264,14 +264,11 @@ caf::behavior relay_behavior(relay_self* self, caf::actor stream, caf::actor pro
         if (!attach) {
           log::warn("cluster", "forwarded attach refused",
                     {{"detail", context_of(attach.error())}});
-          self->send(self->state.proxy,
-                     seal(self->system(), actors::stream_closed{"protocol_mismatch"}, 0, me(self)));
-          return;
+          return refuse(self);
         }
         self->state.connection_id = attach->connection_id;
-        self->send(self->state.stream,
-                   actors::stream_attach{caf::actor_cast<caf::actor>(self), attach->connection_id,
-                                         std::move(attach->client_headers)});
+        self->send(self->state.stream, actors::stream_attach{self, attach->connection_id,
+                                                             std::move(attach->client_headers)});
         return;
       }
       if (forward_as<actors::stream_turn>(self, envelope)
@@ -282,30 +279,30 @@ caf::behavior relay_behavior(relay_self* self, caf::actor stream, caf::actor pro
       }
       log::warn("cluster", "unknown forwarded frame",
                 {{"kind", envelope.kind}, {"version", envelope.version}});
-      self->send(self->state.proxy,
-                 seal(self->system(), actors::stream_closed{"protocol_mismatch"}, 0, me(self)));
+      refuse(self);
     },
     [self](actors::stream_frame& frame) {
-      self->send(self->state.proxy, seal(self->system(), frame, 0, me(self)));
+      self->send(self->state.proxy, seal(self->system(), frame, 0, self));
     },
     [self](actors::stream_turn_done& done) {
-      self->send(self->state.proxy, seal(self->system(), done, 0, me(self)));
+      self->send(self->state.proxy, seal(self->system(), done, 0, self));
     },
     [self](actors::stream_closed& closed) {
-      self->send(self->state.proxy, seal(self->system(), closed, 0, me(self)));
+      self->send(self->state.proxy, seal(self->system(), closed, 0, self));
     },
   };
 }
 
 } // namespace
 
-caf::actor spawn_stream_proxy(caf::actor_system& system, caf::actor node,
-                              std::vector<std::string> aliases) {
+stream_proxy_actor spawn_stream_proxy(caf::actor_system& system, actors::stream_opener_actor node,
+                                      std::vector<std::string> aliases) {
   // Hidden: a forwarding that outlives its connection at shutdown must not hold the system up.
   return system.spawn<caf::hidden>(proxy_behavior, std::move(node), std::move(aliases));
 }
 
-caf::actor spawn_stream_relay(caf::actor_system& system, caf::actor stream, caf::actor proxy) {
+stream_relay_actor spawn_stream_relay(caf::actor_system& system, actors::stream_actor stream,
+                                      forwarding_peer_actor proxy) {
   return system.spawn<caf::hidden>(relay_behavior, std::move(stream), std::move(proxy));
 }
 

@@ -4,15 +4,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/db/db_worker.hpp"
 #include "actors/notices/node_notices.hpp"
 #include "actors/stream/stream_messages.hpp"
 #include "actors/type_ids.hpp"
 #include "cluster/envelope/cluster_envelope.hpp"
-#include "cluster/membership/node_heartbeat.hpp"
 #include "cluster/node/forwarding.hpp"
 #include "common/log.hpp"
 #include "persistence/cluster/session_lease_repository.hpp"
@@ -25,6 +24,8 @@ constexpr auto db_timeout = std::chrono::seconds{10};
 
 using lease_lookup = caf::expected<std::optional<persistence::session_lease_row>>;
 
+using open_promise = caf::typed_response_promise<actors::stream_opened>;
+
 /// What this node holds for one local stream: every key of its session under one token, and
 /// the account the stream serves (recorded in each key's lease).
 struct stream_leases {
@@ -35,7 +36,7 @@ struct stream_leases {
 
 struct node_state {
   node_options options;
-  std::unordered_map<std::string, caf::actor> peers; ///< node id → node actor
+  std::unordered_map<std::string, peer_node_actor> peers; ///< node id → node actor
   std::unordered_map<caf::actor_addr, std::string> peer_ids;
   /// Lease key → the local stream whose session holds it (under that stream's token).
   std::unordered_map<std::string, caf::actor_addr> leases;
@@ -44,11 +45,13 @@ struct node_state {
   static inline const char* name = "node_actor";
 };
 
-using node_self = caf::stateful_actor<node_state>;
+/// The node actor as it addresses itself: `tick_atom` renews its leases; `local_atom,
+/// stream_open` opens a session on this node only (a peer's `remote_open`).
+using node_impl = node_actor::extend<
+  caf::reacts_to<actors::tick_atom>,
+  caf::replies_to<actors::local_atom, actors::stream_open>::with<actors::stream_opened>>;
 
-caf::actor me(node_self* self) {
-  return caf::actor_cast<caf::actor>(self);
-}
+using node_self = caf::stateful_actor<node_state, node_impl::base>;
 
 bool is_live(const persistence::session_lease_row& lease) {
   return lease.expires_at > to_iso8601(std::chrono::system_clock::now());
@@ -56,7 +59,7 @@ bool is_live(const persistence::session_lease_row& lease) {
 
 /// Opens the session on this node's registry under a lease this node now holds.
 void open_local(node_self* self, actors::stream_open open, std::string token,
-                caf::response_promise promise) {
+                open_promise promise) {
   auto keys = open.aliases;
   self->request(self->state.options.local_registry, db_timeout, std::move(open))
     .then(
@@ -74,7 +77,7 @@ void open_local(node_self* self, actors::stream_open open, std::string token,
 }
 
 /// Acquires the lease of `key` for this node, then opens locally.
-void acquire_and_open(node_self* self, actors::stream_open open, caf::response_promise promise) {
+void acquire_and_open(node_self* self, actors::stream_open open, open_promise promise) {
   if (self->state.draining) {
     promise.deliver(make_error(errc::service_unavailable, "node is draining"));
     return;
@@ -104,22 +107,23 @@ void acquire_and_open(node_self* self, actors::stream_open open, caf::response_p
 }
 
 /// Attaches a local proxy to the owner's stream through `owner` (a remote node actor).
-void open_remote(node_self* self, const caf::actor& owner, actors::stream_open open,
-                 caf::response_promise promise) {
-  auto proxy = spawn_stream_proxy(self->system(), me(self), open.aliases);
+void open_remote(node_self* self, const peer_node_actor& owner, actors::stream_open open,
+                 open_promise promise) {
+  auto proxy = spawn_stream_proxy(self->system(), self, open.aliases);
   self
     ->request(owner, self->state.options.remote_timeout,
               seal(self->system(), remote_open{std::move(open.aliases)}, 0, proxy))
     .then(
       [self, proxy, promise](cluster_envelope& reply) mutable {
         auto opened = unseal<remote_opened>(self->system(), reply);
-        if (!opened || !reply.peer) {
+        auto relay = peer_of<remote_opened>(reply);
+        if (!opened || !relay) {
           self->send_exit(proxy, caf::exit_reason::user_shutdown);
           promise.deliver(opened ? make_error(errc::owner_unavailable, "owner sent no relay")
                                  : opened.error());
           return;
         }
-        self->send(proxy, actors::relay_atom::value, reply.peer);
+        self->send(proxy, actors::relay_atom::value, std::move(relay));
         promise.deliver(actors::stream_opened{proxy, opened->existing});
       },
       [self, proxy, promise](caf::error& error) mutable {
@@ -262,14 +266,14 @@ caf::result<cluster_envelope> serve_remote_open(node_self* self, cluster_envelop
   if (!open) {
     return std::move(open.error());
   }
-  if (!envelope.peer || open->aliases.empty()) {
+  auto proxy = peer_of<remote_open>(envelope);
+  if (!proxy || open->aliases.empty()) {
     return make_error(errc::invalid_request, "remote_open without proxy or aliases");
   }
   auto promise = self->make_response_promise<cluster_envelope>();
-  auto proxy = envelope.peer;
   // The requester saw this node's live lease; open_session re-checks it and opens locally.
   self
-    ->request(me(self), db_timeout, actors::local_atom::value,
+    ->request(node_impl{self}, db_timeout, actors::local_atom::value,
               actors::stream_open{std::move(open->aliases), {}})
     .then(
       [self, proxy, promise](actors::stream_opened& opened) mutable {
@@ -366,7 +370,7 @@ void release_lease_of(node_self* self, const caf::actor_addr& stream) {
 template <class Notice>
 void broadcast(node_self* self, const Notice& notice) {
   for (const auto& [id, peer] : self->state.peers) {
-    caf::anon_send(peer, actors::notice_atom::value, seal(self->system(), notice, 0, me(self)));
+    caf::anon_send(peer, actors::notice_atom::value, seal(self->system(), notice, 0, self));
   }
 }
 
@@ -400,7 +404,7 @@ void receive_notice(node_self* self, const cluster_envelope& envelope) {
             {{"kind", envelope.kind}, {"version", envelope.version}});
 }
 
-void add_peer(node_self* self, const std::string& id, const caf::actor& peer) {
+void add_peer(node_self* self, const std::string& id, const peer_node_actor& peer) {
   if (id == self->state.options.node_id || !peer) {
     return;
   }
@@ -413,7 +417,7 @@ void add_peer(node_self* self, const std::string& id, const caf::actor& peer) {
   }
 }
 
-caf::behavior node_behavior(node_self* self, node_options options) {
+node_impl::behavior_type node_behavior(node_self* self, node_options options) {
   self->state.options = std::move(options);
   self->set_down_handler([self](caf::down_msg& down) {
     if (auto peer = self->state.peer_ids.find(down.source); peer != self->state.peer_ids.end()) {
@@ -428,7 +432,8 @@ caf::behavior node_behavior(node_self* self, node_options options) {
     release_lease_of(self, down.source);
   });
   self->delayed_send(self, self->state.options.lease_renewal, actors::tick_atom::value);
-  self->send(self->state.options.local_registry, actors::put_atom::value, me(self));
+  self->send(self->state.options.local_registry, actors::put_atom::value,
+             actors::stream_watcher_actor{self});
   actors::subscribe_to<actors::api_key_changed>(self);
   actors::subscribe_to<actors::settings_changed>(self);
   actors::subscribe_to<actors::account_tokens_changed>(self);
@@ -439,18 +444,15 @@ caf::behavior node_behavior(node_self* self, node_options options) {
     },
     [self](const actors::stream_alias& alias) { lease_alias(self, alias); },
     [self](actors::stream_account& account) { pin_account(self, account); },
-    [self](actors::get_atom get) {
-      return self->delegate(self->state.options.local_registry, get);
-    },
     [self](cluster_envelope& envelope) -> caf::result<cluster_envelope> {
       if (envelope.kind == envelope_kind<node_hello>::value) {
         auto hello = unseal<node_hello>(self->system(), envelope);
         if (!hello) {
           return std::move(hello.error());
         }
-        add_peer(self, hello->node_id, envelope.peer);
+        add_peer(self, hello->node_id, peer_of<node_hello>(envelope));
         return seal(self->system(),
-                    node_hello{self->state.options.node_id, cluster_protocol_version}, 0, me(self));
+                    node_hello{self->state.options.node_id, cluster_protocol_version}, 0, self);
       }
       if (envelope.kind == envelope_kind<remote_open>::value) {
         return serve_remote_open(self, envelope);
@@ -476,12 +478,11 @@ caf::behavior node_behavior(node_self* self, node_options options) {
         broadcast(self, changed);
       }
     },
-    [self](actors::peer_up_atom, caf::actor& peer) {
+    [self](actors::peer_up_atom, peer_node_actor& peer) {
       self
         ->request(peer, self->state.options.remote_timeout,
                   seal(self->system(),
-                       node_hello{self->state.options.node_id, cluster_protocol_version}, 0,
-                       me(self)))
+                       node_hello{self->state.options.node_id, cluster_protocol_version}, 0, self))
         .then(
           [self, peer](cluster_envelope& reply) {
             auto hello = unseal<node_hello>(self->system(), reply);
@@ -523,7 +524,7 @@ caf::behavior node_behavior(node_self* self, node_options options) {
 
 } // namespace
 
-caf::actor spawn_node_actor(caf::actor_system& system, node_options options) {
+node_actor spawn_node_actor(caf::actor_system& system, node_options options) {
   return system.spawn(node_behavior, std::move(options));
 }
 

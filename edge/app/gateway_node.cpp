@@ -113,7 +113,8 @@ void ask_and_wait(caf::actor_system& system, const Handle& actor, caf::timespan 
 }
 
 /// Asks `actor` to hand its leases off and waits (bounded) for the count, logged as `what`.
-void hand_off(caf::actor_system& system, const caf::actor& actor, const char* what) {
+template <class Handle>
+void hand_off(caf::actor_system& system, const Handle& actor, const char* what) {
   ask_and_wait<int64_t>(
     system, actor, heartbeat_down_timeout,
     [what](caf::expected<int64_t> handed_off) {
@@ -171,7 +172,7 @@ struct gateway_node::parts {
   std::unique_ptr<actors::stream_deps> stream_deps;
   std::unique_ptr<websocket_runtime> websockets;
   // Held for the drain, which talks to them by name.
-  caf::actor node;
+  cluster::node_actor node;
   caf::actor custodian;
   cluster::node_heartbeat_actor heartbeat;
   stop_stack running;
@@ -295,9 +296,13 @@ std::optional<std::string> gateway_node::start() {
     return "PORT: " + context_of(started.error());
   }
   if (is_clustered(config)) {
-    auto discovery = cluster::spawn_peer_discovery(
-      system, {config.cluster_peers, config.dns_cluster_query, config.cluster_port,
-               cluster_discovery_interval, p.node});
+    auto dialer = cluster::spawn_peer_dialer(system);
+    p.running.started("peer_dialer", exit_of(dialer));
+    auto discovery =
+      cluster::spawn_peer_discovery(system,
+                                    {config.cluster_peers, config.dns_cluster_query,
+                                     config.cluster_port, cluster_discovery_interval, p.node},
+                                    dialer);
     p.running.started("peer_discovery", exit_of(discovery));
   }
   const cluster::node_identity identity{

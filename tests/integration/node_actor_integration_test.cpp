@@ -5,7 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include "actors/db/db_worker.hpp"
-#include "actors/stream/stream_messages.hpp"
+#include "actors/notices/node_notices.hpp"
+#include "actors/stream/stream_registry.hpp"
 #include "actors/type_ids.hpp"
 #include "cluster/cluster_types.hpp"
 #include "cluster/membership/node_heartbeat.hpp"
@@ -23,19 +24,29 @@ namespace {
 constexpr auto wait_limit = std::chrono::seconds{10};
 constexpr auto lease_renewal = std::chrono::milliseconds{100};
 
+/// A stream that takes everything and does nothing.
+actors::stream_actor::behavior_type idle_stream() {
+  return {[](actors::stream_attach&) {}, [](actors::stream_detach&) {}, [](actors::stream_turn&) {},
+          [](actors::stream_forward&) {},
+          [](actors::stream_ack&) {
+          }};
+}
+
 /// The local stream registry's stand-in: one fresh stream actor per open; it takes the node as
 /// the watcher of stream accounts like the real one.
-caf::behavior fake_registry(caf::event_based_actor* self) {
+actors::stream_registry_actor::behavior_type
+fake_registry(actors::stream_registry_actor::pointer self) {
   return {
-    [](actors::put_atom, caf::actor&) {},
-    [](actors::drain_atom) { return int64_t{0}; },
     [self](actors::stream_open&) {
-      auto stream = self->spawn<caf::linked>([](caf::event_based_actor*) -> caf::behavior {
-        return {[](actors::stream_turn&) {
-        }};
-      });
-      return actors::stream_opened{stream, false};
+      return actors::stream_opened{self->spawn<caf::linked>(idle_stream), false};
     },
+    [](actors::stream_parked&) {},
+    [](actors::stream_unparked&) {},
+    [](actors::stream_alias&) {},
+    [](actors::stream_account&) {},
+    [](actors::get_atom) { return uint64_t{0}; },
+    [](actors::drain_atom) { return int64_t{0}; },
+    [](actors::put_atom, actors::stream_watcher_actor&) {},
   };
 }
 
@@ -51,6 +62,7 @@ TEST_CASE("the node actor leases sessions it opens, refuses sessions another nod
   actors::add_message_types(config);
   cluster::add_cluster_message_types(config);
   caf::actor_system system{config};
+  actors::notice_boards_scope boards{system}; // the node actor subscribes to them
   auto pool = actors::spawn_db_pool(system, database.db(), 2);
   auto registry = system.spawn(fake_registry);
   auto node = cluster::spawn_node_actor(
@@ -58,7 +70,7 @@ TEST_CASE("the node actor leases sessions it opens, refuses sessions another nod
   caf::scoped_actor self{system};
   persistence::session_lease_repository leases{database.db()};
 
-  std::vector<caf::actor> streams; // keeps the opened streams alive
+  std::vector<actors::stream_actor> streams; // keeps the opened streams alive
   auto open = [&](std::vector<std::string> aliases) {
     caf::expected<actors::stream_opened> result{caf::error{}};
     self->request(node, wait_limit, actors::stream_open{std::move(aliases), {}})

@@ -6,8 +6,8 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/notices/node_notices.hpp"
@@ -146,7 +146,8 @@ private:
     // Hidden: it lives exactly as long as its socket, which shutdown may drop without a close,
     // so the actor system must not wait for it.
     endpoint_ = runtime_.codex.system.spawn<caf::hidden>(
-      [post, key_id = context_.key.key.id](caf::event_based_actor* endpoint) -> caf::behavior {
+      [post, key_id = context_.key.key.id](
+        websocket_endpoint_actor::pointer endpoint) -> websocket_endpoint_actor::behavior_type {
         actors::subscribe_to<actors::api_key_changed>(endpoint);
         return {
           [post, key_id](const actors::api_key_changed& changed) {
@@ -198,9 +199,9 @@ private:
     if (!current_turn_ || done.turn_id != *current_turn_) {
       return;
     }
-    if (done.error_code != 0) {
-      const auto code = static_cast<errc>(done.error_code);
-      send_error(code, done.message.empty() ? std::nullopt : std::optional{done.message});
+    if (done.error) {
+      send_error(to_errc(done.error),
+                 done.message.empty() ? std::nullopt : std::optional{done.message});
     }
     current_turn_.reset();
     pump();
@@ -409,8 +410,8 @@ private:
   uint64_t connection_id_;
   std::shared_ptr<websocket_connection> connection_;
   std::optional<net::steady_timer> timer_;
-  caf::actor endpoint_;
-  caf::actor stream_;
+  websocket_endpoint_actor endpoint_;
+  actors::stream_actor stream_;
   std::deque<std::pair<std::string, json>> queue_;
   std::optional<uint64_t> current_turn_;
   admission_ticket ticket_; ///< the running turn's place in the proxy_websocket bulkhead

@@ -2,9 +2,12 @@
 
 #include <chrono>
 
-#include <caf/actor.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "actors/notices/node_notices.hpp"
 #include "actors/settings/settings_cache.hpp"
+#include "actors/stream/stream_messages.hpp"
+#include "actors/stream/stream_registry.hpp"
 #include "edge/routes/codex/proxy_turn.hpp"
 #include "edge/server/route_table.hpp"
 
@@ -14,11 +17,20 @@ namespace cxp::edge {
 struct websocket_runtime {
   codex_runtime& codex;
   actors::settings_cache_actor settings;
-  caf::actor registry; ///< actors::spawn_stream_registry
+  /// Opens sessions' streams: edge/app passes the node actor, which finds each session's owner
+  /// node.
+  actors::stream_opener_actor registry;
   /// How often a connection re-checks its key with the key cache. A change made through the
   /// admin API (on any node) is announced and re-checked at once; this catches the rest.
   std::chrono::milliseconds key_recheck_interval{2'000};
 };
+
+/// A client websocket's actor, spawned with the connection: what its session's stream sends it
+/// (`actors::stream_connection_actor`, from this node or through a relay from the owner node),
+/// and the `api_key_changed` notices (from the node's notice board) on which it re-checks its key.
+/// It posts everything to the connection's strand and lives as long as the socket.
+using websocket_endpoint_actor =
+  actors::stream_connection_actor::extend<caf::reacts_to<actors::api_key_changed>>;
 
 /// `GET /backend-api/codex/responses` (+ `/backend-api/codex/v1/responses` and `/v1/responses`,
 /// where the Codex CLI with a `/v1` base URL looks first) with a websocket upgrade

@@ -14,7 +14,6 @@
 
 #include "actors/pool/routing_messages.hpp"
 #include "actors/request_log/request_log_writer.hpp"
-#include "actors/stream/stream_registry.hpp"
 #include "actors/type_ids.hpp"
 #include "common/metrics/registry.hpp"
 #include "tests/fake_upstream/fake_upstream.hpp"
@@ -74,7 +73,7 @@ struct stream_fixture {
     deps.emplace(stream_deps{directory, log, ws_transport::start(1),
                              "http://127.0.0.1:" + std::to_string(upstream.port()) + "/backend-api",
                              clock, metrics, std::chrono::minutes{30}, 1u << 20});
-    stream = spawn_stream_actor(*system, *deps, caf::actor{});
+    stream = spawn_stream_actor(*system, *deps, stream_tracker_actor{});
   }
 
   ~stream_fixture() {
@@ -114,7 +113,7 @@ struct stream_fixture {
   attempt_sink_actor pool;
   request_log_actor log;
   lease_source_actor directory;
-  caf::actor stream;
+  registered_stream_actor stream;
   std::optional<stream_deps> deps;
 };
 
@@ -125,9 +124,15 @@ struct received {
   std::vector<std::string> closed;
 };
 
+/// `self` playing a client connection (a blocking actor has no typed interface; it receives
+/// what `collect` handles).
+stream_connection_actor as_connection(caf::scoped_actor& self) {
+  return caf::actor_cast<stream_connection_actor>(self);
+}
+
 /// Receives as `self` until `until` holds (bounded by `wait`), acknowledging frames when `ack`.
 template <class Until>
-received collect(caf::scoped_actor& self, const caf::actor& stream, bool ack, Until until,
+received collect(caf::scoped_actor& self, const stream_actor& stream, bool ack, Until until,
                  received got = {}) {
   bool timed_out = false;
   while (!until(got) && !timed_out) {
@@ -152,7 +157,7 @@ TEST_CASE("turns run one at a time in order, and a new connection reuses the ups
           "[unit][actors][stream]") {
   stream_fixture f;
   caf::scoped_actor first{*f.system};
-  first->send(f.stream, stream_attach{first, 1, {{"session-id", "s-1"}}});
+  first->send(f.stream, stream_attach{as_connection(first), 1, {{"session-id", "s-1"}}});
   first->send(f.stream, f.turn(1, 1, "one"));
   first->send(f.stream, f.turn(1, 2, "two"));
   auto got = collect(first, f.stream, true, [](const received& r) { return r.done.size() == 2; });
@@ -172,7 +177,7 @@ TEST_CASE("turns run one at a time in order, and a new connection reuses the ups
   CHECK(got.frames.back().second == "response.completed");
 
   caf::scoped_actor second{*f.system};
-  second->send(f.stream, stream_attach{second, 2, {}});
+  second->send(f.stream, stream_attach{as_connection(second), 2, {}});
   auto replaced =
     collect(first, f.stream, false, [](const received& r) { return !r.closed.empty(); });
   REQUIRE(replaced.closed == std::vector<std::string>{"replaced"});
@@ -192,7 +197,7 @@ TEST_CASE("no more than the ack window of frames is in flight to a connection",
           "[unit][actors][stream]") {
   stream_fixture f;
   caf::scoped_actor self{*f.system};
-  self->send(f.stream, stream_attach{self, 1, {}});
+  self->send(f.stream, stream_attach{as_connection(self), 1, {}});
   constexpr uint64_t turns = 12; // 8 frames each: more than the window
   for (uint64_t i = 1; i <= turns; ++i) {
     self->send(f.stream, f.turn(1, i, "t" + std::to_string(i)));
@@ -222,7 +227,7 @@ TEST_CASE("a detached stream keeps its socket for the owner window, then closes 
   stream_fixture f{{{"gateway.websocket_owner_idle_timeout_ms", "1000"}}};
   caf::scoped_actor self{*f.system};
   self->monitor(f.stream);
-  self->send(f.stream, stream_attach{self, 1, {}});
+  self->send(f.stream, stream_attach{as_connection(self), 1, {}});
   self->send(f.stream, f.turn(1, 1, "one"));
   auto got = collect(self, f.stream, true, [](const received& r) { return !r.done.empty(); });
   REQUIRE(got.done.size() == 1);
@@ -243,60 +248,6 @@ TEST_CASE("a detached stream keeps its socket for the owner window, then closes 
   CHECK(*f.logged == 1);
 }
 
-TEST_CASE("the registry finds a session's stream by any of its aliases and forgets dead ones",
-          "[unit][actors][stream]") {
-  stream_fixture f;
-  auto registry = spawn_stream_registry(*f.system, *f.deps);
-  caf::scoped_actor self{*f.system};
-  auto open = [&](std::vector<std::string> aliases) {
-    stream_opened opened;
-    self->request(registry, wait, stream_open{std::move(aliases), {}})
-      .receive([&](stream_opened& reply) { opened = reply; },
-               [](caf::error& error) { FAIL(caf::to_string(error)); });
-    return opened;
-  };
-  auto count = [&] {
-    uint64_t live = 0;
-    self->request(registry, wait, get_atom::value)
-      .receive([&](uint64_t n) { live = n; },
-               [](caf::error& error) { FAIL(caf::to_string(error)); });
-    return live;
-  };
-  auto first = open({"turn-state-a", "window-a"});
-  CHECK_FALSE(first.existing);
-  // A reconnect naming the session by another alias (e.g. its window id) finds the same stream.
-  auto again = open({"turn-state-b", "window-a"});
-  CHECK(again.existing);
-  CHECK(again.stream == first.stream);
-  self->send(registry, stream_alias{"previous-response-1", first.stream});
-  auto by_response = open({"previous-response-1"});
-  CHECK(by_response.stream == first.stream);
-  auto other = open({"turn-state-c"});
-  CHECK(other.stream != first.stream);
-  CHECK(count() == 2);
-
-  // A failed stream loses its aliases; the registry and the other stream live on.
-  self->monitor(first.stream);
-  caf::anon_send_exit(first.stream, caf::exit_reason::user_shutdown);
-  self->receive([](caf::down_msg&) {}, caf::after(wait) >> [] { FAIL("stream did not stop"); });
-  const auto give_up = std::chrono::steady_clock::now() + wait;
-  while (count() != 1 && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  }
-  CHECK(count() == 1);
-  auto fresh = open({"window-a"});
-  CHECK_FALSE(fresh.existing);
-  CHECK(fresh.stream != first.stream);
-  CHECK(open({"turn-state-c"}).stream == other.stream);
-  // Shutting the registry down stops the streams it holds.
-  self->monitor(other.stream);
-  caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
-  bool stopped = false;
-  self->receive([&](caf::down_msg& down) { stopped = down.source == other.stream.address(); },
-                caf::after(wait) >> [] {});
-  CHECK(stopped);
-}
-
 TEST_CASE("frames of a turn whose connection went away never reach the next connection",
           "[unit][actors][stream]") {
   stream_fixture f;
@@ -307,14 +258,14 @@ TEST_CASE("frames of a turn whose connection went away never reach the next conn
   slow.ws_event_interval_ms = 300; // 8 frames: the tail is still upstream when the client goes
   f.upstream.set_account(slow);
   caf::scoped_actor first{*f.system};
-  first->send(f.stream, stream_attach{first, 1, {}});
+  first->send(f.stream, stream_attach{as_connection(first), 1, {}});
   first->send(f.stream, f.turn(1, 1, "abandoned"));
   auto part = collect(first, f.stream, true, [](const received& r) { return !r.frames.empty(); });
   REQUIRE_FALSE(part.frames.empty());
 
   // A new connection of the session (its turn ids start at 1 again) sends its turn mid-answer.
   caf::scoped_actor second{*f.system};
-  second->send(f.stream, stream_attach{second, 2, {}});
+  second->send(f.stream, stream_attach{as_connection(second), 2, {}});
   second->send(f.stream, f.turn(2, 1, "new"));
   auto got = collect(second, f.stream, true, [](const received& r) { return !r.done.empty(); });
   REQUIRE(got.done.size() == 1);

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/type_ids.hpp"
+#include "common/errc.hpp"
 
 using namespace cxp::actors;
 
@@ -53,13 +54,13 @@ TEST_CASE("stream messages survive serialization (they may cross nodes)",
   CHECK(frame.seq == 42);
   CHECK(frame.text == "{\"type\":\"response.completed\"}");
 
-  stream_turn_done done{3, false, 27, "restart", "acct-1"};
+  stream_turn_done done{3, false, make_error(cxp::errc::service_unavailable), "restart", "acct-1"};
   auto done_copy = round_trip(system, done);
-  CHECK(done_copy.error_code == 27);
+  CHECK(cxp::to_errc(done_copy.error) == cxp::errc::service_unavailable);
   CHECK(done_copy.account_id == "acct-1");
 
   caf::scoped_actor self{system};
-  stream_attach attach{caf::actor_cast<caf::actor>(self), 9, {{"session-id", "s-1"}}};
+  stream_attach attach{caf::actor_cast<stream_connection_actor>(self), 9, {{"session-id", "s-1"}}};
   auto attach_copy = round_trip(system, attach);
   CHECK(attach_copy.connection == attach.connection);
   REQUIRE(attach_copy.client_headers.size() == 1);

@@ -4,6 +4,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
 
 #include "actors/type_ids.hpp"
@@ -119,11 +121,13 @@ TEST_CASE_METHOD(system_fixture, "cluster bodies without handles round-trip",
   REQUIRE(attach->client_headers.size() == 1);
   CHECK(attach->client_headers[0].second == "t");
   auto done = unseal<actors::stream_turn_done>(
-    *system,
-    over_the_wire(*system, seal(*system, actors::stream_turn_done{3, true, 0, "", "acct"})));
+    *system, over_the_wire(*system, seal(*system, actors::stream_turn_done{
+                                                    3, false, make_error(errc::owner_unavailable),
+                                                    "", "acct"})));
   REQUIRE(done);
   CHECK(done->account_id == "acct");
-  CHECK(done->ok);
+  CHECK_FALSE(done->ok);
+  CHECK(to_errc(done->error) == errc::owner_unavailable);
   auto changed = unseal<actors::api_key_changed>(
     *system, over_the_wire(*system, seal(*system, actors::api_key_changed{"key-7"})));
   REQUIRE(changed);
@@ -132,4 +136,36 @@ TEST_CASE_METHOD(system_fixture, "cluster bodies without handles round-trip",
   CHECK(settings.kind == "settings_changed");
   CHECK(unseal<actors::settings_changed>(*system, over_the_wire(*system, settings)));
   CHECK_FALSE(unseal<actors::api_key_changed>(*system, settings));
+}
+
+TEST_CASE_METHOD(system_fixture,
+                 "an envelope hands its sender back with the interface its kind names, and no "
+                 "other",
+                 "[unit][cluster][envelope]") {
+  auto relay = system->spawn([]() -> forwarding_peer_actor::behavior_type {
+    return {[](cluster_envelope&) {
+    }};
+  });
+  auto envelope = over_the_wire(*system, seal(*system, actors::stream_frame{1, 1, "{}"}, 0, relay));
+  CHECK(peer_of<actors::stream_frame>(envelope) == relay);
+  // A node-level kind names a node actor: a relay's handle is never handed out as one.
+  CHECK_FALSE(peer_of<node_hello>(envelope));
+  caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(system_fixture,
+                 "every message between nodes is announced, so peers can check each other's "
+                 "interface when they connect",
+                 "[unit][cluster][envelope]") {
+  // `middleman::remote_actor<peer_node_actor>` compares these signatures by the announced names;
+  // an unannounced type would be compared by a compiler-specific placeholder instead.
+  for (const auto& signatures :
+       {system->message_types<peer_node_actor>(), system->message_types<forwarding_peer_actor>()}) {
+    REQUIRE_FALSE(signatures.empty());
+    for (const auto& signature : signatures) {
+      CAPTURE(signature);
+      CHECK(signature.find("invalid-type") == std::string::npos);
+      CHECK(signature.find("cxp.cluster_envelope") != std::string::npos);
+    }
+  }
 }
