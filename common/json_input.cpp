@@ -1,5 +1,8 @@
 #include "common/json_input.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include "common/encoding.hpp"
 
 namespace cxp {
@@ -109,6 +112,111 @@ std::optional<json_problem> parse_untrusted(std::string_view text, nlohmann::jso
   }
   auto parsed = nlohmann::json::parse(text, nullptr, false);
   if (parsed.is_discarded()) {
+    return json_problem{"body is not valid JSON", {}};
+  }
+  out = std::move(parsed);
+  return std::nullopt;
+}
+
+namespace {
+
+/// Builds the document through nlohmann's own DOM builder, except inside the values of bulky
+/// top-level members, which it replaces by an empty value of their type and then skips.
+class outline_builder {
+public:
+  using json = nlohmann::json;
+  using dom_builder = nlohmann::detail::json_sax_dom_parser<json>;
+
+  outline_builder(json& out, std::span<const std::string_view> bulky)
+      : dom_(out, false),
+        bulky_(bulky) {}
+
+  bool null() { return scalar_dropped() || dom_.null(); }
+  bool boolean(bool value) { return scalar_dropped() || dom_.boolean(value); }
+  bool number_integer(json::number_integer_t value) {
+    return scalar_dropped() || dom_.number_integer(value);
+  }
+  bool number_unsigned(json::number_unsigned_t value) {
+    return scalar_dropped() || dom_.number_unsigned(value);
+  }
+  bool number_float(json::number_float_t value, const json::string_t& text) {
+    return scalar_dropped() || dom_.number_float(value, text);
+  }
+  bool string(json::string_t& value) {
+    if (skip_level_ > 0) {
+      return true;
+    }
+    if (std::exchange(bulky_next_, false)) {
+      json::string_t empty;
+      return dom_.string(empty);
+    }
+    return dom_.string(value);
+  }
+  bool binary(json::binary_t& value) { return scalar_dropped() || dom_.binary(value); }
+  bool key(json::string_t& name) {
+    if (skip_level_ > 0) {
+      return true;
+    }
+    bulky_next_ = depth_ == 1 && is_bulky(name);
+    return dom_.key(name);
+  }
+  bool start_object(std::size_t size) { return opening_dropped() || dom_.start_object(size); }
+  bool end_object() { return closing_dropped() || dom_.end_object(); }
+  bool start_array(std::size_t size) { return opening_dropped() || dom_.start_array(size); }
+  bool end_array() { return closing_dropped() || dom_.end_array(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+private:
+  bool is_bulky(std::string_view name) const {
+    return std::find(bulky_.begin(), bulky_.end(), name) != bulky_.end();
+  }
+  /// Whether a scalar event is dropped (inside a bulky container); a scalar in a bulky slot of
+  /// another type than string is small and kept.
+  bool scalar_dropped() {
+    bulky_next_ = false;
+    return skip_level_ > 0;
+  }
+  /// A container opening: dropped inside a bulky one; a bulky one itself is built (empty).
+  bool opening_dropped() {
+    ++depth_;
+    if (skip_level_ > 0) {
+      return true;
+    }
+    if (std::exchange(bulky_next_, false)) {
+      skip_level_ = depth_;
+    }
+    return false;
+  }
+  /// A container closing: dropped inside a bulky one; the bulky one itself is closed.
+  bool closing_dropped() {
+    const bool inside = skip_level_ > 0 && depth_ > skip_level_;
+    if (skip_level_ == depth_) {
+      skip_level_ = 0;
+    }
+    --depth_;
+    return inside;
+  }
+
+  dom_builder dom_;
+  std::span<const std::string_view> bulky_;
+  size_t depth_ = 0;        ///< containers open around the current event
+  size_t skip_level_ = 0;   ///< depth of the bulky container being skipped, 0 when none
+  bool bulky_next_ = false; ///< the next value is a bulky member's
+};
+
+} // namespace
+
+std::optional<json_problem> parse_untrusted_outline(std::string_view text, nlohmann::json& out,
+                                                    std::span<const std::string_view> bulky,
+                                                    size_t max_depth) {
+  if (!nesting_within(text, max_depth)) {
+    return json_problem{"JSON nested deeper than " + std::to_string(max_depth) + " levels", {}};
+  }
+  nlohmann::json parsed;
+  outline_builder builder{parsed, bulky};
+  if (!nlohmann::json::sax_parse(text, &builder)) {
     return json_problem{"body is not valid JSON", {}};
   }
   out = std::move(parsed);

@@ -32,6 +32,15 @@ bool nesting_within(std::string_view text, size_t max_depth = json_max_depth);
 std::optional<json_problem> parse_untrusted(std::string_view text, nlohmann::json& out,
                                             size_t max_depth = json_max_depth);
 
+/// `parse_untrusted` for a document only read at its top level: the whole text is checked the
+/// same way, but the values of the top-level members named in `bulky` are not built: each
+/// stands in as an empty value of its own type (a string "", an array [], an object {}), so
+/// type checks still see it. For a request whose bulk (input, instructions, tools) is forwarded
+/// as it came; a caller that must rewrite the document parses it in full.
+std::optional<json_problem> parse_untrusted_outline(std::string_view text, nlohmann::json& out,
+                                                    std::span<const std::string_view> bulky,
+                                                    size_t max_depth = json_max_depth);
+
 /// `value` as indented JSON that is safe to print: invalid UTF-8 replaced, DEL and C1 escaped
 /// (nlohmann escapes C0 itself). For the admin CLI, which prints what the database holds.
 std::string printable_json(const nlohmann::json& value);

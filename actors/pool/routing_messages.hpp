@@ -158,6 +158,12 @@ using account_subscriber_actor = caf::typed_actor<caf::reacts_to<account_snapsho
 /// Where a turn takes its leases: the runtime directory (a subset of `runtime_directory_actor`).
 using lease_source_actor = caf::typed_actor<caf::replies_to<lease_request>::with<lease_reply>>;
 
+/// The pool actor of `pool_id`, as a lease source: callers that lease often keep it and skip
+/// the directory's hop (asked of the runtime directory).
+struct pool_handle_request {
+  std::string pool_id;
+};
+
 /// The pool's catalog and usage, for `/models` and the usage routes.
 struct pool_view_request {
   std::string pool_id;
@@ -176,4 +182,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::lease_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::attempt_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::quota_observation)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::pool_view_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::pool_handle_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::pool_view)

@@ -66,12 +66,16 @@ void write_batch(writer_self* self) {
   auto done = [self, count](bool written) {
     self->state.writing = false;
     if (written) {
-      self->state.buffer.erase(self->state.buffer.begin(), self->state.buffer.begin() + count);
-      if (!self->state.buffer.empty()) {
+      auto& writer = self->state;
+      writer.buffer.erase(writer.buffer.begin(), writer.buffer.begin() + count);
+      // What came in during the write waits for its batch to fill or its tick: writing it at
+      // once would commit a handful of rows per transaction under load.
+      if (writer.buffer.size() >= writer.max_batch || !writer.flush_waiters.empty()) {
         write_batch(self);
         return;
       }
       settle_waiters(self);
+      schedule(self);
       return;
     }
     schedule(self);

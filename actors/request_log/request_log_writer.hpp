@@ -19,10 +19,10 @@ using request_log_actor = caf::typed_actor<caf::reacts_to<persistence::request_l
 
 /// Batches request-log rows off the request path: a `request_log_row` message is buffered and
 /// written with the others of its batch in one transaction, every `flush_interval` or at
-/// `max_batch` rows. A failed write is retried with the next batch (bounded by `max_buffered`,
-/// beyond which the oldest rows are dropped, logged and added to `dropped`, which must outlive
-/// the actor). `flush_atom` → `bool` writes now and answers when the buffer is empty (tests and
-/// shutdown).
+/// `max_batch` rows (also right after a write: rows that arrived meanwhile wait for either). A
+/// failed write is retried with the next batch (bounded by `max_buffered`, beyond which the oldest
+/// rows are dropped, logged and added to `dropped`, which must outlive the actor). `flush_atom` →
+/// `bool` writes now and answers when the buffer is empty (tests and shutdown).
 request_log_actor spawn_request_log_writer(caf::actor_system& system, db_pool_actor db_pool,
                                            std::chrono::milliseconds flush_interval,
                                            metrics::counter& dropped, size_t max_batch = 200,

@@ -237,6 +237,13 @@ directory_impl::behavior_type directory_behavior(directory_self* self, const run
     [self, &deps, custodian](pool_view_request& request) -> caf::result<pool_view> {
       return route(self, deps, custodian, request);
     },
+    [self](const pool_handle_request& request) -> caf::result<lease_source_actor> {
+      auto pool = self->state.pools.find(request.pool_id);
+      if (pool == self->state.pools.end()) {
+        return make_error(errc::not_found, "unknown pool");
+      }
+      return lease_source_actor{pool->second};
+    },
     [self, &deps, custodian](reload_atom) -> caf::result<bool> {
       auto promise = self->make_response_promise();
       self->state.reload_waiters.push_back(promise);

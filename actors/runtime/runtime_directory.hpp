@@ -17,6 +17,7 @@ namespace cxp::actors {
 using runtime_directory_actor =
   caf::typed_actor<caf::replies_to<lease_request>::with<lease_reply>,
                    caf::replies_to<pool_view_request>::with<pool_view>,
+                   caf::replies_to<pool_handle_request>::with<lease_source_actor>,
                    caf::replies_to<reload_atom>::with<bool>>;
 
 /// The node's routing topology: one account actor per account assigned to a pool and one pool
@@ -25,6 +26,8 @@ using runtime_directory_actor =
 /// pushed to the pools). Messages:
 /// - `lease_request` and `pool_view_request` are delegated to the pool actor; an unknown pool
 ///   triggers a reload first and is then answered with a `pool_unavailable` denial (or error);
+/// - `pool_handle_request` → the pool actor as a `lease_source_actor`, or `not_found` for a pool
+///   not loaded (no reload: the caller leases through the directory meanwhile);
 /// - `reload_atom` → `bool` reloads now and answers when done.
 /// After every reload the account custodian (`spawn_account_custodian`) gets the account actors
 /// (`put_atom, account_handles`), so it can tell each whether this node owns it.

@@ -1,5 +1,6 @@
 // Native Codex request bodies (`/backend-api/codex/responses`, `/compact`, and the JSON of a
-// websocket `response.create` frame): the body is parsed with `parse_untrusted`, then the key
+// websocket `response.create` frame): the body is parsed with `parse_untrusted` and outlined
+// with `parse_untrusted_outline` (both must agree), then the key
 // policy is applied under every kind of policy and the session key, model and stream flag are
 // read the way the route reads them (edge/routes/codex/codex_routes.cpp, websocket_route.cpp).
 //
@@ -57,9 +58,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     head = {};
   }
   json parsed;
-  if (cxp::parse_untrusted(body_text, parsed)) {
+  json outline;
+  const bool refused = cxp::parse_untrusted(body_text, parsed).has_value();
+  const bool outline_refused =
+    cxp::parse_untrusted_outline(body_text, outline, cxp::edge::bulky_body_fields).has_value();
+  cxp::fuzz::require(refused == outline_refused, "the outline refuses exactly what a parse does");
+  if (refused) {
     return 0;
   }
+  // The outline is the document with each bulky member emptied to its own type.
+  json stubbed = parsed;
+  if (stubbed.is_object()) {
+    for (const auto name : cxp::edge::bulky_body_fields) {
+      if (auto member = stubbed.find(name); member != stubbed.end()) {
+        if (member->is_string() || member->is_array() || member->is_object()) {
+          *member = member->is_string() ? json("") : json(member->type());
+        }
+      }
+    }
+  }
+  cxp::fuzz::require(outline == stubbed, "the outline is the document with bulky members empty");
   // The websocket route reads a frame's `type` before anything else.
   if (parsed.is_object() && parsed.contains("type") && parsed["type"].is_string()) {
     cxp::fuzz::keep(parsed["type"].get<std::string>());

@@ -122,6 +122,14 @@ caf::expected<bool> apply_key_policy(json& body, const domain::api_key_policy& p
   return changed;
 }
 
+std::string rewritten_body(std::string_view text, const domain::api_key_policy& policy) {
+  json body;
+  parse_untrusted(text, body);
+  check_fields(body, native_body_fields);
+  (void)apply_key_policy(body, policy);
+  return body.dump();
+}
+
 actors::header_list upstream_headers_for(const http_request& client,
                                          const std::string& access_token,
                                          const std::string& chatgpt_account_id, bool streaming) {

@@ -32,6 +32,15 @@ inline constexpr std::array<field_rule, 11> native_body_fields = {{
   {"previous_response_id", json_kind::string},
 }};
 
+/// The members of a Responses body that carry the conversation itself: forwarded as they came,
+/// so the request path reads only the body's outline (`parse_untrusted_outline`).
+inline constexpr std::array<std::string_view, 3> bulky_body_fields = {"input", "instructions",
+                                                                      "tools"};
+
+/// The body to forward when the key's policy or a null field changed its outline: the whole
+/// document, checked and rewritten the way its outline was.
+std::string rewritten_body(std::string_view text, const domain::api_key_policy& policy);
+
 /// The client's session key (for pinning and the request log): `session-id`, `session_id`,
 /// `x-session-id`, `thread-id`, the thread part of `x-codex-window-id`, else the body's
 /// `prompt_cache_key`. Empty when the client sent none.

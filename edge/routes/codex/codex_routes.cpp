@@ -17,49 +17,50 @@ using nlohmann::json;
 
 void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class route,
            std::string upstream_path) {
-  with_key(runtime, ex,
-           [&runtime, ex, route, path = std::move(upstream_path)](authenticated_key key) mutable {
-             json body;
-             if (auto problem = parse_untrusted(ex->request().body(), body)) {
-               return ex->respond_error(errc::invalid_request, problem->message);
-             }
-             const auto checked = check_fields(body, native_body_fields);
-             if (checked.problem) {
-               return ex->respond_error(errc::invalid_request, checked.problem->message,
-                                        checked.problem->field.empty()
-                                          ? std::nullopt
-                                          : std::optional<std::string>{checked.problem->field});
-             }
-             if (!body.contains("model") || body["model"].get<std::string>().empty()) {
-               if (!key.key.policy.enforced_model) {
-                 return ex->respond_error(errc::invalid_request, "model is required", "model");
-               }
-             }
-             auto changed = apply_key_policy(body, key.key.policy);
-             if (!changed) {
-               return ex->respond_error(changed.error());
-             }
-             *changed = *changed || checked.erased_nulls;
-             turn_request request;
-             request.ex = ex;
-             request.upstream_path = std::move(path);
-             request.route = route;
-             bind_key(request, key);
-             request.body = *changed ? body.dump() : ex->request().body();
-             request.model = body["model"].get<std::string>();
-             const auto session_key = session_key_of(ex->request(), body);
-             request.session_key_hash = hash_session_key(session_key, key);
-             request.seed =
-               body.contains("prompt_cache_key") && body["prompt_cache_key"].is_string()
-                 ? body["prompt_cache_key"].get<std::string>()
-                 : (session_key.empty() ? new_uuid() : session_key);
-             request.allow_failover = route != actors::route_class::compact;
-             request.admission =
-               route == actors::route_class::compact ? domain::admission_class::proxy_compact
-               : body.value("stream", false)         ? domain::admission_class::proxy_stream
-                                                     : domain::admission_class::proxy_http;
-             run_proxy_turn(runtime, std::move(request));
-           });
+  with_key(
+    runtime, ex,
+    [&runtime, ex, route, path = std::move(upstream_path)](authenticated_key key) mutable {
+      json body;
+      if (auto problem = parse_untrusted_outline(ex->request().body(), body, bulky_body_fields)) {
+        return ex->respond_error(errc::invalid_request, problem->message);
+      }
+      const auto checked = check_fields(body, native_body_fields);
+      if (checked.problem) {
+        return ex->respond_error(errc::invalid_request, checked.problem->message,
+                                 checked.problem->field.empty()
+                                   ? std::nullopt
+                                   : std::optional<std::string>{checked.problem->field});
+      }
+      if (!body.contains("model") || body["model"].get<std::string>().empty()) {
+        if (!key.key.policy.enforced_model) {
+          return ex->respond_error(errc::invalid_request, "model is required", "model");
+        }
+      }
+      auto changed = apply_key_policy(body, key.key.policy);
+      if (!changed) {
+        return ex->respond_error(changed.error());
+      }
+      *changed = *changed || checked.erased_nulls;
+      turn_request request;
+      request.ex = ex;
+      request.upstream_path = std::move(path);
+      request.route = route;
+      bind_key(request, key);
+      request.body =
+        *changed ? rewritten_body(ex->request().body(), key.key.policy) : ex->request().body();
+      request.model = body["model"].get<std::string>();
+      const auto session_key = session_key_of(ex->request(), body);
+      request.session_key_hash = hash_session_key(session_key, key);
+      request.seed = body.contains("prompt_cache_key") && body["prompt_cache_key"].is_string()
+                       ? body["prompt_cache_key"].get<std::string>()
+                       : (session_key.empty() ? new_uuid() : session_key);
+      request.allow_failover = route != actors::route_class::compact;
+      request.admission = route == actors::route_class::compact
+                            ? domain::admission_class::proxy_compact
+                          : body.value("stream", false) ? domain::admission_class::proxy_stream
+                                                        : domain::admission_class::proxy_http;
+      run_proxy_turn(runtime, std::move(request));
+    });
 }
 
 void models(codex_runtime& runtime, const exchange_ptr& ex) {

@@ -62,15 +62,38 @@ void proxy_turn::request_lease() {
   actors::lease_request lease{
     request_.pool_id, log_.id, request_.model,      request_.route, request_.session_key_hash,
     request_.seed,    tried_,  request_.api_key_id, request_.caps,  {}};
+  auto known = runtime_.pools.find(request_.pool_id);
+  if (!known) {
+    learn_pool_handle();
+  }
+  const auto source = known ? *known : actors::lease_source_actor{runtime_.directory};
   // No timer: the pool always answers (its own waits on account actors are bounded) and a
   // dead one bounces the request, so a clock registration per request would buy nothing.
   ask<actors::lease_reply>(
-    runtime_.system, runtime_.directory, caf::infinite,
-    [self = shared_from_this()](caf::expected<actors::lease_reply> reply) {
-      net::post(self->home_,
-                [self, r = std::move(reply)]() mutable { self->on_lease(std::move(r)); });
+    runtime_.system, source, caf::infinite,
+    [self = shared_from_this(), known](caf::expected<actors::lease_reply> reply) {
+      net::post(self->home_, [self, known, r = std::move(reply)]() mutable {
+        if (!r && known) {
+          // The pool is gone (removed, or restarted under a new actor): the directory knows.
+          self->runtime_.pools.forget(self->request_.pool_id, *known);
+          return self->request_lease();
+        }
+        self->on_lease(std::move(r));
+      });
     },
     std::move(lease));
+}
+
+void proxy_turn::learn_pool_handle() {
+  ask<actors::lease_source_actor>(
+    runtime_.system, runtime_.directory, caf::infinite,
+    [&runtime = runtime_,
+     pool_id = request_.pool_id](caf::expected<actors::lease_source_actor> pool) {
+      if (pool) {
+        runtime.pools.put(pool_id, std::move(*pool));
+      }
+    },
+    actors::pool_handle_request{request_.pool_id});
 }
 
 void proxy_turn::on_lease(caf::expected<actors::lease_reply> reply) {

@@ -18,6 +18,7 @@
 #include "common/io_pool.hpp"
 #include "domain/admin_context.hpp"
 #include "domain/keys/api_key_service.hpp"
+#include "edge/routes/codex/pool_handles.hpp"
 #include "edge/server/admission.hpp"
 #include "edge/server/exchange.hpp"
 
@@ -62,6 +63,7 @@ struct codex_runtime {
   std::shared_ptr<io_pool> io;
   std::shared_ptr<admission_control> admission; ///< the node's route-class bulkheads
   api_key_cache keys{std::chrono::seconds{2}};
+  pool_handles pools{}; ///< pool actors turns lease from directly
 };
 
 /// One authenticated, policy-checked request to proxy.

@@ -60,6 +60,8 @@ private:
   // ---- leasing (proxy_turn.cpp) ----------------------------------------------------------------
 
   void request_lease();
+  /// Asks the directory for the pool's actor, so later turns lease from it directly.
+  void learn_pool_handle();
   void on_lease(caf::expected<actors::lease_reply> reply);
   void on_denial(const actors::lease_denial& denial);
 

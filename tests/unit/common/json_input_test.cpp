@@ -1,5 +1,7 @@
 #include "common/json_input.hpp"
 
+#include <array>
+
 #include <catch2/catch.hpp>
 
 using cxp::check_fields;
@@ -100,4 +102,31 @@ TEST_CASE("printable_json stays valid JSON with every control character escaped"
         == "\x1b]0;pwned\x07 \x7f \xc2\x9b"
            "2J");
   CHECK(reparsed["bad"] == "\xef\xbf\xbd");
+}
+
+TEST_CASE("parse_untrusted_outline builds the top level and stubs the bulky members",
+          "[json_input]") {
+  constexpr std::array<std::string_view, 3> bulky = {"input", "instructions", "tools"};
+  const std::string body =
+    R"({"model":"gpt-5.5","stream":true,"reasoning":{"effort":"high"},)"
+    R"("input":[{"role":"user","content":[{"type":"input_text","text":"hi"}]}],)"
+    R"("instructions":"be brief","tools":[{"type":"function"}],)"
+    R"("max_output_tokens":5,"store":null})";
+  nlohmann::json outline;
+  REQUIRE_FALSE(cxp::parse_untrusted_outline(body, outline, bulky));
+  nlohmann::json expected = nlohmann::json::parse(body);
+  expected["input"] = nlohmann::json::array();
+  expected["instructions"] = "";
+  expected["tools"] = nlohmann::json::array();
+  CHECK(outline == expected);
+}
+
+TEST_CASE("parse_untrusted_outline checks the bulky members' text all the same", "[json_input]") {
+  constexpr std::array<std::string_view, 1> bulky = {"input"};
+  nlohmann::json out;
+  CHECK(cxp::parse_untrusted_outline(R"({"input":[1,}],"model":"m"})", out, bulky));
+  CHECK(cxp::parse_untrusted_outline(R"({"input":[[[[1]]]]})", out, bulky, 3));
+  CHECK(cxp::parse_untrusted_outline(R"({"input":"x"} trailing)", out, bulky));
+  REQUIRE_FALSE(cxp::parse_untrusted_outline(R"([{"input":[1]}])", out, bulky));
+  CHECK(out == nlohmann::json::parse(R"([{"input":[1]}])")); // only the top level is outlined
 }

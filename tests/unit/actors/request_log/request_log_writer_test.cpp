@@ -1,6 +1,8 @@
 #include "actors/request_log/request_log_writer.hpp"
 
+#include <any>
 #include <memory>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -71,6 +73,62 @@ TEST_CASE("request log writer counts the rows it drops while database writes fai
   caf::anon_send(writer, row(7));
   sched.run();
   CHECK(dropped.value() == 4);
+
+  caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(db, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+TEST_CASE("request log writer batches the rows that arrive during a write", "[request_log]") {
+  caf::actor_system_config config;
+  add_message_types(config);
+  config.set("scheduler.policy", caf::atom("testing"));
+  caf::actor_system system{config};
+  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(system.scheduler());
+  metrics::registry registry;
+  auto& dropped = metrics::build_counter()
+                    .name("codex_pooler_request_logs_dropped_total")
+                    .help("test")
+                    .register_(registry)
+                    .add({});
+  // The database answers only when the test says so (`flush_atom`), like a slow write.
+  using slow_db_actor = db_pool_actor::extend<caf::reacts_to<flush_atom>>;
+  auto pending = std::make_shared<std::vector<caf::typed_response_promise<db_result>>>();
+  auto db = system.spawn([pending](slow_db_actor::pointer self) -> slow_db_actor::behavior_type {
+    return {
+      [=](const db_call&) -> caf::result<db_result> {
+        pending->push_back(self->make_response_promise<db_result>());
+        return pending->back();
+      },
+      [=](flush_atom) {
+        for (auto& promise : *pending) {
+          promise.deliver(db_result{std::any{caf::expected<void>{}}});
+        }
+        pending->clear();
+      },
+    };
+  });
+  auto answer_writes = [&] {
+    caf::anon_send(db, flush_atom::value);
+    sched.run();
+  };
+  auto writer = spawn_request_log_writer(system, db_pool_actor{db}, std::chrono::seconds{1},
+                                         dropped, /*max_batch=*/4, /*max_buffered=*/100);
+  for (int n = 1; n <= 4; ++n) { // a full batch is written at once
+    caf::anon_send(writer, row(n));
+  }
+  sched.run();
+  REQUIRE(pending->size() == 1);
+  for (int n = 5; n <= 6; ++n) { // two rows arrive while it is written
+    caf::anon_send(writer, row(n));
+  }
+  sched.run();
+  answer_writes();
+  CHECK(pending->empty());  // no write of two rows right after the first
+  sched.trigger_timeouts(); // their tick
+  sched.run();
+  CHECK(pending->size() == 1);
+  answer_writes();
 
   caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(db, caf::exit_reason::user_shutdown);

@@ -111,3 +111,21 @@ TEST_CASE("quota headers are consumed, turn state and models relayed", "[unit][e
   CHECK_FALSE(is_relayed_response_header("x-codex-primary-used-percent"));
   CHECK_FALSE(is_relayed_response_header("set-cookie"));
 }
+
+TEST_CASE("a body the key's policy changes is rewritten whole, its bulk kept",
+          "[unit][edge][codex]") {
+  domain::api_key_policy policy;
+  policy.enforced_model = "gpt-5.5";
+  const std::string text =
+    R"({"model":"other","input":[{"role":"user","content":"hi"}],)"
+    R"("instructions":"be brief","tools":[{"type":"function"}],"store":null})";
+  json outline;
+  REQUIRE_FALSE(parse_untrusted_outline(text, outline, bulky_body_fields));
+  CHECK(outline["input"] == json::array());
+  auto rewritten = json::parse(rewritten_body(text, policy));
+  CHECK(rewritten["model"] == "gpt-5.5");
+  CHECK(rewritten["input"] == json::parse(R"([{"role":"user","content":"hi"}])"));
+  CHECK(rewritten["instructions"] == "be brief");
+  CHECK(rewritten["tools"].size() == 1);
+  CHECK_FALSE(rewritten.contains("store")); // a null declared field is dropped, as checked
+}
