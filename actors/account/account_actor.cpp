@@ -16,15 +16,7 @@ time_point now(const runtime_deps& deps) {
 }
 
 account_snapshot snapshot_of(const account_state& state) {
-  account_snapshot snapshot;
-  snapshot.account_id = state.row.id;
-  snapshot.status = state.status;
-  snapshot.plan_type = state.plan_type;
-  snapshot.quota = state.quota;
-  snapshot.exhausted_until = state.exhausted_until;
-  snapshot.demoted_until = state.demoted_until;
-  snapshot.circuits = state.circuits;
-  snapshot.models = state.models;
+  account_snapshot snapshot{state, state.row.id, nullptr};
   const bool withdrawn = state.refreshing && !state.proactive;
   if (state.credentials && !state.loading && !withdrawn && snapshot.routable()) {
     snapshot.credentials = std::make_shared<const ready_credentials>(ready_credentials{

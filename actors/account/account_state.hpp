@@ -74,14 +74,12 @@ struct persist_due {};
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::fetched)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::claim_due)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::persist_due)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf::expected<cxp::actors::account_detail::loaded_account>)
 
 namespace cxp::actors::account_detail {
 
-struct account_state {
+/// The account's state: what it publishes to its pools (`account_routing`) and the rest.
+struct account_state : account_routing {
   persistence::routing_account_row row;
-  std::string status;
-  std::string plan_type;
   std::optional<domain::account_service::credentials> credentials;
   std::optional<time_point> expires_at;
   int64_t generation = 0; ///< the stored token generation the credentials belong to
@@ -96,14 +94,9 @@ struct account_state {
   std::optional<pending_tokens> unpersisted;
   /// Checkouts and refreshes waiting for credentials.
   std::vector<caf::response_promise> waiting;
-  std::vector<domain::quota_window> quota;
-  std::optional<time_point> exhausted_until;
-  std::optional<time_point> demoted_until;
-  std::vector<open_circuit> circuits; ///< open on some node until their time
   bool quota_dirty = false;
   bool flush_scheduled = false;
   bool publish_pending = false; ///< quota changed since the last snapshot went out
-  std::shared_ptr<const std::vector<json>> models = std::make_shared<const std::vector<json>>();
   bool models_synced = false;
   std::set<account_subscriber_actor> pools;
   static inline const char* name = "account_actor";

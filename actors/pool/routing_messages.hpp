@@ -47,22 +47,28 @@ struct ready_credentials {
   std::optional<time_point> usable_until; ///< token expiry minus the refresh margin
 };
 
-/// The routing-relevant state an account actor publishes to the pools it serves.
-struct account_snapshot {
-  std::string account_id;
+/// What decides whether and how pools route to an account. The account actor keeps it as part of
+/// its state and publishes it in every snapshot as it is.
+struct account_routing {
   std::string status;    ///< the stored status, or reauth_required after a failed refresh
   std::string plan_type; ///< from the token claims or the latest usage evidence
   std::vector<domain::quota_window> quota;
   std::optional<time_point> exhausted_until; ///< from a usage_limit_reached answer (any node)
   std::optional<time_point> demoted_until;   ///< a failed attempt on any node demoted it
   std::vector<open_circuit> circuits;        ///< circuits of this account open on any node
-  /// The account's upstream catalog entries; empty until the first sync (then any model routes).
+  /// The account's upstream catalog entries; null or empty until the first sync (then any model
+  /// routes).
   std::shared_ptr<const std::vector<nlohmann::json>> models;
+
+  bool routable() const { return status == "active" || status == "refreshing"; }
+};
+
+/// What an account actor publishes to the pools it serves.
+struct account_snapshot : account_routing {
+  std::string account_id;
   /// Null while credentials load, a refresh runs or the account cannot serve: a lease then
   /// goes through the account actor, which waits for them.
   std::shared_ptr<const ready_credentials> credentials;
-
-  bool routable() const { return status == "active" || status == "refreshing"; }
 };
 
 /// A request for the next account to try.
