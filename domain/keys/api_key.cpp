@@ -94,13 +94,7 @@ api_key_view to_view(const persistence::api_key_row& row) {
 }
 
 api_key_policy policy_of(const persistence::api_key_row& row) {
-  return api_key_policy{models_from_storage(row.allowed_models),
-                        row.enforced_model,
-                        row.max_reasoning_effort,
-                        row.enforced_reasoning_effort,
-                        row.max_requests_per_minute,
-                        row.max_tokens_per_day,
-                        row.max_tokens_per_week};
+  return api_key_policy{row, models_from_storage(row.allowed_models)};
 }
 
 void check_api_key_policy(const api_key_policy& policy,

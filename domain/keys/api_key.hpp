@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "persistence/api_keys/api_key_limits.hpp"
+
 namespace cxp::persistence {
 struct api_key_row;
 } // namespace cxp::persistence
@@ -36,13 +38,10 @@ struct parsed_api_key {
 /// nothing about whether the key exists.
 std::optional<parsed_api_key> parse_api_key(std::string_view raw);
 
-/// The per-key policy. Unset members mean "no restriction" (`allowed_models` unset = every model,
-/// an empty list = no model).
-struct api_key_policy {
+/// The per-key policy: the stored limits and the allowed models. Unset members mean "no
+/// restriction" (`allowed_models` unset = every model, an empty list = no model).
+struct api_key_policy : persistence::api_key_limits {
   std::optional<std::vector<std::string>> allowed_models;
-  std::optional<std::string> enforced_model, max_reasoning_effort, enforced_reasoning_effort;
-  std::optional<int32_t> max_requests_per_minute;
-  std::optional<int64_t> max_tokens_per_day, max_tokens_per_week;
 };
 
 /// A key as the admin API and the CLI show it: never the hash or the raw key.
@@ -67,7 +66,7 @@ constexpr std::string_view cleared_max_requests_per_minute = "max_requests_per_m
 constexpr std::string_view cleared_max_tokens_per_day = "max_tokens_per_day";
 constexpr std::string_view cleared_max_tokens_per_week = "max_tokens_per_week";
 
-/// Every policy member name, in the order of `api_key_policy`.
+/// Every policy member name.
 constexpr std::array<std::string_view, 7> api_key_policy_members = {
   cleared_allowed_models,          cleared_enforced_model,
   cleared_max_reasoning_effort,    cleared_enforced_reasoning_effort,

@@ -43,13 +43,8 @@ models_to_storage(const std::optional<std::vector<std::string>>& models) {
 }
 
 void store_policy(const api_key_policy& policy, persistence::api_key_row& row) {
+  static_cast<persistence::api_key_limits&>(row) = policy;
   row.allowed_models = models_to_storage(policy.allowed_models);
-  row.enforced_model = policy.enforced_model;
-  row.max_reasoning_effort = policy.max_reasoning_effort;
-  row.enforced_reasoning_effort = policy.enforced_reasoning_effort;
-  row.max_requests_per_minute = policy.max_requests_per_minute;
-  row.max_tokens_per_day = policy.max_tokens_per_day;
-  row.max_tokens_per_week = policy.max_tokens_per_week;
 }
 
 /// `base` with the members set in `fields` overwritten and those named in `fields.cleared` reset.

@@ -5,8 +5,8 @@
 
 #include <soci/soci.h>
 
-#include "common/encoding.hpp"
 #include "persistence/db/column_table.hpp"
+#include "persistence/db/filtered_query.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
 
@@ -38,24 +38,6 @@ account_row from_row(const soci::row& row) {
 std::vector<account_row> query_rows(soci::session& sql, const std::string& query,
                                     const std::vector<std::string>& values) {
   return select_rows(sql, query, values, from_row);
-}
-
-std::string placeholder(size_t index) {
-  return ":p" + std::to_string(index);
-}
-
-/// `%text%` for LIKE with the wildcards of `text` escaped by a backslash, lower-cased (ASCII, as
-/// SQLite's lower()).
-std::string like_pattern(const std::string& text) {
-  std::string pattern = "%";
-  for (const char c : ascii_lowercase(text)) {
-    if (c == '%' || c == '_' || c == '\\') {
-      pattern += '\\';
-    }
-    pattern += c;
-  }
-  pattern += '%';
-  return pattern;
 }
 
 long long affected(soci::statement& statement) {
@@ -95,36 +77,7 @@ account_repository::find_by_identity_in(unit_of_work& work, const std::string& c
 }
 
 void account_repository::insert_in(unit_of_work& work, const account_row& row) {
-  auto& sql = work.session();
-  nullable_use<std::string> user_id{row.chatgpt_user_id};
-  nullable_use<std::string> email{row.email};
-  nullable_use<std::string> label{row.label};
-  nullable_use<std::string> plan_type{row.plan_type};
-  nullable_use<std::string> expires_at{row.access_token_expires_at};
-  nullable_use<std::string> last_refresh_at{row.last_refresh_at};
-  nullable_use<std::string> last_refresh_error{row.last_refresh_error};
-  nullable_use<std::string> created_by{row.created_by};
-  sql
-    << "INSERT INTO upstream_accounts (id, chatgpt_account_id, chatgpt_user_id, email, label, "
-       "plan_type, status, "
-       "onboarding_method, secret_key_version, access_token_ciphertext, refresh_token_ciphertext, "
-       "access_token_expires_at, last_refresh_at, last_refresh_error, created_by, created_at, "
-       "updated_at) "
-       "VALUES (:id, :chatgpt_account_id, :chatgpt_user_id, :email, :label, :plan_type, :status, "
-       ":onboarding_method, :secret_key_version, :access_token_ciphertext, "
-       ":refresh_token_ciphertext, "
-       ":access_token_expires_at, :last_refresh_at, :last_refresh_error, :created_by, :created_at, "
-       ":updated_at)",
-    soci::use(row.id), soci::use(row.chatgpt_account_id),
-    soci::use(user_id.value, user_id.indicator), soci::use(email.value, email.indicator),
-    soci::use(label.value, label.indicator), soci::use(plan_type.value, plan_type.indicator),
-    soci::use(row.status), soci::use(row.onboarding_method), soci::use(row.secret_key_version),
-    soci::use(row.access_token_ciphertext), soci::use(row.refresh_token_ciphertext),
-    soci::use(expires_at.value, expires_at.indicator),
-    soci::use(last_refresh_at.value, last_refresh_at.indicator),
-    soci::use(last_refresh_error.value, last_refresh_error.indicator),
-    soci::use(created_by.value, created_by.indicator), soci::use(row.created_at),
-    soci::use(row.updated_at);
+  insert_row(work.session(), "upstream_accounts", account_table, row);
 }
 
 bool account_repository::update_import_in(unit_of_work& work, const account_row& row) {
@@ -159,25 +112,14 @@ bool account_repository::update_status_in(unit_of_work& work, const std::string&
                                           const std::string& status,
                                           const std::vector<std::string>& from,
                                           const std::string& updated_at) {
-  auto& sql = work.session();
-  if (from.empty()) {
+  filtered_query update{"UPDATE upstream_accounts SET status = :p0, updated_at = :p1"};
+  update.bind(status);
+  update.bind(updated_at);
+  update.where_equal("id", id);
+  if (!update.where_in("status", from)) {
     return false;
   }
-  std::string query =
-    "UPDATE upstream_accounts SET status = :p0, updated_at = :p1 WHERE id = :p2 AND status IN (";
-  std::vector<std::string> values{status, updated_at, id};
-  for (size_t i = 0; i < from.size(); ++i) {
-    query += (i ? ", " : "") + placeholder(values.size());
-    values.push_back(from[i]);
-  }
-  query += ")";
-  soci::statement statement = sql.prepare << query;
-  for (const auto& value : values) {
-    statement.exchange(soci::use(value));
-  }
-  statement.define_and_bind();
-  statement.execute(true);
-  return affected(statement) > 0;
+  return execute_bound(work.session(), update.sql(), update.values()) > 0;
 }
 
 bool account_repository::update_label_in(unit_of_work& work, const std::string& id,
@@ -234,47 +176,32 @@ std::vector<account_row> account_repository::rows_after_in(unit_of_work& work,
 caf::expected<std::vector<account_row>>
 account_repository::list(const account_list_filter& filter) {
   return db_.run([&](soci::session& sql) {
-    std::string query =
-      std::string{"SELECT "} + account_columns + " FROM upstream_accounts a WHERE 1 = 1";
-    std::vector<std::string> values;
-    auto bind = [&](const std::string& value) {
-      values.push_back(value);
-      return placeholder(values.size() - 1);
-    };
+    filtered_query query{std::string{"SELECT "} + account_columns + " FROM upstream_accounts a"};
     if (filter.pool_id) {
-      query +=
-        " AND EXISTS (SELECT 1 FROM pool_accounts pa WHERE pa.account_id = a.id AND pa.pool_id = "
-        + bind(*filter.pool_id) + ")";
+      query.append(" AND EXISTS (SELECT 1 FROM pool_accounts pa WHERE pa.account_id = a.id");
+      query.where_equal("pa.pool_id", *filter.pool_id);
+      query.append(")");
     }
     if (filter.visible_pool_ids) {
-      if (filter.visible_pool_ids->empty()) {
+      query.append(" AND EXISTS (SELECT 1 FROM pool_accounts pv WHERE pv.account_id = a.id");
+      if (!query.where_in("pv.pool_id", *filter.visible_pool_ids)) {
         return std::vector<account_row>{};
       }
-      query += " AND EXISTS (SELECT 1 FROM pool_accounts pv WHERE pv.account_id = a.id AND "
-               "pv.pool_id IN (";
-      for (size_t i = 0; i < filter.visible_pool_ids->size(); ++i) {
-        query += (i ? ", " : "") + bind((*filter.visible_pool_ids)[i]);
-      }
-      query += "))";
+      query.append(")");
     }
     if (filter.status) {
-      query += " AND a.status = " + bind(*filter.status);
+      query.where_equal("a.status", *filter.status);
     }
     if (filter.search) {
-      const auto pattern = like_pattern(*filter.search);
-      query += " AND (lower(coalesce(a.email, '')) LIKE " + bind(pattern) + " ESCAPE '\\'"
-               + " OR lower(coalesce(a.label, '')) LIKE " + bind(pattern) + " ESCAPE '\\')";
+      query.where_contains({"lower(coalesce(a.email, ''))", "lower(coalesce(a.label, ''))"},
+                           *filter.search);
     }
     if (filter.after) {
-      const auto at = bind(filter.after->created_at);
-      const auto at_again = bind(filter.after->created_at);
-      const auto id = bind(filter.after->id);
-      query += " AND (a.created_at < " + at + " OR (a.created_at = " + at_again + " AND a.id < "
-               + id + "))";
+      query.where_before("a.created_at", "a.id", filter.after->created_at, filter.after->id);
     }
-    query +=
-      " ORDER BY a.created_at DESC, a.id DESC LIMIT " + std::to_string(std::max(filter.limit, 1));
-    return query_rows(sql, query, values);
+    query.append(" ORDER BY a.created_at DESC, a.id DESC LIMIT "
+                 + std::to_string(std::max(filter.limit, 1)));
+    return query_rows(sql, query.sql(), query.values());
   });
 }
 
@@ -335,25 +262,17 @@ account_repository::pool_ids_of(const std::vector<std::string>& account_ids) {
     for (const auto& id : account_ids) {
       result[id];
     }
-    if (account_ids.empty()) {
+    filtered_query query{"SELECT account_id, pool_id FROM pool_accounts"};
+    if (!query.where_in("account_id", account_ids)) {
       return result;
     }
-    std::string query = "SELECT account_id, pool_id FROM pool_accounts WHERE account_id IN (";
-    for (size_t i = 0; i < account_ids.size(); ++i) {
-      query += (i ? ", " : "") + placeholder(i);
-    }
-    query += ") ORDER BY account_id, pool_id";
-    soci::statement statement = sql.prepare << query;
-    for (const auto& id : account_ids) {
-      statement.exchange(soci::use(id));
-    }
-    soci::row row;
-    statement.exchange(soci::into(row));
-    statement.define_and_bind();
-    statement.execute(false);
-    while (statement.fetch()) {
-      row_reader r{row};
-      result[r.text(0)].push_back(r.text(1));
+    query.append(" ORDER BY account_id, pool_id");
+    for (auto& [account_id, pool_id] :
+         select_rows(sql, query.sql(), query.values(), [](const soci::row& row) {
+           row_reader r{row};
+           return std::pair{r.text(0), r.text(1)};
+         })) {
+      result[account_id].push_back(std::move(pool_id));
     }
     return result;
   });

@@ -18,12 +18,12 @@ constexpr auto key_table = make_column_table(
   col<&api_key_row::revocation_epoch>("revocation_epoch"),
   col<&api_key_row::expires_at>("expires_at"), col<&api_key_row::last_used_at>("last_used_at"),
   col<&api_key_row::allowed_models>("allowed_models"),
-  col<&api_key_row::enforced_model>("enforced_model"),
-  col<&api_key_row::max_reasoning_effort>("max_reasoning_effort"),
-  col<&api_key_row::enforced_reasoning_effort>("enforced_reasoning_effort"),
-  col<&api_key_row::max_requests_per_minute>("max_requests_per_minute"),
-  col<&api_key_row::max_tokens_per_day>("max_tokens_per_day"),
-  col<&api_key_row::max_tokens_per_week>("max_tokens_per_week"),
+  col<api_key_row, &api_key_row::enforced_model>("enforced_model"),
+  col<api_key_row, &api_key_row::max_reasoning_effort>("max_reasoning_effort"),
+  col<api_key_row, &api_key_row::enforced_reasoning_effort>("enforced_reasoning_effort"),
+  col<api_key_row, &api_key_row::max_requests_per_minute>("max_requests_per_minute"),
+  col<api_key_row, &api_key_row::max_tokens_per_day>("max_tokens_per_day"),
+  col<api_key_row, &api_key_row::max_tokens_per_week>("max_tokens_per_week"),
   col<&api_key_row::created_by>("created_by"), col<&api_key_row::created_at>("created_at"),
   col<&api_key_row::updated_at>("updated_at"), col<&api_key_row::revoked_at>("revoked_at"));
 /// The column list every query of this file selects, built once from the table.
@@ -92,35 +92,7 @@ caf::expected<void> api_key_repository::insert(const api_key_row& row,
                                                const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) {
     soci::transaction transaction{sql};
-    policy_binds policy{row};
-    nullable_use<std::string> last_used_at{row.last_used_at};
-    nullable_use<std::string> created_by{row.created_by};
-    nullable_use<std::string> revoked_at{row.revoked_at};
-    const int epoch = row.revocation_epoch;
-    sql << "INSERT INTO api_keys (id, pool_id, display_name, key_prefix, key_hash, status, "
-           "revocation_epoch, "
-           "expires_at, last_used_at, allowed_models, enforced_model, max_reasoning_effort, "
-           "enforced_reasoning_effort, max_requests_per_minute, max_tokens_per_day, "
-           "max_tokens_per_week, "
-           "created_by, created_at, updated_at, revoked_at) VALUES (:id, :pool_id, :display_name, "
-           ":prefix, "
-           ":hash, :status, :epoch, :expires_at, :last_used_at, :allowed_models, :enforced_model, "
-           ":max_effort, "
-           ":enforced_effort, :rpm, :per_day, :per_week, :created_by, :created_at, :updated_at, "
-           ":revoked_at)",
-      soci::use(row.id), soci::use(row.pool_id), soci::use(row.display_name),
-      soci::use(row.key_prefix), soci::use(row.key_hash), soci::use(row.status), soci::use(epoch),
-      soci::use(policy.expires_at.value, policy.expires_at.indicator),
-      soci::use(last_used_at.value, last_used_at.indicator),
-      soci::use(policy.allowed_models.value, policy.allowed_models.indicator),
-      soci::use(policy.enforced_model.value, policy.enforced_model.indicator),
-      soci::use(policy.max_effort.value, policy.max_effort.indicator),
-      soci::use(policy.enforced_effort.value, policy.enforced_effort.indicator),
-      soci::use(policy.rpm.value, policy.rpm.indicator),
-      soci::use(policy.per_day.value, policy.per_day.indicator),
-      soci::use(policy.per_week.value, policy.per_week.indicator),
-      soci::use(created_by.value, created_by.indicator), soci::use(row.created_at),
-      soci::use(row.updated_at), soci::use(revoked_at.value, revoked_at.indicator);
+    insert_row(sql, "api_keys", key_table, row);
     audit_repository::record_in(sql, audit);
     transaction.commit();
   });

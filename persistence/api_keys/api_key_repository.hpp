@@ -9,14 +9,15 @@
 #include <caf/expected.hpp>
 
 #include "common/clock.hpp"
+#include "persistence/api_keys/api_key_limits.hpp"
 #include "persistence/audit/audit_repository.hpp"
 #include "persistence/db/database.hpp"
 
 namespace cxp::persistence {
 
-/// One row of `api_keys`. `key_hash` is the keyed HMAC of the full raw key; the raw key itself is
-/// never stored anywhere.
-struct api_key_row {
+/// One row of `api_keys`, its limits included. `key_hash` is the keyed HMAC of the full raw key;
+/// the raw key itself is never stored anywhere.
+struct api_key_row : api_key_limits {
   std::string id;
   std::string pool_id;
   std::string display_name;
@@ -27,12 +28,6 @@ struct api_key_row {
   std::optional<std::string> expires_at;
   std::optional<std::string> last_used_at;
   std::optional<std::string> allowed_models; ///< JSON array text; NULL = every model
-  std::optional<std::string> enforced_model;
-  std::optional<std::string> max_reasoning_effort;
-  std::optional<std::string> enforced_reasoning_effort;
-  std::optional<int32_t> max_requests_per_minute;
-  std::optional<int64_t> max_tokens_per_day;
-  std::optional<int64_t> max_tokens_per_week;
   std::optional<std::string> created_by;
   std::string created_at;
   std::string updated_at;

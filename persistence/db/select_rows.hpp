@@ -30,4 +30,17 @@ auto select_rows(soci::session& sql, const std::string& query,
   return out;
 }
 
+/// Runs a statement assembled at run time (an UPDATE or DELETE with dynamic conditions) with every
+/// value of `values` bound in order to its placeholders; answers the number of rows it changed.
+inline long long execute_bound(soci::session& sql, const std::string& query,
+                               const std::vector<std::string>& values) {
+  soci::statement statement = sql.prepare << query;
+  for (const auto& value : values) {
+    statement.exchange(soci::use(value));
+  }
+  statement.define_and_bind();
+  statement.execute(true);
+  return statement.get_affected_rows();
+}
+
 } // namespace cxp::persistence

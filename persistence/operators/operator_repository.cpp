@@ -57,7 +57,12 @@ constexpr auto invite_table = make_column_table(
   column<invite_row>{"pool_ids",
                      [](const row_reader& r, size_t i, invite_row& out) {
                        out.pool_ids = parse_pool_ids(r.text(i));
-                     }},
+                     },
+                     [](const invite_row& row, bound_value& out) {
+                       out.text = nlohmann::json(row.pool_ids).dump();
+                       out.indicator = soci::i_ok;
+                     },
+                     bound_kind::text},
   col<&invite_row::status>("status"), col<&invite_row::expires_at>("expires_at"),
   col<&invite_row::created_by>("created_by"),
   col<&invite_row::accepted_operator_id>("accepted_operator_id"),
@@ -128,25 +133,7 @@ void replace_assignments(soci::session& sql, const std::string& operator_id,
 }
 
 void insert_operator_in(soci::session& sql, const operator_row& row) {
-  nullable_use<std::string> password_hash{row.password_hash};
-  nullable_use<std::string> ciphertext{row.totp_secret_ciphertext};
-  nullable_use<long long> step{
-    row.totp_last_used_step ? std::optional<long long>{*row.totp_last_used_step} : std::nullopt};
-  nullable_use<std::string> last_login{row.last_login_at};
-  const int change_required = row.password_change_required ? 1 : 0;
-  sql << "INSERT INTO operators (id, email, display_name, password_hash, role, status, "
-         "password_change_required, "
-         "totp_status, totp_secret_ciphertext, totp_last_used_step, last_login_at, created_at, "
-         "updated_at) "
-         "VALUES (:id, :email, :display_name, :password_hash, :role, :status, :change_required, "
-         ":totp_status, "
-         ":ciphertext, :step, :last_login, :created_at, :updated_at)",
-    soci::use(row.id), soci::use(row.email), soci::use(row.display_name),
-    soci::use(password_hash.value, password_hash.indicator), soci::use(row.role),
-    soci::use(row.status), soci::use(change_required), soci::use(row.totp_status),
-    soci::use(ciphertext.value, ciphertext.indicator), soci::use(step.value, step.indicator),
-    soci::use(last_login.value, last_login.indicator), soci::use(row.created_at),
-    soci::use(row.updated_at);
+  insert_row(sql, "operators", operator_table, row);
   replace_assignments(sql, row.id, row.pool_ids, row.created_at);
 }
 
@@ -352,20 +339,7 @@ caf::expected<void> operator_repository::complete_login(const login_commit& comm
         return make_error(errc::unauthenticated, "recovery code already used");
       }
     }
-    const auto& s = commit.session;
-    nullable_use<std::string> client_ip{s.client_ip};
-    nullable_use<std::string> user_agent{s.user_agent};
-    sql << "INSERT INTO operator_sessions (id, operator_id, token_hash, csrf_token_hash, status, "
-           "client_ip, "
-           "user_agent, created_at, last_seen_at, expires_at) VALUES (:id, :operator_id, "
-           ":token_hash, "
-           ":csrf_token_hash, :status, :client_ip, :user_agent, :created_at, :last_seen_at, "
-           ":expires_at)",
-      soci::use(s.id), soci::use(s.operator_id), soci::use(s.token_hash),
-      soci::use(s.csrf_token_hash), soci::use(s.status),
-      soci::use(client_ip.value, client_ip.indicator),
-      soci::use(user_agent.value, user_agent.indicator), soci::use(s.created_at),
-      soci::use(s.last_seen_at), soci::use(s.expires_at);
+    insert_row(sql, "operator_sessions", session_table, commit.session);
     sql << "UPDATE operators SET last_login_at = :at WHERE id = :id", soci::use(commit.now),
       soci::use(operator_id);
     audit_repository::record_in(sql, audit);
@@ -497,16 +471,7 @@ caf::expected<void> operator_repository::insert_invite(const invite_row& row,
     if (taken > 0) {
       return make_error(errc::conflict, "an operator already has this email");
     }
-    const auto pool_ids = nlohmann::json(row.pool_ids).dump();
-    nullable_use<std::string> created_by{row.created_by};
-    sql << "INSERT INTO invites (id, token_hash, email, role, pool_ids, status, expires_at, "
-           "created_by, "
-           "created_at) VALUES (:id, :token_hash, :email, :role, :pool_ids, :status, :expires_at, "
-           ":created_by, "
-           ":created_at)",
-      soci::use(row.id), soci::use(row.token_hash), soci::use(row.email), soci::use(row.role),
-      soci::use(pool_ids), soci::use(row.status), soci::use(row.expires_at),
-      soci::use(created_by.value, created_by.indicator), soci::use(row.created_at);
+    insert_row(sql, "invites", invite_table, row);
     audit_repository::record_in(sql, audit);
     tr.commit();
     return {};

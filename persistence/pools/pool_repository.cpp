@@ -2,7 +2,6 @@
 
 #include <soci/soci.h>
 
-#include "common/encoding.hpp"
 #include "persistence/db/column_table.hpp"
 #include "persistence/db/filtered_query.hpp"
 #include "persistence/db/row_reader.hpp"
@@ -40,34 +39,12 @@ struct pool_numbers {
   int ring_size, sticky, affinity, v1, images;
 };
 
-/// LIKE treats % and _ as wildcards; a search term must match them literally.
-std::string like_pattern(const std::string& term) {
-  std::string pattern = "%";
-  for (char c : ascii_lowercase(term)) {
-    if (c == '%' || c == '_' || c == '!') {
-      pattern += '!';
-    }
-    pattern += c;
-  }
-  return pattern + "%";
-}
-
 } // namespace
 
 caf::expected<void> pool_repository::insert(const pool_row& row, const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) {
     soci::transaction transaction{sql};
-    nullable_use<std::string> created_by{row.created_by};
-    nullable_use<std::string> disabled_at{row.disabled_at};
-    const pool_numbers numbers{row};
-    sql << "INSERT INTO pools (" << pool_columns
-        << ") VALUES (:id, :slug, :name, :status, :strategy, :ring_size, :sticky, :affinity, :v1, "
-           ":images, :created_by, :created_at, :updated_at, :disabled_at)",
-      soci::use(row.id), soci::use(row.slug), soci::use(row.name), soci::use(row.status),
-      soci::use(row.routing_strategy), soci::use(numbers.ring_size), soci::use(numbers.sticky),
-      soci::use(numbers.affinity), soci::use(numbers.v1), soci::use(numbers.images),
-      soci::use(created_by.value, created_by.indicator), soci::use(row.created_at),
-      soci::use(row.updated_at), soci::use(disabled_at.value, disabled_at.indicator);
+    insert_row(sql, "pools", pool_table, row);
     audit_repository::record_in(sql, audit);
     transaction.commit();
   });
@@ -91,12 +68,7 @@ caf::expected<std::vector<pool_row>> pool_repository::list(const pool_list_filte
       query.where_equal("status", *filter.status);
     }
     if (filter.search) {
-      // Made in their own statements: placeholders bind in the order they are made.
-      const auto pattern = like_pattern(*filter.search);
-      const auto in_name = query.bind(pattern);
-      const auto in_slug = query.bind(pattern);
-      query.append(" AND (lower(name) LIKE " + in_name + " ESCAPE '!' OR lower(slug) LIKE "
-                   + in_slug + " ESCAPE '!')");
+      query.where_contains({"lower(name)", "lower(slug)"}, *filter.search);
     }
     if (filter.visible_pool_ids && !query.where_in("id", *filter.visible_pool_ids)) {
       return std::vector<pool_row>{};

@@ -22,6 +22,7 @@ struct request_attempt_row {
   std::optional<std::string> error_code;
   std::optional<int64_t> latency_ms;
   std::optional<int64_t> ttfb_ms;
+  std::string request_id; ///< the request's id; the repository sets it when it stores the request
 };
 
 /// One client request: metadata only, never a body, prompt, token or raw key.

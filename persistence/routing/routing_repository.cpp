@@ -4,10 +4,24 @@
 
 #include <soci/soci.h>
 
+#include "persistence/db/column_table.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/unit_of_work.hpp"
 
 namespace cxp::persistence {
+
+namespace {
+
+constexpr auto quota_window_table = make_column_table(
+  col<&quota_window_row::account_id>("account_id"),
+  col<&quota_window_row::window_kind>("window_kind"),
+  col<&quota_window_row::window_minutes>("window_minutes"),
+  col<&quota_window_row::used_percent>("used_percent"),
+  col<&quota_window_row::reset_at>("reset_at"), col<&quota_window_row::source>("source"),
+  col<&quota_window_row::observed_at>("observed_at"), col<&quota_window_row::limit_id>("limit_id"),
+  col<&quota_window_row::limit_name>("limit_name"));
+
+} // namespace
 
 caf::expected<std::vector<routing_pool_row>> routing_repository::pools() {
   return db_.run([](soci::session& sql) {
@@ -62,21 +76,13 @@ caf::expected<void> routing_repository::record_refresh_error(const std::string& 
 caf::expected<void>
 routing_repository::save_quota_windows(const std::vector<quota_window_row>& windows) {
   return db_.transact([&](unit_of_work& work) {
-    auto& sql = work.session();
+    prepared_insert upsert{work.session(), "account_quota_windows", quota_window_table,
+                           " ON CONFLICT (account_id, limit_id, window_minutes) DO UPDATE SET "
+                           "window_kind = excluded.window_kind, limit_name = excluded.limit_name, "
+                           "used_percent = excluded.used_percent, reset_at = excluded.reset_at, "
+                           "source = excluded.source, observed_at = excluded.observed_at"};
     for (const auto& window : windows) {
-      nullable_use<std::string> reset{window.reset_at};
-      nullable_use<std::string> name{window.limit_name};
-      sql << "INSERT INTO account_quota_windows (account_id, limit_id, window_minutes, "
-             "window_kind, limit_name, used_percent, reset_at, source, observed_at) VALUES "
-             "(:account, :limit, :minutes, :kind, :name, :used, :reset, :source, :observed) "
-             "ON CONFLICT (account_id, limit_id, window_minutes) DO UPDATE SET "
-             "window_kind = excluded.window_kind, limit_name = excluded.limit_name, "
-             "used_percent = excluded.used_percent, reset_at = excluded.reset_at, "
-             "source = excluded.source, observed_at = excluded.observed_at",
-        soci::use(window.account_id), soci::use(window.limit_id), soci::use(window.window_minutes),
-        soci::use(window.window_kind), soci::use(name.value, name.indicator),
-        soci::use(window.used_percent), soci::use(reset.value, reset.indicator),
-        soci::use(window.source), soci::use(window.observed_at);
+      upsert.execute(window);
     }
     work.commit();
   });
@@ -87,14 +93,12 @@ routing_repository::quota_windows(const std::string& account_id) {
   return db_.run([&](soci::session& sql) {
     std::vector<quota_window_row> windows;
     soci::rowset<soci::row> rows =
-      (sql.prepare << "SELECT account_id, window_kind, window_minutes, used_percent, reset_at, "
-                      "source, observed_at, limit_id, limit_name FROM account_quota_windows "
-                      "WHERE account_id = :id ORDER BY limit_id, window_minutes",
+      (sql.prepare << "SELECT " << quota_window_table.select_list()
+                   << " FROM account_quota_windows WHERE account_id = :id "
+                      "ORDER BY limit_id, window_minutes",
        soci::use(account_id));
     for (const auto& row : rows) {
-      row_reader r{row};
-      windows.push_back({r.text(0), r.text(1), static_cast<int32_t>(r.int64(2)), r.real(3),
-                         r.opt_text(4), r.text(5), r.text(6), r.text(7), r.opt_text(8)});
+      windows.push_back(quota_window_table.read(row));
     }
     return windows;
   });
