@@ -1,7 +1,7 @@
 #include "actors/account/account_custody.hpp"
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/db/db_worker.hpp"
 #include "actors/notices/node_notices.hpp"
@@ -58,7 +58,12 @@ struct custodian_state {
   static inline const char* name = "account_custodian";
 };
 
-using custodian_self = caf::stateful_actor<custodian_state>;
+/// The custodian as it addresses itself: `tick_atom` settles its leases, `evidence_atom` reads
+/// what other nodes recorded.
+using custodian_impl =
+  account_custodian_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<evidence_atom>>;
+
+using custodian_self = caf::stateful_actor<custodian_state, custodian_impl::base>;
 
 void tell_ownership(custodian_self* self, const std::string& account_id, bool owned) {
   if (auto account = self->state.accounts.find(account_id); account != self->state.accounts.end()) {
@@ -254,8 +259,8 @@ void read_evidence(custodian_self* self, const runtime_deps& deps, const custody
     });
 }
 
-caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_ptr,
-                                 custody_options options) {
+custodian_impl::behavior_type custodian_behavior(custodian_self* self, const runtime_deps* deps_ptr,
+                                                 custody_options options) {
   const runtime_deps& deps = *deps_ptr;
   self->state.status.may_own = options.may_own;
   self->state.alarm_after = deps.services.clock.now() + options.lease_ttl;
@@ -299,7 +304,7 @@ caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_
         tell_ownership(self, id, false);
       }
       self->state.owned.clear();
-      auto promise = self->make_response_promise();
+      auto promise = self->make_response_promise<int64_t>();
       ask_db(
         self, deps.db_pool, db_timeout,
         [node_id = options.node_id, now = deps.services.clock.now()](persistence::database& db) {
@@ -315,8 +320,8 @@ caf::behavior custodian_behavior(custodian_self* self, const runtime_deps* deps_
 
 } // namespace
 
-caf::actor spawn_account_custodian(caf::actor_system& system, const runtime_deps& deps,
-                                   custody_options options) {
+account_custodian_actor spawn_account_custodian(caf::actor_system& system, const runtime_deps& deps,
+                                                custody_options options) {
   return system.spawn(custodian_behavior, &deps, std::move(options));
 }
 

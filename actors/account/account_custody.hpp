@@ -3,10 +3,13 @@
 #include <chrono>
 #include <string>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/account/account_actor.hpp"
+#include "actors/notices/node_notices.hpp"
+#include "actors/pool/pool_actor.hpp"
+#include "actors/type_ids.hpp"
 
 namespace cxp::actors {
 
@@ -33,6 +36,12 @@ struct custody_status {
   bool alarm = false;
 };
 
+/// The custodian's interface (see `spawn_account_custodian`): the runtime directory's account
+/// actors, the owners' token announcements, the readiness detail and the drain's hand-off.
+using account_custodian_actor = caf::typed_actor<
+  caf::reacts_to<put_atom, account_handles>, caf::reacts_to<account_tokens_changed>,
+  caf::replies_to<get_atom>::with<custody_status>, caf::replies_to<hand_off_atom>::with<int64_t>>;
+
 /// The node's account custodian: decides which accounts this node owns and tells its account
 /// actors. Every `lease_ttl / 3` it reads the live nodes of `cluster_nodes`, computes the
 /// rendezvous owner of every account among those that may own, and settles its leases in
@@ -49,8 +58,8 @@ struct custody_status {
 /// With no node able to own accounts (after a lease TTL of grace from its start) it logs an
 /// error, the metric `codex_pooler_cluster_account_owner_nodes` shows 0 and `custody_status`
 /// raises `alarm`.
-caf::actor spawn_account_custodian(caf::actor_system& system, const runtime_deps& deps,
-                                   custody_options options);
+account_custodian_actor spawn_account_custodian(caf::actor_system& system, const runtime_deps& deps,
+                                                custody_options options);
 
 } // namespace cxp::actors
 

@@ -64,7 +64,7 @@ caf::expected<topology> read_topology(persistence::database& db) {
   return topology{std::move(*pools), std::move(*accounts)};
 }
 
-void apply(directory_self* self, const runtime_deps& deps, const caf::actor& custodian,
+void apply(directory_self* self, const runtime_deps& deps, const account_custodian_actor& custodian,
            topology& loaded) {
   auto& state = self->state;
   std::map<std::string, size_t> by_state;
@@ -92,9 +92,8 @@ void apply(directory_self* self, const runtime_deps& deps, const caf::actor& cus
   }
   if (state.accounts != state.announced_accounts) {
     state.announced_accounts = state.accounts;
-    // The custodian joins the notice boards, which only dynamically typed actors can.
-    caf::anon_send(custodian, put_atom::value,
-                   account_handles{state.accounts.begin(), state.accounts.end()});
+    self->send(custodian, put_atom::value,
+               account_handles{state.accounts.begin(), state.accounts.end()});
   }
   for (const auto* status : {"active", "refreshing", "reauth_required", "paused", "disabled"}) {
     deps.metrics.accounts.add({{"state", status}}).set(static_cast<double>(by_state[status]));
@@ -148,7 +147,8 @@ void answer_parked(directory_self* self) {
   }
 }
 
-void reload(directory_self* self, const runtime_deps& deps, const caf::actor& custodian) {
+void reload(directory_self* self, const runtime_deps& deps,
+            const account_custodian_actor& custodian) {
   // Pools start with the instance settings, never the defaults: the first reload waits for them
   // (the first tick asks; parked requests are answered after that reload).
   if (self->state.reloading || !self->state.settings_known) {
@@ -175,7 +175,7 @@ void reload(directory_self* self, const runtime_deps& deps, const caf::actor& cu
 
 template <class Request>
 caf::response_promise route(directory_self* self, const runtime_deps& deps,
-                            const caf::actor& custodian, Request& request) {
+                            const account_custodian_actor& custodian, Request& request) {
   auto promise = self->make_response_promise();
   auto pool = self->state.pools.find(request.pool_id);
   if (pool != self->state.pools.end()) {
@@ -189,7 +189,7 @@ caf::response_promise route(directory_self* self, const runtime_deps& deps,
 
 directory_impl::behavior_type directory_behavior(directory_self* self, const runtime_deps* deps_ptr,
                                                  settings_cache_actor settings,
-                                                 caf::actor custodian,
+                                                 account_custodian_actor custodian,
                                                  std::chrono::milliseconds reload_interval) {
   const runtime_deps& deps = *deps_ptr;
   // Accounts and pools subscribe to each other, so nothing would end them with the directory:
@@ -283,7 +283,8 @@ directory_impl::behavior_type directory_behavior(directory_self* self, const run
 } // namespace
 
 runtime_directory_actor spawn_runtime_directory(caf::actor_system& system, const runtime_deps& deps,
-                                                settings_cache_actor settings, caf::actor custodian,
+                                                settings_cache_actor settings,
+                                                account_custodian_actor custodian,
                                                 std::chrono::milliseconds reload_interval) {
   return system.spawn(directory_behavior, &deps, std::move(settings), std::move(custodian),
                       reload_interval);

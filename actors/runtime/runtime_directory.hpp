@@ -7,6 +7,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/account/account_actor.hpp"
+#include "actors/account/account_custody.hpp"
 #include "actors/pool/routing_messages.hpp"
 #include "actors/settings/settings_cache.hpp"
 #include "actors/type_ids.hpp"
@@ -32,7 +33,8 @@ using runtime_directory_actor =
 /// After every reload the account custodian (`spawn_account_custodian`) gets the account actors
 /// (`put_atom, account_handles`), so it can tell each whether this node owns it.
 runtime_directory_actor spawn_runtime_directory(caf::actor_system& system, const runtime_deps& deps,
-                                                settings_cache_actor settings, caf::actor custodian,
+                                                settings_cache_actor settings,
+                                                account_custodian_actor custodian,
                                                 std::chrono::milliseconds reload_interval);
 
 } // namespace cxp::actors

@@ -173,7 +173,7 @@ struct gateway_node::parts {
   std::unique_ptr<websocket_runtime> websockets;
   // Held for the drain, which talks to them by name.
   cluster::node_actor node;
-  caf::actor custodian;
+  actors::account_custodian_actor custodian;
   cluster::node_heartbeat_actor heartbeat;
   stop_stack running;
 };

@@ -21,7 +21,7 @@ struct health_context {
   metrics::registry& registry;
   actors::settings_cache_actor settings;
   const secret<std::string>& token_hash_key; ///< verifies the `metrics.bearer_token` digest
-  caf::actor custodian;        ///< actors::spawn_account_custodian, for the readiness detail
+  actors::account_custodian_actor custodian; ///< for the readiness detail
   std::shared_ptr<io_pool> io; ///< runs the liveness deadline when the actors do not answer
 };
 

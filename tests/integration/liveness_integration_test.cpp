@@ -52,8 +52,8 @@ struct liveness_rig {
     options.io = io;
     server = std::make_unique<edge::http_server>(
       options, routes, [](const edge::exchange&, edge::http::status, auto) {});
-    edge::add_health_routes(
-      routes, {system, db_pool, server->state(), registry, settings, token_key, caf::actor{}, io});
+    edge::add_health_routes(routes, {system, db_pool, server->state(), registry, settings,
+                                     token_key, actors::account_custodian_actor{}, io});
     REQUIRE(server->start());
   }
 

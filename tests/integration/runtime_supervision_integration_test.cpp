@@ -33,13 +33,18 @@ struct announcements {
   }
 };
 
-caf::behavior recording_custodian(caf::event_based_actor* self,
-                                  std::shared_ptr<announcements> seen) {
-  self->set_default_handler(caf::drop);
-  return {[seen](actors::put_atom, actors::account_handles& handles) {
-    std::lock_guard lock{seen->mutex};
-    seen->last = std::move(handles);
-  }};
+/// A custodian that records the directory's announcements and owns nothing.
+actors::account_custodian_actor::behavior_type
+recording_custodian(std::shared_ptr<announcements> seen) {
+  return {
+    [seen](actors::put_atom, actors::account_handles& handles) {
+      std::lock_guard lock{seen->mutex};
+      seen->last = std::move(handles);
+    },
+    [](const actors::account_tokens_changed&) {},
+    [](actors::get_atom) { return actors::custody_status{}; },
+    [](actors::hand_off_atom) { return int64_t{0}; },
+  };
 }
 
 persistence::keyring test_keyring() {
@@ -103,7 +108,7 @@ TEST_CASE("an account actor that fails is spawned again by the runtime directory
   caf::scoped_actor self{system};
   for (const auto& actor : std::vector<caf::actor>{
          caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(settings),
-         caf::actor_cast<caf::actor>(db_pool), custodian}) {
+         caf::actor_cast<caf::actor>(db_pool), caf::actor_cast<caf::actor>(custodian)}) {
     self->send_exit(actor, caf::exit_reason::user_shutdown);
     self->wait_for(actor);
   }
@@ -175,7 +180,7 @@ TEST_CASE("the runtime directory hands out a pool's actor and, once it died, its
 
   for (const auto& actor : std::vector<caf::actor>{
          caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(settings),
-         caf::actor_cast<caf::actor>(db_pool), custodian}) {
+         caf::actor_cast<caf::actor>(db_pool), caf::actor_cast<caf::actor>(custodian)}) {
     self->send_exit(actor, caf::exit_reason::user_shutdown);
     self->wait_for(actor);
   }
