@@ -6,7 +6,6 @@
 #include <optional>
 #include <vector>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
@@ -130,19 +129,6 @@ struct pool_fixture : test::actor_fixture {
     out.probe = grant.probe;
     caf::anon_send(grant.pool, std::move(out));
     sched.run();
-  }
-
-  template <class Reply, class Handle, class... Ts>
-  caf::expected<Reply> request_of(const Handle& handle, Ts... xs) {
-    auto out = std::make_shared<std::optional<caf::expected<Reply>>>();
-    system.spawn([out, handle, xs...](caf::event_based_actor* self) {
-      self->request(handle, caf::infinite, xs...)
-        .then([out](Reply& reply) { *out = std::move(reply); },
-              [out](caf::error& error) { *out = std::move(error); });
-    });
-    sched.run();
-    REQUIRE(out->has_value());
-    return std::move(**out);
   }
 
   manual_clock clock;
