@@ -290,16 +290,16 @@ void proxy_turn::respond_usage_limit(const actors::lease_denial& denial) {
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                      runtime_.services.clock.now().time_since_epoch())
                      .count();
-  json error = {{"type", "usage_limit_reached"},
-                {"code", "usage_limit_reached"},
-                {"message", "The usage limit has been reached"},
-                {"plan_type", denial.plan_type.empty() ? "plus" : denial.plan_type},
-                {"eligible_promo", nullptr}};
+  auto body = error_envelope("The usage limit has been reached", "usage_limit_reached",
+                             "usage_limit_reached");
+  auto& error = body["error"];
+  error["plan_type"] = denial.plan_type.empty() ? "plus" : denial.plan_type;
+  error["eligible_promo"] = nullptr;
   if (denial.resets_at) {
     error["resets_at"] = *denial.resets_at;
     error["resets_in_seconds"] = std::max<int64_t>(0, *denial.resets_at - now);
   }
-  request_.ex->respond_json(http::status::too_many_requests, {{"error", error}});
+  request_.ex->respond_json(http::status::too_many_requests, body);
   finish(429, "usage_limit_reached", domain::request_log_status(std::nullopt));
 }
 
