@@ -1,6 +1,7 @@
 // The runtime directory supervises the routing actors it spawns: an account actor that fails
 // is spawned again (and announced to the custodian) instead of leaving its pools a dead handle,
 // and a pool handed out to turns (which lease from it directly) is replaced the same way.
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -53,12 +54,59 @@ persistence::keyring test_keyring() {
   return std::move(*ring);
 }
 
+/// A runtime directory over a SQLite database seeded by `seed`, with the actors it needs; the
+/// custodian records what the directory announces.
+struct directory_rig {
+  explicit directory_rig(const std::function<void(soci::session&)>& seed) {
+    REQUIRE(database.db().run(seed));
+    directory = actors::spawn_runtime_directory(system, deps, settings, custodian,
+                                                std::chrono::milliseconds{200});
+  }
+
+  ~directory_rig() {
+    caf::scoped_actor self{system};
+    for (const auto& actor : std::vector<caf::actor>{
+           caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(settings),
+           caf::actor_cast<caf::actor>(db_pool), caf::actor_cast<caf::actor>(custodian)}) {
+      self->send_exit(actor, caf::exit_reason::user_shutdown);
+      self->wait_for(actor);
+    }
+  }
+
+  test::test_database database{test::backend::sqlite};
+  caf::actor_system_config config;
+  caf::actor_system system{config};
+  actors::db_pool_actor db_pool = actors::spawn_db_pool(system, database.db(), 2);
+  actors::settings_cache_actor settings =
+    actors::spawn_settings_cache(system, db_pool, std::chrono::seconds{1});
+  metrics::registry registry;
+  actors::gateway_metrics metrics{registry};
+  system_clock_source clock;
+  persistence::keyring upstream_keys = test_keyring();
+  persistence::keyring totp_keys = test_keyring();
+  domain::service_context services{database.db(),
+                                   clock,
+                                   upstream_keys,
+                                   totp_keys,
+                                   secret<std::string>{std::string(32, 'a')},
+                                   secret<std::string>{std::string(32, 't')}};
+  actors::runtime_deps deps{db_pool,
+                            std::make_shared<actors::upstream_client>(),
+                            services,
+                            "http://127.0.0.1:9",
+                            "http://127.0.0.1:9/oauth/token",
+                            metrics,
+                            "node-1"};
+  std::shared_ptr<announcements> seen = std::make_shared<announcements>();
+  actors::account_custodian_actor custodian = system.spawn(recording_custodian, seen);
+  actors::runtime_directory_actor directory;
+};
+
 } // namespace
 
 TEST_CASE("an account actor that fails is spawned again by the runtime directory",
           "[integration][supervision]") {
-  test::test_database database{test::backend::sqlite};
-  REQUIRE(database.db().run([](soci::session& sql) {
+  directory_rig rig{[](soci::session& sql) {
     sql << "INSERT INTO upstream_accounts (id, chatgpt_account_id, secret_key_version, "
            "access_token_ciphertext, refresh_token_ciphertext, created_at, updated_at) VALUES "
            "('acct-a', 'chatgpt-a', 'v1', 'x', 'x', '2026-01-01T00:00:00Z', "
@@ -67,34 +115,8 @@ TEST_CASE("an account actor that fails is spawned again by the runtime directory
            "'pool-a', 'Pool A', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')";
     sql << "INSERT INTO pool_accounts (pool_id, account_id, created_at) VALUES ('pool-a', "
            "'acct-a', '2026-01-01T00:00:00Z')";
-  }));
-  caf::actor_system_config config;
-  caf::actor_system system{config};
-  auto db_pool = actors::spawn_db_pool(system, database.db(), 2);
-  auto settings = actors::spawn_settings_cache(system, db_pool, std::chrono::seconds{1});
-  metrics::registry registry;
-  actors::gateway_metrics metrics{registry};
-  system_clock_source clock;
-  auto upstream_keys = test_keyring();
-  auto totp_keys = test_keyring();
-  domain::service_context services{database.db(),
-                                   clock,
-                                   upstream_keys,
-                                   totp_keys,
-                                   secret<std::string>{std::string(32, 'a')},
-                                   secret<std::string>{std::string(32, 't')}};
-  actors::runtime_deps deps{db_pool,
-                            std::make_shared<actors::upstream_client>(),
-                            services,
-                            "http://127.0.0.1:9",
-                            "http://127.0.0.1:9/oauth/token",
-                            metrics,
-                            "node-1"};
-  auto seen = std::make_shared<announcements>();
-  auto custodian = system.spawn(recording_custodian, seen);
-  auto directory = actors::spawn_runtime_directory(system, deps, settings, custodian,
-                                                   std::chrono::milliseconds{200});
-
+  }};
+  auto& seen = rig.seen;
   REQUIRE(test::eventually([&] { return static_cast<bool>(seen->account("acct-a")); }));
   auto first = seen->account("acct-a");
   caf::anon_send_exit(first, caf::exit_reason::kill);
@@ -103,53 +125,19 @@ TEST_CASE("an account actor that fails is spawned again by the runtime directory
     auto current = seen->account("acct-a");
     return current && current != first;
   }));
-  CHECK(metrics.actor_restarts.add({}).value() == 1);
-
-  caf::scoped_actor self{system};
-  for (const auto& actor : std::vector<caf::actor>{
-         caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(settings),
-         caf::actor_cast<caf::actor>(db_pool), caf::actor_cast<caf::actor>(custodian)}) {
-    self->send_exit(actor, caf::exit_reason::user_shutdown);
-    self->wait_for(actor);
-  }
+  CHECK(rig.metrics.actor_restarts.add({}).value() == 1);
 }
 
 TEST_CASE("the runtime directory hands out a pool's actor and, once it died, its successor",
           "[integration][supervision]") {
-  test::test_database database{test::backend::sqlite};
-  REQUIRE(database.db().run([](soci::session& sql) {
+  directory_rig rig{[](soci::session& sql) {
     sql << "INSERT INTO pools (id, slug, name, created_at, updated_at) VALUES ('pool-a', "
            "'pool-a', 'Pool A', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')";
-  }));
-  caf::actor_system_config config;
-  caf::actor_system system{config};
-  auto db_pool = actors::spawn_db_pool(system, database.db(), 2);
-  auto settings = actors::spawn_settings_cache(system, db_pool, std::chrono::seconds{1});
-  metrics::registry registry;
-  actors::gateway_metrics metrics{registry};
-  system_clock_source clock;
-  auto upstream_keys = test_keyring();
-  auto totp_keys = test_keyring();
-  domain::service_context services{database.db(),
-                                   clock,
-                                   upstream_keys,
-                                   totp_keys,
-                                   secret<std::string>{std::string(32, 'a')},
-                                   secret<std::string>{std::string(32, 't')}};
-  actors::runtime_deps deps{db_pool,
-                            std::make_shared<actors::upstream_client>(),
-                            services,
-                            "http://127.0.0.1:9",
-                            "http://127.0.0.1:9/oauth/token",
-                            metrics,
-                            "node-1"};
-  auto custodian = system.spawn(recording_custodian, std::make_shared<announcements>());
-  auto directory = actors::spawn_runtime_directory(system, deps, settings, custodian,
-                                                   std::chrono::milliseconds{200});
-  caf::scoped_actor self{system};
+  }};
+  caf::scoped_actor self{rig.system};
   auto handle_of = [&](const std::string& pool_id) {
     actors::lease_source_actor pool;
-    self->request(directory, std::chrono::seconds{5}, actors::pool_handle_request{pool_id})
+    self->request(rig.directory, std::chrono::seconds{5}, actors::pool_handle_request{pool_id})
       .receive([&](actors::lease_source_actor& answer) { pool = std::move(answer); },
                [](caf::error&) {});
     return pool;
@@ -170,18 +158,11 @@ TEST_CASE("the runtime directory hands out a pool's actor and, once it died, its
   };
   const auto from_pool = denial_from(first);
   REQUIRE(from_pool);
-  CHECK(from_pool == denial_from(directory));
+  CHECK(from_pool == denial_from(rig.directory));
 
   caf::anon_send_exit(first, caf::exit_reason::kill);
   CHECK(test::eventually([&] {
     auto current = handle_of("pool-a");
     return current && current != first;
   }));
-
-  for (const auto& actor : std::vector<caf::actor>{
-         caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(settings),
-         caf::actor_cast<caf::actor>(db_pool), caf::actor_cast<caf::actor>(custodian)}) {
-    self->send_exit(actor, caf::exit_reason::user_shutdown);
-    self->wait_for(actor);
-  }
 }

@@ -14,11 +14,22 @@
 #include "actors/type_ids.hpp"
 #include "common/errc.hpp"
 #include "common/metrics/registry.hpp"
+#include "tests/unit/actors/actor_fixture.hpp"
 
 using namespace cxp;
 using namespace cxp::actors;
 
 namespace {
+
+/// A writer's world on the test coordinator, with the counter it drops rows into.
+struct writer_fixture : test::actor_fixture {
+  metrics::registry registry;
+  metrics::counter& dropped = metrics::build_counter()
+                                .name("codex_pooler_request_logs_dropped_total")
+                                .help("test")
+                                .register_(registry)
+                                .add({});
+};
 
 persistence::request_log_row row(int n) {
   persistence::request_log_row r;
@@ -30,19 +41,9 @@ persistence::request_log_row row(int n) {
 
 // CAF's test coordinator runs every message and timer by hand, so the order (rows, retry ticks,
 // the database's answers) is fixed and nothing sleeps.
-TEST_CASE("request log writer counts the rows it drops while database writes fail",
-          "[request_log]") {
-  caf::actor_system_config config;
-  add_message_types(config);
-  config.set("scheduler.policy", caf::atom("testing"));
-  caf::actor_system system{config};
-  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(system.scheduler());
-  metrics::registry registry;
-  auto& dropped = metrics::build_counter()
-                    .name("codex_pooler_request_logs_dropped_total")
-                    .help("test")
-                    .register_(registry)
-                    .add({});
+TEST_CASE_METHOD(writer_fixture,
+                 "request log writer counts the rows it drops while database writes fail",
+                 "[request_log]") {
   auto calls = std::make_shared<int>(0);
   auto db = system.spawn([calls]() -> db_pool_actor::behavior_type {
     return {[calls](const db_call&) -> caf::result<db_result> {
@@ -74,23 +75,11 @@ TEST_CASE("request log writer counts the rows it drops while database writes fai
   sched.run();
   CHECK(dropped.value() == 4);
 
-  caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(db, caf::exit_reason::user_shutdown);
-  sched.run();
+  stop(writer, db);
 }
 
-TEST_CASE("request log writer batches the rows that arrive during a write", "[request_log]") {
-  caf::actor_system_config config;
-  add_message_types(config);
-  config.set("scheduler.policy", caf::atom("testing"));
-  caf::actor_system system{config};
-  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(system.scheduler());
-  metrics::registry registry;
-  auto& dropped = metrics::build_counter()
-                    .name("codex_pooler_request_logs_dropped_total")
-                    .help("test")
-                    .register_(registry)
-                    .add({});
+TEST_CASE_METHOD(writer_fixture, "request log writer batches the rows that arrive during a write",
+                 "[request_log]") {
   // The database answers only when the test says so (`flush_atom`), like a slow write.
   using slow_db_actor = db_pool_actor::extend<caf::reacts_to<flush_atom>>;
   auto pending = std::make_shared<std::vector<caf::typed_response_promise<db_result>>>();
@@ -130,7 +119,5 @@ TEST_CASE("request log writer batches the rows that arrive during a write", "[re
   CHECK(pending->size() == 1);
   answer_writes();
 
-  caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(db, caf::exit_reason::user_shutdown);
-  sched.run();
+  stop(writer, db);
 }
