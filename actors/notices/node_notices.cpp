@@ -1,32 +1,16 @@
 #include "actors/notices/node_notices.hpp"
 
+#include <mutex>
 #include <set>
+#include <unordered_map>
 
+#include <caf/abstract_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 namespace cxp::actors {
 
 namespace {
-
-/// Where each kind's board is registered (CAF 0.17 atoms: at most 10 characters).
-template <class Notice>
-struct board_of;
-
-template <>
-struct board_of<api_key_changed> {
-  static constexpr auto name = caf::atom("nb_api_key");
-};
-
-template <>
-struct board_of<settings_changed> {
-  static constexpr auto name = caf::atom("nb_setting");
-};
-
-template <>
-struct board_of<account_tokens_changed> {
-  static constexpr auto name = caf::atom("nb_tokens");
-};
 
 struct board_state {
   /// Weak: a subscription must not keep its subscriber alive.
@@ -61,28 +45,42 @@ typename notice_board_actor<Notice>::behavior_type board_behavior(board_pointer<
   };
 }
 
+/// The board of `Notice` of `system` while one is alive, spawning one when `spawn` says so. Held
+/// weakly here, so a board lives exactly as long as the handles to it (its subscribers'); a
+/// registered one would outlive its system's scheduler unless every owner of a system (tests
+/// included) remembered to end it.
 template <class Notice>
-caf::strong_actor_ptr spawn_board(caf::actor_system& system) {
-  return caf::actor_cast<caf::strong_actor_ptr>(system.spawn<caf::hidden>(board_behavior<Notice>));
+caf::strong_actor_ptr live_board(caf::actor_system& system, bool spawn) {
+  static std::mutex mutex;
+  static std::unordered_map<const caf::actor_system*, caf::weak_actor_ptr> boards;
+  std::lock_guard lock{mutex};
+  auto& known = boards[&system];
+  if (auto board = known.lock();
+      board && !board->get()->getf(caf::abstract_actor::is_terminated_flag)) {
+    return board;
+  }
+  if (!spawn) {
+    return nullptr;
+  }
+  auto board =
+    caf::actor_cast<caf::strong_actor_ptr>(system.spawn<caf::hidden>(board_behavior<Notice>));
+  known = caf::actor_cast<caf::weak_actor_ptr>(board);
+  return board;
 }
 
 } // namespace
 
 template <class Notice>
 notice_board_actor<Notice> notice_board(caf::actor_system& system) {
-  return caf::actor_cast<notice_board_actor<Notice>>(
-    registered_actor(system, board_of<Notice>::name, spawn_board<Notice>));
+  return caf::actor_cast<notice_board_actor<Notice>>(live_board<Notice>(system, true));
 }
 
 template <class Notice>
 void announce(caf::actor_system& system, Notice notice) {
-  caf::anon_send(notice_board<Notice>(system), std::move(notice));
+  if (auto board = live_board<Notice>(system, false)) {
+    caf::anon_send(caf::actor_cast<notice_board_actor<Notice>>(board), std::move(notice));
+  }
 }
-
-notice_boards_scope::notice_boards_scope(caf::actor_system& system)
-    : registered_actors_scope(system,
-                              {board_of<api_key_changed>::name, board_of<settings_changed>::name,
-                               board_of<account_tokens_changed>::name}) {}
 
 template notice_board_actor<api_key_changed> notice_board(caf::actor_system&);
 template notice_board_actor<settings_changed> notice_board(caf::actor_system&);

@@ -10,7 +10,6 @@
 #include <caf/send.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "actors/runtime/registered_actor.hpp"
 #include "actors/type_ids.hpp"
 
 namespace cxp::actors {
@@ -74,13 +73,15 @@ using notice_board_actor =
                    caf::reacts_to<unsubscribe_atom, notice_subscriber_actor<Notice>>,
                    caf::reacts_to<Notice>, caf::replies_to<get_atom>::with<int64_t>>;
 
-/// This node's board for `Notice` (one per actor system, found by every actor of the node the
-/// way it finds its system): spawned hidden on first use from any thread. End the boards with
-/// `notice_boards_scope` before the actor system goes.
+/// This node's board for `Notice`: one per actor system, found by every actor of the node the way
+/// it finds its system, from any thread. It is spawned (hidden) when none is alive and lives as
+/// long as a handle to it does; `subscribe_to` keeps one for as long as its subscriber lives, so
+/// a board is gone once its last subscriber is, before its actor system stops.
 template <class Notice>
 notice_board_actor<Notice> notice_board(caf::actor_system& system);
 
-/// Publishes `notice` to every subscriber of this node's board for it.
+/// Publishes `notice` to every subscriber of this node's board for it (none when no board is
+/// alive).
 template <class Notice>
 void announce(caf::actor_system& system, Notice notice);
 
@@ -95,18 +96,13 @@ notice_subscriber_actor<Notice> as_notice_subscriber(Self* self) {
   }
 }
 
-/// Subscribes `self` to this node's board for `Notice` until it terminates.
+/// Subscribes `self` to this node's board for `Notice` until it terminates; `self` keeps the
+/// board alive until then.
 template <class Notice, class Self>
 void subscribe_to(Self* self) {
-  caf::anon_send(notice_board<Notice>(self->system()), subscribe_atom::value,
-                 as_notice_subscriber<Notice>(self));
+  auto board = notice_board<Notice>(self->system());
+  self->attach_functor([board] {});
+  caf::anon_send(board, subscribe_atom::value, as_notice_subscriber<Notice>(self));
 }
-
-/// Ends the node's notice boards when it goes out of scope. Declare it right after the actor
-/// system: the boards are hidden actors in its registry.
-class notice_boards_scope : public registered_actors_scope {
-public:
-  explicit notice_boards_scope(caf::actor_system& system);
-};
 
 } // namespace cxp::actors

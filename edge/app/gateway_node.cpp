@@ -11,7 +11,6 @@
 
 #include "actors/account/account_custody.hpp"
 #include "actors/db/db_worker.hpp"
-#include "actors/notices/node_notices.hpp"
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/runtime/runtime_directory.hpp"
@@ -145,7 +144,6 @@ struct gateway_node::parts {
         caf_config(make_caf_config(boot, threads)),
         system(caf_config),
         bridge(system),
-        notices(system),
         gateway_metrics(registry),
         io(std::make_shared<io_pool>(threads.io)),
         node_id(new_uuid()) {}
@@ -157,7 +155,6 @@ struct gateway_node::parts {
   caf::actor_system_config caf_config;
   caf::actor_system system;
   bridge_scope bridge;
-  actors::notice_boards_scope notices;
   metrics::registry registry;
   actors::gateway_metrics gateway_metrics;
   std::shared_ptr<io_pool> io;

@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include "actors/db/db_worker.hpp"
-#include "actors/notices/node_notices.hpp"
 #include "actors/stream/stream_registry.hpp"
 #include "actors/type_ids.hpp"
 #include "cluster/cluster_types.hpp"
@@ -62,7 +61,6 @@ TEST_CASE("the node actor leases sessions it opens, refuses sessions another nod
   actors::add_message_types(config);
   cluster::add_cluster_message_types(config);
   caf::actor_system system{config};
-  actors::notice_boards_scope boards{system}; // the node actor subscribes to them
   auto pool = actors::spawn_db_pool(system, database.db(), 2);
   auto registry = system.spawn(fake_registry);
   auto node = cluster::spawn_node_actor(

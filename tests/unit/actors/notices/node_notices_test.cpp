@@ -34,8 +34,6 @@ caf::behavior settings_recorder(caf::event_based_actor* self, std::shared_ptr<in
 }
 
 struct notices_fixture : test::actor_fixture {
-  notice_boards_scope boards{system};
-
   template <class Notice>
   int64_t subscribers_of() {
     auto count = std::make_shared<int64_t>(-1);
@@ -125,6 +123,27 @@ TEST_CASE("a subscription does not keep its subscriber alive", "[unit][actors][n
   CHECK(weak.lock() == nullptr);
   // Its destruction counts as terminating: the board forgets it.
   CHECK(fx.subscribers_of<api_key_changed>() == 0);
+}
+
+TEST_CASE("a board lives as long as its subscribers, and publishing without one spawns none",
+          "[unit][actors][notices]") {
+  notices_fixture fx;
+  auto seen = std::make_shared<std::vector<std::string>>();
+  auto first = fx.system.spawn(key_recorder, seen);
+  auto second = fx.system.spawn(key_recorder, seen);
+  fx.sched.run();
+  const auto board = caf::actor_cast<caf::weak_actor_ptr>(notice_board<api_key_changed>(fx.system));
+  caf::anon_send_exit(first, caf::exit_reason::user_shutdown);
+  fx.sched.run();
+  CHECK(board.lock() != nullptr); // the second subscriber still holds it
+  caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
+  fx.sched.run();
+  CHECK(board.lock() == nullptr);
+
+  announce(fx.system, api_key_changed{"key-4"});
+  fx.sched.run();
+  CHECK(fx.sched.jobs.empty());
+  CHECK(seen->empty());
 }
 
 TEST_CASE("each kind has one board per actor system, spawned again after it died",

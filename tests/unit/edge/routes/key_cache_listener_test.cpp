@@ -21,7 +21,6 @@ domain::authenticated_key key_with_id(const std::string& id) {
 TEST_CASE("the key cache forgets a key announced as changed on the node's board, and only that key",
           "[codex_auth]") {
   test::actor_fixture fx;
-  actors::notice_boards_scope boards{fx.system};
   api_key_cache cache{1h};
   cache.put("digest-a", key_with_id("key-a"));
   cache.put("digest-b", key_with_id("key-b"));
