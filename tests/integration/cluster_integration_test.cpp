@@ -221,6 +221,16 @@ TEST_CASE("three nodes on one PostgreSQL forward a session to its owner, take it
   // upstream socket, continuing from the third response. It names the session only by that
   // response id (a new turn state, no session or window header), a key node 2 learned after it
   // took the session over and leased then.
+  // The third response's alias is stored after the turn completed (the stream tells its registry,
+  // which leases it): a client faster than that would open a new upstream socket instead.
+  // Known race, noted on issue 14: the alias should be leased before the client sees the end.
+  REQUIRE(test::eventually(
+    [&] {
+      auto row = lease_rows.find(persistence::sha256_hex(f.pool_id() + ":" + first_key_id
+                                                         + ":previous_response_id:" + third_id));
+      return row && row->has_value();
+    },
+    cluster_wait, cluster_poll));
   {
     ws_client via_node3{
       node3.port(),
