@@ -68,9 +68,7 @@ public:
   using plain_stream = beast::tcp_stream;
   using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
-  connection(net::any_io_executor ex, ssl::context* tls)
-      : executor(ex),
-        stream_(make(std::move(ex), tls)) {}
+  connection(net::any_io_executor ex, ssl::context* tls) : stream_(make(std::move(ex), tls)) {}
 
   template <class F>
   decltype(auto) visit(F&& f) {
@@ -82,7 +80,6 @@ public:
   tls_stream* tls() { return std::get_if<tls_stream>(&stream_); }
   void close() { tcp().close(); }
 
-  net::any_io_executor executor; ///< its io_context's: every operation on it runs there
   beast::flat_buffer buffer;
 
 private:
