@@ -103,6 +103,21 @@ std::vector<setting_spec> make_registry() {
     integer("operator.invite_ttl_hours", 72, 1, 24 * 30, "Invite lifetime"),
     secret_text("metrics.bearer_token", secret_storage::hmac_digest,
                 "Bearer token required by /metrics (unset = open)"),
+    text("catalog.openai_pricing_url",
+         "https://icoretech.github.io/openai-json-pricing/pricing.json",
+         "Pricing feed the hourly pricing import downloads"),
+    integer("catalog.model_retire_hours", 24 * 7, 1, 24 * 365,
+            "A model no account serves is stale, and retired after this many hours"),
+    integer("accounts.quota_evidence_max_age_seconds", 300, 30, 24 * 3'600,
+            "Quota reconciliation polls the usage of accounts whose evidence is older"),
+    integer("accounts.token_refresh_ahead_seconds", 3'600, 60, 7 * 24 * 3'600,
+            "The token refresh sweep refreshes tokens expiring within this long"),
+    integer("accounts.refresh_failure_cooldown_seconds", 900, 60, 24 * 3'600,
+            "After a transient refresh failure the sweep leaves the account alone this long"),
+    integer("retention.request_log_days", 90, 0, 10 * 365,
+            "Request logs and their attempts older than this are deleted (0 = keep forever)"),
+    integer("retention.audit_days", 365, 0, 10 * 365,
+            "Audit events older than this are deleted (0 = keep forever)"),
   };
 }
 

@@ -47,6 +47,16 @@ settings_sections settings_section_reader::read(const instance_settings& source,
   out.operators.invite_ttl_hours = in.integer("operator.invite_ttl_hours");
 
   out.metrics.bearer_token_digest = in.secret_digest("metrics.bearer_token");
+
+  out.catalog.pricing_url = in.text("catalog.openai_pricing_url");
+  out.catalog.model_retire_after = std::chrono::hours{in.integer("catalog.model_retire_hours")};
+
+  out.accounts.quota_evidence_max_age = in.seconds("accounts.quota_evidence_max_age_seconds");
+  out.accounts.token_refresh_ahead = in.seconds("accounts.token_refresh_ahead_seconds");
+  out.accounts.refresh_failure_cooldown = in.seconds("accounts.refresh_failure_cooldown_seconds");
+
+  out.retention.request_log_days = in.integer("retention.request_log_days");
+  out.retention.audit_days = in.integer("retention.audit_days");
   return out;
 }
 

@@ -61,6 +61,25 @@ struct metrics_settings {
   std::optional<std::string> bearer_token_digest;
 };
 
+/// The model catalog and prices (`catalog.*`).
+struct catalog_settings {
+  std::string pricing_url;
+  std::chrono::hours model_retire_after{0};
+};
+
+/// What the background jobs keep healthy on idle accounts (`accounts.*`).
+struct account_upkeep_settings {
+  std::chrono::seconds quota_evidence_max_age{0};
+  std::chrono::seconds token_refresh_ahead{0};
+  std::chrono::seconds refresh_failure_cooldown{0};
+};
+
+/// How long history is kept (`retention.*`); zero days keeps it forever.
+struct retention_settings {
+  int64_t request_log_days = 0;
+  int64_t audit_days = 0;
+};
+
 /// Every instance setting, parsed once per snapshot into the types its readers use, so no
 /// request path looks a setting up by its key.
 struct settings_sections {
@@ -68,6 +87,9 @@ struct settings_sections {
   ingress_settings ingress;
   operator_settings operators;
   metrics_settings metrics;
+  catalog_settings catalog;
+  account_upkeep_settings accounts;
+  retention_settings retention;
 };
 
 class instance_settings;
