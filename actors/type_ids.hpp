@@ -19,6 +19,7 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using checkout_atom = caf::atom_constant<caf::atom("checkout")>;
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
+using refresh_ahead_atom = caf::atom_constant<caf::atom("refrahead")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;

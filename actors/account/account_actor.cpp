@@ -3,9 +3,10 @@
 #include "actors/account/account_state.hpp"
 #include "actors/db/db_worker.hpp"
 #include "actors/type_ids.hpp"
-#include "actors/upstream/codex_identity.hpp"
+#include "actors/upstream/codex_account_calls.hpp"
 #include "common/log.hpp"
 #include "domain/accounts/token_refresh.hpp"
+#include "domain/routing/quota_rows.hpp"
 #include "persistence/accounts/account_custody_repository.hpp"
 
 namespace cxp::actors {
@@ -59,12 +60,8 @@ void grant_waiting(account_self* self) {
   self->state.waiting.clear();
 }
 
-header_list upstream_headers(const account_state& state) {
-  return {{"authorization", "Bearer " + state.credentials->access_token.expose()},
-          {"chatgpt-account-id", state.credentials->chatgpt_account_id},
-          {"originator", std::string{codex_originator}},
-          {"user-agent", std::string{codex_user_agent}},
-          {"accept", "application/json"}};
+account_caller caller_of(const account_state& state) {
+  return {state.credentials->access_token.expose(), state.credentials->chatgpt_account_id};
 }
 
 void fetch_upstream(account_self* self, const runtime_deps& deps, fetch_kind kind,
@@ -77,22 +74,13 @@ void fetch_upstream(account_self* self, const runtime_deps& deps, fetch_kind kin
 }
 
 void sync_catalog(account_self* self, const runtime_deps& deps) {
-  upstream_request request;
-  request.method = boost::beast::http::verb::get;
-  request.url =
-    deps.upstream_base_url + "/codex/models?client_version=" + std::string{codex_client_version};
-  request.headers = upstream_headers(self->state);
-  request.timeouts.first_byte = std::chrono::seconds{30};
-  fetch_upstream(self, deps, fetch_kind::models, std::move(request));
+  fetch_upstream(self, deps, fetch_kind::models,
+                 catalog_request(deps.upstream_base_url, caller_of(self->state)));
 }
 
 void probe_usage(account_self* self, const runtime_deps& deps) {
-  upstream_request request;
-  request.method = boost::beast::http::verb::get;
-  request.url = deps.upstream_base_url + "/wham/usage";
-  request.headers = upstream_headers(self->state);
-  request.timeouts.first_byte = std::chrono::seconds{30};
-  fetch_upstream(self, deps, fetch_kind::usage, std::move(request));
+  fetch_upstream(self, deps, fetch_kind::usage,
+                 usage_request(deps.upstream_base_url, caller_of(self->state)));
 }
 
 void on_catalog(account_self* self, const fetched& answer, const runtime_deps& deps) {
@@ -103,20 +91,16 @@ void on_catalog(account_self* self, const fetched& answer, const runtime_deps& d
                {"failure", answer.failure ? to_string(*answer.failure) : ""}});
     return;
   }
-  auto document = json::parse(answer.reply.body, nullptr, false);
-  if (!document.is_object() || !document.contains("models") || !document["models"].is_array()) {
+  auto models = parse_catalog(answer.reply.body);
+  if (!models) {
     return;
   }
-  std::vector<json> models;
   std::vector<persistence::account_model_row> rows;
   const auto at = to_iso8601(now(deps));
-  for (const auto& model : document["models"]) {
-    if (model.is_object() && model.contains("slug") && model["slug"].is_string()) {
-      models.push_back(model);
-      rows.push_back({self->state.row.id, model["slug"].get<std::string>(), model.dump(), at});
-    }
+  for (const auto& model : *models) {
+    rows.push_back({self->state.row.id, model["slug"].get<std::string>(), model.dump(), at});
   }
-  self->state.models = std::make_shared<const std::vector<json>>(std::move(models));
+  self->state.models = std::make_shared<const std::vector<json>>(std::move(*models));
   self->state.models_synced = true;
   publish(self);
   db_write(self, deps.db_pool, "replace_models",
@@ -242,17 +226,7 @@ void flush_quota(account_self* self, const runtime_deps& deps) {
     return;
   }
   self->state.quota_dirty = false;
-  std::vector<persistence::quota_window_row> rows;
-  for (const auto& window : self->state.quota) {
-    if (window.window_minutes <= 0) {
-      continue;
-    }
-    rows.push_back(
-      {self->state.row.id, window.kind, window.window_minutes, window.used_percent,
-       window.reset_at ? std::optional<std::string>{to_iso8601(*window.reset_at)} : std::nullopt,
-       "traffic", to_iso8601(window.observed_at), window.limit_id,
-       window.limit_name.empty() ? std::nullopt : std::optional<std::string>{window.limit_name}});
-  }
+  auto rows = domain::to_rows(self->state.row.id, self->state.quota, "traffic");
   if (rows.empty()) {
     return;
   }
@@ -307,20 +281,10 @@ void load(account_self* self, const runtime_deps& deps) {
       state.credentials = std::move(loaded->credentials);
       state.generation = state.credentials->generation;
       state.expires_at = domain::jwt_expiry(state.credentials->access_token.expose());
-      if (first_load) {
-        for (const auto& row : loaded->quota) {
-          domain::quota_window window{row.window_kind,
-                                      row.window_minutes,
-                                      row.used_percent,
-                                      row.reset_at ? parse_iso8601(*row.reset_at) : std::nullopt,
-                                      parse_iso8601(row.observed_at).value_or(time_point{}),
-                                      row.limit_id,
-                                      row.limit_name.value_or("")};
-          state.quota.push_back(window);
-        }
-      }
-      if (first_load || !state.owner) {
-        // A replica takes the catalog its owner stored.
+      // What the jobs and the other nodes stored: newer windows replace older ones.
+      state.quota =
+        domain::merge_windows(std::move(state.quota), domain::to_windows(loaded->quota));
+      if (first_load || !loaded->models.empty()) {
         state.models = std::make_shared<const std::vector<json>>(parse_models(loaded->models));
       }
       publish(self);
@@ -375,8 +339,7 @@ account_impl::behavior_type account_behavior(account_self* self, const runtime_d
   self->state.plan_type = row.plan_type.value_or("");
   self->state.row = std::move(row);
   load(self, deps);
-  self->delayed_send(self, catalog_sync_interval, tick_atom::value);
-  self->delayed_send(self, refresh_check_interval, ping_atom::value);
+  self->delayed_send(self, stored_state_interval, tick_atom::value);
   return {
     [self, &deps](checkout_atom) { return checkout(self, deps); },
     [self, &deps](refresh_atom, int64_t generation) {
@@ -396,6 +359,13 @@ account_impl::behavior_type account_behavior(account_self* self, const runtime_d
     [self, &deps](claim_due) {
       if (self->state.refreshing) {
         claim_refresh(self, deps);
+      }
+    },
+    [self, &deps](refresh_ahead_atom, int64_t generation) {
+      auto& state = self->state;
+      if (state.owner && generation == state.generation && state.credentials && !state.loading
+          && state.status != "reauth_required") {
+        start_refresh(self, !token_expired(self, deps));
       }
     },
     [self, &deps](ownership_atom, bool owner) { set_ownership(self, deps, owner); },
@@ -448,21 +418,10 @@ account_impl::behavior_type account_behavior(account_self* self, const runtime_d
       }
     },
     [self, &deps](flush_atom) { flush_quota(self, deps); },
-    [self, &deps](ping_atom) {
-      self->delayed_send(self, refresh_check_interval, ping_atom::value);
-      if (self->state.owner && self->state.credentials && !self->state.loading) {
-        after_credentials(self, deps);
-      }
-    },
     [self, &deps](tick_atom) {
-      self->delayed_send(self, catalog_sync_interval, tick_atom::value);
-      if (!self->state.credentials || self->state.loading) {
-        return;
-      }
-      if (!self->state.owner) {
-        load(self, deps); // the catalog the owner stored meanwhile
-      } else if (!token_expired(self, deps)) {
-        sync_catalog(self, deps);
+      self->delayed_send(self, stored_state_interval, tick_atom::value);
+      if (self->state.credentials && !self->state.loading && !self->state.refreshing) {
+        load(self, deps);
       }
     },
   };

@@ -36,6 +36,7 @@ struct runtime_deps {
 using account_actor =
   caf::typed_actor<caf::replies_to<checkout_atom>::with<lease_grant>,
                    caf::replies_to<refresh_atom, int64_t>::with<lease_grant>,
+                   caf::reacts_to<refresh_ahead_atom, int64_t>,
                    caf::reacts_to<ownership_atom, bool>, caf::reacts_to<generation_atom, int64_t>,
                    caf::reacts_to<quota_observation>,
                    caf::reacts_to<subscribe_atom, account_subscriber_actor>,
@@ -58,17 +59,20 @@ using account_actor =
 ///   them. A revoked refresh token (`invalid_grant`, `refresh_token_reused`, …) moves the account
 ///   to `reauth_required` only while the database holds no newer generation (else it reloads);
 ///   transient failures retry with backoff.
+/// - `refresh_ahead_atom, int64_t generation` (the token refresh sweep, through the custodian):
+///   the owner refreshes that generation while it still serves; a stale generation is ignored.
 /// - `generation_atom, int64_t` (the custodian saw a stored generation) reloads when newer.
-/// - The owner refreshes ahead of expiry by itself and announces each stored generation
-///   (`account_tokens_changed`, broadcast to the peers when clustered).
+/// - The owner announces each stored generation (`account_tokens_changed`, broadcast to the
+///   peers when clustered).
 /// - `quota_observation` merges evidence and republishes; windows are persisted debounced;
 ///   exhaustion and demotion seen here are recorded for the other nodes at once (`account_health`).
 /// - `subscribe_atom`/`unsubscribe_atom, account_subscriber_actor` manage the pools that receive
 ///   `account_snapshot` on every change; while the token is usable the snapshot carries it
 ///   (`ready_credentials`), so pools grant leases without asking.
 /// - `reload_atom, persistence::routing_account_row` after the stored row changed.
-/// The owner syncs the upstream model catalog when it takes the account and hourly, and probes
-/// `/wham/usage` to prime quota evidence; replicas read the stored catalog.
+/// The owner syncs the upstream model catalog and probes `/wham/usage` once when it takes the
+/// account; after that the catalog sync and quota reconciliation jobs keep both fresh in the
+/// database, and every node re-reads what they stored every `stored_state_interval`.
 account_actor spawn_account_actor(caf::actor_system& system, const runtime_deps& deps,
                                   persistence::routing_account_row row);
 

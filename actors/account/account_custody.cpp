@@ -31,7 +31,7 @@ struct evidence {
   std::vector<std::pair<std::string, int64_t>> generations;
   std::vector<persistence::account_health_row> health;
   std::vector<persistence::account_circuit_row> circuits;
-  std::vector<std::pair<std::string, int64_t>> refresh_requests;
+  std::vector<persistence::refresh_request> refresh_requests;
 };
 
 } // namespace
@@ -213,10 +213,15 @@ void apply_evidence(custodian_self* self, const runtime_deps& deps, const eviden
     observation.circuits.push_back({row.model, *route, *until});
     self->send(account->second, std::move(observation));
   }
-  for (const auto& [id, generation] : read.refresh_requests) {
-    if (self->state.owned.count(id)) {
-      if (auto account = accounts.find(id); account != accounts.end()) {
-        caf::anon_send(account->second, refresh_atom::value, generation);
+  for (const auto& request : read.refresh_requests) {
+    if (!self->state.owned.count(request.account_id)) {
+      continue;
+    }
+    if (auto account = accounts.find(request.account_id); account != accounts.end()) {
+      if (request.ahead) {
+        self->send(account->second, refresh_ahead_atom::value, request.generation);
+      } else {
+        caf::anon_send(account->second, refresh_atom::value, request.generation);
       }
     }
   }

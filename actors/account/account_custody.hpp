@@ -48,8 +48,9 @@ using account_custodian_actor = caf::typed_actor<
 /// `account_leases` (renew or take what it should own, release the rest); each account actor
 /// then gets `ownership_atom, bool`. Every `evidence_poll` it passes on what other nodes
 /// recorded: `generation_atom, int64_t` (tokens stored by the owner), a `shared`
-/// `quota_observation` (exhaustion, demotion, open circuits), and `refresh_atom, int64_t` for
-/// refreshes replicas asked of an account it owns. Messages:
+/// `quota_observation` (exhaustion, demotion, open circuits), `refresh_atom, int64_t` for
+/// refreshes replicas asked of an account it owns and `refresh_ahead_atom, int64_t` for those
+/// the token refresh sweep asked. Messages:
 /// - `put_atom, account_handles` from the runtime directory whenever its accounts change;
 /// - `account_tokens_changed` (the node's notice board; an owner on this node or, through the
 ///   cluster, on a peer stored a new generation) → `generation_atom` to that account at once;

@@ -11,12 +11,8 @@
 
 namespace cxp::actors::account_detail {
 
-bool token_due(account_self* self, const runtime_deps& deps, std::chrono::seconds margin) {
-  return self->state.expires_at && *self->state.expires_at <= now(deps) + margin;
-}
-
 bool token_expired(account_self* self, const runtime_deps& deps) {
-  return token_due(self, deps, expiry_margin);
+  return self->state.expires_at && *self->state.expires_at <= now(deps) + expiry_margin;
 }
 
 std::chrono::milliseconds jitter(int up_to_ms) {
@@ -252,8 +248,9 @@ void on_refresh_answer(account_self* self, const runtime_deps& deps, const fetch
   fail_waiting(self, make_error(errc::upstream_request_failed, "refresh " + outcome.error_code));
   publish(self);
   db_write(self, deps.db_pool, "record_refresh_error",
-           [id = self->state.row.id, code = outcome.error_code](persistence::database& db) {
-             return persistence::routing_repository{db}.record_refresh_error(id, code);
+           [id = self->state.row.id, code = outcome.error_code,
+            at = to_iso8601(now(deps))](persistence::database& db) {
+             return persistence::routing_repository{db}.record_refresh_error(id, code, at);
            });
 }
 
@@ -273,9 +270,6 @@ void after_credentials(account_self* self, const runtime_deps& deps) {
   }
   state.rejected_generation.reset();
   grant_waiting(self);
-  if (state.owner && token_due(self, deps, refresh_ahead)) {
-    start_refresh(self, true);
-  }
 }
 
 /// A token newer than `generation` is wanted (a 401 answered that one): the owner refreshes, a

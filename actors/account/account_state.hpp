@@ -26,12 +26,10 @@ using nlohmann::json;
 inline constexpr auto db_timeout = std::chrono::seconds{15};
 inline constexpr auto expiry_margin = std::chrono::seconds{30};
 inline constexpr auto quota_flush_delay = std::chrono::seconds{1};
-inline constexpr auto catalog_sync_interval = std::chrono::hours{1};
+/// How often every node re-reads the catalog and quota evidence the jobs stored.
+inline constexpr auto stored_state_interval = std::chrono::minutes{5};
 inline constexpr int refresh_max_tries = 3;
 inline constexpr auto refresh_first_backoff = std::chrono::milliseconds{500};
-/// The owner refreshes this long before the access token expires.
-inline constexpr auto refresh_ahead = std::chrono::minutes{5};
-inline constexpr auto refresh_check_interval = std::chrono::seconds{15};
 /// A refresh claim outlives the refresh call's own timeout, so it never lapses mid-call.
 inline constexpr auto refresh_claim_ttl = std::chrono::seconds{90};
 /// Refreshes start after a random delay up to this, and a claim refused for the OAuth client's
@@ -103,14 +101,14 @@ struct account_state : account_routing {
 };
 
 /// The account actor as it addresses itself: its interface plus its timers (`refresh_atom` retries
-/// a refresh, `flush_atom` persists quota, `ping_atom` checks the token, `tick_atom` syncs the
-/// catalog, `generation_atom` polls for a generation another node stores, `claim_due`,
+/// a refresh, `flush_atom` persists quota, `tick_atom` re-reads the stored catalog and quota
+/// evidence, `generation_atom` polls for a generation another node stores, `claim_due`,
 /// `persist_due`) and its upstream answers (`fetched`).
 using account_impl =
   account_actor::extend<caf::reacts_to<refresh_atom>, caf::reacts_to<flush_atom>,
-                        caf::reacts_to<ping_atom>, caf::reacts_to<tick_atom>,
-                        caf::reacts_to<generation_atom>, caf::reacts_to<claim_due>,
-                        caf::reacts_to<persist_due>, caf::reacts_to<fetched>>;
+                        caf::reacts_to<tick_atom>, caf::reacts_to<generation_atom>,
+                        caf::reacts_to<claim_due>, caf::reacts_to<persist_due>,
+                        caf::reacts_to<fetched>>;
 
 using account_self = caf::stateful_actor<account_state, account_impl::base>;
 
@@ -127,7 +125,6 @@ void fetch_upstream(account_self* self, const runtime_deps& deps, fetch_kind kin
 void load(account_self* self, const runtime_deps& deps);
 
 // account_refresh.cpp
-bool token_due(account_self* self, const runtime_deps& deps, std::chrono::seconds margin);
 bool token_expired(account_self* self, const runtime_deps& deps);
 void start_refresh(account_self* self, bool proactive);
 void claim_refresh(account_self* self, const runtime_deps& deps);

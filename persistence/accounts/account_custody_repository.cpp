@@ -104,24 +104,44 @@ caf::expected<void> account_custody_repository::request_refresh(const std::strin
                                                                 int64_t generation) {
   const long long requested = generation;
   return db_.run([&](soci::session& sql) {
-    sql << "UPDATE account_leases SET refresh_requested_generation = :generation "
-           "WHERE account_id = :id",
+    sql << "UPDATE account_leases SET refresh_requested_generation = :generation, "
+           "refresh_ahead = 0 WHERE account_id = :id",
       soci::use(requested), soci::use(account_id);
   });
 }
 
-caf::expected<std::vector<std::pair<std::string, int64_t>>>
-account_custody_repository::refresh_requests(const std::string& node_id) {
+caf::expected<bool> account_custody_repository::request_refresh_ahead(const std::string& account_id,
+                                                                      int64_t generation) {
+  const long long requested = generation;
   return db_.run([&](soci::session& sql) {
-    std::vector<std::pair<std::string, int64_t>> requests;
+    soci::statement update =
+      (sql.prepare << "UPDATE account_leases SET refresh_requested_generation = :generation, "
+                      "refresh_ahead = 1 WHERE account_id = :id AND "
+                      "refresh_requested_generation IS NULL",
+       soci::use(requested), soci::use(account_id));
+    update.execute(true);
+    return update.get_affected_rows() == 1;
+  });
+}
+
+caf::expected<std::vector<refresh_request>>
+account_custody_repository::refresh_requests(const std::string& node_id) {
+  return db_.transact([&](unit_of_work& work) {
+    auto& sql = work.session();
+    std::vector<refresh_request> requests;
     soci::rowset<soci::row> rows =
-      (sql.prepare << "SELECT account_id, refresh_requested_generation FROM account_leases "
-                      "WHERE owner_node_id = :node AND refresh_requested_generation IS NOT NULL",
+      (sql.prepare << "SELECT account_id, refresh_requested_generation, refresh_ahead FROM "
+                      "account_leases WHERE owner_node_id = :node AND "
+                      "refresh_requested_generation IS NOT NULL",
        soci::use(node_id));
     for (const auto& row : rows) {
       row_reader r{row};
-      requests.emplace_back(r.text(0), r.int64(1));
+      requests.push_back({r.text(0), r.int64(1), r.flag(2)});
     }
+    sql << "UPDATE account_leases SET refresh_requested_generation = NULL, refresh_ahead = 0 "
+           "WHERE owner_node_id = :node AND refresh_ahead = 1",
+      soci::use(node_id);
+    work.commit();
     return requests;
   });
 }

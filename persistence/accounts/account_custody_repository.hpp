@@ -35,6 +35,14 @@ struct custody_plan {
   std::set<std::string> own;
 };
 
+/// A refresh asked of an account's owner: the token generation to replace, and whether it is
+/// ahead of expiry (the refresh sweep) rather than after a rejection (a replica's 401).
+struct refresh_request {
+  std::string account_id;
+  int64_t generation = 0;
+  bool ahead = false;
+};
+
 /// How a refresh claim went.
 enum class refresh_claim {
   won,         ///< this node may spend the refresh token of the named generation
@@ -78,12 +86,17 @@ public:
   /// Every lease, live or expired.
   caf::expected<std::vector<account_lease_row>> leases();
 
-  /// Asks the owner of `account_id` to refresh the token of `generation`.
+  /// Asks the owner of `account_id` to refresh the token of `generation`, which was rejected.
   caf::expected<void> request_refresh(const std::string& account_id, int64_t generation);
 
-  /// The refreshes replicas asked `node_id` for: (account, generation) of its leases.
-  caf::expected<std::vector<std::pair<std::string, int64_t>>>
-  refresh_requests(const std::string& node_id);
+  /// Asks the owner of `account_id` to refresh the token of `generation` before it expires,
+  /// unless a refresh is already asked of it; false when the account has no owner or a request
+  /// was pending.
+  caf::expected<bool> request_refresh_ahead(const std::string& account_id, int64_t generation);
+
+  /// The refreshes asked of `node_id`'s leases. A refresh ahead is handed out once (this read
+  /// takes it); a rejection's stays until a newer generation is stored.
+  caf::expected<std::vector<refresh_request>> refresh_requests(const std::string& node_id);
 
   /// Claims the right to spend the refresh token of `generation` for `claim_ttl`: `stale` when
   /// the stored generation moved on, `held` while another node's claim is live, `client_busy`

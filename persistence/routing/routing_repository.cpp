@@ -64,12 +64,14 @@ caf::expected<std::vector<routing_account_row>> routing_repository::assigned_acc
 }
 
 caf::expected<void> routing_repository::record_refresh_error(const std::string& account_id,
-                                                             const std::string& error_code) {
+                                                             const std::string& error_code,
+                                                             const std::string& at) {
   // updated_at stays: the runtime reloads an account whose row changed, and nothing it routes on
   // changed here.
   return db_.run([&](soci::session& sql) {
-    sql << "UPDATE upstream_accounts SET last_refresh_error = :code WHERE id = :id",
-      soci::use(error_code), soci::use(account_id);
+    sql << "UPDATE upstream_accounts SET last_refresh_error = :code, last_refresh_error_at = :at "
+           "WHERE id = :id",
+      soci::use(error_code), soci::use(at), soci::use(account_id);
   });
 }
 

@@ -73,9 +73,9 @@ public:
   /// Every account that is assigned to at least one pool.
   caf::expected<std::vector<routing_account_row>> assigned_accounts();
 
-  /// Records a transient refresh failure without changing the status.
+  /// Records a transient refresh failure (at `at`, ISO-8601) without changing the status.
   caf::expected<void> record_refresh_error(const std::string& account_id,
-                                           const std::string& error_code);
+                                           const std::string& error_code, const std::string& at);
 
   /// Upserts the windows (one row per account, limit family and duration).
   caf::expected<void> save_quota_windows(const std::vector<quota_window_row>& windows);

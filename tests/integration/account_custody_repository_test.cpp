@@ -148,11 +148,27 @@ TEST_CASE("ownership leases: taken when free, renewed by the holder, released wh
       CHECK(lease.lease_token != old_token);
     }
   }
-  // A replica's refresh request reaches the owner; drain expires B's leases at once.
-  REQUIRE(custody.request_refresh(first, 0));
-  const auto requests = custody.refresh_requests("node-b").value();
+  // A refresh ahead reaches the owner once; a replica's (after a 401) replaces it and stays
+  // until a newer generation is stored, and a refresh ahead does not displace it.
+  REQUIRE(custody.request_refresh_ahead(first, 0).value());
+  auto taken = custody.refresh_requests("node-b");
+  INFO((taken ? std::string{} : context_of(taken.error())));
+  REQUIRE(taken.engaged());
+  auto requests = *taken;
   REQUIRE(requests.size() == 1);
-  CHECK(requests.front() == std::pair<std::string, int64_t>{first, 0});
+  CHECK(requests.front().account_id == first);
+  CHECK(requests.front().ahead);
+  CHECK(custody.refresh_requests("node-b").value().empty());
+  REQUIRE(custody.request_refresh(first, 0));
+  CHECK_FALSE(custody.request_refresh_ahead(first, 0).value());
+  for (int read = 0; read < 2; ++read) {
+    requests = custody.refresh_requests("node-b").value();
+    REQUIRE(requests.size() == 1);
+    CHECK(requests.front().account_id == first);
+    CHECK(requests.front().generation == 0);
+    CHECK_FALSE(requests.front().ahead);
+  }
+  // Drain expires B's leases at once.
   CHECK(custody.hand_off_all("node-b", t0 + std::chrono::seconds{22}).value() == 2);
   held = custody.settle({"node-a", {first}}, t0 + std::chrono::seconds{22}, ttl);
   REQUIRE(held);

@@ -46,6 +46,7 @@ account_actor::behavior_type fake_account(account_actor::pointer self, std::stri
       return grant();
     },
     [grant](refresh_atom, int64_t) { return grant(); },
+    [](refresh_ahead_atom, int64_t) {},
     [](ownership_atom, bool) {},
     [](generation_atom, int64_t) {},
     [log](const quota_observation& observation) { log->observations.push_back(observation); },
