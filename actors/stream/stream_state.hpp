@@ -136,6 +136,7 @@ void report(stream_self* self, domain::attempt_outcome outcome,
             std::optional<time_point> exhausted_until = std::nullopt);
 void relay(stream_self* self, std::string text, std::function<void()> resume);
 void flush_prelude(stream_self* self);
+void take_response_id(stream_self* self, const std::string& response_id);
 /// Ends the running turn. `outcome` is recorded and reported for an attempt not yet reported
 /// (nullopt: nothing is due, e.g. it was reported already or never leased).
 void end_turn(stream_self* self, std::optional<domain::attempt_outcome> outcome, int32_t status,

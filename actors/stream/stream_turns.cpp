@@ -380,6 +380,9 @@ void start_next(stream_self* self) {
   t.log.route = t.request.route;
   t.log.transport = "websocket";
   t.log.model = t.request.model;
+  if (!t.request.service_tier.empty()) {
+    t.log.service_tier = t.request.service_tier;
+  }
   if (!t.request.session_key.empty()) {
     t.log.session_key_hash = t.request.session_key;
   }

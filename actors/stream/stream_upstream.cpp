@@ -76,8 +76,8 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
     t.quota = domain::merge_windows(std::move(t.quota),
                                     domain::parse_rate_limits_event(parsed, st.deps->clock.now()));
   }
-  if (frame.type == "response.created" && t.response_id.empty()) {
-    t.response_id = frame.response_id;
+  if (frame.type == "response.created") {
+    take_response_id(self, frame.response_id);
   }
   const bool error_frame = frame.type == "error";
   const auto outcome = domain::outcome_of(frame);
@@ -123,9 +123,7 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
     t.log.output_tokens = int_at(response, "/usage/output_tokens"_json_pointer);
     t.log.reasoning_tokens =
       int_at(response, "/usage/output_tokens_details/reasoning_tokens"_json_pointer);
-    if (t.response_id.empty()) {
-      t.response_id = frame.response_id;
-    }
+    take_response_id(self, frame.response_id);
     relay(self, std::move(text), std::move(resume));
     return end_turn(self, domain::attempt_outcome::succeeded, 200);
   }
