@@ -8,6 +8,8 @@
 #include "actors/db/db_worker.hpp"
 #include "actors/type_ids.hpp"
 #include "common/log.hpp"
+#include "domain/pricing/pricing_import.hpp"
+#include "domain/pricing/request_cost.hpp"
 
 namespace cxp::actors {
 
@@ -27,6 +29,8 @@ struct writer_state {
   bool writing = false;
   bool tick_scheduled = false;
   std::vector<caf::response_promise> flush_waiters;
+  /// The prices of the snapshot in force at the last write (null before the first).
+  std::shared_ptr<const domain::price_book> prices;
   static inline const char* name = "request_log_writer";
 };
 
@@ -63,6 +67,7 @@ void write_batch(writer_self* self) {
   const size_t count = std::min(state.max_batch, state.buffer.size());
   std::vector<persistence::request_log_row> batch(state.buffer.begin(),
                                                   state.buffer.begin() + count);
+  using book_ptr = std::shared_ptr<const domain::price_book>;
   auto done = [self, count](bool written) {
     self->state.writing = false;
     if (written) {
@@ -80,15 +85,34 @@ void write_batch(writer_self* self) {
     }
     schedule(self);
   };
-  ask_db(self, state.db, db_timeout, [batch = std::move(batch)](persistence::database& db) {
-    return persistence::request_log_repository{db}.insert_batch(batch);
-  }).then([done](caf::expected<void>& written) {
-    if (!written) {
-      log::warn("request_log", "request log batch failed; retrying",
-                {{"error", context_of(written.error())}});
-    }
-    done(static_cast<bool>(written));
-  });
+  // Each batch is priced with the snapshot in force when it is written, a flush interval at
+  // most after its requests finished: one indexed read tells whether a newer snapshot was
+  // imported (on any node) since the last batch, and only then are its prices loaded.
+  ask_db(self, state.db, db_timeout,
+         [batch = std::move(batch),
+          held = state.prices](persistence::database& db) mutable -> caf::expected<book_ptr> {
+           auto book = domain::current_price_book(db, held);
+           if (!book) {
+             return book.error();
+           }
+           for (auto& row : batch) {
+             domain::price_log_row(**book, row);
+           }
+           if (auto written = persistence::request_log_repository{db}.insert_batch(batch);
+               !written) {
+             return written.error();
+           }
+           return book;
+         })
+    .then([self, done](caf::expected<book_ptr>& written) {
+      if (!written) {
+        log::warn("request_log", "request log batch failed; retrying",
+                  {{"error", context_of(written.error())}});
+        return done(false);
+      }
+      self->state.prices = std::move(*written);
+      done(true);
+    });
 }
 
 writer_impl::behavior_type writer_behavior(writer_self* self, db_pool_actor db,

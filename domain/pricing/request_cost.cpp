@@ -122,4 +122,26 @@ request_price price_request(const price_book& book, const std::optional<std::str
   return out;
 }
 
+std::optional<token_usage> usage_of(const persistence::request_log_row& row) {
+  if (!row.input_tokens && !row.output_tokens) {
+    return std::nullopt;
+  }
+  token_usage usage;
+  usage.input = row.input_tokens.value_or(0);
+  usage.cached_input = row.cached_input_tokens.value_or(0);
+  usage.output = row.output_tokens.value_or(0);
+  usage.reasoning = row.reasoning_tokens.value_or(0);
+  return usage;
+}
+
+void price_log_row(const price_book& book, persistence::request_log_row& row) {
+  if (row.pricing_status) {
+    return;
+  }
+  auto price = price_request(book, row.model, row.service_tier, usage_of(row));
+  row.cost_micros = price.cost_micros;
+  row.pricing_snapshot_id = price.snapshot_id;
+  row.pricing_status = std::string{to_string(price.status)};
+}
+
 } // namespace cxp::domain

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "domain/pricing/price_book.hpp"
+#include "persistence/request_logs/request_log_repository.hpp"
 
 namespace cxp::domain {
 
@@ -72,5 +73,13 @@ int64_t cost_micros(const persistence::token_rates& rates, const token_usage& us
 request_price price_request(const price_book& book, const std::optional<std::string>& model,
                             const std::optional<std::string>& requested_tier,
                             const std::optional<token_usage>& usage);
+
+/// The usage a finished request's log row reports, or nullopt when it reported neither input nor
+/// output tokens (a failure, a rejection, a metadata request).
+std::optional<token_usage> usage_of(const persistence::request_log_row& row);
+
+/// Fills the pricing columns of `row` (cost, snapshot, status) with `price_request` over its
+/// model, service tier and usage. A row that already has a status is left as it is.
+void price_log_row(const price_book& book, persistence::request_log_row& row);
 
 } // namespace cxp::domain

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "common/log.hpp"
+#include "domain/pricing/pricing_import.hpp"
 #include "edge/app/gateway_node.hpp"
 #include "edge/app/service_wiring.hpp"
 #include "persistence/db/database.hpp"
@@ -30,6 +31,11 @@ bool apply_migrations(persistence::database& db) {
   }
   log::info("migrate", "migrations complete",
             {{"applied", report->applied}, {"already_applied", report->already_applied}});
+  // The built-in prices come with the schema, so a fresh install prices requests at once.
+  if (auto pricing = domain::import_builtin_pricing(db, clock); !pricing.ok()) {
+    std::fprintf(stderr, "codex-pooler: built-in pricing: %s\n", pricing.reason.c_str());
+    return false;
+  }
   return true;
 }
 

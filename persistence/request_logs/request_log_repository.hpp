@@ -46,7 +46,30 @@ struct request_log_row {
   std::optional<int64_t> reasoning_tokens;
   std::optional<std::string> session_key_hash;
   std::optional<std::string> client_ip;
+  std::optional<std::string> service_tier; ///< as the client asked (`service_tier`), if it did
+  /// Set by the request-log writer from the pricing snapshot in force (domain/pricing):
+  std::optional<int64_t> cost_micros;             ///< micro-USD; set when priced
+  std::optional<std::string> pricing_snapshot_id; ///< the snapshot consulted
+  std::optional<std::string> pricing_status;      ///< priced | unpriced | not_applicable
   std::vector<request_attempt_row> attempts;
+  /// Read back from the database: how many attempts were stored (on insert, `attempts.size()`).
+  int32_t attempt_count = 0;
+};
+
+/// Filters of the admin request-log list; every set member must match. Times compare as stored.
+struct request_log_filter {
+  std::optional<std::string> pool_id;
+  std::optional<std::string> api_key_id;
+  std::optional<std::string> account_id;
+  std::optional<std::string> model;
+  std::optional<std::string> outcome;
+  std::optional<int32_t> status_code;
+  std::optional<std::string> from;                          ///< occurred_at at or after
+  std::optional<std::string> to;                            ///< occurred_at before
+  std::optional<std::vector<std::string>> visible_pool_ids; ///< instance_admin scope; nullopt = all
+  /// Keyset position of the last row seen (occurred_at, id): the rows strictly older.
+  std::optional<std::pair<std::string, std::string>> before;
+  int limit = 50;
 };
 
 /// Token totals of one API key's logged requests (for `GET /v1/usage`).
@@ -56,6 +79,9 @@ struct key_usage_totals {
   int64_t cached_input_tokens = 0;
   int64_t output_tokens = 0;
   int64_t reasoning_tokens = 0;
+  int64_t cost_micros = 0;    ///< sum over the priced requests
+  int64_t priced_count = 0;   ///< requests with pricing_status priced
+  int64_t unpriced_count = 0; ///< requests that used tokens the snapshot had no price for
 };
 
 /// Writes request logs in batches: one transaction per batch.
@@ -65,11 +91,18 @@ public:
 
   caf::expected<void> insert_batch(const std::vector<request_log_row>& rows);
 
-  /// The newest `limit` rows, newest first, with their attempts (for tests and the admin API).
+  /// The newest `limit` rows, newest first, with their attempts (for tests).
   caf::expected<std::vector<request_log_row>> recent(int limit);
 
-  /// Request count and token sums of the logged requests made with `api_key_id`, all of them or
-  /// those that occurred at or after `since` (an ISO-8601 time as `to_iso8601` writes it).
+  /// The rows matching `filter`, newest first (occurred_at, then id, descending), at most
+  /// `filter.limit`, without their attempts (`attempt_count` is set).
+  caf::expected<std::vector<request_log_row>> list(const request_log_filter& filter);
+
+  /// One row with its attempts in order, or nullopt when there is none with that id.
+  caf::expected<std::optional<request_log_row>> find(const std::string& id);
+
+  /// Request count, token and cost sums of the logged requests made with `api_key_id`, all of them
+  /// or those that occurred at or after `since` (an ISO-8601 time as `to_iso8601` writes it).
   caf::expected<key_usage_totals> usage_of_key(const std::string& api_key_id,
                                                const std::optional<std::string>& since = {});
 

@@ -64,6 +64,7 @@ void from_json(const json& j, account_script& s) {
   get("refresh_revoked", s.refresh_revoked);
   get("refresh_delay_ms", s.refresh_delay_ms);
   get("limited_model", s.limited_model);
+  get("usage", s.usage);
   get("primary_limit", s.primary_limit);
   get("secondary_limit", s.secondary_limit);
   get("primary_reset_at", s.primary_reset_at);
@@ -96,6 +97,7 @@ void to_json(json& j, const account_script& s) {
            {"refresh_revoked", s.refresh_revoked},
            {"refresh_delay_ms", s.refresh_delay_ms},
            {"limited_model", s.limited_model},
+           {"usage", s.usage},
            {"primary_limit", s.primary_limit},
            {"secondary_limit", s.secondary_limit},
            {"primary_reset_at", s.primary_reset_at},
@@ -437,11 +439,12 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
     {"status", "completed"},
     {"content",
      {{{"type", "output_text"}, {"text", s.reply_text}, {"annotations", json::array()}}}}};
-  json usage{{"input_tokens", 10},
-             {"input_tokens_details", {{"cached_tokens", 2}}},
-             {"output_tokens", 3},
-             {"output_tokens_details", {{"reasoning_tokens", 1}}},
-             {"total_tokens", 13}};
+  json usage = s.usage.is_null() ? json{{"input_tokens", 10},
+                                        {"input_tokens_details", {{"cached_tokens", 2}}},
+                                        {"output_tokens", 3},
+                                        {"output_tokens_details", {{"reasoning_tokens", 1}}},
+                                        {"total_tokens", 13}}
+                                 : s.usage;
   if (compact) {
     ++c.turns_served;
     return json_reply(

@@ -50,6 +50,9 @@ struct account_script {
   /// A model whose own limit family (`codex_other`, named after the model) is used up: its turns
   /// answer 429 usage_limit_reached with `x-codex-active-limit: codex_other`; other models serve.
   std::string limited_model;
+  /// The `usage` object of every completed HTTP turn (e.g. more than 272,000 input tokens for a
+  /// long-context price); null = 10 input tokens (2 cached), 3 output (1 reasoning).
+  nlohmann::json usage;
 
   /// Turns per primary (300 min) window when `usage_limit_after` is -1; large by default so
   /// benchmarks do not run into it.

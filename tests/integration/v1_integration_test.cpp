@@ -121,6 +121,8 @@ TEST_CASE("/v1 chat and responses run on the Codex path and are logged under the
   CHECK(totals["request_count"] == 3);
   CHECK(totals["total_tokens"] == 39);
   CHECK(totals["cached_input_tokens"] == 6);
+  CHECK(totals["total_cost_micros"] == 3 * 131); // gpt-5.5 at the built-in snapshot's prices
+  CHECK(totals["total_cost_status"] == "priced");
   CHECK(totals["upstream_limits"].size() == 2);
 }
 

@@ -69,6 +69,14 @@ std::string scrub_turn_metadata(const std::string& value) {
 
 } // namespace
 
+std::optional<std::string> service_tier_of(const json& body) {
+  auto tier = body.find("service_tier");
+  if (tier == body.end() || !tier->is_string()) {
+    return std::nullopt;
+  }
+  return tier->get<std::string>();
+}
+
 std::string session_key_of(const http_request& request, const json& body) {
   for (const auto* name : {"session-id", "session_id", "x-session-id", "thread-id"}) {
     if (auto value = header_value(request, name); !value.empty()) {

@@ -18,7 +18,7 @@ namespace cxp::edge {
 /// The top-level fields of a native Responses body (an HTTP request or a websocket
 /// `response.create` frame, whose `type` and `generate` ride along) whose types later reads
 /// rely on.
-inline constexpr std::array<field_rule, 11> native_body_fields = {{
+inline constexpr std::array<field_rule, 12> native_body_fields = {{
   {"type", json_kind::string},
   {"model", json_kind::string},
   {"stream", json_kind::boolean},
@@ -30,6 +30,7 @@ inline constexpr std::array<field_rule, 11> native_body_fields = {{
   {"tools", json_kind::array},
   {"store", json_kind::boolean},
   {"previous_response_id", json_kind::string},
+  {"service_tier", json_kind::string},
 }};
 
 /// The members of a Responses body that carry the conversation itself: forwarded as they came,
@@ -45,6 +46,10 @@ std::string rewritten_body(std::string_view text, const domain::api_key_policy& 
 /// `x-session-id`, `thread-id`, the thread part of `x-codex-window-id`, else the body's
 /// `prompt_cache_key`. Empty when the client sent none.
 std::string session_key_of(const http_request& request, const nlohmann::json& body);
+
+/// The body's `service_tier` as the client sent it (the request log prices the request at that
+/// tier), or nullopt when it sent none. `body` has passed `check_fields`.
+std::optional<std::string> service_tier_of(const nlohmann::json& body);
 
 /// Applies the key's policy to a Responses body: an enforced model or reasoning effort is
 /// written into it; a model outside `allowed_models` is `errc::model_not_allowed`; an effort

@@ -49,6 +49,7 @@ void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class r
       request.body =
         *changed ? rewritten_body(ex->request().body(), key.key.policy) : ex->request().body();
       request.model = body["model"].get<std::string>();
+      request.service_tier = service_tier_of(body);
       const auto session_key = session_key_of(ex->request(), body);
       request.session_key_hash = hash_session_key(session_key, key);
       request.seed = body.contains("prompt_cache_key") && body["prompt_cache_key"].is_string()

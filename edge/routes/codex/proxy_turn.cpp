@@ -35,6 +35,7 @@ proxy_turn::proxy_turn(codex_runtime& runtime, turn_request request)
   log_.route = request_.ex->route_name();
   log_.transport = request_.route == actors::route_class::compact ? "http_json" : "http_sse";
   log_.model = request_.model;
+  log_.service_tier = request_.service_tier;
   if (!request_.session_key_hash.empty()) {
     log_.session_key_hash = request_.session_key_hash;
   }

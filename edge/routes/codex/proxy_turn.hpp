@@ -76,10 +76,11 @@ struct turn_request {
   domain::key_caps caps; ///< the key's request and token caps
   std::string body;      ///< JSON text as forwarded
   std::string model;
-  std::string session_key_hash; ///< empty when the client sent no session key
-  std::string seed;             ///< rendezvous seed
-  bool allow_failover = true;   ///< false for compact: never retried
-  std::string content_type;     ///< of `body` when not JSON (multipart uploads)
+  std::optional<std::string> service_tier; ///< as the client asked; the log prices by it
+  std::string session_key_hash;            ///< empty when the client sent no session key
+  std::string seed;                        ///< rendezvous seed
+  bool allow_failover = true;              ///< false for compact: never retried
+  std::string content_type;                ///< of `body` when not JSON (multipart uploads)
   /// The upstream body asks for a stream: a 200 that is not an SSE stream is malformed. Set for
   /// every request admitted as `proxy_stream` (a native body with `"stream": true`).
   bool expects_sse = false;

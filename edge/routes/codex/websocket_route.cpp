@@ -301,6 +301,7 @@ private:
     turn.route = context_.route;
     turn.client_ip = context_.client_ip;
     turn.model = body["model"].get<std::string>();
+    turn.service_tier = service_tier_of(body).value_or("");
     const auto session_key = session_key_of(context_.request, body);
     turn.session_key = hash_session_key(session_key, context_.key);
     turn.seed = body.contains("prompt_cache_key") && body["prompt_cache_key"].is_string()

@@ -82,6 +82,15 @@ json upstream_limits(const json& pool_usage_document) {
   return out;
 }
 
+/// Whether the key's cost covers every request that used tokens: priced (all of them), partial,
+/// unpriced (none could be), or not_applicable (none used tokens).
+std::string_view cost_status(const persistence::key_usage_totals& totals) {
+  if (totals.unpriced_count == 0) {
+    return totals.priced_count > 0 ? "priced" : "not_applicable";
+  }
+  return totals.priced_count > 0 ? "partial" : "unpriced";
+}
+
 void usage(const v1_state_ptr& state, const exchange_ptr& ex) {
   v1::with_v1_key(state, ex, true, false, [state, ex](v1::authenticated_key key) {
     with_pool_view(state->runtime, ex, key.key.pool_id, [state, ex, key](actors::pool_view view) {
@@ -104,9 +113,13 @@ void usage(const v1_state_ptr& state, const exchange_ptr& ex) {
                             {"output_tokens", totals->output_tokens},
                             {"reasoning_tokens", totals->reasoning_tokens},
                             {"total_tokens", totals->input_tokens + totals->output_tokens},
-                            // Subscription accounts have no per-token price.
-                            {"total_cost_usd", 0},
-                            {"total_cost_status", "not_applicable"},
+                            // What the tokens would cost at API prices: each request at
+                            // the pricing snapshot in force when it was logged.
+                            {"total_cost_micros", totals->cost_micros},
+                            {"total_cost_usd", static_cast<double>(totals->cost_micros) / 1e6},
+                            {"total_cost_status", cost_status(*totals)},
+                            {"priced_request_count", totals->priced_count},
+                            {"unpriced_request_count", totals->unpriced_count},
                             {"limits", key_limits(key.key.policy)},
                             {"upstream_limits", upstream_limits(pool_document)}});
         });
@@ -197,6 +210,7 @@ void route_turn(const v1_state_ptr& state, const exchange_ptr& client, const aut
                 const json& body, turn_request& request) {
   bind_key(request, key);
   request.model = body.value("model", std::string{});
+  request.service_tier = service_tier_of(body);
   const auto session_key = session_key_of(client->request(), body);
   request.session_key_hash = hash_session_key(session_key, key);
   for (const auto& file_id : referenced_file_ids(body)) {

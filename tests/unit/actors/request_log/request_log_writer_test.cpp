@@ -14,6 +14,7 @@
 #include "actors/type_ids.hpp"
 #include "common/errc.hpp"
 #include "common/metrics/registry.hpp"
+#include "domain/pricing/price_book.hpp"
 #include "tests/unit/actors/actor_fixture.hpp"
 
 using namespace cxp;
@@ -91,7 +92,10 @@ TEST_CASE_METHOD(writer_fixture, "request log writer batches the rows that arriv
       },
       [=](flush_atom) {
         for (auto& promise : *pending) {
-          promise.deliver(db_result{std::any{caf::expected<void>{}}});
+          // A written batch answers the price book it was priced with.
+          promise.deliver(
+            db_result{std::any{caf::expected<std::shared_ptr<const domain::price_book>>{
+              std::make_shared<const domain::price_book>()}}});
         }
         pending->clear();
       },
