@@ -6,6 +6,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
@@ -63,6 +64,7 @@ void from_json(const json& j, account_script& s) {
   get("access_token_expired", s.access_token_expired);
   get("refresh_revoked", s.refresh_revoked);
   get("refresh_delay_ms", s.refresh_delay_ms);
+  get("hidden_models", s.hidden_models);
   get("limited_model", s.limited_model);
   get("usage", s.usage);
   get("primary_limit", s.primary_limit);
@@ -96,6 +98,7 @@ void to_json(json& j, const account_script& s) {
            {"access_token_expired", s.access_token_expired},
            {"refresh_revoked", s.refresh_revoked},
            {"refresh_delay_ms", s.refresh_delay_ms},
+           {"hidden_models", s.hidden_models},
            {"limited_model", s.limited_model},
            {"usage", s.usage},
            {"primary_limit", s.primary_limit},
@@ -587,7 +590,8 @@ reply fake_upstream::state::handle_responses(const http::request<http::string_bo
 
 reply fake_upstream::state::handle_models(const http::request<http::string_body>& request) {
   reply rejected;
-  if (authenticate(request, rejected) == nullptr) {
+  auto* entry = authenticate(request, rejected);
+  if (entry == nullptr) {
     return rejected;
   }
   json levels = json::array();
@@ -614,8 +618,14 @@ reply fake_upstream::state::handle_models(const http::request<http::string_body>
                 {"context_window", 272000},
                 {"experimental_supported_tools", json::array()}};
   };
-  json models =
-    json::array({model_entry("gpt-5.5", "GPT-5.5", 0), model_entry("gpt-fake", "GPT Fake", 1)});
+  json models = json::array();
+  const auto& hidden = entry->script.hidden_models;
+  for (const auto& [slug, name, priority] :
+       {std::tuple{"gpt-5.5", "GPT-5.5", 0}, std::tuple{"gpt-fake", "GPT Fake", 1}}) {
+    if (std::find(hidden.begin(), hidden.end(), slug) == hidden.end()) {
+      models.push_back(model_entry(slug, name, priority));
+    }
+  }
   return json_reply(200, {{"models", models}}, {{"etag", "fake-etag-1"}});
 }
 

@@ -32,7 +32,8 @@ struct account_script {
   bool access_token_expired = false;  ///< 401 token_expired on the backend until refreshed
   bool refresh_revoked = false;       ///< refresh answers 401 `refresh_token_invalidated`
   int refresh_delay_ms = 0;           ///< the token endpoint answers this account this late
-  int ws_event_interval_ms = 0;       ///< websocket turns: wait this long between server frames
+  std::vector<std::string> hidden_models; ///< left out of this account's model catalog
+  int ws_event_interval_ms = 0;           ///< websocket turns: wait this long between server frames
   // Malformed answers and credential faults (HTTP turns):
   int stall_after_events = -1;      ///< after K SSE events, hold the connection open, silent
   int garbage_after_events = -1;    ///< after K SSE events, one event whose data is not JSON
