@@ -165,3 +165,39 @@ TEST_CASE("what cannot be priced is unpriced, never guessed", "[unit][domain][pr
   CHECK_FALSE(without_usage.snapshot_id);
   CHECK(to_string(pricing_status::not_applicable) == "not_applicable");
 }
+
+TEST_CASE("a request log row gets its cost, snapshot and status once", "[unit][domain][pricing]") {
+  const auto book = sample_book();
+  persistence::request_log_row row;
+  row.model = "gpt-5.5";
+  row.service_tier = "priority";
+  row.input_tokens = 10;
+  row.cached_input_tokens = 2;
+  row.output_tokens = 3;
+  row.reasoning_tokens = 1;
+  price_log_row(book, row);
+  CHECK(row.pricing_status == "priced");
+  CHECK(row.cost_micros == 328);
+  CHECK(row.pricing_snapshot_id == "snap-1");
+
+  // Priced already (by an earlier write): a second pass changes nothing.
+  price_log_row(price_book{"snap-2", {}}, row);
+  CHECK(row.pricing_snapshot_id == "snap-1");
+
+  persistence::request_log_row failed;
+  failed.model = "gpt-5.5";
+  CHECK_FALSE(usage_of(failed));
+  price_log_row(book, failed);
+  CHECK(failed.pricing_status == "not_applicable");
+  CHECK_FALSE(failed.cost_micros);
+  CHECK_FALSE(failed.pricing_snapshot_id);
+
+  persistence::request_log_row output_only;
+  output_only.model = "gpt-9";
+  output_only.output_tokens = 5;
+  REQUIRE(usage_of(output_only));
+  CHECK(usage_of(output_only)->input == 0);
+  price_log_row(book, output_only);
+  CHECK(output_only.pricing_status == "unpriced");
+  CHECK(output_only.pricing_snapshot_id == "snap-1");
+}
