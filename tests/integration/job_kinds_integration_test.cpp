@@ -5,18 +5,13 @@
 #include <catch2/catch.hpp>
 #include <soci/soci.h>
 
-#include "actors/account/account_actor.hpp"
-#include "actors/db/db_worker.hpp"
 #include "actors/jobs/job_handler.hpp"
-#include "actors/runtime/gateway_metrics.hpp"
-#include "actors/upstream/upstream_client.hpp"
 #include "common/clock.hpp"
-#include "persistence/crypto/secret_box.hpp"
 #include "persistence/upkeep/account_upkeep_repository.hpp"
 #include "persistence/upkeep/housekeeping_repository.hpp"
 #include "persistence/upkeep/pool_catalog_repository.hpp"
 #include "persistence/upkeep/usage_rollup_repository.hpp"
-#include "tests/support/test_database.hpp"
+#include "tests/support/runtime_rig.hpp"
 
 using namespace cxp;
 using domain::job_kind;
@@ -34,17 +29,9 @@ constexpr std::chrono::hours days(int n) {
   return std::chrono::hours{24 * n};
 }
 
-persistence::keyring test_keyring() {
-  auto ring = persistence::keyring::make({"v1", secret<std::string>{std::string(32, 'k')}});
-  REQUIRE(ring);
-  return std::move(*ring);
-}
-
 /// A worker's view of one database at the fixed time `t0`: the handlers as the workers get them.
 struct job_rig {
-  explicit job_rig(test::backend kind) : database(kind) {}
-
-  ~job_rig() { caf::anon_send_exit(db_pool, caf::exit_reason::user_shutdown); }
+  explicit job_rig(test::backend kind) : node(kind, clock) {}
 
   json run(job_kind kind, std::optional<std::string> pool_id = std::nullopt) {
     auto outcome = handlers.at(kind)(actors::job_run{"job-1", kind, std::move(pool_id), 1});
@@ -67,29 +54,10 @@ struct job_rig {
     return *counted;
   }
 
-  test::test_database database;
-  caf::actor_system_config config;
-  caf::actor_system system{config};
-  actors::db_pool_actor db_pool = actors::spawn_db_pool(system, database.db(), 1);
-  metrics::registry registry;
-  actors::gateway_metrics metrics{registry};
   manual_clock clock{t0};
-  persistence::keyring upstream_keys = test_keyring();
-  persistence::keyring totp_keys = test_keyring();
-  domain::service_context services{database.db(),
-                                   clock,
-                                   upstream_keys,
-                                   totp_keys,
-                                   secret<std::string>{std::string(32, 'a')},
-                                   secret<std::string>{std::string(32, 't')}};
-  actors::runtime_deps deps{db_pool,
-                            std::make_shared<actors::upstream_client>(),
-                            services,
-                            "http://127.0.0.1:9",
-                            "http://127.0.0.1:9/oauth/token",
-                            metrics,
-                            "node-1"};
-  actors::job_services job_services{system, database.db(), deps};
+  test::runtime_rig node;
+  test::test_database& database = node.database;
+  actors::job_services job_services{node.system, database.db(), node.deps};
   actors::job_handlers handlers = actors::make_job_handlers(job_services);
 };
 

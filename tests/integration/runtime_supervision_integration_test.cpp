@@ -16,7 +16,7 @@
 #include "common/clock.hpp"
 #include "persistence/crypto/secret_box.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/test_database.hpp"
+#include "tests/support/runtime_rig.hpp"
 
 using namespace cxp;
 
@@ -48,57 +48,31 @@ recording_custodian(std::shared_ptr<announcements> seen) {
   };
 }
 
-persistence::keyring test_keyring() {
-  auto ring = persistence::keyring::make({"v1", secret<std::string>{std::string(32, 'k')}});
-  REQUIRE(ring);
-  return std::move(*ring);
-}
-
 /// A runtime directory over a SQLite database seeded by `seed`, with the actors it needs; the
 /// custodian records what the directory announces.
 struct directory_rig {
   explicit directory_rig(const std::function<void(soci::session&)>& seed) {
-    REQUIRE(database.db().run(seed));
-    directory = actors::spawn_runtime_directory(system, deps, settings, custodian,
+    REQUIRE(node.database.db().run(seed));
+    directory = actors::spawn_runtime_directory(node.system, node.deps, settings, custodian,
                                                 std::chrono::milliseconds{200});
   }
 
   ~directory_rig() {
-    caf::scoped_actor self{system};
-    for (const auto& actor : std::vector<caf::actor>{
-           caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(settings),
-           caf::actor_cast<caf::actor>(db_pool), caf::actor_cast<caf::actor>(custodian)}) {
+    caf::scoped_actor self{node.system};
+    for (const auto& actor : std::vector<caf::actor>{caf::actor_cast<caf::actor>(directory),
+                                                     caf::actor_cast<caf::actor>(settings),
+                                                     caf::actor_cast<caf::actor>(custodian)}) {
       self->send_exit(actor, caf::exit_reason::user_shutdown);
       self->wait_for(actor);
     }
   }
 
-  test::test_database database{test::backend::sqlite};
-  caf::actor_system_config config;
-  caf::actor_system system{config};
-  actors::db_pool_actor db_pool = actors::spawn_db_pool(system, database.db(), 2);
-  actors::settings_cache_actor settings =
-    actors::spawn_settings_cache(system, db_pool, std::chrono::seconds{1});
-  metrics::registry registry;
-  actors::gateway_metrics metrics{registry};
   system_clock_source clock;
-  persistence::keyring upstream_keys = test_keyring();
-  persistence::keyring totp_keys = test_keyring();
-  domain::service_context services{database.db(),
-                                   clock,
-                                   upstream_keys,
-                                   totp_keys,
-                                   secret<std::string>{std::string(32, 'a')},
-                                   secret<std::string>{std::string(32, 't')}};
-  actors::runtime_deps deps{db_pool,
-                            std::make_shared<actors::upstream_client>(),
-                            services,
-                            "http://127.0.0.1:9",
-                            "http://127.0.0.1:9/oauth/token",
-                            metrics,
-                            "node-1"};
+  test::runtime_rig node{test::backend::sqlite, clock};
+  actors::settings_cache_actor settings =
+    actors::spawn_settings_cache(node.system, node.db_pool, std::chrono::seconds{1});
   std::shared_ptr<announcements> seen = std::make_shared<announcements>();
-  actors::account_custodian_actor custodian = system.spawn(recording_custodian, seen);
+  actors::account_custodian_actor custodian = node.system.spawn(recording_custodian, seen);
   actors::runtime_directory_actor directory;
 };
 
@@ -125,7 +99,7 @@ TEST_CASE("an account actor that fails is spawned again by the runtime directory
     auto current = seen->account("acct-a");
     return current && current != first;
   }));
-  CHECK(rig.metrics.actor_restarts.add({}).value() == 1);
+  CHECK(rig.node.metrics.actor_restarts.add({}).value() == 1);
 }
 
 TEST_CASE("the runtime directory hands out a pool's actor and, once it died, its successor",
@@ -134,7 +108,7 @@ TEST_CASE("the runtime directory hands out a pool's actor and, once it died, its
     sql << "INSERT INTO pools (id, slug, name, created_at, updated_at) VALUES ('pool-a', "
            "'pool-a', 'Pool A', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')";
   }};
-  caf::scoped_actor self{rig.system};
+  caf::scoped_actor self{rig.node.system};
   auto handle_of = [&](const std::string& pool_id) {
     actors::lease_source_actor pool;
     self->request(rig.directory, std::chrono::seconds{5}, actors::pool_handle_request{pool_id})
