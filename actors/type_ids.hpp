@@ -47,6 +47,16 @@ using local_atom = caf::atom_constant<caf::atom("local")>;
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 using connect_atom = caf::atom_constant<caf::atom("connect")>;
 
+// -- jobs (the scheduler group and its store) ----------------------------------------------------
+/// Acquire or renew the scheduler lease / let it expire now (a draining node).
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+/// (leader_atom, leading, epoch): this node's scheduler leadership changed.
+using leader_atom = caf::atom_constant<caf::atom("leader")>;
+/// Rescue timed-out claims and prune finished jobs / read the queue's gauges.
+using rescue_atom = caf::atom_constant<caf::atom("rescue")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
 /// Announces every message type that may cross a node boundary. CAF 0.17 has no type-ID blocks;
 /// `add_message_type` is its equivalent and this is the one place it is called.
 void add_message_types(caf::actor_system_config& config);

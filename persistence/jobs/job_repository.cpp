@@ -99,23 +99,30 @@ long long execute_counted(soci::statement& statement) {
 
 } // namespace
 
+std::optional<enqueue_result> job_repository::enqueue_in(unit_of_work& work, const new_job& job,
+                                                         time_point now) {
+  auto& sql = work.session();
+  const auto id = new_uuid();
+  if (insert_job(sql, job, id, now)) {
+    return enqueue_result{select_jobs(sql, "id = :p0", {id}).at(0), true};
+  }
+  auto existing = incomplete_with_key(sql, job.unique_key);
+  if (!existing) {
+    return std::nullopt;
+  }
+  return enqueue_result{*existing, false};
+}
+
 caf::expected<enqueue_result> job_repository::enqueue(const new_job& job, time_point now) {
   constexpr int attempts = 3;
   for (int attempt = 0; attempt < attempts; ++attempt) {
     auto result =
       db_.transact([&](unit_of_work& work) -> caf::expected<std::optional<enqueue_result>> {
-        auto& sql = work.session();
-        const auto id = new_uuid();
-        if (insert_job(sql, job, id, now)) {
-          auto rows = select_jobs(sql, "id = :p0", {id});
+        auto enqueued = enqueue_in(work, job, now);
+        if (enqueued) {
           work.commit();
-          return enqueue_result{rows.at(0), true};
         }
-        auto existing = incomplete_with_key(sql, job.unique_key);
-        if (!existing) {
-          return std::nullopt; // it finished between the two statements: try again
-        }
-        return enqueue_result{*existing, false};
+        return enqueued;
       });
     if (!result) {
       return result.error();
@@ -162,16 +169,19 @@ caf::expected<std::vector<claimed_job>> job_repository::claim(const std::string&
   return db_.transact([&](unit_of_work& work) {
     auto& sql = work.session();
     // SKIP LOCKED: rows another worker is claiming right now are passed over, not waited for.
-    const std::string due = "SELECT id FROM jobs WHERE status = 'queued' AND run_at <= :due "
-                            "ORDER BY run_at, id LIMIT "
-                            + std::to_string(limit) + (postgres ? " FOR UPDATE SKIP LOCKED" : "");
-    soci::statement update =
-      (sql.prepare << "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = "
-                      ":worker, claim_token = :token, started_at = :at, locked_until = :until, "
-                      "updated_at = :updated WHERE status = 'queued' AND id IN ("
-                        + due + ")",
-       soci::use(worker_id), soci::use(token), soci::use(at), soci::use(at), soci::use(at),
-       soci::use(at));
+    // The due rows are picked once, in a materialised CTE: as a subquery of the UPDATE,
+    // PostgreSQL may run them again for each row it updates, and each run skips the rows this
+    // statement has just updated, so LIMIT would no longer bound the claim.
+    const std::string sql_text =
+      std::string{"WITH due AS "} + (postgres ? "MATERIALIZED " : "")
+      + "(SELECT id FROM jobs WHERE status = 'queued' AND run_at <= :due ORDER BY run_at, id "
+        "LIMIT "
+      + std::to_string(limit) + (postgres ? " FOR UPDATE SKIP LOCKED" : "")
+      + ") UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = :worker, "
+        "claim_token = :token, started_at = :at, locked_until = :until, updated_at = :updated "
+        "WHERE status = 'queued' AND id IN (SELECT id FROM due)";
+    soci::statement update = (sql.prepare << sql_text, soci::use(at), soci::use(worker_id),
+                              soci::use(token), soci::use(at), soci::use(at), soci::use(at));
     std::vector<claimed_job> claimed;
     if (execute_counted(update) == 0) {
       return claimed;

@@ -126,6 +126,11 @@ public:
   /// instead (`created` false).
   caf::expected<enqueue_result> enqueue(const new_job& job, time_point now);
 
+  /// `enqueue` inside a caller's transaction (with its audit event); nullopt in the rare case
+  /// that the incomplete job holding the key finished between its two statements.
+  static std::optional<enqueue_result> enqueue_in(unit_of_work& work, const new_job& job,
+                                                  time_point now);
+
   /// Queues one scheduled run when `fence` still holds the scheduler lease at `now`, no job
   /// (of any status) has `job.unique_key` (the schedule slot) and no earlier run of the kind
   /// is still waiting in the queue (a backlog is not multiplied while workers are away).

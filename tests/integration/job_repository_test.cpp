@@ -104,6 +104,20 @@ TEST_CASE("claims take due jobs oldest first, count the attempt and lock each un
   CHECK(claimed->at(1).job.locked_until == to_iso8601(t0 + seconds{70}));
   CHECK(jobs.get(first.id).value()->locked_until == to_iso8601(t0 + seconds{15}));
 
+  // A claim takes no more than its limit, however many are due.
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(jobs.enqueue(job_of("retention", "same-time-" + std::to_string(i)), t0));
+  }
+  CHECK(jobs.claim("worker-3", 1, t0 + seconds{10})->size() == 1);
+  CHECK(jobs.claim("worker-3", 2, t0 + seconds{10})->size() == 2);
+  int64_t running = 0;
+  const auto depths = jobs.queue_depth().value();
+  for (const auto& depth : depths) {
+    running += depth.running;
+  }
+  CHECK(running == 5);
+  CHECK(jobs.claim("worker-3", 5, t0 + seconds{10})->size() == 1);
+
   // Nothing else is due; the later job comes when its time does, one claim at a time.
   CHECK(jobs.claim("worker-2", 10, t0 + seconds{10})->empty());
   auto later = jobs.claim("worker-2", 1, t0 + seconds{61});
