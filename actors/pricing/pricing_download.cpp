@@ -156,32 +156,32 @@ private:
 
   template <class Stream>
   void exchange(Stream& stream) {
-    http::async_write(stream, request_, [this, &stream](beast::error_code ec, size_t) {
+    // The stream is a member: handlers hold its address, never a reference to a reference.
+    http::async_write(stream, request_, [this, s = &stream](beast::error_code ec, size_t) {
       if (ec) {
         return fail("sending the request failed: " + ec.message());
       }
-      http::async_read_header(
-        stream, buffer_, parser_, [this, &stream](beast::error_code failure, size_t) {
-          // Beast 1.74 loses the body-limit error of a Content-Length when an eager read finds
-          // the body right behind the header, so the header is read on its own first and its
-          // declared length checked; the limit still bounds chunked bodies.
-          if (failure == http::error::body_limit
-              || (!failure && parser_.content_length().value_or(0) > max_bytes_)) {
+      http::async_read_header(*s, buffer_, parser_, [this, s](beast::error_code failure, size_t) {
+        // Beast 1.74 loses the body-limit error of a Content-Length when an eager read finds
+        // the body right behind the header, so the header is read on its own first and its
+        // declared length checked; the limit still bounds chunked bodies.
+        if (failure == http::error::body_limit
+            || (!failure && parser_.content_length().value_or(0) > max_bytes_)) {
+          return too_large();
+        }
+        if (failure) {
+          return fail("reading the response failed: " + failure.message());
+        }
+        http::async_read(*s, buffer_, parser_, [this](beast::error_code error, size_t) {
+          if (error == http::error::body_limit) {
             return too_large();
           }
-          if (failure) {
-            return fail("reading the response failed: " + failure.message());
+          if (error) {
+            return fail("reading the response failed: " + error.message());
           }
-          http::async_read(stream, buffer_, parser_, [this](beast::error_code error, size_t) {
-            if (error == http::error::body_limit) {
-              return too_large();
-            }
-            if (error) {
-              return fail("reading the response failed: " + error.message());
-            }
-            finished_ = true;
-          });
+          finished_ = true;
         });
+      });
     });
   }
 

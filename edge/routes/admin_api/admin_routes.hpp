@@ -13,4 +13,9 @@ void add_auth_routes(route_table& routes, const admin_runtime& runtime);
 /// the behaviour lives in actors/admin. See docs/admin-api.md.
 void add_admin_resource_routes(route_table& routes, const admin_runtime& runtime);
 
+/// `GET /admin/api/request-logs` (filters, keyset pages) and `GET /admin/api/request-logs/:id`
+/// (with its attempts); instance admins see their pools' rows only. Registered by
+/// `add_admin_resource_routes`.
+void add_request_log_routes(route_table& routes, const admin_runtime& runtime);
+
 } // namespace cxp::edge
