@@ -87,8 +87,28 @@ void flush_prelude(stream_self* self) {
   }
 }
 
-/// Ends the running turn: the pool report (when still due), the request-log row, the done
-/// message and the response-id alias; then the next queued turn.
+/// Takes `response_id` as the running turn's and registers it as an alias of this stream: a
+/// client that continues from it (`previous_response_id`) on another node is forwarded here.
+/// Announced as soon as the id is known (`response.created`), long before the client can see
+/// the response complete, so the alias's session lease is stored before the client could
+/// reconnect elsewhere with it. A failed-over attempt's new response id is announced too.
+void take_response_id(stream_self* self, const std::string& response_id) {
+  auto& st = self->state;
+  auto& t = *st.turn;
+  if (response_id.empty() || response_id == t.response_id) {
+    return;
+  }
+  t.response_id = response_id;
+  if (st.registry) {
+    self->send(st.registry,
+               stream_alias{persistence::sha256_hex(t.request.alias_salt
+                                                    + ":previous_response_id:" + response_id),
+                            self});
+  }
+}
+
+/// Ends the running turn: the pool report (when still due), the request-log row and the done
+/// message; then the next queued turn.
 void end_turn(stream_self* self, std::optional<domain::attempt_outcome> outcome, int32_t status,
               errc gateway_error, std::string message) {
   auto& st = self->state;
@@ -131,12 +151,6 @@ void end_turn(stream_self* self, std::optional<domain::attempt_outcome> outcome,
   }
   done.message = std::move(message);
   done.account_id = t.grant ? t.grant->account_id : std::string{};
-  if (ok && !t.response_id.empty() && st.registry) {
-    self->send(st.registry,
-               stream_alias{persistence::sha256_hex(t.request.alias_salt
-                                                    + ":previous_response_id:" + t.response_id),
-                            self});
-  }
   self->send(st.deps->request_log, std::move(t.log));
   if (owned(st, t.request)) {
     self->send(st.connection, std::move(done));
