@@ -10,6 +10,7 @@
 #include "tests/support/admin_client.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/pooler_fixture.hpp"
+#include "tests/support/ws_client.hpp"
 
 using namespace cxp;
 using json = nlohmann::json;
@@ -126,6 +127,24 @@ TEST_CASE("every request log row carries its cost at the snapshot in force, and 
   CHECK(after[4].pricing_snapshot_id == newer.snapshot_id);
   CHECK(after[4].cost_micros == 8 * 6 + 1 + 90);
   CHECK(after[0].cost_micros == 131); // rows already logged keep their price
+
+  // A websocket turn's service_tier reaches its row too.
+  {
+    test::ws_client ws{f.gateway().port(), f.api_key(), {}};
+    REQUIRE(ws.status == 101);
+    auto frame = json::parse(test::ws_create_frame("say hi"));
+    frame["service_tier"] = "flex";
+    ws.send(frame.dump());
+    auto frames = ws.read_turn();
+    REQUIRE_FALSE(frames.empty());
+    REQUIRE(test::type_of(frames.back()) == "response.completed");
+    ws.close();
+  }
+  const auto with_socket = logged(f, 6);
+  CHECK(with_socket[5].transport == "websocket");
+  CHECK(with_socket[5].service_tier == "flex");
+  CHECK(with_socket[5].pricing_status
+        == (with_socket[5].input_tokens ? "priced" : "not_applicable")); // gpt-5.5 has flex prices
 
   // Operators read the same cost through the admin API.
   test::admin_client owner{f.gateway().port()};
