@@ -18,7 +18,8 @@ constexpr const char* usage = R"(usage: codex-pooler <command>
 
 commands:
   serve [--role all|web|worker|scheduler]   run the gateway (default command)
-  migrate                                   apply pending database migrations
+  migrate                                   apply pending database migrations and
+                                            import the built-in pricing snapshot
   admin <command> ...                       provision pools, accounts, keys, settings
                                             (codex-pooler admin help)
   help                                      show this text
