@@ -7,14 +7,29 @@
 #include "domain/accounts/account_tokens.hpp"
 #include "domain/accounts/auth_json.hpp"
 #include "domain/admin_input.hpp"
+#include "domain/jobs/job_schedule.hpp"
 #include "persistence/accounts/account_custody_repository.hpp"
 #include "persistence/accounts/account_repository.hpp"
+#include "persistence/jobs/job_repository.hpp"
 
 namespace cxp::domain {
 
 using namespace detail;
 
 namespace {
+
+/// What a pool serves changes with its accounts: a change queues a catalog sync of each of
+/// `pool_ids` at once, in the change's transaction (a sync already waiting is enough).
+void sync_catalogs_of(persistence::unit_of_work& sql, const service_context& context,
+                      const principal& who, const std::vector<std::string>& pool_ids) {
+  const auto now = context.clock.now();
+  const auto by = who.operator_id.empty() ? who.actor_type() : who.operator_id;
+  for (const auto& pool_id : pool_ids) {
+    auto job = manual_job(job_kind::catalog_sync, pool_id, now, by, {});
+    job.origin = "account_change";
+    persistence::job_repository::enqueue_in(sql, job, now);
+  }
+}
 
 using persistence::account_repository;
 using persistence::account_row;
@@ -284,6 +299,7 @@ caf::expected<import_result> account_service::import_auth_json(const principal& 
         for (const auto& pool : *pool_ids) {
           account_repository::add_to_pool_in(sql, pool, row.id, now);
         }
+        sync_catalogs_of(sql, context_, who, *pool_ids);
         record_event(sql, context_, who, "upstream_account.import", row.id,
                      pool_ids->size() == 1 ? std::optional<std::string>{pool_ids->front()}
                                            : std::nullopt,
@@ -454,6 +470,7 @@ caf::expected<account_view> transition(service_context& context, const principal
       }
       record_event(sql, context, who, action, id, audit_pool(who, pool_ids),
                    {{"from", row->status}, {"to", target}});
+      sync_catalogs_of(sql, context, who, pool_ids);
     }
     auto view = view_in(sql, who, id);
     sql.commit();
@@ -488,6 +505,7 @@ caf::expected<void> account_service::remove(const principal& who, const std::str
     account_repository::remove_in(sql, id);
     record_event(sql, context_, who, "upstream_account.delete", id, audit_pool(who, pool_ids),
                  {{"chatgpt_account_id", row->chatgpt_account_id}, {"pool_ids", pool_ids}});
+    sync_catalogs_of(sql, context_, who, pool_ids);
     sql.commit();
     return true;
   });
@@ -523,6 +541,7 @@ caf::expected<account_view> change_assignment(service_context& context, const pr
     if (changed) {
       record_event(sql, context, who, add ? "upstream_account.assign" : "upstream_account.unassign",
                    id, pool_id, nlohmann::json::object());
+      sync_catalogs_of(sql, context, who, {pool_id});
     }
     auto view = view_in(sql, who, id);
     sql.commit();

@@ -470,15 +470,26 @@ TEST_CASE("status, label, assignment and deletion changes are validated and audi
   CHECK(code_of(s->service.assign(cli, account.id, new_uuid()).error()) == errc::not_found);
   CHECK(code_of(s->service.assign(cli, new_uuid(), pool).error()) == errc::not_found);
   CHECK(code_of(s->service.get(cli, "not-a-uuid").error()) == errc::not_found);
+  CHECK(f.count("SELECT COUNT(*) FROM jobs") == 0);
   auto assigned = s->service.assign(cli, account.id, pool);
   REQUIRE(assigned);
   CHECK(assigned->pool_ids == std::vector<std::string>{pool});
   CHECK(s->service.assign(cli, account.id, pool));
   CHECK(f.audit_count("upstream_account.assign") == 1);
+  // The pool's catalog changed: one sync of it is queued at once, however many changes follow
+  // before a worker takes it.
+  const auto queued_syncs = "SELECT COUNT(*) FROM jobs WHERE kind = 'catalog_sync' AND pool_id = '"
+                            + pool + "' AND status = 'queued' AND origin = 'account_change'";
+  CHECK(f.count(queued_syncs) == 1);
+  REQUIRE(s->service.pause(cli, account.id));
+  REQUIRE(s->service.resume(cli, account.id));
+  CHECK(f.count(queued_syncs) == 1);
+  f.exec("UPDATE jobs SET status = 'succeeded'");
   auto unassigned = s->service.unassign(cli, account.id, pool);
   REQUIRE(unassigned);
   CHECK(unassigned->pool_ids.empty());
   CHECK(f.audit_count("upstream_account.unassign") == 1);
+  CHECK(f.count(queued_syncs) == 1);
 
   REQUIRE(s->service.assign(cli, account.id, pool));
   REQUIRE(s->service.remove(cli, account.id));
