@@ -1,6 +1,7 @@
 #include "common/boot_config.hpp"
 
 #include <charconv>
+#include <tuple>
 
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
@@ -292,6 +293,37 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
         return invalid(name, "must be a number of milliseconds from 100 to 3600000");
       }
       *interval = std::chrono::milliseconds{*parsed};
+    }
+  }
+  if (auto workers = lookup(env, "CODEX_POOLER_JOB_WORKERS")) {
+    auto parsed = parse_int<size_t>(*workers, 0, 64);
+    if (!parsed) {
+      return invalid("CODEX_POOLER_JOB_WORKERS",
+                     "must be a number from 0 to 64 (got \"" + *workers + "\")");
+    }
+    config.job_workers = *parsed;
+  }
+  for (auto [name, interval, min] :
+       {std::tuple{"CODEX_POOLER_JOB_POLL_MS", &config.job_poll_interval, int64_t{10}},
+        std::tuple{"CODEX_POOLER_SCHEDULER_LEASE_TTL_MS", &config.scheduler_lease_ttl,
+                   int64_t{1'000}}}) {
+    if (auto value = lookup(env, name)) {
+      auto parsed = parse_int<int64_t>(*value, min, 600'000);
+      if (!parsed) {
+        return invalid(name, "must be a number of milliseconds from " + std::to_string(min)
+                               + " to 600000");
+      }
+      *interval = std::chrono::milliseconds{*parsed};
+    }
+  }
+  for (auto [name, target] : {std::pair{"CODEX_POOLER_JOB_EVERY_MS", &config.job_every},
+                              std::pair{"CODEX_POOLER_JOB_TIMEOUT_MS", &config.job_timeout}}) {
+    if (auto value = lookup(env, name)) {
+      auto parsed = parse_int<int64_t>(*value, 100, 86'400'000);
+      if (!parsed) {
+        return invalid(name, "must be a number of milliseconds from 100 to 86400000");
+      }
+      *target = std::chrono::milliseconds{*parsed};
     }
   }
   if (config.session_lease_renewal >= config.session_lease_ttl) {

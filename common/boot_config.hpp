@@ -75,6 +75,17 @@ struct boot_config {
   std::chrono::milliseconds settings_poll_interval{2'000};
   std::chrono::milliseconds key_recheck_interval{2'000};
 
+  /// Jobs: worker threads on `worker` and `all` nodes (CODEX_POOLER_JOB_WORKERS, 0 = none), how
+  /// often an idle worker looks for due jobs (CODEX_POOLER_JOB_POLL_MS) and the TTL of the
+  /// cluster's one scheduler lease (CODEX_POOLER_SCHEDULER_LEASE_TTL_MS; renewed every third).
+  size_t job_workers = 2;
+  std::chrono::milliseconds job_poll_interval{1'000};
+  std::chrono::milliseconds scheduler_lease_ttl{30'000};
+  /// Overrides every job kind's schedule interval and the claim timeout of scheduled runs
+  /// (CODEX_POOLER_JOB_EVERY_MS / _TIMEOUT_MS): for tests and demos that cannot wait minutes.
+  std::optional<std::chrono::milliseconds> job_every;
+  std::optional<std::chrono::milliseconds> job_timeout;
+
   std::string admin_ui_dir; ///< built admin UI assets; empty = the default next to the binary
 
   bool requires_shared_secrets() const { return database.kind == database_kind::postgres; }

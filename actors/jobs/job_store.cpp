@@ -30,7 +30,7 @@ job_store_actor spawn_job_store(caf::actor_system& system, db_pool_actor db_pool
   return system.spawn([db = std::move(db_pool),
                        &clock](job_store_actor::pointer self) -> job_store_actor::behavior_type {
     return {
-      [self, db, &clock](lease_atom, lease_request& request) {
+      [self, db, &clock](lease_atom, scheduler_lease_request& request) {
         return answer_from_db<persistence::scheduler_lease_row>(
           self, db, [request, &clock](persistence::database& database) {
             return persistence::scheduler_lease_repository{database}.acquire(

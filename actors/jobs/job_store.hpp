@@ -18,7 +18,7 @@
 namespace cxp::actors {
 
 /// Asks for the scheduler lease on behalf of `node_id`, to last `ttl` from now.
-struct lease_request {
+struct scheduler_lease_request {
   std::string node_id;
   std::chrono::milliseconds ttl{0};
 };
@@ -36,13 +36,13 @@ struct job_queue_stats {
 };
 
 /// What the scheduler group asks of the database, as messages (tests put a typed fake here):
-/// - `lease_atom, lease_request` → the lease as it stands after acquiring or renewing it;
+/// - `lease_atom, scheduler_lease_request` → the lease as it stands after acquiring or renewing it;
 /// - `release_atom, lease_fence` → whether the lease was let go;
 /// - `new_job, lease_fence` → how a scheduled enqueue fenced by the lease went;
 /// - `rescue_atom` → rescue timed-out claims and prune old finished jobs;
 /// - `stats_atom` → queue depth and the kinds' last runs.
 using job_store_actor = caf::typed_actor<
-  caf::replies_to<lease_atom, lease_request>::with<persistence::scheduler_lease_row>,
+  caf::replies_to<lease_atom, scheduler_lease_request>::with<persistence::scheduler_lease_row>,
   caf::replies_to<release_atom, persistence::lease_fence>::with<bool>,
   caf::replies_to<persistence::new_job,
                   persistence::lease_fence>::with<persistence::scheduled_enqueue>,
@@ -59,7 +59,7 @@ job_store_actor spawn_job_store(caf::actor_system& system, db_pool_actor db_pool
 
 } // namespace cxp::actors
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::lease_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::scheduler_lease_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::job_upkeep)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::job_queue_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::persistence::scheduler_lease_row)

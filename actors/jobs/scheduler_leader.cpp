@@ -77,7 +77,9 @@ using leader_self = caf::stateful_actor<leader_state, leader_impl::base>;
 void announce(leader_self* self) {
   const auto& lease = *self->state.lease;
   self->state.config->leader.set(lease.leading() ? 1 : 0);
-  log::info("jobs", lease.leading() ? "this node leads the scheduler" : "this node is a standby",
+  log::info("jobs",
+            lease.leading() ? "this node leads the scheduler"
+                            : "this node no longer leads the scheduler",
             {{"epoch", lease.epoch()}});
   for (const auto& subscriber : self->state.subscribers) {
     self->send(subscriber, leader_atom::value, lease.leading(), lease.epoch());
@@ -130,7 +132,7 @@ void ask_for_lease(leader_self* self) {
   };
   self
     ->request(state.store, store_timeout, lease_atom::value,
-              lease_request{state.config->node_id, state.config->ttl})
+              scheduler_lease_request{state.config->node_id, state.config->ttl})
     .then(
       [self, after](persistence::scheduler_lease_row& row) {
         after(self->state.lease->on_lease(row, self->state.config->clock.now()));

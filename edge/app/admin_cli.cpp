@@ -13,6 +13,7 @@
 #include "common/json_input.hpp"
 #include "domain/accounts/account_service.hpp"
 #include "domain/admin_input.hpp"
+#include "domain/jobs/job_service.hpp"
 #include "domain/keys/api_key_service.hpp"
 #include "domain/operators/operator_service.hpp"
 #include "domain/pools/pool_service.hpp"
@@ -42,6 +43,10 @@ constexpr const char* admin_usage = R"(usage: codex-pooler admin <command> [--fl
   key list [--pool POOL_ID]
   settings list
   settings set KEY=JSON_VALUE...
+  job list [--kind KIND] [--state queued|running|succeeded|failed|cancelled] [--limit N]
+  job run KIND [--pool POOL_ID]    queue a run now; a worker node runs it
+                                   (token_refresh quota_reconciliation catalog_sync pricing_import
+                                    usage_rollup retention runtime_cleanup)
 )";
 
 struct parsed_args {
@@ -164,6 +169,43 @@ int import_accounts(service_context& context, const principal& who, const parsed
   return failures == 0 ? 0 : 1;
 }
 
+int run_job_command(service_context& context, const principal& who, const parsed_args& args,
+                    const std::string& command) {
+  job_service jobs{context};
+  if (command == "job list") {
+    job_query query;
+    query.kind = args.flag("kind");
+    query.state = args.flag("state");
+    if (auto limit = args.flag("limit")) {
+      try {
+        query.page.limit = std::stoi(*limit);
+      } catch (const std::exception&) {
+        return usage_error("job list --limit takes a number");
+      }
+    }
+    auto page = jobs.list(who, query);
+    if (!page) {
+      return fail(page.error());
+    }
+    json out = json::array();
+    for (const auto& job : page->items) {
+      out.push_back(to_json(job));
+    }
+    std::cout << printable_json(out) << "\n";
+    return 0;
+  }
+  if (args.words.size() != 3) {
+    return usage_error("job run takes one KIND");
+  }
+  auto queued = jobs.run(who, {args.words[2], args.flag("pool")});
+  if (!queued) {
+    return fail(queued.error());
+  }
+  std::cout << printable_json(json{{"job", to_json(queued->job)}, {"created", queued->created}})
+            << "\n";
+  return 0;
+}
+
 int run(service_context& context, const parsed_args& args) {
   principal who;
   who.type = principal::kind::cli;
@@ -281,6 +323,9 @@ int run(service_context& context, const parsed_args& args) {
     }
     std::cout << printable_json(to_json(*created)) << "\n";
     return 0;
+  }
+  if (command == "job list" || command == "job run") {
+    return run_job_command(context, who, args, command);
   }
   if (command == "settings list") {
     auto listed = settings_service{context}.list(who);

@@ -1,6 +1,7 @@
 #include "edge/app/gateway_node.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -11,6 +12,11 @@
 
 #include "actors/account/account_custody.hpp"
 #include "actors/db/db_worker.hpp"
+#include "actors/jobs/job_handler.hpp"
+#include "actors/jobs/job_metrics.hpp"
+#include "actors/jobs/job_scheduler.hpp"
+#include "actors/jobs/job_store.hpp"
+#include "actors/jobs/job_worker.hpp"
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
 #include "actors/runtime/runtime_directory.hpp"
@@ -57,6 +63,24 @@ constexpr auto websocket_goodbye_timeout = std::chrono::seconds{2};
 constexpr size_t websocket_io_threads = 1;
 constexpr auto websocket_owner_idle_default = std::chrono::minutes{30};
 constexpr uint64_t websocket_max_message_bytes = 64u << 20;
+/// The queue keeper's pass (rescue, prune, gauges) runs at the lease's renewal pace, at most this
+/// far apart.
+constexpr auto max_keeper_interval = std::chrono::milliseconds{15'000};
+/// How long a draining node waits for the scheduler lease to be released.
+constexpr auto scheduler_release_timeout = std::chrono::seconds{3};
+
+/// What each role runs (README "Roles"): `web` serves the gateway and the admin API, `worker`
+/// runs jobs, `scheduler` decides when jobs are due; `all` is all three. Every role serves
+/// /healthz, /readyz and /metrics.
+bool serves_traffic(node_role role) {
+  return role == node_role::all || role == node_role::web;
+}
+bool runs_jobs(node_role role) {
+  return role == node_role::all || role == node_role::worker;
+}
+bool schedules_jobs(node_role role) {
+  return role == node_role::all || role == node_role::scheduler;
+}
 
 /// Asio threads (one io_context each) and CAF workers for this machine. The request path is
 /// mostly socket work and every hop between the two is a thread wake-up, so CAF gets a quarter
@@ -145,6 +169,7 @@ struct gateway_node::parts {
         system(caf_config),
         bridge(system),
         gateway_metrics(registry),
+        job_metrics(registry),
         io(std::make_shared<io_pool>(threads.io)),
         node_id(new_uuid()) {}
 
@@ -157,7 +182,9 @@ struct gateway_node::parts {
   bridge_scope bridge;
   metrics::registry registry;
   actors::gateway_metrics gateway_metrics;
+  actors::job_metrics job_metrics;
   std::shared_ptr<io_pool> io;
+  actors::db_pool_actor db_pool;
   std::shared_ptr<actors::upstream_client> upstream;
   std::string node_id;
   std::unique_ptr<actors::runtime_deps> runtime_deps;
@@ -172,6 +199,9 @@ struct gateway_node::parts {
   cluster::node_actor node;
   actors::account_custodian_actor custodian;
   cluster::node_heartbeat_actor heartbeat;
+  std::unique_ptr<actors::job_services> job_services;
+  actors::job_scheduler_actor scheduler;
+  std::vector<actors::job_worker_actor> workers;
   stop_stack running;
 };
 
@@ -190,6 +220,7 @@ std::optional<std::string> gateway_node::start() {
   auto& context = *p.wiring.context;
 
   auto db_pool = actors::spawn_db_pool(system, p.db, config.pool_size);
+  p.db_pool = db_pool;
   p.running.started("db_pool", exit_of(db_pool));
   auto settings = actors::spawn_settings_cache(system, db_pool, config.settings_poll_interval);
   p.running.started("settings", exit_of(settings));
@@ -247,17 +278,19 @@ std::optional<std::string> gateway_node::start() {
 
   add_health_routes(p.routes, {system, db_pool, p.server->state(), p.registry, settings,
                                context.token_hash_key, p.custodian, p.io});
-  p.admin = std::make_unique<admin_runtime>(
-    admin_runtime{system, db_pool, context, std::make_shared<domain::login_throttle>()});
-  add_auth_routes(p.routes, *p.admin);
-  add_admin_resource_routes(p.routes, *p.admin);
-  // Built in place: the runtime holds the key cache, which holds a mutex.
-  p.codex.reset(new codex_runtime{system, db_pool, directory, request_log, p.upstream, context,
-                                  config.upstream_base_url, p.gateway_metrics, p.io,
-                                  std::make_shared<admission_control>(p.gateway_metrics)});
-  add_codex_routes(p.routes, *p.codex);
-  auto key_cache_listener = spawn_key_cache_listener(system, p.codex->keys);
-  p.running.started("key_cache_listener", exit_of(key_cache_listener));
+  if (serves_traffic(config.role)) {
+    p.admin = std::make_unique<admin_runtime>(
+      admin_runtime{system, db_pool, context, std::make_shared<domain::login_throttle>()});
+    add_auth_routes(p.routes, *p.admin);
+    add_admin_resource_routes(p.routes, *p.admin);
+    // Built in place: the runtime holds the key cache, which holds a mutex.
+    p.codex.reset(new codex_runtime{system, db_pool, directory, request_log, p.upstream, context,
+                                    config.upstream_base_url, p.gateway_metrics, p.io,
+                                    std::make_shared<admission_control>(p.gateway_metrics)});
+    add_codex_routes(p.routes, *p.codex);
+    auto key_cache_listener = spawn_key_cache_listener(system, p.codex->keys);
+    p.running.started("key_cache_listener", exit_of(key_cache_listener));
+  }
 
   p.stream_deps = std::make_unique<actors::stream_deps>(
     actors::stream_deps{directory, request_log, actors::ws_transport::start(websocket_io_threads),
@@ -268,15 +301,19 @@ std::optional<std::string> gateway_node::start() {
   auto stream_registry = actors::spawn_stream_registry(system, *p.stream_deps);
   p.running.started("stream_registry", exit_of(stream_registry));
   // The edge opens sessions through the node actor, which owns the session leases and forwards
-  // to the owner node's stream when another node holds the lease.
+  // to the owner node's stream when another node holds the lease. Every role runs it: it is
+  // what peers connect to, and the notices they broadcast (key, settings, token changes) reach
+  // a node's caches and accounts through it.
   p.node =
     cluster::spawn_node_actor(system, {p.node_id, db_pool, stream_registry, settings,
                                        config.session_lease_ttl, config.session_lease_renewal});
   p.running.started("node", exit_of(p.node));
-  p.websockets = std::make_unique<websocket_runtime>(
-    websocket_runtime{*p.codex, settings, p.node, config.key_recheck_interval});
-  add_websocket_routes(p.routes, *p.websockets);
-  add_v1_routes(p.routes, *p.codex);
+  if (serves_traffic(config.role)) {
+    p.websockets = std::make_unique<websocket_runtime>(
+      websocket_runtime{*p.codex, settings, p.node, config.key_recheck_interval});
+    add_websocket_routes(p.routes, *p.websockets);
+    add_v1_routes(p.routes, *p.codex);
+  }
 
   uint16_t cluster_port = 0;
   if (is_clustered(config)) {
@@ -302,6 +339,7 @@ std::optional<std::string> gateway_node::start() {
                                     dialer);
     p.running.started("peer_discovery", exit_of(discovery));
   }
+  start_jobs();
   const cluster::node_identity identity{
     p.node_id,        config.node_name, std::string{to_string(config.role)},
     config.node_name, p.server->port(), cluster_port};
@@ -322,11 +360,87 @@ std::optional<std::string> gateway_node::start() {
   return std::nullopt;
 }
 
+void gateway_node::start_jobs() {
+  auto& p = *parts_;
+  const auto& config = p.config;
+  const auto& clock = p.wiring.context->clock;
+  const domain::job_tuning tuning{config.job_every, config.job_timeout};
+  if (schedules_jobs(config.role)) {
+    auto store = actors::spawn_job_store(p.system, p.db_pool, clock);
+    p.scheduler = actors::spawn_job_scheduler(
+      p.system, store,
+      {p.node_id, config.scheduler_lease_ttl,
+       std::min<std::chrono::milliseconds>(max_keeper_interval, config.scheduler_lease_ttl / 3),
+       tuning, clock, p.job_metrics, p.gateway_metrics.actor_restarts.add({})});
+    p.running.started("job_scheduler", [scheduler = p.scheduler, store] {
+      caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+    });
+  }
+  if (runs_jobs(config.role) && config.job_workers > 0) {
+    // Handlers block on the database and the upstream, so each worker has its own thread and
+    // calls the repositories directly.
+    // The handlers keep a reference to their services, which live as long as the node.
+    p.job_services.reset(new actors::job_services{p.system, p.db, *p.runtime_deps});
+    auto handlers =
+      std::make_shared<const actors::job_handlers>(actors::make_job_handlers(*p.job_services));
+    for (size_t i = 0; i < config.job_workers; ++i) {
+      p.workers.push_back(actors::spawn_job_worker(
+        p.system,
+        std::make_shared<actors::job_runner>(p.db, handlers, clock, p.job_metrics,
+                                             p.node_id + "/w" + std::to_string(i)),
+        config.job_poll_interval));
+    }
+    p.running.started("job_workers", [workers = p.workers] {
+      // A worker ends after the run in hand: waited for here, because the handlers use parts of
+      // the node (its services, the runtime) that are torn down after this step.
+      std::vector<std::future<void>> ended;
+      for (const auto& worker : workers) {
+        auto done = std::make_shared<std::promise<void>>();
+        ended.push_back(done->get_future());
+        worker->attach_functor([done] { done->set_value(); });
+        caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+      }
+      for (auto& end : ended) {
+        end.wait();
+      }
+    });
+  }
+}
+
 void gateway_node::drain(int signal_number) {
   auto& p = *parts_;
   const auto grace = p.config.shutdown_grace;
   log::info("app", "draining", {{"signal", signal_number}, {"grace_ms", grace.count()}});
   caf::anon_send(p.heartbeat, actors::drain_atom::value);
+  // The scheduler lease first: a standby takes over at once instead of after the TTL.
+  if (p.scheduler) {
+    ask_and_wait<bool>(
+      p.system, p.scheduler, scheduler_release_timeout, [](caf::expected<bool>) {},
+      actors::drain_atom::value);
+  }
+  // Workers stop claiming; the jobs they are running get the grace, alongside the requests (a
+  // worker answers between two runs). A job still running after it is claimed again elsewhere
+  // once its timeout passes.
+  auto workers_pending = std::make_shared<std::atomic<size_t>>(p.workers.size());
+  auto jobs_finished = std::make_shared<std::promise<void>>();
+  auto jobs_done = jobs_finished->get_future();
+  if (p.workers.empty()) {
+    jobs_finished->set_value();
+  }
+  for (const auto& worker : p.workers) {
+    ask<bool>(
+      p.system, worker, grace,
+      [workers_pending, jobs_finished](caf::expected<bool> drained) {
+        if (!drained) {
+          log::warn("app", "shutdown deadline passed with a job running");
+        }
+        if (--*workers_pending == 0) {
+          jobs_finished->set_value();
+        }
+      },
+      actors::drain_atom::value);
+  }
   // HTTP requests and websocket turns (of this node's sessions, for clients here or forwarded
   // from peers) get the same deadline.
   std::promise<void> turns_finished;
@@ -344,6 +458,7 @@ void gateway_node::drain(int signal_number) {
               {{"in_flight", unfinished}});
   }
   turns_finished.get_future().wait();
+  jobs_done.wait();
   // The sessions are handed off: another node takes each over at once, on its account, instead
   // of after the lease TTL.
   hand_off(p.system, p.node, "session leases handed off");

@@ -15,9 +15,12 @@ namespace cxp::edge {
 struct service_wiring;
 
 /// One gateway process: its actor system, database workers, settings, account custody, routing,
-/// request log, HTTP/websocket server, cluster node and heartbeat. `start` brings the parts up
-/// in dependency order; `drain` stops taking work and lets running work finish (handing sessions
-/// and accounts to other nodes); `stop` stops the parts last-started first.
+/// request log, HTTP/websocket server, cluster node, heartbeat and, by role, the jobs (`web`:
+/// the gateway and admin routes, no jobs; `worker`: job workers, only health and metrics routes;
+/// `scheduler`: the scheduler group, only health and metrics routes; `all`: everything). `start`
+/// brings the parts up in dependency order; `drain` stops taking work and lets running work
+/// finish (releasing the scheduler lease, handing sessions and accounts to other nodes); `stop`
+/// stops the parts last-started first.
 class gateway_node {
 public:
   gateway_node(const boot_config& config, persistence::database& db, const service_wiring& wiring);
@@ -36,6 +39,9 @@ public:
   void stop();
 
 private:
+  /// The scheduler group and the job workers this node's role runs.
+  void start_jobs();
+
   struct parts;
   std::unique_ptr<parts> parts_;
 };

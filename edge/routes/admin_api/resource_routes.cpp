@@ -413,6 +413,7 @@ void add_admin_resource_routes(route_table& routes, const admin_runtime& runtime
   add_api_key_routes(routes, runtime);
   add_operator_routes(routes, runtime);
   add_settings_and_audit_routes(routes, runtime);
+  add_job_routes(routes, runtime);
   add_request_log_routes(routes, runtime);
 }
 

@@ -166,3 +166,34 @@ TEST_CASE("the settings poll and websocket key re-check default to 2 s and accep
     failure_of({{"CODEX_POOLER_KEY_RECHECK_MS", "often"}}).rfind("CODEX_POOLER_KEY_RECHECK_MS: ", 0)
     == 0);
 }
+
+TEST_CASE("job workers, polling, the scheduler lease and job tuning come from the environment",
+          "[unit][common][config]") {
+  auto defaults = load_boot_config({});
+  REQUIRE(defaults);
+  CHECK(defaults->job_workers == 2);
+  CHECK(defaults->job_poll_interval == std::chrono::milliseconds{1'000});
+  CHECK(defaults->scheduler_lease_ttl == std::chrono::milliseconds{30'000});
+  CHECK_FALSE(defaults->job_every);
+  CHECK_FALSE(defaults->job_timeout);
+
+  auto tuned = load_boot_config({{"CODEX_POOLER_JOB_WORKERS", "0"},
+                                 {"CODEX_POOLER_JOB_POLL_MS", "50"},
+                                 {"CODEX_POOLER_SCHEDULER_LEASE_TTL_MS", "3000"},
+                                 {"CODEX_POOLER_JOB_EVERY_MS", "2000"},
+                                 {"CODEX_POOLER_JOB_TIMEOUT_MS", "4000"}});
+  REQUIRE(tuned);
+  CHECK(tuned->job_workers == 0);
+  CHECK(tuned->job_poll_interval == std::chrono::milliseconds{50});
+  CHECK(tuned->scheduler_lease_ttl == std::chrono::milliseconds{3'000});
+  CHECK(tuned->job_every == std::chrono::milliseconds{2'000});
+  CHECK(tuned->job_timeout == std::chrono::milliseconds{4'000});
+
+  CHECK(failure_of({{"CODEX_POOLER_JOB_WORKERS", "65"}}).rfind("CODEX_POOLER_JOB_WORKERS: ", 0)
+        == 0);
+  CHECK(failure_of({{"CODEX_POOLER_SCHEDULER_LEASE_TTL_MS", "999"}})
+          .rfind("CODEX_POOLER_SCHEDULER_LEASE_TTL_MS: ", 0)
+        == 0);
+  CHECK(failure_of({{"CODEX_POOLER_JOB_EVERY_MS", "soon"}}).rfind("CODEX_POOLER_JOB_EVERY_MS: ", 0)
+        == 0);
+}

@@ -57,7 +57,7 @@ struct fake_database {
            && parse_iso8601(lease->expires_at).value() > clock.now();
   }
 
-  persistence::scheduler_lease_row acquire(const lease_request& request) {
+  persistence::scheduler_lease_row acquire(const scheduler_lease_request& request) {
     const auto now = clock.now();
     const auto expires = to_iso8601(now + request.ttl);
     if (!lease) {
@@ -87,8 +87,8 @@ job_store_actor spawn_fake_store(caf::actor_system& system, std::shared_ptr<fake
       return make_error(errc::database_unavailable, "fake outage");
     };
     return {
-      [db, unavailable](lease_atom,
-                        lease_request& request) -> caf::result<persistence::scheduler_lease_row> {
+      [db, unavailable](lease_atom, scheduler_lease_request& request)
+        -> caf::result<persistence::scheduler_lease_row> {
         if (db->down) {
           return unavailable();
         }
