@@ -6,6 +6,7 @@
 
 #include <caf/expected.hpp>
 
+#include "actors/upstream/upstream_client.hpp"
 #include "domain/pricing/pricing_feed.hpp"
 #include "domain/pricing/pricing_import.hpp"
 #include "persistence/db/database.hpp"
@@ -22,12 +23,11 @@ struct pricing_fetch_limits {
   int max_redirects = 3;
 };
 
-/// Downloads `url` (http or https; TLS verifies the peer against the system CAs and the host
-/// name) with a GET and answers the body of its 200. Any other status, a body over
-/// `max_bytes`, a network or TLS failure or the timeout is `errc::upstream_request_failed`
-/// whose context says which. Blocks the calling thread (it runs its own io_context): call it
-/// from a worker thread, never an Asio thread or an event-based actor.
-caf::expected<std::string> fetch_pricing_feed(const std::string& url,
+/// Downloads `url` (http or https) with a GET through `client`, and answers the body of its
+/// 200. Any other status, a body over `max_bytes`, a failed call or the timeout is
+/// `errc::upstream_request_failed` whose context says which. Blocks the calling thread
+/// (`call_and_wait`): call it from a worker thread, never an Asio thread or an event-based actor.
+caf::expected<std::string> fetch_pricing_feed(upstream_client& client, const std::string& url,
                                               const pricing_fetch_limits& limits = {});
 
 /// Downloads `url` and imports it (`domain::import_pricing_feed`): `imported` with the new
@@ -36,6 +36,7 @@ caf::expected<std::string> fetch_pricing_feed(const std::string& url,
 /// the database failed. Only `imported` writes anything. The outcome is also logged. Blocks
 /// like `fetch_pricing_feed`: the pricing_import job runs it on a blocking worker.
 domain::pricing_import_result import_pricing_from_url(persistence::database& db,
+                                                      upstream_client& client,
                                                       const std::string& url,
                                                       const pricing_fetch_limits& limits = {});
 

@@ -211,7 +211,9 @@ private:
     };
     if (unary) {
       fparser_.emplace();
-      fparser_->body_limit(client_->options.max_unary_body_bytes);
+      fparser_->body_limit(
+        std::min(request_.max_body_bytes.value_or(std::numeric_limits<std::uint64_t>::max()),
+                 client_->options.max_unary_body_bytes));
     } else {
       sparser_.emplace();
       // Not boost::none: Boost 1.74 compares a content length against an empty limit as "over".

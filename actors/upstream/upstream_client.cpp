@@ -1,5 +1,7 @@
 #include "actors/upstream/upstream_client.hpp"
 
+#include <future>
+
 #include "actors/upstream/upstream_client_impl.hpp"
 
 namespace cxp::actors {
@@ -117,6 +119,20 @@ size_t upstream_client::idle_connections() const {
 
 void upstream_client::stop() {
   impl_->stop();
+}
+
+call_result call_and_wait(upstream_client& client, upstream_request request,
+                          std::optional<steady::time_point> deadline) {
+  std::promise<call_result> answered;
+  auto answer = answered.get_future();
+  auto call = client.fetch(
+    std::move(request), [&answered](std::optional<upstream_failure> failure, upstream_reply reply) {
+      answered.set_value({failure, std::move(reply)});
+    });
+  if (deadline && answer.wait_until(*deadline) == std::future_status::timeout) {
+    call->cancel(); // `done` still runs, with `cancelled` unless the answer just came in
+  }
+  return answer.get();
 }
 
 } // namespace cxp::actors

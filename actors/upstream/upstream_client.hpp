@@ -43,6 +43,9 @@ struct upstream_request {
   header_list headers;
   std::string body;
   upstream_timeouts timeouts{};
+  /// `fetch` only: a cap on this call's body below the client's `max_unary_body_bytes`, which
+  /// bounds it still. Beyond it the call fails with `body_too_large`.
+  std::optional<uint64_t> max_body_bytes;
   /// Runs the call, and so its callbacks, on this io_context (one thread): the caller's own, so
   /// it can take them in place. Null: the calling pool thread's, else where a connection waits.
   boost::asio::io_context* home = nullptr;
@@ -129,5 +132,19 @@ public:
 private:
   std::shared_ptr<impl> impl_;
 };
+
+/// The whole answer of one `fetch`, or why there was none.
+struct call_result {
+  std::optional<upstream_failure> failure;
+  upstream_reply reply;
+
+  bool ok() const { return !failure && reply.head.status == 200; }
+};
+
+/// Runs `request` with `fetch` and blocks the calling thread until its whole answer is in. A
+/// call still running at `deadline` is cancelled: its failure is `cancelled`. For worker
+/// threads only: on one of the client's own threads it would wait for itself.
+call_result call_and_wait(upstream_client& client, upstream_request request,
+                          std::optional<std::chrono::steady_clock::time_point> deadline = {});
 
 } // namespace cxp::actors

@@ -55,6 +55,13 @@ std::string feed_version(const std::string& generated_at, double gpt55_input = 5
   return feed.dump();
 }
 
+/// The one HTTP client, as the job worker has it (TLS verified; these tests speak plain HTTP).
+actors::upstream_client_options feed_client_options() {
+  actors::upstream_client_options options;
+  options.io_threads = 1;
+  return options;
+}
+
 int64_t count_rows(persistence::database& db, const std::string& table) {
   auto counted = db.run([&](soci::session& sql) {
     long long n = 0;
@@ -231,12 +238,14 @@ TEST_CASE("a pricing feed is downloaded over HTTP and imported, and a refused on
   const auto valid = feed_version("2026-09-15T08:00:00Z", 5.5);
   server.set("/pricing.json", {200, valid, ""});
   server.set("/moved", {302, "", "/pricing.json"});
+  server.set("/moved-absolute", {301, "", server.url("/pricing.json")});
   server.set("/broken.json", {200, R"({"generated_at":"2026-09-16T00:00:00Z","models":{}})", ""});
   server.set("/not-json", {200, "<html>maintenance</html>", ""});
   server.set("/gone", {404, "no", ""});
   server.set("/loop", {302, "", "/loop"});
+  actors::upstream_client client{feed_client_options()};
 
-  auto imported = actors::import_pricing_from_url(d.db(), server.url("/pricing.json"));
+  auto imported = actors::import_pricing_from_url(d.db(), client, server.url("/pricing.json"));
   REQUIRE(imported.outcome == pricing_import_outcome::imported);
   CHECK(imported.price_version == "2026-09-15T08:00:00Z");
   auto stored = persistence::pricing_repository{d.db()}.find_by_version("2026-09-15T08:00:00Z");
@@ -245,38 +254,45 @@ TEST_CASE("a pricing feed is downloaded over HTTP and imported, and a refused on
   CHECK((*stored)->id == imported.snapshot_id);
   CHECK((*stored)->source_url == server.url("/pricing.json"));
 
-  auto redirected = actors::import_pricing_from_url(d.db(), server.url("/moved"));
+  auto redirected = actors::import_pricing_from_url(d.db(), client, server.url("/moved"));
   CHECK(redirected.outcome == pricing_import_outcome::unchanged);
   CHECK(redirected.snapshot_id == imported.snapshot_id);
+  auto absolute = actors::import_pricing_from_url(d.db(), client, server.url("/moved-absolute"));
+  CHECK(absolute.outcome == pricing_import_outcome::unchanged);
 
   const auto snapshots_before = count_rows(d.db(), "pricing_snapshots");
   const auto prices_before = count_rows(d.db(), "pricing_model_prices");
-  auto refused = actors::import_pricing_from_url(d.db(), server.url("/broken.json"));
+  auto refused = actors::import_pricing_from_url(d.db(), client, server.url("/broken.json"));
   CHECK(refused.outcome == pricing_import_outcome::rejected);
   CHECK(refused.reason == "models is missing, not an object or empty");
   CHECK(domain::to_json(refused)
         == json{{"outcome", "rejected"}, {"reason", "models is missing, not an object or empty"}});
-  auto garbage = actors::import_pricing_from_url(d.db(), server.url("/not-json"));
+  auto garbage = actors::import_pricing_from_url(d.db(), client, server.url("/not-json"));
   CHECK(garbage.outcome == pricing_import_outcome::rejected);
   CHECK(garbage.reason.find("not JSON") != std::string::npos);
 
-  auto missing = actors::import_pricing_from_url(d.db(), server.url("/gone"));
+  auto missing = actors::import_pricing_from_url(d.db(), client, server.url("/gone"));
   CHECK(missing.outcome == pricing_import_outcome::failed);
   CHECK(missing.reason == "download failed: the feed URL answered HTTP 404");
-  auto looping = actors::import_pricing_from_url(d.db(), server.url("/loop"));
+  auto looping = actors::import_pricing_from_url(d.db(), client, server.url("/loop"));
   CHECK(looping.outcome == pricing_import_outcome::failed);
   CHECK(looping.reason.find("redirects") != std::string::npos);
   actors::pricing_fetch_limits tiny;
   tiny.max_bytes = 1024;
-  auto oversized = actors::import_pricing_from_url(d.db(), server.url("/pricing.json"), tiny);
+  auto oversized =
+    actors::import_pricing_from_url(d.db(), client, server.url("/pricing.json"), tiny);
   CHECK(oversized.outcome == pricing_import_outcome::failed);
   CHECK(oversized.reason.find("larger than 1024 bytes") != std::string::npos);
-  auto nowhere = actors::import_pricing_from_url(d.db(), "ftp://127.0.0.1/pricing.json");
+  // The cap is the call's, not the client's.
+  auto whole = actors::import_pricing_from_url(d.db(), client, server.url("/pricing.json"));
+  CHECK(whole.outcome == pricing_import_outcome::unchanged);
+  auto nowhere = actors::import_pricing_from_url(d.db(), client, "ftp://127.0.0.1/pricing.json");
   CHECK(nowhere.outcome == pricing_import_outcome::failed);
+  CHECK(nowhere.reason == "download failed: not an absolute http or https URL");
 
   CHECK(count_rows(d.db(), "pricing_snapshots") == snapshots_before);
   CHECK(count_rows(d.db(), "pricing_model_prices") == prices_before);
-  CHECK(server.requests() >= 8);
+  CHECK(server.requests() >= 11);
 }
 
 TEST_CASE("a pricing download gives up at its deadline", "[integration][pricing]") {
@@ -286,10 +302,11 @@ TEST_CASE("a pricing download gives up at its deadline", "[integration][pricing]
   tcp::acceptor silent{io, {net::ip::make_address("127.0.0.1"), 0}};
   actors::pricing_fetch_limits quick;
   quick.timeout = std::chrono::milliseconds{300};
+  actors::upstream_client client{feed_client_options()};
   const auto started = std::chrono::steady_clock::now();
   auto result = actors::import_pricing_from_url(
-    d.db(), "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/p.json",
-    quick);
+    d.db(), client,
+    "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/p.json", quick);
   CHECK(result.outcome == pricing_import_outcome::failed);
   CHECK(result.reason.find("timed out") != std::string::npos);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds{5});

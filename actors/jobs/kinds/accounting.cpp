@@ -1,5 +1,6 @@
 #include "actors/jobs/kinds/accounting.hpp"
 
+#include "actors/account/account_actor.hpp"
 #include "actors/jobs/kinds/job_kit.hpp"
 #include "actors/pricing/pricing_download.hpp"
 #include "common/errc.hpp"
@@ -22,7 +23,8 @@ job_outcome import_pricing(const job_services& services, const job_run&) {
   if (!settings) {
     return std::move(settings.error());
   }
-  auto result = import_pricing_from_url(services.db, settings->catalog.pricing_url);
+  auto result =
+    import_pricing_from_url(services.db, *services.runtime.upstream, settings->catalog.pricing_url);
   switch (result.outcome) {
   case domain::pricing_import_outcome::imported:
   case domain::pricing_import_outcome::unchanged:
