@@ -82,7 +82,10 @@ routing_repository::save_quota_windows(const std::vector<quota_window_row>& wind
                            " ON CONFLICT (account_id, limit_id, window_minutes) DO UPDATE SET "
                            "window_kind = excluded.window_kind, limit_name = excluded.limit_name, "
                            "used_percent = excluded.used_percent, reset_at = excluded.reset_at, "
-                           "source = excluded.source, observed_at = excluded.observed_at"};
+                           "source = excluded.source, observed_at = excluded.observed_at "
+                           // Newer evidence wins: a late flush of older windows (an account
+                           // actor's) does not overwrite what a usage poll stored since.
+                           "WHERE account_quota_windows.observed_at <= excluded.observed_at"};
     for (const auto& window : windows) {
       upsert.execute(window);
     }

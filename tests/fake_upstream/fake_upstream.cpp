@@ -697,7 +697,7 @@ reply fake_upstream::state::handle_token(const http::request<http::string_body>&
                                 {"code", "refresh_token_invalidated"}}}});
     }
     auto generation = ++entry.counters.generation;
-    auto exp = unix_now() + 3600;
+    auto exp = unix_now() + fake_token_lifetime_s;
     retired_refresh_tokens[token] = account_id;
     s.access_token = make_fake_jwt(account_id, s.plan_type, generation, exp);
     s.refresh_token = "rt-" + account_id + "-" + std::to_string(generation) + "-"
@@ -708,7 +708,7 @@ reply fake_upstream::state::handle_token(const http::request<http::string_body>&
       json_reply(200, {{"access_token", s.access_token},
                        {"refresh_token", s.refresh_token},
                        {"id_token", make_fake_jwt(account_id, s.plan_type, generation, exp)},
-                       {"expires_in", 3600},
+                       {"expires_in", fake_token_lifetime_s},
                        {"token_type", "Bearer"},
                        {"scope", "openid profile email offline_access"}});
     answer.delay_ms = s.refresh_delay_ms;

@@ -133,6 +133,10 @@ private:
   std::shared_ptr<state> state_;
 };
 
+/// How long the access tokens the fake issues live: ten days, like ChatGPT's, so the token
+/// refresh sweep leaves them alone unless a test shortens them.
+inline constexpr int64_t fake_token_lifetime_s = 10 * 24 * 3600;
+
 /// An unsigned JWT (`alg: none`) for `account_id` as the fake issues it (§14.1).
 std::string make_fake_jwt(const std::string& account_id, const std::string& plan_type,
                           int generation, int64_t exp);

@@ -33,7 +33,7 @@ json run_cli(const env_vars& env, const std::vector<std::string>& args) {
 account_script make_account_script(const std::string& account_id) {
   account_script script;
   script.account_id = account_id;
-  script.access_token = make_fake_jwt(account_id, "plus", 0, unix_now() + 3600);
+  script.access_token = make_fake_jwt(account_id, "plus", 0, unix_now() + fake_token_lifetime_s);
   script.refresh_token = "rt-" + account_id + "-0";
   script.reply_text = "hello from " + account_id;
   return script;
@@ -176,6 +176,8 @@ json pooler_fixture::request_logs(size_t count) {
                         {"attempt_count", log.attempts.size()},
                         {"input_tokens", opt(log.input_tokens)},
                         {"output_tokens", opt(log.output_tokens)},
+                        {"model", opt(log.model)},
+                        {"cost_micros", opt(log.cost_micros)},
                         {"session_key_hash", opt(log.session_key_hash)},
                         {"ttfb_ms", opt(log.ttfb_ms)},
                         {"client_ip", opt(log.client_ip)}});

@@ -54,6 +54,18 @@ std::string make_cookie(std::string_view name, std::string_view value, std::chro
   return cookie;
 }
 
+std::optional<std::string> query_param(const exchange& ex, const char* name) {
+  auto value = ex.query(name);
+  return value && !value->empty() ? value : std::nullopt;
+}
+
+caf::expected<admin_reply> json_reply(caf::expected<nlohmann::json> body) {
+  if (!body) {
+    return body.error();
+  }
+  return admin_reply{http::status::ok, std::move(*body), {}};
+}
+
 domain::page_request page_from_query(const exchange& ex) {
   domain::page_request page;
   if (auto limit = ex.query("limit")) {

@@ -63,6 +63,12 @@ void respond_admin_error(const exchange_ptr& ex, const caf::error& error);
 /// Parses `limit` and `cursor` query parameters (limit clamped to 1..200).
 domain::page_request page_from_query(const exchange& ex);
 
+/// The query parameter `name`, unset when absent or empty (an empty filter filters nothing).
+std::optional<std::string> query_param(const exchange& ex, const char* name);
+
+/// A 200 with `body`, or its error.
+caf::expected<admin_reply> json_reply(caf::expected<nlohmann::json> body);
+
 /// The value of cookie `name` in the request, or empty.
 std::string cookie_value(const exchange& ex, std::string_view name);
 

@@ -18,6 +18,11 @@ void add_admin_resource_routes(route_table& routes, const admin_runtime& runtime
 /// `add_admin_resource_routes`.
 void add_request_log_routes(route_table& routes, const admin_runtime& runtime);
 
+/// `GET /admin/api/pools/:id/models` (the pool's catalog as the catalog sync job keeps it) and
+/// `GET /admin/api/usage` (a period's hourly rollups summed, by pool, model and hour).
+/// Registered by `add_admin_resource_routes`.
+void add_pool_usage_routes(route_table& routes, const admin_runtime& runtime);
+
 /// `GET /admin/api/jobs` (filters `kind`, `state`; keyset pages, newest first) and
 /// `POST /admin/api/jobs` (`{"kind", "pool_id"?}`: queue a run now; owners only, audited;
 /// 202 with the run). Registered by `add_admin_resource_routes`.

@@ -3,24 +3,7 @@
 
 namespace cxp::edge {
 
-namespace {
-
 using nlohmann::json;
-
-/// The query parameter `name`, unset when absent or empty (an empty filter filters nothing).
-std::optional<std::string> query_param(const exchange& ex, const char* name) {
-  auto value = ex.query(name);
-  return value && !value->empty() ? value : std::nullopt;
-}
-
-caf::expected<admin_reply> json_reply(caf::expected<json> body) {
-  if (!body) {
-    return body.error();
-  }
-  return admin_reply{http::status::ok, std::move(*body), {}};
-}
-
-} // namespace
 
 void add_request_log_routes(route_table& routes, const admin_runtime& runtime) {
   routes.add(http::verb::get, "/admin/api/request-logs", [&runtime](const exchange_ptr& ex) {

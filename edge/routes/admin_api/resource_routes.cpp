@@ -415,6 +415,7 @@ void add_admin_resource_routes(route_table& routes, const admin_runtime& runtime
   add_settings_and_audit_routes(routes, runtime);
   add_job_routes(routes, runtime);
   add_request_log_routes(routes, runtime);
+  add_pool_usage_routes(routes, runtime);
 }
 
 } // namespace cxp::edge
