@@ -70,17 +70,12 @@ void add_session_route(route_table& routes, const admin_runtime& runtime, http::
   });
 }
 
-std::optional<std::string> query_param(const exchange_ptr& ex, const char* name) {
-  auto value = ex->query(name);
-  return value && !value->empty() ? value : std::nullopt;
-}
-
 void add_pool_routes(route_table& routes, const admin_runtime& runtime) {
   add_session_route(routes, runtime, http::verb::get, "/admin/api/pools",
                     [](service_context& ctx, const principal& who, const json&, const std::string&,
                        const std::string&, const page_request& page, const exchange_ptr& ex) {
                       return page_view(pool_service{ctx}.list(
-                        who, {query_param(ex, "status"), query_param(ex, "search"), page}));
+                        who, {query_param(*ex, "status"), query_param(*ex, "search"), page}));
                     });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/pools",
                     [](service_context& ctx, const principal& who, const json& body,
@@ -174,8 +169,8 @@ void add_upstream_routes(route_table& routes, const admin_runtime& runtime) {
                     [](service_context& ctx, const principal& who, const json&, const std::string&,
                        const std::string&, const page_request& page, const exchange_ptr& ex) {
                       return page_view(account_service{ctx}.list(
-                        who, {query_param(ex, "pool_id"), query_param(ex, "status"),
-                              query_param(ex, "search"), page}));
+                        who, {query_param(*ex, "pool_id"), query_param(*ex, "status"),
+                              query_param(*ex, "search"), page}));
                     });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/upstreams/import",
                     [](service_context& ctx, const principal& who, const json& body, auto&&...) {
@@ -238,7 +233,7 @@ void add_api_key_routes(route_table& routes, const admin_runtime& runtime) {
                     [](service_context& ctx, const principal& who, const json&, const std::string&,
                        const std::string&, const page_request& page, const exchange_ptr& ex) {
                       return page_view(api_key_service{ctx}.list(
-                        who, {query_param(ex, "pool_id"), query_param(ex, "status"), page}));
+                        who, {query_param(*ex, "pool_id"), query_param(*ex, "status"), page}));
                     });
   add_session_route(routes, runtime, http::verb::post, "/admin/api/api-keys",
                     [](service_context& ctx, const principal& who, const json& body,
@@ -396,8 +391,8 @@ void add_settings_and_audit_routes(route_table& routes, const admin_runtime& run
                        const std::string&, const page_request& page,
                        const exchange_ptr& ex) -> caf::expected<admin_reply> {
                       auto listed = audit_service{ctx}.list(
-                        who, {query_param(ex, "action"), query_param(ex, "actor_id"),
-                              query_param(ex, "pool_id"), page});
+                        who, {query_param(*ex, "action"), query_param(*ex, "actor_id"),
+                              query_param(*ex, "pool_id"), page});
                       if (!listed) {
                         return listed.error();
                       }
