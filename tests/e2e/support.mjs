@@ -85,7 +85,9 @@ export function fingerprint(secret) {
 
 /// A fake account (`account_script` keys) plus the matching `auth.json` for the gateway import.
 export function makeAccount(accountId, replyText, planType = 'plus') {
-  const exp = Math.floor(Date.now() / 1000) + 3600;
+  // Ten days, like ChatGPT's tokens and the fake's own (fake_token_lifetime_s): the gateway's
+  // token refresh sweep leaves them alone during a test.
+  const exp = Math.floor(Date.now() / 1000) + 10 * 24 * 3600;
   const accessToken = makeFakeJwt(accountId, planType, 0, exp);
   const idToken = makeFakeJwt(accountId, planType, 0, exp + 1); // distinct from the access token
   const refreshToken = `rt-${accountId}-0-${createHash('sha256').update(`${accountId}${Date.now()}`).digest('hex').slice(0, 16)}`;

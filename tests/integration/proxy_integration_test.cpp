@@ -162,14 +162,14 @@ TEST_CASE("a pool with every account exhausted answers the Codex usage-limit 429
   CHECK(body["error"]["type"] == "usage_limit_reached");
 
   // Now both are known to be exhausted: the pool answers without trying upstream.
-  const auto requests_before = f.upstream().recorded().size();
+  const auto requests_before = f.upstream_turns();
   auto second = f.turn();
   REQUIRE(second.status == 429);
   body = json::parse(second.body);
   CHECK(body["error"]["type"] == "usage_limit_reached");
   CHECK(body["error"]["resets_at"].get<int64_t>() == soon);
   CHECK(body["error"]["resets_in_seconds"].get<int64_t>() > 0);
-  CHECK(f.upstream().recorded().size() == requests_before);
+  CHECK(f.upstream_turns() == requests_before);
 }
 
 TEST_CASE("a stream that breaks after its first byte is never replayed", "[integration][proxy]") {
@@ -360,7 +360,7 @@ TEST_CASE("a key's requests-per-minute cap refuses the request over it", "[integ
   pooler_fixture f{opts};
   CHECK(f.turn().status == 200);
   CHECK(f.turn().status == 200);
-  const auto upstream_before = f.upstream().recorded().size();
+  const auto upstream_before = f.upstream_turns();
   auto refused = f.turn();
   REQUIRE(refused.status == 429);
   auto body = json::parse(refused.body);
@@ -368,7 +368,7 @@ TEST_CASE("a key's requests-per-minute cap refuses the request over it", "[integ
   CHECK(body["error"]["type"] == "rate_limit_error");
   CHECK_THAT(body["error"]["message"].get<std::string>(),
              Catch::Contains("2 requests per minute") && Catch::Contains("retry after"));
-  CHECK(f.upstream().recorded().size() == upstream_before);
+  CHECK(f.upstream_turns() == upstream_before);
   auto logs = f.request_logs(3);
   CHECK(logs[0]["status_code"] == 429);
   CHECK(logs[0]["error_code"] == "api_key_policy_limit_exceeded");

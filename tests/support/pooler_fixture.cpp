@@ -1,5 +1,6 @@
 #include "tests/support/pooler_fixture.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -153,6 +154,14 @@ std::map<std::string, int> pooler_fixture::turns_served() const {
     served[chatgpt_id] = upstream_.counters(chatgpt_id).turns_served;
   }
   return served;
+}
+
+size_t pooler_fixture::upstream_turns() const {
+  const auto recorded = upstream_.recorded();
+  return static_cast<size_t>(
+    std::count_if(recorded.begin(), recorded.end(), [](const recorded_request& request) {
+      return request.target == "/backend-api/codex/responses";
+    }));
 }
 
 json pooler_fixture::request_logs(size_t count) {

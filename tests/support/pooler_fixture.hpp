@@ -57,6 +57,10 @@ public:
   /// Replaces an account's script on the fake, keeping its current tokens.
   void script(const std::string& account, const std::function<void(account_script&)>& change);
 
+  /// How many turns (`POST /backend-api/codex/responses`) reached the fake upstream so far; the
+  /// background jobs' own calls (usage polls, catalog syncs) are not turns.
+  size_t upstream_turns() const;
+
   /// POST /backend-api/codex/responses with the pool key, a small streaming body and `headers`.
   http_result turn(const std::map<std::string, std::string>& headers = {},
                    const std::string& text = "say hi", const std::string& model = "gpt-5.5");
