@@ -138,9 +138,17 @@ account_custody_repository::refresh_requests(const std::string& node_id) {
       row_reader r{row};
       requests.push_back({r.text(0), r.int64(1), r.flag(2)});
     }
-    sql << "UPDATE account_leases SET refresh_requested_generation = NULL, refresh_ahead = 0 "
-           "WHERE owner_node_id = :node AND refresh_ahead = 1",
-      soci::use(node_id);
+    // Exactly the ones read are taken (a request made meanwhile waits for the next poll); most
+    // polls find none and write nothing.
+    for (const auto& request : requests) {
+      if (request.ahead) {
+        const long long generation = request.generation;
+        sql << "UPDATE account_leases SET refresh_requested_generation = NULL, refresh_ahead = 0 "
+               "WHERE account_id = :id AND refresh_ahead = 1 AND "
+               "refresh_requested_generation = :generation",
+          soci::use(request.account_id), soci::use(generation);
+      }
+    }
     work.commit();
     return requests;
   });
