@@ -159,6 +159,15 @@ TEST_CASE("the token refresh sweep has the owner refresh a token that expires so
   pooler_fixture f{two_accounts()};
   owner_session owner{f};
   owner.settle("token_refresh");
+  // The sweep asks the account's owner, so the account needs one first.
+  REQUIRE(test::eventually(
+    [&] {
+      return count(f, "SELECT COUNT(*) FROM account_leases WHERE account_id = '"
+                        + f.account_ids().at("acct-1") + "' AND expires_at > '"
+                        + to_iso8601(std::chrono::system_clock::now()) + "'")
+             == 1;
+    },
+    job_wait));
   const auto soon = to_iso8601(std::chrono::system_clock::now() + std::chrono::minutes{10});
   exec(f, "UPDATE upstream_accounts SET access_token_expires_at = '" + soon + "' WHERE id = '"
             + f.account_ids().at("acct-1") + "'");

@@ -13,7 +13,7 @@ namespace cxp::actors::jobs {
 namespace {
 
 /// What polling one account's usage came to.
-enum class poll_result { stored, refresh_requested, failed };
+enum class poll_result { stored, unauthorized, failed };
 
 poll_result poll_usage(const job_services& services, const std::string& account_id) {
   auto credentials = credentials_of(services, account_id);
@@ -25,9 +25,9 @@ poll_result poll_usage(const job_services& services, const std::string& account_
     usage_request(services.runtime.upstream_base_url,
                   {credentials->access_token.expose(), credentials->chatgpt_account_id}));
   if (!answer.failure && answer.reply.head.status == 401) {
-    auto requested = persistence::account_custody_repository{services.db}.request_refresh(
-      account_id, credentials->generation);
-    return requested ? poll_result::refresh_requested : poll_result::failed;
+    // Left to the request path and the refresh sweep, which own token refreshes: a poll only
+    // observes.
+    return poll_result::unauthorized;
   }
   auto document = nlohmann::json::parse(answer.reply.body, nullptr, false);
   if (!answer.ok() || !document.is_object()) {
@@ -85,15 +85,15 @@ job_outcome reconcile_quota(const job_services& services, const job_run&) {
     return std::move(stale.error());
   }
   int64_t stored = 0;
-  int64_t refresh_requested = 0;
+  int64_t unauthorized = 0;
   int64_t failed = 0;
   for (const auto& account_id : *stale) {
     switch (poll_usage(services, account_id)) {
     case poll_result::stored:
       ++stored;
       break;
-    case poll_result::refresh_requested:
-      ++refresh_requested;
+    case poll_result::unauthorized:
+      ++unauthorized;
       break;
     case poll_result::failed:
       ++failed;
@@ -102,7 +102,7 @@ job_outcome reconcile_quota(const job_services& services, const job_run&) {
   }
   return nlohmann::json{{"stale", stale->size()},
                         {"stored", stored},
-                        {"refresh_requested", refresh_requested},
+                        {"unauthorized", unauthorized},
                         {"failed", failed}};
 }
 

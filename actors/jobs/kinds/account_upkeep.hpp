@@ -10,8 +10,8 @@ namespace cxp::actors::jobs {
 job_outcome sweep_token_refresh(const job_services& services, const job_run& run);
 
 /// `quota_reconciliation`: polls `/wham/usage` for each account whose quota evidence is older
-/// than `accounts.quota_evidence_max_age` and stores its windows; a rejected token asks the
-/// owner for a refresh.
+/// than `accounts.quota_evidence_max_age` and stores its windows. It only observes: a rejected
+/// token is counted, and left to the request path and the refresh sweep.
 job_outcome reconcile_quota(const job_services& services, const job_run& run);
 
 } // namespace cxp::actors::jobs
