@@ -41,17 +41,6 @@ sorted(const std::map<std::string, usage_totals>& groups) {
 
 } // namespace
 
-void usage_totals::add(const persistence::usage_rollup_row& row) {
-  requests += row.requests;
-  errors += row.errors;
-  input_tokens += row.input_tokens;
-  cached_input_tokens += row.cached_input_tokens;
-  output_tokens += row.output_tokens;
-  reasoning_tokens += row.reasoning_tokens;
-  cost_micros += row.cost_micros;
-  unpriced_requests += row.unpriced_requests;
-}
-
 usage_report summarize_usage(std::string from, std::string to,
                              const std::vector<persistence::usage_rollup_row>& rows) {
   usage_report report;
@@ -61,10 +50,10 @@ usage_report summarize_usage(std::string from, std::string to,
   std::map<std::string, usage_totals> by_model;
   std::map<std::string, usage_totals> by_hour;
   for (const auto& row : rows) {
-    report.totals.add(row);
-    by_pool[row.pool_id].add(row);
-    by_model[row.model].add(row);
-    by_hour[row.bucket_start].add(row);
+    report.totals.add(row.counts);
+    by_pool[row.pool_id].add(row.counts);
+    by_model[row.model].add(row.counts);
+    by_hour[row.bucket_start].add(row.counts);
   }
   report.by_pool = sorted(by_pool);
   report.by_model = sorted(by_model);

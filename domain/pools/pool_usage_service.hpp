@@ -14,18 +14,7 @@
 namespace cxp::domain {
 
 /// Sums of usage over a set of hourly rollups.
-struct usage_totals {
-  int64_t requests = 0;
-  int64_t errors = 0;
-  int64_t input_tokens = 0;
-  int64_t cached_input_tokens = 0;
-  int64_t output_tokens = 0;
-  int64_t reasoning_tokens = 0;
-  int64_t cost_micros = 0;
-  int64_t unpriced_requests = 0;
-
-  void add(const persistence::usage_rollup_row& row);
-};
+using usage_totals = persistence::usage_counts;
 
 /// A period's usage: the totals, and the same sums by pool, by model and by hour (each sorted
 /// by its key).

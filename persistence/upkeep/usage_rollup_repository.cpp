@@ -18,6 +18,17 @@ std::optional<std::string> first_text(soci::rowset<soci::row>& rows) {
 
 } // namespace
 
+void usage_counts::add(const usage_counts& more) {
+  requests += more.requests;
+  errors += more.errors;
+  input_tokens += more.input_tokens;
+  cached_input_tokens += more.cached_input_tokens;
+  output_tokens += more.output_tokens;
+  reasoning_tokens += more.reasoning_tokens;
+  cost_micros += more.cost_micros;
+  unpriced_requests += more.unpriced_requests;
+}
+
 caf::expected<std::optional<std::string>> usage_rollup_repository::latest_bucket() {
   return db_.run([](soci::session& sql) {
     soci::rowset<soci::row> rows = sql.prepare << "SELECT MAX(bucket_start) FROM usage_rollups";
@@ -82,9 +93,13 @@ usage_rollup_repository::list(const std::string& from, const std::string& to,
        soci::use(from), soci::use(to), soci::use(any_pool), soci::use(pool));
     for (const auto& row : rows) {
       row_reader r{row};
-      rollups.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.int64(5),
-                         r.int64(6), r.int64(7), r.int64(8), r.int64(9), r.int64(10), r.int64(11),
-                         r.int64(12)});
+      rollups.push_back({r.text(0),
+                         r.text(1),
+                         r.text(2),
+                         r.text(3),
+                         r.text(4),
+                         {r.int64(5), r.int64(6), r.int64(7), r.int64(8), r.int64(9), r.int64(10),
+                          r.int64(11), r.int64(12)}});
     }
     return rollups;
   });

@@ -11,13 +11,8 @@
 
 namespace cxp::persistence {
 
-/// One `usage_rollups` row: an hour of one pool × key × account × model ('' when absent).
-struct usage_rollup_row {
-  std::string bucket_start;
-  std::string pool_id;
-  std::string api_key_id;
-  std::string account_id;
-  std::string model;
+/// Usage summed over some requests: one rollup row's, or a report's over many rows.
+struct usage_counts {
   int64_t requests = 0;
   int64_t errors = 0; ///< requests whose outcome was not `succeeded`
   int64_t input_tokens = 0;
@@ -26,6 +21,18 @@ struct usage_rollup_row {
   int64_t reasoning_tokens = 0;
   int64_t cost_micros = 0;
   int64_t unpriced_requests = 0;
+
+  void add(const usage_counts& more);
+};
+
+/// One `usage_rollups` row: an hour of one pool × key × account × model ('' when absent).
+struct usage_rollup_row {
+  std::string bucket_start;
+  std::string pool_id;
+  std::string api_key_id;
+  std::string account_id;
+  std::string model;
+  usage_counts counts;
 };
 
 /// The SQL of the hourly usage rollups. Blocking: job workers and db workers.

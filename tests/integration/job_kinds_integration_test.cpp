@@ -170,17 +170,17 @@ TEST_CASE("usage rollups agree with the request logs, hour by hour, and take lat
   auto rows = rollups.list(iso(-days(2)), iso(days(1)), std::nullopt).value();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].model == "gpt-5.5");
-  CHECK(rows[0].requests == 2);
-  CHECK(rows[0].errors == 0);
-  CHECK(rows[0].cost_micros == 2'000);
-  CHECK(rows[0].input_tokens == 200);
-  CHECK(rows[0].cached_input_tokens == 20);
-  CHECK(rows[0].output_tokens == 100);
-  CHECK(rows[0].reasoning_tokens == 10);
+  CHECK(rows[0].counts.requests == 2);
+  CHECK(rows[0].counts.errors == 0);
+  CHECK(rows[0].counts.cost_micros == 2'000);
+  CHECK(rows[0].counts.input_tokens == 200);
+  CHECK(rows[0].counts.cached_input_tokens == 20);
+  CHECK(rows[0].counts.output_tokens == 100);
+  CHECK(rows[0].counts.reasoning_tokens == 10);
   CHECK(rows[0].bucket_start == to_iso8601(std::chrono::floor<std::chrono::hours>(t0 - days(1))));
   CHECK(rows[1].model == "mystery");
-  CHECK(rows[1].errors == 1);
-  CHECK(rows[1].unpriced_requests == 1);
+  CHECK(rows[1].counts.errors == 1);
+  CHECK(rows[1].counts.unpriced_requests == 1);
   CHECK(rig.count("SELECT SUM(cost_micros) FROM usage_rollups")
         == rig.count("SELECT SUM(cost_micros) FROM request_logs"));
 
@@ -189,8 +189,8 @@ TEST_CASE("usage rollups agree with the request logs, hour by hour, and take lat
   rig.run(job_kind::usage_rollup);
   rows = rollups.list(iso(-days(2)), iso(days(1)), std::string{"pool-a"}).value();
   REQUIRE(rows.size() == 2);
-  CHECK(rows[1].requests == 2);
-  CHECK(rows[1].cost_micros == 40);
+  CHECK(rows[1].counts.requests == 2);
+  CHECK(rows[1].counts.cost_micros == 40);
   CHECK(rollups.list(iso(-days(2)), iso(days(1)), std::string{"pool-b"}).value().empty());
 }
 

@@ -11,10 +11,10 @@ TEST_CASE("a usage report sums rollups in total and by pool, model and hour", "[
     r.bucket_start = std::move(hour);
     r.pool_id = std::move(pool);
     r.model = std::move(model);
-    r.requests = requests;
-    r.errors = 1;
-    r.input_tokens = 10 * requests;
-    r.cost_micros = cost;
+    r.counts.requests = requests;
+    r.counts.errors = 1;
+    r.counts.input_tokens = 10 * requests;
+    r.counts.cost_micros = cost;
     return r;
   };
   const auto report = domain::summarize_usage("h0", "h9",
