@@ -58,6 +58,21 @@ void key_budget::seed(int64_t day_tokens, int64_t week_tokens, time_point now) {
   week_tokens_ += week_tokens;
 }
 
+std::vector<key_window> key_budget::windows(const key_caps& caps, time_point now) {
+  roll(now);
+  std::vector<key_window> out;
+  auto share = [](int64_t used, int64_t cap) {
+    return cap <= 0 ? 100.0 : 100.0 * static_cast<double>(used) / static_cast<double>(cap);
+  };
+  if (caps.tokens_per_day) {
+    out.push_back({1'440, share(day_tokens_, *caps.tokens_per_day), day_start_ + days{1}});
+  }
+  if (caps.tokens_per_week) {
+    out.push_back({10'080, share(week_tokens_, *caps.tokens_per_week), week_start_ + days{7}});
+  }
+  return out;
+}
+
 void key_budget::roll(time_point now) {
   if (const auto day = utc_day_start(now); day != day_start_) {
     day_start_ = day;

@@ -4,8 +4,10 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
+#include "domain/routing/pooled_quota.hpp"
 
 namespace cxp::domain {
 
@@ -42,6 +44,10 @@ public:
 
   /// Adds totals counted elsewhere (the request logs since the day and week started).
   void seed(int64_t day_tokens, int64_t week_tokens, time_point now);
+
+  /// The token caps of `caps` as windows for the pooled quota view: the UTC day (1440 minutes)
+  /// and the ISO week (10080), each with the share of its cap used and when it starts again.
+  std::vector<key_window> windows(const key_caps& caps, time_point now);
 
 private:
   void roll(time_point now);

@@ -73,3 +73,19 @@ TEST_CASE("a key without caps is never refused", "[unit][domain][routing][key_bu
     REQUIRE_FALSE(budget.admit(none, at("2026-11-24T10:00:00Z")));
   }
 }
+
+TEST_CASE("token caps become day and week windows for the pooled view",
+          "[unit][domain][routing][key_budget]") {
+  key_budget budget;
+  const auto now = at("2026-11-24T10:00:00Z");
+  budget.seed(250, 600, now);
+  auto windows = budget.windows({std::nullopt, 1000, 2000}, now);
+  REQUIRE(windows.size() == 2);
+  CHECK(windows[0].window_minutes == 1440);
+  CHECK(windows[0].used_percent == Approx(25));
+  CHECK(to_iso8601(windows[0].reset_at) == "2026-11-25T00:00:00.000000Z");
+  CHECK(windows[1].window_minutes == 10080);
+  CHECK(windows[1].used_percent == Approx(30));
+  CHECK(to_iso8601(windows[1].reset_at) == "2026-11-30T00:00:00.000000Z");
+  CHECK(budget.windows({60, std::nullopt, std::nullopt}, now).empty());
+}
