@@ -8,7 +8,8 @@ export default defineConfig({
   base: '/admin/',
   plugins: [react()],
   build: {
-    outDir: 'dist',
+    // The CMake build writes into its own tree (admin-ui/CMakeLists.txt); a plain build into dist/.
+    outDir: process.env.CXP_UI_OUT_DIR ?? 'dist',
     emptyOutDir: true,
     assetsInlineLimit: 0,
     sourcemap: false,

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 const BUDGET_BYTES = 300 * 1024;
-const dist = process.argv[2] ?? 'dist';
+// The CMake build writes into its own tree (CXP_UI_OUT_DIR); a plain `npm run build` into dist/.
+const dist = process.argv[2] ?? process.env.CXP_UI_OUT_DIR ?? 'dist';
 const html = readFileSync(join(dist, 'index.html'), 'utf8');
 
 const urls = new Set();

@@ -22,12 +22,25 @@ std::vector<std::string> split_path(std::string_view path) {
   return segments;
 }
 
+bool is_tail(const std::string& segment) {
+  return !segment.empty() && segment.front() == '*';
+}
+
 bool match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
            std::map<std::string, std::string, std::less<>>& params) {
-  if (pattern.size() != path.size()) {
+  const bool has_tail = !pattern.empty() && is_tail(pattern.back());
+  if (has_tail ? path.size() < pattern.size() : pattern.size() != path.size()) {
     return false;
   }
   for (size_t i = 0; i < pattern.size(); ++i) {
+    if (is_tail(pattern[i])) {
+      std::string rest;
+      for (size_t j = i; j < path.size(); ++j) {
+        rest += (j == i ? "" : "/") + path[j];
+      }
+      params[pattern[i].substr(1)] = std::move(rest);
+      return true;
+    }
     if (!pattern[i].empty() && pattern[i].front() == ':') {
       params[pattern[i].substr(1)] = path[i];
     } else if (pattern[i] != path[i]) {

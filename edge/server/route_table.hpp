@@ -10,8 +10,10 @@ namespace cxp::edge {
 
 using route_handler = std::function<void(const exchange_ptr&)>;
 
-/// The only place paths are declared. Patterns are literal segments and ":name" parameters;
-/// the pattern text doubles as the route's metrics label. Unknown paths answer 404 and known
+/// The only place paths are declared. Patterns are literal segments and ":name" parameters,
+/// and may end with "*name", which takes the rest of the path (one or more segments, joined with
+/// '/'); the pattern text doubles as the route's metrics label. The first route whose path and
+/// method match wins. Unknown paths answer 404 and known
 /// paths with another method 405, both in the JSON error envelope.
 class route_table {
 public:

@@ -59,3 +59,37 @@ TEST_CASE("an exchange replies at most once", "[unit][edge][routes]") {
   ex->respond_json(http::status::ok, {});
   CHECK(replies == 1);
 }
+
+TEST_CASE("a trailing *name takes the rest of the path", "[unit][edge][routes]") {
+  route_table routes;
+  std::string seen;
+  routes.add(http::verb::get, "/admin/api/pools", [](const exchange_ptr& ex) {
+    ex->respond_json(http::status::ok, {{"route", "api"}});
+  });
+  routes.add(http::verb::get, "/admin/*file", [&](const exchange_ptr& ex) {
+    seen = std::string{ex->param("file")};
+    ex->respond_json(http::status::ok, {{"route", "tail"}});
+  });
+
+  captured deep;
+  auto ex = make_exchange(http::verb::get, "/admin/assets/index-1.js?v=2", deep);
+  routes.dispatch(ex);
+  CHECK(seen == "assets/index-1.js");
+  CHECK(ex->route_name() == "/admin/*file");
+
+  SECTION("an earlier route with the same path wins") {
+    captured api;
+    routes.dispatch(make_exchange(http::verb::get, "/admin/api/pools", api));
+    CHECK(nlohmann::json::parse(api.response.body())["route"] == "api");
+  }
+  SECTION("the tail needs at least one segment") {
+    captured bare;
+    routes.dispatch(make_exchange(http::verb::get, "/admin", bare));
+    CHECK(bare.response.result() == http::status::not_found);
+  }
+  SECTION("another method on a tail path is 405") {
+    captured post;
+    routes.dispatch(make_exchange(http::verb::post, "/admin/pools", post));
+    CHECK(post.response.result() == http::status::method_not_allowed);
+  }
+}
