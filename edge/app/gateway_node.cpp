@@ -36,6 +36,7 @@
 #include "domain/settings/settings_service.hpp"
 #include "edge/app/service_wiring.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
+#include "edge/routes/admin_api/system_routes.hpp"
 #include "edge/routes/admin_ui_routes.hpp"
 #include "edge/routes/codex/codex_auth.hpp"
 #include "edge/routes/codex/codex_routes.hpp"
@@ -314,6 +315,7 @@ std::optional<std::string> gateway_node::start() {
       websocket_runtime{*p.codex, settings, p.node, config.key_recheck_interval});
     add_websocket_routes(p.routes, *p.websockets);
     add_v1_routes(p.routes, *p.codex);
+    add_system_routes(p.routes, *p.admin);
     // Last: its /admin/* fallback must not shadow the admin API's routes.
     add_admin_ui_routes(p.routes, *p.admin, embedded_admin_ui_assets());
   }

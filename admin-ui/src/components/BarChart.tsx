@@ -15,10 +15,14 @@ interface Props {
   times: number[]; // seconds since the epoch, one per bucket
   series: Series[];
   format: (value: number) => string;
+  /// Counts: ticks only on whole numbers.
+  integer?: boolean;
   height?: number;
 }
 
-export function TimeChart({ title, times, series, format, height = 180 }: Props) {
+const INTEGER_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6, 1e7, 1e8];
+
+export function TimeChart({ title, times, series, format, integer = false, height = 180 }: Props) {
   const holder = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = holder.current;
@@ -34,7 +38,13 @@ export function TimeChart({ title, times, series, format, height = 180 }: Props)
         scales: { x: { time: true } },
         axes: [
           { stroke: '#444', grid: { stroke: '#e4e4e4' } },
-          { stroke: '#444', grid: { stroke: '#e4e4e4' }, values: (_u, ticks) => ticks.map(format), size: 64 },
+          {
+            stroke: '#444',
+            grid: { stroke: '#e4e4e4' },
+            values: (_u, ticks) => ticks.map(format),
+            size: 64,
+            ...(integer ? { incrs: INTEGER_INCREMENTS } : {}),
+          },
         ],
         series: [
           {},
@@ -52,7 +62,7 @@ export function TimeChart({ title, times, series, format, height = 180 }: Props)
       element,
     );
     return () => plot.destroy();
-  }, [times, series, format, height]);
+  }, [times, series, format, integer, height]);
 
   const total = series.map((s) => s.values.reduce((sum, v) => sum + v, 0));
   const summary = series.map((s, i) => `${s.label}: ${format(total[i] ?? 0)}`).join(', ');

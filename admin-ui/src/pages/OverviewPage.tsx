@@ -103,8 +103,8 @@ export function OverviewPage() {
             </div>
             <p className="hint">Hourly figures come from the usage rollups, rebuilt by the usage_rollup job every hour (Jobs, Run now).</p>
             <div className="charts">
-              <TimeChart title="Requests and errors" times={times} series={requestSeries} format={formatCount} />
-              <TimeChart title="Tokens" times={times} series={tokenSeries} format={formatTokens} />
+              <TimeChart title="Requests and errors" times={times} series={requestSeries} format={formatCount} integer />
+              <TimeChart title="Tokens" times={times} series={tokenSeries} format={formatTokens} integer />
               <TimeChart title="Cost" times={times} series={costSeries} format={formatCostAxis} />
             </div>
           </>

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 
 import { ApiError, api } from '../api/client';
-import { Badge, Facts, Loading, Section } from '../components/ui';
+import { Badge, Facts, Loading, QueryError, Section } from '../components/ui';
 import { formatDateTime, formatRelative } from '../lib/format';
 import { useNow } from '../lib/useNow';
 
@@ -14,14 +14,16 @@ interface ClusterNode {
   id: string;
   name: string;
   role: string;
-  version: string | null;
+  host: string;
+  http_port: number;
+  cluster_port: number;
   status: string;
-  last_heartbeat_at: string | null;
-  started_at: string | null;
+  started_at: string;
+  last_heartbeat_at: string;
 }
 
 interface SystemInfo {
-  build: { version: string; commit?: string | null; built_at?: string | null };
+  build: { version: string };
   database: string;
   nodes: ClusterNode[];
 }
@@ -41,7 +43,7 @@ export function SystemPage() {
     },
     refetchInterval: 5000,
   });
-  const system = useQuery({ queryKey: ['system'], queryFn: () => api.get<SystemInfo>('/admin/api/system'), refetchInterval: 10_000, retry: false });
+  const system = useQuery({ queryKey: ['system'], queryFn: () => api.get<SystemInfo>('/admin/api/system'), refetchInterval: 10_000 });
   const custody = readiness.data?.account_custody;
   return (
     <div className="page">
@@ -62,16 +64,16 @@ export function SystemPage() {
       </Section>
       <Section title="Cluster nodes">
         {system.isPending && <Loading />}
-        {system.isError && <p>The cluster view is not available on this gateway version.</p>}
+        {system.isError && <QueryError error={system.error} />}
         {system.data && (
           <>
-            <Facts items={[['Version', system.data.build.version], ['Database', system.data.database]]} />
+            <Facts items={[['Version', system.data.build.version], ['Database', system.data.database], ['Nodes', String(system.data.nodes.length)]]} />
             <table className="table">
               <thead>
                 <tr>
                   <th scope="col">Node</th>
                   <th scope="col">Role</th>
-                  <th scope="col">Version</th>
+                  <th scope="col">Address</th>
                   <th scope="col">Status</th>
                   <th scope="col">Heartbeat</th>
                   <th scope="col">Started</th>
@@ -82,7 +84,7 @@ export function SystemPage() {
                   <tr key={node.id}>
                     <th scope="row">{node.name}</th>
                     <td>{node.role}</td>
-                    <td>{node.version ?? '–'}</td>
+                    <td><code>{node.host}:{node.http_port}</code></td>
                     <td><Badge value={node.status} /></td>
                     <td>{formatRelative(node.last_heartbeat_at, now)}</td>
                     <td>{formatDateTime(node.started_at)}</td>
