@@ -109,6 +109,16 @@ void on_catalog(account_self* self, const fetched& answer, const runtime_deps& d
            });
 }
 
+/// Publishes the merged evidence to the pools within `quota_flush_delay`, one snapshot for a
+/// burst of observations.
+void schedule_publish(account_self* self) {
+  self->state.publish_pending = true;
+  if (!self->state.flush_scheduled) {
+    self->state.flush_scheduled = true;
+    self->delayed_send(self, quota_flush_delay, flush_atom::value);
+  }
+}
+
 void schedule_flush(account_self* self) {
   self->state.quota_dirty = true;
   if (!self->state.flush_scheduled) {
@@ -197,7 +207,12 @@ void observe(account_self* self, const runtime_deps& deps, const quota_observati
     state.publish_pending = true;
   }
   if (!observation.quota.empty()) {
-    schedule_flush(self);
+    // Windows read back from the database are stored already: published, not written again.
+    if (observation.shared) {
+      schedule_publish(self);
+    } else {
+      schedule_flush(self);
+    }
   }
 }
 

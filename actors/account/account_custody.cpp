@@ -1,5 +1,7 @@
 #include "actors/account/account_custody.hpp"
 
+#include <map>
+
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -10,7 +12,9 @@
 #include "actors/type_ids.hpp"
 #include "common/log.hpp"
 #include "domain/accounts/account_ownership.hpp"
+#include "domain/routing/quota_rows.hpp"
 #include "persistence/accounts/account_custody_repository.hpp"
+#include "persistence/routing/routing_repository.hpp"
 
 namespace cxp::actors {
 
@@ -32,6 +36,8 @@ struct evidence {
   std::vector<persistence::account_health_row> health;
   std::vector<persistence::account_circuit_row> circuits;
   std::vector<persistence::refresh_request> refresh_requests;
+  /// Quota windows any node stored: every node's pooled quota view reads the same evidence.
+  std::vector<persistence::quota_window_row> quota;
 };
 
 } // namespace
@@ -213,6 +219,18 @@ void apply_evidence(custodian_self* self, const runtime_deps& deps, const eviden
     observation.circuits.push_back({row.model, *route, *until});
     self->send(account->second, std::move(observation));
   }
+  std::map<std::string, std::vector<persistence::quota_window_row>> quota_by_account;
+  for (const auto& row : read.quota) {
+    quota_by_account[row.account_id].push_back(row);
+  }
+  for (const auto& [id, rows] : quota_by_account) {
+    if (auto account = accounts.find(id); account != accounts.end()) {
+      quota_observation observation;
+      observation.shared = true;
+      observation.quota = domain::to_windows(rows);
+      self->send(account->second, std::move(observation));
+    }
+  }
   for (const auto& request : read.refresh_requests) {
     if (!self->state.owned.count(request.account_id)) {
       continue;
@@ -241,14 +259,16 @@ void read_evidence(custodian_self* self, const runtime_deps& deps, const custody
            auto health = custody.health_since(since);
            auto circuits = custody.circuits_since(since, now_iso);
            auto requests = custody.refresh_requests(node_id);
-           if (!generations || !health || !circuits || !requests) {
+           auto quota = persistence::routing_repository{db}.quota_windows_since(since);
+           if (!generations || !health || !circuits || !requests || !quota) {
              return !generations ? generations.error()
                     : !health    ? health.error()
                     : !circuits  ? circuits.error()
-                                 : requests.error();
+                    : !requests  ? requests.error()
+                                 : quota.error();
            }
            return evidence{std::move(*generations), std::move(*health), std::move(*circuits),
-                           std::move(*requests)};
+                           std::move(*requests), std::move(*quota)};
          })
     .then([self, &deps,
            next_since = to_iso8601(now - evidence_overlap)](caf::expected<evidence>& read) {

@@ -34,6 +34,9 @@ struct pool_state {
   domain::routing_strategy strategy = domain::routing_strategy::bridge_ring;
   account_handles accounts;
   std::map<std::string, account_snapshot> snapshots;
+  /// The snapshots as the pooled quota view reads them; rebuilt on the first lease after one
+  /// changed (null until then), and shared by every lease of that moment.
+  std::shared_ptr<const std::vector<domain::quota_member>> quota_members;
   std::map<std::string, domain::circuit_breaker> circuits; ///< "<account>|<model>|<route>"
   std::map<std::string, time_point> demoted_until;
   std::map<std::string, time_point> last_success;
@@ -93,16 +96,37 @@ std::vector<domain::quota_window> evidence_of(const account_snapshot& snapshot, 
 }
 
 lease_reply deny(errc code, std::string message, std::optional<int64_t> resets_at = std::nullopt,
-                 std::string plan_type = {}) {
+                 std::string plan_type = {}, quota_evidence quota = {}) {
   lease_reply reply;
-  reply.denial = {code, std::move(message), resets_at, std::move(plan_type)};
+  reply.denial = {code, std::move(message), resets_at, std::move(plan_type), std::move(quota)};
   return reply;
+}
+
+/// The pool's accounts and the key's cap windows, for the pooled quota a turn's client is shown.
+quota_evidence quota_evidence_for(pool_self* self, const lease_request& request) {
+  auto& st = self->state;
+  if (!st.quota_members) {
+    std::vector<domain::quota_member> members;
+    for (const auto& [id, snapshot] : st.snapshots) {
+      members.push_back(quota_member_of(snapshot));
+    }
+    st.quota_members =
+      std::make_shared<const std::vector<domain::quota_member>>(std::move(members));
+  }
+  quota_evidence evidence{st.quota_members, {}};
+  if (request.caps.counts_tokens()) {
+    if (auto budget = st.budgets.find(request.api_key_id); budget != st.budgets.end()) {
+      evidence.key_windows = budget->second.windows(request.caps, st.clock->now());
+    }
+  }
+  return evidence;
 }
 
 /// The denial when nothing is eligible: usage_limit_reached with the earliest reset when quota
 /// exhaustion excluded someone and nothing else is left, else no_eligible_account.
-lease_reply denial_for(pool_self* self, const domain::selection& selected, const std::string& model,
-                       time_point now) {
+lease_reply denial_for(pool_self* self, const domain::selection& selected,
+                       const lease_request& request, time_point now) {
+  const auto& model = request.model;
   std::optional<time_point> earliest;
   std::string plan_type;
   bool all_unsupported = !selected.excluded.empty();
@@ -125,7 +149,7 @@ lease_reply denial_for(pool_self* self, const domain::selection& selected, const
     return deny(
       errc::usage_limit_reached, "every account of the pool reached its usage limit",
       std::chrono::duration_cast<std::chrono::seconds>(earliest->time_since_epoch()).count(),
-      plan_type);
+      plan_type, quota_evidence_for(self, request));
   }
   return deny(errc::no_eligible_account, "no eligible account");
 }
@@ -167,8 +191,10 @@ std::vector<domain::routing_candidate> candidates_of(pool_self* self, const leas
 caf::result<lease_reply> choose(pool_self* self, lease_request request, std::string pinned);
 
 /// Completes a grant with the pool's part and counts the lease (until its attempt report).
-lease_reply granted(pool_self* self, lease_grant grant, bool pinned, bool probe) {
+lease_reply granted(pool_self* self, lease_grant grant, bool pinned, bool probe,
+                    quota_evidence quota) {
   grant.pool = caf::actor_cast<attempt_sink_actor>(self);
+  grant.quota = std::move(quota);
   grant.pinned = pinned;
   grant.probe = probe;
   grant.ring_size = self->state.config.ring_size;
@@ -185,6 +211,7 @@ lease_reply granted(pool_self* self, lease_grant grant, bool pinned, bool probe)
 /// pinned there.
 caf::result<lease_reply> checkout(pool_self* self, lease_request request,
                                   const std::string& account_id, bool pinned, bool probe) {
+  auto quota = quota_evidence_for(self, request);
   const auto& ready = self->state.snapshots[account_id].credentials;
   if (ready && (!ready->usable_until || self->state.clock->now() < *ready->usable_until)) {
     lease_grant grant;
@@ -193,14 +220,14 @@ caf::result<lease_reply> checkout(pool_self* self, lease_request request,
     grant.access_token = ready->access_token;
     grant.token_generation = ready->generation;
     grant.account = self->state.accounts[account_id];
-    return granted(self, std::move(grant), pinned, probe);
+    return granted(self, std::move(grant), pinned, probe, std::move(quota));
   }
   auto promise = self->make_response_promise();
   const auto key = circuit_key(account_id, request.model, request.route);
   self->request(self->state.accounts[account_id], checkout_timeout, checkout_atom::value)
     .then(
-      [self, promise, pinned, probe](lease_grant& grant) mutable {
-        promise.deliver(granted(self, std::move(grant), pinned, probe));
+      [self, promise, pinned, probe, quota](lease_grant& grant) mutable {
+        promise.deliver(granted(self, std::move(grant), pinned, probe, std::move(quota)));
       },
       [self, promise, request, account_id, pinned, key](caf::error& error) mutable {
         circuit_of(self, key).release_probe();
@@ -259,7 +286,7 @@ caf::result<lease_reply> choose(pool_self* self, lease_request request, std::str
     }
     selected.excluded.push_back({account_id, "circuit_open"});
   }
-  return denial_for(self, selected, request.model, now);
+  return denial_for(self, selected, request, now);
 }
 
 std::string_view state_name(domain::circuit_state state) {
@@ -329,11 +356,11 @@ std::optional<caf::result<lease_reply>> over_budget(pool_self* self, const runti
   if (!refused) {
     return std::nullopt;
   }
-  return caf::result<lease_reply>{
-    deny(errc::api_key_policy_limit_exceeded,
-         refused->message + "; retry after " + to_iso8601(refused->retry_at),
-         std::chrono::duration_cast<std::chrono::seconds>(refused->retry_at.time_since_epoch())
-           .count())};
+  return caf::result<lease_reply>{deny(
+    errc::api_key_policy_limit_exceeded,
+    refused->message + "; retry after " + to_iso8601(refused->retry_at),
+    std::chrono::duration_cast<std::chrono::seconds>(refused->retry_at.time_since_epoch()).count(),
+    {}, quota_evidence_for(self, request))};
 }
 
 /// Pins the session here and, so a request of the same conversation on another node stays on
@@ -437,6 +464,7 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
       || !opened.empty()) {
     auto& snapshot = self->state.snapshots[report.account_id];
     snapshot.quota = domain::merge_windows(std::move(snapshot.quota), report.quota);
+    self->state.quota_members.reset();
     if (report.exhausted_until) {
       snapshot.exhausted_until = report.exhausted_until;
     }
@@ -465,6 +493,7 @@ void set_membership(pool_self* self, persistence::routing_pool_row config,
       provisional.status = "active";
     }
   }
+  self->state.quota_members.reset();
   self->state.strategy = domain::parse_routing_strategy(config.routing_strategy)
                            .value_or(domain::routing_strategy::bridge_ring);
   self->state.config = std::move(config);
@@ -528,17 +557,22 @@ pool_actor::behavior_type pool_behavior(pool_self* self, const runtime_deps* dep
           }
         }
         self->state.snapshots[snapshot.account_id] = std::move(snapshot);
+        self->state.quota_members.reset();
       }
     },
     [self](settings_snapshot& settings) { self->state.settings = std::move(settings); },
     [self](put_atom, persistence::routing_pool_row& changed, account_handles& members) {
       set_membership(self, std::move(changed), std::move(members));
     },
-    [self](const pool_view_request&) {
+    [self](const pool_view_request& request) {
       pool_view view;
       for (const auto& [id, snapshot] : self->state.snapshots) {
         view.accounts.push_back(snapshot);
         view.accounts.back().credentials.reset();
+      }
+      if (auto budget = self->state.budgets.find(request.api_key_id);
+          request.caps.counts_tokens() && budget != self->state.budgets.end()) {
+        view.key_windows = budget->second.windows(request.caps, self->state.clock->now());
       }
       return view;
     },

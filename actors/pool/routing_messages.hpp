@@ -16,6 +16,7 @@
 #include "common/errc.hpp"
 #include "common/secret.hpp"
 #include "domain/routing/key_budget.hpp"
+#include "domain/routing/pooled_quota.hpp"
 #include "domain/routing/quota.hpp"
 #include "domain/turn/attempt_outcome.hpp"
 
@@ -71,6 +72,24 @@ struct account_snapshot : account_routing {
   std::shared_ptr<const ready_credentials> credentials;
 };
 
+/// An account as the pooled quota view reads it.
+domain::quota_member quota_member_of(const account_snapshot& account);
+
+/// What a turn needs to tell its client the pool's capacity (README "Pooled quota"): the pool's
+/// accounts as the pooled view reads them, as the pool saw them when it answered (immutable,
+/// shared by every lease of that moment), and the calling key's own token-cap windows.
+struct quota_evidence {
+  std::shared_ptr<const std::vector<domain::quota_member>> members;
+  std::vector<domain::key_window> key_windows;
+};
+
+/// The pooled view of `evidence` at `now`, with what the answer of `account_id` said
+/// (`observed` windows, a usage limit until `exhausted_until`) counted in, tightened by the key.
+domain::pooled_quota pooled_quota_of(const quota_evidence& evidence, time_point now,
+                                     const std::string& account_id = {},
+                                     const std::vector<domain::quota_window>& observed = {},
+                                     std::optional<time_point> exhausted_until = std::nullopt);
+
 /// A request for the next account to try.
 struct lease_request {
   std::string pool_id;
@@ -112,6 +131,7 @@ struct lease_grant {
   bool probe = false;            ///< the attempt is a half-open circuit probe
   int32_t ring_size = 3;         ///< attempts this request may make in total
   settings_snapshot settings;    ///< the settings the request keeps using
+  quota_evidence quota;          ///< for the pooled quota the client is shown
 };
 
 /// Why no account was granted: `usage_limit_reached` (every candidate exhausted, with the
@@ -122,6 +142,7 @@ struct lease_denial {
   std::string message;
   std::optional<int64_t> resets_at; ///< unix seconds
   std::string plan_type;
+  quota_evidence quota; ///< set for usage and key-cap limits: the 429's pooled quota headers
 };
 
 struct lease_reply {
@@ -170,13 +191,17 @@ struct pool_handle_request {
   std::string pool_id;
 };
 
-/// The pool's catalog and usage, for `/models` and the usage routes.
+/// The pool's catalog and usage, for `/models` and the usage routes. With `api_key_id`, the
+/// view also carries that key's token-cap windows (`caps`), as this node counts them.
 struct pool_view_request {
   std::string pool_id;
+  std::string api_key_id;
+  domain::key_caps caps;
 };
 
 struct pool_view {
   std::vector<account_snapshot> accounts;
+  std::vector<domain::key_window> key_windows;
 };
 
 } // namespace cxp::actors

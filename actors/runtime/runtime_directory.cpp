@@ -139,7 +139,7 @@ void answer_parked(directory_self* self) {
                  message);
     } else if (std::holds_alternative<lease_request>(message)) {
       lease_reply reply;
-      reply.denial = {errc::pool_unavailable, "unknown pool", std::nullopt, {}};
+      reply.denial = {errc::pool_unavailable, "unknown pool", std::nullopt, {}, {}};
       promise.deliver(std::move(reply));
     } else {
       promise.deliver(make_error(errc::not_found, "unknown pool"));

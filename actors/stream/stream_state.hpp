@@ -55,8 +55,9 @@ struct active_turn {
   bool reused = false;        ///< this attempt runs on a socket an earlier turn opened
   bool reconnected = false;
   bool refreshed = false;
-  bool reported = false;  ///< the current attempt's report went to the pool
-  bool cancelled = false; ///< its connection went away and a newer turn needed the stream
+  bool reported = false;         ///< the current attempt's report went to the pool
+  bool cancelled = false;        ///< its connection went away and a newer turn needed the stream
+  bool rate_limits_sent = false; ///< the pooled `codex.rate_limits` frames went out
   std::vector<std::string> prelude;
   std::string last_error_frame; ///< an upstream error kept for when no account is left
   int32_t last_error_status = 0;
@@ -135,7 +136,16 @@ void record_attempt(active_turn& t, domain::attempt_outcome outcome, bool retrie
 void report(stream_self* self, domain::attempt_outcome outcome,
             std::optional<time_point> exhausted_until = std::nullopt);
 void relay(stream_self* self, std::string text, std::function<void()> resume);
+/// Relays the held prelude frames, with the pooled `codex.rate_limits` frames after the first
+/// (before the visible frame that follows when there is none).
 void flush_prelude(stream_self* self);
+/// Relays the pool's `codex.rate_limits` frames once per turn (README "Pooled quota"), from
+/// `evidence` with what the running attempt observed counted in.
+void send_rate_limits(stream_self* self, const quota_evidence& evidence);
+/// An upstream error `frame` with its `headers` (the answering account's quota headers) replaced
+/// by the pool's, from `evidence` and the running attempt's observations.
+std::string with_pooled_headers(stream_self* self, std::string frame,
+                                const quota_evidence& evidence);
 void take_response_id(stream_self* self, const std::string& response_id);
 /// Ends the running turn. `outcome` is recorded and reported for an attempt not yet reported
 /// (nullopt: nothing is due, e.g. it was reported already or never leased).

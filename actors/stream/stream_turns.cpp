@@ -46,10 +46,9 @@ void report(stream_self* self, domain::attempt_outcome outcome,
                         t.request.session_key,
                         t.request.api_key_id,
                         t.log.input_tokens.value_or(0) + t.log.output_tokens.value_or(0),
-                        std::move(t.quota),
+                        t.quota, // kept: the pooled view shown after this attempt counts it
                         exhausted_until,
                         t.plan_type};
-  t.quota.clear();
   auto out = make_attempt_report(*t.grant, outcome, std::move(ending));
   self->send(t.grant->pool, std::move(out));
 }
@@ -80,10 +79,59 @@ void relay(stream_self* self, std::string text, std::function<void()> resume) {
 }
 
 void flush_prelude(stream_self* self) {
-  auto prelude = std::move(self->state.turn->prelude);
-  self->state.turn->prelude.clear();
+  auto& t = *self->state.turn;
+  auto prelude = std::move(t.prelude);
+  t.prelude.clear();
+  const quota_evidence none;
+  const auto& evidence = t.grant ? t.grant->quota : none;
+  if (prelude.empty()) {
+    send_rate_limits(self, evidence);
+  }
   for (auto& frame : prelude) {
     relay(self, std::move(frame), nullptr);
+    send_rate_limits(self, evidence);
+  }
+}
+
+std::string with_pooled_headers(stream_self* self, std::string frame,
+                                const quota_evidence& evidence) {
+  auto parsed = nlohmann::json::parse(frame, nullptr, false);
+  if (!parsed.is_object() || !parsed.contains("headers") || !parsed["headers"].is_object()) {
+    return frame;
+  }
+  auto& t = *self->state.turn;
+  const auto now = self->state.deps->clock.now();
+  auto& headers = parsed["headers"];
+  // The frame's quota headers describe the one account that answered: every rate-limit header
+  // goes, the pool's take their place.
+  for (auto it = headers.begin(); it != headers.end();) {
+    const auto name = ascii_lowercase(it.key());
+    const bool quota = name.rfind("x-codex-", 0) == 0
+                       || (name.rfind("x-", 0) == 0
+                           && (name.find("-primary-") != std::string::npos
+                               || name.find("-secondary-") != std::string::npos
+                               || name.find("-limit-name") != std::string::npos));
+    it = quota ? headers.erase(it) : std::next(it);
+  }
+  const auto quota =
+    pooled_quota_of(evidence, now, t.grant ? t.grant->account_id : std::string{}, t.quota);
+  for (const auto& [name, value] : domain::quota_headers(quota, now)) {
+    headers[name] = value;
+  }
+  headers["x-codex-active-limit"] = std::string{domain::main_limit};
+  return parsed.dump();
+}
+
+void send_rate_limits(stream_self* self, const quota_evidence& evidence) {
+  auto& t = *self->state.turn;
+  if (t.rate_limits_sent) {
+    return;
+  }
+  t.rate_limits_sent = true;
+  const auto quota = pooled_quota_of(evidence, self->state.deps->clock.now(),
+                                     t.grant ? t.grant->account_id : std::string{}, t.quota);
+  for (const auto& event : domain::rate_limits_events(quota)) {
+    relay(self, event.dump(), nullptr);
   }
 }
 
@@ -224,7 +272,8 @@ void attempt_failed(stream_self* self, const domain::turn_signal& signal,
   if (!retry || pinned || static_cast<int32_t>(t.tried.size()) >= t.grant->ring_size) {
     if (!t.last_error_frame.empty()) {
       flush_prelude(self);
-      relay(self, std::move(t.last_error_frame), nullptr);
+      relay(self, with_pooled_headers(self, std::move(t.last_error_frame), t.grant->quota),
+            nullptr);
       return end_turn(self, std::nullopt, t.last_error_status);
     }
     const auto error =
@@ -243,6 +292,7 @@ void begin_attempt(stream_self* self) {
   t.attempt_started_at = to_iso8601(st.deps->clock.now());
   t.reported = false;
   t.prelude.clear();
+  t.quota.clear(); // what the previous attempt observed was about another lease's account
   if (st.socket && st.socket_open && st.socket_account == t.grant->account_id) {
     t.reused = true;
     t.awaiting_open = false;
@@ -273,6 +323,7 @@ void refresh(stream_self* self, const domain::turn_signal& signal) {
         fresh.probe = turn->grant->probe;
         fresh.ring_size = turn->grant->ring_size;
         fresh.settings = turn->grant->settings;
+        fresh.quota = turn->grant->quota;
         turn->grant = std::move(fresh);
         turn->attempt_started = steady_clock::now();
         turn->attempt_started_at = to_iso8601(self->state.deps->clock.now());
@@ -296,13 +347,17 @@ void on_lease(stream_self* self, lease_reply& reply) {
   auto& t = *self->state.turn;
   if (!reply.grant) {
     if (!t.last_error_frame.empty()) {
+      const auto& evidence = reply.denial.quota.members ? reply.denial.quota : t.grant->quota;
       flush_prelude(self);
-      relay(self, std::move(t.last_error_frame), nullptr);
+      relay(self, with_pooled_headers(self, std::move(t.last_error_frame), evidence), nullptr);
       return end_turn(self, std::nullopt, t.last_error_status);
     }
     const auto code = reply.denial.code;
     const bool limited =
       code == errc::usage_limit_reached || code == errc::api_key_policy_limit_exceeded;
+    if (limited) {
+      send_rate_limits(self, reply.denial.quota); // the client sees why, then the error
+    }
     // Only the key-cap refusal carries a public message (which cap, when it frees).
     return end_turn(self, std::nullopt, limited ? 429 : 503, code,
                     code == errc::api_key_policy_limit_exceeded ? reply.denial.message

@@ -73,8 +73,10 @@ void on_upstream_frame(stream_self* self, std::string text, std::function<void()
   auto parsed = json::parse(text, nullptr, false);
   const auto frame = domain::read_upstream_frame(parsed);
   if (frame.type == "codex.rate_limits") {
+    // One account's windows: learned, never relayed; the client gets the pool's instead.
     t.quota = domain::merge_windows(std::move(t.quota),
                                     domain::parse_rate_limits_event(parsed, st.deps->clock.now()));
+    return resume();
   }
   if (frame.type == "response.created") {
     take_response_id(self, frame.response_id);

@@ -109,6 +109,21 @@ routing_repository::quota_windows(const std::string& account_id) {
   });
 }
 
+caf::expected<std::vector<quota_window_row>>
+routing_repository::quota_windows_since(const std::string& since) {
+  return db_.run([&](soci::session& sql) {
+    std::vector<quota_window_row> windows;
+    soci::rowset<soci::row> rows =
+      (sql.prepare << "SELECT " << quota_window_table.select_list()
+                   << " FROM account_quota_windows WHERE observed_at >= :since",
+       soci::use(since));
+    for (const auto& row : rows) {
+      windows.push_back(quota_window_table.read(row));
+    }
+    return windows;
+  });
+}
+
 caf::expected<void>
 routing_repository::replace_models(const std::string& account_id,
                                    const std::vector<account_model_row>& models) {

@@ -82,6 +82,10 @@ public:
 
   caf::expected<std::vector<quota_window_row>> quota_windows(const std::string& account_id);
 
+  /// Every account's windows observed at or after `since` (ISO-8601; empty: all of them): what
+  /// the other nodes learned, read back by each node's account custodian.
+  caf::expected<std::vector<quota_window_row>> quota_windows_since(const std::string& since);
+
   /// Replaces the account's catalog with `models`.
   caf::expected<void> replace_models(const std::string& account_id,
                                      const std::vector<account_model_row>& models);

@@ -76,6 +76,35 @@ key_cache_listener_actor spawn_key_cache_listener(caf::actor_system& system, api
     });
 }
 
+namespace {
+
+void ask_pool_view(codex_runtime& runtime, const exchange_ptr& ex,
+                   actors::pool_view_request request, std::function<void(actors::pool_view)> next) {
+  ask<actors::pool_view>(
+    runtime.system, runtime.directory, view_timeout,
+    [ex, next = std::move(next)](caf::expected<actors::pool_view> view) {
+      if (!view) {
+        return ex->respond_error(view.error());
+      }
+      next(std::move(*view));
+    },
+    std::move(request));
+}
+
+} // namespace
+
+void with_key_pool_view(codex_runtime& runtime, const exchange_ptr& ex,
+                        const domain::authenticated_key& key,
+                        std::function<void(actors::pool_view)> next) {
+  const auto& policy = key.key.policy;
+  ask_pool_view(
+    runtime, ex,
+    {key.key.pool_id,
+     key.key.id,
+     {policy.max_requests_per_minute, policy.max_tokens_per_day, policy.max_tokens_per_week}},
+    std::move(next));
+}
+
 void with_pool_view(codex_runtime& runtime, const exchange_ptr& ex, const std::string& pool_id,
                     std::function<void(actors::pool_view)> next) {
   ask<actors::pool_view>(
@@ -86,7 +115,7 @@ void with_pool_view(codex_runtime& runtime, const exchange_ptr& ex, const std::s
       }
       next(std::move(*view));
     },
-    actors::pool_view_request{pool_id});
+    actors::pool_view_request{pool_id, {}, {}});
 }
 
 std::string hash_session_key(const std::string& session_key, const authenticated_key& key) {

@@ -40,6 +40,11 @@ key_cache_listener_actor spawn_key_cache_listener(caf::actor_system& system, api
 void with_pool_view(codex_runtime& runtime, const exchange_ptr& ex, const std::string& pool_id,
                     std::function<void(actors::pool_view)> next);
 
+/// `with_pool_view` for the pool of `key`, with the key's token-cap windows in the view.
+void with_key_pool_view(codex_runtime& runtime, const exchange_ptr& ex,
+                        const domain::authenticated_key& key,
+                        std::function<void(actors::pool_view)> next);
+
 /// The session key hashed with the pool and key, so a stored hash reveals nothing and two keys
 /// never share a session. Empty for an empty session key.
 std::string hash_session_key(const std::string& session_key, const domain::authenticated_key& key);

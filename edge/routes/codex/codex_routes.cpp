@@ -56,6 +56,7 @@ void proxy(codex_runtime& runtime, const exchange_ptr& ex, actors::route_class r
                        ? body["prompt_cache_key"].get<std::string>()
                        : (session_key.empty() ? new_uuid() : session_key);
       request.allow_failover = route != actors::route_class::compact;
+      request.pooled_quota = true;
       request.admission = route == actors::route_class::compact
                             ? domain::admission_class::proxy_compact
                           : body.value("stream", false) ? domain::admission_class::proxy_stream
@@ -81,7 +82,7 @@ void models(codex_runtime& runtime, const exchange_ptr& ex) {
 
 void usage(codex_runtime& runtime, const exchange_ptr& ex) {
   with_key(runtime, ex, [&runtime, ex](authenticated_key key) {
-    with_pool_view(runtime, ex, key.key.pool_id, [&runtime, ex](actors::pool_view view) {
+    with_key_pool_view(runtime, ex, key, [&runtime, ex](actors::pool_view view) {
       ex->respond_json(http::status::ok, pool_usage(view, runtime.services.clock.now()));
     });
   });

@@ -16,9 +16,11 @@ namespace cxp::edge {
 nlohmann::json pool_catalog(const actors::pool_view& view,
                             const std::optional<std::vector<std::string>>& allowed_models);
 
-/// The pool's quota in the Codex `/wham/usage` shape (codex-protocol §6.4; integers only): per
-/// window the mean used percent over routable accounts with fresh evidence and the earliest
-/// reset; `limit_reached` when every routable account is exhausted (or none is routable).
+/// The pooled quota of the pool's accounts in `view` (README "Pooled quota"), tightened by the
+/// key's cap windows the view carries.
+domain::pooled_quota pool_quota_of(const actors::pool_view& view, time_point now);
+
+/// `pool_quota_of` in the Codex `/wham/usage` shape (codex-protocol §6.4; integers only).
 nlohmann::json pool_usage(const actors::pool_view& view, time_point now);
 
 } // namespace cxp::edge

@@ -4,6 +4,7 @@
 
 #include "actors/type_ids.hpp"
 #include "common/encoding.hpp"
+#include "edge/errors/error_table.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "edge/routes/codex/proxy_turn_state.hpp"
 #include "edge/server/actor_bridge.hpp"
@@ -120,7 +121,8 @@ void proxy_turn::on_denial(const actors::lease_denial& denial) {
   }
   if (denial.code == errc::api_key_policy_limit_exceeded) {
     // The denial says which cap and when it frees up: meant for the client.
-    request_.ex->respond_error(denial.code, denial.message);
+    respond_limited(lookup_error(denial.code).status, render_error(denial.code, denial.message),
+                    denial);
     return finish(429, std::string{to_string(denial.code)},
                   domain::request_log_status(std::nullopt));
   }

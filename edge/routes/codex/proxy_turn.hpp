@@ -86,6 +86,10 @@ struct turn_request {
   bool expects_sse = false;
   /// The bulkhead it is admitted through before anything else happens.
   domain::admission_class admission = domain::admission_class::proxy_http;
+  /// Tell the client the pool's capacity (the Codex routes): pooled `x-codex-*` quota headers
+  /// on every answer, and on a stream the pooled `codex.rate_limits` events in place of the
+  /// upstream's (README "Pooled quota"). Off for /v1, whose clients read neither.
+  bool pooled_quota = false;
 };
 
 /// Proxies one request: admits it through its route class's bulkhead (else 503
@@ -105,6 +109,7 @@ struct turn_request {
 /// lets go idle or garbles before its terminal event ends with a synthetic `response.failed`
 /// (`stream_cut_event`) and then the chunked end. Quota headers, `codex.rate_limits` events and
 /// usage-limit bodies feed the account's quota; the final usage event feeds the request log.
+/// With `pooled_quota`, the client sees the pool's quota instead of the serving account's.
 void run_proxy_turn(codex_runtime& runtime, turn_request request);
 
 /// Sets the key's part of `request`: its pool, id and caps.

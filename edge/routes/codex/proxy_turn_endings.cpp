@@ -52,6 +52,9 @@ void proxy_turn::end_relay(std::optional<actors::upstream_failure> failure) {
     return finish(499, "client_closed", domain::request_log_status(attempt_outcome::cancelled));
   }
   if (saw_completed_ && !failure) {
+    if (auto rest = rewriter_.take_rest(); !rest.empty()) {
+      write_to_client(std::move(rest), [] {}); // bytes after the last event (a trailing comment)
+    }
     stream_->finish();
     report(attempt_outcome::succeeded);
     return finish(200, std::nullopt, domain::request_log_status(attempt_outcome::succeeded));
@@ -265,6 +268,7 @@ void proxy_turn::respond_buffered(unsigned status) {
       response.insert(name, value);
     }
   }
+  add_quota_headers(response, grant_.quota);
   response.body() = std::move(pending_);
   request_.ex->respond(std::move(response));
 }
@@ -280,6 +284,7 @@ void proxy_turn::relay_failure() {
       response.set(http::field::retry_after, value);
     }
   }
+  add_quota_headers(response, grant_.quota);
   response.body() = std::move(failure.body);
   request_.ex->respond(std::move(response));
   finish(static_cast<int32_t>(failure.status), failure.code,
@@ -299,8 +304,39 @@ void proxy_turn::respond_usage_limit(const actors::lease_denial& denial) {
     error["resets_at"] = *denial.resets_at;
     error["resets_in_seconds"] = std::max<int64_t>(0, *denial.resets_at - now);
   }
-  request_.ex->respond_json(http::status::too_many_requests, body);
+  respond_limited(http::status::too_many_requests, body, denial);
   finish(429, "usage_limit_reached", domain::request_log_status(std::nullopt));
+}
+
+void proxy_turn::respond_limited(http::status status, const json& body,
+                                 const actors::lease_denial& denial) {
+  http_response response{status, request_.ex->request().version()};
+  response.set(http::field::content_type, "application/json");
+  add_quota_headers(response, denial.quota);
+  if (request_.pooled_quota) {
+    // The family the limit belongs to, whose headers the CLI reads for the 429: the main one.
+    response.set("x-codex-active-limit", std::string{domain::main_limit});
+  }
+  response.body() = body.dump();
+  request_.ex->respond(std::move(response));
+}
+
+domain::pooled_quota proxy_turn::pooled_quota_now(const actors::quota_evidence& evidence) const {
+  // The attempt's own evidence (`observed_quota_`) belongs to the account of `grant_`, the
+  // latest lease: also after a denial, whose snapshot may predate that attempt's report.
+  return actors::pooled_quota_of(evidence, runtime_.services.clock.now(), grant_.account_id,
+                                 observed_quota_);
+}
+
+void proxy_turn::add_quota_headers(http::fields& fields,
+                                   const actors::quota_evidence& evidence) const {
+  if (!request_.pooled_quota) {
+    return;
+  }
+  for (auto& [name, value] :
+       domain::quota_headers(pooled_quota_now(evidence), runtime_.services.clock.now())) {
+    fields.set(name, value);
+  }
 }
 
 void proxy_turn::fail(errc code, const std::string& context) {

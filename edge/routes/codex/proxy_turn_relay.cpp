@@ -167,6 +167,10 @@ void proxy_turn::commit(std::function<void()> resume) {
     }
   }
   head.set(http::field::cache_control, "no-cache");
+  add_quota_headers(head, grant_.quota);
+  if (request_.pooled_quota) {
+    rewriter_.set_pooled(rate_limits_sse(pooled_quota_now(grant_.quota)));
+  }
   stream_ = request_.ex->respond_stream(std::move(head));
   if (!stream_) {
     call_->cancel();
@@ -177,8 +181,11 @@ void proxy_turn::commit(std::function<void()> resume) {
   runtime_.metrics.time_to_first_byte.add({{"route", log_.route}})
     .observe(std::chrono::duration<double>(steady_clock::now() - request_.ex->started()).count());
   attempt_ttfb_ms_ = millis(steady_clock::now() - attempt_started_);
-  std::string first = std::move(pending_);
+  std::string first = request_.pooled_quota ? rewriter_.feed(pending_) : std::move(pending_);
   pending_.clear();
+  if (first.empty()) {
+    return resume(); // the prelude's last event has not ended: it goes out with the next read
+  }
   write_to_client(std::move(first), std::move(resume));
 }
 
@@ -195,6 +202,12 @@ void proxy_turn::relay(std::string chunk, std::function<void()> resume) {
     cut_ = cut_reason::malformed;
     call_->cancel();
     return;
+  }
+  if (request_.pooled_quota) {
+    chunk = rewriter_.feed(chunk);
+    if (chunk.empty()) {
+      return resume(); // nothing but a held part of an event
+    }
   }
   write_to_client(std::move(chunk), std::move(resume));
 }

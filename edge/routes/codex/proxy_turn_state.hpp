@@ -22,6 +22,7 @@
 #include "domain/turn/turn_policy.hpp"
 #include "edge/routes/codex/proxy_events.hpp"
 #include "edge/routes/codex/proxy_turn.hpp"
+#include "edge/routes/codex/rate_limits_rewriter.hpp"
 #include "persistence/request_logs/request_log_repository.hpp"
 
 namespace cxp::edge::detail {
@@ -119,10 +120,19 @@ private:
 
   // ---- answers (proxy_turn_endings.cpp) --------------------------------------------------------
 
+  /// The pooled quota to show the client now: the pool's evidence as `evidence` carried it,
+  /// with what the current attempt's answer said about its account counted in.
+  domain::pooled_quota pooled_quota_now(const actors::quota_evidence& evidence) const;
+  /// Adds the pooled quota headers (`request_.pooled_quota` only).
+  void add_quota_headers(http::fields& fields, const actors::quota_evidence& evidence) const;
+
   void respond_buffered(unsigned status);
   void relay_failure();
   /// The Codex usage-limit answer (codex-protocol §6.5), so the CLI shows its usual message.
   void respond_usage_limit(const actors::lease_denial& denial);
+  /// A 429 of the pool or the key's caps (`body` the error), with the pooled quota headers.
+  void respond_limited(http::status status, const nlohmann::json& body,
+                       const actors::lease_denial& denial);
   void fail(errc code, const std::string& context);
   /// Writes the request-log row; `log_status` from `domain::request_log_status`.
   void finish(int32_t status, std::optional<std::string> error_code, std::string_view log_status);
@@ -141,6 +151,7 @@ private:
   std::string pending_;
   std::string tail_;
   std::shared_ptr<reply_stream> stream_;
+  rate_limits_rewriter rewriter_; ///< the pooled `codex.rate_limits` in the relayed stream
   std::vector<domain::quota_window> observed_quota_;
   std::string plan_type_;
   std::string stream_error_;

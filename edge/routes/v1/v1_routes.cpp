@@ -93,7 +93,8 @@ std::string_view cost_status(const persistence::key_usage_totals& totals) {
 
 void usage(const v1_state_ptr& state, const exchange_ptr& ex) {
   v1::with_v1_key(state, ex, true, false, [state, ex](v1::authenticated_key key) {
-    with_pool_view(state->runtime, ex, key.key.pool_id, [state, ex, key](actors::pool_view view) {
+    with_key_pool_view(state->runtime, ex, key, [state, ex, key](actors::pool_view view) {
+      // The same pooled quota the Codex usage routes and quota headers report.
       auto pool_document = pool_usage(view, state->runtime.services.clock.now());
       run_db<persistence::key_usage_totals>(
         state->runtime.system, state->runtime.db_pool, usage_timeout,
@@ -121,7 +122,8 @@ void usage(const v1_state_ptr& state, const exchange_ptr& ex) {
                             {"priced_request_count", totals->priced_count},
                             {"unpriced_request_count", totals->unpriced_count},
                             {"limits", key_limits(key.key.policy)},
-                            {"upstream_limits", upstream_limits(pool_document)}});
+                            {"upstream_limits", upstream_limits(pool_document)},
+                            {"pool_quota", pool_document}});
         });
     });
   });

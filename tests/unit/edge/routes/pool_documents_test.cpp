@@ -42,7 +42,7 @@ TEST_CASE("the pool catalog is the union of routable accounts' models", "[unit][
   CHECK(restricted[0]["slug"] == "gpt-b");
 }
 
-TEST_CASE("pool usage averages fresh windows and reports exhaustion", "[unit][edge][codex]") {
+TEST_CASE("pool usage is the pooled quota in the usage shape", "[unit][edge][codex]") {
   pool_view view;
   view.accounts.push_back(account("a", "active", 20));
   view.accounts.push_back(account("b", "active", 61));
@@ -51,7 +51,8 @@ TEST_CASE("pool usage averages fresh windows and reports exhaustion", "[unit][ed
   CHECK(usage["plan_type"] == "pro");
   CHECK(usage["rate_limit"]["allowed"] == true);
   CHECK(usage["rate_limit"]["limit_reached"] == false);
-  CHECK(usage["rate_limit"]["primary_window"]["used_percent"] == 41);
+  // (20 + 61) / 2 = 40.5, rounded down; the paused account is not part of the capacity.
+  CHECK(usage["rate_limit"]["primary_window"]["used_percent"] == 40);
   CHECK(usage["rate_limit"]["primary_window"]["limit_window_seconds"] == 18000);
   CHECK(usage["rate_limit"]["primary_window"]["reset_after_seconds"] == 3600);
   CHECK(usage["rate_limit"]["secondary_window"]["limit_window_seconds"] == 604800);
@@ -63,4 +64,9 @@ TEST_CASE("pool usage averages fresh windows and reports exhaustion", "[unit][ed
   CHECK(limited["rate_limit"]["limit_reached"] == true);
   CHECK(limited["rate_limit"]["allowed"] == false);
   CHECK(limited["rate_limit_reached_type"]["type"] == "rate_limit_reached");
+
+  view.key_windows = {{10'080, 75.0, now + std::chrono::hours{30}}};
+  auto tightened = edge::pool_usage(view, now);
+  CHECK(tightened["rate_limit"]["secondary_window"]["used_percent"] == 75);
+  CHECK(tightened["rate_limit"]["secondary_window"]["reset_after_seconds"] == 30 * 3600);
 }
