@@ -213,6 +213,9 @@ test('an operator runs a pool from the dashboard', async ({ page }, testInfo) =>
     await first.getByRole('button', { name: /^Pause / }).click();
     await expect(first).toContainText('Paused');
     await expect(first.getByRole('button', { name: /^Resume / })).toBeVisible();
+    // Quota evidence (rate-limit headers of the answer, or the quota_reconciliation poll) shows
+    // as usage bars with reset countdowns.
+    await expect(page.locator('.quota').filter({ hasText: /5h: \d+% left, resets in / }).first()).toBeVisible({ timeout: 90_000 });
 
     await first.getByRole('link').click();
     await expect(page.getByRole('heading', { name: 'Identity and tokens' })).toBeVisible();

@@ -3,7 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 
 import { ApiError, api, toQuery } from './client';
-import type { Account, ApiKey, Page, Pool, SessionInfo, SessionUser } from './types';
+import type { Account, ApiKey, Page, Pool, QuotaWindow, SessionInfo, SessionUser } from './types';
 
 export const keys = {
   session: ['session'] as const,
@@ -63,3 +63,11 @@ export function useApiKeys(filters: { pool_id?: string; status?: string } = {}) 
 }
 
 export const isOwner = (user: SessionUser | null | undefined) => user?.role === 'instance_owner';
+
+export function useQuotaWindows() {
+  return useQuery({
+    queryKey: ['quota-windows'],
+    queryFn: () => api.get<{ items: QuotaWindow[] }>('/admin/api/quota-windows'),
+    refetchInterval: 30_000,
+  });
+}

@@ -261,3 +261,15 @@ export interface Setting {
   allowed?: string[];
   configured?: boolean;
 }
+
+export interface QuotaWindow {
+  account_id: string;
+  limit_id: string;
+  limit_name: string | null;
+  window_kind: string;
+  window_minutes: number;
+  used_percent: number;
+  reset_at: string | null;
+  source: string;
+  observed_at: string;
+}

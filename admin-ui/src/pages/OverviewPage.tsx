@@ -3,11 +3,13 @@ import { useMemo } from 'react';
 import { Link } from 'react-router';
 
 import { api, toQuery } from '../api/client';
-import { keys, usePools, useUpstreams } from '../api/queries';
+import { keys, usePools, useQuotaWindows, useUpstreams } from '../api/queries';
 import type { AccountStatus, Job, Page, UsageReport } from '../api/types';
 import { TimeChart } from '../components/BarChart';
 import { Badge, EmptyState, Loading, QueryError, Section } from '../components/ui';
-import { formatCostMicros, formatCount, formatShare, formatTokens } from '../lib/format';
+import { formatCostMicros, formatCount, formatCountdown, formatShare, formatTokens } from '../lib/format';
+import { summarizeCapacity } from '../lib/quota';
+import { useNow } from '../lib/useNow';
 import { cacheHitShare, hourBuckets, seriesByHour } from '../lib/usage';
 
 const STATES: AccountStatus[] = ['active', 'refreshing', 'reauth_required', 'paused', 'disabled'];
@@ -27,12 +29,16 @@ export function OverviewPage() {
     queryFn: () => api.get<Page<Job>>(`/admin/api/jobs${toQuery({ state: 'failed', limit: 20 })}`),
   });
 
+  const quota = useQuotaWindows();
+  const now = useNow(30_000);
   const accounts = upstreams.data?.items ?? [];
   const reauth = accounts.filter((a) => a.status === 'reauth_required');
   const perPool = (pools.data?.items ?? []).map((pool) => {
     const members = accounts.filter((a) => a.pool_ids.includes(pool.id));
     const counts = Object.fromEntries(STATES.map((s) => [s, members.filter((a) => a.status === s).length])) as Record<AccountStatus, number>;
-    return { pool, members, counts, serving: counts.active + counts.refreshing };
+    const servingIds = new Set(members.filter((a) => a.status === 'active' || a.status === 'refreshing').map((a) => a.id));
+    const capacity = summarizeCapacity(quota.data?.items ?? [], servingIds);
+    return { pool, members, counts, capacity, serving: counts.active + counts.refreshing };
   });
   const exhausted = perPool.filter((p) => p.pool.status === 'active' && p.serving === 0);
 
@@ -130,11 +136,12 @@ export function OverviewPage() {
                 {STATES.map((s) => (
                   <th scope="col" key={s}>{s === 'reauth_required' ? 'Reauth required' : s.charAt(0).toUpperCase() + s.slice(1)}</th>
                 ))}
+                <th scope="col">Capacity left</th>
                 <th scope="col">Requests (24 h)</th>
               </tr>
             </thead>
             <tbody>
-              {perPool.map(({ pool, counts }) => {
+              {perPool.map(({ pool, counts, capacity }) => {
                 const poolUsage = usage.data?.by_pool.find((p) => p.pool_id === pool.id);
                 return (
                   <tr key={pool.id}>
@@ -143,6 +150,16 @@ export function OverviewPage() {
                     {STATES.map((s) => (
                       <td key={s}>{counts[s]}</td>
                     ))}
+                    <td>
+                      {capacity.length === 0
+                        ? 'no quota evidence yet'
+                        : capacity.map((c) => (
+                            <div key={c.label}>
+                              {c.label}: {Math.round(c.remaining)}% left over {c.accounts} account{c.accounts === 1 ? '' : 's'}
+                              {c.exhausted > 0 ? `, ${c.exhausted} exhausted (${formatCountdown(c.next_reset, now)})` : ''}
+                            </div>
+                          ))}
+                    </td>
                     <td>{formatCount(poolUsage?.requests ?? 0)}</td>
                   </tr>
                 );

@@ -3,8 +3,9 @@ import { useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 
 import { api, toQuery } from '../api/client';
-import { isOwner, keys, usePoolNames, usePools } from '../api/queries';
+import { isOwner, keys, usePoolNames, usePools, useQuotaWindows } from '../api/queries';
 import type { Account, Page, RequestLog } from '../api/types';
+import { QuotaBars } from '../components/QuotaBars';
 import { Badge, EmptyState, Facts, Field, FormError, Loading, QueryError, Section, fieldErrorsOf } from '../components/ui';
 import { formatCostMicros, formatDateTime, formatRelative, formatTokens, humanize } from '../lib/format';
 import { useUser } from '../lib/session';
@@ -19,6 +20,7 @@ export function UpstreamDetailPage() {
   const queryClient = useQueryClient();
   const poolNames = usePoolNames();
   const pools = usePools();
+  const quota = useQuotaWindows();
   const account = useQuery({ queryKey: [...keys.upstreams, id], queryFn: () => api.get<Account>(`/admin/api/upstreams/${id}`) });
   const recent = useQuery({
     queryKey: [...keys.requestLogs, 'account', id],
@@ -67,7 +69,11 @@ export function UpstreamDetailPage() {
             ['Added', formatDateTime(a.created_at)],
           ]}
         />
-        <p className="hint">Quota windows are not exposed by the admin API yet; the usage of each window will show here.</p>
+      </Section>
+      <Section title="Quota windows">
+        {quota.isError && <QueryError error={quota.error} />}
+        <QuotaBars windows={(quota.data?.items ?? []).filter((w) => w.account_id === a.id)} now={now} />
+        <p className="hint">From the upstream's rate-limit headers on each answer and the quota_reconciliation job's usage polls.</p>
       </Section>
       <LabelForm account={a} />
       <Section title="Pools">

@@ -3,8 +3,9 @@ import { useId, useState, type DragEvent, type FormEvent } from 'react';
 import { Link } from 'react-router';
 
 import { api } from '../api/client';
-import { isOwner, keys, usePoolNames, usePools, useUpstreams } from '../api/queries';
+import { isOwner, keys, usePoolNames, usePools, useQuotaWindows, useUpstreams } from '../api/queries';
 import type { Account, ImportResult } from '../api/types';
+import { QuotaBars } from '../components/QuotaBars';
 import { Badge, EmptyState, Field, FormError, Loading, MultiCheck, QueryError, Section, Select } from '../components/ui';
 import { formatRelative } from '../lib/format';
 import { authJsonProblem, readFiles, type PickedFile } from '../lib/files';
@@ -34,6 +35,8 @@ export function UpstreamsPage() {
   const upstreams = useUpstreams({ pool_id: poolId, status, search });
   const queryClient = useQueryClient();
   const now = useNow(30_000);
+  const quota = useQuotaWindows();
+  const windowsOf = (id: string) => (quota.data?.items ?? []).filter((w) => w.account_id === id);
   const action = useMutation({
     mutationFn: ({ account, verb }: { account: Account; verb: 'pause' | 'resume' | 'delete' }) =>
       verb === 'delete' ? api.del(`/admin/api/upstreams/${account.id}`) : api.post(`/admin/api/upstreams/${account.id}/${verb}`),
@@ -66,6 +69,7 @@ export function UpstreamsPage() {
                 <th scope="col">Account</th>
                 <th scope="col">State</th>
                 <th scope="col">Plan</th>
+                <th scope="col">Quota</th>
                 <th scope="col">Pools</th>
                 <th scope="col">Last refresh</th>
                 <th scope="col">Token expires</th>
@@ -81,6 +85,7 @@ export function UpstreamsPage() {
                   </th>
                   <td><Badge value={account.status} /></td>
                   <td>{account.plan_type ?? '–'}</td>
+                  <td><QuotaBars windows={windowsOf(account.id)} now={now} /></td>
                   <td>{account.pool_ids.map((id) => poolNames.get(id) ?? id).join(', ') || 'none'}</td>
                   <td>{formatRelative(account.last_refresh_at, now)}</td>
                   <td>{formatRelative(account.access_token_expires_at, now)}</td>
