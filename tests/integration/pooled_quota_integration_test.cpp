@@ -278,3 +278,40 @@ TEST_CASE("every node of a cluster answers the same pooled quota",
   // Node B served nothing: it reads node A's evidence back from the database.
   check_documents(b.port(), f.api_key(), after_turn);
 }
+
+TEST_CASE("a key's tighter token cap is the window its client is shown",
+          "[integration][pooled_quota]") {
+  pooler_fixture::options opts;
+  opts.accounts = 2;
+  opts.key_policy = {{"max_tokens_per_day", 20}}; // each fake turn uses 10 + 3 tokens
+  pooler_fixture f{opts};
+  const auto port = f.gateway().port();
+  const int64_t day = 86'400;
+  const int64_t midnight = (unix_now() / day + 1) * day; // the next UTC day starts the cap anew
+
+  auto daily_window = [&](int used) {
+    return test::eventually([&] {
+      const auto window =
+        get_json(port, "/wham/usage", f.api_key())["rate_limit"]["primary_window"];
+      return window.is_object() && window["limit_window_seconds"] == day
+             && window["used_percent"] == used && window["reset_at"] == midnight;
+    });
+  };
+  REQUIRE(f.turn().status == 200);
+  // 13 of 20 tokens: 65 % of the day, more than the pool's 5-hour share: the primary slot.
+  REQUIRE(daily_window(65));
+  auto second = f.turn();
+  REQUIRE(second.status == 200);
+  CHECK(second.headers.at("x-codex-primary-window-minutes") == "1440");
+  CHECK(second.headers.at("x-codex-primary-used-percent") == "65");
+  CHECK(second.headers.at("x-codex-primary-reset-at") == std::to_string(midnight));
+  // 26 of 20: the cap is reached; the key's 429 says so in the headers too.
+  REQUIRE(daily_window(100));
+  CHECK(get_json(port, "/wham/usage", f.api_key())["rate_limit"]["limit_reached"] == true);
+  auto refused = f.turn();
+  REQUIRE(refused.status == 429);
+  CHECK(json::parse(refused.body)["error"]["code"] == "api_key_policy_limit_exceeded");
+  CHECK(refused.headers.at("x-codex-primary-used-percent") == "100");
+  CHECK(refused.headers.at("x-codex-primary-window-minutes") == "1440");
+  CHECK(refused.headers.at("x-codex-primary-reset-at") == std::to_string(midnight));
+}
