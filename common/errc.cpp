@@ -95,6 +95,22 @@ std::string_view to_string(errc code) {
     return "client_address_not_allowed";
   case errc::unsupported_content_encoding:
     return "unsupported_content_encoding";
+  case errc::mcp_token_required:
+    return "mcp_token_required";
+  case errc::mcp_token_invalid:
+    return "mcp_token_invalid";
+  case errc::mcp_service_disabled:
+    return "mcp_service_disabled";
+  case errc::mcp_account_disabled:
+    return "mcp_account_disabled";
+  case errc::mcp_operator_disabled:
+    return "mcp_operator_disabled";
+  case errc::mcp_operator_password_change_required:
+    return "mcp_operator_password_change_required";
+  case errc::origin_not_allowed:
+    return "origin_not_allowed";
+  case errc::not_acceptable:
+    return "not_acceptable";
   }
   return "unknown";
 }

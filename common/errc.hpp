@@ -56,11 +56,19 @@ enum class errc : uint8_t {
   request_headers_too_large,
   client_address_not_allowed,
   unsupported_content_encoding,
+  mcp_token_required,
+  mcp_token_invalid,
+  mcp_service_disabled,
+  mcp_account_disabled,
+  mcp_operator_disabled,
+  mcp_operator_password_change_required,
+  origin_not_allowed,
+  not_acceptable,
 };
 
 /// The first and last enumerators, for tests that walk every code.
 constexpr auto errc_first = errc::internal_error;
-constexpr auto errc_last = errc::unsupported_content_encoding;
+constexpr auto errc_last = errc::not_acceptable;
 
 /// The wire spelling of a code, e.g. "validation_failed".
 std::string_view to_string(errc code);

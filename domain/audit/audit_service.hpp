@@ -11,7 +11,7 @@
 namespace cxp::domain {
 
 struct audit_query {
-  std::optional<std::string> action, actor_id, pool_id;
+  std::optional<std::string> action, actor_id, pool_id, outcome;
   page_request page;
 };
 
@@ -22,6 +22,9 @@ public:
 
   /// `{"items": [...], "next_cursor": ...}`, newest first.
   caf::expected<nlohmann::json> list(const principal& who, const audit_query& query);
+
+  /// One event, or `errc::not_found` (also for an event outside an instance admin's pools).
+  caf::expected<nlohmann::json> get(const principal& who, const std::string& id);
 
 private:
   service_context& context_;

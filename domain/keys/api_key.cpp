@@ -44,13 +44,13 @@ nlohmann::json nullable(const std::optional<T>& value) {
 
 } // namespace
 
-std::optional<parsed_api_key> parse_api_key(std::string_view raw) {
-  const size_t prefix_length = api_key_scheme.size() + api_key_prefix_hex;
+std::optional<std::string> scheme_token_prefix(std::string_view raw, std::string_view scheme) {
+  const size_t prefix_length = scheme.size() + api_key_prefix_hex;
   if (raw.size() != prefix_length + 1 + api_key_secret_chars
-      || raw.substr(0, api_key_scheme.size()) != api_key_scheme || raw[prefix_length] != '-') {
+      || raw.substr(0, scheme.size()) != scheme || raw[prefix_length] != '-') {
     return std::nullopt;
   }
-  for (size_t i = api_key_scheme.size(); i < prefix_length; ++i) {
+  for (size_t i = scheme.size(); i < prefix_length; ++i) {
     const char c = raw[i];
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
       return std::nullopt;
@@ -61,7 +61,15 @@ std::optional<parsed_api_key> parse_api_key(std::string_view raw) {
       return std::nullopt;
     }
   }
-  return parsed_api_key{std::string{raw.substr(0, prefix_length)}};
+  return std::string{raw.substr(0, prefix_length)};
+}
+
+std::optional<parsed_api_key> parse_api_key(std::string_view raw) {
+  auto prefix = scheme_token_prefix(raw, api_key_scheme);
+  if (!prefix) {
+    return std::nullopt;
+  }
+  return parsed_api_key{std::move(*prefix)};
 }
 
 nlohmann::json to_json(const api_key_view& view) {

@@ -33,6 +33,11 @@ struct parsed_api_key {
   std::string prefix;
 };
 
+/// The stored prefix (`scheme` plus 12 lower-case hex digits) of `raw` when it has the exact shape
+/// `<scheme><12 hex>-<43 base64url>` shared by Pool API keys and operator MCP tokens; nullopt
+/// otherwise.
+std::optional<std::string> scheme_token_prefix(std::string_view raw, std::string_view scheme);
+
 /// The stored prefix of `raw` when it has the exact shape of a Pool API key (scheme, 12 lower-case
 /// hex digits, '-', 43 base64url characters); nullopt otherwise. A shape check only: it says
 /// nothing about whether the key exists.

@@ -42,6 +42,8 @@ std::string_view to_string(admission_class kind) {
     return "file_upload";
   case admission_class::audio_transcription:
     return "audio_transcription";
+  case admission_class::mcp:
+    return "mcp";
   }
   return "proxy_http";
 }
@@ -52,7 +54,8 @@ json default_bulkheads() {
           {"proxy_compact", limits_json(8, 32, 10'000)},
           {"proxy_websocket", limits_json(24, 96, 10'000)},
           {"file_upload", limits_json(4, 8, 5'000)},
-          {"audio_transcription", limits_json(4, 8, 5'000)}};
+          {"audio_transcription", limits_json(4, 8, 5'000)},
+          {"mcp", limits_json(4, 8, 5'000)}};
 }
 
 caf::expected<json> validate_bulkheads(const json& value) {

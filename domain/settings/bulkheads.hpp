@@ -19,12 +19,14 @@ enum class admission_class : uint8_t {
   proxy_websocket,
   file_upload,
   audio_transcription,
+  mcp, ///< the operator MCP endpoint
 };
 
 inline constexpr std::array all_admission_classes{
   admission_class::proxy_http,    admission_class::proxy_stream,
   admission_class::proxy_compact, admission_class::proxy_websocket,
   admission_class::file_upload,   admission_class::audio_transcription,
+  admission_class::mcp,
 };
 
 std::string_view to_string(admission_class kind);

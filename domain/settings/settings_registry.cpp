@@ -19,6 +19,10 @@ setting_spec make_spec(std::string key, setting_type type, json fallback, std::s
   return spec;
 }
 
+setting_spec flag(std::string key, bool fallback, std::string description) {
+  return make_spec(std::move(key), setting_type::boolean, fallback, std::move(description));
+}
+
 setting_spec integer(std::string key, int64_t fallback, int64_t min, int64_t max,
                      std::string description) {
   auto spec = make_spec(std::move(key), setting_type::integer, fallback, std::move(description));
@@ -118,11 +122,16 @@ std::vector<setting_spec> make_registry() {
             "Request logs and their attempts older than this are deleted (0 = keep forever)"),
     integer("retention.audit_days", 365, 0, 10 * 365,
             "Audit events older than this are deleted (0 = keep forever)"),
+    flag("mcp.enabled", false,
+         "Whether the read-only operator MCP endpoint /mcp answers (operators must also switch "
+         "their own MCP access on)"),
   };
 }
 
 std::string_view to_string(setting_type type) {
   switch (type) {
+  case setting_type::boolean:
+    return "boolean";
   case setting_type::integer:
     return "integer";
   case setting_type::string:
@@ -155,6 +164,11 @@ const setting_spec* find_setting(std::string_view key) {
 
 caf::expected<json> validate_setting(const setting_spec& spec, const json& value) {
   switch (spec.type) {
+  case setting_type::boolean:
+    if (!value.is_boolean()) {
+      return invalid("must be true or false");
+    }
+    return value;
   case setting_type::integer: {
     if (!value.is_number_integer()) {
       return invalid("must be an integer");

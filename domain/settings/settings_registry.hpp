@@ -15,7 +15,7 @@
 
 namespace cxp::domain {
 
-enum class setting_type { integer, string, string_list, bulkhead_table };
+enum class setting_type { boolean, integer, string, string_list, bulkhead_table };
 
 /// How a secret setting is kept at rest; non-secret settings are stored as plain JSON.
 enum class secret_storage { none, hmac_digest };

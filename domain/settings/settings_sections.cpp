@@ -57,6 +57,8 @@ settings_sections settings_section_reader::read(const instance_settings& source,
 
   out.retention.request_log_days = in.integer("retention.request_log_days");
   out.retention.audit_days = in.integer("retention.audit_days");
+
+  out.mcp.enabled = in.flag("mcp.enabled");
   return out;
 }
 
@@ -65,6 +67,11 @@ const nlohmann::json& settings_section_reader::value(std::string_view key) const
     keys_read_->emplace_back(key);
   }
   return source_.value_of(key);
+}
+
+bool settings_section_reader::flag(std::string_view key) const {
+  const auto& found = value(key);
+  return found.is_boolean() && found.get<bool>();
 }
 
 int64_t settings_section_reader::integer(std::string_view key) const {

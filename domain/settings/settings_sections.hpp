@@ -74,6 +74,11 @@ struct account_upkeep_settings {
   std::chrono::seconds refresh_failure_cooldown{0};
 };
 
+/// The operator MCP endpoint (`mcp.*`).
+struct mcp_settings {
+  bool enabled = false;
+};
+
 /// How long history is kept (`retention.*`); zero days keeps it forever.
 struct retention_settings {
   int64_t request_log_days = 0;
@@ -90,6 +95,7 @@ struct settings_sections {
   catalog_settings catalog;
   account_upkeep_settings accounts;
   retention_settings retention;
+  mcp_settings mcp;
 };
 
 class instance_settings;
@@ -106,6 +112,7 @@ private:
       : source_(source),
         keys_read_(keys_read) {}
 
+  bool flag(std::string_view key) const;
   int64_t integer(std::string_view key) const;
   std::chrono::milliseconds millis(std::string_view key) const;
   std::chrono::seconds seconds(std::string_view key) const;

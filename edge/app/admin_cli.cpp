@@ -15,6 +15,7 @@
 #include "domain/admin_input.hpp"
 #include "domain/jobs/job_service.hpp"
 #include "domain/keys/api_key_service.hpp"
+#include "domain/mcp/mcp_token_service.hpp"
 #include "domain/operators/operator_service.hpp"
 #include "domain/pools/pool_service.hpp"
 #include "domain/settings/settings_service.hpp"
@@ -47,6 +48,13 @@ constexpr const char* admin_usage = R"(usage: codex-pooler admin <command> [--fl
   job run KIND [--pool POOL_ID]    queue a run now; a worker node runs it
                                    (token_refresh quota_reconciliation catalog_sync pricing_import
                                     usage_rollup retention runtime_cleanup)
+  mcp-token create --operator EMAIL_OR_ID --name N [--expires-in-days 1..365]
+                                   prints the raw mcp-cxp- token once
+  mcp-token list [--operator EMAIL_OR_ID]
+  mcp-token revoke --id TOKEN_ID
+  mcp-access enable|disable --operator EMAIL_OR_ID
+                                   the operator's own MCP switch (the instance gate is the
+                                   mcp.enabled setting)
 )";
 
 struct parsed_args {
@@ -206,6 +214,78 @@ int run_job_command(service_context& context, const principal& who, const parsed
   return 0;
 }
 
+/// The id of the operator named by `--operator` (an id or an email, any case).
+caf::expected<std::string> operator_named(service_context& context, const principal& who,
+                                          const parsed_args& args) {
+  const auto wanted = args.flag("operator");
+  if (!wanted || wanted->empty()) {
+    return make_validation_error({{"operator", "is required (an email or an id)"}});
+  }
+  auto operators = operator_service{context}.list(who);
+  if (!operators) {
+    return operators.error();
+  }
+  for (const auto& op : *operators) {
+    if (op.id == *wanted || op.email == ascii_lowercase(*wanted)) {
+      return op.id;
+    }
+  }
+  return make_error(errc::not_found, "no operator " + *wanted);
+}
+
+int run_mcp_command(service_context& context, const principal& who, const parsed_args& args,
+                    const std::string& command) {
+  mcp_token_service tokens{context};
+  if (command == "mcp-token revoke") {
+    return print(tokens.revoke(who, args.flag("id").value_or("")));
+  }
+  if (command == "mcp-token list") {
+    std::optional<std::string> whose;
+    if (args.flag("operator")) {
+      auto id = operator_named(context, who, args);
+      if (!id) {
+        return fail(id.error());
+      }
+      whose = *id;
+    }
+    auto listed = tokens.list(who, whose);
+    if (!listed) {
+      return fail(listed.error());
+    }
+    json out = json::array();
+    for (const auto& token : *listed) {
+      out.push_back(to_json(token));
+    }
+    std::cout << printable_json(out) << "\n";
+    return 0;
+  }
+  auto operator_id = operator_named(context, who, args);
+  if (!operator_id) {
+    return fail(operator_id.error());
+  }
+  if (command == "mcp-access enable" || command == "mcp-access disable") {
+    return print(tokens.set_access(who, *operator_id, command == "mcp-access enable"));
+  }
+  mcp_token_request request;
+  request.name = args.flag("name").value_or("");
+  request.operator_id = *operator_id;
+  if (auto days = args.flag("expires-in-days")) {
+    try {
+      request.expires_in_days = std::stoi(*days);
+    } catch (const std::exception&) {
+      return usage_error("mcp-token create --expires-in-days takes a number");
+    }
+  }
+  auto created = tokens.create(who, request);
+  if (!created) {
+    return fail(created.error());
+  }
+  std::cout << printable_json(
+    json{{"token", to_json(created->token)}, {"raw_token", created->raw.expose()}})
+            << "\n";
+  return 0;
+}
+
 int run(service_context& context, const parsed_args& args) {
   principal who;
   who.type = principal::kind::cli;
@@ -326,6 +406,10 @@ int run(service_context& context, const parsed_args& args) {
   }
   if (command == "job list" || command == "job run") {
     return run_job_command(context, who, args, command);
+  }
+  if (command == "mcp-token create" || command == "mcp-token list" || command == "mcp-token revoke"
+      || command == "mcp-access enable" || command == "mcp-access disable") {
+    return run_mcp_command(context, who, args, command);
   }
   if (command == "settings list") {
     auto listed = settings_service{context}.list(who);

@@ -37,12 +37,14 @@
 #include "edge/app/service_wiring.hpp"
 #include "edge/routes/admin_api/admin_routes.hpp"
 #include "edge/routes/admin_api/quota_routes.hpp"
+#include "edge/routes/admin_api/stats_routes.hpp"
 #include "edge/routes/admin_api/system_routes.hpp"
 #include "edge/routes/admin_ui_routes.hpp"
 #include "edge/routes/codex/codex_auth.hpp"
 #include "edge/routes/codex/codex_routes.hpp"
 #include "edge/routes/codex/websocket_route.hpp"
 #include "edge/routes/health_routes.hpp"
+#include "edge/routes/mcp/mcp_routes.hpp"
 #include "edge/routes/v1/v1_routes.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "edge/server/http_metrics.hpp"
@@ -196,6 +198,7 @@ struct gateway_node::parts {
   std::unique_ptr<http_server> server;
   std::unique_ptr<admin_runtime> admin;
   std::unique_ptr<codex_runtime> codex;
+  std::unique_ptr<mcp_runtime> mcp;
   std::unique_ptr<actors::stream_deps> stream_deps;
   std::unique_ptr<websocket_runtime> websockets;
   // Held for the drain, which talks to them by name.
@@ -291,6 +294,9 @@ std::optional<std::string> gateway_node::start() {
                                     config.upstream_base_url, p.gateway_metrics, p.io,
                                     std::make_shared<admission_control>(p.gateway_metrics)});
     add_codex_routes(p.routes, *p.codex);
+    p.mcp = std::make_unique<mcp_runtime>(
+      mcp_runtime{system, db_pool, settings, context, p.codex->admission});
+    add_mcp_routes(p.routes, *p.mcp);
     auto key_cache_listener = spawn_key_cache_listener(system, p.codex->keys);
     p.running.started("key_cache_listener", exit_of(key_cache_listener));
   }
@@ -318,6 +324,7 @@ std::optional<std::string> gateway_node::start() {
     add_v1_routes(p.routes, *p.codex);
     add_system_routes(p.routes, *p.admin);
     add_quota_routes(p.routes, *p.admin);
+    add_stats_routes(p.routes, *p.admin);
     // Last: its /admin/* fallback must not shadow the admin API's routes.
     add_admin_ui_routes(p.routes, *p.admin, embedded_admin_ui_assets());
   }

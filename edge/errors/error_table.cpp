@@ -119,6 +119,26 @@ public_error lookup_error(errc code) {
   case errc::unsupported_content_encoding:
     return {status::unsupported_media_type, invalid_request_type,
             "The request body's Content-Encoding is not supported; send gzip, deflate or none."};
+  case errc::mcp_token_required:
+    return {status::unauthorized, authentication_type, "MCP bearer token is required."};
+  case errc::mcp_token_invalid:
+    return {status::unauthorized, authentication_type,
+            "The MCP token is invalid, expired or revoked."};
+  case errc::mcp_service_disabled:
+    return {status::forbidden, permission_type,
+            "The MCP endpoint is disabled on this instance (setting mcp.enabled)."};
+  case errc::mcp_account_disabled:
+    return {status::forbidden, permission_type, "MCP access is switched off for this operator."};
+  case errc::mcp_operator_disabled:
+    return {status::forbidden, permission_type, "The operator of this MCP token is disabled."};
+  case errc::mcp_operator_password_change_required:
+    return {status::forbidden, permission_type,
+            "The operator of this MCP token must change its password first."};
+  case errc::origin_not_allowed:
+    return {status::forbidden, permission_type, "Requests from this Origin are not allowed."};
+  case errc::not_acceptable:
+    return {status::not_acceptable, invalid_request_type,
+            "The Accept header must allow application/json or text/event-stream."};
   case errc::api_key_policy_limit_exceeded:
     return {status::too_many_requests, rate_limit_type, "The API key's usage limit is reached."};
   }

@@ -191,7 +191,7 @@ body_class body_class_of(std::string_view path) {
     return body_class::upload;
   }
   if (starts_with(path, "/backend-api/") || starts_with(path, "/v1/") || starts_with(path, "/api/")
-      || starts_with(path, "/wham/") || starts_with(path, "/mcp")) {
+      || starts_with(path, "/wham/")) {
     return body_class::runtime;
   }
   return body_class::pre_auth;

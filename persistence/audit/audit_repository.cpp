@@ -29,6 +29,12 @@ caf::expected<void> audit_repository::record(const audit_event_row& event) {
 caf::expected<std::vector<audit_event_row>> audit_repository::list(const audit_filter& filter) {
   return db_.run([&](soci::session& sql) {
     filtered_query query{"SELECT " + event_table.select_list() + " FROM audit_events"};
+    if (filter.id) {
+      query.where_equal("id", *filter.id);
+    }
+    if (filter.outcome) {
+      query.where_equal("outcome", *filter.outcome);
+    }
     if (filter.action) {
       query.where_equal("action", *filter.action);
     }

@@ -28,6 +28,8 @@ struct audit_event_row {
 };
 
 struct audit_filter {
+  std::optional<std::string> id;
+  std::optional<std::string> outcome;
   std::optional<std::string> action;
   std::optional<std::string> actor_id;
   std::optional<std::string> pool_id;

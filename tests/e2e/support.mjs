@@ -427,8 +427,9 @@ export class Gateway {
 // Codex CLI.
 
 /// Writes `$codexHome/config.toml` for a custom Responses provider at `baseUrl` whose bearer is
-/// read from `$envKey`. `httpHeaders` adds static headers (used only for the direct-to-fake check).
-export function writeCodexConfig(codexHome, { baseUrl, envKey = 'CODEX_POOLER_KEY', httpHeaders } = {}) {
+/// read from `$envKey`. `httpHeaders` adds static headers (used only for the direct-to-fake check);
+/// `extraToml` is appended as it is (e.g. an `[mcp_servers.…]` table).
+export function writeCodexConfig(codexHome, { baseUrl, envKey = 'CODEX_POOLER_KEY', httpHeaders, extraToml } = {}) {
   mkdirSync(codexHome, { recursive: true });
   const lines = [
     'model = "gpt-5.5"',
@@ -447,22 +448,24 @@ export function writeCodexConfig(codexHome, { baseUrl, envKey = 'CODEX_POOLER_KE
     const items = Object.entries(httpHeaders).map(([k, v]) => `${JSON.stringify(k)} = ${JSON.stringify(v)}`);
     lines.push(`http_headers = { ${items.join(', ')} }`);
   }
+  if (extraToml) lines.push('', extraToml);
   writeFileSync(join(codexHome, 'config.toml'), `${lines.join('\n')}\n`);
 }
 
 /// Runs `codex exec --json --ephemeral --skip-git-repo-check <prompt> </dev/null` in a fresh
 /// CODEX_HOME/HOME/cwd under `rootDir`; kills the process group after `timeoutMs`.
-/// `extraArgs` go before the prompt (e.g. `['-c', 'model_providers.pooler.stream_max_retries=1']`).
-export async function runCodexExec({ rootDir, baseUrl, key, envKey = 'CODEX_POOLER_KEY', prompt, timeoutMs = 90000, httpHeaders, extraArgs = [] }) {
+/// `extraArgs` go before the prompt (e.g. `['-c', 'model_providers.pooler.stream_max_retries=1']`);
+/// `extraToml` is appended to config.toml and `extraEnv` added to the CLI's environment.
+export async function runCodexExec({ rootDir, baseUrl, key, envKey = 'CODEX_POOLER_KEY', prompt, timeoutMs = 90000, httpHeaders, extraArgs = [], extraToml, extraEnv = {} }) {
   const runDir = mkdtempSync(join(rootDir, 'codex-run-'));
   const codexHome = join(runDir, 'codex-home');
   const home = join(runDir, 'home');
   const cwd = join(runDir, 'work');
   mkdirSync(home);
   mkdirSync(cwd);
-  writeCodexConfig(codexHome, { baseUrl, envKey, httpHeaders });
+  writeCodexConfig(codexHome, { baseUrl, envKey, httpHeaders, extraToml });
   const result = await runCommand(CODEX_BIN, ['exec', '--json', '--ephemeral', '--skip-git-repo-check', ...extraArgs, prompt], {
-    env: baseEnv({ HOME: home, CODEX_HOME: codexHome, [envKey]: key }),
+    env: baseEnv({ HOME: home, CODEX_HOME: codexHome, [envKey]: key, ...extraEnv }),
     cwd,
     timeoutMs,
     name: 'codex exec',

@@ -1,5 +1,6 @@
 #include "tests/fake_upstream/fake_media.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace cxp::test {
@@ -114,7 +115,7 @@ public:
   void item(int index, const json& done_item, const std::vector<json>& between = {}) {
     json added = done_item;
     added["status"] = "in_progress";
-    if (added.contains("arguments")) {
+    if (added.contains("arguments") && added["arguments"].is_string()) {
       added["arguments"] = "";
     }
     if (added.contains("result")) {
@@ -257,6 +258,74 @@ media_reply handle_media(media_state& state, const std::string& method, const st
   return json_answer(404, {{"detail", "Not Found"}});
 }
 
+namespace {
+
+/// `call <name> with {json}` names the arguments; plain `call <name>` sends the prompt as query.
+json scripted_arguments(const std::string& prompt, const std::string& name) {
+  const auto marker = "call " + name + " with ";
+  const auto at = prompt.find(marker);
+  if (at != std::string::npos) {
+    auto given = json::parse(prompt.substr(at + marker.size()), nullptr, false);
+    if (!given.is_discarded() && given.is_object()) {
+      return given;
+    }
+  }
+  return {{"query", prompt}};
+}
+
+/// A function tool the client declared, directly or inside a namespace (`space`).
+struct callable {
+  std::string name;
+  std::string space;
+};
+
+void collect_functions(const json& tools, const std::string& space, std::vector<callable>& out) {
+  for (const auto& tool : tools) {
+    if (!tool.is_object()) {
+      continue;
+    }
+    const auto type = tool.value("type", std::string{});
+    const auto name = tool.value("name", std::string{});
+    if (type == "function" && !name.empty()) {
+      out.push_back({name, space});
+    } else if (type == "namespace") {
+      collect_functions(tool.value("tools", json::array()), name, out);
+    }
+  }
+}
+
+/// The name the prompt calls `function` by (`call <name>`, or `call <namespace>__<name>`), if any.
+std::optional<std::string> asked_name(const std::string& prompt, const callable& function) {
+  // Codex calls a namespaced tool `<namespace>__<name>` (e.g. mcp__server__tool).
+  for (const auto& name : {function.space + "__" + function.name, function.name}) {
+    const auto at = prompt.find("call " + name);
+    const auto end = at + 5 + name.size();
+    if (at != std::string::npos && (end == prompt.size() || prompt[end] == ' ')) {
+      return name;
+    }
+  }
+  return std::nullopt;
+}
+
+/// The name after `call ` when the client offers a `tool_search` tool and has not searched yet.
+std::optional<std::string> undeclared_call(const std::string& prompt, const json& tools,
+                                           const json& input) {
+  const auto searchable = std::any_of(tools.begin(), tools.end(), [](const json& tool) {
+    return tool.is_object() && tool.value("type", std::string{}) == "tool_search";
+  });
+  const auto searched = std::any_of(input.begin(), input.end(), [](const json& item) {
+    return item.is_object() && item.value("type", std::string{}) == "tool_search_output";
+  });
+  const auto at = prompt.find("call ");
+  if (!searchable || searched || at == std::string::npos) {
+    return std::nullopt;
+  }
+  const auto name = prompt.substr(at + 5, prompt.find(' ', at + 5) - at - 5);
+  return name.empty() ? std::nullopt : std::optional{name};
+}
+
+} // namespace
+
 std::optional<std::vector<std::string>>
 scripted_turn(const json& body, const std::string& response_id, const std::string& model) {
   const auto tools = body.value("tools", json::array());
@@ -279,26 +348,29 @@ scripted_turn(const json& body, const std::string& response_id, const std::strin
     return text_turn(events, "tool result: "
                                + (output.is_string() ? output.get<std::string>() : output.dump()));
   }
-  int index = 0;
-  for (const auto& tool : tools) {
-    if (!tool.is_object() || tool.value("type", std::string{}) != "function") {
-      continue;
+  std::vector<callable> functions;
+  collect_functions(tools, {}, functions);
+  for (const auto& item : input) {
+    if (item.is_object() && item.value("type", std::string{}) == "tool_search_output") {
+      collect_functions(item.value("tools", json::array()), {}, functions);
     }
-    const auto name = tool.value("name", std::string{});
-    if (name.empty() || prompt.find("call " + name) == std::string::npos) {
+  }
+  int index = 0;
+  for (const auto& function : functions) {
+    const auto asked = asked_name(prompt, function);
+    if (!asked) {
       continue;
     }
     const auto call_id = "call_" + response_id + "_" + std::to_string(index);
     const auto item_id = "fc_" + response_id + "_" + std::to_string(index);
-    const auto arguments = json{{"query", prompt}}.dump();
+    const auto arguments = scripted_arguments(prompt, *asked).dump();
     const auto half = arguments.size() / 2;
-    events.item(index,
-                {{"id", item_id},
-                 {"type", "function_call"},
-                 {"status", "completed"},
-                 {"call_id", call_id},
-                 {"name", name},
-                 {"arguments", arguments}},
+    json call = {{"id", item_id},      {"type", "function_call"}, {"status", "completed"},
+                 {"call_id", call_id}, {"name", function.name},   {"arguments", arguments}};
+    if (!function.space.empty()) {
+      call["namespace"] = function.space;
+    }
+    events.item(index, call,
                 {{{"type", "response.function_call_arguments.delta"},
                   {"item_id", item_id},
                   {"output_index", index},
@@ -314,6 +386,18 @@ scripted_turn(const json& body, const std::string& response_id, const std::strin
     ++index;
   }
   if (index > 0) {
+    return events.completed();
+  }
+  if (auto wanted = undeclared_call(prompt, tools, input)) {
+    // The client defers some tools (Codex: MCP tools) behind its own tool search: ask it first.
+    std::string query = *wanted;
+    std::replace(query.begin(), query.end(), '_', ' ');
+    events.item(0, {{"id", "ts_" + response_id},
+                    {"type", "tool_search_call"},
+                    {"status", "completed"},
+                    {"call_id", "search_" + response_id},
+                    {"execution", "client"},
+                    {"arguments", {{"query", query}, {"limit", 8}}}});
     return events.completed();
   }
   return std::nullopt;

@@ -56,7 +56,11 @@ media_reply handle_media(media_state& state, const std::string& method, const st
 /// - a last input item `function_call_output` → text "tool result: <output>";
 /// - a last user message containing `call <name>` for declared function tools → one
 ///   `function_call` per such tool (streamed as argument deltas), arguments
-///   `{"query":"<user text>"}`.
+///   `{"query":"<user text>"}`, or the JSON object after `call <name> with ` when there is one;
+///   tools found by the client's tool search (`tool_search_output` items, namespaces flattened,
+///   called as `<namespace>__<name>`) count as declared;
+/// - `call <name>` for an undeclared name when the client offers a `tool_search` tool and has
+///   not searched yet → one `tool_search_call` (execution client) for that name.
 std::optional<std::vector<std::string>>
 scripted_turn(const nlohmann::json& body, const std::string& response_id, const std::string& model);
 

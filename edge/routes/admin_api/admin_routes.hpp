@@ -28,4 +28,10 @@ void add_pool_usage_routes(route_table& routes, const admin_runtime& runtime);
 /// 202 with the run). Registered by `add_admin_resource_routes`.
 void add_job_routes(route_table& routes, const admin_runtime& runtime);
 
+/// Operator MCP tokens and the per-operator MCP switch: `GET|POST /admin/api/mcp-tokens`,
+/// `POST /admin/api/mcp-tokens/:id/revoke`, `GET|PUT /admin/api/operators/:id/mcp-access`. An
+/// operator manages its own; an owner lists, revokes and switches anyone's. Registered by
+/// `add_admin_resource_routes`.
+void add_mcp_token_routes(route_table& routes, const admin_runtime& runtime);
+
 } // namespace cxp::edge

@@ -392,7 +392,7 @@ void add_settings_and_audit_routes(route_table& routes, const admin_runtime& run
                        const exchange_ptr& ex) -> caf::expected<admin_reply> {
                       auto listed = audit_service{ctx}.list(
                         who, {query_param(*ex, "action"), query_param(*ex, "actor_id"),
-                              query_param(*ex, "pool_id"), page});
+                              query_param(*ex, "pool_id"), query_param(*ex, "outcome"), page});
                       if (!listed) {
                         return listed.error();
                       }
@@ -411,6 +411,7 @@ void add_admin_resource_routes(route_table& routes, const admin_runtime& runtime
   add_job_routes(routes, runtime);
   add_request_log_routes(routes, runtime);
   add_pool_usage_routes(routes, runtime);
+  add_mcp_token_routes(routes, runtime);
 }
 
 } // namespace cxp::edge

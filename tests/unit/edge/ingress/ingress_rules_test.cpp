@@ -114,6 +114,7 @@ TEST_CASE("routes fall into body classes with their own limits", "[ingress]") {
   CHECK(body_class_of("/v1/responses") == body_class::runtime);
   CHECK(body_class_of("/backend-api/codex/responses") == body_class::runtime);
   CHECK(body_class_of("/something/else") == body_class::pre_auth);
+  CHECK(body_class_of("/mcp") == body_class::pre_auth); // small JSON-RPC; read before auth
   auto rules = rules_from({{"ingress.max_body_bytes", "2048"},
                            {"ingress.max_admin_body_bytes", "4096"},
                            {"ingress.max_pre_auth_body_bytes", "1024"},
