@@ -14,6 +14,8 @@
 
 #include "domain/routing/selection_policy.hpp"
 #include "persistence/request_logs/request_log_repository.hpp"
+#include "persistence/routing/routing_repository.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/pooler_fixture.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -148,6 +150,18 @@ outcome run(const scenario& s, transport via) {
   pooler_fixture::options opts;
   opts.accounts = 2;
   pooler_fixture f{opts};
+  // The startup usage polls (the owner's probe, the quota job) read both accounts before acct-1
+  // is scripted: a poll after the script would tell every node it is used up (stored evidence
+  // reaches every node), and the turn would skip it instead of failing over.
+  REQUIRE(test::eventually([&] {
+    for (const auto& [fake, row] : f.account_ids()) {
+      auto windows = persistence::routing_repository{f.database().db()}.quota_windows(row);
+      if (!windows || windows->empty()) {
+        return false;
+      }
+    }
+    return true;
+  }));
   f.script("acct-1", s.first);
   const auto seed = seed_ranking_first(f);
   std::map<std::string, int> served_before;
