@@ -205,7 +205,14 @@ test('an operator runs a pool from the dashboard', async ({ page }, testInfo) =>
     await expect(totals).toContainText(/Requests\s*1/, { timeout: 40_000 });
     await expect(page.getByRole('img', { name: /Requests and errors per hour\. Total Requests: 1/ })).toBeVisible();
     await expect(page.getByRole('img', { name: /Tokens per hour/ })).toBeVisible();
+    // Prompt-cache hit share by transport and by key, from the stats API (raw logs).
+    const byTransport = page.getByRole('table', { name: 'By transport' });
+    await expect(byTransport.getByRole('row', { name: /http_sse/ })).toContainText('20%');
+    await expect(page.getByRole('table', { name: 'By API key' }).getByRole('row', { name: /laptop/ })).toBeVisible();
     await checkPage(page, testInfo, 'overview');
+
+    await go(page, 'API keys');
+    await expect(page.getByRole('row', { name: /laptop/ })).toContainText('1 requests');
 
     // Pause an account and see its state change.
     await go(page, 'Upstreams');

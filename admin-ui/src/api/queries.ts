@@ -3,7 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 
 import { ApiError, api, toQuery } from './client';
-import type { Account, ApiKey, Page, Pool, QuotaWindow, SessionInfo, SessionUser } from './types';
+import type { Account, ApiKey, Page, Pool, QuotaWindow, SessionInfo, SessionUser, StatsReport } from './types';
 
 export const keys = {
   session: ['session'] as const,
@@ -68,6 +68,15 @@ export function useQuotaWindows() {
   return useQuery({
     queryKey: ['quota-windows'],
     queryFn: () => api.get<{ items: QuotaWindow[] }>('/admin/api/quota-windows'),
+    refetchInterval: 30_000,
+  });
+}
+
+/// The last 24 hours from the request logs, one series per value of `groupBy`.
+export function useStats(groupBy: StatsReport['group_by']) {
+  return useQuery({
+    queryKey: ['stats', groupBy],
+    queryFn: () => api.get<StatsReport>(`/admin/api/stats${toQuery({ group_by: groupBy })}`),
     refetchInterval: 30_000,
   });
 }

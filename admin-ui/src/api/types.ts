@@ -273,3 +273,12 @@ export interface QuotaWindow {
   source: string;
   observed_at: string;
 }
+
+export type StatsSums = UsageSums & { cache_hit_share: number | null };
+
+export interface StatsReport {
+  from: string;
+  to: string;
+  group_by: 'pool' | 'api_key' | 'account' | 'model' | 'transport';
+  series: { key: string | null; totals: StatsSums; buckets: (StatsSums & { bucket_start: string })[] }[];
+}

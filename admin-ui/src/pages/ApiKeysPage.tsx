@@ -3,10 +3,10 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 
 import { api } from '../api/client';
-import { keys, useApiKeys, usePoolNames, usePools } from '../api/queries';
+import { keys, useApiKeys, usePoolNames, usePools, useStats } from '../api/queries';
 import type { ApiKey, CreatedApiKey, KeyPolicy } from '../api/types';
 import { Badge, EmptyState, Field, FormError, Loading, QueryError, Section, Select, fieldErrorsOf } from '../components/ui';
-import { formatDateTime, formatRelative } from '../lib/format';
+import { formatCostMicros, formatCount, formatDateTime, formatRelative, formatTokens } from '../lib/format';
 import { useNow } from '../lib/useNow';
 import { checkRequired, hasErrors, parseFutureLocalDateTime, parseList, parseOptionalPositiveInt } from '../lib/validation';
 
@@ -21,6 +21,8 @@ export function ApiKeysPage() {
   const [revealed, setRevealed] = useState<CreatedApiKey | null>(null);
   const queryClient = useQueryClient();
   const now = useNow(30_000);
+  const usage = useStats('api_key');
+  const usageOf = (id: string) => usage.data?.series.find((series) => series.key === id)?.totals;
   const action = useMutation({
     mutationFn: ({ key, verb }: { key: ApiKey; verb: 'pause' | 'resume' | 'revoke' | 'rotate' }) => api.post<ApiKey | CreatedApiKey>(`/admin/api/api-keys/${key.id}/${verb}`),
     onSuccess: (reply) => {
@@ -68,6 +70,7 @@ export function ApiKeysPage() {
                 <th scope="col">Prefix</th>
                 <th scope="col">Pool</th>
                 <th scope="col">Status</th>
+                <th scope="col">Last 24 h</th>
                 <th scope="col">Last used</th>
                 <th scope="col">Expires</th>
                 <th scope="col">Policy</th>
@@ -81,6 +84,14 @@ export function ApiKeysPage() {
                   <td><code>{key.key_prefix}</code></td>
                   <td>{poolNames.get(key.pool_id) ?? key.pool_id}</td>
                   <td><Badge value={key.status} /></td>
+                  <td>
+                    {(() => {
+                      const totals = usageOf(key.id);
+                      return totals
+                        ? `${formatCount(totals.requests)} requests, ${formatTokens(totals.input_tokens + totals.output_tokens)} tokens, ${formatCostMicros(totals.cost_micros)}`
+                        : 'no requests';
+                    })()}
+                  </td>
                   <td>{formatRelative(key.last_used_at ?? null, now)}</td>
                   <td>{key.expires_at ? formatDateTime(key.expires_at) : 'never'}</td>
                   <td>{describePolicy(key.policy)}</td>

@@ -3,9 +3,10 @@ import { useMemo } from 'react';
 import { Link } from 'react-router';
 
 import { api, toQuery } from '../api/client';
-import { keys, usePools, useQuotaWindows, useUpstreams } from '../api/queries';
+import { keys, useApiKeys, usePools, useQuotaWindows, useStats, useUpstreams } from '../api/queries';
 import type { AccountStatus, Job, Page, UsageReport } from '../api/types';
 import { TimeChart } from '../components/BarChart';
+import { CacheShareTable } from '../components/CacheShareTable';
 import { Badge, EmptyState, Loading, QueryError, Section } from '../components/ui';
 import { formatCostMicros, formatCount, formatCountdown, formatShare, formatTokens } from '../lib/format';
 import { summarizeCapacity } from '../lib/quota';
@@ -30,6 +31,10 @@ export function OverviewPage() {
   });
 
   const quota = useQuotaWindows();
+  const byTransport = useStats('transport');
+  const byKey = useStats('api_key');
+  const apiKeys = useApiKeys();
+  const keyNames = new Map((apiKeys.data?.items ?? []).map((k) => [k.id, k.display_name]));
   const now = useNow(30_000);
   const accounts = upstreams.data?.items ?? [];
   const reauth = accounts.filter((a) => a.status === 'reauth_required');
@@ -114,6 +119,16 @@ export function OverviewPage() {
               <TimeChart title="Cost" times={times} series={costSeries} format={formatCostAxis} />
             </div>
           </>
+        )}
+      </Section>
+
+      <Section title="Prompt-cache hits (last 24 hours)">
+        <p className="hint">Cached input over input tokens, from the request logs. A drop after a client release or a fall back from websockets shows here first.</p>
+        {byTransport.isError && <QueryError error={byTransport.error} />}
+        {byTransport.data && <CacheShareTable report={byTransport.data} caption="By transport" nameOf={(key) => key ?? 'unknown'} />}
+        {byKey.isError && <QueryError error={byKey.error} />}
+        {byKey.data && byKey.data.series.length > 0 && (
+          <CacheShareTable report={byKey.data} caption="By API key" nameOf={(key) => (key ? keyNames.get(key) ?? key : 'no key (refused)')} />
         )}
       </Section>
 
