@@ -26,7 +26,7 @@ struct mcp_runtime {
 /// route class, authenticates the operator MCP token (`Authorization: Bearer mcp-cxp-…`)
 /// behind the `mcp.enabled` setting and the operator's own switch, and answers one JSON-RPC
 /// message; `GET` and `DELETE` answer 405 with `allow: POST, OPTIONS`, `OPTIONS` 204. See
-/// docs/mcp.md.
+/// README, "Operator MCP endpoint".
 void add_mcp_routes(route_table& routes, const mcp_runtime& runtime);
 
 } // namespace cxp::edge
