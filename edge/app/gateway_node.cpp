@@ -38,7 +38,6 @@
 #include "edge/routes/admin_api/admin_routes.hpp"
 #include "edge/routes/admin_api/quota_routes.hpp"
 #include "edge/routes/admin_api/stats_routes.hpp"
-#include "edge/routes/admin_api/stats_routes.hpp"
 #include "edge/routes/admin_api/system_routes.hpp"
 #include "edge/routes/admin_ui_routes.hpp"
 #include "edge/routes/codex/codex_auth.hpp"
@@ -325,7 +324,6 @@ std::optional<std::string> gateway_node::start() {
     add_v1_routes(p.routes, *p.codex);
     add_system_routes(p.routes, *p.admin);
     add_quota_routes(p.routes, *p.admin);
-    add_stats_routes(p.routes, *p.admin);
     add_stats_routes(p.routes, *p.admin);
     // Last: its /admin/* fallback must not shadow the admin API's routes.
     add_admin_ui_routes(p.routes, *p.admin, embedded_admin_ui_assets());
