@@ -94,6 +94,20 @@ function watch(page) {
   });
 }
 
+/// Polls the key's pooled usage document (`GET /wham/usage`, read-only, never logged as a
+/// request) until the pool allows a request, for at most 20 s.
+async function waitForServingPool(base, key) {
+  const deadline = Date.now() + 20_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    const response = await fetch(`${base}/wham/usage`, { headers: { authorization: `Bearer ${key}` } });
+    last = `${response.status} ${await response.text()}`;
+    if (response.ok && JSON.parse(last.slice(4)).rate_limit?.allowed === true) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the pool never became ready to serve; last usage answer: ${last}`);
+}
+
 const nav = (page) => page.getByRole('navigation', { name: 'Main' });
 
 async function go(page, linkName) {
@@ -169,6 +183,10 @@ test('an operator runs a pool from the dashboard', async ({ page }, testInfo) =>
     await page.reload();
     await expect(page.getByRole('row', { name: /laptop/ })).toBeVisible();
     expect(await page.content()).not.toContain(rawKey);
+
+    // The gateway's routing picks up new accounts within its topology reload (a few seconds);
+    // the pool's usage document says when the key's pool has an account to serve.
+    await waitForServingPool(base, rawKey);
 
     // The real Codex CLI through the pool, with the key the page showed.
     const run = await runCodexExec({ rootDir: ctx.rootDir, baseUrl: `${base}/backend-api/codex`, key: rawKey, prompt: 'say hi', timeoutMs: 90_000 });
