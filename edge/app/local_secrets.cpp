@@ -29,9 +29,10 @@ caf::expected<nlohmann::json> read_or_create(const std::filesystem::path& path) 
     return make_error(errc::config_invalid,
                       "CODEX_POOLER_DATA_DIR: cannot create " + path.parent_path().string());
   }
-  nlohmann::json generated = {{"secret_key_base", to_base64(random_bytes(secret_key_base_bytes))},
-                              {"upstream_secret_key", to_base64(random_bytes(aes_key_bytes))},
-                              {"totp_encryption_key", to_base64(random_bytes(aes_key_bytes))}};
+  const auto fresh = generate_secrets();
+  nlohmann::json generated = {{"secret_key_base", fresh.secret_key_base},
+                              {"upstream_secret_key", fresh.upstream_secret_key},
+                              {"totp_encryption_key", fresh.totp_encryption_key}};
   // O_EXCL makes the first of two racing starts the only writer; the other reads its file.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, owner_only);
   if (fd >= 0) {
@@ -71,6 +72,11 @@ caf::expected<std::string> stored_key(const nlohmann::json& stored, const char* 
 }
 
 } // namespace
+
+fresh_secrets generate_secrets() {
+  return {to_base64(random_bytes(secret_key_base_bytes)), to_base64(random_bytes(aes_key_bytes)),
+          to_base64(random_bytes(aes_key_bytes))};
+}
 
 caf::expected<void> ensure_local_secrets(boot_config& config) {
   if (config.secret_key_base && config.upstream_secret_key && config.totp_encryption_key) {

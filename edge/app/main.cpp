@@ -7,6 +7,7 @@
 #include "common/errc.hpp"
 #include "common/log.hpp"
 #include "edge/app/admin_cli.hpp"
+#include "edge/app/generate_env.hpp"
 #include "edge/app/local_secrets.hpp"
 #include "edge/app/serve.hpp"
 
@@ -22,6 +23,9 @@ commands:
                                             import the built-in pricing snapshot
   admin <command> ...                       provision pools, accounts, keys, settings
                                             (codex-pooler admin help)
+  generate-env [--output PATH] [--image-tag TAG] [--force]
+                                            write a private compose .env with fresh
+                                            secrets (default compose/.env)
   help                                      show this text
 
 configuration comes from the environment; see README.md.
@@ -55,6 +59,9 @@ int main(int argc, char** argv) {
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(usage, stdout);
     return 0;
+  }
+  if (command == "generate-env") {
+    return cxp::edge::run_generate_env({args.begin() + 1, args.end()});
   }
   auto env = read_environment();
   if (command == "serve") {

@@ -64,17 +64,29 @@ bool is_storage_error(const soci::soci_error& error) {
 } // namespace
 
 std::string to_connect_string(const database_url& url) {
+  // Appended piece by piece: GCC 12 at -O3 reports a false -Werror=restrict inside chains of
+  // `"literal" + std::string` temporaries (the Release build of the image).
+  std::string out;
+  auto add = [&out](std::string_view key, std::string_view value) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    out.append(key).append("=").append(value);
+  };
   if (url.kind == database_kind::sqlite) {
-    return "db=" + url.path + " timeout=" + std::to_string(sqlite_busy_timeout_seconds);
+    add("db", url.path);
+    add("timeout", std::to_string(sqlite_busy_timeout_seconds));
+    return out;
   }
-  std::string out = "host=" + quote_libpq(url.host) + " port=" + std::to_string(url.port)
-                    + " dbname=" + quote_libpq(url.dbname)
-                    + " connect_timeout=" + std::to_string(postgres_connect_timeout_seconds);
+  add("host", quote_libpq(url.host));
+  add("port", std::to_string(url.port));
+  add("dbname", quote_libpq(url.dbname));
+  add("connect_timeout", std::to_string(postgres_connect_timeout_seconds));
   if (!url.user.empty()) {
-    out += " user=" + quote_libpq(url.user);
+    add("user", quote_libpq(url.user));
   }
   if (!url.password.empty()) {
-    out += " password=" + quote_libpq(url.password.expose());
+    add("password", quote_libpq(url.password.expose()));
   }
   size_t start = 0;
   while (start < url.options.size()) {
@@ -82,9 +94,9 @@ std::string to_connect_string(const database_url& url) {
     if (end == std::string::npos) {
       end = url.options.size();
     }
-    auto pair = url.options.substr(start, end - start);
-    if (auto eq = pair.find('='); eq != std::string::npos) {
-      out += " " + pair.substr(0, eq) + "=" + quote_libpq(pair.substr(eq + 1));
+    const auto pair = std::string_view{url.options}.substr(start, end - start);
+    if (auto eq = pair.find('='); eq != std::string_view::npos) {
+      add(pair.substr(0, eq), quote_libpq(std::string{pair.substr(eq + 1)}));
     }
     start = end + 1;
   }
