@@ -230,7 +230,8 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
 
   for (auto [name, target] :
        {std::pair{"CODEX_POOLER_UPSTREAM_BASE_URL", &config.upstream_base_url},
-        std::pair{"CODEX_POOLER_OAUTH_TOKEN_URL", &config.oauth_token_url}}) {
+        std::pair{"CODEX_POOLER_OAUTH_TOKEN_URL", &config.oauth_token_url},
+        std::pair{"CODEX_POOLER_OAUTH_ISSUER_URL", &config.oauth_issuer_url}}) {
     if (auto url = lookup(env, name)) {
       if (!is_http_url(*url)) {
         return invalid(name, "must be an http:// or https:// URL");
@@ -240,6 +241,9 @@ caf::expected<boot_config> load_boot_config(const env_map& env) {
   }
   while (config.upstream_base_url.ends_with('/')) {
     config.upstream_base_url.pop_back();
+  }
+  while (config.oauth_issuer_url.ends_with('/')) {
+    config.oauth_issuer_url.pop_back();
   }
 
   config.node_name =

@@ -57,6 +57,10 @@ struct boot_config {
 
   std::string upstream_base_url = "https://chatgpt.com/backend-api";
   std::string oauth_token_url = "https://auth.openai.com/oauth/token";
+  /// The OAuth issuer the onboarding flows (browser sign-in, device code, invites) talk to
+  /// (CODEX_POOLER_OAUTH_ISSUER_URL, no trailing slash): authorize, token and device endpoints
+  /// all hang off it, so tests point every flow at a fake.
+  std::string oauth_issuer_url = "https://auth.openai.com";
 
   std::string node_name;
   std::string dns_cluster_query;

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "tests/fake_upstream/fake_media.hpp"
+#include "tests/fake_upstream/fake_oauth.hpp"
 #include "tests/fake_upstream/fake_websocket.hpp"
 
 namespace cxp::test {
@@ -255,6 +256,7 @@ struct fake_upstream::state : std::enable_shared_from_this<fake_upstream::state>
   std::vector<recorded_request> requests;
   int64_t sequence = 0;
   media_state media; ///< files, transcription and images (fake_media.hpp)
+  oauth_state oauth; ///< the OAuth issuer: sign-in, device code (fake_oauth.hpp)
   std::shared_ptr<fake_websocket_hub> websockets; ///< the websocket route (fake_websocket.hpp)
 
   void put_account(account_script script) {
@@ -278,6 +280,8 @@ struct fake_upstream::state : std::enable_shared_from_this<fake_upstream::state>
   reply handle_usage(const http::request<http::string_body>& request);
   reply handle_token(const http::request<http::string_body>& request);
   reply handle_control(const http::request<http::string_body>& request, const std::string& path);
+  reply handle_oauth_request(const http::request<http::string_body>& request);
+  void accept_oauth_tokens(const oauth_tokens_issued& tokens);
   account_entry* authenticate(const http::request<http::string_body>& request, reply& rejected);
   header_list quota_headers(const account_entry& entry, bool exhausted) const;
 };
@@ -774,6 +778,9 @@ reply fake_upstream::state::handle(const http::request<http::string_body>& reque
   auto path = target.substr(0, target.find('?'));
   auto post = request.method() == http::verb::post;
   auto get = request.method() == http::verb::get;
+  if (path.rfind("/__control/oauth/", 0) == 0) {
+    return handle_oauth_request(request);
+  }
   if (path.rfind("/__control/", 0) == 0) {
     return handle_control(request, path);
   }
@@ -794,6 +801,10 @@ reply fake_upstream::state::handle(const http::request<http::string_body>& reque
     requests.erase(requests.begin(), requests.begin() + max_recorded_requests / 2);
   }
   requests.push_back(std::move(record));
+  if (is_oauth_request(std::string{request.method_string()}, path,
+                       std::string{request[http::field::content_type]}, request.body())) {
+    return handle_oauth_request(request);
+  }
   if (is_media_path(path)) {
     reply rejected;
     auto* entry = media_needs_auth(path) ? authenticate(request, rejected) : nullptr;
@@ -826,6 +837,42 @@ reply fake_upstream::state::handle(const http::request<http::string_body>& reque
     return handle_token(request);
   }
   return json_reply(404, {{"detail", "Not Found"}});
+}
+
+reply fake_upstream::state::handle_oauth_request(const http::request<http::string_body>& request) {
+  auto answer =
+    handle_oauth(oauth, std::string{request.method_string()}, std::string{request.target()},
+                 std::string{request[http::field::content_type]}, request.body(),
+                 std::string{request[http::field::host]},
+                 [this](const oauth_tokens_issued& tokens) { accept_oauth_tokens(tokens); });
+  reply r;
+  r.status = answer.status;
+  r.headers = std::move(answer.headers);
+  r.body = std::move(answer.body);
+  r.delay_ms = answer.delay_ms;
+  return r;
+}
+
+/// A signed-in identity becomes (or stays) a backend account that accepts the new tokens, so an
+/// account added through a sign-in flow serves turns. Called under the lock.
+void fake_upstream::state::accept_oauth_tokens(const oauth_tokens_issued& tokens) {
+  auto [it, created] = accounts.try_emplace(tokens.identity.account_id);
+  auto& s = it->second.script;
+  if (created) {
+    s.account_id = tokens.identity.account_id;
+    s.plan_type = tokens.identity.plan_type;
+    s.primary_reset_at = unix_now() + 300 * 60;
+    s.secondary_reset_at = unix_now() + 10080 * 60;
+  }
+  if (!s.refresh_token.empty()) {
+    retired_refresh_tokens[s.refresh_token] = s.account_id;
+  }
+  s.access_token = tokens.access_token;
+  s.refresh_token = tokens.refresh_token;
+  s.access_token_expired = false;
+  s.always_unauthorized = false;
+  s.refresh_revoked = false;
+  s.auth_error_status = 0;
 }
 
 namespace {

@@ -33,6 +33,7 @@ TEST_CASE("an empty environment gives the single-node SQLite defaults", "[unit][
   CHECK(config->database.path == "data/codex-pooler.db");
   CHECK(config->upstream_base_url == "https://chatgpt.com/backend-api");
   CHECK(config->oauth_token_url == "https://auth.openai.com/oauth/token");
+  CHECK(config->oauth_issuer_url == "https://auth.openai.com");
   CHECK_FALSE(config->secret_key_base.has_value());
   CHECK_FALSE(config->requires_shared_secrets());
 }
@@ -196,4 +197,13 @@ TEST_CASE("job workers, polling, the scheduler lease and job tuning come from th
         == 0);
   CHECK(failure_of({{"CODEX_POOLER_JOB_EVERY_MS", "soon"}}).rfind("CODEX_POOLER_JOB_EVERY_MS: ", 0)
         == 0);
+}
+
+TEST_CASE("the OAuth issuer URL is configurable, must be http(s) and loses a trailing slash",
+          "[unit][common][config]") {
+  auto config = load_boot_config({{"CODEX_POOLER_OAUTH_ISSUER_URL", "http://127.0.0.1:9/"}});
+  REQUIRE(config);
+  CHECK(config->oauth_issuer_url == "http://127.0.0.1:9");
+  auto message = failure_of({{"CODEX_POOLER_OAUTH_ISSUER_URL", "ftp://x"}});
+  CHECK(message.rfind("CODEX_POOLER_OAUTH_ISSUER_URL: ", 0) == 0);
 }
