@@ -12,6 +12,7 @@
 #include "actors/type_ids.hpp"
 #include "common/log.hpp"
 #include "domain/routing/circuit_breaker.hpp"
+#include "domain/routing/pool_capacity.hpp"
 #include "domain/routing/selection_policy.hpp"
 #include "persistence/accounts/account_custody_repository.hpp"
 #include "persistence/request_logs/request_log_repository.hpp"
@@ -22,6 +23,8 @@ namespace {
 
 constexpr auto checkout_timeout = std::chrono::seconds{60};
 constexpr auto db_timeout = std::chrono::seconds{15};
+/// How often the capacity gauges are recomputed without a change (a usage limit's reset passing).
+constexpr auto capacity_interval = std::chrono::seconds{15};
 
 struct pinned_session {
   session_actor actor;
@@ -54,7 +57,48 @@ struct pool_state {
   static inline const char* name = "pool_actor";
 };
 
-using pool_self = caf::stateful_actor<pool_state, pool_actor::base>;
+/// The pool as it addresses itself: `tick_atom` is its capacity-gauge timer.
+using pool_impl = pool_actor::extend<caf::reacts_to<tick_atom>>;
+
+using pool_self = caf::stateful_actor<pool_state, pool_impl::base>;
+
+/// Sets the pool's capacity gauges (`domain::capacity_of` over its accounts' snapshots).
+void publish_capacity(pool_self* self) {
+  auto& st = self->state;
+  if (st.metrics == nullptr || st.config.id.empty()) {
+    return;
+  }
+  std::vector<domain::quota_member> members;
+  for (const auto& [id, snapshot] : st.snapshots) {
+    members.push_back(quota_member_of(snapshot));
+  }
+  const auto capacity = domain::capacity_of(members, st.clock->now());
+  const metrics::labels pool{{"pool", st.config.id}};
+  st.metrics->pool_accounts.add(pool).set(capacity.accounts);
+  st.metrics->pool_eligible_accounts.add(pool).set(capacity.eligible);
+  for (const auto& [window, used] : {std::pair{"primary", capacity.primary_used_percent},
+                                     std::pair{"secondary", capacity.secondary_used_percent}}) {
+    const metrics::labels labels{{"pool", st.config.id}, {"window", window}};
+    if (used) {
+      st.metrics->pool_quota_used_percent.add(labels).set(*used);
+    } else {
+      st.metrics->pool_quota_used_percent.remove(labels);
+    }
+  }
+}
+
+/// Drops the pool's gauges: a deleted pool must not keep alerting with its last numbers.
+void retract_capacity(pool_self* self) {
+  auto& st = self->state;
+  if (st.metrics == nullptr || st.config.id.empty()) {
+    return;
+  }
+  st.metrics->pool_accounts.remove({{"pool", st.config.id}});
+  st.metrics->pool_eligible_accounts.remove({{"pool", st.config.id}});
+  for (const auto* window : {"primary", "secondary"}) {
+    st.metrics->pool_quota_used_percent.remove({{"pool", st.config.id}, {"window", window}});
+  }
+}
 
 std::string circuit_key(const std::string& account, const std::string& model, route_class route) {
   return account + "|" + model + "|" + std::string{to_string(route)};
@@ -244,6 +288,27 @@ caf::result<lease_reply> checkout(pool_self* self, lease_request request,
   return promise;
 }
 
+/// A pinned session's answer when its account cannot serve and no account of the pool has room
+/// either: the pool's usage-limit denial (its client shows the usage-limit message and when the
+/// first account comes back), instead of a refused continuation it could do nothing about.
+std::optional<lease_reply> pool_wide_usage_limit(pool_self* self, const lease_request& request,
+                                                 time_point now) {
+  auto untried = request;
+  untried.tried.clear();
+  const size_t ring = static_cast<size_t>(self->state.config.ring_size);
+  auto selected =
+    domain::select_accounts(candidates_of(self, untried, now),
+                            {self->state.strategy, request.seed, std::nullopt, ring}, now);
+  if (!selected.ordered.empty()) {
+    return std::nullopt;
+  }
+  auto reply = denial_for(self, selected, request, now);
+  if (reply.denial.code != errc::usage_limit_reached) {
+    return std::nullopt;
+  }
+  return reply;
+}
+
 caf::result<lease_reply> choose(pool_self* self, lease_request request, std::string pinned) {
   const auto now = self->state.clock->now();
   if (self->state.config.status != "active" || self->state.accounts.empty()) {
@@ -252,6 +317,9 @@ caf::result<lease_reply> choose(pool_self* self, lease_request request, std::str
   auto candidates = candidates_of(self, request, now);
   if (!pinned.empty()) {
     if (std::find(request.tried.begin(), request.tried.end(), pinned) != request.tried.end()) {
+      if (auto limited = pool_wide_usage_limit(self, request, now)) {
+        return *limited;
+      }
       return deny(errc::pinned_continuation_unavailable, "pinned account failed");
     }
     domain::selection_request pin_only{self->state.strategy, request.seed, pinned, 1};
@@ -262,6 +330,9 @@ caf::result<lease_reply> choose(pool_self* self, lease_request request, std::str
     }
     auto selected = domain::select_accounts({*it}, pin_only, now);
     if (selected.ordered.empty()) {
+      if (auto limited = pool_wide_usage_limit(self, request, now)) {
+        return *limited;
+      }
       return deny(errc::pinned_continuation_unavailable,
                   "pinned account is " + selected.excluded.front().reason);
     }
@@ -468,6 +539,7 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
     if (report.exhausted_until) {
       snapshot.exhausted_until = report.exhausted_until;
     }
+    publish_capacity(self);
     self->send(account->second,
                quota_observation{std::move(report.quota), report.exhausted_until, report.plan_type,
                                  demoted_until, std::move(opened), false});
@@ -500,14 +572,17 @@ void set_membership(pool_self* self, persistence::routing_pool_row config,
   self->state.accounts = std::move(accounts);
 }
 
-pool_actor::behavior_type pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
-                                        persistence::routing_pool_row config,
-                                        account_handles accounts) {
+pool_impl::behavior_type pool_behavior(pool_self* self, const runtime_deps* deps_ptr,
+                                       persistence::routing_pool_row config,
+                                       account_handles accounts) {
   const runtime_deps& deps = *deps_ptr;
   self->state.clock = &deps.services.clock;
   self->state.metrics = &deps.metrics;
   set_membership(self, std::move(config), std::move(accounts));
+  publish_capacity(self);
+  self->delayed_send(self, capacity_interval, tick_atom::value);
   self->set_exit_handler([self](caf::exit_msg& msg) {
+    retract_capacity(self);
     for (const auto& [key, session] : self->state.sessions) {
       self->send_exit(session.actor, msg.reason);
     }
@@ -558,11 +633,17 @@ pool_actor::behavior_type pool_behavior(pool_self* self, const runtime_deps* dep
         }
         self->state.snapshots[snapshot.account_id] = std::move(snapshot);
         self->state.quota_members.reset();
+        publish_capacity(self);
       }
+    },
+    [self](tick_atom) {
+      publish_capacity(self);
+      self->delayed_send(self, capacity_interval, tick_atom::value);
     },
     [self](settings_snapshot& settings) { self->state.settings = std::move(settings); },
     [self](put_atom, persistence::routing_pool_row& changed, account_handles& members) {
       set_membership(self, std::move(changed), std::move(members));
+      publish_capacity(self);
     },
     [self](const pool_view_request& request) {
       pool_view view;
@@ -583,7 +664,8 @@ pool_actor::behavior_type pool_behavior(pool_self* self, const runtime_deps* dep
 
 pool_actor spawn_pool_actor(caf::actor_system& system, const runtime_deps& deps,
                             persistence::routing_pool_row config, account_handles accounts) {
-  return system.spawn(pool_behavior, &deps, std::move(config), std::move(accounts));
+  return caf::actor_cast<pool_actor>(
+    system.spawn(pool_behavior, &deps, std::move(config), std::move(accounts)));
 }
 
 } // namespace cxp::actors

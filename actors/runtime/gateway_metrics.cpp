@@ -84,6 +84,31 @@ gateway_metrics::gateway_metrics(metrics::registry& registry)
           .name("codex_pooler_request_logs_dropped_total")
           .help("Request-log rows dropped unwritten because the writer's buffer was full while "
                 "database writes kept failing")
-          .register_(registry)) {}
+          .register_(registry)),
+      pool_accounts(metrics::build_gauge()
+                      .name("codex_pooler_pool_accounts")
+                      .help("Upstream accounts in the pool, any status, by pool id")
+                      .register_(registry)),
+      pool_eligible_accounts(metrics::build_gauge()
+                               .name("codex_pooler_pool_eligible_accounts")
+                               .help("Routable accounts of the pool that no usage limit blocks "
+                                     "now (0: the pool cannot serve a turn), by pool id")
+                               .register_(registry)),
+      pool_quota_used_percent(metrics::build_gauge()
+                                .name("codex_pooler_pool_quota_used_percent")
+                                .help("The pool's pooled quota used, 0..100, by pool id and window "
+                                      "(primary: 5 h, secondary: weekly)")
+                                .register_(registry)),
+      cluster_peers_expected(metrics::build_gauge()
+                               .name("codex_pooler_cluster_peers_expected")
+                               .help("Cluster endpoints this node dials: configured peers plus the "
+                                     "DNS query's addresses (0: not clustered)")
+                               .register_(registry)
+                               .add({})),
+      cluster_peers_connected(metrics::build_gauge()
+                                .name("codex_pooler_cluster_peers_connected")
+                                .help("Cluster endpoints this node is connected to")
+                                .register_(registry)
+                                .add({})) {}
 
 } // namespace cxp::actors

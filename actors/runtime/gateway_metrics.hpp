@@ -29,6 +29,15 @@ struct gateway_metrics {
   metrics::family<metrics::counter>& actor_restarts; ///< no labels
   /// Request-log rows the writer dropped unwritten (its buffer full while writes fail); no labels.
   metrics::family<metrics::counter>& request_logs_dropped;
+  /// Per pool, by pool id (every node reports the same numbers; see domain::pool_capacity):
+  metrics::family<metrics::gauge>& pool_accounts;           ///< {pool}: accounts, any status
+  metrics::family<metrics::gauge>& pool_eligible_accounts;  ///< {pool}: routable, not blocked
+  metrics::family<metrics::gauge>& pool_quota_used_percent; ///< {pool, window}: primary|secondary
+  /// Cluster peers this node should be connected to (configured peers plus the DNS query's
+  /// addresses at its last resolution, its own included) and the ones it is; both 0 when not
+  /// clustered.
+  metrics::gauge& cluster_peers_expected;
+  metrics::gauge& cluster_peers_connected;
 };
 
 } // namespace cxp::actors

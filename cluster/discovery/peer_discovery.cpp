@@ -41,6 +41,24 @@ std::string endpoint_of(const cluster_peer& peer) {
   return peer.host + ":" + std::to_string(peer.port);
 }
 
+/// Reports the endpoints dialled and connected to the gauges, when given.
+void publish_peers(discovery_self* self) {
+  auto& st = self->state;
+  if (st.options.expected != nullptr) {
+    std::set<std::string> endpoints;
+    for (const auto& peer : st.options.peers) {
+      endpoints.insert(endpoint_of(peer));
+    }
+    for (const auto& address : st.resolved) {
+      endpoints.insert(endpoint_of({address, st.options.dns_port}));
+    }
+    st.options.expected->set(static_cast<double>(endpoints.size()));
+  }
+  if (st.options.connected != nullptr) {
+    st.options.connected->set(static_cast<double>(st.connected.size()));
+  }
+}
+
 void connect(discovery_self* self, const cluster_peer& peer) {
   auto& st = self->state;
   const auto endpoint = endpoint_of(peer);
@@ -54,6 +72,7 @@ void connect(discovery_self* self, const cluster_peer& peer) {
       [self, endpoint](peer_node_actor& remote) {
         self->state.connecting.erase(endpoint);
         self->state.connected.emplace(endpoint, remote);
+        publish_peers(self);
         self->monitor(remote);
         self->send(self->state.options.node, actors::peer_up_atom::value, std::move(remote));
       },
@@ -84,6 +103,7 @@ void resolve(discovery_self* self) {
       [self](std::vector<std::string>& addresses) {
         self->state.resolving = false;
         self->state.resolved = std::move(addresses);
+        publish_peers(self);
         connect_all(self);
       },
       [self](caf::error&) { self->state.resolving = false; });
@@ -98,7 +118,9 @@ discovery_impl::behavior_type discovery_behavior(discovery_self* self, discovery
     for (auto it = connected.begin(); it != connected.end();) {
       it = it->second.address() == down.source ? connected.erase(it) : std::next(it);
     }
+    publish_peers(self);
   });
+  publish_peers(self);
   self->send(self, actors::tick_atom::value);
   return {
     [self](actors::tick_atom) {

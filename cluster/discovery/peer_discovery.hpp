@@ -12,6 +12,7 @@
 #include "actors/type_ids.hpp"
 #include "cluster/envelope/cluster_envelope.hpp"
 #include "common/boot_config.hpp"
+#include "common/metrics/registry.hpp"
 
 namespace cxp::cluster {
 
@@ -38,6 +39,10 @@ struct discovery_options {
   uint16_t dns_port = 4370;        ///< peers listen on the same cluster port as this node
   std::chrono::milliseconds interval{5'000};
   peer_listener_actor node; ///< told of each newly connected peer node actor
+  /// Set to the endpoints it dials (configured peers plus the last resolution's addresses) and
+  /// to those it is connected to; null: not reported. Must outlive the discovery actor.
+  metrics::gauge* expected = nullptr;
+  metrics::gauge* connected = nullptr;
 };
 
 /// Spawns the actor that every `interval` (and at once) re-resolves the DNS query through

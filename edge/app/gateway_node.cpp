@@ -346,11 +346,12 @@ std::optional<std::string> gateway_node::start() {
   if (is_clustered(config)) {
     auto dialer = cluster::spawn_peer_dialer(system);
     p.running.started("peer_dialer", exit_of(dialer));
-    auto discovery =
-      cluster::spawn_peer_discovery(system,
-                                    {config.cluster_peers, config.dns_cluster_query,
-                                     config.cluster_port, cluster_discovery_interval, p.node},
-                                    dialer);
+    auto discovery = cluster::spawn_peer_discovery(
+      system,
+      {config.cluster_peers, config.dns_cluster_query, config.cluster_port,
+       cluster_discovery_interval, p.node, &p.gateway_metrics.cluster_peers_expected,
+       &p.gateway_metrics.cluster_peers_connected},
+      dialer);
     p.running.started("peer_discovery", exit_of(discovery));
   }
   start_jobs();

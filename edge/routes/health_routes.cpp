@@ -91,7 +91,14 @@ void add_health_routes(route_table& routes, const health_context& context) {
       });
   });
 
-  routes.add(http::verb::get, "/metrics", [context](const exchange_ptr& ex) {
+  // Read from the server at scrape time: the sessions keep the set, not a counter of their own.
+  auto& websockets_open = metrics::build_gauge()
+                            .name("codex_pooler_gateway_websocket_connections")
+                            .help("Client websocket connections open on this node")
+                            .register_(context.registry)
+                            .add({});
+  routes.add(http::verb::get, "/metrics", [context, &websockets_open](const exchange_ptr& ex) {
+    websockets_open.set(static_cast<double>(context.state.websockets.size()));
     std::string authorization{ex->request()[http::field::authorization]};
     ask<actors::settings_snapshot>(
       context.system, context.settings, settings_timeout,

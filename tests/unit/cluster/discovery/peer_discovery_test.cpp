@@ -78,6 +78,8 @@ struct discovery_fixture : test::actor_fixture {
     options.dns_port = 4370;
     options.interval = interval;
     options.node = node;
+    options.expected = &expected;
+    options.connected = &connected_gauge;
     discovery = spawn_peer_discovery(system, options, dialer);
     sched.run();
   }
@@ -114,6 +116,8 @@ struct discovery_fixture : test::actor_fixture {
   }
 
   static constexpr auto interval = std::chrono::seconds{5};
+  metrics::gauge expected;        ///< codex_pooler_cluster_peers_expected
+  metrics::gauge connected_gauge; ///< codex_pooler_cluster_peers_connected
   std::shared_ptr<discovery_log> log = std::make_shared<discovery_log>();
   held_dialer_actor dialer;
   peer_listener_actor node;
@@ -140,6 +144,9 @@ TEST_CASE_METHOD(discovery_fixture,
   CHECK(connected() == std::vector<std::string>{"10.0.0.1:4370"});
   elapse(interval);
   CHECK(log->dials.size() == 2); // connected, and still dialing the other
+  // The gauges the "cluster peers missing" alert compares: one configured, one resolved.
+  CHECK(expected.value() == 2);
+  CHECK(connected_gauge.value() == 1);
 }
 
 TEST_CASE_METHOD(discovery_fixture,
@@ -162,9 +169,12 @@ TEST_CASE_METHOD(discovery_fixture,
   REQUIRE(log->peers_up.size() == 2);
   CHECK(log->peers_up[1] == second);
 
+  CHECK(connected_gauge.value() == 2);
+
   // The first peer's node goes down: it is redialed at the next tick, and only it.
   stop(first);
   CHECK(connected() == std::vector<std::string>{"10.0.0.2:4370"});
+  CHECK(connected_gauge.value() == 1);
   elapse(interval);
   REQUIRE(log->dials.size() == 4);
   CHECK(log->dials[3] == "10.0.0.1:4370");
