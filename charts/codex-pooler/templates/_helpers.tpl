@@ -48,8 +48,30 @@ app.kubernetes.io/component: {{ .role }}
 app.kubernetes.io/component: {{ .role }}
 {{- end -}}
 
+{{/*
+The image: an explicit tag is required (no default to the chart's appVersion, no moving tag), so
+an upgrade never runs an image nobody chose; an optional digest pins it further.
+*/}}
 {{- define "codex-pooler.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $tag := required "image.tag is required: set an explicit, immutable image tag (e.g. --set image.tag=0.1.0)" .Values.image.tag -}}
+{{- if has $tag (list "latest" "main" "master" "edge" "stable" "nightly") -}}
+{{- fail (printf "image.tag %q is a moving tag; set an immutable one (a version)" $tag) -}}
+{{- end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s:%s@%s" .Values.image.repository $tag .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" in the single topology (one pod of role all). */}}
+{{- define "codex-pooler.single" -}}
+{{- if eq .Values.topology "single" -}}true{{- end -}}
+{{- end -}}
+
+{{/* The role whose pods the client Service and the Ingress route to. */}}
+{{- define "codex-pooler.servingRole" -}}
+{{- if include "codex-pooler.single" . -}}all{{- else -}}web{{- end -}}
 {{- end -}}
 
 {{- define "codex-pooler.serviceAccountName" -}}
@@ -78,15 +100,28 @@ app.kubernetes.io/component: {{ .role }}
 {{- end -}}
 
 {{/* "true" when pods of the role join the CAF cluster. Call with (dict "root" $ "role" "web"). */}}
+{{/* The single topology's one `all` pod has no peer, so it opens no cluster port. */}}
 {{- define "codex-pooler.clusterMember" -}}
-{{- if and .root.Values.clustering.enabled (index .root.Values.clustering.participants .role) -}}true{{- end -}}
+{{- if and .root.Values.clustering.enabled (ne .role "all") (ne .role "migrate") (eq .root.Values.topology "scaled") (index .root.Values.clustering.participants .role) -}}true{{- end -}}
 {{- end -}}
 
 {{/*
 Render-time checks that the schema cannot express.
 */}}
 {{- define "codex-pooler.validate" -}}
+{{- $_ := include "codex-pooler.image" . -}}
 {{- $graceMs := int .Values.config.shutdownGraceMs -}}
+{{- $single := .Values.single -}}
+{{- if and (include "codex-pooler.single" .) (le (mul (int $single.terminationGracePeriodSeconds) 1000) (add $graceMs (mul (int $single.preStopSleepSeconds) 1000))) -}}
+{{- fail (printf "single.terminationGracePeriodSeconds (%d s) must exceed single.preStopSleepSeconds (%d s) + config.shutdownGraceMs (%d ms)" (int $single.terminationGracePeriodSeconds) (int $single.preStopSleepSeconds) $graceMs) -}}
+{{- end -}}
+{{- $hpa := .Values.web.autoscaling -}}
+{{- if and $hpa.enabled (lt (int $hpa.maxReplicas) (int $hpa.minReplicas)) -}}
+{{- fail "web.autoscaling.maxReplicas must be at least web.autoscaling.minReplicas" -}}
+{{- end -}}
+{{- if and (not (include "codex-pooler.single" .)) $hpa.enabled (gt (int $hpa.maxReplicas) 1) (not (include "codex-pooler.clusterMember" (dict "root" . "role" "web"))) -}}
+{{- fail "web.autoscaling with maxReplicas > 1 needs clustering.enabled=true and clustering.participants.web=true (websocket owner forwarding between web pods)" -}}
+{{- end -}}
 {{- $webStopMs := mul (int .Values.web.terminationGracePeriodSeconds) 1000 -}}
 {{- $webPreStopMs := mul (int .Values.web.preStopSleepSeconds) 1000 -}}
 {{- if le $webStopMs (add $graceMs $webPreStopMs) -}}
@@ -98,7 +133,7 @@ Render-time checks that the schema cannot express.
 {{- fail (printf "%s.terminationGracePeriodSeconds (%d s) must exceed config.shutdownGraceMs (%d ms)" $role (int $v.terminationGracePeriodSeconds) $graceMs) -}}
 {{- end -}}
 {{- end -}}
-{{- if and (gt (int .Values.web.replicaCount) 1) (not (include "codex-pooler.clusterMember" (dict "root" . "role" "web"))) -}}
+{{- if and (not (include "codex-pooler.single" .)) (gt (int .Values.web.replicaCount) 1) (not (include "codex-pooler.clusterMember" (dict "root" . "role" "web"))) -}}
 {{- fail "web.replicaCount > 1 needs clustering.enabled=true and clustering.participants.web=true (websocket owner forwarding between web pods)" -}}
 {{- end -}}
 {{- if and (not .Values.secrets.create) (not .Values.secrets.existingSecret) -}}
@@ -137,7 +172,7 @@ role "migrate" sets no CODEX_POOLER_ROLE (the migrate command takes none).
       key: totp-encryption-key
 - name: CODEX_POOLER_TOTP_ENCRYPTION_KEY_VERSION
   value: {{ $root.Values.secrets.totpEncryptionKeyVersion | default "v1" | quote }}
-{{- if has .role (list "web" "worker" "scheduler") }}
+{{- if has .role (list "all" "web" "worker" "scheduler") }}
 - name: CODEX_POOLER_ROLE
   value: {{ .role | quote }}
 {{- end }}
