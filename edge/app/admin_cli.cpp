@@ -15,12 +15,15 @@
 #include "domain/admin_input.hpp"
 #include "domain/jobs/job_service.hpp"
 #include "domain/keys/api_key_service.hpp"
+#include "domain/keys/key_authenticator.hpp"
 #include "domain/mcp/mcp_token_service.hpp"
 #include "domain/operators/operator_service.hpp"
 #include "domain/pools/pool_service.hpp"
 #include "domain/settings/settings_service.hpp"
+#include "edge/app/onboarding_cli.hpp"
 #include "edge/app/service_wiring.hpp"
 #include "edge/routes/admin_api/admin_fields.hpp"
+#include "edge/routes/codex/codex_login.hpp"
 #include "persistence/migrate/migrator.hpp"
 
 namespace cxp::edge {
@@ -42,6 +45,8 @@ constexpr const char* admin_usage = R"(usage: codex-pooler admin <command> [--fl
   key rotate --id KEY_ID
   key revoke --id KEY_ID
   key list [--pool POOL_ID]
+  key codex-auth [--plan PLAN]     reads a raw sk-cxp- key on stdin and prints a Codex auth.json
+                                   for ChatGPT-login mode (README: /status shows the pool's limits)
   settings list
   settings set KEY=JSON_VALUE...
   job list [--kind KIND] [--state queued|running|succeeded|failed|cancelled] [--limit N]
@@ -358,6 +363,24 @@ int run(service_context& context, const parsed_args& args) {
               << "\n";
     return 0;
   }
+  if (command == "key codex-auth") {
+    std::string raw;
+    std::getline(std::cin, raw);
+    while (!raw.empty() && (raw.back() == '\r' || raw.back() == ' ')) {
+      raw.pop_back();
+    }
+    const auto plan = args.flag("plan").value_or("plus");
+    if (plan.empty() || plan.size() > 64
+        || plan.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos) {
+      return usage_error("--plan takes a ChatGPT plan type such as plus, pro or team");
+    }
+    auto key = key_authenticator{context}.authenticate(raw);
+    if (!key) {
+      return fail(key.error());
+    }
+    std::cout << codex_auth_json(raw, key->key, plan, context.clock.now()).dump(2) << "\n";
+    return 0;
+  }
   if (command == "key create" || command == "key rotate" || command == "key revoke"
       || command == "key list") {
     api_key_service keys{context};
@@ -448,6 +471,7 @@ int run_admin_cli(const boot_config& config, const std::vector<std::string>& arg
   const auto parsed = parse(args);
   if (parsed.words.empty() || parsed.words[0] == "help") {
     std::fputs(admin_usage, stdout);
+    std::fputs(onboarding_cli_usage, stdout);
     return parsed.words.empty() ? 2 : 0;
   }
   auto db = persistence::database::open(config.database, 2);
@@ -465,6 +489,12 @@ int run_admin_cli(const boot_config& config, const std::vector<std::string>& arg
   if (!wiring) {
     std::fprintf(stderr, "codex-pooler: %s\n", escape_controls(context_of(wiring.error())).c_str());
     return 2;
+  }
+  const auto& words = parsed.words;
+  if (auto handled = run_onboarding_cli(config, *(*wiring)->context,
+                                        words.size() >= 2 ? words[0] + " " + words[1] : words[0],
+                                        parsed.flags)) {
+    return *handled;
   }
   return run(*(*wiring)->context, parsed);
 }

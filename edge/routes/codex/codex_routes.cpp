@@ -3,6 +3,7 @@
 #include "common/json_input.hpp"
 #include "domain/keys/key_authenticator.hpp"
 #include "edge/routes/codex/codex_auth.hpp"
+#include "edge/routes/codex/codex_login.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "edge/routes/codex/pool_documents.hpp"
 #include "edge/server/actor_bridge.hpp"
@@ -88,6 +89,25 @@ void usage(codex_runtime& runtime, const exchange_ptr& ex) {
   });
 }
 
+std::string_view header_of(const http_request& request, std::string_view name) {
+  auto it = request.find(boost::beast::string_view{name.data(), name.size()});
+  return it == request.end() ? std::string_view{}
+                             : std::string_view{it->value().data(), it->value().size()};
+}
+
+/// The CLI's workspace routing discovery in ChatGPT-login mode: the key's own workspace, whose
+/// plan is the pool's (the same `plan_type` as its usage document).
+void accounts_check(codex_runtime& runtime, const exchange_ptr& ex) {
+  with_key(runtime, ex, [&runtime, ex](authenticated_key key) {
+    with_key_pool_view(runtime, ex, key, [&runtime, ex, key](actors::pool_view view) {
+      const auto plan = pool_quota_of(view, runtime.services.clock.now()).plan_type;
+      const auto origin = client_facing_origin(header_of(ex->request(), "x-forwarded-host"),
+                                               header_of(ex->request(), "host"));
+      ex->respond_json(http::status::ok, accounts_check_document(key.key, plan, origin));
+    });
+  });
+}
+
 } // namespace
 
 std::optional<authenticated_key> api_key_cache::find(const std::string& raw_key_digest) {
@@ -127,6 +147,11 @@ void add_codex_routes(route_table& routes, codex_runtime& runtime) {
   }
   for (const auto* path : {"/api/codex/usage", "/wham/usage", "/backend-api/wham/usage"}) {
     routes.add(http::verb::get, path, [&runtime](const exchange_ptr& ex) { usage(runtime, ex); });
+  }
+  for (const auto* path :
+       {"/api/codex/accounts/check", "/wham/accounts/check", "/backend-api/wham/accounts/check"}) {
+    routes.add(http::verb::get, path,
+               [&runtime](const exchange_ptr& ex) { accounts_check(runtime, ex); });
   }
 }
 
