@@ -17,8 +17,8 @@ namespace cxp::edge {
 namespace {
 
 constexpr mode_t owner_only = 0600;
-/// Hex, so the password can sit in DATABASE_URL without escaping.
-constexpr size_t postgres_password_bytes = 24;
+/// Passwords in hex, so they can sit in DATABASE_URL without escaping.
+constexpr size_t password_bytes = 24;
 constexpr const char* default_output = "compose/.env";
 constexpr const char* usage =
   "usage: codex-pooler generate-env [--output PATH] [--image-tag TAG] [--force]\n";
@@ -56,7 +56,7 @@ std::string env_text(const options& opts) {
          + "\n"
            "POSTGRES_USER=codex_pooler\n"
            "POSTGRES_PASSWORD="
-         + to_hex(random_bytes(postgres_password_bytes))
+         + to_hex(random_bytes(password_bytes))
          + "\n"
            "POSTGRES_DB=codex_pooler\n"
            "SECRET_KEY_BASE="
@@ -71,6 +71,14 @@ std::string env_text(const options& opts) {
          + "\n"
            "CODEX_POOLER_TOTP_ENCRYPTION_KEY_VERSION=v1\n"
            "CODEX_POOLER_HTTP_PORT=4000\n"
+           "CODEX_POOLER_HTTP_PORT_2=4001\n"
+           "CODEX_POOLER_GATEWAY_ROLE=all\n"
+           "GRAFANA_ADMIN_PASSWORD="
+         + to_hex(random_bytes(password_bytes))
+         + "\n"
+           "PROMETHEUS_PORT=9090\n"
+           "GRAFANA_PORT=3000\n"
+           "METRICS_BEARER_TOKEN=\n"
            "CODEX_POOLER_LOG_LEVEL=info\n"
            "CODEX_POOLER_SHUTDOWN_GRACE_MS=25000\n"
            "POOL_SIZE=10\n";
