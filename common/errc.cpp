@@ -111,6 +111,52 @@ std::string_view to_string(errc code) {
     return "origin_not_allowed";
   case errc::not_acceptable:
     return "not_acceptable";
+  case errc::invalid_callback_url:
+    return "invalid_callback_url";
+  case errc::invalid_callback_origin:
+    return "invalid_callback_origin";
+  case errc::duplicate_callback_param:
+    return "duplicate_callback_param";
+  case errc::missing_state:
+    return "missing_state";
+  case errc::provider_denied:
+    return "provider_denied";
+  case errc::missing_callback_result:
+    return "missing_callback_result";
+  case errc::invalid_state:
+    return "invalid_state";
+  case errc::expired_flow:
+    return "expired_flow";
+  case errc::flow_not_pending:
+    return "flow_not_pending";
+  case errc::stale_flow:
+    return "stale_flow";
+  case errc::token_exchange_failed:
+    return "token_exchange_failed";
+  case errc::identity_mismatch:
+    return "identity_mismatch";
+  case errc::unauthorized_pool:
+    return "unauthorized_pool";
+  case errc::codex_auth_unavailable:
+    return "codex_auth_unavailable";
+  case errc::codex_auth_transient:
+    return "codex_auth_transient";
+  case errc::codex_device_code_expired:
+    return "codex_device_code_expired";
+  case errc::codex_device_code_denied:
+    return "codex_device_code_denied";
+  case errc::codex_device_code_timeout:
+    return "codex_device_code_timeout";
+  case errc::codex_account_identity_missing:
+    return "codex_account_identity_missing";
+  case errc::invite_email_mismatch:
+    return "invite_email_mismatch";
+  case errc::invite_invalid:
+    return "invite_invalid";
+  case errc::invite_expired:
+    return "invite_expired";
+  case errc::invite_revoked:
+    return "invite_revoked";
   }
   return "unknown";
 }

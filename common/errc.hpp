@@ -64,11 +64,35 @@ enum class errc : uint8_t {
   mcp_operator_password_change_required,
   origin_not_allowed,
   not_acceptable,
+  // Upstream account onboarding (browser sign-in, device code, invites, relink).
+  invalid_callback_url,
+  invalid_callback_origin,
+  duplicate_callback_param,
+  missing_state,
+  provider_denied,
+  missing_callback_result,
+  invalid_state,
+  expired_flow,
+  flow_not_pending,
+  stale_flow,
+  token_exchange_failed,
+  identity_mismatch,
+  unauthorized_pool,
+  codex_auth_unavailable,
+  codex_auth_transient,
+  codex_device_code_expired,
+  codex_device_code_denied,
+  codex_device_code_timeout,
+  codex_account_identity_missing,
+  invite_email_mismatch,
+  invite_invalid,
+  invite_expired,
+  invite_revoked,
 };
 
 /// The first and last enumerators, for tests that walk every code.
 constexpr auto errc_first = errc::internal_error;
-constexpr auto errc_last = errc::not_acceptable;
+constexpr auto errc_last = errc::invite_revoked;
 
 /// The wire spelling of a code, e.g. "validation_failed".
 std::string_view to_string(errc code);

@@ -268,7 +268,7 @@ caf::expected<import_result> account_service::import_auth_json(const principal& 
           row.id = new_uuid();
           row.chatgpt_account_id = parsed->chatgpt_account_id;
           row.chatgpt_user_id = parsed->chatgpt_user_id;
-          row.onboarding_method = "import";
+          row.onboarding_method = request.onboarding_method;
           row.created_at = now;
           if (!who.operator_id.empty()) {
             row.created_by = who.operator_id;

@@ -41,6 +41,9 @@ struct import_request {
   std::string auth_json_text; ///< the contents of a Codex auth.json
   std::optional<std::string> label;
   std::vector<std::string> pool_ids; ///< pools to assign it to (added to existing assignments)
+  /// How a new account arrived (`import`, `browser_oauth`, `device_code`, `invite`); an existing
+  /// account keeps the method it was first added with.
+  std::string onboarding_method = "import";
 };
 
 /// Re-importing the same identity (chatgpt account id + user id) updates its tokens in place:

@@ -45,6 +45,7 @@
 #include "edge/routes/codex/websocket_route.hpp"
 #include "edge/routes/health_routes.hpp"
 #include "edge/routes/mcp/mcp_routes.hpp"
+#include "edge/routes/onboarding/onboarding_node.hpp"
 #include "edge/routes/v1/v1_routes.hpp"
 #include "edge/server/actor_bridge.hpp"
 #include "edge/server/http_metrics.hpp"
@@ -199,6 +200,7 @@ struct gateway_node::parts {
   std::unique_ptr<admin_runtime> admin;
   std::unique_ptr<codex_runtime> codex;
   std::unique_ptr<mcp_runtime> mcp;
+  std::unique_ptr<onboarding_runtime> onboarding;
   std::unique_ptr<actors::stream_deps> stream_deps;
   std::unique_ptr<websocket_runtime> websockets;
   // Held for the drain, which talks to them by name.
@@ -325,6 +327,8 @@ std::optional<std::string> gateway_node::start() {
     add_system_routes(p.routes, *p.admin);
     add_quota_routes(p.routes, *p.admin);
     add_stats_routes(p.routes, *p.admin);
+    p.onboarding = start_onboarding(p.routes, system, p.db, context, p.admin->throttle, p.upstream,
+                                    config.oauth_issuer_url, p.running);
     // Last: its /admin/* fallback must not shadow the admin API's routes.
     add_admin_ui_routes(p.routes, *p.admin, embedded_admin_ui_assets());
   }

@@ -139,6 +139,71 @@ public_error lookup_error(errc code) {
   case errc::not_acceptable:
     return {status::not_acceptable, invalid_request_type,
             "The Accept header must allow application/json or text/event-stream."};
+  case errc::invalid_callback_url:
+    return {status::bad_request, invalid_request_type,
+            "The pasted value is not a sign-in callback URL; paste the whole address the browser "
+            "landed on."};
+  case errc::invalid_callback_origin:
+    return {status::bad_request, invalid_request_type,
+            "The pasted URL is not http://localhost:1455/auth/callback; paste the address the "
+            "browser landed on after signing in."};
+  case errc::duplicate_callback_param:
+    return {status::bad_request, invalid_request_type,
+            "The pasted URL repeats code, state or error; paste it again unchanged."};
+  case errc::missing_state:
+    return {status::bad_request, invalid_request_type,
+            "The pasted URL has no state; paste the whole address the browser landed on."};
+  case errc::provider_denied:
+    return {status::bad_request, invalid_request_type, "The sign-in was refused by OpenAI."};
+  case errc::missing_callback_result:
+    return {status::bad_request, invalid_request_type,
+            "The pasted URL holds neither a code nor an error; wait until the sign-in finishes, "
+            "then paste the address."};
+  case errc::invalid_state:
+    return {status::bad_request, invalid_request_type,
+            "This sign-in is unknown or was already used; start again."};
+  case errc::expired_flow:
+    return {status::bad_request, invalid_request_type, "This sign-in expired; start again."};
+  case errc::flow_not_pending:
+    return {status::conflict, invalid_request_type,
+            "This sign-in was already completed or is being completed."};
+  case errc::stale_flow:
+    return {status::conflict, invalid_request_type,
+            "A newer sign-in was started; use the newest link."};
+  case errc::token_exchange_failed:
+    return {status::bad_gateway, server_type, "OpenAI did not accept the sign-in; start again."};
+  case errc::identity_mismatch:
+    return {status::conflict, invalid_request_type,
+            "The signed-in ChatGPT account is not the account being relinked."};
+  case errc::unauthorized_pool:
+    return {status::forbidden, permission_type,
+            "The operator may no longer add accounts to this pool."};
+  case errc::codex_auth_unavailable:
+    return {
+      status::service_unavailable, server_type,
+      "OpenAI sign-in is not available (device code login may be disabled); try again later."};
+  case errc::codex_auth_transient:
+    return {status::bad_gateway, server_type, "OpenAI sign-in failed temporarily; try again."};
+  case errc::codex_device_code_expired:
+    return {status::gone, invalid_request_type, "The device code expired; start again."};
+  case errc::codex_device_code_denied:
+    return {status::forbidden, permission_type, "The device code sign-in was denied."};
+  case errc::codex_device_code_timeout:
+    return {status::request_timeout, invalid_request_type,
+            "The device code was not approved in time; check that \"Enable device code "
+            "authorization for Codex\" is on in ChatGPT Settings > Security, then start again."};
+  case errc::codex_account_identity_missing:
+    return {status::bad_request, invalid_request_type,
+            "The signed-in account has no ChatGPT account id."};
+  case errc::invite_email_mismatch:
+    return {status::conflict, invalid_request_type,
+            "The signed-in email does not match the invited email."};
+  case errc::invite_invalid:
+    return {status::not_found, invalid_request_type, "This invite link is not valid."};
+  case errc::invite_expired:
+    return {status::gone, invalid_request_type, "This invite link expired; ask for a new one."};
+  case errc::invite_revoked:
+    return {status::gone, invalid_request_type, "This invite link was revoked; ask for a new one."};
   case errc::api_key_policy_limit_exceeded:
     return {status::too_many_requests, rate_limit_type, "The API key's usage limit is reached."};
   }
