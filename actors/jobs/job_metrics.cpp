@@ -44,6 +44,8 @@ job_metrics::job_metrics(metrics::registry& registry)
                          .help("1 while this node holds the scheduler lease and enqueues "
                                "scheduled jobs")
                          .register_(registry)
-                         .add({})) {}
+                         .add({})) {
+  rescued.add({}); // at 0 until a claim is rescued, so rates over it work from the start
+}
 
 } // namespace cxp::actors

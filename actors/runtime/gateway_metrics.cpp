@@ -109,6 +109,19 @@ gateway_metrics::gateway_metrics(metrics::registry& registry)
                                 .name("codex_pooler_cluster_peers_connected")
                                 .help("Cluster endpoints this node is connected to")
                                 .register_(registry)
-                                .add({})) {}
+                                .add({})) {
+  // Series of rare events start at 0, so a rate() over them and the dashboard work before the
+  // first one happens (the labels are the whole vocabulary).
+  for (const auto* outcome : {"refreshed", "revoked", "transient_failure"}) {
+    token_refreshes.add({{"outcome", outcome}});
+  }
+  for (const auto* transition :
+       {"closed_to_open", "open_to_half_open", "half_open_to_closed", "half_open_to_open"}) {
+    circuit_transitions.add({{"transition", transition}});
+  }
+  for (const auto* limit : {"api_key", "account"}) {
+    websocket_detached_closed.add({{"limit", limit}});
+  }
+}
 
 } // namespace cxp::actors
