@@ -547,8 +547,8 @@ caf::expected<mcp_tool_result> refusal_of(const mcp_tool_spec& tool, const caf::
   }
   case errc::not_found:
     // A fixed text: an error's context is internal (it is logged, never rendered).
-    return refusal(tool.title, {{"error", "not_found"},
-                                {"message", "nothing this operator may see matches"}});
+    return refusal(tool.title,
+                   {{"error", "not_found"}, {"message", "nothing this operator may see matches"}});
   case errc::forbidden:
     return refusal(tool.title,
                    {{"error", "forbidden"}, {"message", "this operator may not see that"}});
