@@ -15,13 +15,12 @@ std::string codex_account_id(const domain::api_key_view& key) {
 json accounts_check_document(const domain::api_key_view& key, const std::string& plan_type,
                              const std::string& origin) {
   const auto id = codex_account_id(key);
-  return {{"accounts",
-           json::array({{{"id", id},
-                         {"plan_type", plan_type},
-                         {"name", key.display_name},
-                         {"structure", "personal"},
-                         {"workspace_backend_origin", origin},
-                         {"account_routing_override", "NO_CONSTRAINT"}}})},
+  return {{"accounts", json::array({{{"id", id},
+                                     {"plan_type", plan_type},
+                                     {"name", key.display_name},
+                                     {"structure", "personal"},
+                                     {"workspace_backend_origin", origin},
+                                     {"account_routing_override", "NO_CONSTRAINT"}}})},
           {"account_ordering", json::array({id})},
           {"default_account_id", id}};
 }
@@ -47,13 +46,12 @@ json codex_auth_json(std::string_view raw_key, const domain::api_key_view& key,
   // The CLI reads the id token's claims (account, plan, e-mail) and never verifies it: an
   // unsigned JWT, valid for ten years, like the fake upstream's.
   const json header = {{"alg", "none"}, {"typ", "JWT"}};
-  const json claims = {{"iat", issued.count()},
-                       {"exp", issued.count() + 10LL * 365 * 24 * 3600},
-                       {"email", key.key_prefix + "@codex-pooler.invalid"},
-                       {"https://api.openai.com/auth",
-                        {{"chatgpt_account_id", id},
-                         {"chatgpt_plan_type", plan_type},
-                         {"chatgpt_user_id", id}}}};
+  const json claims = {
+    {"iat", issued.count()},
+    {"exp", issued.count() + 10LL * 365 * 24 * 3600},
+    {"email", key.key_prefix + "@codex-pooler.invalid"},
+    {"https://api.openai.com/auth",
+     {{"chatgpt_account_id", id}, {"chatgpt_plan_type", plan_type}, {"chatgpt_user_id", id}}}};
   const auto id_token =
     to_base64url(header.dump()) + "." + to_base64url(claims.dump()) + ".codex-pooler";
   return {{"auth_mode", "chatgpt"},
