@@ -232,6 +232,75 @@ std::vector<domain::routing_candidate> candidates_of(pool_self* self, const leas
   return candidates;
 }
 
+/// Why an account the selection excluded was left out; an inactive one says its status.
+std::string skip_reason(pool_self* self, const domain::exclusion& excluded) {
+  if (excluded.reason != "inactive") {
+    return excluded.reason;
+  }
+  auto snapshot = self->state.snapshots.find(excluded.account_id);
+  const auto& status =
+    snapshot == self->state.snapshots.end() ? std::string{} : snapshot->second.status;
+  return status == "paused" || status == "reauth_required" || status == "disabled" ? status
+                                                                                   : "inactive";
+}
+
+bool is_demoted(const std::vector<domain::routing_candidate>& candidates, const std::string& id,
+                time_point now) {
+  auto it = std::find_if(candidates.begin(), candidates.end(),
+                         [&id](const auto& candidate) { return candidate.account_id == id; });
+  return it != candidates.end() && it->demoted_until && *it->demoted_until > now;
+}
+
+/// Records a selection in `decision`: the ring in rank order (circuits found open before
+/// `chosen`, then `chosen`, then the ones ranked after it), the eligible ones beyond the ring,
+/// then the first `excluded_count` exclusions.
+void record_selection(pool_self* self, domain::routing_decision& decision,
+                      const domain::selection& selected, size_t excluded_count,
+                      const std::vector<domain::routing_candidate>& candidates,
+                      const std::string& chosen, time_point now) {
+  auto& out = decision.candidates;
+  bool passed = false;
+  for (const auto& id : selected.ordered) {
+    if (id == chosen) {
+      out.push_back({id, "chosen", ""});
+      passed = true;
+      continue;
+    }
+    out.push_back({id, "skipped",
+                   !passed                           ? "circuit_open"
+                   : is_demoted(candidates, id, now) ? "demoted"
+                                                     : "ranked_lower"});
+  }
+  for (const auto& id : selected.beyond_ring) {
+    out.push_back({id, "skipped", is_demoted(candidates, id, now) ? "demoted" : "outside_ring"});
+  }
+  for (size_t i = 0; i < excluded_count && i < selected.excluded.size(); ++i) {
+    out.push_back(
+      {selected.excluded[i].account_id, "skipped", skip_reason(self, selected.excluded[i])});
+  }
+}
+
+/// Records a pinned session's decision: the pinned account as `outcome` (`reason`), every other
+/// candidate skipped because the session is pinned elsewhere.
+void record_pinned(domain::routing_decision& decision,
+                   const std::vector<domain::routing_candidate>& candidates,
+                   const std::string& pinned, std::string outcome, std::string reason) {
+  decision.candidates.push_back({pinned, std::move(outcome), std::move(reason)});
+  for (const auto& candidate : candidates) {
+    if (candidate.account_id != pinned) {
+      decision.candidates.push_back({candidate.account_id, "skipped", "pinned_elsewhere"});
+    }
+  }
+}
+
+/// A denial carrying the decision that led to it.
+lease_reply with_routing(lease_reply reply, domain::routing_decision routing) {
+  if (!reply.grant) {
+    reply.denial.routing = std::move(routing);
+  }
+  return reply;
+}
+
 caf::result<lease_reply> choose(pool_self* self, lease_request request, std::string pinned);
 
 /// Completes a grant with the pool's part and counts the lease (until its attempt report).
@@ -264,22 +333,27 @@ caf::result<lease_reply> checkout(pool_self* self, lease_request request,
     grant.access_token = ready->access_token;
     grant.token_generation = ready->generation;
     grant.account = self->state.accounts[account_id];
+    grant.routing = std::move(request.routing);
     return granted(self, std::move(grant), pinned, probe, std::move(quota));
   }
   auto promise = self->make_response_promise();
   const auto key = circuit_key(account_id, request.model, request.route);
   self->request(self->state.accounts[account_id], checkout_timeout, checkout_atom::value)
     .then(
-      [self, promise, pinned, probe, quota](lease_grant& grant) mutable {
+      [self, promise, pinned, probe, quota, routing = request.routing](lease_grant& grant) mutable {
+        grant.routing = std::move(routing);
         promise.deliver(granted(self, std::move(grant), pinned, probe, std::move(quota)));
       },
       [self, promise, request, account_id, pinned, key](caf::error& error) mutable {
         circuit_of(self, key).release_probe();
+        request.routing.candidates.push_back(
+          {account_id, "failed", std::string{to_string(to_errc(error))}});
         if (pinned) {
-          promise.deliver(deny(to_errc(error) == errc::reauth_required
-                                 ? errc::pinned_continuation_unavailable
-                                 : to_errc(error),
-                               "pinned account unavailable: " + context_of(error)));
+          promise.deliver(with_routing(deny(to_errc(error) == errc::reauth_required
+                                              ? errc::pinned_continuation_unavailable
+                                              : to_errc(error),
+                                            "pinned account unavailable: " + context_of(error)),
+                                       std::move(request.routing)));
           return;
         }
         request.tried.push_back(account_id);
@@ -306,13 +380,17 @@ std::optional<lease_reply> pool_wide_usage_limit(pool_self* self, const lease_re
   if (reply.denial.code != errc::usage_limit_reached) {
     return std::nullopt;
   }
+  reply.denial.routing = request.routing;
+  record_selection(self, reply.denial.routing, selected, selected.excluded.size(),
+                   candidates_of(self, untried, now), {}, now);
   return reply;
 }
 
 caf::result<lease_reply> choose(pool_self* self, lease_request request, std::string pinned) {
   const auto now = self->state.clock->now();
   if (self->state.config.status != "active" || self->state.accounts.empty()) {
-    return deny(errc::pool_unavailable, "pool disabled or empty");
+    return with_routing(deny(errc::pool_unavailable, "pool disabled or empty"),
+                        std::move(request.routing));
   }
   auto candidates = candidates_of(self, request, now);
   if (!pinned.empty()) {
@@ -320,44 +398,60 @@ caf::result<lease_reply> choose(pool_self* self, lease_request request, std::str
       if (auto limited = pool_wide_usage_limit(self, request, now)) {
         return *limited;
       }
-      return deny(errc::pinned_continuation_unavailable, "pinned account failed");
+      record_pinned(request.routing, candidates, pinned, "failed", "pinned_account_failed");
+      return with_routing(deny(errc::pinned_continuation_unavailable, "pinned account failed"),
+                          std::move(request.routing));
     }
     domain::selection_request pin_only{self->state.strategy, request.seed, pinned, 1};
     auto it = std::find_if(candidates.begin(), candidates.end(),
                            [&](const auto& c) { return c.account_id == pinned; });
     if (it == candidates.end()) {
-      return deny(errc::pinned_continuation_unavailable, "pinned account left the pool");
+      record_pinned(request.routing, candidates, pinned, "skipped", "not_in_pool");
+      return with_routing(
+        deny(errc::pinned_continuation_unavailable, "pinned account left the pool"),
+        std::move(request.routing));
     }
     auto selected = domain::select_accounts({*it}, pin_only, now);
     if (selected.ordered.empty()) {
       if (auto limited = pool_wide_usage_limit(self, request, now)) {
         return *limited;
       }
-      return deny(errc::pinned_continuation_unavailable,
-                  "pinned account is " + selected.excluded.front().reason);
+      record_pinned(request.routing, candidates, pinned, "skipped",
+                    skip_reason(self, selected.excluded.front()));
+      return with_routing(deny(errc::pinned_continuation_unavailable,
+                               "pinned account is " + selected.excluded.front().reason),
+                          std::move(request.routing));
     }
     auto& circuit = circuit_of(self, circuit_key(pinned, request.model, request.route));
     const bool probe = circuit.state(now) == domain::circuit_state::half_open;
     if (!circuit.try_acquire(now)) {
-      return deny(errc::pinned_continuation_unavailable, "pinned account circuit is open");
+      record_pinned(request.routing, candidates, pinned, "skipped", "circuit_open");
+      return with_routing(
+        deny(errc::pinned_continuation_unavailable, "pinned account circuit is open"),
+        std::move(request.routing));
     }
+    record_pinned(request.routing, candidates, pinned, "chosen", "");
     return checkout(self, std::move(request), pinned, true, probe);
   }
   if (static_cast<int32_t>(request.tried.size()) >= self->state.config.ring_size) {
-    return deny(errc::no_eligible_account, "ring exhausted");
+    return with_routing(deny(errc::no_eligible_account, "ring exhausted"),
+                        std::move(request.routing));
   }
   const size_t ring = static_cast<size_t>(self->state.config.ring_size);
   auto selected = domain::select_accounts(
     candidates, {self->state.strategy, request.seed, std::nullopt, ring}, now);
+  const auto excluded = selected.excluded.size();
   for (const auto& account_id : selected.ordered) {
     auto& circuit = circuit_of(self, circuit_key(account_id, request.model, request.route));
     const bool probe = circuit.state(now) == domain::circuit_state::half_open;
     if (circuit.try_acquire(now)) {
+      record_selection(self, request.routing, selected, excluded, candidates, account_id, now);
       return checkout(self, std::move(request), account_id, false, probe);
     }
     selected.excluded.push_back({account_id, "circuit_open"});
   }
-  return denial_for(self, selected, request, now);
+  record_selection(self, request.routing, selected, excluded, candidates, {}, now);
+  return with_routing(denial_for(self, selected, request, now), std::move(request.routing));
 }
 
 std::string_view state_name(domain::circuit_state state) {

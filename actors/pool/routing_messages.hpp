@@ -18,6 +18,7 @@
 #include "domain/routing/key_budget.hpp"
 #include "domain/routing/pooled_quota.hpp"
 #include "domain/routing/quota.hpp"
+#include "domain/routing/routing_record.hpp"
 #include "domain/turn/attempt_outcome.hpp"
 
 namespace cxp::actors {
@@ -106,6 +107,9 @@ struct lease_request {
   std::string account_hint;
   /// The session's pin stored by any node (`http_session_pins`) was looked up already.
   bool shared_pin_checked = false;
+  /// What the pool decided for this lease so far (a failed checkout, then the next choice):
+  /// filled by the pool, returned with the grant or the denial.
+  domain::routing_decision routing{};
 };
 
 struct lease_grant;
@@ -124,14 +128,15 @@ struct lease_grant {
   std::string account_id;
   std::string chatgpt_account_id;
   secret<std::string> access_token;
-  int64_t token_generation = 0;  ///< bumped by each refresh; a 401 names the one it used
-  account_refresh_actor account; ///< for a refresh after a 401
-  attempt_sink_actor pool;       ///< receives the attempt report
-  bool pinned = false;           ///< the session is pinned here: never fail over
-  bool probe = false;            ///< the attempt is a half-open circuit probe
-  int32_t ring_size = 3;         ///< attempts this request may make in total
-  settings_snapshot settings;    ///< the settings the request keeps using
-  quota_evidence quota;          ///< for the pooled quota the client is shown
+  int64_t token_generation = 0;       ///< bumped by each refresh; a 401 names the one it used
+  account_refresh_actor account;      ///< for a refresh after a 401
+  attempt_sink_actor pool;            ///< receives the attempt report
+  bool pinned = false;                ///< the session is pinned here: never fail over
+  bool probe = false;                 ///< the attempt is a half-open circuit probe
+  int32_t ring_size = 3;              ///< attempts this request may make in total
+  settings_snapshot settings;         ///< the settings the request keeps using
+  quota_evidence quota;               ///< for the pooled quota the client is shown
+  domain::routing_decision routing{}; ///< how the pool chose this account (request metadata)
 };
 
 /// Why no account was granted: `usage_limit_reached` (every candidate exhausted, with the
@@ -143,6 +148,7 @@ struct lease_denial {
   std::optional<int64_t> resets_at; ///< unix seconds
   std::string plan_type;
   quota_evidence quota; ///< set for usage and key-cap limits: the 429's pooled quota headers
+  domain::routing_decision routing{}; ///< why no account was chosen (empty for key caps)
 };
 
 struct lease_reply {

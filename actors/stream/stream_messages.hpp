@@ -93,6 +93,7 @@ struct stream_turn {
   int64_t max_tokens_per_day = -1;
   int64_t max_tokens_per_week = -1;
   std::string service_tier; ///< the frame's `service_tier`, for the request log; empty when none
+  std::string client;       ///< `domain::client_label` of the upgrade's User-Agent
 };
 
 template <class Inspector>
@@ -100,7 +101,7 @@ typename Inspector::result_type inspect(Inspector& f, stream_turn& x) {
   return f(caf::meta::type_name("stream_turn"), x.connection_id, x.turn_id, x.frame, x.request_id,
            x.pool_id, x.api_key_id, x.route, x.client_ip, x.model, x.session_key, x.seed,
            x.alias_salt, x.max_requests_per_minute, x.max_tokens_per_day, x.max_tokens_per_week,
-           x.service_tier);
+           x.service_tier, x.client);
 }
 
 /// A non-turn client frame (e.g. `response.processed`), sent upstream when the socket is open.

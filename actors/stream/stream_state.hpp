@@ -70,6 +70,7 @@ struct active_turn {
   steady_clock::time_point attempt_started = steady_clock::now();
   std::string attempt_started_at;
   persistence::request_log_row log;
+  std::vector<domain::routing_decision> routing; ///< each lease's decision, for the log
 };
 
 /// The stream actor as it addresses itself: its upstream socket's events, the watchdog of the

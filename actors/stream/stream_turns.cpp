@@ -185,6 +185,7 @@ void end_turn(stream_self* self, std::optional<domain::attempt_outcome> outcome,
   if (t.grant) {
     t.log.account_id = t.grant->account_id;
   }
+  t.log.routing = domain::routing_json(domain::merge_routing(t.routing, t.log.attempts));
   const auto took = steady_clock::now() - t.started;
   t.log.latency_ms = millis(took);
   auto& metrics = st.deps->metrics;
@@ -345,6 +346,9 @@ void refresh(stream_self* self, const domain::turn_signal& signal) {
 
 void on_lease(stream_self* self, lease_reply& reply) {
   auto& t = *self->state.turn;
+  auto& decision = reply.grant ? reply.grant->routing : reply.denial.routing;
+  decision.attempt = static_cast<int32_t>(t.log.attempts.size() + 1);
+  t.routing.push_back(std::move(decision));
   if (!reply.grant) {
     if (!t.last_error_frame.empty()) {
       const auto& evidence = reply.denial.quota.members ? reply.denial.quota : t.grant->quota;
@@ -457,6 +461,9 @@ void start_next(stream_self* self) {
   }
   if (!t.request.client_ip.empty()) {
     t.log.client_ip = t.request.client_ip;
+  }
+  if (!t.request.client.empty()) {
+    t.log.client = t.request.client;
   }
   if (!owned(st, t.request)) {
     // Queued by a connection that is gone: nobody would read it, so it never goes upstream.

@@ -45,6 +45,55 @@ json attempt_json(const persistence::request_attempt_row& attempt) {
           {"ttfb_ms", nullable(attempt.ttfb_ms)}};
 }
 
+/// The stored routing record as the API shows it (`label` null until `add_labels`), or null for
+/// a row without one (written before it existed, or refused before routing).
+json routing_of(const persistence::request_log_row& row) {
+  if (!row.routing) {
+    return nullptr;
+  }
+  auto stored = json::parse(*row.routing, nullptr, false);
+  if (stored.is_discarded() || !stored.is_object() || !stored.contains("candidates")
+      || !stored["candidates"].is_array()) {
+    return nullptr;
+  }
+  json out{{"candidates", json::array()}, {"omitted", stored.value("omitted", 0)}};
+  for (const auto& candidate : stored["candidates"]) {
+    if (!candidate.is_object() || !candidate.contains("account_id")) {
+      continue;
+    }
+    out["candidates"].push_back({{"account_id", candidate["account_id"]},
+                                 {"label", nullptr},
+                                 {"outcome", candidate.value("outcome", "skipped")},
+                                 {"reason", candidate.value("reason", json())},
+                                 {"attempt", candidate.value("attempt", 0)}});
+  }
+  return out;
+}
+
+/// Sets each routing candidate's `label` from its account as it is now.
+void add_labels(service_context& context, json& routing) {
+  if (!routing.is_object()) {
+    return;
+  }
+  std::vector<std::string> ids;
+  for (const auto& candidate : routing["candidates"]) {
+    if (candidate["account_id"].is_string()) {
+      ids.push_back(candidate["account_id"].get<std::string>());
+    }
+  }
+  auto labels = persistence::request_log_repository{context.db}.account_labels(ids);
+  if (!labels) {
+    return; // labels are a convenience: the ids still answer the question
+  }
+  for (auto& candidate : routing["candidates"]) {
+    if (candidate["account_id"].is_string()) {
+      if (auto it = labels->find(candidate["account_id"].get<std::string>()); it != labels->end()) {
+        candidate["label"] = it->second;
+      }
+    }
+  }
+}
+
 /// The repository filter for `query`, or the validation error naming every bad parameter.
 caf::expected<persistence::request_log_filter> to_filter(const principal& who,
                                                          const request_log_query& query) {
@@ -117,12 +166,14 @@ json to_json(const persistence::request_log_row& row, bool with_attempts) {
               {"pricing_status", nullable(row.pricing_status)},
               {"pricing_snapshot_id", nullable(row.pricing_snapshot_id)},
               {"session_key_hash", nullable(row.session_key_hash)},
-              {"client_ip", nullable(row.client_ip)}};
+              {"client_ip", nullable(row.client_ip)},
+              {"client", nullable(row.client)}};
   if (with_attempts) {
     out["attempts"] = json::array();
     for (const auto& attempt : row.attempts) {
       out["attempts"].push_back(attempt_json(attempt));
     }
+    out["routing"] = routing_of(row);
   }
   return out;
 }
@@ -164,7 +215,9 @@ caf::expected<json> request_log_service::get(const principal& who, const std::st
   if (!*row || (!who.is_owner() && (!(*row)->pool_id || !who.can_manage_pool(*(*row)->pool_id)))) {
     return make_error(errc::not_found, "request log not found");
   }
-  return to_json(**row, true);
+  auto out = to_json(**row, true);
+  add_labels(context_, out["routing"]);
+  return out;
 }
 
 } // namespace cxp::domain

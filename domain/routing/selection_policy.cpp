@@ -111,8 +111,9 @@ selection select_accounts(const std::vector<routing_candidate>& candidates,
       std::rotate(eligible.begin(), pinned, pinned + 1);
     }
   }
-  for (size_t i = 0; i < eligible.size() && i < request.ring_size; ++i) {
-    out.ordered.push_back(eligible[i].candidate->account_id);
+  for (size_t i = 0; i < eligible.size(); ++i) {
+    (i < request.ring_size ? out.ordered : out.beyond_ring)
+      .push_back(eligible[i].candidate->account_id);
   }
   return out;
 }

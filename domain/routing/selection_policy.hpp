@@ -40,6 +40,7 @@ struct exclusion {
 struct selection {
   std::vector<std::string> ordered; ///< at most ring_size accounts, best first
   std::vector<exclusion> excluded;
+  std::vector<std::string> beyond_ring; ///< eligible, ranked after the first ring_size
 };
 
 struct selection_request {

@@ -35,7 +35,8 @@ constexpr auto request_table = make_column_table(
   col<&request_log_row::service_tier>("service_tier"),
   col<&request_log_row::cost_micros>("cost_micros"),
   col<&request_log_row::pricing_snapshot_id>("pricing_snapshot_id"),
-  col<&request_log_row::pricing_status>("pricing_status"));
+  col<&request_log_row::pricing_status>("pricing_status"),
+  col<&request_log_row::routing>("routing"), col<&request_log_row::client>("client"));
 
 /// The stored attempt count follows the table's columns in every SELECT of a request row.
 std::string request_select() {
@@ -187,6 +188,26 @@ request_log_repository::usage_of_key(const std::string& api_key_id,
       totals.unpriced_count = r.int64(7);
     }
     return totals;
+  });
+}
+
+caf::expected<std::map<std::string, std::string>>
+request_log_repository::account_labels(const std::vector<std::string>& account_ids) {
+  return db_.run([&](soci::session& sql) {
+    std::map<std::string, std::string> labels;
+    filtered_query query{"SELECT id, label FROM upstream_accounts"};
+    if (!query.where_in("id", account_ids)) {
+      return labels;
+    }
+    query.append(" AND label IS NOT NULL");
+    for (auto& [id, label] :
+         select_rows(sql, query.sql(), query.values(), [](const soci::row& row) {
+           row_reader r{row};
+           return std::pair{r.text(0), r.text(1)};
+         })) {
+      labels.emplace(std::move(id), std::move(label));
+    }
+    return labels;
   });
 }
 

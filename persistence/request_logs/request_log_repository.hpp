@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ struct request_log_row {
   std::optional<int64_t> cost_micros;             ///< micro-USD; set when priced
   std::optional<std::string> pricing_snapshot_id; ///< the snapshot consulted
   std::optional<std::string> pricing_status;      ///< priced | unpriced | not_applicable
+  /// How routing chose the accounts (`domain::routing_json`): ids and reason codes only.
+  std::optional<std::string> routing;
+  /// The client as `family/version` (`domain::client_label`), never the raw User-Agent.
+  std::optional<std::string> client;
   std::vector<request_attempt_row> attempts;
   /// Read back from the database: how many attempts were stored (on insert, `attempts.size()`).
   int32_t attempt_count = 0;
@@ -105,6 +110,10 @@ public:
   /// or those that occurred at or after `since` (an ISO-8601 time as `to_iso8601` writes it).
   caf::expected<key_usage_totals> usage_of_key(const std::string& api_key_id,
                                                const std::optional<std::string>& since = {});
+
+  /// The label of each of `account_ids` that exists and has one (for a row's routing record).
+  caf::expected<std::map<std::string, std::string>>
+  account_labels(const std::vector<std::string>& account_ids);
 
 private:
   database& db_;

@@ -19,6 +19,8 @@ const char* column_of(stats_dimension dimension) {
     return "model";
   case stats_dimension::transport:
     return "transport";
+  case stats_dimension::client:
+    return "client";
   }
   return "pool_id";
 }

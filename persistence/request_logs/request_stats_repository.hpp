@@ -11,7 +11,7 @@
 namespace cxp::persistence {
 
 /// The request-log column a usage series is grouped by.
-enum class stats_dimension { pool, api_key, account, model, transport };
+enum class stats_dimension { pool, api_key, account, model, transport, client };
 
 /// One hour of one (pool, dimension value): the sums of the request logs that fall in it.
 struct stats_row {

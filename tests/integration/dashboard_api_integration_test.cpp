@@ -1,6 +1,7 @@
 // The admin API the dashboard added (stats, quota windows, system) and the dashboard's serving
 // (the / redirect, pages under the CSP), against a real gateway on both database backends.
 #include <filesystem>
+#include <optional>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -66,7 +67,8 @@ struct dashboard_fixture {
 
   /// A request log at 2026-09-01 `hour`:05 with 100 input tokens, `cached` of them cached.
   void log(const std::string& hour, const std::string& pool, const std::string& transport,
-           int64_t cached, const std::string& outcome = "succeeded") {
+           int64_t cached, const std::string& outcome = "succeeded",
+           std::optional<std::string> client = "codex_cli_rs/0.171.0") {
     persistence::request_log_row row;
     row.id = new_uuid();
     row.occurred_at = "2026-09-01T" + hour + ":05:00.000000Z";
@@ -83,6 +85,7 @@ struct dashboard_fixture {
     row.output_tokens = 10;
     row.cost_micros = 250;
     row.pricing_status = "priced";
+    row.client = std::move(client);
     REQUIRE(persistence::request_log_repository{database.db()}.insert_batch({row}));
   }
 
@@ -114,7 +117,7 @@ TEST_CASE("the stats API answers hourly series with the prompt-cache hit share",
   f.log("10", pool_a, "http_sse", 50);
   f.log("10", pool_a, "http_sse", 30, "failed");
   f.log("11", pool_a, "websocket", 0);
-  f.log("11", pool_b, "http_sse", 100);
+  f.log("11", pool_b, "http_sse", 100, "succeeded", "openai-python/1.52.0");
   f.log("13", pool_b, "http_sse", 100); // after the period
 
   auto by_transport = f.owner.get(std::string{"/admin/api/stats?group_by=transport&"} + period);
@@ -154,8 +157,28 @@ TEST_CASE("the stats API answers hourly series with the prompt-cache hit share",
     CHECK(body["series"][0]["key"] == pool_b);
     CHECK(admin.get("/admin/api/stats?pool_id=" + pool_a).status == 404);
   }
+  SECTION("grouped by client: family and version, with the hit share of each") {
+    f.log("11", pool_a, "http_sse", 20, "succeeded", std::nullopt); // written before clients
+    auto by_client = f.owner.get(std::string{"/admin/api/stats?group_by=client&"} + period);
+    REQUIRE(by_client.status == 200);
+    auto body = json::parse(by_client.body);
+    CHECK(body["group_by"] == "client");
+    REQUIRE(body["series"].size() == 3);
+    const auto* codex = series_of(body, "codex_cli_rs/0.171.0");
+    REQUIRE(codex != nullptr);
+    CHECK((*codex)["family"] == "codex_cli_rs");
+    CHECK((*codex)["version"] == "0.171.0");
+    CHECK((*codex)["totals"]["requests"] == 3);
+    CHECK((*codex)["totals"]["cache_hit_share"].get<double>() == Approx(80.0 / 300.0));
+    const auto* sdk = series_of(body, "openai-python/1.52.0");
+    REQUIRE(sdk != nullptr);
+    CHECK((*sdk)["family"] == "openai-python");
+    CHECK((*sdk)["totals"]["cache_hit_share"].get<double>() == Approx(1.0));
+    CHECK(body["series"][0]["key"].is_null()); // sorted first: ''
+    CHECK(body["series"][0]["family"].is_null());
+  }
   SECTION("bad parameters are named") {
-    auto bad = f.owner.get("/admin/api/stats?group_by=client&from=yesterday");
+    auto bad = f.owner.get("/admin/api/stats?group_by=user_agent&from=yesterday");
     REQUIRE(bad.status == 422);
     auto fields = json::parse(bad.body)["error"]["fields"];
     CHECK(fields.contains("group_by"));

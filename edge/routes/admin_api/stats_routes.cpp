@@ -4,6 +4,7 @@
 
 #include "common/clock.hpp"
 #include "domain/pools/pool_service.hpp"
+#include "domain/request_logs/client_agent.hpp"
 #include "persistence/request_logs/request_stats_repository.hpp"
 
 namespace cxp::edge {
@@ -18,11 +19,9 @@ constexpr auto default_period = std::chrono::hours{24};
 constexpr auto longest_period = std::chrono::hours{24 * 31};
 
 const std::map<std::string, stats_dimension, std::less<>> dimensions{
-  {"pool", stats_dimension::pool},
-  {"api_key", stats_dimension::api_key},
-  {"account", stats_dimension::account},
-  {"model", stats_dimension::model},
-  {"transport", stats_dimension::transport}};
+  {"pool", stats_dimension::pool},           {"api_key", stats_dimension::api_key},
+  {"account", stats_dimension::account},     {"model", stats_dimension::model},
+  {"transport", stats_dimension::transport}, {"client", stats_dimension::client}};
 
 struct stats_query {
   std::optional<std::string> group_by;
@@ -61,7 +60,7 @@ caf::expected<nlohmann::json> stats(domain::service_context& services, const dom
   const auto group_name = query.group_by.value_or("pool");
   const auto dimension = dimensions.find(group_name);
   if (dimension == dimensions.end()) {
-    errors["group_by"] = "must be pool, api_key, account, model or transport";
+    errors["group_by"] = "must be pool, api_key, account, model, transport or client";
   }
   const auto now = services.clock.now();
   auto bound = [&](const std::optional<std::string>& text, const char* name, time_point fallback) {
@@ -110,9 +109,16 @@ caf::expected<nlohmann::json> stats(domain::service_context& services, const dom
       bucket["bucket_start"] = hour;
       buckets.push_back(std::move(bucket));
     }
-    out["series"].push_back({{"key", key.empty() ? nlohmann::json() : nlohmann::json(key)},
-                             {"totals", counts_json(data.first)},
-                             {"buckets", std::move(buckets)}});
+    nlohmann::json entry{{"key", key.empty() ? nlohmann::json() : nlohmann::json(key)},
+                         {"totals", counts_json(data.first)},
+                         {"buckets", std::move(buckets)}};
+    if (dimension->second == stats_dimension::client) {
+      // `family/version` as stored; rows from before the client was recorded have neither.
+      const auto client = domain::split_client_label(key);
+      entry["family"] = key.empty() ? nlohmann::json() : nlohmann::json(client.family);
+      entry["version"] = client.version.empty() ? nlohmann::json() : nlohmann::json(client.version);
+    }
+    out["series"].push_back(std::move(entry));
   }
   return out;
 }

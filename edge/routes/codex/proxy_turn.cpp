@@ -4,6 +4,7 @@
 
 #include "actors/type_ids.hpp"
 #include "common/encoding.hpp"
+#include "domain/request_logs/client_agent.hpp"
 #include "edge/errors/error_table.hpp"
 #include "edge/routes/codex/codex_request.hpp"
 #include "edge/routes/codex/proxy_turn_state.hpp"
@@ -41,6 +42,8 @@ proxy_turn::proxy_turn(codex_runtime& runtime, turn_request request)
     log_.session_key_hash = request_.session_key_hash;
   }
   log_.client_ip = request_.ex->client_ip();
+  const auto agent = request_.ex->request()[http::field::user_agent];
+  log_.client = domain::client_label(domain::parse_client_agent({agent.data(), agent.size()}));
 }
 
 void proxy_turn::start() {
@@ -102,6 +105,9 @@ void proxy_turn::on_lease(caf::expected<actors::lease_reply> reply) {
   if (!reply) {
     return fail(errc::service_unavailable, "lease request failed: " + context_of(reply.error()));
   }
+  auto& decision = reply->grant ? reply->grant->routing : reply->denial.routing;
+  decision.attempt = static_cast<int32_t>(log_.attempts.size() + 1);
+  routing_.push_back(std::move(decision));
   if (!reply->grant) {
     return on_denial(reply->denial);
   }

@@ -356,6 +356,7 @@ void proxy_turn::finish(int32_t status, std::optional<std::string> error_code,
   log_.status_code = status;
   log_.error_code = std::move(error_code);
   log_.outcome = std::string{log_status};
+  log_.routing = domain::routing_json(domain::merge_routing(routing_, log_.attempts));
   const auto took = steady_clock::now() - request_.ex->started();
   log_.latency_ms = millis(took);
   runtime_.metrics.requests.add({{"route", log_.route}, {"status", std::to_string(status)}})

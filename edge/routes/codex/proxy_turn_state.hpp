@@ -19,6 +19,7 @@
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/upstream/sse_parser.hpp"
 #include "domain/routing/quota.hpp"
+#include "domain/routing/routing_record.hpp"
 #include "domain/turn/turn_policy.hpp"
 #include "edge/routes/codex/proxy_events.hpp"
 #include "edge/routes/codex/proxy_turn.hpp"
@@ -172,6 +173,7 @@ private:
   std::string attempt_started_at_;
   std::optional<int64_t> attempt_ttfb_ms_;
   persistence::request_log_row log_;
+  std::vector<domain::routing_decision> routing_; ///< each lease's decision, for the log
 };
 
 } // namespace cxp::edge::detail

@@ -16,6 +16,7 @@
 #include "common/encoding.hpp"
 #include "common/json_input.hpp"
 #include "common/log.hpp"
+#include "domain/request_logs/client_agent.hpp"
 #include "edge/errors/error_table.hpp"
 #include "edge/routes/codex/codex_auth.hpp"
 #include "edge/routes/codex/codex_request.hpp"
@@ -47,6 +48,11 @@ std::atomic<uint64_t> connection_serial{first_connection_id()};
 std::string header_of(const http_request& request, std::string_view name) {
   auto it = request.find(boost::beast::string_view{name.data(), name.size()});
   return it == request.end() ? std::string{} : std::string{it->value()};
+}
+
+/// The client as the request log stores it (never the raw User-Agent).
+std::string client_of(const http_request& request) {
+  return domain::client_label(domain::parse_client_agent(header_of(request, "user-agent")));
 }
 
 bool is_key_gone(errc code) {
@@ -300,6 +306,7 @@ private:
     turn.api_key_id = context_.key.key.id;
     turn.route = context_.route;
     turn.client_ip = context_.client_ip;
+    turn.client = client_of(context_.request);
     turn.model = body["model"].get<std::string>();
     turn.service_tier = service_tier_of(body).value_or("");
     const auto session_key = session_key_of(context_.request, body);
@@ -369,6 +376,7 @@ private:
     row.error_code = std::string{to_string(code)};
     row.latency_ms = 0;
     row.client_ip = context_.client_ip;
+    row.client = client_of(context_.request);
     caf::anon_send(runtime_.codex.request_log, std::move(row));
     send_error(code, std::move(message), std::move(param));
   }

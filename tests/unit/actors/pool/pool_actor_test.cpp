@@ -223,3 +223,90 @@ TEST_CASE("pool keeps a session on its account until the session's TTL passes",
   CHECK_FALSE(unpinned.grant->pinned);
   fx.report(*unpinned.grant, attempt_result::cancelled, "session-1");
 }
+
+namespace {
+
+/// The reason `decision` gives for `id`, or "absent".
+std::string decision_of(const domain::routing_decision& decision, const std::string& id) {
+  for (const auto& candidate : decision.candidates) {
+    if (candidate.account_id == id) {
+      return candidate.outcome + (candidate.reason.empty() ? "" : ":" + candidate.reason);
+    }
+  }
+  return "absent";
+}
+
+/// Publishes a snapshot of `id` to the pool as its account actor would.
+void publish(pool_fixture& fx, const std::string& id, const std::string& status,
+             std::optional<time_point> exhausted_until = std::nullopt) {
+  account_snapshot snapshot;
+  snapshot.account_id = id;
+  snapshot.status = status;
+  snapshot.exhausted_until = exhausted_until;
+  snapshot.credentials = std::make_shared<const ready_credentials>(
+    ready_credentials{"chatgpt-" + id, secret<std::string>{"token-" + id}, 1, std::nullopt});
+  caf::anon_send(fx.pool, std::move(snapshot));
+  fx.sched.run();
+}
+
+} // namespace
+
+TEST_CASE("pool returns its routing decision with the lease: who was chosen, why others were not",
+          "[unit][actors][pool]") {
+  pool_fixture fx{{"acct-a", "acct-b", "acct-c"}};
+  publish(fx, "acct-b", "paused");
+  publish(fx, "acct-c", "active", fx.clock.now() + 1h);
+
+  auto leased = fx.lease();
+  REQUIRE(leased.grant);
+  CHECK(leased.grant->account_id == "acct-a");
+  const auto& decision = leased.grant->routing;
+  REQUIRE(decision.candidates.size() == 3);
+  CHECK(decision.candidates.front().account_id == "acct-a"); // the ranked ones first
+  CHECK(decision_of(decision, "acct-a") == "chosen");
+  CHECK(decision_of(decision, "acct-b") == "skipped:paused");
+  CHECK(decision_of(decision, "acct-c") == "skipped:quota_exhausted");
+  fx.report(*leased.grant, attempt_result::succeeded);
+
+  SECTION("a denial says why each account was left out") {
+    publish(fx, "acct-a", "reauth_required");
+    auto denied = fx.lease();
+    REQUIRE_FALSE(denied.grant);
+    CHECK(decision_of(denied.denial.routing, "acct-a") == "skipped:reauth_required");
+    CHECK(decision_of(denied.denial.routing, "acct-b") == "skipped:paused");
+    CHECK(decision_of(denied.denial.routing, "acct-c") == "skipped:quota_exhausted");
+  }
+  SECTION("a retry after a failure lists the remaining accounts only") {
+    publish(fx, "acct-c", "active");
+    lease_request retry;
+    retry.pool_id = "pool-1";
+    retry.model = "gpt-5.5";
+    retry.seed = "seed";
+    retry.tried = {"acct-a"};
+    auto next = fx.request_of<lease_reply>(fx.pool, std::move(retry));
+    REQUIRE(next);
+    REQUIRE(next->grant);
+    CHECK(next->grant->account_id == "acct-c");
+    CHECK(decision_of(next->grant->routing, "acct-a") == "absent");
+    CHECK(decision_of(next->grant->routing, "acct-c") == "chosen");
+    CHECK(decision_of(next->grant->routing, "acct-b") == "skipped:paused");
+    fx.report(*next->grant, attempt_result::cancelled);
+  }
+}
+
+TEST_CASE("pool records a pinned session's other accounts as skipped for the pin",
+          "[unit][actors][pool]") {
+  pool_fixture fx{{"acct-a", "acct-b"}};
+  auto first = fx.lease("session-1");
+  REQUIRE(first.grant);
+  const auto account = first.grant->account_id;
+  const auto other = account == "acct-a" ? "acct-b" : "acct-a";
+  CHECK(decision_of(first.grant->routing, other) == "skipped:ranked_lower");
+  fx.report(*first.grant, attempt_result::succeeded, "session-1");
+
+  auto pinned = fx.lease("session-1");
+  REQUIRE(pinned.grant);
+  CHECK(decision_of(pinned.grant->routing, account) == "chosen");
+  CHECK(decision_of(pinned.grant->routing, other) == "skipped:pinned_elsewhere");
+  fx.report(*pinned.grant, attempt_result::succeeded, "session-1");
+}
