@@ -151,8 +151,10 @@ export interface RequestAttempt {
 
 export interface RoutingCandidate {
   account_id: string;
-  decision: string;
-  reason?: string | null;
+  label: string | null;
+  outcome: 'served' | 'skipped' | 'failed';
+  reason: string | null;
+  attempt: number;
 }
 
 export interface RequestLog {
@@ -178,8 +180,9 @@ export interface RequestLog {
   cost_micros: number | null;
   pricing_status: string | null;
   client_ip: string | null;
+  client?: string | null;
   attempts?: RequestAttempt[];
-  routing?: { candidates: RoutingCandidate[] } | null;
+  routing?: { candidates: RoutingCandidate[]; omitted?: number } | null;
 }
 
 export interface AuditEvent {
@@ -279,6 +282,6 @@ export type StatsSums = UsageSums & { cache_hit_share: number | null };
 export interface StatsReport {
   from: string;
   to: string;
-  group_by: 'pool' | 'api_key' | 'account' | 'model' | 'transport';
+  group_by: 'pool' | 'api_key' | 'account' | 'model' | 'transport' | 'client';
   series: { key: string | null; totals: StatsSums; buckets: (StatsSums & { bucket_start: string })[] }[];
 }

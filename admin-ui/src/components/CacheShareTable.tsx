@@ -9,7 +9,7 @@ export function CacheShareTable({ report, caption, nameOf }: { report: StatsRepo
       <caption>{caption}</caption>
       <thead>
         <tr>
-          <th scope="col">{report.group_by === 'api_key' ? 'API key' : report.group_by === 'transport' ? 'Transport' : 'Series'}</th>
+          <th scope="col">{report.group_by === 'api_key' ? 'API key' : report.group_by === 'transport' ? 'Transport' : report.group_by === 'client' ? 'Client' : 'Series'}</th>
           <th scope="col">Requests</th>
           <th scope="col">Errors</th>
           <th scope="col">Input tokens</th>

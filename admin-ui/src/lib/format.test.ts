@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  describeRouting,
+  formatClient,
   formatCostMicros,
   formatCount,
   formatCountdown,
@@ -88,5 +90,19 @@ describe('labels', () => {
     expect(humanize(null)).toBe('–');
     expect(shortId('d8718f38-0224-4a7f-ae34-3b1d1438a53e')).toBe('d8718f38');
     expect(shortId(null)).toBe('–');
+  });
+});
+
+describe('clients and routing', () => {
+  it('shows a client key as family and version', () => {
+    expect(formatClient('codex_cli_rs/0.171.0')).toBe('codex_cli_rs 0.171.0');
+    expect(formatClient('unknown')).toBe('unknown');
+    expect(formatClient(null)).toBe('not recorded');
+  });
+
+  it('describes what routing did with an account', () => {
+    expect(describeRouting({ outcome: 'served', reason: null, attempt: 1 }, 1)).toBe('Served');
+    expect(describeRouting({ outcome: 'skipped', reason: 'quota_exhausted', attempt: 1 }, 1)).toBe('Skipped: quota exhausted');
+    expect(describeRouting({ outcome: 'failed', reason: 'upstream_502', attempt: 1 }, 2)).toBe('Failed: upstream 502 (attempt 1)');
   });
 });

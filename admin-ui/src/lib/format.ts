@@ -120,3 +120,20 @@ export function humanize(value: string | null | undefined): string {
   const text = value.replace(/_/g, ' ');
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/// A client series key of the stats API ("codex_cli_rs/0.171.0") as "codex_cli_rs 0.171.0";
+/// requests logged before the client was recorded have none.
+export function formatClient(key: string | null | undefined): string {
+  if (!key) return 'not recorded';
+  const slash = key.indexOf('/');
+  return slash < 0 ? key : `${key.slice(0, slash)} ${key.slice(slash + 1)}`;
+}
+
+/// What routing did with one account: "Served", "Failed: upstream 502",
+/// "Skipped: quota exhausted"; with the attempt it belongs to after a failover.
+export function describeRouting(candidate: { outcome: string; reason?: string | null; attempt?: number }, attempts: number): string {
+  const outcome = humanize(candidate.outcome);
+  const reason = candidate.reason ? `: ${candidate.reason.replace(/_/g, ' ')}` : '';
+  const attempt = attempts > 1 && candidate.attempt ? ` (attempt ${candidate.attempt})` : '';
+  return `${outcome}${reason}${attempt}`;
+}

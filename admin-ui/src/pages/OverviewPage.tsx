@@ -8,7 +8,7 @@ import type { AccountStatus, Job, Page, UsageReport } from '../api/types';
 import { TimeChart } from '../components/BarChart';
 import { CacheShareTable } from '../components/CacheShareTable';
 import { Badge, EmptyState, Loading, QueryError, Section } from '../components/ui';
-import { formatCostMicros, formatCount, formatCountdown, formatShare, formatTokens } from '../lib/format';
+import { formatClient, formatCostMicros, formatCount, formatCountdown, formatShare, formatTokens } from '../lib/format';
 import { summarizeCapacity } from '../lib/quota';
 import { useNow } from '../lib/useNow';
 import { cacheHitShare, hourBuckets, seriesByHour } from '../lib/usage';
@@ -33,6 +33,7 @@ export function OverviewPage() {
   const quota = useQuotaWindows();
   const byTransport = useStats('transport');
   const byKey = useStats('api_key');
+  const byClient = useStats('client');
   const apiKeys = useApiKeys();
   const keyNames = new Map((apiKeys.data?.items ?? []).map((k) => [k.id, k.display_name]));
   const now = useNow(30_000);
@@ -126,6 +127,8 @@ export function OverviewPage() {
         <p className="hint">Cached input over input tokens, from the request logs. A drop after a client release or a fall back from websockets shows here first.</p>
         {byTransport.isError && <QueryError error={byTransport.error} />}
         {byTransport.data && <CacheShareTable report={byTransport.data} caption="By transport" nameOf={(key) => key ?? 'unknown'} />}
+        {byClient.isError && <QueryError error={byClient.error} />}
+        {byClient.data && byClient.data.series.length > 0 && <CacheShareTable report={byClient.data} caption="By client" nameOf={formatClient} />}
         {byKey.isError && <QueryError error={byKey.error} />}
         {byKey.data && byKey.data.series.length > 0 && (
           <CacheShareTable report={byKey.data} caption="By API key" nameOf={(key) => (key ? keyNames.get(key) ?? key : 'no key (refused)')} />

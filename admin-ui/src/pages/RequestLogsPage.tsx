@@ -6,7 +6,7 @@ import { api, toQuery } from '../api/client';
 import { keys, useApiKeys, usePoolNames, usePools, useUpstreams } from '../api/queries';
 import type { Page, RequestLog } from '../api/types';
 import { Badge, Checkbox, Drawer, EmptyState, Facts, Field, FormError, Loading, Pager, QueryError, Section, Select, fieldErrorsOf } from '../components/ui';
-import { formatCostMicros, formatDateTime, formatDuration, formatTokens, humanize, shortId } from '../lib/format';
+import { describeRouting, formatClient, formatCostMicros, formatDateTime, formatDuration, formatTokens, humanize, shortId } from '../lib/format';
 import { hasErrors, parseIntInRange } from '../lib/validation';
 
 const FILTERS = ['pool_id', 'api_key_id', 'account_id', 'model', 'outcome', 'status_code', 'from', 'to'] as const;
@@ -160,6 +160,7 @@ function RequestDetail({ id, accountNames, keyNames, poolNames }: { id: string; 
           ['Cost', `${formatCostMicros(row.cost_micros)} (${row.pricing_status ?? 'not priced'})`],
           ['Latency', `${formatDuration(row.latency_ms)}, first byte ${formatDuration(row.ttfb_ms)}`],
           ['Client IP', row.client_ip ?? '–'],
+          ['Client', formatClient(row.client)],
         ]}
       />
       <h3>Attempts</h3>
@@ -196,13 +197,13 @@ function RequestDetail({ id, accountNames, keyNames, poolNames }: { id: string; 
         <ol>
           {row.routing.candidates.map((candidate) => (
             <li key={candidate.account_id}>
-              {account(candidate.account_id)}: {humanize(candidate.decision)}
-              {candidate.reason ? ` (${humanize(candidate.reason)})` : ''}
+              {candidate.label ?? account(candidate.account_id)}: {describeRouting(candidate, row.attempt_count)}
             </li>
           ))}
+          {row.routing.omitted ? <li>…and {row.routing.omitted} more accounts</li> : null}
         </ol>
       ) : (
-        <p>This gateway does not record routing decisions yet.</p>
+        <p>No routing decision recorded (refused before routing, or logged before decisions were recorded).</p>
       )}
     </>
   );
