@@ -14,10 +14,8 @@ namespace {
 
 test::http_result invite_api(onboarding_rig& rig, const std::string& method,
                              const std::string& token, bool json_body = true) {
-  std::map<std::string, std::string> headers;
-  if (json_body) {
-    headers["content-type"] = "application/json";
-  }
+  std::map<std::string, std::string> headers{
+    {"content-type", json_body ? "application/json" : "text/plain"}};
   return test::http_request(rig.gateway.port(), method,
                             "/onboarding/api/invites/" + token
                               + (method == "POST" ? "/device" : ""),
@@ -35,7 +33,7 @@ json create_invite(onboarding_rig& rig, const std::string& email) {
 
 TEST_CASE("hosted invite: the invitee signs in with a device code; the email must match",
           "[integration][onboarding][invites]") {
-  onboarding_rig rig;
+  onboarding_rig rig{GENERATE(test::backend::sqlite, test::backend::postgres)};
   rig.configure({{"interval_s", 1}});
   auto created = create_invite(rig, "ACCT-1@example.com");
   const auto token = created["token"].get<std::string>();
