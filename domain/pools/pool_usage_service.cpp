@@ -5,6 +5,7 @@
 
 #include "domain/admin_input.hpp"
 #include "domain/pools/pool_service.hpp"
+#include "domain/report_period.hpp"
 
 namespace cxp::domain {
 
@@ -101,25 +102,9 @@ caf::expected<usage_report> pool_usage_service::usage(const principal& who,
   } else if (auto allowed = require_operator(who); !allowed) {
     return allowed.error();
   }
-  const auto now = context_.clock.now();
   std::map<std::string, std::string> errors;
-  auto bound = [&](const std::optional<std::string>& text, const char* name,
-                   time_point fallback) -> time_point {
-    if (!text) {
-      return fallback;
-    }
-    auto at = parse_iso8601(*text);
-    if (!at) {
-      errors[name] = "must be an ISO-8601 UTC time such as 2026-11-24T10:00:00Z";
-      return fallback;
-    }
-    return *at;
-  };
-  const auto to = bound(query.to, "to", now);
-  const auto from = bound(query.from, "from", to - default_period);
-  if (errors.empty() && (from >= to || to - from > longest_period)) {
-    errors["from"] = "must be before to, at most 93 days earlier";
-  }
+  const auto [from, to] = read_period(query.from, query.to, context_.clock.now(),
+                                      {default_period, longest_period, false}, errors);
   if (!errors.empty()) {
     return make_validation_error(std::move(errors));
   }

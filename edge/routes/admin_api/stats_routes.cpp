@@ -4,6 +4,7 @@
 
 #include "common/clock.hpp"
 #include "domain/pools/pool_service.hpp"
+#include "domain/report_period.hpp"
 #include "domain/request_logs/client_agent.hpp"
 #include "persistence/request_logs/request_stats_repository.hpp"
 
@@ -62,24 +63,8 @@ caf::expected<nlohmann::json> stats(domain::service_context& services, const dom
   if (dimension == dimensions.end()) {
     errors["group_by"] = "must be pool, api_key, account, model, transport or client";
   }
-  const auto now = services.clock.now();
-  auto bound = [&](const std::optional<std::string>& text, const char* name, time_point fallback) {
-    if (!text) {
-      return fallback;
-    }
-    auto at = parse_iso8601(*text);
-    if (!at) {
-      errors[name] = "must be an ISO-8601 UTC time such as 2026-11-24T10:00:00Z";
-      return fallback;
-    }
-    return *at;
-  };
-  const auto to = bound(query.to, "to", now);
-  const auto from =
-    std::chrono::floor<std::chrono::hours>(bound(query.from, "from", to - default_period));
-  if (errors.empty() && (from >= to || to - from > longest_period)) {
-    errors["from"] = "must be before to, at most 31 days earlier";
-  }
+  const auto [from, to] = domain::read_period(query.from, query.to, services.clock.now(),
+                                              {default_period, longest_period, true}, errors);
   if (!errors.empty()) {
     return make_validation_error(std::move(errors));
   }
