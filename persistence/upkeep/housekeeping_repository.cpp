@@ -73,6 +73,13 @@ housekeeping_repository::clean_runtime(const std::string& now, const std::string
                    forget_before);
     counts.refresh_gates = delete_where(
       sql, "DELETE FROM oauth_refresh_gates WHERE touched_at < :before", forget_before);
+    // A sign-in flow whose lifetime (minutes) ended a week ago is over, whatever its status.
+    counts.onboarding_flows = delete_where(
+      sql, "DELETE FROM upstream_onboarding_flows WHERE expires_at < :before", forget_before);
+    // Deleting an invite deletes its flows (ON DELETE CASCADE); accepted ones stay as history.
+    counts.upstream_invites = delete_where(
+      sql, "DELETE FROM upstream_invites WHERE status <> 'accepted' AND expires_at < :before",
+      forget_before);
     work.commit();
     return counts;
   });

@@ -20,6 +20,8 @@ struct runtime_cleanup_counts {
   int64_t session_pins = 0;
   int64_t refresh_claims = 0;
   int64_t refresh_gates = 0;
+  int64_t onboarding_flows = 0;
+  int64_t upstream_invites = 0;
 };
 
 /// The SQL of retention and runtime cleanup. Every delete is bounded, so no call holds a long
@@ -34,7 +36,9 @@ public:
 
   /// Deletes runtime state that expired before `now`: session leases, HTTP session pins,
   /// refresh claims; operator sessions expired or revoked before `forget_before`; invites that
-  /// were never accepted and expired before `forget_before`; refresh gates untouched since it.
+  /// were never accepted and expired before `forget_before`; refresh gates untouched since it;
+  /// sign-in flows whose lifetime ended before `forget_before`; upstream invites never accepted
+  /// that expired before it (their flows with them).
   caf::expected<runtime_cleanup_counts> clean_runtime(const std::string& now,
                                                       const std::string& forget_before);
 

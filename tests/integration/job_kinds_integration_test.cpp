@@ -145,9 +145,45 @@ TEST_CASE("runtime cleanup deletes expired runtime state and keeps live state",
           + iso(std::chrono::hours{1}) + "')");
   rig.sql("INSERT INTO oauth_refresh_gates (oauth_client_id, touched_at) VALUES ('stale', '"
           + iso(-days(8)) + "'), ('fresh', '" + iso(-days(1)) + "')");
+  // Sign-in flows and upstream invites: a week past their end they go; younger ones stay.
+  rig.sql("INSERT INTO pools (id, slug, name, created_at, updated_at) VALUES ('pool-c', 'cleanup', "
+          "'Cleanup', '"
+          + iso(-days(30)) + "', '" + iso(-days(30)) + "')");
+  rig.sql("INSERT INTO upstream_invites (id, pool_id, email, token_hash, status, expires_at, "
+          "created_at, updated_at) VALUES "
+          "('inv-old', 'pool-c', 'a@example.com', 'h1', 'expired', '"
+          + iso(-days(8)) + "', '" + iso(-days(9)) + "', '" + iso(-days(8))
+          + "'), ('inv-accepted', 'pool-c', 'b@example.com', 'h2', 'accepted', '" + iso(-days(8))
+          + "', '" + iso(-days(9)) + "', '" + iso(-days(9))
+          + "'), ('inv-recent', 'pool-c', "
+            "'c@example.com', 'h3', 'revoked', '"
+          + iso(-days(1)) + "', '" + iso(-days(2)) + "', '" + iso(-days(2)) + "')");
+  auto flow = [&](const std::string& id, const std::string& status, const std::string& invite,
+                  std::chrono::hours expired_ago) {
+    rig.sql("INSERT INTO upstream_onboarding_flows (id, kind, purpose, status, pool_id, "
+            "invite_id, redirect_uri, sealed_secret, expires_at, created_at, updated_at) VALUES ('"
+            + id + "', 'device', '" + (invite.empty() ? "link" : "invite") + "', '" + status
+            + "', 'pool-c', " + (invite.empty() ? "NULL" : "'" + invite + "'")
+            + ", 'r', 'sealed', '" + iso(-expired_ago) + "', '" + iso(-expired_ago) + "', '"
+            + iso(-expired_ago) + "')");
+  };
+  flow("flow-done-old", "completed", "", days(8));
+  flow("flow-abandoned-old", "pending", "", days(8));
+  flow("flow-of-old-invite", "failed", "inv-old", days(2));
+  flow("flow-done-recent", "completed", "", days(6));
+
   const auto outcome = rig.run(job_kind::runtime_cleanup);
   CHECK(outcome["session_leases"] == 1);
   CHECK(outcome["refresh_gates"] == 1);
+  CHECK(outcome["onboarding_flows"] == 2);
+  CHECK(outcome["upstream_invites"] == 1);
+  CHECK(rig.count("SELECT COUNT(*) FROM upstream_onboarding_flows") == 1);
+  CHECK(rig.count("SELECT COUNT(*) FROM upstream_onboarding_flows WHERE id = 'flow-done-recent'")
+        == 1);
+  CHECK(rig.count("SELECT COUNT(*) FROM upstream_invites WHERE id IN ('inv-accepted', "
+                  "'inv-recent')")
+        == 2);
+  CHECK(rig.count("SELECT COUNT(*) FROM upstream_invites") == 2);
   CHECK(rig.count("SELECT COUNT(*) FROM session_leases WHERE session_key_hash = 'live'") == 1);
   CHECK(rig.count("SELECT COUNT(*) FROM oauth_refresh_gates WHERE oauth_client_id = 'fresh'") == 1);
   CHECK(rig.count("SELECT COUNT(*) FROM session_leases")

@@ -78,7 +78,9 @@ job_outcome clean_runtime(const job_services& services, const job_run&) {
                         {"refresh_claims", counts->refresh_claims},
                         {"operator_sessions", counts->operator_sessions},
                         {"invites", counts->invites},
-                        {"refresh_gates", counts->refresh_gates}};
+                        {"refresh_gates", counts->refresh_gates},
+                        {"onboarding_flows", counts->onboarding_flows},
+                        {"upstream_invites", counts->upstream_invites}};
 }
 
 } // namespace cxp::actors::jobs
