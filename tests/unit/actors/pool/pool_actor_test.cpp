@@ -310,3 +310,46 @@ TEST_CASE("pool records a pinned session's other accounts as skipped for the pin
   CHECK(decision_of(pinned.grant->routing, other) == "skipped:pinned_elsewhere");
   fx.report(*pinned.grant, attempt_result::succeeded, "session-1");
 }
+
+TEST_CASE("a pinned session whose account is exhausted gets the pool's usage limit only when no "
+          "account has room",
+          "[unit][actors][pool][pooled_quota]") {
+  pool_fixture fx{{"acct-a", "acct-b"}};
+  auto first = fx.lease("session-1");
+  REQUIRE(first.grant);
+  const auto account = first.grant->account_id;
+  const auto other = account == "acct-a" ? "acct-b" : "acct-a";
+  fx.report(*first.grant, attempt_result::succeeded, "session-1");
+
+  // The pinned account runs out while the other has room: the continuation cannot move (its
+  // cache and state live on that account), so the refusal is about the pin.
+  publish(fx, account, "active", fx.clock.now() + 2h);
+  auto refused = fx.lease("session-1");
+  REQUIRE_FALSE(refused.grant);
+  CHECK(refused.denial.code == errc::pinned_continuation_unavailable);
+  CHECK(decision_of(refused.denial.routing, account) == "skipped:quota_exhausted");
+
+  // Both run out: the pool's usage limit, as a client with no pin gets it, so the CLI shows the
+  // usage-limit message and when the first account comes back.
+  publish(fx, other, "active", fx.clock.now() + 1h);
+  auto limited = fx.lease("session-1");
+  REQUIRE_FALSE(limited.grant);
+  CHECK(limited.denial.code == errc::usage_limit_reached);
+  CHECK(decision_of(limited.denial.routing, account) == "skipped:quota_exhausted");
+  CHECK(decision_of(limited.denial.routing, other) == "skipped:quota_exhausted");
+  auto unpinned = fx.lease();
+  REQUIRE_FALSE(unpinned.grant);
+  CHECK(unpinned.denial.code == errc::usage_limit_reached);
+
+  // The same after the pinned account failed mid-turn (it is in `tried`).
+  lease_request retry;
+  retry.pool_id = "pool-1";
+  retry.model = "gpt-5.5";
+  retry.session_key = "session-1";
+  retry.seed = "session-1";
+  retry.tried = {account};
+  auto after_failure = fx.request_of<lease_reply>(fx.pool, std::move(retry));
+  REQUIRE(after_failure);
+  REQUIRE_FALSE(after_failure->grant);
+  CHECK(after_failure->denial.code == errc::usage_limit_reached);
+}
