@@ -5,9 +5,9 @@
 // optional CXP_DATABASE_URL (default: a SQLite file in a temp dir; a postgres:// URL must name
 // an empty database), CXP_E2E_KEEP_TMP=1 keeps the temp dir.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 
-import { describeRun, fingerprint, makeAccount, runCodexExec, startPooler, stopPooler } from './support.mjs';
+import { describeRun, fingerprint, makeAccount, runCodexExec, startPooler, stopPooler, e2eTest as sharedE2eTest } from './support.mjs';
 
 const PROMPT = 'say hi';
 const CODEX_TIMEOUT_MS = 90_000;
@@ -29,16 +29,7 @@ const ctx = {
 };
 
 /// Wraps a test body so a failure keeps the temp dir and prints the gateway's log at the end.
-function e2eTest(name, fn) {
-  test(name, { timeout: 180_000 }, async (t) => {
-    try {
-      await fn(t);
-    } catch (error) {
-      ctx.failed = true;
-      throw error;
-    }
-  });
-}
+const e2eTest = (name, fn) => sharedE2eTest(ctx, name, 180_000, fn);
 
 async function codex(prompt = PROMPT) {
   const run = await runCodexExec({

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 
-import { describeRun, makeAccount, runCodexExec, startPooler, stopPooler } from './support.mjs';
+import { describeRun, makeAccount, runCodexExec, startPooler, stopPooler, e2eTest as sharedE2eTest } from './support.mjs';
 
 const ACCOUNT_ID = 'acct-e2e-cut';
 const REPLY = 'TRUNCATED-ANSWER-7f3a must never look finished';
@@ -26,16 +26,7 @@ const STREAM_RETRIES = 1; // the CLI's retries after a disconnected stream (supp
 const ctx = { rootDir: undefined, fake: undefined, gateway: undefined, poolKey: undefined, failed: false };
 let runNumber = 0;
 
-function e2eTest(name, fn) {
-  test(name, { timeout: 60_000 }, async (t) => {
-    try {
-      await fn(t);
-    } catch (error) {
-      ctx.failed = true;
-      throw error;
-    }
-  });
-}
+const e2eTest = (name, fn) => sharedE2eTest(ctx, name, 60_000, fn);
 
 /// One `codex exec` with bounded stream retries, recording the final message file (`-o`) and the
 /// fake's /responses calls made during the run.

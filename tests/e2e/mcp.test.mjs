@@ -5,13 +5,13 @@
 //
 // Env: CXP_GATEWAY_BINARY, CXP_FAKE_UPSTREAM_BINARY (set by CTest, test e2e_mcp).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 import { AdminSession, PING, postMcp } from './mcp_support.mjs';
-import { describeRun, makeAccount, runCodexExec, sleep, startPooler, stopPooler } from './support.mjs';
+import { describeRun, makeAccount, runCodexExec, sleep, startPooler, stopPooler, e2eTest as sharedE2eTest } from './support.mjs';
 
 const OWNER = { email: 'owner.person@mcp-e2e.example', password: 'owner passphrase 0001' };
 const ADMIN = { email: 'ops.admin@mcp-e2e.example', password: 'admin passphrase 0002' };
@@ -21,16 +21,7 @@ const BETA = 'Other Pool Beta';
 
 const ctx = { failed: false, outputs: [] };
 
-function e2eTest(name, fn) {
-  test(name, { timeout: 240_000 }, async (t) => {
-    try {
-      await fn(t);
-    } catch (error) {
-      ctx.failed = true;
-      throw error;
-    }
-  });
-}
+const e2eTest = (name, fn) => sharedE2eTest(ctx, name, 240_000, fn);
 
 async function connect(token) {
   const client = new Client({ name: 'cxp-e2e', version: '1.0.0' });

@@ -10,37 +10,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 
-import {
-  E2E_DIR,
-  FakeUpstream,
-  ManagedProcess,
-  describeRun,
-  makeAccount,
-  makeTempDir,
-  parseAdminJson,
-  removeDir,
-  requireEnv,
-  requireNodeModules,
-  runCodexExec,
-  runCommand,
-} from './support.mjs';
+import { E2E_DIR, FakeUpstream, ManagedProcess, describeRun, makeAccount, makeTempDir, parseAdminJson, removeDir, requireEnv, requireNodeModules, runCodexExec, runCommand, e2eTest as sharedE2eTest } from './support.mjs';
 
 const ROOT = resolve(E2E_DIR, '..', '..');
 const COMPOSE_FILE = join(ROOT, 'compose', 'docker-compose.yml');
 const ctx = { failed: false };
 
-function e2eTest(name, fn) {
-  test(name, { timeout: 240_000 }, async (t) => {
-    try {
-      await fn(t);
-    } catch (error) {
-      ctx.failed = true;
-      throw error;
-    }
-  });
-}
+const e2eTest = (name, fn) => sharedE2eTest(ctx, name, 240_000, fn);
 
 async function pooler(args, env, name) {
   const result = await runCommand(ctx.binary, args, { env, cwd: ctx.rootDir, timeoutMs: 60_000, name });

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const E2E_DIR = dirname(fileURLToPath(import.meta.url));
@@ -377,13 +378,16 @@ export class Gateway {
     return { poolId: pool.id, poolKey: key.key, accounts: imported };
   }
 
-  async serve({ upstreamBaseUrl, oauthTokenUrl }) {
+  /// `oauthIssuerUrl` is where the sign-in flows go (the fake's base URL in tests); unset, the
+  /// gateway's default (auth.openai.com) stays.
+  async serve({ upstreamBaseUrl, oauthTokenUrl, oauthIssuerUrl }) {
     this.process = new ManagedProcess('codex-pooler serve', this.binary, ['serve'], {
       env: {
         ...this.env,
         PORT: '0',
         CODEX_POOLER_UPSTREAM_BASE_URL: upstreamBaseUrl,
         CODEX_POOLER_OAUTH_TOKEN_URL: oauthTokenUrl,
+        ...(oauthIssuerUrl ? { CODEX_POOLER_OAUTH_ISSUER_URL: oauthIssuerUrl } : {}),
       },
       cwd: this.dataDir,
     });
@@ -516,15 +520,17 @@ export async function directCheckAgainstFake({ fakeBinary, rootDir, prompt = 'sa
 
 /// Starts, in a fresh temp dir, a fake upstream serving `accounts` (from makeAccount) and a
 /// gateway (on `databaseUrl`, else CXP_DATABASE_URL, else SQLite) provisioned with one pool
-/// holding them and one key. Fills ctx: rootDir, fake, gateway, poolKey.
-export async function startPooler(ctx, { prefix, poolName, accounts, databaseUrl }) {
+/// holding them and one key; the fake also knows `fakeOnlyAccounts`, which the gateway does not
+/// (yet: a sign-in flow adds them). The fake is the gateway's OAuth issuer too. Fills ctx:
+/// rootDir, fake, gateway, poolKey.
+export async function startPooler(ctx, { prefix, poolName, accounts, databaseUrl, fakeOnlyAccounts = [] }) {
   requireNodeModules();
   const gatewayBinary = requireEnv('CXP_GATEWAY_BINARY');
   const fakeBinary = requireEnv('CXP_FAKE_UPSTREAM_BINARY');
   ctx.rootDir = makeTempDir(prefix);
   ctx.fake = await FakeUpstream.start(
     fakeBinary,
-    accounts.map((a) => a.script),
+    [...accounts, ...fakeOnlyAccounts].map((a) => a.script),
     ctx.rootDir,
   );
   const dataDir = join(ctx.rootDir, 'gateway-data');
@@ -538,6 +544,20 @@ export async function startPooler(ctx, { prefix, poolName, accounts, databaseUrl
   await ctx.gateway.serve({
     upstreamBaseUrl: `${ctx.fake.baseUrl}/backend-api`,
     oauthTokenUrl: `${ctx.fake.baseUrl}/oauth/token`,
+    oauthIssuerUrl: ctx.fake.baseUrl,
+  });
+}
+
+/// A `node:test` test that marks `ctx.failed` when it fails, so stopPooler prints the gateway's
+/// output and keeps the temp dir.
+export function e2eTest(ctx, name, timeoutMs, fn) {
+  test(name, { timeout: timeoutMs }, async (t) => {
+    try {
+      await fn(t);
+    } catch (error) {
+      ctx.failed = true;
+      throw error;
+    }
   });
 }
 
