@@ -7,7 +7,15 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
-import { describeRun, fingerprint, makeAccount, runCodexExec, startPooler, stopPooler, e2eTest as sharedE2eTest } from './support.mjs';
+import {
+  describeRun,
+  fingerprint,
+  makeAccount,
+  runCodexExec,
+  startPooler,
+  stopPooler,
+  e2eTest as sharedE2eTest,
+} from './support.mjs';
 
 const PROMPT = 'say hi';
 const CODEX_TIMEOUT_MS = 90_000;

@@ -11,7 +11,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 
-import { describeRun, makeAccount, runCodexExec, startPooler, stopPooler, e2eTest as sharedE2eTest } from './support.mjs';
+import {
+  describeRun,
+  makeAccount,
+  runCodexExec,
+  startPooler,
+  stopPooler,
+  e2eTest as sharedE2eTest,
+} from './support.mjs';
 
 const ACCOUNT_ID = 'acct-e2e-cut';
 const REPLY = 'TRUNCATED-ANSWER-7f3a must never look finished';

@@ -11,7 +11,15 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 import { AdminSession, PING, postMcp } from './mcp_support.mjs';
-import { describeRun, makeAccount, runCodexExec, sleep, startPooler, stopPooler, e2eTest as sharedE2eTest } from './support.mjs';
+import {
+  describeRun,
+  makeAccount,
+  runCodexExec,
+  sleep,
+  startPooler,
+  stopPooler,
+  e2eTest as sharedE2eTest,
+} from './support.mjs';
 
 const OWNER = { email: 'owner.person@mcp-e2e.example', password: 'owner passphrase 0001' };
 const ADMIN = { email: 'ops.admin@mcp-e2e.example', password: 'admin passphrase 0002' };

@@ -11,7 +11,15 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
 import { AdminSession } from './mcp_support.mjs';
-import { describeRun, makeAccount, runCodexExec, sleep, startPooler, stopPooler, e2eTest as sharedE2eTest } from './support.mjs';
+import {
+  describeRun,
+  makeAccount,
+  runCodexExec,
+  sleep,
+  startPooler,
+  stopPooler,
+  e2eTest as sharedE2eTest,
+} from './support.mjs';
 
 const OWNER = { email: 'owner.person@onboarding-e2e.example', password: 'owner passphrase 0001' };
 const DEVICE_REPLY = 'pong from the signed-in account';

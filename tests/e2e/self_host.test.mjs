@@ -12,7 +12,21 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before } from 'node:test';
 
-import { E2E_DIR, FakeUpstream, ManagedProcess, describeRun, makeAccount, makeTempDir, parseAdminJson, removeDir, requireEnv, requireNodeModules, runCodexExec, runCommand, e2eTest as sharedE2eTest } from './support.mjs';
+import {
+  E2E_DIR,
+  FakeUpstream,
+  ManagedProcess,
+  describeRun,
+  makeAccount,
+  makeTempDir,
+  parseAdminJson,
+  removeDir,
+  requireEnv,
+  requireNodeModules,
+  runCodexExec,
+  runCommand,
+  e2eTest as sharedE2eTest,
+} from './support.mjs';
 
 const ROOT = resolve(E2E_DIR, '..', '..');
 const COMPOSE_FILE = join(ROOT, 'compose', 'docker-compose.yml');
