@@ -2,11 +2,13 @@
 // pool; the invitee opens /onboarding/invites/<token>, gets a device code with the instructions,
 // approves it on the (fake) issuer's device page in another tab, and sees success while the
 // account joins the pool — with no token on the page. A second invite approved with another
-// email shows the mismatch. The fake upstream is the gateway's OAuth issuer.
+// email shows the mismatch. Then an owner, in the dashboard, adds an account by device code
+// (approved in another tab) and creates a hosted invite whose link is shown once. The fake
+// upstream is the gateway's OAuth issuer.
 //
 // Env (set by CTest, test ui_invite): CXP_GATEWAY_BINARY, CXP_FAKE_UPSTREAM_BINARY.
 import { expect, test } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 import { makeAccount, startPooler, stopPooler } from '../e2e/support.mjs';
@@ -15,6 +17,8 @@ const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 const INVITEE = { account_id: 'acct-invitee', user_id: 'user-acct-invitee', email: 'invited.teammate@example.com' };
+const DASHBOARD_ACCOUNT = { account_id: 'acct-dashboard', user_id: 'user-acct-dashboard', email: 'dashboard.account@example.com' };
+const OWNER = { email: 'owner@example.com', name: 'Olive Owner', password: 'a long owner passphrase' };
 
 const ctx = { failed: false };
 const pageErrors = [];
@@ -26,7 +30,10 @@ test.beforeAll(async () => {
     prefix: 'cxp-ui-invite-',
     poolName: 'Invite pool',
     accounts: [],
-    fakeOnlyAccounts: [makeAccount(INVITEE.account_id, 'pong from the invitee')],
+    fakeOnlyAccounts: [
+      makeAccount(INVITEE.account_id, 'pong from the invitee'),
+      makeAccount(DASHBOARD_ACCOUNT.account_id, 'pong from the dashboard account'),
+    ],
   });
   ctx.pool = (await ctx.gateway.admin(['pool', 'list'])).find((p) => p.name === 'Invite pool');
   await ctx.fake.control('POST', '/__control/oauth/config', { interval_s: 1, identity: INVITEE });
@@ -52,6 +59,26 @@ function watch(page) {
     if (message.type() === 'error') pageErrors.push(`${page.url()}: ${message.text()}`);
   });
   page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+}
+
+/// A screenshot attached to the report and kept in the test's output dir.
+async function shot(page, testInfo, name) {
+  const body = await page.screenshot();
+  await testInfo.attach(`${name}.png`, { body, contentType: 'image/png' });
+  writeFileSync(testInfo.outputPath(`${name}.png`), body);
+}
+
+/// An axe-core scan of the page as it is: no serious or critical violation.
+async function axeCheck(page, name) {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }),
+  );
+  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(
+    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    `axe violations on ${name}`,
+  ).toEqual([]);
 }
 
 /// Opens the invite, checks its document (CSP, no referrer, axe) and asks for a code; answers
@@ -136,5 +163,82 @@ test('a sign-in with another email shows the mismatch', async ({ page, context }
   const accounts = await ctx.gateway.admin(['account', 'list', '--pool', ctx.pool.id]);
   expect((accounts.items ?? accounts).length).toBe(1);
   // A refused sign-in is content on the page, not a console error.
+  expect(pageErrors).toEqual([]);
+});
+
+test('an owner adds an account by device code and creates a hosted invite in the dashboard', async ({ page, context }, testInfo) => {
+  watch(page);
+  const base = ctx.gateway.baseUrl;
+  await ctx.gateway.admin(['bootstrap', '--email', OWNER.email, '--display-name', OWNER.name, '--password', OWNER.password]);
+  // Whoever approves the next device code is this new account.
+  await ctx.fake.control('POST', '/__control/oauth/config', { identity: DASHBOARD_ACCOUNT });
+
+  const response = await page.goto(`${base}/admin/login`);
+  const csp = response.headers()['content-security-policy'] ?? '';
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).not.toContain('unsafe-inline');
+  await page.getByLabel('Email').fill(OWNER.email);
+  await page.getByLabel('Password', { exact: true }).fill(OWNER.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Upstreams', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Upstreams' })).toBeVisible();
+
+  // Device code: the code, the verification link (a new tab, no opener, no referrer) and the
+  // instructions, while the dashboard polls the flow.
+  await page.getByLabel('Sign in to pool').selectOption({ label: 'Invite pool' });
+  await page.getByRole('button', { name: 'Get a device code' }).click();
+  const code = page.getByTestId('device-user-code');
+  await expect(code).toHaveText(/^[A-Z0-9]{4}-[A-Z0-9]{4,5}$/);
+  await expect(page.getByTestId('device-instructions')).toContainText('Enable device code authorization for Codex');
+  const link = page.getByTestId('verification-url');
+  await expect(link).toHaveAttribute('href', `${ctx.fake.baseUrl}/codex/device`);
+  await expect(link).toHaveAttribute('target', '_blank');
+  await expect(link).toHaveAttribute('rel', 'noopener noreferrer');
+  await expect(page.getByTestId('sign-in-outcome')).toHaveText('Waiting for the code to be approved…');
+  await axeCheck(page, 'dashboard device flow');
+  await shot(page, testInfo, 'dashboard-device-code');
+
+  const shown = { userCode: await code.textContent(), verificationUrl: await link.getAttribute('href') };
+  await approveInNewTab(context, shown, DASHBOARD_ACCOUNT.email);
+  const outcome = page.getByTestId('sign-in-outcome');
+  await expect(outcome).toContainText('Signed in: the account was added to the pool.', { timeout: 30_000 });
+  await expect(outcome.getByRole('link', { name: DASHBOARD_ACCOUNT.email })).toBeVisible();
+  await expect(code).toHaveCount(0);
+  const row = page.getByTestId(`account-${DASHBOARD_ACCOUNT.account_id}`);
+  await expect(row).toContainText('Active');
+  await expect(row).toContainText('Invite pool');
+  await expect(row.getByRole('button', { name: `Sign in again: ${DASHBOARD_ACCOUNT.email}` })).toBeVisible();
+  await axeCheck(page, 'dashboard device flow done');
+  await shot(page, testInfo, 'dashboard-device-done');
+  const accounts = await ctx.gateway.admin(['account', 'list', '--pool', ctx.pool.id]);
+  const added = (accounts.items ?? accounts).find((a) => a.chatgpt_account_id === DASHBOARD_ACCOUNT.account_id);
+  expect([added?.email, added?.onboarding_method]).toEqual([DASHBOARD_ACCOUNT.email, 'device_code']);
+
+  // A hosted invite: the link is shown once, with the note, and works.
+  const teammate = 'third.teammate@example.com';
+  await page.getByLabel('Invite to pool').selectOption({ label: 'Invite pool' });
+  await page.getByLabel("Teammate's email").fill(teammate);
+  await page.getByRole('button', { name: 'Create invite' }).click();
+  const shownLink = page.getByTestId('upstream-invite-link');
+  await expect(shownLink).toContainText('/onboarding/invites/');
+  await expect(page.locator('.once')).toContainText('It is shown once and lives 24 hours');
+  await expect(page.getByTestId(`upstream-invite-${teammate}`)).toContainText('Active');
+  await axeCheck(page, 'dashboard hosted invite');
+  await shot(page, testInfo, 'dashboard-invite');
+  const inviteUrl = (await shownLink.textContent()) ?? '';
+  expect(inviteUrl).toMatch(new RegExp(`^${base}/onboarding/invites/[A-Za-z0-9_-]{16,}$`.replaceAll('.', '\\.')));
+  const token = inviteUrl.split('/').pop();
+
+  await page.getByRole('button', { name: 'I sent the link' }).click();
+  await expect(shownLink).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByTestId(`upstream-invite-${teammate}`)).toContainText('Active');
+  expect(await page.content()).not.toContain(token);
+
+  const tab = await context.newPage();
+  await tab.goto(inviteUrl);
+  await expect(tab.locator('#invited-email')).toHaveText(teammate);
+  await tab.close();
   expect(pageErrors).toEqual([]);
 });

@@ -3,12 +3,14 @@
 import { useQuery } from '@tanstack/react-query';
 
 import { ApiError, api, toQuery } from './client';
-import type { Account, ApiKey, Page, Pool, QuotaWindow, SessionInfo, SessionUser, StatsReport } from './types';
+import type { Account, ApiKey, Page, Pool, QuotaWindow, SessionInfo, SessionUser, SignInFlow, StatsReport, UpstreamInvite } from './types';
 
 export const keys = {
   session: ['session'] as const,
   pools: ['pools'] as const,
   upstreams: ['upstreams'] as const,
+  upstreamInvites: ['upstream-invites'] as const,
+  signInFlows: ['sign-in-flows'] as const,
   apiKeys: ['api-keys'] as const,
   requestLogs: ['request-logs'] as const,
   audit: ['audit-logs'] as const,
@@ -78,5 +80,29 @@ export function useStats(groupBy: StatsReport['group_by']) {
     queryKey: ['stats', groupBy],
     queryFn: () => api.get<StatsReport>(`/admin/api/stats${toQuery({ group_by: groupBy })}`),
     refetchInterval: 30_000,
+  });
+}
+
+/// Hosted upstream invites of a pool, newest first (owner only).
+export function useUpstreamInvites(poolId: string) {
+  return useQuery({
+    queryKey: [...keys.upstreamInvites, poolId],
+    queryFn: () => api.get<Page<UpstreamInvite>>(`/admin/api/upstream-invites${toQuery({ pool_id: poolId })}`),
+    enabled: poolId !== '',
+  });
+}
+
+/// A sign-in flow, polled every `intervalMs(flow)` until `stop(flow)` says it is over.
+export function useSignInFlow(initial: SignInFlow, intervalMs: (flow: SignInFlow) => number, stop: (flow: SignInFlow) => boolean) {
+  return useQuery({
+    queryKey: [...keys.signInFlows, initial.id],
+    queryFn: async () => (await api.get<{ flow: SignInFlow }>(`/admin/api/upstreams/oauth/flows/${initial.id}`)).flow,
+    initialData: initial,
+    staleTime: 0,
+    refetchInterval: (query) => {
+      const flow = query.state.data ?? initial;
+      return stop(flow) ? false : intervalMs(flow);
+    },
+    refetchIntervalInBackground: true,
   });
 }

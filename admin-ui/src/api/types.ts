@@ -285,3 +285,56 @@ export interface StatsReport {
   group_by: 'pool' | 'api_key' | 'account' | 'model' | 'transport' | 'client';
   series: { key: string | null; totals: StatsSums; buckets: (StatsSums & { bucket_start: string })[] }[];
 }
+
+// Adding accounts by sign-in (docs/admin-api.md, "Adding accounts by sign-in").
+
+export type SignInFlowStatus = 'pending' | 'exchanging' | 'completed' | 'failed' | 'expired' | 'superseded';
+
+/// A browser (PKCE paste-back) or device-code flow. The user code is present only while the flow
+/// is pending; `error` carries the public message of a failed one.
+export interface SignInFlow {
+  id: string;
+  kind: 'browser' | 'device';
+  purpose: string;
+  status: SignInFlowStatus;
+  pool_id: string;
+  target_account_id: string | null;
+  account_id: string | null;
+  error: { code: string; message: string } | null;
+  expires_at: string;
+  created_at: string;
+  user_code?: string | null;
+  verification_url?: string | null;
+  interval_s?: number;
+  instructions?: string;
+}
+
+export interface BrowserFlowStart {
+  flow: SignInFlow;
+  authorize_url: string;
+}
+
+export interface DeviceFlowStart {
+  flow: SignInFlow;
+}
+
+export interface UpstreamInvite {
+  id: string;
+  pool_id: string;
+  email: string;
+  status: 'active' | 'accepted' | 'revoked' | 'expired';
+  created_by: string | null;
+  account_id: string | null;
+  expires_at: string;
+  created_at: string;
+  accepted_at: string | null;
+  revoked_at: string | null;
+}
+
+/// A created or reissued hosted invite: `path` (`/onboarding/invites/<token>`) is in this answer
+/// only.
+export interface CreatedUpstreamInvite {
+  invite: UpstreamInvite;
+  token: string;
+  path: string;
+}

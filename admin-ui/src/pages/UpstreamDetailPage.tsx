@@ -6,6 +6,7 @@ import { api, toQuery } from '../api/client';
 import { isOwner, keys, usePoolNames, usePools, useQuotaWindows } from '../api/queries';
 import type { Account, Page, RequestLog } from '../api/types';
 import { QuotaBars } from '../components/QuotaBars';
+import { RelinkButton } from '../components/SignInFlows';
 import { Badge, EmptyState, Facts, Field, FormError, Loading, QueryError, Section, fieldErrorsOf } from '../components/ui';
 import { formatCostMicros, formatDateTime, formatRelative, formatTokens, humanize } from '../lib/format';
 import { useUser } from '../lib/session';
@@ -48,13 +49,22 @@ export function UpstreamDetailPage() {
       <Section
         title="Identity and tokens"
         actions={
-          a.status === 'paused' ? (
-            <button type="button" onClick={() => action.mutate('resume')} disabled={action.isPending}>Resume</button>
-          ) : (
-            <button type="button" onClick={() => action.mutate('pause')} disabled={action.isPending || (a.status !== 'active' && a.status !== 'refreshing')}>Pause</button>
-          )
+          <div className="panel-actions">
+            {isOwner(user) && <RelinkButton account={a} name={accountName(a)} />}
+            {isOwner(user) && <RelinkButton account={a} name={accountName(a)} method="browser" label="Sign in again in the browser" />}
+            {a.status === 'paused' ? (
+              <button type="button" onClick={() => action.mutate('resume')} disabled={action.isPending}>Resume</button>
+            ) : (
+              <button type="button" onClick={() => action.mutate('pause')} disabled={action.isPending || (a.status !== 'active' && a.status !== 'refreshing')}>Pause</button>
+            )}
+          </div>
         }
       >
+        {a.status === 'reauth_required' && (
+          <p className="form-error">
+            OpenAI no longer accepts this account's tokens. {isOwner(user) ? 'Use "Sign in again" with the same ChatGPT account.' : 'An owner must sign it in again.'}
+          </p>
+        )}
         <FormError error={action.error} />
         <Facts
           items={[

@@ -6,6 +6,8 @@ import { api } from '../api/client';
 import { isOwner, keys, usePoolNames, usePools, useQuotaWindows, useUpstreams } from '../api/queries';
 import type { Account, ImportResult } from '../api/types';
 import { QuotaBars } from '../components/QuotaBars';
+import { RelinkButton, SignInPanel } from '../components/SignInFlows';
+import { UpstreamInvitesPanel } from '../components/UpstreamInvites';
 import { Badge, EmptyState, Field, FormError, Loading, MultiCheck, QueryError, Section, Select } from '../components/ui';
 import { formatRelative } from '../lib/format';
 import { authJsonProblem, readFiles, type PickedFile } from '../lib/files';
@@ -46,8 +48,17 @@ export function UpstreamsPage() {
   return (
     <div className="page">
       <h1>Upstreams</h1>
-      <p className="lead">The ChatGPT accounts that serve the pools. Import a Codex auth.json to add one; tokens are stored encrypted and never shown.</p>
-      {isOwner(user) && <ImportPanel />}
+      <p className="lead">
+        The ChatGPT accounts that serve the pools. Add one by importing a Codex auth.json, by signing in (browser or device code) or
+        with a hosted invite; tokens are stored encrypted and never shown.
+      </p>
+      {isOwner(user) && (
+        <>
+          <ImportPanel />
+          <SignInPanel />
+          <UpstreamInvitesPanel />
+        </>
+      )}
       <Section title="Accounts">
         <div className="filters">
           <Select label="Pool" value={poolId} onChange={setPoolId} options={poolOptions} />
@@ -59,7 +70,7 @@ export function UpstreamsPage() {
         {upstreams.isError && <QueryError error={upstreams.error} />}
         {upstreams.data && upstreams.data.items.length === 0 && (
           <EmptyState title={poolId || status || search ? 'No account matches these filters' : 'No upstream accounts yet'}>
-            <p>{isOwner(user) ? 'Import auth.json files above (from ~/.codex/auth.json after `codex login`).' : 'An owner imports accounts into your pools.'}</p>
+            <p>{isOwner(user) ? 'Import auth.json files, sign an account in or send a hosted invite above.' : 'An owner adds accounts to your pools.'}</p>
           </EmptyState>
         )}
         {upstreams.data && upstreams.data.items.length > 0 && (
@@ -99,6 +110,7 @@ export function UpstreamsPage() {
                         Pause
                       </button>
                     )}
+                    {isOwner(user) && <RelinkButton account={account} name={accountName(account)} />}
                     {isOwner(user) && (
                       <button
                         type="button"
