@@ -97,12 +97,7 @@ caf::expected<browser_start> onboarding_service::start_browser(const principal& 
   if (!prepared) {
     return prepared.error();
   }
-  auto sealed = seal_flow_secret(context_, row.id, {{"code_verifier", pkce.verifier.expose()}});
-  if (!sealed) {
-    return sealed.error();
-  }
-  row.sealed_secret = std::move(*sealed);
-  auto stored = store_new_flow(context_, who, row);
+  auto stored = store_new_flow(context_, who, row, {{"code_verifier", pkce.verifier.expose()}});
   if (!stored) {
     return stored.error();
   }
@@ -223,14 +218,9 @@ caf::expected<flow_view> onboarding_service::start_device_row(const principal& w
   row.expires_at = to_iso8601(deadline);
   row.poll_interval_s = code->interval.count();
   row.next_poll_at = to_iso8601(now + code->interval);
-  auto sealed = seal_flow_secret(
-    context_, row.id,
+  auto stored = store_new_flow(
+    context_, who, row,
     {{"device_auth_id", code->device_auth_id.expose()}, {"user_code", code->user_code.expose()}});
-  if (!sealed) {
-    return sealed.error();
-  }
-  row.sealed_secret = std::move(*sealed);
-  auto stored = store_new_flow(context_, who, row);
   if (!stored) {
     return stored.error();
   }

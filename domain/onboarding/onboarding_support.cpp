@@ -152,7 +152,12 @@ caf::expected<void> prepare_flow(const service_context& context, const principal
 }
 
 caf::expected<void> store_new_flow(const service_context& context, const principal& who,
-                                   const onboarding_flow_row& row) {
+                                   onboarding_flow_row& row, const nlohmann::json& secrets) {
+  auto sealed = seal_flow_secret(context, row.id, secrets);
+  if (!sealed) {
+    return sealed.error();
+  }
+  row.sealed_secret = std::move(*sealed);
   return context.db.transact([&](unit_of_work& sql) {
     long long superseded = 0;
     if (!row.invite_id) {

@@ -34,9 +34,11 @@ caf::expected<void> prepare_flow(const service_context& context, const principal
                                  const flow_start_request& request,
                                  persistence::onboarding_flow_row& row);
 
-/// Supersedes the operator's other pending flows, inserts `row` and audits the start.
+/// Seals `secrets` (the verifier or the device code) into the row, supersedes the operator's
+/// other pending flows, inserts `row` and audits the start.
 caf::expected<void> store_new_flow(const service_context& context, const principal& who,
-                                   const persistence::onboarding_flow_row& row);
+                                   persistence::onboarding_flow_row& row,
+                                   const nlohmann::json& secrets);
 
 /// Audits a refused start (`upstream_onboarding.start`, outcome failure).
 void audit_start_failure(const service_context& context, const principal& who,
