@@ -240,5 +240,70 @@ test('an owner adds an account by device code and creates a hosted invite in the
   await tab.goto(inviteUrl);
   await expect(tab.locator('#invited-email')).toHaveText(teammate);
   await tab.close();
+
+  // Reissue shows a new link once and revokes the old invite; revoke ends the new one.
+  await page.getByRole('button', { name: `Reissue the invite of ${teammate}` }).click();
+  await expect(shownLink).toContainText('/onboarding/invites/');
+  expect(await shownLink.textContent()).not.toBe(inviteUrl);
+  await page.getByRole('button', { name: 'I sent the link' }).click();
+  const rows = page.getByTestId(`upstream-invite-${teammate}`);
+  await expect(rows).toHaveCount(2);
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.getByRole('button', { name: `Revoke the invite of ${teammate}` }).click();
+  await expect(rows.filter({ hasText: 'Revoked' })).toHaveCount(2);
+  expect(pageErrors).toEqual([]);
+});
+
+test('an owner signs an account in through the browser and signs it in again by device code', async ({ page, context }, testInfo) => {
+  watch(page);
+  const base = ctx.gateway.baseUrl;
+  await ctx.fake.control('POST', '/__control/oauth/config', { identity: DASHBOARD_ACCOUNT });
+  await page.goto(`${base}/admin/login`);
+  await page.getByLabel('Email').fill(OWNER.email);
+  await page.getByLabel('Password', { exact: true }).fill(OWNER.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Upstreams', exact: true }).click();
+
+  // Browser sign-in: the link opens the issuer in a new tab, which lands on localhost:1455 (not
+  // served here, as usually); that address pasted back completes the flow.
+  await page.getByRole('button', { name: 'Start browser sign-in' }).click();
+  const authorize = page.getByTestId('authorize-url');
+  await expect(authorize).toHaveAttribute('href', new RegExp(`^${ctx.fake.baseUrl.replaceAll('.', '\\.')}/oauth/authorize\\?`));
+  await expect(authorize).toHaveAttribute('target', '_blank');
+  await expect(authorize).toHaveAttribute('rel', 'noopener noreferrer');
+  await expect(page.getByText('usually does not load')).toBeVisible();
+  await axeCheck(page, 'dashboard browser flow');
+  const landed = context.waitForEvent('request', (r) => r.url().startsWith('http://localhost:1455/auth/callback?'));
+  await authorize.click();
+  const callbackUrl = (await landed).url();
+  for (const tab of context.pages()) if (tab !== page) await tab.close();
+
+  await page.getByRole('button', { name: 'Complete sign-in' }).click();
+  await expect(page.locator('.field-error')).toContainText('is required');
+  await page.getByLabel('Address the browser landed on').fill(callbackUrl);
+  await page.getByRole('button', { name: 'Complete sign-in' }).click();
+  const outcome = page.getByTestId('sign-in-outcome');
+  await expect(outcome).toContainText('Signed in: the account was added to the pool.');
+  await expect(outcome.getByRole('link', { name: DASHBOARD_ACCOUNT.email })).toBeVisible();
+  await shot(page, testInfo, 'dashboard-browser-done');
+
+  // Sign in again (relink) from the account's row: a device code in a drawer, approved by the
+  // same ChatGPT account.
+  await page.getByRole('button', { name: `Sign in again: ${DASHBOARD_ACCOUNT.email}` }).click();
+  const drawer = page.getByRole('dialog', { name: `Sign in again: ${DASHBOARD_ACCOUNT.email}` });
+  const code = drawer.getByTestId('device-user-code');
+  await expect(code).toHaveText(/^[A-Z0-9]{4}-[A-Z0-9]{4,5}$/);
+  await axeCheck(page, 'dashboard relink drawer');
+  await shot(page, testInfo, 'dashboard-relink-code');
+  const shown = { userCode: await code.textContent(), verificationUrl: await drawer.getByTestId('verification-url').getAttribute('href') };
+  await approveInNewTab(context, shown, DASHBOARD_ACCOUNT.email);
+  await expect(drawer.getByTestId('sign-in-outcome')).toContainText('Signed in again: the account has new tokens.', { timeout: 30_000 });
+  await drawer.getByRole('button', { name: 'Close' }).click();
+  await expect(drawer).toHaveCount(0);
+
+  const accounts = await ctx.gateway.admin(['account', 'list', '--pool', ctx.pool.id]);
+  const rows = (accounts.items ?? accounts).filter((a) => a.chatgpt_account_id === DASHBOARD_ACCOUNT.account_id);
+  expect(rows.map((a) => a.status)).toEqual(['active']);
   expect(pageErrors).toEqual([]);
 });

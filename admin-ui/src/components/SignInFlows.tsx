@@ -39,7 +39,7 @@ export function SignInPanel() {
   });
   return (
     <Section title="Sign in an account">
-      <p className="hint">
+      <p className="hint intro">
         Sign in with the ChatGPT account itself: in your browser (you paste back the address it lands on), or with a device code
         the account owner enters on OpenAI's device page. Nobody copies a token.
       </p>

@@ -53,12 +53,12 @@ export function UpstreamInvitesPanel() {
   if (pools.data && options.length === 0) return null;
   return (
     <Section title="Hosted invites">
-      <p className="hint">
+      <p className="hint intro">
         Invite a teammate to add their own ChatGPT account to a pool: they open the link, get a device code and approve it with the
         invited email. They need no dashboard login and never see a token.
       </p>
       {revealed && <RevealedInvite created={revealed} onDismiss={() => setRevealed(null)} />}
-      <form onSubmit={submit} noValidate className="inline-form">
+      <form onSubmit={submit} noValidate className="inline-form invite-form">
         <Select label="Invite to pool" value={poolId} onChange={setChosen} options={options} />
         <Field label="Teammate's email" type="email" value={email} onChange={setEmail} error={emailError} autoComplete="off" />
         <button type="submit" className="primary" disabled={!poolId || create.isPending}>
