@@ -80,11 +80,16 @@ async function settled(flowId) {
   throw new Error(`flow ${flowId} still pending after 60 s`);
 }
 
+/// One `codex exec` through the gateway with the pool key `key`.
+function codex(key, prompt) {
+  return runCodexExec({ rootDir: ctx.rootDir, baseUrl: `${ctx.gateway.baseUrl}/backend-api/codex`, key, prompt });
+}
+
 /// `codex exec` with `key` until it answers (a new account joins routing within a few seconds).
 async function codexAnswers(key, prompt, expected) {
   let run;
   for (let attempt = 0; attempt < 4; attempt++) {
-    run = await runCodexExec({ rootDir: ctx.rootDir, baseUrl: `${ctx.gateway.baseUrl}/backend-api/codex`, key, prompt });
+    run = await codex(key, prompt);
     if (run.code === 0 && run.agentMessages.includes(expected)) return run;
     await sleep(1500);
   }
@@ -96,12 +101,7 @@ async function accountStatus(id) {
 }
 
 e2eTest('an account added by device code serves a real codex exec turn', async () => {
-  const empty = await runCodexExec({
-    rootDir: ctx.rootDir,
-    baseUrl: `${ctx.gateway.baseUrl}/backend-api/codex`,
-    key: ctx.deviceKey,
-    prompt: 'anyone there?',
-  });
+  const empty = await codex(ctx.deviceKey, 'anyone there?');
   assert.notEqual(empty.code, 0, `the empty pool answered:\n${describeRun(empty)}`);
 
   const { flow } = await ctx.owner.ok('POST', '/admin/api/upstreams/oauth/device', { pool_id: ctx.devicePool.id });
@@ -135,12 +135,7 @@ e2eTest('a reauth_required account relinked by device code serves again', async 
   // The upstream revokes the account's refresh token and expires its access token: the next turn
   // cannot refresh, and the account is left reauth_required.
   await ctx.fake.patchAccount('acct-relink', { access_token_expired: true, refresh_revoked: true });
-  const refused = await runCodexExec({
-    rootDir: ctx.rootDir,
-    baseUrl: `${ctx.gateway.baseUrl}/backend-api/codex`,
-    key: ctx.poolKey,
-    prompt: 'after the revocation',
-  });
+  const refused = await codex(ctx.poolKey, 'after the revocation');
   assert.ok(!refused.agentMessages.includes(RELINK_REPLY), describeRun(refused));
   const deadline = Date.now() + 30_000;
   while ((await accountStatus(accountId)) !== 'reauth_required') {

@@ -8,8 +8,7 @@
 // Env (set by CTest): CXP_GATEWAY_BINARY, CXP_FAKE_UPSTREAM_BINARY. CXP_E2E_KEEP_TMP=1 keeps the
 // temp dir.
 import { expect, test } from '@playwright/test';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
@@ -23,9 +22,7 @@ import {
   runCodexExec,
   stopPooler,
 } from '../e2e/support.mjs';
-
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+import { expectAccessible } from './axe.mjs';
 
 const OWNER = { email: 'owner@example.com', name: 'Olive Owner', password: 'a long owner passphrase' };
 const ADMIN = { email: 'admin@example.com', name: 'Adam Admin', temporary: 'temporary passphrase 1', password: 'adam admin passphrase' };
@@ -67,15 +64,7 @@ async function checkPage(page, testInfo, name) {
   const shot = await page.screenshot({ fullPage: false });
   await testInfo.attach(`${name}.png`, { body: shot, contentType: 'image/png' });
   writeFileSync(testInfo.outputPath(`${name}.png`), shot);
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(() =>
-    window.axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }),
-  );
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(
-    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    `axe violations on ${name}`,
-  ).toEqual([]);
+  await expectAccessible(page, name);
   visited.push(name);
 }
 

@@ -8,13 +8,10 @@
 //
 // Env (set by CTest, test ui_invite): CXP_GATEWAY_BINARY, CXP_FAKE_UPSTREAM_BINARY.
 import { expect, test } from '@playwright/test';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
 
 import { makeAccount, startPooler, stopPooler } from '../e2e/support.mjs';
-
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+import { expectAccessible } from './axe.mjs';
 
 const INVITEE = { account_id: 'acct-invitee', user_id: 'user-acct-invitee', email: 'invited.teammate@example.com' };
 const DASHBOARD_ACCOUNT = { account_id: 'acct-dashboard', user_id: 'user-acct-dashboard', email: 'dashboard.account@example.com' };
@@ -68,19 +65,6 @@ async function shot(page, testInfo, name) {
   writeFileSync(testInfo.outputPath(`${name}.png`), body);
 }
 
-/// An axe-core scan of the page as it is: no serious or critical violation.
-async function axeCheck(page, name) {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(() =>
-    window.axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }),
-  );
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(
-    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    `axe violations on ${name}`,
-  ).toEqual([]);
-}
-
 /// Opens the invite, checks its document (CSP, no referrer, axe) and asks for a code; answers
 /// the code and the verification URL the page shows.
 async function openAndStart(page, path, email) {
@@ -89,9 +73,7 @@ async function openAndStart(page, path, email) {
   expect(csp).toContain("script-src 'self'");
   expect(csp).not.toContain('unsafe-inline');
   await expect(page.locator('#invited-email')).toHaveText(email);
-  await page.evaluate(AXE_SOURCE);
-  const scan = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  expect(scan.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+  await expectAccessible(page, 'invite page');
 
   await page.getByRole('button', { name: 'Get a sign-in code' }).click();
   const code = page.locator('#user-code');
@@ -196,7 +178,7 @@ test('an owner adds an account by device code and creates a hosted invite in the
   await expect(link).toHaveAttribute('target', '_blank');
   await expect(link).toHaveAttribute('rel', 'noopener noreferrer');
   await expect(page.getByTestId('sign-in-outcome')).toHaveText('Waiting for the code to be approved…');
-  await axeCheck(page, 'dashboard device flow');
+  await expectAccessible(page, 'dashboard device flow');
   await shot(page, testInfo, 'dashboard-device-code');
 
   const shown = { userCode: await code.textContent(), verificationUrl: await link.getAttribute('href') };
@@ -209,7 +191,7 @@ test('an owner adds an account by device code and creates a hosted invite in the
   await expect(row).toContainText('Active');
   await expect(row).toContainText('Invite pool');
   await expect(row.getByRole('button', { name: `Sign in again: ${DASHBOARD_ACCOUNT.email}` })).toBeVisible();
-  await axeCheck(page, 'dashboard device flow done');
+  await expectAccessible(page, 'dashboard device flow done');
   await shot(page, testInfo, 'dashboard-device-done');
   const accounts = await ctx.gateway.admin(['account', 'list', '--pool', ctx.pool.id]);
   const added = (accounts.items ?? accounts).find((a) => a.chatgpt_account_id === DASHBOARD_ACCOUNT.account_id);
@@ -224,7 +206,7 @@ test('an owner adds an account by device code and creates a hosted invite in the
   await expect(shownLink).toContainText('/onboarding/invites/');
   await expect(page.locator('.once')).toContainText('It is shown once and lives 24 hours');
   await expect(page.getByTestId(`upstream-invite-${teammate}`)).toContainText('Active');
-  await axeCheck(page, 'dashboard hosted invite');
+  await expectAccessible(page, 'dashboard hosted invite');
   await shot(page, testInfo, 'dashboard-invite');
   const inviteUrl = (await shownLink.textContent()) ?? '';
   expect(inviteUrl).toMatch(new RegExp(`^${base}/onboarding/invites/[A-Za-z0-9_-]{16,}$`.replaceAll('.', '\\.')));
@@ -273,7 +255,7 @@ test('an owner signs an account in through the browser and signs it in again by 
   await expect(authorize).toHaveAttribute('target', '_blank');
   await expect(authorize).toHaveAttribute('rel', 'noopener noreferrer');
   await expect(page.getByText('usually does not load')).toBeVisible();
-  await axeCheck(page, 'dashboard browser flow');
+  await expectAccessible(page, 'dashboard browser flow');
   const landed = context.waitForEvent('request', (r) => r.url().startsWith('http://localhost:1455/auth/callback?'));
   await authorize.click();
   const callbackUrl = (await landed).url();
@@ -294,7 +276,7 @@ test('an owner signs an account in through the browser and signs it in again by 
   const drawer = page.getByRole('dialog', { name: `Sign in again: ${DASHBOARD_ACCOUNT.email}` });
   const code = drawer.getByTestId('device-user-code');
   await expect(code).toHaveText(/^[A-Z0-9]{4}-[A-Z0-9]{4,5}$/);
-  await axeCheck(page, 'dashboard relink drawer');
+  await expectAccessible(page, 'dashboard relink drawer');
   await shot(page, testInfo, 'dashboard-relink-code');
   const shown = { userCode: await code.textContent(), verificationUrl: await drawer.getByTestId('verification-url').getAttribute('href') };
   await approveInNewTab(context, shown, DASHBOARD_ACCOUNT.email);
