@@ -1,7 +1,8 @@
 // The operator dashboard end to end, in a real browser against a real gateway and the fake
-// ChatGPT upstream: bootstrap → log in → create a pool → import two auth.json files by upload →
-// create a key and read it once → the real `codex exec` with that key → the request on Request
-// logs and on Overview's charts → pause an account → an instance admin's narrower view → log out.
+// ChatGPT upstream: bootstrap → log in → create a pool → import two auth.json files (picker, then
+// drag and drop) → create a key and read it once → the real `codex exec` with that key → the
+// request on Request logs and on Overview's charts → pause an account → an instance admin's
+// narrower view → log out.
 // Every page: a 1280×800 screenshot attached to the report, no console error, an axe-core scan
 // without serious or critical violations, and the Content-Security-Policy header on the document.
 //
@@ -141,14 +142,25 @@ test('an operator runs a pool from the dashboard', async ({ page }, testInfo) =>
     await expect(page.getByRole('row', { name: /Team/ })).toBeVisible();
     await checkPage(page, testInfo, 'pools');
 
-    // Two accounts by upload.
+    // Two accounts by upload: the first file through the picker, then both dropped on the
+    // drop zone (a drop replaces the choice, so the second file can only come from the drop).
     await go(page, 'Upstreams');
     const files = ACCOUNTS.map((account, i) => {
       const path = join(ctx.rootDir, `auth-${i + 1}.json`);
       writeFileSync(path, JSON.stringify(account.authJson, null, 2));
       return path;
     });
-    await page.getByLabel('auth.json files', { exact: true }).setInputFiles(files);
+    await page.getByLabel('auth.json files', { exact: true }).setInputFiles(files[0]);
+    await expect(page.getByText('1 chosen: auth-1.json')).toBeVisible();
+    const dropped = await page.evaluateHandle((items) => {
+      const transfer = new DataTransfer();
+      for (const { name, text } of items) transfer.items.add(new File([text], name, { type: 'application/json' }));
+      return transfer;
+    }, ACCOUNTS.map((account, i) => ({ name: `auth-${i + 1}.json`, text: JSON.stringify(account.authJson, null, 2) })));
+    const dropzone = page.locator('.dropzone');
+    await dropzone.dispatchEvent('dragover', { dataTransfer: dropped });
+    await dropzone.dispatchEvent('drop', { dataTransfer: dropped });
+    await expect(page.getByText('2 chosen: auth-1.json, auth-2.json')).toBeVisible();
     await page.getByRole('checkbox', { name: 'Team' }).check();
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     const results = page.getByRole('list', { name: 'Import results' });
