@@ -123,7 +123,12 @@ void exec(pooler_fixture& f, const std::string& statement) {
 TEST_CASE("quota reconciliation run by an owner polls the usage of each account with old "
           "evidence, once, and stores its windows",
           "[integration][jobs_kinds]") {
-  pooler_fixture f{two_accounts()};
+  // One scheduled slot a day: a scheduled reconciliation (every minute by default) landing
+  // between the evidence made stale below and the manual run would poll it first, leaving the
+  // manual run nothing stale (CI saw that on a loaded machine).
+  auto options = two_accounts();
+  options.gateway_env["CODEX_POOLER_JOB_EVERY_MS"] = "86400000";
+  pooler_fixture f{options};
   owner_session owner{f};
   owner.settle("quota_reconciliation");
   // The owner's own first usage probe lands too (its windows are flushed a second after it).
