@@ -27,8 +27,6 @@ struct writer_state {
   metrics::counter* dropped = nullptr;
   std::deque<persistence::request_log_row> buffer;
   bool writing = false;
-  /// The rows at the buffer's front that the batch being written holds.
-  size_t in_flight = 0;
   bool tick_scheduled = false;
   std::vector<caf::response_promise> flush_waiters;
   /// The prices of the snapshot in force at the last write (null before the first).
@@ -67,13 +65,11 @@ void write_batch(writer_self* self) {
   }
   state.writing = true;
   const size_t count = std::min(state.max_batch, state.buffer.size());
-  state.in_flight = count;
   std::vector<persistence::request_log_row> batch(state.buffer.begin(),
                                                   state.buffer.begin() + count);
   using book_ptr = std::shared_ptr<const domain::price_book>;
   auto done = [self, count](bool written) {
     self->state.writing = false;
-    self->state.in_flight = 0;
     if (written) {
       auto& writer = self->state;
       writer.buffer.erase(writer.buffer.begin(), writer.buffer.begin() + count);
@@ -130,17 +126,11 @@ writer_impl::behavior_type writer_behavior(writer_self* self, db_pool_actor db,
   self->state.max_buffered = max_buffered;
   return {
     [self](persistence::request_log_row& row) {
-      auto& state = self->state;
-      auto& buffer = state.buffer;
-      if (buffer.size() >= state.max_buffered) {
-        // The oldest row not in the batch being written goes: that batch's rows are erased by
-        // position once it commits.
+      auto& buffer = self->state.buffer;
+      if (buffer.size() >= self->state.max_buffered) {
         log::error("request_log", "request log buffer full; dropping the oldest row", {});
-        state.dropped->increment();
-        if (state.in_flight >= buffer.size()) {
-          return;
-        }
-        buffer.erase(buffer.begin() + static_cast<std::ptrdiff_t>(state.in_flight));
+        buffer.pop_front();
+        self->state.dropped->increment();
       }
       buffer.push_back(std::move(row));
       if (buffer.size() >= self->state.max_batch) {
