@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include "tests/fake_upstream/fake_encoding.hpp"
 
 namespace cxp::test {
 
@@ -21,78 +19,6 @@ constexpr double too_fast_slack_s = 0.5;
 
 double wall_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string hex(const std::string& raw) {
-  std::string out;
-  char buffer[3];
-  for (unsigned char c : raw) {
-    std::snprintf(buffer, sizeof buffer, "%02x", c);
-    out += buffer;
-  }
-  return out;
-}
-
-std::string random_raw(size_t n) {
-  std::string out(n, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n));
-  return out;
-}
-
-std::string b64url(const std::string& in) {
-  static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(alphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) {
-    out.push_back(alphabet[(acc << (6 - bits)) & 0x3f]);
-  }
-  return out;
-}
-
-std::string sha256_raw(const std::string& in) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(in.data(), in.size(), digest, &length, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(digest), length);
-}
-
-std::string url_decode(const std::string& in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out.push_back(' ');
-    } else if (in[i] == '%' && i + 2 < in.size()) {
-      out.push_back(static_cast<char>(std::stoi(in.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
-}
-
-std::string url_encode(const std::string& in) {
-  std::string out;
-  char buffer[4];
-  for (unsigned char c : in) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      std::snprintf(buffer, sizeof buffer, "%%%02X", c);
-      out += buffer;
-    }
-  }
-  return out;
 }
 
 std::multimap<std::string, std::string> parse_pairs(const std::string& text) {
@@ -137,7 +63,7 @@ oauth_reply redirect(const std::string& location) {
 }
 
 std::string jwt(const json& payload) {
-  return b64url(json{{"alg", "none"}, {"typ", "JWT"}}.dump()) + "." + b64url(payload.dump())
+  return base64url(json{{"alg", "none"}, {"typ", "JWT"}}.dump()) + "." + base64url(payload.dump())
          + ".fake";
 }
 
@@ -205,7 +131,7 @@ oauth_state::oauth_state() {
 
 void oauth_state::reset() {
   knobs = {};
-  secret_tag = "fxs" + hex(random_raw(5));
+  secret_tag = "fxs" + to_hex(random_raw(5));
   clock_offset_s = 0;
   codes.clear();
   devices.clear();
@@ -220,7 +146,7 @@ double fake_now(const oauth_state& st) {
 }
 
 std::string mint(oauth_state& st, const std::string& prefix) {
-  auto value = prefix + st.secret_tag + hex(random_raw(8)) + std::to_string(++st.sequence);
+  auto value = prefix + st.secret_tag + to_hex(random_raw(8)) + std::to_string(++st.sequence);
   st.minted.push_back(value);
   return value;
 }
@@ -299,7 +225,7 @@ oauth_reply handle_code_exchange(oauth_state& st, const std::multimap<std::strin
     return openai_error(400, "token_exchange_user_error", "redirect_uri mismatch.");
   }
   const auto verifier = first(f, "code_verifier");
-  if (b64url(sha256_raw(verifier)) != it->second.challenge) {
+  if (base64url(sha256_raw(verifier)) != it->second.challenge) {
     return oauth_error(400, "invalid_grant", "PKCE verification failed.");
   }
   const auto& who = it->second.identity;
@@ -353,7 +279,7 @@ oauth_reply handle_usercode(oauth_state& st, const std::string& body) {
   oauth_state::device device;
   device.device_auth_id = mint(st, "deviceauth_");
   // Recognisable but short like the real ones: letters from the tag's hex digits.
-  auto letters = hex(random_raw(4));
+  auto letters = to_hex(random_raw(4));
   std::transform(letters.begin(), letters.end(), letters.begin(),
                  [](char c) { return static_cast<char>('G' + (c % 16)); });
   device.user_code = letters.substr(0, 4) + "-" + letters.substr(4, 4) + "Q";
@@ -431,7 +357,7 @@ oauth_reply handle_device_poll(oauth_state& st, const std::string& body, const s
   if (d.code.empty()) {
     const auto verifier = mint(st, "dv_");
     d.code = mint(st, "ac_") + ".d";
-    st.codes[d.code] = {b64url(sha256_raw(verifier)), "http://" + host + "/deviceauth/callback",
+    st.codes[d.code] = {base64url(sha256_raw(verifier)), "http://" + host + "/deviceauth/callback",
                         *d.approved, static_cast<int64_t>(now), false};
     // Kept beside the code so a re-poll answers the same verifier.
     st.minted.push_back(verifier);

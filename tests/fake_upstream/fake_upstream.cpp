@@ -18,8 +18,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <openssl/evp.h>
 
+#include "tests/fake_upstream/fake_encoding.hpp"
 #include "tests/fake_upstream/fake_media.hpp"
 #include "tests/fake_upstream/fake_oauth.hpp"
 #include "tests/fake_upstream/fake_websocket.hpp"
@@ -116,60 +116,12 @@ int64_t unix_now() {
     .count();
 }
 
-std::string base64url(const std::string& in) {
-  static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(alphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) {
-    out.push_back(alphabet[(acc << (6 - bits)) & 0x3f]);
-  }
-  return out;
-}
-
-std::string sha256_hex(const std::string& in) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(in.data(), in.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string out;
-  char hex[3];
-  for (unsigned int i = 0; i < length; ++i) {
-    std::snprintf(hex, sizeof hex, "%02x", digest[i]);
-    out += hex;
-  }
-  return out;
-}
-
 /// `Bearer abc` -> `Bearer sha256:<12 hex>` so recordings never hold a token.
 std::string fingerprint_authorization(const std::string& value) {
   auto space = value.find(' ');
   std::string scheme = space == std::string::npos ? "" : value.substr(0, space) + " ";
   std::string secret = space == std::string::npos ? value : value.substr(space + 1);
   return scheme + "sha256:" + sha256_hex(secret).substr(0, 12);
-}
-
-std::string url_decode(const std::string& in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out.push_back(' ');
-    } else if (in[i] == '%' && i + 2 < in.size()) {
-      out.push_back(static_cast<char>(std::stoi(in.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
 }
 
 json parse_form(const std::string& body) {
