@@ -213,10 +213,7 @@ TEST_CASE("device code: polls in the background with slow_down back-off, then th
     == 200);
   REQUIRE(test::eventually(
     [&] {
-      auto turn = test::http_request(rig.gateway.port(), "POST", "/backend-api/codex/responses",
-                                     test::user_turn_body("say hi", "gpt-5.5").dump(),
-                                     {{"authorization", "Bearer " + rig.fixture.api_key()},
-                                      {"content-type", "application/json"}});
+      auto turn = rig.fixture.turn_via(rig.gateway.port());
       return turn.status == 200 && rig.fixture.upstream().counters("acct-oauth").turns_served > 0;
     },
     std::chrono::seconds{20}, std::chrono::milliseconds{300}));
@@ -257,10 +254,7 @@ TEST_CASE(
     s.access_token_expired = true;
     s.refresh_revoked = true;
   });
-  test::http_request(
-    rig.gateway.port(), "POST", "/backend-api/codex/responses",
-    test::user_turn_body("say hi", "gpt-5.5").dump(),
-    {{"authorization", "Bearer " + rig.fixture.api_key()}, {"content-type", "application/json"}});
+  rig.fixture.turn_via(rig.gateway.port());
   REQUIRE(test::eventually([&] { return rig.account(id)["status"] == "reauth_required"; },
                            std::chrono::seconds{20}, std::chrono::milliseconds{200}));
 
@@ -300,10 +294,7 @@ TEST_CASE(
   const auto served = rig.fixture.upstream().counters("acct-1").turns_served;
   REQUIRE(test::eventually(
     [&] {
-      auto turn = test::http_request(rig.gateway.port(), "POST", "/backend-api/codex/responses",
-                                     test::user_turn_body("say hi", "gpt-5.5").dump(),
-                                     {{"authorization", "Bearer " + rig.fixture.api_key()},
-                                      {"content-type", "application/json"}});
+      auto turn = rig.fixture.turn_via(rig.gateway.port());
       return turn.status == 200 && rig.fixture.upstream().counters("acct-1").turns_served > served;
     },
     std::chrono::seconds{20}, std::chrono::milliseconds{300}));
