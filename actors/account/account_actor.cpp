@@ -83,16 +83,26 @@ void probe_usage(account_self* self, const runtime_deps& deps) {
                  usage_request(deps.upstream_base_url, caller_of(self->state)));
 }
 
+/// The first catalog will not come from this sync: pools waiting for it stop waiting.
+void give_up_first_catalog(account_self* self) {
+  if (self->state.catalog_pending) {
+    self->state.catalog_pending = false;
+    publish(self);
+  }
+}
+
 void on_catalog(account_self* self, const fetched& answer, const runtime_deps& deps) {
   if (answer.failure || answer.reply.head.status != 200) {
     log::warn("account", "model catalog sync failed",
               {{"account_id", self->state.row.id},
                {"status", answer.reply.head.status},
                {"failure", answer.failure ? to_string(*answer.failure) : ""}});
+    give_up_first_catalog(self);
     return;
   }
   auto models = parse_catalog(answer.reply.body);
   if (!models) {
+    give_up_first_catalog(self);
     return;
   }
   std::vector<persistence::account_model_row> rows;
@@ -102,6 +112,7 @@ void on_catalog(account_self* self, const fetched& answer, const runtime_deps& d
   }
   self->state.models = std::make_shared<const std::vector<json>>(std::move(*models));
   self->state.models_synced = true;
+  self->state.catalog_pending = false;
   publish(self);
   db_write(self, deps.db_pool, "replace_models",
            [id = self->state.row.id, rows](persistence::database& db) {
@@ -302,6 +313,9 @@ void load(account_self* self, const runtime_deps& deps) {
       if (first_load || !loaded->models.empty()) {
         state.models = std::make_shared<const std::vector<json>>(parse_models(loaded->models));
       }
+      if (state.models && !state.models->empty()) {
+        state.catalog_pending = false;
+      }
       publish(self);
       if (first_load && state.owner && !token_expired(self, deps)) {
         sync_catalog(self, deps);
@@ -353,8 +367,10 @@ account_impl::behavior_type account_behavior(account_self* self, const runtime_d
   self->state.status = row.status;
   self->state.plan_type = row.plan_type.value_or("");
   self->state.row = std::move(row);
+  self->state.catalog_pending = true;
   load(self, deps);
   self->delayed_send(self, stored_state_interval, tick_atom::value);
+  self->delayed_send(self, first_catalog_wait, catalog_due{});
   return {
     [self, &deps](checkout_atom) { return checkout(self, deps); },
     [self, &deps](refresh_atom, int64_t generation) {
@@ -369,6 +385,13 @@ account_impl::behavior_type account_behavior(account_self* self, const runtime_d
     [self, &deps](persist_due) {
       if (self->state.unpersisted) {
         persist_tokens(self, deps);
+      }
+    },
+    [self](catalog_due) {
+      if (self->state.credentials) {
+        give_up_first_catalog(self);
+      } else {
+        self->state.catalog_pending = false;
       }
     },
     [self, &deps](claim_due) {

@@ -28,6 +28,9 @@ inline constexpr auto expiry_margin = std::chrono::seconds{30};
 inline constexpr auto quota_flush_delay = std::chrono::seconds{1};
 /// How often every node re-reads the catalog and quota evidence the jobs stored.
 inline constexpr auto stored_state_interval = std::chrono::minutes{5};
+/// How long a new account's pools may wait for its first catalog (a replica never syncs one,
+/// and a sync can fail): after that it counts as having none.
+inline constexpr auto first_catalog_wait = std::chrono::seconds{5};
 inline constexpr int refresh_max_tries = 3;
 inline constexpr auto refresh_first_backoff = std::chrono::milliseconds{500};
 /// A refresh claim outlives the refresh call's own timeout, so it never lapses mid-call.
@@ -67,11 +70,15 @@ struct claim_due {};
 /// Time to try storing refreshed tokens again (the database failed the last try).
 struct persist_due {};
 
+/// The account's first catalog has had its time: the pools stop waiting for it.
+struct catalog_due {};
+
 } // namespace cxp::actors::account_detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::fetched)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::claim_due)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::persist_due)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::account_detail::catalog_due)
 
 namespace cxp::actors::account_detail {
 
@@ -103,12 +110,12 @@ struct account_state : account_routing {
 /// The account actor as it addresses itself: its interface plus its timers (`refresh_atom` retries
 /// a refresh, `flush_atom` persists quota, `tick_atom` re-reads the stored catalog and quota
 /// evidence, `generation_atom` polls for a generation another node stores, `claim_due`,
-/// `persist_due`) and its upstream answers (`fetched`).
+/// `persist_due`, `catalog_due`) and its upstream answers (`fetched`).
 using account_impl =
   account_actor::extend<caf::reacts_to<refresh_atom>, caf::reacts_to<flush_atom>,
                         caf::reacts_to<tick_atom>, caf::reacts_to<generation_atom>,
                         caf::reacts_to<claim_due>, caf::reacts_to<persist_due>,
-                        caf::reacts_to<fetched>>;
+                        caf::reacts_to<catalog_due>, caf::reacts_to<fetched>>;
 
 using account_self = caf::stateful_actor<account_state, account_impl::base>;
 

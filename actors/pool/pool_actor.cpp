@@ -16,6 +16,9 @@ using namespace pool_detail;
 constexpr auto checkout_timeout = std::chrono::seconds{60};
 /// How often the capacity gauges are recomputed without a change (a usage limit's reset passing).
 constexpr auto capacity_interval = std::chrono::seconds{15};
+/// The longest `/models` waits for accounts whose first catalog is on the way (a new pool, a new
+/// account): a client that lists models right after start sees them all, and none waits long.
+constexpr auto catalog_view_wait = std::chrono::seconds{5};
 
 /// Sets the pool's capacity gauges (`domain::capacity_of` over its accounts' snapshots).
 void publish_capacity(pool_self* self) {
@@ -284,6 +287,37 @@ void on_report(pool_self* self, const runtime_deps& deps, attempt_report& report
   }
 }
 
+pool_view view_of(pool_self* self, const pool_view_request& request) {
+  pool_view view;
+  for (const auto& [id, snapshot] : self->state.snapshots) {
+    view.accounts.push_back(snapshot);
+    view.accounts.back().credentials.reset();
+  }
+  if (auto budget = self->state.budgets.find(request.api_key_id);
+      request.caps.counts_tokens() && budget != self->state.budgets.end()) {
+    view.key_windows = budget->second.windows(request.caps, self->state.clock->now());
+  }
+  return view;
+}
+
+bool catalogs_pending(pool_self* self) {
+  return std::any_of(self->state.snapshots.begin(), self->state.snapshots.end(),
+                     [](const auto& entry) {
+                       return entry.second.routable() && entry.second.catalog_pending;
+                     });
+}
+
+/// Answers the held views once no account's first catalog is on the way any more.
+void release_views(pool_self* self) {
+  if (self->state.held_views.empty() || catalogs_pending(self)) {
+    return;
+  }
+  for (auto& [serial, held] : self->state.held_views) {
+    held.promise.deliver(view_of(self, held.request));
+  }
+  self->state.held_views.clear();
+}
+
 void set_membership(pool_self* self, persistence::routing_pool_row config,
                     account_handles accounts) {
   auto me = caf::actor_cast<account_subscriber_actor>(self);
@@ -301,6 +335,7 @@ void set_membership(pool_self* self, persistence::routing_pool_row config,
       auto& provisional = self->state.snapshots[id];
       provisional.account_id = id;
       provisional.status = "active";
+      provisional.catalog_pending = true;
     }
   }
   self->state.quota_members.reset();
@@ -372,6 +407,7 @@ pool_impl::behavior_type pool_behavior(pool_self* self, const runtime_deps* deps
         self->state.snapshots[snapshot.account_id] = std::move(snapshot);
         self->state.quota_members.reset();
         publish_capacity(self);
+        release_views(self);
       }
     },
     [self](tick_atom) {
@@ -382,18 +418,24 @@ pool_impl::behavior_type pool_behavior(pool_self* self, const runtime_deps* deps
     [self](put_atom, persistence::routing_pool_row& changed, account_handles& members) {
       set_membership(self, std::move(changed), std::move(members));
       publish_capacity(self);
+      release_views(self);
     },
-    [self](const pool_view_request& request) {
-      pool_view view;
-      for (const auto& [id, snapshot] : self->state.snapshots) {
-        view.accounts.push_back(snapshot);
-        view.accounts.back().credentials.reset();
+    [self](const pool_view_request& request) -> caf::result<pool_view> {
+      if (!catalogs_pending(self)) {
+        return view_of(self, request);
       }
-      if (auto budget = self->state.budgets.find(request.api_key_id);
-          request.caps.counts_tokens() && budget != self->state.budgets.end()) {
-        view.key_windows = budget->second.windows(request.caps, self->state.clock->now());
+      const auto serial = ++self->state.last_view_serial;
+      auto promise = self->make_response_promise<pool_view>();
+      self->state.held_views.emplace(serial, held_view{promise, request});
+      self->delayed_send(self, catalog_view_wait, view_due{serial});
+      return promise;
+    },
+    [self](view_due due) {
+      if (auto held = self->state.held_views.find(due.serial);
+          held != self->state.held_views.end()) {
+        held->second.promise.deliver(view_of(self, held->second.request));
+        self->state.held_views.erase(held);
       }
-      return view;
     },
   };
 }

@@ -25,6 +25,17 @@ namespace cxp::actors::pool_detail {
 
 constexpr auto db_timeout = std::chrono::seconds{15};
 
+/// A pool view held until its accounts' first catalogs arrive.
+struct held_view {
+  caf::typed_response_promise<pool_view> promise;
+  pool_view_request request;
+};
+
+/// The longest a held view waits: it is answered with the catalogs known by then.
+struct view_due {
+  uint64_t serial = 0;
+};
+
 struct pinned_session {
   session_actor actor;
   std::string account_id;
@@ -50,14 +61,24 @@ struct pool_state {
   /// Leases of keys whose token usage so far is being read (see seed_budget).
   std::unordered_map<std::string, std::vector<std::pair<caf::response_promise, lease_request>>>
     awaiting_seed;
+  /// `/models` views asked while an account's first catalog was on the way, by serial.
+  std::map<uint64_t, held_view> held_views;
+  uint64_t last_view_serial = 0;
   settings_snapshot settings = std::make_shared<const domain::instance_settings>();
   const cxp::clock* clock = nullptr;
   gateway_metrics* metrics = nullptr;
   static inline const char* name = "pool_actor";
 };
 
-/// The pool as it addresses itself: `tick_atom` is its capacity-gauge timer.
-using pool_impl = pool_actor::extend<caf::reacts_to<tick_atom>>;
+} // namespace cxp::actors::pool_detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cxp::actors::pool_detail::view_due)
+
+namespace cxp::actors::pool_detail {
+
+/// The pool as it addresses itself: `tick_atom` is its capacity-gauge timer, `view_due` ends the
+/// wait of a held view.
+using pool_impl = pool_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<view_due>>;
 
 using pool_self = caf::stateful_actor<pool_state, pool_impl::base>;
 

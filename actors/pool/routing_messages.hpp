@@ -61,6 +61,9 @@ struct account_routing {
   /// The account's upstream catalog entries; null or empty until the first sync (then any model
   /// routes).
   std::shared_ptr<const std::vector<nlohmann::json>> models;
+  /// No catalog yet and its first one is on the way (a sync runs, or the account is still
+  /// loading): the pool's `/models` view waits for it, briefly, instead of answering without it.
+  bool catalog_pending = false;
 
   bool routable() const { return status == "active" || status == "refreshing"; }
 };

@@ -353,3 +353,58 @@ TEST_CASE("a pinned session whose account is exhausted gets the pool's usage lim
   REQUIRE_FALSE(after_failure->grant);
   CHECK(after_failure->denial.code == errc::usage_limit_reached);
 }
+
+namespace {
+
+void publish_catalog(pool_fixture& fx, const std::string& id, const std::string& status,
+                     bool pending, std::vector<nlohmann::json> models) {
+  account_snapshot snapshot;
+  snapshot.account_id = id;
+  snapshot.status = status;
+  snapshot.catalog_pending = pending;
+  snapshot.models = std::make_shared<const std::vector<nlohmann::json>>(std::move(models));
+  caf::anon_send(fx.pool, std::move(snapshot));
+  fx.sched.run();
+}
+
+std::vector<std::string> slugs_of(const pool_view& view) {
+  std::vector<std::string> slugs;
+  for (const auto& account : view.accounts) {
+    for (const auto& model : account.models ? *account.models : std::vector<nlohmann::json>{}) {
+      slugs.push_back(account.account_id + ":" + model.value("slug", ""));
+    }
+  }
+  return slugs;
+}
+
+} // namespace
+
+TEST_CASE("the pool's view waits for an account's first catalog, and not longer than its bound",
+          "[unit][actors][pool][catalog]") {
+  pool_fixture fx{{"acct-a", "acct-b"}};
+  publish_catalog(fx, "acct-a", "active", false, {{{"slug", "gpt-5.5"}}});
+  publish_catalog(fx, "acct-b", "active", true, {});
+
+  // A client listing models right after start sees acct-b's models once its sync answered.
+  auto listed = fx.pending_request<pool_view>(fx.pool, pool_view_request{"pool-1", {}, {}});
+  CHECK_FALSE(listed->has_value());
+  publish_catalog(fx, "acct-b", "active", false, {{{"slug", "gpt-fake"}}});
+  REQUIRE(listed->has_value());
+  REQUIRE(listed->value());
+  CHECK(slugs_of(*listed->value())
+        == std::vector<std::string>{"acct-a:gpt-5.5", "acct-b:gpt-fake"});
+
+  // A first catalog that never comes holds the view for its bound only.
+  publish_catalog(fx, "acct-b", "active", true, {});
+  auto bounded = fx.pending_request<pool_view>(fx.pool, pool_view_request{"pool-1", {}, {}});
+  fx.elapse(4s);
+  CHECK_FALSE(bounded->has_value());
+  fx.elapse(1s);
+  REQUIRE(bounded->has_value());
+  CHECK(slugs_of(*bounded->value()) == std::vector<std::string>{"acct-a:gpt-5.5"});
+
+  // An account that cannot serve holds nothing: its models are not listed anyway.
+  publish_catalog(fx, "acct-b", "paused", true, {});
+  auto unheld = fx.pending_request<pool_view>(fx.pool, pool_view_request{"pool-1", {}, {}});
+  CHECK(unheld->has_value());
+}
