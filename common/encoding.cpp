@@ -213,9 +213,11 @@ std::string random_bytes(size_t n) {
   return out;
 }
 
-std::string new_uuid() {
-  // Two ids per request: RAND_bytes takes a lock per call, so each thread draws its randomness
-  // in blocks of 16 ids. Still the CSPRNG's bytes; only the calls are fewer.
+namespace {
+
+/// 16 bytes of the CSPRNG. Two ids per request: RAND_bytes takes a lock per call, so each thread
+/// draws its randomness in blocks of 16 ids. Still the CSPRNG's bytes; only the calls are fewer.
+std::array<unsigned char, 16> random_id_bytes() {
   thread_local std::array<unsigned char, 256> block{};
   thread_local size_t used = block.size();
   if (used == block.size()) {
@@ -228,7 +230,12 @@ std::string new_uuid() {
   std::copy_n(block.begin() + static_cast<std::ptrdiff_t>(used), raw.size(), raw.begin());
   std::fill_n(block.begin() + static_cast<std::ptrdiff_t>(used), raw.size(), 0); // used once
   used += raw.size();
-  raw[6] = static_cast<unsigned char>((raw[6] & 0x0f) | 0x40);
+  return raw;
+}
+
+/// `raw` as a canonical UUID of `version` (RFC 9562 variant bits).
+std::string uuid_text(std::array<unsigned char, 16> raw, unsigned version) {
+  raw[6] = static_cast<unsigned char>((raw[6] & 0x0f) | (version << 4));
   raw[8] = static_cast<unsigned char>((raw[8] & 0x3f) | 0x80);
   std::string out(36, '-');
   size_t at = 0;
@@ -240,6 +247,20 @@ std::string new_uuid() {
     out[at++] = hex_digits[raw[i] & 0x0f];
   }
   return out;
+}
+
+} // namespace
+
+std::string new_uuid() { return uuid_text(random_id_bytes(), 4); }
+
+std::string new_time_ordered_uuid(std::chrono::system_clock::time_point at) {
+  auto raw = random_id_bytes();
+  const auto millis = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count());
+  for (size_t i = 0; i < 6; ++i) {
+    raw[i] = static_cast<unsigned char>(millis >> (8 * (5 - i)));
+  }
+  return uuid_text(raw, 7);
 }
 
 bool is_uuid(std::string_view text) {

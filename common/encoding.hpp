@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,12 @@ std::string random_bytes(size_t n);
 
 /// A random RFC 4122 version-4 UUID in canonical lower-case form.
 std::string new_uuid();
+
+/// A version-7 UUID (RFC 9562): the Unix milliseconds of `at`, then 74 random bits. Ids made
+/// later sort later, so rows keyed by them are appended to their indexes instead of landing on
+/// random pages (the request log's rows, one or more per request).
+std::string new_time_ordered_uuid(
+  std::chrono::system_clock::time_point at = std::chrono::system_clock::now());
 
 /// True when `text` is a canonical UUID (8-4-4-4-12 hex digits).
 bool is_uuid(std::string_view text);

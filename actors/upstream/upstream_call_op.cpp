@@ -270,6 +270,9 @@ private:
       body.data = chunk_.data();
       body.size = chunk_.size();
       body.more = true;
+      // Every chunk a read brought in reaches the turn at once (up to the buffer), not one chunk
+      // per read: the turn writes to its client once per delivery. (Reading the header cleared it.)
+      sparser_->eager(true);
     }
     with_parser([&](auto& p) {
       conn_->visit([&](auto& s) { http::async_read_some(s, conn_->buffer, p, on_body); });

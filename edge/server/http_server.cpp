@@ -1,16 +1,17 @@
 #include "edge/server/http_server.hpp"
 
+#include <cstdio>
 #include <deque>
 #include <limits>
+#include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "common/log.hpp"
@@ -245,7 +246,9 @@ private:
 };
 
 /// The chunked reply of one exchange. Its queue lives on the session's io_context; the head goes
-/// first, then chunks in order, then the last chunk (or an abort).
+/// first, then chunks in order, then the last chunk (or an abort). What is queued while a write
+/// runs goes out together in the next one, the head with the first chunks: on loopback a socket
+/// write costs more than copying a few kilobytes, so an answer takes as few writes as it can.
 class session_stream : public reply_stream, public std::enable_shared_from_this<session_stream> {
 public:
   session_stream(std::shared_ptr<http_session> session, http_stream_head head, bool keep_alive)
@@ -254,8 +257,7 @@ public:
         keep_alive_(keep_alive) {}
 
   void start() {
-    net::post(session_->stream_.get_executor(),
-              [self = shared_from_this()] { self->write_head(); });
+    net::post(session_->stream_.get_executor(), [self = shared_from_this()] { self->pump(); });
   }
 
   void write(std::string chunk, std::function<void(bool)> written) override {
@@ -284,50 +286,76 @@ private:
     });
   }
 
-  void write_head() {
+  /// The head as the wire carries it (status line, fields, blank line).
+  void append_head() {
     head_.keep_alive(keep_alive_ && !session_->state_->draining);
     keep_alive_ = head_.keep_alive();
     head_.chunked(true);
-    serializer_.emplace(head_);
-    writing_ = true;
-    session_->stream_.expires_after(stream_write_timeout);
-    http::async_write_header(session_->stream_, *serializer_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                               self->writing_ = false;
-                               self->broken_ = static_cast<bool>(ec);
-                               self->pump();
-                             });
+    http::fields::writer fields{head_, head_.version(), head_.result_int()};
+    const auto wire = fields.get();
+    for (const auto buffer : beast::buffers_range_ref(wire)) {
+      out_.append(static_cast<const char*>(buffer.data()), buffer.size());
+    }
+  }
+
+  /// Frames the queued chunks (up to an abort) into `out_` and moves them to `in_flight_`.
+  void take_queued() {
+    char size_line[24];
+    while (!queue_.empty() && queue_.front().what != item::kind::abort) {
+      auto next = std::move(queue_.front());
+      queue_.pop_front();
+      if (next.what == item::kind::last) {
+        out_.append("0\r\n\r\n");
+        last_in_flight_ = true;
+        break;
+      }
+      if (next.data.empty()) {
+        // An empty chunk would read as the last one: it only waits for the writes before it.
+      } else {
+        const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", next.data.size());
+        out_.append(size_line, static_cast<size_t>(n));
+        out_.append(next.data);
+        out_.append("\r\n");
+      }
+      if (next.written) {
+        in_flight_.push_back(std::move(next.written));
+      }
+    }
   }
 
   void pump() {
-    if (writing_ || !serializer_ || queue_.empty() || done_) {
+    if (writing_ || done_ || (head_written_ && queue_.empty())) {
       return;
     }
-    auto& next = queue_.front();
-    if (broken_ || next.what == item::kind::abort) {
+    if (broken_ || (!queue_.empty() && queue_.front().what == item::kind::abort)) {
       return close(false);
     }
+    out_.clear();
+    if (!head_written_) {
+      append_head();
+      head_written_ = true;
+    }
+    take_queued();
     writing_ = true;
     session_->stream_.expires_after(stream_write_timeout);
-    auto on_written = [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->writing_ = false;
-      auto front = std::move(self->queue_.front());
-      self->queue_.pop_front();
-      self->broken_ = self->broken_ || static_cast<bool>(ec);
-      if (front.written) {
-        front.written(!ec);
-      }
-      if (front.what == item::kind::last) {
-        return self->close(!ec);
-      }
-      self->pump();
-    };
-    if (next.what == item::kind::last) {
-      net::async_write(session_->stream_, http::make_chunk_last(), std::move(on_written));
-    } else {
-      net::async_write(session_->stream_, http::make_chunk(net::buffer(next.data)),
-                       std::move(on_written));
+    net::async_write(session_->stream_, net::buffer(out_),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->on_written(ec);
+                     });
+  }
+
+  void on_written(beast::error_code ec) {
+    writing_ = false;
+    broken_ = broken_ || static_cast<bool>(ec);
+    auto written = std::move(in_flight_);
+    in_flight_.clear();
+    for (auto& callback : written) {
+      callback(!ec);
     }
+    if (last_in_flight_) {
+      return close(!ec);
+    }
+    pump();
   }
 
   /// Ends the exchange: a clean end may keep the connection; anything else closes it.
@@ -348,8 +376,11 @@ private:
   std::shared_ptr<http_session> session_;
   http_stream_head head_;
   bool keep_alive_;
-  std::optional<http::response_serializer<http::empty_body>> serializer_;
   std::deque<item> queue_;
+  std::string out_; ///< the bytes of the write in flight
+  std::vector<std::function<void(bool)>> in_flight_;
+  bool head_written_ = false;
+  bool last_in_flight_ = false;
   bool writing_ = false;
   bool broken_ = false;
   bool done_ = false;

@@ -301,7 +301,7 @@ private:
     turn.connection_id = connection_id_;
     turn.turn_id = ++turn_serial_;
     turn.frame = *changed ? body.dump() : std::move(text);
-    turn.request_id = new_uuid();
+    turn.request_id = new_time_ordered_uuid(runtime_.codex.services.clock.now());
     turn.pool_id = context_.key.key.pool_id;
     turn.api_key_id = context_.key.key.id;
     turn.route = context_.route;
@@ -362,8 +362,8 @@ private:
   void reject(const json& body, errc code, std::optional<std::string> message = std::nullopt,
               std::optional<std::string> param = std::nullopt) {
     persistence::request_log_row row;
-    row.id = new_uuid();
     row.occurred_at = to_iso8601(runtime_.codex.services.clock.now());
+    row.id = new_time_ordered_uuid(runtime_.codex.services.clock.now());
     row.pool_id = context_.key.key.pool_id;
     row.api_key_id = context_.key.key.id;
     row.route = context_.route;

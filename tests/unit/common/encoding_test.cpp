@@ -1,6 +1,9 @@
 #include "common/encoding.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <set>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -29,6 +32,24 @@ TEST_CASE("uuids are version 4, canonical and distinct", "[unit][common][encodin
   }
   CHECK(seen.size() == 100);
   CHECK_FALSE(cxp::is_uuid("not-a-uuid"));
+}
+
+TEST_CASE("time-ordered uuids are version 7, carry their millisecond and sort by it",
+          "[unit][common][encoding]") {
+  using namespace std::chrono;
+  const system_clock::time_point at{milliseconds{1'764'950'400'123}}; // 2025-12-05T16:00:00.123Z
+  const auto id = cxp::new_time_ordered_uuid(at);
+  CHECK(cxp::is_uuid(id));
+  CHECK(id.substr(0, 13) == "019aef3d-dc7b"); // 0x019AEF3DDC7B = 1764950400123
+  CHECK(id[14] == '7');
+  CHECK(std::string_view{"89ab"}.find(id[19]) != std::string_view::npos);
+  CHECK(cxp::new_time_ordered_uuid(at) != id); // the same millisecond, other random bits
+  std::vector<std::string> later;
+  for (int i = 0; i < 50; ++i) {
+    later.push_back(cxp::new_time_ordered_uuid(at + milliseconds{i + 1}));
+  }
+  CHECK(std::is_sorted(later.begin(), later.end()));
+  CHECK(id < later.front());
 }
 
 TEST_CASE("ascii_lowercase and trim_whitespace normalise header tokens", "[encoding]") {
