@@ -68,7 +68,11 @@ public:
   using plain_stream = beast::tcp_stream;
   using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
-  connection(net::any_io_executor ex, ssl::context* tls) : stream_(make(std::move(ex), tls)) {}
+  connection(net::any_io_executor ex, ssl::context* tls) : stream_(make(std::move(ex), tls)) {
+    // A read takes what fits the buffer's free room (at least 512 bytes), and parsing consumes
+    // it, so without this room an answer would arrive 512 bytes per system call.
+    buffer.reserve(chunk_buffer_bytes);
+  }
 
   template <class F>
   decltype(auto) visit(F&& f) {

@@ -29,6 +29,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 constexpr auto header_limit_bytes = 64u * 1024;
+/// The most a body read asks of the socket at once (Beast's own cap per read).
+constexpr uint64_t body_read_bytes = 64u * 1024;
 /// A streamed reply whose client reads nothing for this long is dropped.
 constexpr auto stream_write_timeout = std::chrono::seconds{60};
 
@@ -107,6 +109,12 @@ private:
     if (parser_->is_done()) {
       return on_read({});
     }
+    // A read takes what fits the buffer's free room (at least 512 bytes): without room made
+    // here, a large body would arrive 512 bytes per system call. Only requests with a body get
+    // it, so an idle connection or an upgraded websocket keeps a small buffer.
+    buffer_.reserve(buffer_.size()
+                    + static_cast<size_t>(std::min<uint64_t>(
+                      parser_->content_length().value_or(body_read_bytes), body_read_bytes)));
     http::async_read(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code read_ec, size_t) { self->on_read(read_ec); });
