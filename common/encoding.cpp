@@ -251,7 +251,9 @@ std::string uuid_text(std::array<unsigned char, 16> raw, unsigned version) {
 
 } // namespace
 
-std::string new_uuid() { return uuid_text(random_id_bytes(), 4); }
+std::string new_uuid() {
+  return uuid_text(random_id_bytes(), 4);
+}
 
 std::string new_time_ordered_uuid(std::chrono::system_clock::time_point at) {
   auto raw = random_id_bytes();

@@ -35,8 +35,8 @@ std::string new_uuid();
 /// A version-7 UUID (RFC 9562): the Unix milliseconds of `at`, then 74 random bits. Ids made
 /// later sort later, so rows keyed by them are appended to their indexes instead of landing on
 /// random pages (the request log's rows, one or more per request).
-std::string new_time_ordered_uuid(
-  std::chrono::system_clock::time_point at = std::chrono::system_clock::now());
+std::string
+new_time_ordered_uuid(std::chrono::system_clock::time_point at = std::chrono::system_clock::now());
 
 /// True when `text` is a canonical UUID (8-4-4-4-12 hex digits).
 bool is_uuid(std::string_view text);

@@ -301,10 +301,9 @@ pool_view view_of(pool_self* self, const pool_view_request& request) {
 }
 
 bool catalogs_pending(pool_self* self) {
-  return std::any_of(self->state.snapshots.begin(), self->state.snapshots.end(),
-                     [](const auto& entry) {
-                       return entry.second.routable() && entry.second.catalog_pending;
-                     });
+  return std::any_of(
+    self->state.snapshots.begin(), self->state.snapshots.end(),
+    [](const auto& entry) { return entry.second.routable() && entry.second.catalog_pending; });
 }
 
 /// Answers the held views once no account's first catalog is on the way any more.

@@ -256,6 +256,10 @@ private:
 
   /// Reads on, or completes when the parser saw the whole message.
   void next() {
+    if (buffered_error_) {
+      finish(map_error(buffered_error_, true));
+      return;
+    }
     if (with_parser([](auto& p) { return p.is_done(); })) {
       const bool keep_alive = with_parser([](auto& p) { return p.get().keep_alive(); });
       finish(std::nullopt, keep_alive && conn_->buffer.size() == 0);
@@ -270,13 +274,27 @@ private:
       body.data = chunk_.data();
       body.size = chunk_.size();
       body.more = true;
-      // Every chunk a read brought in reaches the turn at once (up to the buffer), not one chunk
-      // per read: the turn writes to its client once per delivery. (Reading the header cleared it.)
-      sparser_->eager(true);
     }
     with_parser([&](auto& p) {
       conn_->visit([&](auto& s) { http::async_read_some(s, conn_->buffer, p, on_body); });
     });
+  }
+
+  /// A read parses one chunk; the chunks after it that the same read brought in are parsed now
+  /// (without reading more), so the turn gets everything that has arrived in one delivery and
+  /// writes to its client once. A malformed one ends the call after this delivery.
+  void take_buffered() {
+    while (conn_->buffer.size() > 0 && !sparser_->is_done() && sparser_->get().body().size > 0) {
+      beast::error_code ec;
+      conn_->buffer.consume(sparser_->put(conn_->buffer.data(), ec));
+      if (ec == http::error::need_more || ec == http::error::need_buffer) {
+        return;
+      }
+      if (ec) {
+        buffered_error_ = ec;
+        return;
+      }
+    }
   }
 
   void on_body(beast::error_code ec) {
@@ -289,6 +307,9 @@ private:
     if (ec) {
       finish(map_error(ec, true));
       return;
+    }
+    if (sparser_) {
+      take_buffered();
     }
     const size_t got = sparser_ ? chunk_.size() - sparser_->get().body().size : 0;
     if (got == 0 || !handler.on_chunk) {
@@ -340,6 +361,7 @@ private:
   bool reused_ = false;
   bool connecting_ = false;
   bool awaiting_resume_ = false;
+  beast::error_code buffered_error_; ///< what take_buffered found after the chunks it delivered
   steady::time_point deadline_;
   std::atomic<bool> finished_{false};
   std::optional<http::request<http::string_body>> req_;

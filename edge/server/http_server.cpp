@@ -346,10 +346,9 @@ private:
     take_queued();
     writing_ = true;
     session_->stream_.expires_after(stream_write_timeout);
-    net::async_write(session_->stream_, net::buffer(out_),
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->on_written(ec);
-                     });
+    net::async_write(
+      session_->stream_, net::buffer(out_),
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_written(ec); });
   }
 
   void on_written(beast::error_code ec) {

@@ -921,6 +921,7 @@ private:
     }
     auto out = std::make_shared<std::string>();
     auto close_after = false;
+    std::optional<size_t> later_from; ///< the bytes from here go out in a second write
     if (reply_.what == reply::kind::full) {
       http::response<http::string_body> response{static_cast<http::status>(reply_.status), 11};
       for (const auto& [name, value] : reply_.headers) {
@@ -947,14 +948,18 @@ private:
       if (reply_.stall_after_events >= 0) {
         limit = std::min<size_t>(limit, reply_.stall_after_events);
       }
+      // The garbage event goes out in a later write, as a broken hop would add it mid-stream:
+      // the events before it are read (and relayed) first.
       for (size_t i = 0; i < limit; ++i) {
         if (static_cast<int>(i) == reply_.garbage_after_events) {
+          later_from = out->size();
           *out += chunk("data: " + std::string{garbage_event_data} + "\n\n");
         }
         auto type = json::parse(reply_.events[i], nullptr, false).value("type", std::string{});
         *out += chunk("event: " + type + "\ndata: " + reply_.events[i] + "\n\n");
       }
       if (reply_.garbage_after_events >= static_cast<int>(limit)) {
+        later_from = out->size();
         *out += chunk("data: " + std::string{garbage_event_data} + "\n\n");
       }
       if (reply_.stall_after_events >= 0) {
@@ -967,10 +972,31 @@ private:
       }
     }
     stream_.expires_after(std::chrono::seconds{60});
+    if (later_from) {
+      return write_in_two(out, *later_from, close_after);
+    }
     net::async_write(stream_, net::buffer(*out),
                      [self = shared_from_this(), out, close_after](beast::error_code ec, size_t) {
                        self->on_write(ec, close_after);
                      });
+  }
+
+  /// `out` up to `split` now, the rest a moment later.
+  void write_in_two(std::shared_ptr<std::string> out, size_t split, bool close_after) {
+    net::async_write(
+      stream_, net::buffer(out->data(), split),
+      [self = shared_from_this(), out, split, close_after](beast::error_code ec, size_t) {
+        if (ec) {
+          return self->on_write(ec, close_after);
+        }
+        self->timer_.expires_after(std::chrono::milliseconds{20});
+        self->timer_.async_wait([self, out, split, close_after](beast::error_code) {
+          net::async_write(self->stream_, net::buffer(out->data() + split, out->size() - split),
+                           [self, out, close_after](beast::error_code ec2, size_t) {
+                             self->on_write(ec2, close_after);
+                           });
+        });
+      });
   }
 
   void on_write(beast::error_code ec, bool close_after) {

@@ -36,7 +36,7 @@ struct account_script {
   int ws_event_interval_ms = 0;           ///< websocket turns: wait this long between server frames
   // Malformed answers and credential faults (HTTP turns):
   int stall_after_events = -1;      ///< after K SSE events, hold the connection open, silent
-  int garbage_after_events = -1;    ///< after K SSE events, one event whose data is not JSON
+  int garbage_after_events = -1;    ///< after K SSE events, a later write with a non-JSON event
   bool garbage_sse = false;         ///< 200 text/event-stream whose only event is not JSON
   bool json_as_sse = false;         ///< 200 `content-type: text/event-stream`, body a JSON object
   bool json_instead_of_sse = false; ///< 200 application/json (a Responses object) to a stream
