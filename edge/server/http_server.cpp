@@ -317,9 +317,8 @@ private:
         last_in_flight_ = true;
         break;
       }
-      if (next.data.empty()) {
-        // An empty chunk would read as the last one: it only waits for the writes before it.
-      } else {
+      // An empty chunk would read as the last one: it only waits for the writes before it.
+      if (!next.data.empty()) {
         const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", next.data.size());
         out_.append(size_line, static_cast<size_t>(n));
         out_.append(next.data);
