@@ -387,13 +387,7 @@ account_impl::behavior_type account_behavior(account_self* self, const runtime_d
         persist_tokens(self, deps);
       }
     },
-    [self](catalog_due) {
-      if (self->state.credentials) {
-        give_up_first_catalog(self);
-      } else {
-        self->state.catalog_pending = false;
-      }
-    },
+    [self](catalog_due) { give_up_first_catalog(self); },
     [self, &deps](claim_due) {
       if (self->state.refreshing) {
         claim_refresh(self, deps);
