@@ -286,8 +286,9 @@ private:
   void take_buffered() {
     while (conn_->buffer.size() > 0 && !sparser_->is_done() && sparser_->get().body().size > 0) {
       beast::error_code ec;
-      conn_->buffer.consume(sparser_->put(conn_->buffer.data(), ec));
-      if (ec == http::error::need_more || ec == http::error::need_buffer) {
+      const auto used = sparser_->put(conn_->buffer.data(), ec);
+      conn_->buffer.consume(used);
+      if (ec == http::error::need_more || ec == http::error::need_buffer || (!ec && used == 0)) {
         return;
       }
       if (ec) {
