@@ -30,8 +30,9 @@ proxy_turn::proxy_turn(codex_runtime& runtime, turn_request request)
       home_(request_.ex->home() != nullptr ? request_.ex->home()->get_executor()
                                            : runtime.io->local_or_next().get_executor()),
       keepalive_timer_(home_) {
-  log_.id = new_time_ordered_uuid(runtime_.services.clock.now());
-  log_.occurred_at = to_iso8601(runtime_.services.clock.now());
+  const auto now = runtime_.services.clock.now();
+  log_.id = new_time_ordered_uuid(now);
+  log_.occurred_at = to_iso8601(now);
   log_.pool_id = request_.pool_id;
   log_.api_key_id = request_.api_key_id;
   log_.route = request_.ex->route_name();

@@ -362,8 +362,9 @@ private:
   void reject(const json& body, errc code, std::optional<std::string> message = std::nullopt,
               std::optional<std::string> param = std::nullopt) {
     persistence::request_log_row row;
-    row.occurred_at = to_iso8601(runtime_.codex.services.clock.now());
-    row.id = new_time_ordered_uuid(runtime_.codex.services.clock.now());
+    const auto now = runtime_.codex.services.clock.now();
+    row.id = new_time_ordered_uuid(now);
+    row.occurred_at = to_iso8601(now);
     row.pool_id = context_.key.key.pool_id;
     row.api_key_id = context_.key.key.id;
     row.route = context_.route;
