@@ -46,14 +46,14 @@ ENV DEBIAN_FRONTEND=noninteractive
 #   libcaf-dev -> libcaf-core0.17 libcaf-io0.17          libsoci-dev -> libsoci-{core,postgresql,sqlite3-}4.0
 #   libpq-dev -> libpq5      libsqlite3-dev -> libsqlite3-0      libssl-dev -> libssl3
 #   libargon2-dev -> libargon2-1      libspdlog-dev -> libspdlog1.10      libfmt-dev -> libfmt9
-#   libjemalloc-dev -> libjemalloc2
+#   libjemalloc-dev -> libjemalloc2      libsimdjson-dev -> libsimdjson14
 #   libboost-system-dev -> libboost-system1.74.0 (Asio/Beast are header-only; kept in case it is linked)
 # ca-certificates for TLS to the upstream, tzdata for operator time zones.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libcaf-core0.17 libcaf-io0.17 \
       libsoci-core4.0 libsoci-postgresql4.0 libsoci-sqlite3-4.0 \
-      libpq5 libsqlite3-0 libssl3 libargon2-1 libjemalloc2 \
+      libpq5 libsqlite3-0 libssl3 libargon2-1 libjemalloc2 libsimdjson14 \
       libspdlog1.10 libfmt9 libboost-system1.74.0 \
       ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/*

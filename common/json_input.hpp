@@ -41,6 +41,22 @@ std::optional<json_problem> parse_untrusted_outline(std::string_view text, nlohm
                                                     std::span<const std::string_view> bulky,
                                                     size_t max_depth = json_max_depth);
 
+/// The top-level `type` of text that is a JSON object with a string member `type` (an event or
+/// a frame), checked as `parse_untrusted` checks it but without building the document; nullopt
+/// for anything else.
+std::optional<std::string> object_type_of(std::string_view text);
+
+namespace detail {
+/// nlohmann's own parse behind `parse_untrusted` and `parse_untrusted_outline`: what they fall
+/// back to when the fast parser refuses a text, and the reference their tests compare with.
+std::optional<json_problem> parse_untrusted_reference(std::string_view text, nlohmann::json& out,
+                                                      size_t max_depth = json_max_depth);
+std::optional<json_problem>
+parse_untrusted_outline_reference(std::string_view text, nlohmann::json& out,
+                                  std::span<const std::string_view> bulky,
+                                  size_t max_depth = json_max_depth);
+} // namespace detail
+
 /// `value` as indented JSON that is safe to print: invalid UTF-8 replaced, DEL and C1 escaped
 /// (nlohmann escapes C0 itself). For the admin CLI, which prints what the database holds.
 std::string printable_json(const nlohmann::json& value);

@@ -318,8 +318,9 @@ private:
       return;
     }
     awaiting_resume_ = true;
+    const bool body_complete = !buffered_error_ && sparser_->is_done();
     std::weak_ptr<call_op> weak = shared_from_this();
-    handler.on_chunk(std::string{chunk_.data(), got}, [weak] {
+    handler.on_chunk(std::string{chunk_.data(), got}, body_complete, [weak] {
       if (auto self = weak.lock(); self && !self->finished_) {
         self->post_here([self] {
           if (!self->finished_ && std::exchange(self->awaiting_resume_, false)) {

@@ -80,9 +80,11 @@ std::string_view to_string(upstream_failure failure);
 /// per body read, then exactly one `on_done`.
 struct upstream_stream_handler {
   std::function<void(upstream_head)> on_head;
-  /// A piece of the (de-chunked) body as it arrived. The next read starts only when `resume`
-  /// is called (from any thread), which gives the caller backpressure.
-  std::function<void(std::string chunk, std::function<void()> resume)> on_chunk;
+  /// A piece of the (de-chunked) body as it arrived; `body_complete` when the body ended with
+  /// it (`on_done` follows once `resume` is called), so the caller can end its own answer in the
+  /// same write. The next read starts only when `resume` is called (from any thread), which
+  /// gives the caller backpressure.
+  std::function<void(std::string chunk, bool body_complete, std::function<void()> resume)> on_chunk;
   /// nullopt when the body ended normally.
   std::function<void(std::optional<upstream_failure>)> on_done;
 };

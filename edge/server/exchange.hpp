@@ -36,6 +36,13 @@ public:
   virtual void write(std::string chunk, std::function<void(bool ok)> written) = 0;
   /// Ends the body; the connection may then serve its next request.
   virtual void finish() = 0;
+  /// Writes `last_chunk` (when not empty) and ends the body, in one write where the stream can.
+  virtual void finish_with(std::string last_chunk) {
+    if (!last_chunk.empty()) {
+      write(std::move(last_chunk), [](bool) {});
+    }
+    finish();
+  }
   /// Drops the connection without ending the body, so the client sees a truncated reply.
   virtual void abort() = 0;
 };

@@ -278,6 +278,17 @@ public:
   }
 
   void finish() override { enqueue(item::kind::last); }
+
+  void finish_with(std::string last_chunk) override {
+    net::dispatch(session_->home_.get_executor(),
+                  [self = shared_from_this(), c = std::move(last_chunk)]() mutable {
+                    if (!c.empty()) {
+                      self->queue_.push_back({item::kind::chunk, std::move(c), {}});
+                    }
+                    self->queue_.push_back({item::kind::last, {}, {}});
+                    self->pump();
+                  });
+  }
   void abort() override { enqueue(item::kind::abort); }
 
 private:

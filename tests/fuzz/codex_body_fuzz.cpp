@@ -1,7 +1,7 @@
 // Native Codex request bodies (`/backend-api/codex/responses`, `/compact`, and the JSON of a
 // websocket `response.create` frame): the body is parsed with `parse_untrusted` and outlined
-// with `parse_untrusted_outline` (both must agree), then the key
-// policy is applied under every kind of policy and the session key, model and stream flag are
+// with `parse_untrusted_outline` (both must agree, and agree with nlohmann's own parse), then the
+// key policy is applied under every kind of policy and the session key, model and stream flag are
 // read the way the route reads them (edge/routes/codex/codex_routes.cpp, websocket_route.cpp).
 //
 // Input: optional request headers (`name: value` lines) and a blank line, then the body.
@@ -63,6 +63,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool outline_refused =
     cxp::parse_untrusted_outline(body_text, outline, cxp::edge::bulky_body_fields).has_value();
   cxp::fuzz::require(refused == outline_refused, "the outline refuses exactly what a parse does");
+  // The fast parser agrees with nlohmann's, to the message and the number types.
+  json reference;
+  const auto reference_problem = cxp::detail::parse_untrusted_reference(body_text, reference);
+  cxp::fuzz::require(refused == reference_problem.has_value(), "fast and nlohmann parses agree");
+  cxp::fuzz::require(refused || (parsed == reference && parsed.dump() == reference.dump()),
+                     "fast and nlohmann parses build the same document");
+  cxp::fuzz::require(
+    cxp::object_type_of(body_text).has_value()
+      == (!refused && parsed.is_object() && parsed.contains("type") && parsed["type"].is_string()),
+    "object_type_of reads what a parse reads");
   if (refused) {
     return 0;
   }

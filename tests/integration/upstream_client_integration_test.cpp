@@ -76,6 +76,7 @@ struct stream_probe {
   std::condition_variable changed;
   std::optional<upstream_head> head;
   std::vector<std::string> chunks;
+  std::vector<bool> completes; ///< each chunk's `body_complete`
   std::vector<std::function<void()>> pending_resumes;
   std::optional<std::optional<upstream_failure>> done;
   bool auto_resume = true;
@@ -91,11 +92,12 @@ struct stream_probe {
       head = std::move(received);
       leave();
     };
-    h.on_chunk = [this](std::string chunk, std::function<void()> resume) {
+    h.on_chunk = [this](std::string chunk, bool body_complete, std::function<void()> resume) {
       std::unique_lock lock{mutex};
       enter();
       chunk_before_head = chunk_before_head || !head;
       chunks.push_back(std::move(chunk));
+      completes.push_back(body_complete);
       leave();
       if (auto_resume) {
         lock.unlock();
@@ -242,6 +244,10 @@ TEST_CASE("upstream_client streams an SSE turn from the fake upstream", "[upstre
   CHECK(body.find("response.completed") != std::string::npos);
   // Beast removed the chunked framing: the body ends with the last SSE event.
   CHECK(body.substr(body.size() - 2) == "\n\n");
+  // The chunk that ends the body says so, and only that one.
+  REQUIRE_FALSE(probe.completes.empty());
+  CHECK(probe.completes.back());
+  CHECK(std::count(probe.completes.begin(), probe.completes.end(), true) == 1);
   auto recorded = f.upstream.recorded();
   REQUIRE(recorded.size() == 1);
   CHECK(recorded[0].headers["host"] == "127.0.0.1:" + std::to_string(f.upstream.port()));
@@ -304,6 +310,7 @@ TEST_CASE("upstream_client reports scripted upstream failures", "[upstream_clien
     REQUIRE(probe.head.has_value());
     CHECK(probe.head->status == 200);
     CHECK(probe.body().find("response.completed") == std::string::npos);
+    CHECK(std::count(probe.completes.begin(), probe.completes.end(), true) == 0);
   }
   SECTION("first byte later than the first-byte timeout") {
     f.script([](account_script& s) { s.delay_first_byte_ms = 3000; });
@@ -351,6 +358,8 @@ TEST_CASE("upstream_client reads on only after resume", "[upstream_client]") {
   REQUIRE(probe.wait_done());
   CHECK(outcome(probe.done) == "ok");
   CHECK(probe.chunks.size() > 2);
+  CHECK(probe.completes.back());
+  CHECK(std::count(probe.completes.begin(), probe.completes.end(), true) == 1);
   auto body = probe.body();
   CHECK(body.find(std::string(200'000, 'x')) != std::string::npos);
   CHECK(body.find("response.completed") != std::string::npos);

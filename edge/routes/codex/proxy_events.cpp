@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_input.hpp"
+
 namespace cxp::edge {
 
 namespace {
@@ -65,8 +67,7 @@ bool is_event(std::string_view data) {
   if (!looks_like_event(data)) {
     return false;
   }
-  const auto parsed = json::parse(data, nullptr, false);
-  return parsed.is_object() && parsed.contains("type") && parsed["type"].is_string();
+  return object_type_of(data).has_value();
 }
 
 } // namespace cxp::edge

@@ -175,8 +175,10 @@ void proxy_turn::start_attempt() {
       self->on_head(std::move(head));
     }
   };
-  handler.on_chunk = [self, current](std::string chunk, std::function<void()> resume) {
+  handler.on_chunk = [self, current](std::string chunk, bool body_complete,
+                                     std::function<void()> resume) {
     if (current()) {
+      self->body_complete_ = body_complete;
       self->on_chunk(std::move(chunk), std::move(resume));
     }
   };

@@ -45,17 +45,16 @@ void proxy_turn::on_done(std::optional<actors::upstream_failure> failure) {
   }
 }
 
-void proxy_turn::end_relay(std::optional<actors::upstream_failure> failure) {
+void proxy_turn::end_relay(std::optional<actors::upstream_failure> failure, std::string tail) {
   if (client_gone_) {
     stream_->abort();
     report(attempt_outcome::cancelled);
     return finish(499, "client_closed", domain::request_log_status(attempt_outcome::cancelled));
   }
+  remember_tail(tail);
   if (saw_completed_ && !failure) {
-    if (auto rest = rewriter_.take_rest(); !rest.empty()) {
-      write_to_client(std::move(rest), [] {}); // bytes after the last event (a trailing comment)
-    }
-    stream_->finish();
+    tail += rewriter_.take_rest(); // bytes after the last event (a trailing comment)
+    stream_->finish_with(std::move(tail));
     report(attempt_outcome::succeeded);
     return finish(200, std::nullopt, domain::request_log_status(attempt_outcome::succeeded));
   }
@@ -70,11 +69,11 @@ void proxy_turn::end_relay(std::optional<actors::upstream_failure> failure) {
     const std::string detail =
       failure && reason != cut_reason::malformed ? std::string{to_string(*failure)} : std::string{};
     code = std::string{to_string(reason)};
-    write_to_client(stream_cut_event(reason, detail, !at_event_boundary()), [] {});
+    tail += stream_cut_event(reason, detail, !at_event_boundary());
   } else if (code.empty()) {
     code = std::string{to_string(*failure)};
   }
-  stream_->finish();
+  stream_->finish_with(std::move(tail));
   const bool upstream_fault = failure || cut_ == cut_reason::malformed;
   const auto outcome = upstream_fault   ? attempt_outcome::network_error
                        : saw_completed_ ? attempt_outcome::succeeded
@@ -330,11 +329,13 @@ domain::pooled_quota proxy_turn::pooled_quota_now(const actors::quota_evidence& 
 
 void proxy_turn::add_quota_headers(http::fields& fields,
                                    const actors::quota_evidence& evidence) const {
-  if (!request_.pooled_quota) {
-    return;
+  if (request_.pooled_quota) {
+    set_quota_headers(fields, pooled_quota_now(evidence));
   }
-  for (auto& [name, value] :
-       domain::quota_headers(pooled_quota_now(evidence), runtime_.services.clock.now())) {
+}
+
+void proxy_turn::set_quota_headers(http::fields& fields, const domain::pooled_quota& quota) const {
+  for (auto& [name, value] : domain::quota_headers(quota, runtime_.services.clock.now())) {
     fields.set(name, value);
   }
 }

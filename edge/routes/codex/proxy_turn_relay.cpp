@@ -167,9 +167,10 @@ void proxy_turn::commit(std::function<void()> resume) {
     }
   }
   head.set(http::field::cache_control, "no-cache");
-  add_quota_headers(head, grant_.quota);
   if (request_.pooled_quota) {
-    rewriter_.set_pooled(rate_limits_sse(pooled_quota_now(grant_.quota)));
+    const auto quota = pooled_quota_now(grant_.quota);
+    set_quota_headers(head, quota);
+    rewriter_.set_pooled(rate_limits_sse(quota));
   }
   stream_ = request_.ex->respond_stream(std::move(head));
   if (!stream_) {
@@ -186,7 +187,7 @@ void proxy_turn::commit(std::function<void()> resume) {
   if (first.empty()) {
     return resume(); // the prelude's last event has not ended: it goes out with the next read
   }
-  write_to_client(std::move(first), std::move(resume));
+  relay_out(std::move(first), std::move(resume));
 }
 
 void proxy_turn::relay(std::string chunk, std::function<void()> resume) {
@@ -209,7 +210,20 @@ void proxy_turn::relay(std::string chunk, std::function<void()> resume) {
       return resume(); // nothing but a held part of an event
     }
   }
-  write_to_client(std::move(chunk), std::move(resume));
+  relay_out(std::move(chunk), std::move(resume));
+}
+
+void proxy_turn::relay_out(std::string bytes, std::function<void()> resume) {
+  if (!body_complete_) {
+    return write_to_client(std::move(bytes), std::move(resume));
+  }
+  // The upstream's body ended with this read: the reply ends now, its last bytes and its end in
+  // one write (a head not yet sent goes with them). The call, resumed, sees its end and parks
+  // its connection; its `on_done` then finds the turn finished.
+  keepalive_timer_.cancel();
+  phase_ = phase::finished;
+  end_relay(std::nullopt, std::move(bytes));
+  resume();
 }
 
 void proxy_turn::write_to_client(std::string chunk, std::function<void()> resume) {

@@ -87,6 +87,9 @@ private:
   static bool worth_parsing(const actors::sse_event_view& event);
   void commit(std::function<void()> resume);
   void relay(std::string chunk, std::function<void()> resume);
+  /// Relays bytes of the body: written with backpressure, or, when the upstream's body is
+  /// complete, as the last bytes of the reply.
+  void relay_out(std::string bytes, std::function<void()> resume);
   void write_to_client(std::string chunk, std::function<void()> resume);
   /// Keeps the last bytes sent so a keep-alive comment is only ever inserted between events.
   void remember_tail(const std::string& chunk);
@@ -96,7 +99,8 @@ private:
   // ---- endings (proxy_turn_endings.cpp) --------------------------------------------------------
 
   void on_done(std::optional<actors::upstream_failure> failure);
-  void end_relay(std::optional<actors::upstream_failure> failure);
+  /// Ends a committed reply; `tail` is relayed bytes not yet written, which go out first.
+  void end_relay(std::optional<actors::upstream_failure> failure, std::string tail = {});
   void on_buffered_answer();
   /// What the turn policy needs to know about the running attempt.
   domain::attempt_state attempt_state() const;
@@ -126,6 +130,7 @@ private:
   domain::pooled_quota pooled_quota_now(const actors::quota_evidence& evidence) const;
   /// Adds the pooled quota headers (`request_.pooled_quota` only).
   void add_quota_headers(http::fields& fields, const actors::quota_evidence& evidence) const;
+  void set_quota_headers(http::fields& fields, const domain::pooled_quota& quota) const;
 
   void respond_buffered(unsigned status);
   void relay_failure();
@@ -161,6 +166,7 @@ private:
   int prelude_events_ = 0;                  ///< events of this attempt before the commit
   std::optional<failed_answer> last_failure_;
   bool saw_completed_ = false;
+  bool body_complete_ = false; ///< the upstream's body ended with the chunk being handled
   bool refreshed_once_ = false;
   bool reconnected_ = false;
   std::optional<attempt_outcome> last_outcome_; ///< of the latest attempt reported

@@ -1,6 +1,9 @@
 #include "common/json_input.hpp"
 
 #include <array>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -129,4 +132,105 @@ TEST_CASE("parse_untrusted_outline checks the bulky members' text all the same",
   CHECK(cxp::parse_untrusted_outline(R"({"input":"x"} trailing)", out, bulky));
   REQUIRE_FALSE(cxp::parse_untrusted_outline(R"([{"input":[1]}])", out, bulky));
   CHECK(out == nlohmann::json::parse(R"([{"input":[1]}])")); // only the top level is outlined
+}
+
+namespace {
+
+/// Both parses of `text`: the fast one and nlohmann's reference.
+struct both_parses {
+  std::optional<cxp::json_problem> fast_problem;
+  std::optional<cxp::json_problem> reference_problem;
+  json fast;
+  json reference;
+};
+
+both_parses parse_both(std::string_view text) {
+  both_parses out;
+  out.fast_problem = parse_untrusted(text, out.fast);
+  out.reference_problem = cxp::detail::parse_untrusted_reference(text, out.reference);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("parse_untrusted builds what nlohmann builds, number types included", "[json_input]") {
+  const std::string huge_string(2 << 20, 'x'); // beyond the thread parser's kept capacity
+  const std::vector<std::string> documents = {
+    R"({"a":1,"b":-1,"c":0,"d":-0,"e":1.5,"f":-0.0,"g":1e3,"h":9223372036854775807})",
+    R"({"max":18446744073709551615,"beyond":18446744073709551616,"min":-9223372036854775808})",
+    R"({"below":-9223372036854775809,"tiny":1e-400})",
+    R"({"k":1,"k":2,"nested":{"k":[true,false,null,"s",{}]}})",
+    R"(["\u00e9\ud83d\ude00","tab\t","quote\"","\/"])",
+    R"("just a string")",
+    "  \n 42 \t ",
+    "null",
+    R"({"text":")" + huge_string + R"("})",
+  };
+  for (const auto& text : documents) {
+    INFO(text.substr(0, 120));
+    auto parses = parse_both(text);
+    REQUIRE_FALSE(parses.fast_problem);
+    REQUIRE_FALSE(parses.reference_problem);
+    CHECK(parses.fast == parses.reference);
+    CHECK(parses.fast.dump() == parses.reference.dump());
+    if (parses.fast.is_object() && parses.fast.contains("a")) {
+      CHECK(parses.fast["a"].is_number_unsigned());
+      CHECK(parses.fast["b"].is_number_integer());
+      CHECK_FALSE(parses.fast["b"].is_number_unsigned());
+    }
+  }
+}
+
+TEST_CASE("parse_untrusted refuses what nlohmann refuses, with its message", "[json_input]") {
+  const std::vector<std::string> refused = {
+    "",
+    "   ",
+    "{\"a\":1",
+    R"({"a":1} {"b":2})",
+    R"({"a":01})",
+    R"({"a":1e400})",
+    R"({'a':1})",
+    R"({"a":1,})",
+    "{\"a\":\"\x01\"}",         // an unescaped control character
+    "{\"a\":\"\xff\"}",         // not UTF-8
+    "{\"a\":\"\xed\xa0\x80\"}", // a UTF-8 encoded surrogate
+    R"({"a":"\ud800"})",        // a lone surrogate escape
+    "{\"a\":1} // comment",
+    std::string(129, '[') + std::string(129, ']'),
+  };
+  for (const auto& text : refused) {
+    INFO(text);
+    auto parses = parse_both(text);
+    REQUIRE(parses.reference_problem);
+    REQUIRE(parses.fast_problem);
+    CHECK(parses.fast_problem->message == parses.reference_problem->message);
+  }
+}
+
+TEST_CASE("parse_untrusted_outline's fast path builds what the SAX outline builds",
+          "[json_input]") {
+  constexpr std::array<std::string_view, 3> bulky = {"input", "instructions", "tools"};
+  for (const std::string body :
+       {R"({"model":"m","input":[1,{"a":2}],"instructions":"long","tools":{"x":1}})",
+        R"({"input":5,"instructions":null,"tools":true,"model":"m"})",
+        R"({"input":"a","input":[1]})", R"([{"input":[1]}])", R"(17)"}) {
+    INFO(body);
+    json fast;
+    json reference;
+    REQUIRE_FALSE(cxp::parse_untrusted_outline(body, fast, bulky));
+    REQUIRE_FALSE(cxp::detail::parse_untrusted_outline_reference(body, reference, bulky));
+    CHECK(fast == reference);
+    CHECK(fast.dump() == reference.dump());
+  }
+}
+
+TEST_CASE("object_type_of reads the top-level type of an object and nothing else", "[json_input]") {
+  CHECK(cxp::object_type_of(R"({"type":"response.created","response":{}})")
+        == std::optional<std::string>{"response.created"});
+  CHECK(cxp::object_type_of(R"({"response":{"type":"x"}})") == std::nullopt);
+  CHECK(cxp::object_type_of(R"({"type":5})") == std::nullopt);
+  CHECK(cxp::object_type_of(R"(["type"])") == std::nullopt);
+  CHECK(cxp::object_type_of(R"({"type":"x")") == std::nullopt);
+  CHECK(cxp::object_type_of(R"({"type":"x","n":99999999999999999999999})")
+        == std::optional<std::string>{"x"}); // refused by the fast parser, read by nlohmann
 }
