@@ -11,6 +11,18 @@ std::vector<sse_event> sse_parser::feed(std::string_view chunk) {
   return out;
 }
 
+namespace {
+
+/// Where the first line of `text` ends (its CR or LF), or npos. Two memchr scans: a set search
+/// (`find_first_of`) tests every byte against the set one call at a time.
+size_t line_end(std::string_view text) {
+  const auto lf = text.find('\n');
+  const auto cr = text.substr(0, lf == std::string_view::npos ? text.size() : lf).find('\r');
+  return cr != std::string_view::npos ? cr : lf;
+}
+
+} // namespace
+
 bool sse_parser::next_line(std::string_view& chunk, std::string_view& line) {
   if (partial_taken_) {
     partial_.clear();
@@ -22,7 +34,7 @@ bool sse_parser::next_line(std::string_view& chunk, std::string_view& line) {
       chunk.remove_prefix(1);
     }
   }
-  const auto end = chunk.find_first_of("\r\n");
+  const auto end = line_end(chunk);
   if (end == std::string_view::npos) {
     if (!oversized_now_ && partial_.size() + chunk.size() + data_.size() < max_event_bytes_) {
       partial_.append(chunk);

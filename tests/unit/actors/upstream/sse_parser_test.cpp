@@ -104,3 +104,23 @@ TEST_CASE("a line over the size bound is dropped even when it spans reads",
   CHECK(events[0].data == "ok");
   CHECK(parser.oversized_events() == 1);
 }
+
+TEST_CASE("a lone CR ends a line, also before an LF later in the same read",
+          "[unit][actors][upstream][sse]") {
+  const auto split = GENERATE(1, 2, 5, 1000);
+  CAPTURE(split);
+  constexpr std::string_view mixed = "event: first\rdata: a\rdata: b\r\r"
+                                     "data: c\n\n"
+                                     "data: d\r\n\r\n";
+  sse_parser parser;
+  std::vector<cxp::actors::sse_event> events;
+  for (size_t at = 0; at < mixed.size(); at += static_cast<size_t>(split)) {
+    auto more = parser.feed(mixed.substr(at, static_cast<size_t>(split)));
+    events.insert(events.end(), more.begin(), more.end());
+  }
+  REQUIRE(events.size() == 3);
+  CHECK(events[0].name == "first");
+  CHECK(events[0].data == "a\nb");
+  CHECK(events[1].data == "c");
+  CHECK(events[2].data == "d");
+}
