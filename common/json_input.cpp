@@ -219,9 +219,16 @@ std::optional<json_problem> parse_untrusted(std::string_view text, nlohmann::jso
 std::optional<std::string> object_type_of(std::string_view text) {
   std::optional<std::string> type;
   auto read = [&](simdjson::dom::element root) {
-    std::string_view value;
-    if (root.is_object() && root["type"].get(value) == simdjson::SUCCESS) {
-      type = std::string{value};
+    if (!root.is_object()) {
+      return;
+    }
+    const simdjson::dom::object fields = root.get_object().value_unsafe();
+    for (auto field : fields) {
+      if (field.key == "type") { // a repeated key: the last wins, as in a parsed document
+        std::string_view value;
+        type = field.value.get(value) == simdjson::SUCCESS ? std::optional{std::string{value}}
+                                                           : std::nullopt;
+      }
     }
   };
   if (!with_fast_parse(text, json_max_depth, read)) {

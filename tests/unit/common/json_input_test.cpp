@@ -231,6 +231,8 @@ TEST_CASE("object_type_of reads the top-level type of an object and nothing else
   CHECK(cxp::object_type_of(R"({"type":5})") == std::nullopt);
   CHECK(cxp::object_type_of(R"(["type"])") == std::nullopt);
   CHECK(cxp::object_type_of(R"({"type":"x")") == std::nullopt);
+  CHECK(cxp::object_type_of(R"({"type":"a","type":"b"})") == std::optional<std::string>{"b"});
+  CHECK(cxp::object_type_of(R"({"type":"a","type":5})") == std::nullopt);
   CHECK(cxp::object_type_of(R"({"type":"x","n":99999999999999999999999})")
         == std::optional<std::string>{"x"}); // refused by the fast parser, read by nlohmann
 }
