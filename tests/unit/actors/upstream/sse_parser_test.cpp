@@ -18,18 +18,24 @@ constexpr std::string_view stream = "event: response.created\n"
                                     "data: line two\n"
                                     "\n";
 
+/// The events of `text` fed to one parser in pieces of `split` bytes.
+std::vector<cxp::actors::sse_event> feed_in_pieces(std::string_view text, int split) {
+  sse_parser parser;
+  std::vector<cxp::actors::sse_event> events;
+  for (size_t at = 0; at < text.size(); at += static_cast<size_t>(split)) {
+    auto more = parser.feed(text.substr(at, static_cast<size_t>(split)));
+    events.insert(events.end(), more.begin(), more.end());
+  }
+  return events;
+}
+
 } // namespace
 
 TEST_CASE("events are framed the same however the stream is split",
           "[unit][actors][upstream][sse]") {
   const auto split = GENERATE(1, 2, 3, 7, 64, 1000);
   CAPTURE(split);
-  sse_parser parser;
-  std::vector<cxp::actors::sse_event> events;
-  for (size_t at = 0; at < stream.size(); at += static_cast<size_t>(split)) {
-    auto more = parser.feed(stream.substr(at, static_cast<size_t>(split)));
-    events.insert(events.end(), more.begin(), more.end());
-  }
+  const auto events = feed_in_pieces(stream, split);
   REQUIRE(events.size() == 3);
   CHECK(events[0].name == "response.created");
   CHECK(events[0].data == R"({"type":"response.created"})");
@@ -112,12 +118,7 @@ TEST_CASE("a lone CR ends a line, also before an LF later in the same read",
   constexpr std::string_view mixed = "event: first\rdata: a\rdata: b\r\r"
                                      "data: c\n\n"
                                      "data: d\r\n\r\n";
-  sse_parser parser;
-  std::vector<cxp::actors::sse_event> events;
-  for (size_t at = 0; at < mixed.size(); at += static_cast<size_t>(split)) {
-    auto more = parser.feed(mixed.substr(at, static_cast<size_t>(split)));
-    events.insert(events.end(), more.begin(), more.end());
-  }
+  const auto events = feed_in_pieces(mixed, split);
   REQUIRE(events.size() == 3);
   CHECK(events[0].name == "first");
   CHECK(events[0].data == "a\nb");
