@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/upstream/sse_parser.hpp"
+#include "common/json_input.hpp"
 
 namespace cxp::edge {
 
@@ -19,8 +20,7 @@ bool is_rate_limits(std::string_view event) {
     if (parsed.name == rate_limits_type) {
       return true;
     }
-    const auto data = nlohmann::json::parse(parsed.data, nullptr, false);
-    if (data.is_object() && data.value("type", std::string{}) == rate_limits_type) {
+    if (object_type_of(parsed.data) == rate_limits_type) {
       return true;
     }
   }

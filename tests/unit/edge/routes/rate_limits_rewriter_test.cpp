@@ -59,6 +59,9 @@ TEST_CASE("an event that only mentions rate limits in its text is relayed",
   const std::string mention =
     "data: {\"type\":\"response.output_text.delta\",\"delta\":\"codex.rate_limits\"}\n\n";
   CHECK(rewriter.feed(created + mention) == created + pooled + mention);
+  // A `type` that is not a string is no rate-limits event (and reading it must not throw).
+  const std::string odd_type = "data: {\"type\":5,\"note\":\"codex.rate_limits\"}\n\n";
+  CHECK(rewriter.feed(odd_type) == odd_type);
 }
 
 TEST_CASE("the pooled events are named codex.rate_limits events",
