@@ -211,6 +211,14 @@ TEST_CASE("catalog sync records the pool's models and marks one no account serve
   CHECK(models[0].status == "active");
   CHECK(models[0].account_count == 2);
 
+  // Each account actor fetches its own catalog once when it takes ownership, besides the
+  // startup run's fetch; that fetch must be done before counting the run's calls.
+  CHECK(test::eventually(
+    [&] {
+      auto calls = calls_to(f, "/backend-api/codex/models");
+      return calls["acct-1"] >= 2 && calls["acct-2"] >= 2;
+    },
+    job_wait));
   for (const auto* account : {"acct-1", "acct-2"}) {
     f.script(account, [](test::account_script& script) { script.hidden_models = {"gpt-fake"}; });
   }
