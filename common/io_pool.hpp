@@ -37,6 +37,9 @@ public:
 
   size_t size() const { return contexts_.size(); }
 
+  /// The io_context of thread `index` (below `size()`).
+  boost::asio::io_context& at(size_t index) { return contexts_.at(index)->io; }
+
   /// The next io_context in round-robin order.
   boost::asio::io_context& next();
 

@@ -19,6 +19,7 @@
 #include "actors/jobs/job_worker.hpp"
 #include "actors/request_log/request_log_writer.hpp"
 #include "actors/runtime/gateway_metrics.hpp"
+#include "actors/runtime/io_coordinator.hpp"
 #include "actors/runtime/runtime_directory.hpp"
 #include "actors/settings/settings_cache.hpp"
 #include "actors/stream/stream_registry.hpp"
@@ -88,30 +89,23 @@ bool schedules_jobs(node_role role) {
   return role == node_role::all || role == node_role::scheduler;
 }
 
-/// Asio threads (one io_context each) and CAF workers for this machine. The request path is
-/// mostly socket work and every hop between the two is a thread wake-up, so CAF gets a quarter
-/// of the cores (at least one) and Asio the rest.
-struct thread_plan {
-  size_t io;
-  size_t caf;
-};
-
-thread_plan plan_threads() {
+/// Asio threads, one io_context each; the actors run on them too (`actors::io_coordinator`), so
+/// a request's hops to its actors wake no other thread. The database threads (detached actors
+/// writing the request log) and the kernel's socket work keep a quarter of the cores (at least
+/// one): on 2 cores one Asio thread costs less CPU per proxied request than two, and serves
+/// more (bench/README.md).
+size_t io_threads() {
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  const size_t caf = std::max<size_t>(1, cores / 4);
-  return {std::max<size_t>(1, cores - caf), caf};
+  return std::max<size_t>(1, cores - std::max<size_t>(1, cores / 4));
 }
 
 bool is_clustered(const boot_config& config) {
   return !config.cluster_peers.empty() || !config.dns_cluster_query.empty();
 }
 
-caf::actor_system_config make_caf_config(const boot_config& config, const thread_plan& threads) {
+caf::actor_system_config make_caf_config(const boot_config& config) {
   caf::actor_system_config caf_config;
-  caf_config.set("scheduler.max-threads", threads.caf);
-  // Work stealing lets idle workers sleep in fixed slices (10 ms by default) without being
-  // woken, which shows up directly in request latency; the sharing policy wakes them at once.
-  caf_config.set("scheduler.policy", caf::atom("sharing"));
+  actors::io_coordinator::install(caf_config);
   caf_config.set("logger.file-verbosity", caf::atom("quiet"));
   caf_config.set("logger.console-verbosity", caf::atom("quiet"));
   actors::add_message_types(caf_config);
@@ -170,19 +164,17 @@ struct gateway_node::parts {
       : config(boot),
         db(database),
         wiring(services),
-        threads(plan_threads()),
-        caf_config(make_caf_config(boot, threads)),
+        caf_config(make_caf_config(boot)),
         system(caf_config),
         bridge(system),
         gateway_metrics(registry),
         job_metrics(registry),
-        io(std::make_shared<io_pool>(threads.io)),
+        io(std::make_shared<io_pool>(io_threads())),
         node_id(new_uuid()) {}
 
   const boot_config& config;
   persistence::database& db;
   const service_wiring& wiring;
-  thread_plan threads;
   caf::actor_system_config caf_config;
   caf::actor_system system;
   bridge_scope bridge;
@@ -243,7 +235,12 @@ std::optional<std::string> gateway_node::start() {
     caf::anon_send_exit(request_log, caf::exit_reason::user_shutdown);
   });
   p.io->start();
-  p.running.started("io", [io = p.io] { io->stop(); });
+  actors::io_coordinator::of(system).attach(*p.io);
+  p.running.started("io", [&system, io = p.io] {
+    // The actors still ending (the log's final flush among them) run on their own thread.
+    actors::io_coordinator::of(system).detach();
+    io->stop();
+  });
   actors::upstream_client_options upstream_options;
   upstream_options.io = p.io;
   p.upstream = std::make_shared<actors::upstream_client>(upstream_options);
