@@ -329,6 +329,31 @@ bool has_control_characters(std::string_view text) {
   return false;
 }
 
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+      ++i;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += hex_escape("\\u00", static_cast<unsigned char>(c));
+      ++i;
+    } else if (static_cast<unsigned char>(c) < 0x80) {
+      out += c;
+      ++i;
+    } else if (auto point = decode_at(text, i)) {
+      out.append(text.substr(i, point->length));
+      i += point->length;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  out += '"';
+}
+
 std::string escape_controls(std::string_view text, bool keep_newlines) {
   std::string out;
   out.reserve(text.size());

@@ -68,4 +68,9 @@ bool has_control_characters(std::string_view text);
 /// their own newlines).
 std::string escape_controls(std::string_view text, bool keep_newlines = false);
 
+/// Appends `text` to `out` as a JSON string literal, quotes included: `"` and `\` escaped, C0
+/// controls as `\u00XX`, each byte that is not part of well-formed UTF-8 replaced by U+FFFD.
+/// For JSON written on the hot path without building a document first.
+void append_json_string(std::string& out, std::string_view text);
+
 } // namespace cxp

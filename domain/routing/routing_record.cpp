@@ -1,8 +1,9 @@
 #include "domain/routing/routing_record.hpp"
 
+#include <algorithm>
 #include <map>
 
-#include <nlohmann/json.hpp>
+#include "common/encoding.hpp"
 
 namespace cxp::domain {
 
@@ -71,20 +72,29 @@ std::optional<std::string> routing_json(const std::vector<routed_candidate>& can
   if (candidates.empty()) {
     return std::nullopt;
   }
-  nlohmann::json list = nlohmann::json::array();
-  for (size_t i = 0; i < candidates.size() && i < max_routed_candidates; ++i) {
+  // Written directly (keys in the order nlohmann would sort them): once per request.
+  std::string out = R"({"candidates":[)";
+  const size_t kept = std::min(candidates.size(), max_routed_candidates);
+  for (size_t i = 0; i < kept; ++i) {
     const auto& candidate = candidates[i];
-    list.push_back(
-      {{"account_id", candidate.account_id},
-       {"outcome", candidate.outcome},
-       {"reason", candidate.reason.empty() ? nlohmann::json() : nlohmann::json(candidate.reason)},
-       {"attempt", candidate.attempt}});
+    out += i == 0 ? R"({"account_id":)" : R"(,{"account_id":)";
+    append_json_string(out, candidate.account_id);
+    out += R"(,"attempt":)" + std::to_string(candidate.attempt) + R"(,"outcome":)";
+    append_json_string(out, candidate.outcome);
+    out += R"(,"reason":)";
+    if (candidate.reason.empty()) {
+      out += "null";
+    } else {
+      append_json_string(out, candidate.reason);
+    }
+    out += '}';
   }
-  nlohmann::json out{{"candidates", std::move(list)}};
-  if (candidates.size() > max_routed_candidates) {
-    out["omitted"] = candidates.size() - max_routed_candidates;
+  out += ']';
+  if (candidates.size() > kept) {
+    out += R"(,"omitted":)" + std::to_string(candidates.size() - kept);
   }
-  return out.dump();
+  out += '}';
+  return out;
 }
 
 } // namespace cxp::domain

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 TEST_CASE("hex and base64 round-trip arbitrary bytes", "[unit][common][encoding]") {
   const std::string data{"\x00\xff\x10hello\x7f", 10};
@@ -86,4 +87,27 @@ TEST_CASE("ascii_iequals ignores ASCII case only and is_base64url_char takes the
   for (char c : std::string{"+/=. \x80"}) {
     CHECK_FALSE(cxp::is_base64url_char(c));
   }
+}
+
+TEST_CASE("append_json_string writes a literal that parses back to the text",
+          "[unit][common][encoding]") {
+  const auto literal = [](std::string_view text) {
+    std::string out = "[";
+    cxp::append_json_string(out, text);
+    return out + "]";
+  };
+  for (const std::string& text :
+       {std::string{}, std::string{"plain"}, std::string{"quote \" and backslash \\"},
+        std::string{"controls \n\t\x01\x1f and DEL \x7f"}, std::string{"nul \0 inside", 12},
+        std::string{"\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac"}}) {
+    INFO(text);
+    const auto written = literal(text);
+    CHECK(nlohmann::json::parse(written)[0].get<std::string>() == text);
+  }
+  CHECK(literal("a\"b") == R"(["a\"b"])");
+  CHECK(literal("\x01") == R"(["\u0001"])");
+  // Not UTF-8: each bad byte becomes U+FFFD, and the literal is still valid JSON.
+  const auto replaced = literal("ok \xff \xc3 \xed\xa0\x80");
+  CHECK(nlohmann::json::parse(replaced)[0]
+        == "ok \xEF\xBF\xBD \xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
 }

@@ -119,3 +119,27 @@ TEST_CASE("the stored routing JSON is bounded and holds ids and codes only",
         == nlohmann::json{
           {"account_id", "account-0"}, {"outcome", "served"}, {"reason", nullptr}, {"attempt", 1}});
 }
+
+TEST_CASE("the routing JSON is the document nlohmann would write, odd characters included",
+          "[unit][domain][routing]") {
+  const std::vector<routed_candidate> candidates{
+    {"3f1c0a52-0000-4000-8000-000000000001", "served", "", 2},
+    {"acct \"quoted\" \\ \x01", "failed", "upstream_\xc3\xa9rror", 1},
+    {"b", "skipped", "circuit_open", 0}};
+  nlohmann::json expected{{"candidates", nlohmann::json::array()}};
+  for (const auto& candidate : candidates) {
+    expected["candidates"].push_back(
+      {{"account_id", candidate.account_id},
+       {"outcome", candidate.outcome},
+       {"reason", candidate.reason.empty() ? nlohmann::json() : nlohmann::json(candidate.reason)},
+       {"attempt", candidate.attempt}});
+  }
+  auto text = routing_json(candidates);
+  REQUIRE(text);
+  CHECK(nlohmann::json::parse(*text) == expected);
+  // Plain ids and codes come out byte for byte as nlohmann's dump, so stored rows do not change.
+  const std::vector<routed_candidate> plain{candidates[0], candidates[2]};
+  nlohmann::json plain_expected{
+    {"candidates", {expected["candidates"][0], expected["candidates"][2]}}};
+  CHECK(*routing_json(plain) == plain_expected.dump());
+}
