@@ -34,6 +34,37 @@ TEST_CASE("rate-limit headers become primary and secondary windows",
   CHECK(windows[1].observed_at == now);
 }
 
+TEST_CASE("each limit family's headers become its windows, named, in family order",
+          "[unit][domain][routing][quota]") {
+  const std::map<std::string, std::string> headers = {
+    {"x-codex-primary-used-percent", "10"},
+    {"x-codex-primary-window-minutes", "300"},
+    {"x-codex-bengalfox-primary-used-percent", "50"},
+    {"x-codex-bengalfox-limit-name", "GPT-5.3-Codex-Spark"},
+    {"x-codex-bengalfox-secondary-used-percent", "70"},
+    {"x-codex-bengalfox-secondary-reset-after-seconds", "60"},
+    {"x-other-secondary-window-minutes", "10080"}, // no percentage: no window
+    {"x-primary-used-percent", "5"},               // no family name
+    {"x-codex-credits-has-credits", "true"},
+    {"codex-primary-used-percent", "1"}, // not an x- header
+  };
+  auto windows = parse_rate_limit_headers(headers, now);
+  REQUIRE(windows.size() == 3);
+  CHECK(windows[0].limit_id == main_limit);
+  CHECK(windows[0].limit_name.empty());
+  CHECK(windows[0].used_percent == Approx(10));
+  CHECK(windows[0].window_minutes == 300);
+  CHECK(windows[1].limit_id == "codex_bengalfox");
+  CHECK(windows[1].limit_name == "GPT-5.3-Codex-Spark");
+  CHECK(windows[1].kind == "primary");
+  CHECK(windows[1].used_percent == Approx(50));
+  CHECK_FALSE(windows[1].reset_at);
+  CHECK(windows[2].limit_id == "codex_bengalfox");
+  CHECK(windows[2].kind == "secondary");
+  CHECK(windows[2].used_percent == Approx(70));
+  CHECK(windows[2].reset_at == now + seconds{60});
+}
+
 TEST_CASE("a weekly window reported as primary is stored as secondary",
           "[unit][domain][routing][quota]") {
   auto windows = parse_rate_limit_headers(
