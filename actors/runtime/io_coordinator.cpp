@@ -127,8 +127,6 @@ private:
   bool drain_posted_ = false;
   bool retired_ = false;
   bool finished_ = false;
-
-  friend class io_coordinator;
 };
 
 io_coordinator::io_coordinator(caf::actor_system& system)

@@ -57,7 +57,6 @@ private:
   class lane;
 
   lane& lane_for_caller();
-  void run_own_thread();
 
   std::unique_ptr<lane> own_;
   std::vector<std::unique_ptr<lane>> io_lanes_;

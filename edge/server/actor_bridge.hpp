@@ -65,9 +65,9 @@ void deliver(const std::function<void(caf::expected<Reply>)>& on_reply,
 /// `on_reply` with the typed answer or the error (a timeout included). The callback runs in the
 /// bridge actor, on whichever thread the scheduler runs it (in the node, usually the calling Asio
 /// thread: `actors::io_coordinator`); `exchange::respond` may be called from it directly because
-/// it posts to the session's strand. Never blocks the calling Asio thread. `timeout` is a std::chrono duration,
-/// or `caf::infinite` for a target that always answers (no timer is then registered with the
-/// actor clock, whose thread would otherwise wake twice per call).
+/// it posts to the session's strand. Never blocks the calling Asio thread. `timeout` is a
+/// std::chrono duration, or `caf::infinite` for a target that always answers (no timer is then
+/// registered with the actor clock, whose thread would otherwise wake twice per call).
 /// A typed `target` is checked at compile time: it must accept `xs...` and answer `Reply`.
 template <class Reply, class Handle, class Timeout, class... Ts>
 void ask(caf::actor_system& system, const Handle& target, Timeout timeout,
