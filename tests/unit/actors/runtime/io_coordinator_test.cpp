@@ -82,6 +82,23 @@ caf::actor idle_recorder(caf::actor_system& system, const std::shared_ptr<handle
   return actor;
 }
 
+/// An idle recorder on a coordinator attached to one Asio thread; detached and stopped at the end.
+struct attached_recorder {
+  attached_recorder() {
+    io.start();
+    node.coordinator.attach(io);
+  }
+  ~attached_recorder() {
+    node.coordinator.detach();
+    io.stop();
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  }
+  coordinated_system node;
+  std::shared_ptr<handled_log> log = std::make_shared<handled_log>();
+  caf::actor actor = idle_recorder(*node.system, log);
+  io_pool io{1};
+};
+
 } // namespace
 
 TEST_CASE("actors run on their own thread until attached, then on the Asio threads, and on "
@@ -127,12 +144,10 @@ TEST_CASE("actors run on their own thread until attached, then on the Asio threa
 TEST_CASE("an actor's turn on an Asio thread is bounded, so the thread's other handlers run "
           "between its turns",
           "[unit][actors][io_coordinator]") {
-  coordinated_system node;
-  auto log = std::make_shared<handled_log>();
-  auto actor = idle_recorder(*node.system, log);
-  io_pool io{1};
-  io.start();
-  node.coordinator.attach(io);
+  attached_recorder fx;
+  auto& io = fx.io;
+  auto& log = fx.log;
+  auto& actor = fx.actor;
 
   constexpr int messages = 500;
   std::promise<size_t> seen_by_handler;
@@ -151,29 +166,19 @@ TEST_CASE("an actor's turn on an Asio thread is bounded, so the thread's other h
   for (int i = 0; i <= messages; ++i) {
     REQUIRE(log->order[i] == i); // in order, none lost
   }
-  node.coordinator.detach();
-  io.stop();
-  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("what an Asio thread had queued when the coordinator detaches runs on the own thread",
           "[unit][actors][io_coordinator]") {
-  coordinated_system node;
-  auto log = std::make_shared<handled_log>();
-  auto actor = idle_recorder(*node.system, log);
-  io_pool io{1};
-  io.start();
-  node.coordinator.attach(io);
-  const auto io_thread = thread_of(io.at(0));
+  attached_recorder fx;
+  const auto io_thread = thread_of(fx.io.at(0));
 
   // The Asio thread is busy; the message waits in its queue.
   std::promise<void> release;
-  boost::asio::post(io.at(0), [done = release.get_future().share()] { done.wait(); });
-  caf::anon_send(actor, 1);
-  node.coordinator.detach();
-  REQUIRE(handled(*log, 1)); // while the Asio thread is still busy
-  CHECK(*log->thread_of(1) != io_thread);
+  boost::asio::post(fx.io.at(0), [done = release.get_future().share()] { done.wait(); });
+  caf::anon_send(fx.actor, 1);
+  fx.node.coordinator.detach();
+  REQUIRE(handled(*fx.log, 1)); // while the Asio thread is still busy
+  CHECK(*fx.log->thread_of(1) != io_thread);
   release.set_value();
-  io.stop();
-  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
