@@ -12,7 +12,10 @@ namespace cxp::persistence {
 /// An open transaction on one leased connection, handed to services by `database::transact` so
 /// that several repository writes (and their audit event) commit together. Services only pass it
 /// to repositories' `_in` methods; the SQL stays in the repositories. Rolled back on destruction
-/// unless `commit` was called.
+/// unless `commit` was called. On SQLite it takes the write lock when it begins (`BEGIN
+/// IMMEDIATE`): a deferred transaction that reads and then writes fails at once with
+/// SQLITE_BUSY when another connection committed in between, where this one waits its turn
+/// within the busy timeout.
 class unit_of_work {
 public:
   explicit unit_of_work(soci::session& sql);
@@ -27,7 +30,8 @@ public:
 
 private:
   soci::session& sql_;
-  std::unique_ptr<soci::transaction> transaction_;
+  std::unique_ptr<soci::transaction> transaction_; ///< PostgreSQL's
+  bool sqlite_open_ = false;                       ///< SQLite's, begun immediate
 };
 
 } // namespace cxp::persistence
