@@ -6,6 +6,7 @@
 #include "persistence/db/filtered_query.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
+#include "persistence/db/unit_of_work.hpp"
 
 namespace cxp::persistence {
 
@@ -75,7 +76,7 @@ caf::error key_not_found() {
 
 /// Runs the UPDATE `statement` of one key; the audit event is recorded and the transaction
 /// committed only when it touched a row (no row: the key does not exist).
-caf::expected<void> commit_key_change(soci::session& sql, soci::transaction& transaction,
+caf::expected<void> commit_key_change(soci::session& sql, unit_of_work& transaction,
                                       soci::statement& statement, const audit_event_row& audit) {
   statement.execute(true);
   if (statement.get_affected_rows() == 0) {
@@ -91,7 +92,7 @@ caf::expected<void> commit_key_change(soci::session& sql, soci::transaction& tra
 caf::expected<void> api_key_repository::insert(const api_key_row& row,
                                                const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) {
-    soci::transaction transaction{sql};
+    unit_of_work transaction{sql};
     insert_row(sql, "api_keys", key_table, row);
     audit_repository::record_in(sql, audit);
     transaction.commit();
@@ -150,7 +151,7 @@ api_key_repository::list(const api_key_list_filter& filter) {
 caf::expected<void> api_key_repository::update_policy(const api_key_row& row,
                                                       const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction transaction{sql};
+    unit_of_work transaction{sql};
     policy_binds policy{row};
     soci::statement statement =
       (sql.prepare
@@ -178,7 +179,7 @@ caf::expected<void> api_key_repository::set_status(const std::string& id, const 
                                                    const std::string& updated_at,
                                                    const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction transaction{sql};
+    unit_of_work transaction{sql};
     nullable_use<std::string> revoked{revoked_at};
     const int bump = bump_epoch ? 1 : 0;
     soci::statement statement =
@@ -196,7 +197,7 @@ caf::expected<void> api_key_repository::rotate(const std::string& id, const std:
                                                const std::string& updated_at,
                                                const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction transaction{sql};
+    unit_of_work transaction{sql};
     soci::statement statement =
       (sql.prepare
          << "UPDATE api_keys SET key_prefix = :prefix, key_hash = :hash, "

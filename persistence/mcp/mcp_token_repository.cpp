@@ -6,6 +6,7 @@
 #include "persistence/db/column_table.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
+#include "persistence/db/unit_of_work.hpp"
 
 namespace cxp::persistence {
 
@@ -34,7 +35,7 @@ caf::expected<std::optional<mcp_token_row>> first_token(database& db, const std:
 caf::expected<void> mcp_token_repository::insert(const mcp_token_row& row,
                                                  const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) {
-    soci::transaction transaction{sql};
+    unit_of_work transaction{sql};
     insert_row(sql, "mcp_tokens", token_table, row);
     audit_repository::record_in(sql, audit);
     transaction.commit();
@@ -70,7 +71,7 @@ caf::expected<void> mcp_token_repository::revoke(const std::string& id,
                                                  const std::string& now,
                                                  const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction transaction{sql};
+    unit_of_work transaction{sql};
     const auto changed =
       execute_bound(sql,
                     "UPDATE mcp_tokens SET status = 'revoked', revoked_at = :p0, revoked_by = :p1 "
@@ -98,7 +99,7 @@ caf::expected<void> mcp_token_repository::set_access(const std::string& operator
                                                      const std::string& now,
                                                      const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) {
-    soci::transaction transaction{sql};
+    unit_of_work transaction{sql};
     execute_bound(sql,
                   "INSERT INTO operator_mcp_access (operator_id, enabled, updated_at) "
                   "VALUES (:p0, "

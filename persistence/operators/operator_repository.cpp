@@ -9,6 +9,7 @@
 #include "common/errc.hpp"
 #include "persistence/db/column_table.hpp"
 #include "persistence/db/row_reader.hpp"
+#include "persistence/db/unit_of_work.hpp"
 
 namespace cxp::persistence {
 
@@ -189,7 +190,7 @@ caf::expected<bool> operator_repository::is_bootstrapped() {
 caf::expected<void> operator_repository::insert_bootstrap_owner(const operator_row& owner,
                                                                 const audit_event_row& audit) {
   return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     if (count(sql, "SELECT COUNT(*) FROM operators") > 0) {
       return make_error(errc::conflict, "bootstrap already completed");
     }
@@ -208,7 +209,7 @@ caf::expected<void> operator_repository::insert_bootstrap_owner(const operator_r
 caf::expected<void> operator_repository::insert_operator(const operator_row& row,
                                                          const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     insert_operator_in(sql, row);
     audit_repository::record_in(sql, audit);
     tr.commit();
@@ -250,7 +251,7 @@ caf::expected<std::vector<operator_row>> operator_repository::list_operators() {
 caf::expected<void> operator_repository::update_operator(const operator_update& update,
                                                          const audit_event_row& audit) {
   return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     // Takes the row locks of every active owner first (PostgreSQL), so two concurrent demotions
     // of different owners serialize and the second one sees the first one's result.
     sql << "UPDATE operators SET updated_at = updated_at WHERE role = 'instance_owner' AND status "
@@ -290,7 +291,7 @@ caf::expected<void> operator_repository::update_password(const std::string& oper
                                                          const std::string& now,
                                                          const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     sql << "UPDATE operators SET password_hash = :hash, password_change_required = 0, updated_at = "
            ":at "
            "WHERE id = :id",
@@ -316,7 +317,7 @@ operator_repository::existing_pool_ids(const std::vector<std::string>& pool_ids)
 caf::expected<void> operator_repository::complete_login(const login_commit& commit,
                                                         const audit_event_row& audit) {
   return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     const auto& operator_id = commit.session.operator_id;
     if (commit.totp_step) {
       const long long step = *commit.totp_step;
@@ -374,7 +375,7 @@ caf::expected<void> operator_repository::revoke_session(const std::string& sessi
                                                         const std::string& now,
                                                         const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     sql << "UPDATE operator_sessions SET status = 'revoked', revoked_at = :at WHERE id = :id AND "
            "status = 'active'",
       soci::use(now), soci::use(session_id);
@@ -388,7 +389,7 @@ caf::expected<void> operator_repository::begin_totp(const std::string& operator_
                                                     const std::string& now,
                                                     const audit_event_row& audit) {
   return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     soci::statement update =
       (sql.prepare << "UPDATE operators SET totp_status = 'pending', "
                       "totp_secret_ciphertext = :ciphertext, totp_last_used_step = NULL, "
@@ -409,7 +410,7 @@ caf::expected<void> operator_repository::activate_totp(const std::string& operat
                                                        const std::string& now,
                                                        const audit_event_row& audit) {
   return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     const long long used_step = step;
     soci::statement update = (sql.prepare << "UPDATE operators SET totp_status = 'active', "
                                              "totp_last_used_step = :step, updated_at = :at "
@@ -436,7 +437,7 @@ caf::expected<void> operator_repository::disable_totp(const std::string& operato
                                                       const std::string& now,
                                                       const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     sql << "UPDATE operators SET totp_status = 'disabled', totp_secret_ciphertext = NULL, "
            "totp_last_used_step = NULL, updated_at = :at WHERE id = :id",
       soci::use(now), soci::use(operator_id);
@@ -464,7 +465,7 @@ operator_repository::find_active_recovery_code(const std::string& operator_id,
 caf::expected<void> operator_repository::insert_invite(const invite_row& row,
                                                        const audit_event_row& audit) {
   return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     long long taken = 0;
     sql << "SELECT COUNT(*) FROM operators WHERE lower(email) = :email", soci::use(row.email),
       soci::into(taken);
@@ -517,7 +518,7 @@ caf::expected<void> operator_repository::revoke_invite(const std::string& id,
                                                        const std::string& now,
                                                        const audit_event_row& audit) {
   return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     soci::statement update =
       (sql.prepare << "UPDATE invites SET status = 'revoked', revoked_at = :at "
                       "WHERE id = :id AND status = 'active'",
@@ -537,7 +538,7 @@ caf::expected<void> operator_repository::accept_invite(const std::string& invite
                                                        const std::string& now,
                                                        const audit_event_row& audit) {
   return run_checked(db_, [&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction tr(sql);
+    unit_of_work tr(sql);
     // Claims the invite before anything else, so of two concurrent accepts only one matches the
     // active row, and a used invite reads as not_found rather than as an email conflict.
     soci::statement claim =

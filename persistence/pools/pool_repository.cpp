@@ -6,6 +6,7 @@
 #include "persistence/db/filtered_query.hpp"
 #include "persistence/db/row_reader.hpp"
 #include "persistence/db/select_rows.hpp"
+#include "persistence/db/unit_of_work.hpp"
 #include "persistence/operators/operator_repository.hpp"
 
 namespace cxp::persistence {
@@ -43,7 +44,7 @@ struct pool_numbers {
 
 caf::expected<void> pool_repository::insert(const pool_row& row, const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) {
-    soci::transaction transaction{sql};
+    unit_of_work transaction{sql};
     insert_row(sql, "pools", pool_table, row);
     audit_repository::record_in(sql, audit);
     transaction.commit();
@@ -83,7 +84,7 @@ caf::expected<std::vector<pool_row>> pool_repository::list(const pool_list_filte
 
 caf::expected<void> pool_repository::update(const pool_row& row, const audit_event_row& audit) {
   return db_.run([&](soci::session& sql) -> caf::expected<void> {
-    soci::transaction transaction{sql};
+    unit_of_work transaction{sql};
     nullable_use<std::string> disabled_at{row.disabled_at};
     const pool_numbers numbers{row};
     soci::statement statement =
