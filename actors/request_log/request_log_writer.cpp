@@ -48,13 +48,39 @@ void schedule(writer_self* self) {
   }
 }
 
+/// Drops the oldest rows beyond `max_buffered`, each logged and counted.
+void trim_to_bound(writer_self* self) {
+  auto& buffer = self->state.buffer;
+  while (buffer.size() > self->state.max_buffered) {
+    log::error("request_log", "request log buffer full; dropping the oldest row", {});
+    buffer.pop_front();
+    self->state.dropped->increment();
+  }
+}
+
+/// A batch whose write failed goes back in front of the rows that came in meanwhile.
+void restore(writer_self* self, std::vector<persistence::request_log_row> batch) {
+  auto& buffer = self->state.buffer;
+  buffer.insert(buffer.begin(), std::make_move_iterator(batch.begin()),
+                std::make_move_iterator(batch.end()));
+  trim_to_bound(self);
+}
+
+/// Answers the flush waiters once every row is written (none buffered, none in flight).
 void settle_waiters(writer_self* self) {
-  if (self->state.buffer.empty()) {
+  if (!self->state.writing && self->state.buffer.empty()) {
     for (auto& waiter : self->state.flush_waiters) {
       waiter.deliver(true);
     }
     self->state.flush_waiters.clear();
   }
+}
+
+/// Buffers `row`, dropping the oldest rows beyond `max_buffered`.
+void buffer_row(writer_self* self, persistence::request_log_row row) {
+  auto& buffer = self->state.buffer;
+  buffer.push_back(std::move(row));
+  trim_to_bound(self);
 }
 
 void write_batch(writer_self* self) {
@@ -64,15 +90,19 @@ void write_batch(writer_self* self) {
     return;
   }
   state.writing = true;
-  const size_t count = std::min(state.max_batch, state.buffer.size());
-  std::vector<persistence::request_log_row> batch(state.buffer.begin(),
-                                                  state.buffer.begin() + count);
+  const auto count = static_cast<std::ptrdiff_t>(std::min(state.max_batch, state.buffer.size()));
+  // Moved out, not copied: a failed write puts the rows back in front.
+  auto batch = std::make_shared<std::vector<persistence::request_log_row>>(
+    std::make_move_iterator(state.buffer.begin()),
+    std::make_move_iterator(state.buffer.begin() + count));
+  state.buffer.erase(state.buffer.begin(), state.buffer.begin() + count);
   using book_ptr = std::shared_ptr<const domain::price_book>;
-  auto done = [self, count](bool written) {
+  auto done = [self, batch](bool written) {
     self->state.writing = false;
-    if (written) {
+    if (!written) {
+      restore(self, std::move(*batch));
+    } else {
       auto& writer = self->state;
-      writer.buffer.erase(writer.buffer.begin(), writer.buffer.begin() + count);
       // What came in during the write waits for its batch to fill or its tick: writing it at
       // once would commit a handful of rows per transaction under load.
       if (writer.buffer.size() >= writer.max_batch || !writer.flush_waiters.empty()) {
@@ -80,8 +110,6 @@ void write_batch(writer_self* self) {
         return;
       }
       settle_waiters(self);
-      schedule(self);
-      return;
     }
     schedule(self);
   };
@@ -89,16 +117,15 @@ void write_batch(writer_self* self) {
   // most after its requests finished: one indexed read tells whether a newer snapshot was
   // imported (on any node) since the last batch, and only then are its prices loaded.
   ask_db(self, state.db, db_timeout,
-         [batch = std::move(batch),
-          held = state.prices](persistence::database& db) mutable -> caf::expected<book_ptr> {
+         [batch, held = state.prices](persistence::database& db) -> caf::expected<book_ptr> {
            auto book = domain::current_price_book(db, held);
            if (!book) {
              return book.error();
            }
-           for (auto& row : batch) {
+           for (auto& row : *batch) {
              domain::price_log_row(**book, row);
            }
-           if (auto written = persistence::request_log_repository{db}.insert_batch(batch);
+           if (auto written = persistence::request_log_repository{db}.insert_batch(*batch);
                !written) {
              return written.error();
            }
@@ -126,14 +153,8 @@ writer_impl::behavior_type writer_behavior(writer_self* self, db_pool_actor db,
   self->state.max_buffered = max_buffered;
   return {
     [self](persistence::request_log_row& row) {
-      auto& buffer = self->state.buffer;
-      if (buffer.size() >= self->state.max_buffered) {
-        log::error("request_log", "request log buffer full; dropping the oldest row", {});
-        buffer.pop_front();
-        self->state.dropped->increment();
-      }
-      buffer.push_back(std::move(row));
-      if (buffer.size() >= self->state.max_batch) {
+      buffer_row(self, std::move(row));
+      if (self->state.buffer.size() >= self->state.max_batch) {
         write_batch(self);
       } else {
         schedule(self);

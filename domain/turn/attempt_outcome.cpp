@@ -1,7 +1,5 @@
 #include "domain/turn/attempt_outcome.hpp"
 
-#include "common/encoding.hpp"
-
 namespace cxp::domain {
 
 std::string_view to_string(attempt_outcome outcome) {
@@ -52,7 +50,6 @@ std::string_view request_log_status(std::optional<attempt_outcome> last) {
 persistence::request_attempt_row make_attempt_row(attempt_facts facts, attempt_outcome outcome,
                                                   bool retried) {
   persistence::request_attempt_row row;
-  row.id = new_time_ordered_uuid();
   row.attempt_number = facts.attempt_number;
   row.account_id = std::move(facts.account_id);
   row.started_at = std::move(facts.started_at);

@@ -49,16 +49,16 @@ request_log_row read_request(const soci::row& row) {
   return log;
 }
 
-constexpr auto attempt_table = make_column_table(
-  col<&request_attempt_row::request_id>("request_id"), col<&request_attempt_row::id>("id"),
-  col<&request_attempt_row::attempt_number>("attempt_number"),
-  col<&request_attempt_row::account_id>("account_id"),
-  col<&request_attempt_row::started_at>("started_at"),
-  col<&request_attempt_row::status_code>("status_code"),
-  col<&request_attempt_row::outcome>("outcome"),
-  col<&request_attempt_row::error_code>("error_code"),
-  col<&request_attempt_row::latency_ms>("latency_ms"),
-  col<&request_attempt_row::ttfb_ms>("ttfb_ms"));
+constexpr auto attempt_table =
+  make_column_table(col<&request_attempt_row::request_id>("request_id"),
+                    col<&request_attempt_row::attempt_number>("attempt_number"),
+                    col<&request_attempt_row::account_id>("account_id"),
+                    col<&request_attempt_row::started_at>("started_at"),
+                    col<&request_attempt_row::status_code>("status_code"),
+                    col<&request_attempt_row::outcome>("outcome"),
+                    col<&request_attempt_row::error_code>("error_code"),
+                    col<&request_attempt_row::latency_ms>("latency_ms"),
+                    col<&request_attempt_row::ttfb_ms>("ttfb_ms"));
 
 } // namespace
 

@@ -12,9 +12,8 @@
 
 namespace cxp::persistence {
 
-/// One upstream try of a request.
+/// One upstream try of a request, named by the request and its number.
 struct request_attempt_row {
-  std::string id;
   int32_t attempt_number = 1;
   std::optional<std::string> account_id;
   std::string started_at;

@@ -17,8 +17,6 @@ history_shape shape_of(history_table table) {
   switch (table) {
   case history_table::request_logs:
     return {"request_logs", "occurred_at"};
-  case history_table::request_attempts:
-    return {"request_attempts", "started_at"};
   case history_table::audit_events:
     return {"audit_events", "occurred_at"};
   }
@@ -38,14 +36,26 @@ caf::expected<int64_t> housekeeping_repository::delete_history(history_table tab
                                                                int64_t limit) {
   const auto shape = shape_of(table);
   const long long batch = limit;
-  // A subquery with LIMIT, because neither dialect limits a DELETE portably.
-  const std::string statement =
-    std::string{"DELETE FROM "} + shape.table + " WHERE id IN (SELECT id FROM " + shape.table
-    + " WHERE " + shape.time_column + " < :before ORDER BY " + shape.time_column + " LIMIT :batch)";
-  return db_.run([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << statement, soci::use(before), soci::use(batch));
-    st.execute(true);
-    return static_cast<int64_t>(st.get_affected_rows());
+  // A subquery with LIMIT, because neither dialect limits a DELETE portably; ordered by id too,
+  // so the attempts' delete and the requests' pick the same rows.
+  const std::string oldest = std::string{"SELECT id FROM "} + shape.table + " WHERE "
+                             + shape.time_column + " < :before ORDER BY " + shape.time_column
+                             + ", id LIMIT :batch";
+  return db_.transact([&](unit_of_work& work) {
+    auto& sql = work.session();
+    if (table == history_table::request_logs) {
+      soci::statement attempts =
+        (sql.prepare << "DELETE FROM request_attempts WHERE request_id IN (" << oldest << ")",
+         soci::use(before), soci::use(batch));
+      attempts.execute(true);
+    }
+    soci::statement rows =
+      (sql.prepare << "DELETE FROM " << shape.table << " WHERE id IN (" << oldest << ")",
+       soci::use(before), soci::use(batch));
+    rows.execute(true);
+    const auto deleted = static_cast<int64_t>(rows.get_affected_rows());
+    work.commit();
+    return deleted;
   });
 }
 

@@ -9,8 +9,9 @@
 
 namespace cxp::persistence {
 
-/// The history tables retention trims, each by its own time column.
-enum class history_table { request_logs, request_attempts, audit_events };
+/// The history tables retention trims, each by its own time column. A request's attempts go
+/// with it.
+enum class history_table { request_logs, audit_events };
 
 /// What one runtime cleanup deleted.
 struct runtime_cleanup_counts {
@@ -30,7 +31,8 @@ class housekeeping_repository {
 public:
   explicit housekeeping_repository(database& db) : db_(db) {}
 
-  /// Deletes at most `limit` rows of `table` older than `before` (oldest first); the count.
+  /// Deletes at most `limit` rows of `table` older than `before` (oldest first), a request's
+  /// attempts in the same transaction; the count of `table`'s rows.
   caf::expected<int64_t> delete_history(history_table table, const std::string& before,
                                         int64_t limit);
 

@@ -96,12 +96,14 @@ TEST_CASE("retention deletes only history older than its settings, in bounded ba
   job_rig rig{GENERATE(test::backend::sqlite, test::backend::postgres)};
   for (int i = 0; i < 3; ++i) {
     insert_request_log(rig, "old-" + std::to_string(i), iso(-days(91) - std::chrono::hours{i}));
-    rig.sql("INSERT INTO request_attempts (id, request_id, attempt_number, started_at, outcome) "
-            "VALUES ('attempt-old-"
-            + std::to_string(i) + "', 'old-" + std::to_string(i) + "', 1, '" + iso(-days(91))
-            + "', 'succeeded')");
   }
   insert_request_log(rig, "recent", iso(-days(89)));
+  // A request's attempts go with it, whenever each attempt started.
+  for (const auto* request : {"old-0", "old-1", "old-2", "recent"}) {
+    rig.sql(std::string{"INSERT INTO request_attempts (request_id, attempt_number, started_at, "
+                        "outcome) VALUES ('"}
+            + request + "', 1, '" + iso(-days(89)) + "', 'succeeded')");
+  }
   rig.sql("INSERT INTO audit_events (id, occurred_at, actor_type, action, outcome) VALUES "
           "('audit-old', '"
           + iso(-days(366))
@@ -115,14 +117,16 @@ TEST_CASE("retention deletes only history older than its settings, in bounded ba
     housekeeping.delete_history(persistence::history_table::request_logs, iso(-days(90)), 2).value()
     == 2);
   CHECK(rig.count("SELECT COUNT(*) FROM request_logs WHERE id = 'old-0'") == 1);
+  CHECK(rig.count("SELECT COUNT(*) FROM request_attempts") == 2);
+  CHECK(rig.count("SELECT COUNT(*) FROM request_attempts WHERE request_id = 'old-0'") == 1);
 
   const auto outcome = rig.run(job_kind::retention);
   CHECK(outcome["request_logs"]["deleted"] == 1);
-  CHECK(outcome["request_attempts"]["deleted"] == 3);
   CHECK(outcome["audit_events"]["deleted"] == 1);
   CHECK(rig.count("SELECT COUNT(*) FROM request_logs") == 1);
   CHECK(rig.count("SELECT COUNT(*) FROM request_logs WHERE id = 'recent'") == 1);
-  CHECK(rig.count("SELECT COUNT(*) FROM request_attempts") == 0);
+  CHECK(rig.count("SELECT COUNT(*) FROM request_attempts WHERE request_id = 'recent'") == 1);
+  CHECK(rig.count("SELECT COUNT(*) FROM request_attempts") == 1);
   CHECK(rig.count("SELECT COUNT(*) FROM audit_events WHERE id = 'audit-recent'") == 1);
   CHECK(rig.count("SELECT COUNT(*) FROM audit_events") == 1);
 

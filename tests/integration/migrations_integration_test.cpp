@@ -55,6 +55,49 @@ TEST_CASE("migrations apply once and a second run is a no-op",
   }
 }
 
+TEST_CASE("attempts keyed by their request keep every attempt of a stored request and only those",
+          "[integration][persistence][migrate]") {
+  const auto kind = GENERATE(backend::sqlite, backend::postgres);
+  CAPTURE(test::to_string(kind));
+  test::test_database database{kind, false};
+  system_clock_source clock;
+  const auto& all = persistence::embedded_migrations();
+  std::vector<persistence::migration> before_keying;
+  for (const auto& step : all) {
+    if (step.version < "0013") {
+      before_keying.push_back(step);
+    }
+  }
+  REQUIRE(persistence::run_migrations(database.db(), before_keying, clock));
+  auto sql = [&](const std::string& statement) {
+    REQUIRE(database.db().run([&](soci::session& session) { session << statement; }));
+  };
+  sql("INSERT INTO request_logs (id, occurred_at, route, transport, status_code, outcome) VALUES "
+      "('req-1', '2026-12-01T00:00:00.000000Z', '/backend-api/codex/responses', 'http_sse', 200, "
+      "'succeeded')");
+  sql("INSERT INTO request_attempts (id, request_id, attempt_number, started_at, status_code, "
+      "outcome) VALUES ('a-1', 'req-1', 1, '2026-12-01T00:00:00.000000Z', 502, "
+      "'retryable_failed'), ('a-2', 'req-1', 2, '2026-12-01T00:00:01.000000Z', 200, 'succeeded'), "
+      "('a-orphan', 'req-gone', 1, '2026-12-01T00:00:00.000000Z', 200, 'succeeded')");
+
+  REQUIRE(persistence::run_migrations(database.db(), all, clock));
+  CHECK(count_rows(database.db(), "request_attempts") == 2);
+  auto kept = database.db().run([](soci::session& session) {
+    long long failed = 0;
+    session << "SELECT COUNT(*) FROM request_attempts WHERE request_id = 'req-1' AND "
+               "attempt_number = 1 AND status_code = 502 AND outcome = 'retryable_failed'",
+      soci::into(failed);
+    return failed;
+  });
+  REQUIRE(kept);
+  CHECK(*kept == 1);
+  auto twice = database.db().run([](soci::session& session) {
+    session << "INSERT INTO request_attempts (request_id, attempt_number, started_at, outcome) "
+               "VALUES ('req-1', 2, '2026-12-01T00:00:02.000000Z', 'succeeded')";
+  });
+  CHECK_FALSE(twice);
+}
+
 TEST_CASE("a failing migration rolls back and stops the run",
           "[integration][persistence][migrate]") {
   const auto kind = GENERATE(backend::sqlite, backend::postgres);

@@ -65,7 +65,6 @@ struct log_fixture {
     row.client_ip = "203.0.113.7";
     for (int n = 1; n <= attempts; ++n) {
       persistence::request_attempt_row attempt;
-      attempt.id = new_uuid();
       attempt.attempt_number = n;
       attempt.account_id = "account-" + std::to_string(n);
       attempt.started_at = row.occurred_at;

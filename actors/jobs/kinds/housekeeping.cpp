@@ -46,17 +46,13 @@ job_outcome apply_retention(const job_services& services, const job_run&) {
   const auto& retention = settings->retention;
   persistence::housekeeping_repository housekeeping{services.db};
   nlohmann::json outcome;
-  const std::pair<const char*, persistence::history_table> tables[] = {
-    {"request_logs", persistence::history_table::request_logs},
-    {"request_attempts", persistence::history_table::request_attempts},
-  };
-  for (const auto& [name, table] : tables) {
-    auto trimmed = trim(housekeeping, table, retention.request_log_days, now);
-    if (!trimmed) {
-      return std::move(trimmed.error());
-    }
-    outcome[name] = std::move(*trimmed);
+  // A request's attempts go with it.
+  auto requests =
+    trim(housekeeping, persistence::history_table::request_logs, retention.request_log_days, now);
+  if (!requests) {
+    return std::move(requests.error());
   }
+  outcome["request_logs"] = std::move(*requests);
   auto audit =
     trim(housekeeping, persistence::history_table::audit_events, retention.audit_days, now);
   if (!audit) {

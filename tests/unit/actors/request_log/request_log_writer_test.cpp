@@ -9,12 +9,16 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
+#include <soci/soci.h>
 
 #include "actors/db/db_worker.hpp"
 #include "actors/type_ids.hpp"
+#include "common/clock.hpp"
+#include "common/database_url.hpp"
 #include "common/errc.hpp"
 #include "common/metrics/registry.hpp"
 #include "domain/pricing/price_book.hpp"
+#include "persistence/migrate/migrator.hpp"
 #include "tests/unit/actors/actor_fixture.hpp"
 
 using namespace cxp;
@@ -35,7 +39,42 @@ struct writer_fixture : test::actor_fixture {
 persistence::request_log_row row(int n) {
   persistence::request_log_row r;
   r.id = "row-" + std::to_string(n);
+  r.occurred_at = "2026-12-01T00:00:00.00000" + std::to_string(n) + "Z";
+  r.route = "/backend-api/codex/responses";
+  r.transport = "http_sse";
+  r.status_code = 200;
+  r.outcome = "succeeded";
+  r.attempts.push_back({});
+  r.attempts.back().started_at = r.occurred_at;
+  r.attempts.back().outcome = "succeeded";
   return r;
+}
+
+/// A migrated in-memory SQLite database.
+std::unique_ptr<persistence::database> migrated_database() {
+  auto url = parse_database_url("sqlite://:memory:");
+  REQUIRE(url);
+  auto opened = persistence::database::open(*url, 1);
+  REQUIRE(opened);
+  system_clock_source clock;
+  REQUIRE(persistence::run_migrations(**opened, persistence::embedded_migrations(), clock));
+  return std::move(*opened);
+}
+
+/// The ids of the stored request logs, in the order they were written, each with its attempts.
+std::vector<std::string> stored_ids(persistence::database& db) {
+  auto ids = db.run([](soci::session& sql) {
+    std::vector<std::string> found;
+    soci::rowset<std::string> rows =
+      (sql.prepare << "SELECT l.id || '/' || (SELECT COUNT(*) FROM request_attempts a WHERE "
+                      "a.request_id = l.id) FROM request_logs l ORDER BY l.rowid");
+    for (const auto& stored : rows) {
+      found.push_back(stored);
+    }
+    return found;
+  });
+  REQUIRE(ids);
+  return *ids;
 }
 
 } // namespace
@@ -122,6 +161,88 @@ TEST_CASE_METHOD(writer_fixture, "request log writer batches the rows that arriv
   sched.run();
   CHECK(pending->size() == 1);
   answer_writes();
+
+  stop(writer, db);
+}
+
+TEST_CASE_METHOD(writer_fixture,
+                 "a batch whose write failed is written later, whole and in order, before the rows "
+                 "that came in meanwhile",
+                 "[request_log]") {
+  auto database = migrated_database();
+  auto failures_left = std::make_shared<int>(1);
+  auto db =
+    system.spawn([failures_left, database = database.get()]() -> db_pool_actor::behavior_type {
+      return {[=](const db_call& call) -> caf::result<db_result> {
+        if ((*failures_left)-- > 0) {
+          return make_error(errc::service_unavailable, "database down");
+        }
+        return call.run(*database);
+      }};
+    });
+  auto writer = spawn_request_log_writer(system, db, std::chrono::seconds{1}, dropped,
+                                         /*max_batch=*/2, /*max_buffered=*/100);
+  caf::anon_send(writer, row(1));
+  caf::anon_send(writer, row(2)); // a full batch: written at once, and the write fails
+  sched.run();
+  CHECK(stored_ids(*database).empty());
+
+  caf::anon_send(writer, row(3)); // a full batch again: rows 1 and 2, back in front
+  sched.run();
+  CHECK(stored_ids(*database) == std::vector<std::string>{"row-1/1", "row-2/1"});
+
+  auto flushed = std::make_shared<bool>(false);
+  system.spawn([writer, flushed](caf::event_based_actor* self) {
+    self->request(writer, caf::infinite, flush_atom::value).then([flushed](bool) {
+      *flushed = true;
+    });
+  });
+  sched.run();
+  CHECK(*flushed);
+  CHECK(stored_ids(*database) == std::vector<std::string>{"row-1/1", "row-2/1", "row-3/1"});
+  CHECK(dropped.value() == 0);
+
+  stop(writer, db);
+}
+
+TEST_CASE_METHOD(writer_fixture, "a flush is answered only when the batch in flight is written",
+                 "[request_log]") {
+  using slow_db_actor = db_pool_actor::extend<caf::reacts_to<flush_atom>>;
+  auto pending = std::make_shared<std::vector<caf::typed_response_promise<db_result>>>();
+  auto db = system.spawn([pending](slow_db_actor::pointer self) -> slow_db_actor::behavior_type {
+    return {
+      [=](const db_call&) -> caf::result<db_result> {
+        pending->push_back(self->make_response_promise<db_result>());
+        return pending->back();
+      },
+      [=](flush_atom) {
+        for (auto& promise : *pending) {
+          promise.deliver(
+            db_result{std::any{caf::expected<std::shared_ptr<const domain::price_book>>{
+              std::make_shared<const domain::price_book>()}}});
+        }
+        pending->clear();
+      },
+    };
+  });
+  auto writer = spawn_request_log_writer(system, db_pool_actor{db}, std::chrono::seconds{1},
+                                         dropped, /*max_batch=*/2, /*max_buffered=*/100);
+  caf::anon_send(writer, row(1));
+  caf::anon_send(writer, row(2)); // in flight; nothing is left in the buffer
+  sched.run();
+  REQUIRE(pending->size() == 1);
+
+  auto flushed = std::make_shared<bool>(false);
+  system.spawn([writer, flushed](caf::event_based_actor* self) {
+    self->request(writer, caf::infinite, flush_atom::value).then([flushed](bool) {
+      *flushed = true;
+    });
+  });
+  sched.run();
+  CHECK_FALSE(*flushed);
+  caf::anon_send(db, flush_atom::value);
+  sched.run();
+  CHECK(*flushed);
 
   stop(writer, db);
 }
