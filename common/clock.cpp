@@ -5,23 +5,38 @@
 
 namespace cxp {
 
+namespace {
+
+/// Writes `value` as `width` decimal digits ending just before `end`.
+void put_digits(char* end, int64_t value, int width) {
+  for (int i = 0; i < width; ++i) {
+    *--end = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+} // namespace
+
+// By hand rather than through gmtime and snprintf: every request log row and attempt renders a
+// few of these.
 std::string to_iso8601(time_point tp) {
   using namespace std::chrono;
-  const auto micros = duration_cast<microseconds>(tp.time_since_epoch()).count();
-  auto seconds_part = micros / 1'000'000;
-  auto fraction = micros % 1'000'000;
-  if (fraction < 0) {
-    fraction += 1'000'000;
-    seconds_part -= 1;
-  }
-  const std::time_t t = seconds_part;
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<long long>(fraction));
-  return buffer;
+  const auto micros = floor<microseconds>(tp);
+  const auto day = floor<days>(micros);
+  const year_month_day date{day};
+  const hh_mm_ss clock_time{micros - day};
+  // A nanosecond time_point spans the years 1677 to 2262: always four digits.
+  const int year = static_cast<int>(date.year());
+  std::string text = "0000-00-00T00:00:00.000000Z";
+  char* out = text.data();
+  put_digits(out + 4, year, 4);
+  put_digits(out + 7, static_cast<unsigned>(date.month()), 2);
+  put_digits(out + 10, static_cast<unsigned>(date.day()), 2);
+  put_digits(out + 13, clock_time.hours().count(), 2);
+  put_digits(out + 16, clock_time.minutes().count(), 2);
+  put_digits(out + 19, clock_time.seconds().count(), 2);
+  put_digits(out + 26, clock_time.subseconds().count(), 6);
+  return text;
 }
 
 std::optional<time_point> parse_iso8601(std::string_view text) {
