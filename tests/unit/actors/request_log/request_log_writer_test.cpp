@@ -77,6 +77,41 @@ std::vector<std::string> stored_ids(persistence::database& db) {
   return *ids;
 }
 
+/// A database that answers only when the test says so (`flush_atom`), like a slow write. A
+/// written batch answers the price book it was priced with.
+using slow_db_actor = db_pool_actor::extend<caf::reacts_to<flush_atom>>;
+using pending_writes = std::vector<caf::typed_response_promise<db_result>>;
+
+slow_db_actor spawn_slow_db(caf::actor_system& system, std::shared_ptr<pending_writes> pending) {
+  return system.spawn([pending](slow_db_actor::pointer self) -> slow_db_actor::behavior_type {
+    return {
+      [=](const db_call&) -> caf::result<db_result> {
+        pending->push_back(self->make_response_promise<db_result>());
+        return pending->back();
+      },
+      [=](flush_atom) {
+        for (auto& promise : *pending) {
+          promise.deliver(
+            db_result{std::any{caf::expected<std::shared_ptr<const domain::price_book>>{
+              std::make_shared<const domain::price_book>()}}});
+        }
+        pending->clear();
+      },
+    };
+  });
+}
+
+/// Asks `writer` to flush from an actor; true once it answered.
+std::shared_ptr<bool> request_flush(caf::actor_system& system, const request_log_actor& writer) {
+  auto flushed = std::make_shared<bool>(false);
+  system.spawn([writer, flushed](caf::event_based_actor* self) {
+    self->request(writer, caf::infinite, flush_atom::value).then([flushed](bool) {
+      *flushed = true;
+    });
+  });
+  return flushed;
+}
+
 } // namespace
 
 // CAF's test coordinator runs every message and timer by hand, so the order (rows, retry ticks,
@@ -120,26 +155,8 @@ TEST_CASE_METHOD(writer_fixture,
 
 TEST_CASE_METHOD(writer_fixture, "request log writer batches the rows that arrive during a write",
                  "[request_log]") {
-  // The database answers only when the test says so (`flush_atom`), like a slow write.
-  using slow_db_actor = db_pool_actor::extend<caf::reacts_to<flush_atom>>;
-  auto pending = std::make_shared<std::vector<caf::typed_response_promise<db_result>>>();
-  auto db = system.spawn([pending](slow_db_actor::pointer self) -> slow_db_actor::behavior_type {
-    return {
-      [=](const db_call&) -> caf::result<db_result> {
-        pending->push_back(self->make_response_promise<db_result>());
-        return pending->back();
-      },
-      [=](flush_atom) {
-        for (auto& promise : *pending) {
-          // A written batch answers the price book it was priced with.
-          promise.deliver(
-            db_result{std::any{caf::expected<std::shared_ptr<const domain::price_book>>{
-              std::make_shared<const domain::price_book>()}}});
-        }
-        pending->clear();
-      },
-    };
-  });
+  auto pending = std::make_shared<pending_writes>();
+  auto db = spawn_slow_db(system, pending);
   auto answer_writes = [&] {
     caf::anon_send(db, flush_atom::value);
     sched.run();
@@ -191,12 +208,7 @@ TEST_CASE_METHOD(writer_fixture,
   sched.run();
   CHECK(stored_ids(*database) == std::vector<std::string>{"row-1/1", "row-2/1"});
 
-  auto flushed = std::make_shared<bool>(false);
-  system.spawn([writer, flushed](caf::event_based_actor* self) {
-    self->request(writer, caf::infinite, flush_atom::value).then([flushed](bool) {
-      *flushed = true;
-    });
-  });
+  auto flushed = request_flush(system, writer);
   sched.run();
   CHECK(*flushed);
   CHECK(stored_ids(*database) == std::vector<std::string>{"row-1/1", "row-2/1", "row-3/1"});
@@ -207,24 +219,8 @@ TEST_CASE_METHOD(writer_fixture,
 
 TEST_CASE_METHOD(writer_fixture, "a flush is answered only when the batch in flight is written",
                  "[request_log]") {
-  using slow_db_actor = db_pool_actor::extend<caf::reacts_to<flush_atom>>;
-  auto pending = std::make_shared<std::vector<caf::typed_response_promise<db_result>>>();
-  auto db = system.spawn([pending](slow_db_actor::pointer self) -> slow_db_actor::behavior_type {
-    return {
-      [=](const db_call&) -> caf::result<db_result> {
-        pending->push_back(self->make_response_promise<db_result>());
-        return pending->back();
-      },
-      [=](flush_atom) {
-        for (auto& promise : *pending) {
-          promise.deliver(
-            db_result{std::any{caf::expected<std::shared_ptr<const domain::price_book>>{
-              std::make_shared<const domain::price_book>()}}});
-        }
-        pending->clear();
-      },
-    };
-  });
+  auto pending = std::make_shared<pending_writes>();
+  auto db = spawn_slow_db(system, pending);
   auto writer = spawn_request_log_writer(system, db_pool_actor{db}, std::chrono::seconds{1},
                                          dropped, /*max_batch=*/2, /*max_buffered=*/100);
   caf::anon_send(writer, row(1));
@@ -232,12 +228,7 @@ TEST_CASE_METHOD(writer_fixture, "a flush is answered only when the batch in fli
   sched.run();
   REQUIRE(pending->size() == 1);
 
-  auto flushed = std::make_shared<bool>(false);
-  system.spawn([writer, flushed](caf::event_based_actor* self) {
-    self->request(writer, caf::infinite, flush_atom::value).then([flushed](bool) {
-      *flushed = true;
-    });
-  });
+  auto flushed = request_flush(system, writer);
   sched.run();
   CHECK_FALSE(*flushed);
   caf::anon_send(db, flush_atom::value);
