@@ -40,12 +40,16 @@ struct owner_session {
     REQUIRE(admin.login("owner@example.com", "correct horse battery staple").status == 200);
   }
 
-  /// The job `id` as the jobs list shows it (null when it is not listed).
-  json job(const std::string& kind, const std::string& id) {
+  /// The runs of `kind` as the jobs list shows them.
+  json runs(const std::string& kind) {
     auto listed = admin.get("/admin/api/jobs?kind=" + kind + "&limit=200");
     REQUIRE(listed.status == 200);
-    const auto page = json::parse(listed.body);
-    for (const auto& item : page["items"]) {
+    return json::parse(listed.body)["items"];
+  }
+
+  /// The job `id` as the jobs list shows it (null when it is not listed).
+  json job(const std::string& kind, const std::string& id) {
+    for (const auto& item : runs(kind)) {
       if (item["id"] == id) {
         return item;
       }
@@ -55,11 +59,8 @@ struct owner_session {
 
   /// How many attempts the runs of `kind` made so far, each one a call per account.
   int attempts_of(const std::string& kind) {
-    auto listed = admin.get("/admin/api/jobs?kind=" + kind + "&limit=200");
-    REQUIRE(listed.status == 200);
-    const auto page = json::parse(listed.body);
     int attempts = 0;
-    for (const auto& item : page["items"]) {
+    for (const auto& item : runs(kind)) {
       attempts += item["attempts"].get<int>();
     }
     return attempts;
@@ -69,8 +70,7 @@ struct owner_session {
   void settle(const std::string& kind) {
     CHECK(test::eventually(
       [&] {
-        const auto page = json::parse(admin.get("/admin/api/jobs?kind=" + kind).body);
-        for (const auto& item : page["items"]) {
+        for (const auto& item : runs(kind)) {
           if (item["state"] == "running" || (item["state"] == "queued" && item["attempts"] == 0)) {
             return false;
           }
