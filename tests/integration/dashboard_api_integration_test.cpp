@@ -11,6 +11,7 @@
 #include "persistence/routing/routing_repository.hpp"
 #include "tests/support/admin_client.hpp"
 #include "tests/support/gateway_process.hpp"
+#include "tests/support/recent_day.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace cxp;
@@ -20,7 +21,8 @@ namespace {
 
 constexpr auto owner_email = "owner@example.com";
 constexpr auto owner_password = "correct horse battery staple";
-constexpr auto period = "from=2026-09-01T10:00:00Z&to=2026-09-01T12:00:00Z";
+const std::string day = test::recent_day();
+const std::string period = "from=" + day + "T10:00:00Z&to=" + day + "T12:00:00Z";
 
 /// A gateway on a fresh database of `kind`, not bootstrapped yet.
 struct dashboard_fixture {
@@ -65,13 +67,13 @@ struct dashboard_fixture {
     return admin;
   }
 
-  /// A request log at 2026-09-01 `hour`:05 with 100 input tokens, `cached` of them cached.
+  /// A request log at `hour`:05 yesterday with 100 input tokens, `cached` of them cached.
   void log(const std::string& hour, const std::string& pool, const std::string& transport,
            int64_t cached, const std::string& outcome = "succeeded",
            std::optional<std::string> client = "codex_cli_rs/0.171.0") {
     persistence::request_log_row row;
     row.id = new_uuid();
-    row.occurred_at = "2026-09-01T" + hour + ":05:00.000000Z";
+    row.occurred_at = day + "T" + hour + ":05:00.000000Z";
     row.pool_id = pool;
     row.api_key_id = "key-of-" + pool;
     row.account_id = "account-1";
@@ -120,11 +122,11 @@ TEST_CASE("the stats API answers hourly series with the prompt-cache hit share",
   f.log("11", pool_b, "http_sse", 100, "succeeded", "openai-python/1.52.0");
   f.log("13", pool_b, "http_sse", 100); // after the period
 
-  auto by_transport = f.owner.get(std::string{"/admin/api/stats?group_by=transport&"} + period);
+  auto by_transport = f.owner.get("/admin/api/stats?group_by=transport&" + period);
   REQUIRE(by_transport.status == 200);
   auto report = json::parse(by_transport.body);
   CHECK(report["group_by"] == "transport");
-  CHECK(report["from"] == "2026-09-01T10:00:00.000000Z");
+  CHECK(report["from"] == day + "T10:00:00.000000Z");
   REQUIRE(report["series"].size() == 2);
   const auto* sse = series_of(report, "http_sse");
   REQUIRE(sse != nullptr);
@@ -133,9 +135,9 @@ TEST_CASE("the stats API answers hourly series with the prompt-cache hit share",
   CHECK((*sse)["totals"]["cost_micros"] == 750);
   CHECK((*sse)["totals"]["cache_hit_share"].get<double>() == Approx(0.6));
   REQUIRE((*sse)["buckets"].size() == 2);
-  CHECK((*sse)["buckets"][0]["bucket_start"] == "2026-09-01T10:00:00Z");
+  CHECK((*sse)["buckets"][0]["bucket_start"] == day + "T10:00:00Z");
   CHECK((*sse)["buckets"][0]["requests"] == 2);
-  CHECK((*sse)["buckets"][1]["bucket_start"] == "2026-09-01T11:00:00Z");
+  CHECK((*sse)["buckets"][1]["bucket_start"] == day + "T11:00:00Z");
   const auto* ws = series_of(report, "websocket");
   REQUIRE(ws != nullptr);
   CHECK((*ws)["totals"]["cache_hit_share"].get<double>() == Approx(0.0));
@@ -150,7 +152,7 @@ TEST_CASE("the stats API answers hourly series with the prompt-cache hit share",
   }
   SECTION("an instance admin counts its pools only and cannot name another") {
     auto admin = f.admin_of(pool_b);
-    auto mine = admin.get(std::string{"/admin/api/stats?group_by=pool&"} + period);
+    auto mine = admin.get("/admin/api/stats?group_by=pool&" + period);
     REQUIRE(mine.status == 200);
     auto body = json::parse(mine.body);
     REQUIRE(body["series"].size() == 1);
@@ -159,7 +161,7 @@ TEST_CASE("the stats API answers hourly series with the prompt-cache hit share",
   }
   SECTION("grouped by client: family and version, with the hit share of each") {
     f.log("11", pool_a, "http_sse", 20, "succeeded", std::nullopt); // written before clients
-    auto by_client = f.owner.get(std::string{"/admin/api/stats?group_by=client&"} + period);
+    auto by_client = f.owner.get("/admin/api/stats?group_by=client&" + period);
     REQUIRE(by_client.status == 200);
     auto body = json::parse(by_client.body);
     CHECK(body["group_by"] == "client");

@@ -8,6 +8,7 @@
 #include "persistence/request_logs/request_log_repository.hpp"
 #include "tests/support/admin_client.hpp"
 #include "tests/support/gateway_process.hpp"
+#include "tests/support/recent_day.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace cxp;
@@ -42,13 +43,13 @@ struct log_fixture {
     return json::parse(created.body)["id"];
   }
 
-  /// Stores a row at minute `minute` of 2026-09-01 10:xx and returns its id.
+  /// Stores a row at minute `minute` of yesterday's 10:xx and returns its id.
   std::string log(int minute, std::optional<std::string> pool, const std::string& model,
                   const std::string& outcome, int32_t status, int attempts = 1) {
     persistence::request_log_row row;
     row.id = new_uuid();
-    row.occurred_at = "2026-09-01T10:" + std::string(minute < 10 ? "0" : "")
-                      + std::to_string(minute) + ":00.000000Z";
+    row.occurred_at =
+      day + "T10:" + std::string(minute < 10 ? "0" : "") + std::to_string(minute) + ":00.000000Z";
     row.pool_id = std::move(pool);
     row.api_key_id =
       row.pool_id ? std::optional<std::string>{"key-of-" + *row.pool_id} : std::nullopt;
@@ -82,6 +83,7 @@ struct log_fixture {
   test::admin_client owner;
   std::string pool_a;
   std::string pool_b;
+  const std::string day = test::recent_day();
 };
 
 json items_of(const test::http_result& answer) {
@@ -131,7 +133,7 @@ TEST_CASE("request logs are listed newest first with filters and keyset pages",
   CHECK(list("model=gpt-fake") == ids{a2});
   CHECK(list("outcome=rejected") == ids{none5, a3});
   CHECK(list("status_code=502") == ids{a1});
-  CHECK(list("from=2026-09-01T10:01:00Z&to=2026-09-01T10:03:00Z") == ids{a2, a1});
+  CHECK(list("from=" + f.day + "T10:01:00Z&to=" + f.day + "T10:03:00Z") == ids{a2, a1});
   CHECK(list("pool_id=" + f.pool_a + "&outcome=succeeded&model=gpt-5.5") == ids{a0});
   CHECK(list("model=gpt-9").empty());
 
