@@ -2,22 +2,23 @@
 
 #include <algorithm>
 
-#include <openssl/sha.h>
-
-#include "common/encoding.hpp"
-
 namespace cxp::domain {
 
 namespace {
 
 struct ranked {
   const routing_candidate* candidate;
-  std::string score;
+  persistence::sha256_digest score;
 };
 
+/// The first 60 bits of the seed's rotation score.
 uint64_t seed_hash(std::string_view seed) {
   const auto digest = rendezvous_score(seed, "rotation");
-  return std::stoull(digest.substr(0, 15), nullptr, 16);
+  uint64_t leading = 0;
+  for (size_t i = 0; i < sizeof leading; ++i) {
+    leading = (leading << 8) | digest[i];
+  }
+  return leading >> 4;
 }
 
 bool is_demoted(const routing_candidate& candidate, time_point now) {
@@ -42,13 +43,11 @@ std::optional<routing_strategy> parse_routing_strategy(std::string_view name) {
   return std::nullopt;
 }
 
-std::string rendezvous_score(std::string_view seed, std::string_view account_id) {
+persistence::sha256_digest rendezvous_score(std::string_view seed, std::string_view account_id) {
   std::string input;
   input.reserve(seed.size() + account_id.size() + 1);
   input.append(seed).append(":").append(account_id);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  return to_hex(std::string_view{reinterpret_cast<const char*>(digest), sizeof digest});
+  return persistence::sha256(input);
 }
 
 selection select_accounts(const std::vector<routing_candidate>& candidates,

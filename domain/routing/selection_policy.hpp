@@ -7,6 +7,7 @@
 
 #include "common/clock.hpp"
 #include "domain/routing/quota.hpp"
+#include "persistence/crypto/key_hash.hpp"
 
 namespace cxp::domain {
 
@@ -57,7 +58,7 @@ selection select_accounts(const std::vector<routing_candidate>& candidates,
                           const selection_request& request, time_point now);
 
 /// The rendezvous (highest-random-weight) score of `account_id` for `seed`: SHA-256 of
-/// "<seed>:<account_id>" as a big-endian number, rendered as hex so strings compare as numbers.
-std::string rendezvous_score(std::string_view seed, std::string_view account_id);
+/// "<seed>:<account_id>", whose bytes compare as a big-endian number.
+persistence::sha256_digest rendezvous_score(std::string_view seed, std::string_view account_id);
 
 } // namespace cxp::domain

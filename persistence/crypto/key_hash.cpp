@@ -19,8 +19,6 @@ namespace cxp::persistence {
 
 namespace {
 
-constexpr size_t sha256_bytes = 32;
-
 struct kdf_deleter {
   void operator()(EVP_KDF* kdf) const noexcept { EVP_KDF_free(kdf); }
 };
@@ -37,14 +35,19 @@ struct kdf_ctx_deleter {
   std::abort();
 }
 
-std::string sha256_raw(std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1
-      || len != sha256_bytes) {
-    digest_failed("cxp: OpenSSL SHA-256 failed");
+/// SHA-256 fetched from the default provider once. `EVP_sha256()` makes every digest call fetch
+/// it again (OpenSSL 3), which cost more than hashing a short key or routing seed. Never freed:
+/// OpenSSL's own exit handler may run before a static destructor would.
+const EVP_MD* sha256_md() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (md == nullptr) {
+    digest_failed("cxp: OpenSSL has no SHA-256");
   }
-  return std::string{reinterpret_cast<const char*>(digest.data()), len};
+  return md;
+}
+
+std::string_view as_chars(const sha256_digest& digest) {
+  return {reinterpret_cast<const char*>(digest.data()), digest.size()};
 }
 
 } // namespace
@@ -88,17 +91,27 @@ std::string hmac_sha256(const secret<std::string>& key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int len = 0;
   const auto& k = key.expose();
-  if (HMAC(EVP_sha256(), k.data(), static_cast<int>(k.size()),
+  if (HMAC(sha256_md(), k.data(), static_cast<int>(k.size()),
            reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(), &len)
         == nullptr
-      || len != sha256_bytes) {
+      || len != sizeof(sha256_digest)) {
     digest_failed("cxp: OpenSSL HMAC-SHA256 failed");
   }
   return to_hex(std::string_view{reinterpret_cast<const char*>(mac.data()), len});
 }
 
+sha256_digest sha256(std::string_view data) {
+  sha256_digest digest{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &len, sha256_md(), nullptr) != 1
+      || len != digest.size()) {
+    digest_failed("cxp: OpenSSL SHA-256 failed");
+  }
+  return digest;
+}
+
 std::string sha256_hex(std::string_view data) {
-  return to_hex(sha256_raw(data));
+  return to_hex(as_chars(sha256(data)));
 }
 
 bool constant_time_equals(std::string_view a, std::string_view b) {
@@ -109,7 +122,7 @@ bool constant_time_equals(std::string_view a, std::string_view b) {
 }
 
 std::string fingerprint(std::string_view data) {
-  return "sha256:" + to_base64url(sha256_raw(data)).substr(0, fingerprint_chars);
+  return "sha256:" + to_base64url(as_chars(sha256(data))).substr(0, fingerprint_chars);
 }
 
 } // namespace cxp::persistence

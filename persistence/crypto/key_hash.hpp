@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -27,6 +28,12 @@ caf::expected<secret<std::string>> derive_key(const secret<std::string>& secret_
 /// looked up by value (API keys, session and invite tokens): the hash reveals nothing without the
 /// key, and the key is never in the database.
 std::string hmac_sha256(const secret<std::string>& key, std::string_view data);
+
+/// The 32 bytes of a SHA-256 digest; they compare as big-endian numbers.
+using sha256_digest = std::array<unsigned char, 32>;
+
+/// SHA-256 of `data`. Callable from any thread.
+sha256_digest sha256(std::string_view data);
 
 /// SHA-256 of `data`, as 64 lower-case hex digits.
 std::string sha256_hex(std::string_view data);

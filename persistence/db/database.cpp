@@ -1,6 +1,7 @@
 #include "persistence/db/database.hpp"
 
 #include <filesystem>
+#include <mutex>
 
 #include <soci/connection-pool.h>
 #include <soci/postgresql/soci-postgresql.h>
@@ -133,6 +134,19 @@ void make_private_sqlite_file(const std::string& path) {
   }
 }
 
+/// Runs before the process's first SQLite connection. A connection here serves one thread at a
+/// time (it is leased from the pool), so SQLite's own per-connection mutexes only cost, and its
+/// allocation statistics take a process-wide mutex on every malloc: the request-log writer paid
+/// for both on every row. When SQLite was already initialised (a test opened it first) the
+/// calls fail harmlessly and the safe defaults stay.
+void configure_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  });
+}
+
 } // namespace
 
 database::database(database_kind kind, size_t pool_size)
@@ -149,6 +163,7 @@ caf::expected<std::unique_ptr<database>> database::open(const database_url& url,
     make_private_sqlite_file(url.path);
     db->files_ = std::make_unique<sqlite_files>(url.path);
     install_shm_fault_rescue();
+    configure_sqlite_once();
   }
   const auto& backend =
     url.kind == database_kind::sqlite ? *soci::factory_sqlite3() : *soci::factory_postgresql();

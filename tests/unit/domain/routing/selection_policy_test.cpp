@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/encoding.hpp"
+
 using namespace cxp;
 using namespace cxp::domain;
 using std::chrono::minutes;
@@ -37,6 +39,9 @@ TEST_CASE("bridge_ring orders by rendezvous score, stable per seed and spread ac
     CHECK(rendezvous_score("session-a", first.ordered[i - 1])
           > rendezvous_score("session-a", first.ordered[i]));
   }
+  const auto score = rendezvous_score("session-a", "acct-1");
+  CHECK(to_hex({reinterpret_cast<const char*>(score.data()), score.size()})
+        == persistence::sha256_hex("session-a:acct-1"));
   std::map<std::string, int> leaders;
   for (int seed = 0; seed < 200; ++seed) {
     request.seed = "seed-" + std::to_string(seed);
@@ -136,6 +141,11 @@ TEST_CASE("deterministic_rotation rotates the sorted accounts by the seed",
     REQUIRE(picked.ordered.size() == 3);
     const auto first = picked.ordered.front();
     const auto index = first.back() - '0';
+    // The offset is the first 60 bits of SHA-256("<seed>:rotation"), as it has always been:
+    // a different offset would move every session to another account on upgrade.
+    const auto rotation = persistence::sha256_hex(std::to_string(seed) + ":rotation");
+    CHECK(static_cast<unsigned long long>(index)
+          == std::stoull(rotation.substr(0, 15), nullptr, 16) % 3);
     CHECK(picked.ordered[1] == "acct-" + std::to_string((index + 1) % 3));
     leaders.insert(first);
   }
