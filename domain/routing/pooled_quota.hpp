@@ -27,6 +27,8 @@ struct pooled_window {
   int32_t window_minutes = 0;
   double used_percent = 0.0; ///< 0..100, rounded to two decimals
   std::optional<time_point> reset_at;
+
+  bool operator==(const pooled_window&) const = default;
 };
 
 /// The pooled windows of one limit family. `primary` is the family's shortest window,
@@ -37,6 +39,8 @@ struct pooled_family {
   std::optional<pooled_window> primary;
   std::optional<pooled_window> secondary;
   bool limit_reached = false; ///< no member can serve this family now
+
+  bool operator==(const pooled_family&) const = default;
 };
 
 /// What the Codex clients of a pool (and of one key) are told about its capacity.
@@ -44,6 +48,8 @@ struct pooled_quota {
   std::string plan_type = "plus"; ///< the members' most common plan
   pooled_family main;
   std::vector<pooled_family> additional; ///< by limit id
+
+  bool operator==(const pooled_quota&) const = default;
 };
 
 /// The pooled view of `members` at `now` (the definition is README "Pooled quota"):

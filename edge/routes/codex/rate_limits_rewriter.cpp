@@ -1,5 +1,7 @@
 #include "edge/routes/codex/rate_limits_rewriter.hpp"
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/upstream/sse_parser.hpp"
@@ -35,11 +37,18 @@ bool carries_data(std::string_view event) {
 } // namespace
 
 std::string rate_limits_sse(const domain::pooled_quota& quota) {
-  std::string text;
-  for (const auto& event : domain::rate_limits_events(quota)) {
-    text += "event: codex.rate_limits\ndata: " + event.dump() + "\n\n";
+  // A pool's answers mostly show the capacity its previous answer showed, so the text is built
+  // again only when the quota differs from the last one this io thread rendered (no lock).
+  thread_local std::optional<domain::pooled_quota> last_quota;
+  thread_local std::string last_text;
+  if (last_quota != quota) {
+    last_text.clear();
+    for (const auto& event : domain::rate_limits_events(quota)) {
+      last_text += "event: codex.rate_limits\ndata: " + event.dump() + "\n\n";
+    }
+    last_quota = quota;
   }
-  return text;
+  return last_text;
 }
 
 std::string rate_limits_rewriter::feed(std::string_view chunk) {

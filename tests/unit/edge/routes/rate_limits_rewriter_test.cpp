@@ -72,4 +72,20 @@ TEST_CASE("the pooled events are named codex.rate_limits events",
   CHECK(text.rfind("event: codex.rate_limits\ndata: {", 0) == 0);
   CHECK(text.find("\"used_percent\":12.5") != std::string::npos);
   CHECK(text.substr(text.size() - 2) == "\n\n");
+  CHECK(edge::rate_limits_sse(quota) == text);
+
+  // The text is remembered between calls: every change of the quota must show.
+  quota.main.primary->used_percent = 40;
+  const auto busier = edge::rate_limits_sse(quota);
+  CHECK(busier.find("\"used_percent\":40") != std::string::npos);
+  CHECK(busier.find("\"used_percent\":12.5") == std::string::npos);
+  domain::pooled_family other;
+  other.limit_id = "codex_other";
+  other.secondary = domain::pooled_window{10080, 3, std::nullopt};
+  quota.additional.push_back(other);
+  const auto two = edge::rate_limits_sse(quota);
+  CHECK(two.rfind(busier, 0) == 0);
+  CHECK(two.find("\"metered_limit_name\":\"codex_other\"") != std::string::npos);
+  quota.plan_type = "pro";
+  CHECK(edge::rate_limits_sse(quota).find("\"plan_type\":\"pro\"") != std::string::npos);
 }

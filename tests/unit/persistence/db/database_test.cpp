@@ -6,7 +6,6 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
-
 #include "common/database_url.hpp"
 #include "common/encoding.hpp"
 
