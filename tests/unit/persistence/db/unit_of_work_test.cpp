@@ -1,16 +1,14 @@
 #include "persistence/db/unit_of_work.hpp"
 
 #include <chrono>
-#include <filesystem>
 #include <future>
 #include <thread>
 
 #include <catch2/catch.hpp>
 #include <soci/soci.h>
 
-#include "common/database_url.hpp"
-#include "common/encoding.hpp"
 #include "persistence/db/database.hpp"
+#include "tests/unit/persistence/db/temp_sqlite.hpp"
 
 using namespace cxp;
 using namespace cxp::persistence;
@@ -19,13 +17,8 @@ using namespace std::chrono_literals;
 TEST_CASE("a SQLite unit of work that reads and then writes waits for a concurrent writer "
           "instead of failing with SQLITE_BUSY",
           "[persistence]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("cxp-uow-" + new_uuid());
-  std::filesystem::create_directories(dir);
-  auto url = parse_database_url("sqlite://" + (dir / "uow.db").string());
-  REQUIRE(url);
-  auto opened = database::open(*url, 2);
-  REQUIRE(opened);
-  auto& db = **opened;
+  test::temp_sqlite sqlite;
+  auto& db = sqlite.db();
   REQUIRE(db.run([](soci::session& sql) { sql << "CREATE TABLE numbers (n INTEGER NOT NULL)"; }));
 
   std::future<caf::expected<void>> other;
@@ -51,6 +44,4 @@ TEST_CASE("a SQLite unit of work that reads and then writes waits for a concurre
   });
   REQUIRE(count);
   CHECK(*count == 2);
-  opened->reset();
-  std::filesystem::remove_all(dir);
 }
