@@ -3,19 +3,9 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/encoding.hpp"
+
 namespace cxp {
-
-namespace {
-
-/// Writes `value` as `width` decimal digits ending just before `end`.
-void put_digits(char* end, int64_t value, int width) {
-  for (int i = 0; i < width; ++i) {
-    *--end = static_cast<char>('0' + value % 10);
-    value /= 10;
-  }
-}
-
-} // namespace
 
 // By hand rather than through gmtime and snprintf: every request log row and attempt renders a
 // few of these.
@@ -29,13 +19,13 @@ std::string to_iso8601(time_point tp) {
   const int year = static_cast<int>(date.year());
   std::string text = "0000-00-00T00:00:00.000000Z";
   char* out = text.data();
-  put_digits(out + 4, year, 4);
-  put_digits(out + 7, static_cast<unsigned>(date.month()), 2);
-  put_digits(out + 10, static_cast<unsigned>(date.day()), 2);
-  put_digits(out + 13, clock_time.hours().count(), 2);
-  put_digits(out + 16, clock_time.minutes().count(), 2);
-  put_digits(out + 19, clock_time.seconds().count(), 2);
-  put_digits(out + 26, clock_time.subseconds().count(), 6);
+  put_decimal_digits(out + 4, year, 4);
+  put_decimal_digits(out + 7, static_cast<unsigned>(date.month()), 2);
+  put_decimal_digits(out + 10, static_cast<unsigned>(date.day()), 2);
+  put_decimal_digits(out + 13, clock_time.hours().count(), 2);
+  put_decimal_digits(out + 16, clock_time.minutes().count(), 2);
+  put_decimal_digits(out + 19, clock_time.seconds().count(), 2);
+  put_decimal_digits(out + 26, clock_time.subseconds().count(), 6);
   return text;
 }
 

@@ -278,6 +278,13 @@ bool is_uuid(std::string_view text) {
   return true;
 }
 
+void put_decimal_digits(char* end, uint64_t value, size_t width) {
+  for (size_t i = 0; i < width; ++i) {
+    *--end = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
 std::string ascii_lowercase(std::string_view text) {
   std::string lower{text};
   for (auto& c : lower) {

@@ -41,6 +41,10 @@ new_time_ordered_uuid(std::chrono::system_clock::time_point at = std::chrono::sy
 /// True when `text` is a canonical UUID (8-4-4-4-12 hex digits).
 bool is_uuid(std::string_view text);
 
+/// Writes the last `width` decimal digits of `value`, zero-padded, into the `width` characters
+/// that end just before `end` (fixed-width fields such as a timestamp's or a one-time code's).
+void put_decimal_digits(char* end, uint64_t value, size_t width);
+
 /// `text` with ASCII letters lower-cased (header names, codings, tokens).
 std::string ascii_lowercase(std::string_view text);
 

@@ -77,11 +77,8 @@ std::string code_for_step(const std::string& key, uint64_t step) {
                           | (static_cast<uint32_t>(mac[offset + 1]) << 16)
                           | (static_cast<uint32_t>(mac[offset + 2]) << 8)
                           | static_cast<uint32_t>(mac[offset + 3]);
-  auto value = binary % totp_modulus;
   std::string text(static_cast<size_t>(totp_digits), '0');
-  for (size_t i = text.size(); i-- > 0 && value > 0; value /= 10) {
-    text[i] = static_cast<char>('0' + value % 10);
-  }
+  put_decimal_digits(text.data() + text.size(), binary % totp_modulus, text.size());
   return text;
 }
 

@@ -53,6 +53,16 @@ TEST_CASE("time-ordered uuids are version 7, carry their millisecond and sort by
   CHECK(id < later.front());
 }
 
+TEST_CASE("put_decimal_digits writes a fixed-width, zero-padded field in place", "[encoding]") {
+  std::string text = "[....]";
+  cxp::put_decimal_digits(text.data() + 5, 42, 4);
+  CHECK(text == "[0042]");
+  cxp::put_decimal_digits(text.data() + 5, 123456, 4); // only the last four digits fit
+  CHECK(text == "[3456]");
+  cxp::put_decimal_digits(text.data() + 5, 0, 4);
+  CHECK(text == "[0000]");
+}
+
 TEST_CASE("ascii_lowercase and trim_whitespace normalise header tokens", "[encoding]") {
   CHECK(cxp::ascii_lowercase("GZip, Chunked") == "gzip, chunked");
   CHECK(cxp::ascii_lowercase("\xC3\x84x") == "\xC3\x84x");
